@@ -1,0 +1,3 @@
+//! The `midonet-bgp` binary.
+
+fn main() {}

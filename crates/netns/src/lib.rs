@@ -1,0 +1,1 @@
+//! Named network namespaces, veth pairs and bridges over netlink: the bgpd container of one BGP port.
