@@ -8,15 +8,23 @@
 //! [`unique_name`] gives names for namespaces and links that never collide between tests running
 //! in parallel or with leftovers of an earlier run, and stay within the kernel's 15-byte limit.
 
+pub mod lab;
+
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// Where Debian's `frr` package installs bgpd, then the other usual places.
-pub const BGPD_CANDIDATES: [&str; 3] = ["/usr/lib/frr/bgpd", "/usr/sbin/bgpd", "/usr/local/sbin/bgpd"];
+pub const BGPD_CANDIDATES: [&str; 3] = [
+    "/usr/lib/frr/bgpd",
+    "/usr/sbin/bgpd",
+    "/usr/local/sbin/bgpd",
+];
 
 /// True when the tests run under CI (`CI=true`), where nothing may be skipped.
 pub fn in_ci() -> bool {
-    std::env::var("CI").map(|v| v == "true" || v == "1").unwrap_or(false)
+    std::env::var("CI")
+        .map(|v| v == "true" || v == "1")
+        .unwrap_or(false)
 }
 
 /// True when the process runs as root (effective uid 0).
@@ -55,7 +63,10 @@ pub fn find_bgpd() -> Option<PathBuf> {
         let p = PathBuf::from(p);
         return p.is_file().then_some(p);
     }
-    BGPD_CANDIDATES.iter().map(PathBuf::from).find(|p| p.is_file())
+    BGPD_CANDIDATES
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
 }
 
 /// Returns the path of bgpd when the test can run real bgpd processes in namespaces (root and FRR
@@ -79,10 +90,18 @@ static COUNTER: AtomicU32 = AtomicU32::new(0);
 /// `prefix` is cut to 5 bytes. The suffix encodes the pid and a per-process counter in base 36,
 /// so names from parallel tests and from different test binaries do not collide.
 pub fn unique_name(prefix: &str) -> String {
-    let prefix: String = prefix.chars().filter(|c| c.is_ascii_alphanumeric()).take(5).collect();
+    let prefix: String = prefix
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .take(5)
+        .collect();
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let pid = std::process::id();
-    let mut s = format!("{prefix}{}{}", base36(pid % 36u32.pow(4), 4), base36(n % 36u32.pow(3), 3));
+    let mut s = format!(
+        "{prefix}{}{}",
+        base36(pid % 36u32.pow(4), 4),
+        base36(n % 36u32.pow(3), 3)
+    );
     s.truncate(15);
     s
 }
