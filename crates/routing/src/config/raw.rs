@@ -1,0 +1,93 @@
+//! The configuration file as written: every key optional where the schema allows, unknown keys
+//! rejected. [`super::Config::parse`] turns it into the validated model.
+
+use serde::Deserialize;
+
+/// The whole file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawConfig {
+    #[serde(default)]
+    pub controller: RawController,
+    #[serde(default)]
+    pub defaults: RawDefaults,
+    #[serde(default)]
+    pub port: Vec<RawPort>,
+}
+
+/// `[controller]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawController {
+    pub namespace_prefix: Option<String>,
+    pub link_prefix: Option<String>,
+    pub vty_range: Option<String>,
+    pub vty_port: Option<u16>,
+    pub vty_password: Option<String>,
+    pub run_dir: Option<String>,
+    pub control_socket: Option<String>,
+    pub host_namespace: Option<String>,
+    pub bgpd_path: Option<String>,
+    pub status_interval: Option<u64>,
+    pub restart_backoff_initial_ms: Option<u64>,
+    pub restart_backoff_max_ms: Option<u64>,
+}
+
+/// `[defaults]`: timer defaults for every peer.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawDefaults {
+    pub keepalive: Option<i64>,
+    pub hold_time: Option<i64>,
+    pub connect_retry: Option<i64>,
+}
+
+/// `[[port]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPort {
+    pub name: Option<String>,
+    pub uplink: Option<String>,
+    pub ifname: Option<String>,
+    pub address: Option<String>,
+    pub address6: Option<String>,
+    pub mac: Option<String>,
+    pub mtu: Option<u32>,
+    pub local_as: Option<i64>,
+    pub router_id: Option<String>,
+    #[serde(default)]
+    pub networks: Vec<String>,
+    pub maximum_paths: Option<i64>,
+    pub keepalive: Option<i64>,
+    pub hold_time: Option<i64>,
+    pub connect_retry: Option<i64>,
+    pub log_file: Option<String>,
+    #[serde(default)]
+    pub debug: bool,
+    #[serde(default)]
+    pub peer: Vec<RawPeer>,
+}
+
+/// `[[port.peer]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPeer {
+    pub address: Option<String>,
+    pub remote_as: Option<i64>,
+    pub keepalive: Option<i64>,
+    pub hold_time: Option<i64>,
+    pub connect_retry: Option<i64>,
+    pub password: Option<String>,
+    pub multihop: Option<RawMultihop>,
+    pub description: Option<String>,
+    #[serde(default)]
+    pub shutdown: bool,
+}
+
+/// `multihop = true` or `multihop = TTL`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum RawMultihop {
+    Flag(bool),
+    Ttl(i64),
+}

@@ -1,0 +1,281 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use super::*;
+
+const GOOD: &str = r#"
+[controller]
+run_dir = "/tmp/mbgp-test"
+
+[[port]]
+name = "uplink1"
+uplink = "eth1"
+address = "192.0.2.1/24"
+address6 = "2001:db8::1/64"
+mac = "02:00:00:00:00:01"
+local_as = 65001
+networks = ["203.0.113.0/24", "2001:db8:100::/48"]
+[[port.peer]]
+address = "192.0.2.2"
+remote_as = 65002
+keepalive = 10
+hold_time = 30
+password = "s3cret"
+description = "provider A"
+[[port.peer]]
+address = "2001:db8::2"
+remote_as = 65002
+"#;
+
+fn problems(text: &str) -> Vec<ConfigError> {
+    Config::parse(text).unwrap_err().problems()
+}
+
+fn has(errs: &[ConfigError], path: &str, needle: &str) -> bool {
+    errs.iter()
+        .any(|e| e.path == path && e.reason.contains(needle))
+}
+
+#[test]
+fn good_config_parses_with_defaults() {
+    let c = Config::parse(GOOD).unwrap();
+    assert_eq!(c.controller.run_dir, PathBuf::from("/tmp/mbgp-test"));
+    assert_eq!(
+        c.controller.control_socket,
+        PathBuf::from("/tmp/mbgp-test/control.sock")
+    );
+    assert_eq!(c.controller.vty_port, 2605);
+    let p = &c.ports[0];
+    assert_eq!(p.ifname, "mbuplink1");
+    assert_eq!(p.router_id, Ipv4Addr::new(192, 0, 2, 1));
+    assert_eq!(p.mac.unwrap().to_string(), "02:00:00:00:00:01");
+    assert_eq!(p.networks.len(), 2);
+    assert_eq!(p.maximum_paths, DEFAULT_MAXIMUM_PATHS);
+    assert_eq!(p.log_file, PathBuf::from("/tmp/mbgp-test/bgpd-uplink1.log"));
+    let a = &p.peers[0];
+    assert_eq!((a.keepalive, a.hold_time, a.connect_retry), (10, 30, 120));
+    assert_eq!(a.password.as_ref().unwrap().as_str(), "s3cret");
+    let b = &p.peers[1];
+    assert_eq!((b.keepalive, b.hold_time, b.connect_retry), (60, 180, 120));
+    assert!(b.address.is_ipv6());
+}
+
+#[test]
+fn defaults_section_and_port_timers_cascade() {
+    let text = GOOD.replace(
+        "[controller]",
+        "[defaults]\nkeepalive = 20\nhold_time = 0\nconnect_retry = 7\n[controller]",
+    );
+    let c = Config::parse(&text).unwrap();
+    let b = &c.ports[0].peers[1];
+    assert_eq!((b.keepalive, b.hold_time, b.connect_retry), (20, 0, 7));
+}
+
+#[test]
+fn every_timer_range_is_enforced_with_its_key_path() {
+    let text = GOOD
+        .replace("keepalive = 10", "keepalive = 4")
+        .replace("hold_time = 30", "hold_time = 7201")
+        .replace(
+            "remote_as = 65002\n\"#",
+            "remote_as = 65002\nconnect_retry = 3601\n\"#",
+        );
+    let text = format!("{text}connect_retry = 3601\n");
+    let e = problems(&text);
+    assert!(
+        has(&e, "port[0].peer[0].keepalive", "outside 5–3600"),
+        "{e:?}"
+    );
+    assert!(
+        has(&e, "port[0].peer[0].hold_time", "outside 5–7200 (or 0)"),
+        "{e:?}"
+    );
+    assert!(
+        has(&e, "port[0].peer[1].connect_retry", "outside 5–3600"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn keepalive_longer_than_hold_is_rejected() {
+    let text = GOOD.replace("hold_time = 30", "hold_time = 6");
+    let e = problems(&text);
+    assert!(
+        has(&e, "port[0].peer[0].keepalive", "longer than the hold time"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn injection_attempts_are_rejected_in_every_vty_string() {
+    for (field, bad) in [
+        ("password", "a\\nrouter bgp 1"),
+        ("password", "two words"),
+        ("password", "what?"),
+        ("description", "x\\n no router bgp 65001"),
+        ("description", "help?"),
+        ("description", "bell\\u0007"),
+        ("description", "tab\\tcomplete"),
+    ] {
+        let text = GOOD.replace(
+            "password = \"s3cret\"\ndescription = \"provider A\"",
+            &format!("{field} = \"{bad}\""),
+        );
+        let e = problems(&text);
+        assert!(
+            e.iter()
+                .any(|e| e.path == format!("port[0].peer[0].{field}")),
+            "{field}={bad}: {e:?}"
+        );
+    }
+    let long = "x".repeat(81);
+    let text = GOOD.replace("provider A", &long);
+    assert!(has(
+        &problems(&text),
+        "port[0].peer[0].description",
+        "at most 80"
+    ));
+    let text = GOOD.replace("run_dir = \"/tmp/mbgp-test\"", "run_dir = \"/tmp/a\\nb\"");
+    assert!(has(&problems(&text), "controller.run_dir", "forbidden"));
+}
+
+#[test]
+fn peer_outside_subnet_needs_multihop() {
+    let text = GOOD.replace("address = \"192.0.2.2\"", "address = \"198.51.100.9\"");
+    let e = problems(&text);
+    assert!(
+        has(
+            &e,
+            "port[0].peer[0].address",
+            "outside the port's subnet 192.0.2.1/24"
+        ),
+        "{e:?}"
+    );
+    let ok = text.replace("keepalive = 10", "keepalive = 10\nmultihop = true");
+    let c = Config::parse(&ok).unwrap();
+    assert_eq!(c.ports[0].peers[0].multihop, Some(255));
+    let ttl = text.replace("keepalive = 10", "keepalive = 10\nmultihop = 3");
+    assert_eq!(
+        Config::parse(&ttl).unwrap().ports[0].peers[0].multihop,
+        Some(3)
+    );
+    let bad = text.replace("keepalive = 10", "keepalive = 10\nmultihop = 300");
+    assert!(has(
+        &problems(&bad),
+        "port[0].peer[0].multihop",
+        "outside 1–255"
+    ));
+}
+
+#[test]
+fn ipv6_peer_needs_ipv6_port_address() {
+    let text = GOOD.replace("address6 = \"2001:db8::1/64\"\n", "");
+    let e = problems(&text);
+    assert!(has(&e, "port[0].peer[1].address", "no `address6`"), "{e:?}");
+}
+
+#[test]
+fn all_problems_are_reported_at_once() {
+    let text = r#"
+[[port]]
+name = "bad name"
+uplink = "eth1/2"
+address = "192.0.2.0/24"
+local_as = 0
+networks = ["203.0.113.1/24", "nonsense"]
+mac = "01:00:00:00:00:01"
+maximum_paths = 0
+[[port.peer]]
+address = "192.0.2.2"
+[[port.peer]]
+address = "192.0.2.2"
+remote_as = 1
+"#;
+    let e = problems(text);
+    for (path, needle) in [
+        ("port[0].name", "letters"),
+        ("port[0].uplink", "interface name"),
+        ("port[0].address", "network address"),
+        ("port[0].local_as", "not an AS"),
+        ("port[0].networks[0]", "host bits"),
+        ("port[0].networks[1]", "not an IP prefix"),
+        ("port[0].mac", "multicast"),
+        ("port[0].maximum_paths", "outside"),
+        ("port[0].peer[0].remote_as", "required"),
+    ] {
+        assert!(has(&e, path, needle), "{path}: {e:#?}");
+    }
+}
+
+#[test]
+fn duplicates_are_rejected() {
+    let text = format!("{GOOD}\n{}", &GOOD[GOOD.find("[[port]]").unwrap()..]);
+    let e = problems(&text);
+    assert!(
+        has(&e, "port[1].name", "already the name of port[0]"),
+        "{e:?}"
+    );
+    assert!(has(&e, "port[1].ifname", "already used"), "{e:?}");
+    let dup_peer = format!("{GOOD}[[port.peer]]\naddress = \"192.0.2.2\"\nremote_as = 3\n");
+    assert!(has(
+        &problems(&dup_peer),
+        "port[0].peer[2].address",
+        "already peer[0]"
+    ));
+}
+
+#[test]
+fn unknown_keys_and_wrong_types_are_syntax_errors() {
+    let e = Config::parse(&GOOD.replace("keepalive = 10", "keepalive_typo = 10")).unwrap_err();
+    assert!(matches!(e, ConfigErrors::Syntax { .. }), "{e}");
+    assert!(e.to_string().contains("keepalive_typo"), "{e}");
+    let e = Config::parse(&GOOD.replace("keepalive = 10", "keepalive = \"ten\"")).unwrap_err();
+    assert!(matches!(e, ConfigErrors::Syntax { .. }), "{e}");
+}
+
+#[test]
+fn long_port_name_needs_ifname() {
+    let text = GOOD.replace("name = \"uplink1\"", "name = \"a-very-long-port-name\"");
+    assert!(has(&problems(&text), "port[0].name", "set `ifname`"));
+    let ok = text.replace("uplink = \"eth1\"", "uplink = \"eth1\"\nifname = \"bgp0\"");
+    assert_eq!(Config::parse(&ok).unwrap().ports[0].ifname, "bgp0");
+}
+
+#[test]
+fn vty_range_must_fit_every_port() {
+    let text = GOOD.replace(
+        "[controller]",
+        "[controller]\nvty_range = \"169.254.7.0/31\"",
+    );
+    assert!(has(
+        &problems(&text),
+        "controller.vty_range",
+        "smaller than one /30"
+    ));
+    let text = GOOD.replace(
+        "[controller]",
+        "[controller]\nvty_range = \"169.254.7.0/30\"",
+    );
+    assert!(Config::parse(&text).is_ok());
+    let two = format!(
+        "{text}\n{}",
+        GOOD[GOOD.find("[[port]]").unwrap()..].replace("uplink1", "uplink2")
+    );
+    assert!(has(
+        &problems(&two),
+        "controller.vty_range",
+        "room for 1 ports"
+    ));
+}
+
+#[test]
+fn router_id_required_for_ipv6_only_port() {
+    let text = GOOD
+        .replace("address = \"192.0.2.1/24\"\n", "")
+        .replace("address = \"192.0.2.2\"", "address = \"2001:db8::3\"");
+    assert!(has(&problems(&text), "port[0].router_id", "required"));
+    let ok = text.replace(
+        "local_as = 65001",
+        "local_as = 65001\nrouter_id = \"192.0.2.1\"",
+    );
+    Config::parse(&ok).unwrap();
+}

@@ -1,0 +1,659 @@
+//! Whole-file validation: every problem is collected with its key path.
+
+use std::collections::{BTreeSet, HashMap};
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use ipnetwork::{IpNetwork, Ipv4Network, Ipv6Network};
+
+use super::raw::{RawConfig, RawController, RawDefaults, RawMultihop, RawPeer, RawPort};
+use super::*;
+
+/// Longest port name.
+const MAX_PORT_NAME: usize = 32;
+/// Longest link base name (the kernel allows 15 bytes; `_br`/`_vm` suffixes take 3).
+const MAX_IFNAME_BASE: usize = 12;
+/// Longest namespace name we create.
+const MAX_NAMESPACE: usize = 64;
+/// Longest MD5 password FRR accepts.
+const MAX_PASSWORD: usize = 80;
+/// Longest neighbor description FRR accepts.
+const MAX_DESCRIPTION: usize = 80;
+/// Longest path given to bgpd (`log file`).
+const MAX_PATH: usize = 200;
+
+#[derive(Default)]
+struct Errors(Vec<ConfigError>);
+
+impl Errors {
+    fn push(&mut self, path: impl Into<String>, reason: impl Into<String>) {
+        self.0.push(ConfigError {
+            path: path.into(),
+            reason: reason.into(),
+        });
+    }
+}
+
+pub(super) fn validate(raw: RawConfig) -> Result<Config, ConfigErrors> {
+    let mut errs = Errors::default();
+    let controller = controller(&raw.controller, &mut errs);
+    let defaults = defaults(&raw.defaults, &mut errs);
+    let mut ports = Vec::new();
+    let mut names: HashMap<String, usize> = HashMap::new();
+    let mut ifnames: HashMap<String, usize> = HashMap::new();
+    for (i, p) in raw.port.iter().enumerate() {
+        let path = format!("port[{i}]");
+        if let Some(port) = port(&path, p, &controller, &defaults, &mut errs) {
+            if let Some(j) = names.insert(port.name.clone(), i) {
+                errs.push(
+                    format!("{path}.name"),
+                    format!("{:?} is already the name of port[{j}]", port.name),
+                );
+            }
+            if let Some(j) = ifnames.insert(port.ifname.clone(), i) {
+                errs.push(
+                    format!("{path}.ifname"),
+                    format!(
+                        "link name {:?} is already used by port[{j}]; set `ifname` to tell them apart",
+                        port.ifname
+                    ),
+                );
+            }
+            ports.push(port);
+        }
+    }
+    let slots = controller.vty_range.size() / 4;
+    if (ports.len() as u64) > u64::from(slots) {
+        errs.push(
+            "controller.vty_range",
+            format!(
+                "{} has room for {slots} ports (one /30 each), {} configured",
+                controller.vty_range,
+                ports.len()
+            ),
+        );
+    }
+    if errs.0.is_empty() {
+        Ok(Config { controller, ports })
+    } else {
+        Err(ConfigErrors::Invalid(errs.0))
+    }
+}
+
+fn is_link_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.'
+}
+
+fn controller(raw: &RawController, errs: &mut Errors) -> ControllerConfig {
+    let namespace_prefix = raw
+        .namespace_prefix
+        .clone()
+        .unwrap_or_else(|| "mbgp".into());
+    if namespace_prefix.is_empty()
+        || namespace_prefix.len() > 20
+        || !namespace_prefix.chars().all(is_link_name_char)
+    {
+        errs.push(
+            "controller.namespace_prefix",
+            "must be 1–20 letters, digits, '-', '_' or '.'",
+        );
+    }
+    let link_prefix = raw.link_prefix.clone().unwrap_or_else(|| "mb".into());
+    if link_prefix.len() > 8 || !link_prefix.chars().all(is_link_name_char) {
+        errs.push(
+            "controller.link_prefix",
+            "must be at most 8 letters, digits, '-', '_' or '.'",
+        );
+    }
+    let default_range = Ipv4Network::new(Ipv4Addr::new(169, 254, 0, 0), 16)
+        .unwrap_or_else(|_| Ipv4Network::from(Ipv4Addr::UNSPECIFIED));
+    let vty_range = match &raw.vty_range {
+        None => default_range,
+        Some(s) => match Ipv4Network::from_str(s) {
+            Ok(n) if n.prefix() > 30 => {
+                errs.push(
+                    "controller.vty_range",
+                    format!("{s} is smaller than one /30"),
+                );
+                default_range
+            }
+            Ok(n) if n.ip() != n.network() => {
+                errs.push(
+                    "controller.vty_range",
+                    format!(
+                        "{s} has host bits set; did you mean {}/{}?",
+                        n.network(),
+                        n.prefix()
+                    ),
+                );
+                default_range
+            }
+            Ok(n) => n,
+            Err(e) => {
+                errs.push(
+                    "controller.vty_range",
+                    format!("{s:?} is not an IPv4 prefix: {e}"),
+                );
+                default_range
+            }
+        },
+    };
+    let vty_port = raw.vty_port.unwrap_or(2605);
+    if vty_port == 0 {
+        errs.push("controller.vty_port", "must not be 0");
+    }
+    let vty_password = text_word(
+        "controller.vty_password",
+        raw.vty_password.as_deref().unwrap_or("midonet-bgp"),
+        MAX_PASSWORD,
+        errs,
+    )
+    .unwrap_or_else(|| VtyText("invalid".into()));
+    let run_dir = PathBuf::from(raw.run_dir.as_deref().unwrap_or("/run/midonet-bgp"));
+    check_path("controller.run_dir", &run_dir, errs);
+    let control_socket = raw
+        .control_socket
+        .as_ref()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| run_dir.join("control.sock"));
+    check_path("controller.control_socket", &control_socket, errs);
+    let host_namespace = raw.host_namespace.clone();
+    if let Some(ns) = &host_namespace {
+        if ns.is_empty() || ns.len() > MAX_NAMESPACE || !ns.chars().all(is_link_name_char) {
+            errs.push(
+                "controller.host_namespace",
+                "must be 1–64 letters, digits, '-', '_' or '.'",
+            );
+        }
+    }
+    let bgpd_path = PathBuf::from(raw.bgpd_path.as_deref().unwrap_or("/usr/lib/frr/bgpd"));
+    check_path("controller.bgpd_path", &bgpd_path, errs);
+    let status_interval = raw.status_interval.unwrap_or(5);
+    if !(1..=3600).contains(&status_interval) {
+        errs.push("controller.status_interval", "must be 1–3600 seconds");
+    }
+    let initial = raw.restart_backoff_initial_ms.unwrap_or(500);
+    let max = raw.restart_backoff_max_ms.unwrap_or(30_000);
+    if !(10..=600_000).contains(&initial) {
+        errs.push(
+            "controller.restart_backoff_initial_ms",
+            "must be 10–600000 milliseconds",
+        );
+    }
+    if !(10..=3_600_000).contains(&max) || max < initial {
+        errs.push(
+            "controller.restart_backoff_max_ms",
+            "must be 10–3600000 milliseconds and at least restart_backoff_initial_ms",
+        );
+    }
+    ControllerConfig {
+        namespace_prefix,
+        link_prefix,
+        vty_range,
+        vty_port,
+        vty_password,
+        run_dir,
+        control_socket,
+        host_namespace,
+        bgpd_path,
+        status_interval: Duration::from_secs(status_interval),
+        restart_backoff_initial: Duration::from_millis(initial),
+        restart_backoff_max: Duration::from_millis(max),
+    }
+}
+
+fn check_path(key: &str, p: &std::path::Path, errs: &mut Errors) {
+    match p.to_str() {
+        None => errs.push(key, "must be valid UTF-8"),
+        Some(s) => {
+            if !p.is_absolute() {
+                errs.push(key, format!("{s:?} must be an absolute path"));
+            } else if let Err(e) = VtyText::word(s, MAX_PATH) {
+                errs.push(key, format!("{s:?} {e}"));
+            }
+        }
+    }
+}
+
+struct Timers {
+    keepalive: u32,
+    hold_time: u32,
+    connect_retry: u32,
+}
+
+fn defaults(raw: &RawDefaults, errs: &mut Errors) -> Timers {
+    let base = Timers {
+        keepalive: DEFAULT_KEEPALIVE,
+        hold_time: DEFAULT_HOLD_TIME,
+        connect_retry: DEFAULT_CONNECT_RETRY,
+    };
+    timers(
+        "defaults",
+        raw.keepalive,
+        raw.hold_time,
+        raw.connect_retry,
+        &base,
+        errs,
+    )
+}
+
+fn timers(
+    path: &str,
+    keepalive: Option<i64>,
+    hold_time: Option<i64>,
+    connect_retry: Option<i64>,
+    base: &Timers,
+    errs: &mut Errors,
+) -> Timers {
+    let ka = ranged(
+        &format!("{path}.keepalive"),
+        keepalive,
+        KEEPALIVE_RANGE,
+        false,
+        base.keepalive,
+        errs,
+    );
+    let hold = ranged(
+        &format!("{path}.hold_time"),
+        hold_time,
+        HOLD_TIME_RANGE,
+        true,
+        base.hold_time,
+        errs,
+    );
+    let cr = ranged(
+        &format!("{path}.connect_retry"),
+        connect_retry,
+        CONNECT_RETRY_RANGE,
+        false,
+        base.connect_retry,
+        errs,
+    );
+    if hold != 0 && ka > hold && (keepalive.is_some() || hold_time.is_some()) {
+        errs.push(
+            format!("{path}.keepalive"),
+            format!("keepalive {ka} s is longer than the hold time {hold} s"),
+        );
+    }
+    Timers {
+        keepalive: ka,
+        hold_time: hold,
+        connect_retry: cr,
+    }
+}
+
+fn ranged(
+    key: &str,
+    v: Option<i64>,
+    (lo, hi): (u32, u32),
+    zero_ok: bool,
+    default: u32,
+    errs: &mut Errors,
+) -> u32 {
+    match v {
+        None => default,
+        Some(0) if zero_ok => 0,
+        Some(v) if v >= i64::from(lo) && v <= i64::from(hi) => v as u32,
+        Some(v) => {
+            let zero = if zero_ok { " (or 0)" } else { "" };
+            errs.push(key, format!("{v} is outside {lo}–{hi}{zero} seconds"));
+            default
+        }
+    }
+}
+
+fn asn(key: &str, v: Option<i64>, errs: &mut Errors) -> Option<u32> {
+    match v {
+        None => {
+            errs.push(key, "is required");
+            None
+        }
+        Some(v) if (1..=i64::from(u32::MAX)).contains(&v) => Some(v as u32),
+        Some(v) => {
+            errs.push(key, format!("{v} is not an AS number (1–4294967295)"));
+            None
+        }
+    }
+}
+
+fn text_word(key: &str, s: &str, max: usize, errs: &mut Errors) -> Option<VtyText> {
+    match VtyText::word(s, max) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            errs.push(key, format!("{:?} {e}", s));
+            None
+        }
+    }
+}
+
+fn port(
+    path: &str,
+    raw: &RawPort,
+    controller: &ControllerConfig,
+    defaults: &Timers,
+    errs: &mut Errors,
+) -> Option<PortConfig> {
+    let before = errs.0.len();
+    let name = match &raw.name {
+        None => {
+            errs.push(format!("{path}.name"), "is required");
+            String::new()
+        }
+        Some(n) => {
+            if n.is_empty()
+                || n.len() > MAX_PORT_NAME
+                || !n
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                errs.push(
+                    format!("{path}.name"),
+                    format!("{n:?} must be 1–{MAX_PORT_NAME} letters, digits, '-' or '_'"),
+                );
+            }
+            n.clone()
+        }
+    };
+    let uplink = match &raw.uplink {
+        None => {
+            errs.push(format!("{path}.uplink"), "is required");
+            String::new()
+        }
+        Some(u) => {
+            if u.is_empty() || u.len() > 15 || !u.chars().all(is_link_name_char) {
+                errs.push(
+                    format!("{path}.uplink"),
+                    format!("{u:?} is not an interface name (1–15 letters, digits, '-', '_', '.')"),
+                );
+            }
+            u.clone()
+        }
+    };
+    let ifname = raw
+        .ifname
+        .clone()
+        .unwrap_or_else(|| format!("{}{}", controller.link_prefix, name));
+    if ifname.is_empty() || ifname.len() > MAX_IFNAME_BASE || !ifname.chars().all(is_link_name_char)
+    {
+        let key = if raw.ifname.is_some() {
+            "ifname"
+        } else {
+            "name"
+        };
+        errs.push(
+            format!("{path}.{key}"),
+            format!(
+                "link base name {ifname:?} must be 1–{MAX_IFNAME_BASE} letters, digits, '-', '_' or '.' \
+                 (links get suffixes up to 3 bytes; set `ifname` for a long port name)"
+            ),
+        );
+    }
+    if !name.is_empty() && controller.namespace_prefix.len() + 1 + name.len() > MAX_NAMESPACE {
+        errs.push(format!("{path}.name"), "namespace name would be too long");
+    }
+    let address = raw.address.as_ref().and_then(|s| {
+        let key = format!("{path}.address");
+        match Ipv4Network::from_str(s) {
+            Ok(n) if n.prefix() == 32 || n.prefix() == 31 || n.ip() != n.network() => Some(n),
+            Ok(n) => {
+                errs.push(
+                    key,
+                    format!("{n} is the network address, not a host address"),
+                );
+                None
+            }
+            Err(_) => {
+                errs.push(
+                    key,
+                    format!("{s:?} is not an IPv4 address with prefix length (e.g. 192.0.2.1/24)"),
+                );
+                None
+            }
+        }
+    });
+    let address6 = raw.address6.as_ref().and_then(|s| {
+        match Ipv6Network::from_str(s) {
+            Ok(n) if !n.ip().is_multicast() && !n.ip().is_unspecified() => Some(n),
+            _ => {
+                errs.push(
+                    format!("{path}.address6"),
+                    format!("{s:?} is not a unicast IPv6 address with prefix length (e.g. 2001:db8::1/64)"),
+                );
+                None
+            }
+        }
+    });
+    if raw.address.is_none() && raw.address6.is_none() {
+        errs.push(
+            format!("{path}.address"),
+            "a port needs `address` or `address6` (or both)",
+        );
+    }
+    let mac = raw.mac.as_ref().and_then(|s| match MacAddr::parse(s) {
+        Ok(m) => Some(m),
+        Err(e) => {
+            errs.push(format!("{path}.mac"), e);
+            None
+        }
+    });
+    let mtu = raw.mtu.unwrap_or(1500);
+    if !(576..=65535).contains(&mtu) {
+        errs.push(format!("{path}.mtu"), format!("{mtu} is outside 576–65535"));
+    }
+    let local_as = asn(&format!("{path}.local_as"), raw.local_as, errs);
+    let router_id = match (&raw.router_id, address) {
+        (Some(s), _) => match Ipv4Addr::from_str(s) {
+            Ok(a) if !a.is_unspecified() && !a.is_multicast() && !a.is_broadcast() => Some(a),
+            _ => {
+                errs.push(
+                    format!("{path}.router_id"),
+                    format!("{s:?} is not a usable IPv4 address"),
+                );
+                None
+            }
+        },
+        (None, Some(a)) => Some(a.ip()),
+        (None, None) => {
+            if raw.address6.is_some() {
+                errs.push(
+                    format!("{path}.router_id"),
+                    "is required when the port has no IPv4 address",
+                );
+            }
+            None
+        }
+    };
+    let mut networks = BTreeSet::new();
+    for (j, s) in raw.networks.iter().enumerate() {
+        let key = format!("{path}.networks[{j}]");
+        match IpNetwork::from_str(s) {
+            Ok(n) if n.ip() != n.network() => errs.push(
+                key,
+                format!(
+                    "{s} has host bits set; did you mean {}/{}?",
+                    n.network(),
+                    n.prefix()
+                ),
+            ),
+            Ok(n) if n.ip().is_multicast() || n.ip().is_loopback() => {
+                errs.push(key, format!("{s} is not a unicast prefix"))
+            }
+            Ok(n) => {
+                if !networks.insert(n) {
+                    errs.push(key, format!("{s} is listed twice"));
+                }
+            }
+            Err(_) => errs.push(
+                key,
+                format!("{s:?} is not an IP prefix (e.g. 203.0.113.0/24)"),
+            ),
+        }
+    }
+    let maximum_paths = match raw.maximum_paths {
+        None => DEFAULT_MAXIMUM_PATHS,
+        Some(v) if v >= 1 && v <= i64::from(MAX_MAXIMUM_PATHS) => v as u8,
+        Some(v) => {
+            errs.push(
+                format!("{path}.maximum_paths"),
+                format!("{v} is outside 1–{MAX_MAXIMUM_PATHS}"),
+            );
+            DEFAULT_MAXIMUM_PATHS
+        }
+    };
+    let port_timers = timers(
+        path,
+        raw.keepalive,
+        raw.hold_time,
+        raw.connect_retry,
+        defaults,
+        errs,
+    );
+    let log_file = match &raw.log_file {
+        Some(s) => PathBuf::from(s),
+        None => controller.run_dir.join(format!("bgpd-{name}.log")),
+    };
+    check_path(&format!("{path}.log_file"), &log_file, errs);
+    let mut peers = Vec::new();
+    let mut seen: HashMap<IpAddr, usize> = HashMap::new();
+    if raw.peer.is_empty() {
+        errs.push(format!("{path}.peer"), "a port needs at least one peer");
+    }
+    for (j, rp) in raw.peer.iter().enumerate() {
+        let ppath = format!("{path}.peer[{j}]");
+        if let Some(p) = peer(&ppath, rp, address, address6, &port_timers, errs) {
+            if let Some(k) = seen.insert(p.address, j) {
+                errs.push(
+                    format!("{ppath}.address"),
+                    format!("{} is already peer[{k}]", p.address),
+                );
+            }
+            peers.push(p);
+        }
+    }
+    if errs.0.len() != before {
+        return None;
+    }
+    Some(PortConfig {
+        name,
+        uplink,
+        ifname,
+        address,
+        address6,
+        mac,
+        mtu,
+        local_as: local_as?,
+        router_id: router_id?,
+        networks,
+        maximum_paths,
+        log_file,
+        debug: raw.debug,
+        peers,
+    })
+}
+
+fn peer(
+    path: &str,
+    raw: &RawPeer,
+    address: Option<Ipv4Network>,
+    address6: Option<Ipv6Network>,
+    port_timers: &Timers,
+    errs: &mut Errors,
+) -> Option<PeerConfig> {
+    let before = errs.0.len();
+    let multihop = match raw.multihop {
+        None | Some(RawMultihop::Flag(false)) => None,
+        Some(RawMultihop::Flag(true)) => Some(255),
+        Some(RawMultihop::Ttl(t)) if (1..=255).contains(&t) => Some(t as u8),
+        Some(RawMultihop::Ttl(t)) => {
+            errs.push(
+                format!("{path}.multihop"),
+                format!("TTL {t} is outside 1–255 (or use true/false)"),
+            );
+            None
+        }
+    };
+    let addr = match &raw.address {
+        None => {
+            errs.push(format!("{path}.address"), "is required");
+            None
+        }
+        Some(s) => match IpAddr::from_str(s) {
+            Err(_) => {
+                errs.push(
+                    format!("{path}.address"),
+                    format!("{s:?} is not an IP address"),
+                );
+                None
+            }
+            Ok(a) if a.is_unspecified() || a.is_multicast() || a.is_loopback() => {
+                errs.push(
+                    format!("{path}.address"),
+                    format!("{a} is not a unicast address"),
+                );
+                None
+            }
+            Ok(a) => Some(a),
+        },
+    };
+    if let Some(a) = addr {
+        let subnet: Option<IpNetwork> = match a {
+            IpAddr::V4(_) => address.map(IpNetwork::V4),
+            IpAddr::V6(_) => address6.map(IpNetwork::V6),
+        };
+        let family = if a.is_ipv4() { "address" } else { "address6" };
+        match subnet {
+            None => errs.push(
+                format!("{path}.address"),
+                format!("{a}: the port has no `{family}` of this family"),
+            ),
+            Some(net) if net.ip() == a => errs.push(
+                format!("{path}.address"),
+                format!("{a} is the port's own address"),
+            ),
+            Some(net) if !net.contains(a) && multihop.is_none() => errs.push(
+                format!("{path}.address"),
+                format!("{a} is outside the port's subnet {net}; set `multihop` for a peer that is not directly connected"),
+            ),
+            _ => {}
+        }
+    }
+    let remote_as = asn(&format!("{path}.remote_as"), raw.remote_as, errs);
+    let t = timers(
+        path,
+        raw.keepalive,
+        raw.hold_time,
+        raw.connect_retry,
+        port_timers,
+        errs,
+    );
+    let password = raw
+        .password
+        .as_ref()
+        .and_then(|s| text_word(&format!("{path}.password"), s, MAX_PASSWORD, errs));
+    let description =
+        raw.description
+            .as_ref()
+            .and_then(|s| match VtyText::line(s, MAX_DESCRIPTION) {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    errs.push(format!("{path}.description"), format!("{s:?} {e}"));
+                    None
+                }
+            });
+    if errs.0.len() != before {
+        return None;
+    }
+    Some(PeerConfig {
+        address: addr?,
+        remote_as: remote_as?,
+        keepalive: t.keepalive,
+        hold_time: t.hold_time,
+        connect_retry: t.connect_retry,
+        password,
+        multihop,
+        description,
+        shutdown: raw.shutdown,
+    })
+}
