@@ -1,0 +1,359 @@
+//! Sans-I/O recognition of bgpd's prompts and of the replies that end with them.
+//!
+//! A reply to one command line is: the echo of the line, `\r\n`, the command's output, then the
+//! prompt of the mode the session is now in. Prompts are recognised only at the start of a line
+//! and only with the hostname learned at login, so output that merely looks like a prompt (a
+//! configuration line, another router's name) does not end a reply early. When commands are
+//! pipelined the prompt must also be followed by the echo of the next command; the last reply's
+//! prompt must end the data received so far.
+
+use std::fmt;
+
+/// The Vty mode shown by a prompt.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Mode {
+    /// `host> ` — view (unprivileged) mode.
+    View,
+    /// `host# ` — enable (privileged) mode.
+    Enable,
+    /// `host(NAME)# ` — a configuration node; holds NAME, e.g. `config`, `config-router`,
+    /// `config-router-af`.
+    Config(String),
+}
+
+impl Mode {
+    /// True in any configuration node.
+    pub fn is_config(&self) -> bool {
+        matches!(self, Mode::Config(_))
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Mode::View => f.write_str(">"),
+            Mode::Enable => f.write_str("#"),
+            Mode::Config(n) => write!(f, "({n})#"),
+        }
+    }
+}
+
+/// Outcome of matching a prompt at the start of some bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PromptMatch {
+    /// A whole prompt of `len` bytes in `mode`.
+    Complete {
+        /// Length of the prompt in bytes, trailing space included.
+        len: usize,
+        /// The mode it shows.
+        mode: Mode,
+    },
+    /// The bytes end before a prompt could be confirmed or ruled out.
+    Partial,
+    /// Not a prompt.
+    No,
+}
+
+/// Matches `host>`/`host#`/`host(node)#` followed by a space at the start of `bytes`.
+pub fn match_prompt(bytes: &[u8], hostname: &str) -> PromptMatch {
+    let host = hostname.as_bytes();
+    let n = bytes.len().min(host.len());
+    if bytes[..n] != host[..n] {
+        return PromptMatch::No;
+    }
+    if bytes.len() <= host.len() {
+        return PromptMatch::Partial;
+    }
+    let rest = &bytes[host.len()..];
+    let (mode, sign_at) = match rest[0] {
+        b'>' => (Mode::View, 0),
+        b'#' => (Mode::Enable, 0),
+        b'(' => {
+            let mut i = 1;
+            loop {
+                match rest.get(i) {
+                    None => return PromptMatch::Partial,
+                    Some(b')') => break,
+                    Some(c) if c.is_ascii_alphanumeric() || *c == b'-' || *c == b'_' => i += 1,
+                    Some(_) => return PromptMatch::No,
+                }
+                if i > 64 {
+                    return PromptMatch::No;
+                }
+            }
+            if i == 1 {
+                return PromptMatch::No;
+            }
+            let name = String::from_utf8_lossy(&rest[1..i]).into_owned();
+            match rest.get(i + 1) {
+                None => return PromptMatch::Partial,
+                Some(b'#') => (Mode::Config(name), i + 1),
+                Some(_) => return PromptMatch::No,
+            }
+        }
+        _ => return PromptMatch::No,
+    };
+    match rest.get(sign_at + 1) {
+        None => PromptMatch::Partial,
+        Some(b' ') => PromptMatch::Complete {
+            len: host.len() + sign_at + 2,
+            mode,
+        },
+        Some(_) => PromptMatch::No,
+    }
+}
+
+/// Result of scanning the bytes received for one reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scan {
+    /// More bytes are needed; pass `resume` back as `from` on the next scan.
+    NeedMore {
+        /// Offset from which scanning can resume (a line start not yet settled).
+        resume: usize,
+    },
+    /// The reply is complete.
+    Done {
+        /// Byte range of the command's output (between the echo line and the prompt).
+        output: std::ops::Range<usize>,
+        /// Mode shown by the prompt that ended the reply.
+        mode: Mode,
+        /// Bytes of the buffer that belong to this reply (echo, output and prompt).
+        consumed: usize,
+    },
+    /// The bytes do not start with the echo of the command: the session is out of step.
+    EchoMismatch,
+}
+
+/// Scans `buf` (starting at the first byte of a reply) for the reply to `echo`.
+///
+/// `next_echo` is the next pipelined command line, if one was already sent: the prompt that ends
+/// this reply must then be followed by it. Without it, the prompt must end `buf`.
+/// `from` is 0 on the first call and the `resume` value of the previous `NeedMore` afterwards.
+pub fn scan_reply(
+    buf: &[u8],
+    echo: &[u8],
+    next_echo: Option<&[u8]>,
+    hostname: &str,
+    from: usize,
+) -> Scan {
+    let echo_end = echo.len() + 2;
+    let n = buf.len().min(echo.len());
+    if buf[..n] != echo[..n] {
+        return Scan::EchoMismatch;
+    }
+    if buf.len() < echo_end {
+        let tail = &buf[n..];
+        if !b"\r\n".starts_with(tail) {
+            return Scan::EchoMismatch;
+        }
+        return Scan::NeedMore { resume: 0 };
+    }
+    if &buf[echo.len()..echo_end] != b"\r\n" {
+        return Scan::EchoMismatch;
+    }
+    let mut line_start = from.max(echo_end);
+    loop {
+        match match_prompt(&buf[line_start..], hostname) {
+            PromptMatch::Partial => return Scan::NeedMore { resume: line_start },
+            PromptMatch::Complete { len, mode } => {
+                let after = line_start + len;
+                let rest = &buf[after..];
+                let confirmed = match next_echo {
+                    None if rest.is_empty() => Some(true),
+                    None => None,
+                    Some(next) if rest.len() >= next.len() => {
+                        rest.starts_with(next).then_some(true)
+                    }
+                    Some(next) if next.starts_with(rest) => Some(false),
+                    Some(_) => None,
+                };
+                match confirmed {
+                    Some(true) => {
+                        return Scan::Done {
+                            output: echo_end..line_start,
+                            mode,
+                            consumed: after,
+                        };
+                    }
+                    Some(false) => return Scan::NeedMore { resume: line_start },
+                    None => {}
+                }
+            }
+            PromptMatch::No => {}
+        }
+        match buf[line_start..].iter().position(|&b| b == b'\n') {
+            Some(p) => line_start += p + 1,
+            None => return Scan::NeedMore { resume: line_start },
+        }
+    }
+}
+
+/// The hostname shown by a login prompt (`name> ` or `name# `) ending `buf`, if its last line is one.
+pub fn trailing_login_prompt(buf: &[u8]) -> Option<(String, Mode)> {
+    let start = buf.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+    let line = &buf[start..];
+    let (name, mode) = if let Some(n) = line.strip_suffix(b"> ") {
+        (n, Mode::View)
+    } else if let Some(n) = line.strip_suffix(b"# ") {
+        (n, Mode::Enable)
+    } else {
+        return None;
+    };
+    if name.is_empty() || name.iter().any(|b| b.is_ascii_control() || *b == b' ') {
+        return None;
+    }
+    Some((String::from_utf8_lossy(name).into_owned(), mode))
+}
+
+/// True when the last line of `buf` is a `Password: ` request.
+pub fn ends_with_password_request(buf: &[u8]) -> bool {
+    buf.ends_with(b"Password: ")
+}
+
+/// Output lines bgpd uses for failures that do not start with `% `.
+const PLAIN_FAILURES: [&str; 2] = [
+    "BGP is already running; AS is ",
+    "Default BGP instance not found",
+];
+
+/// The error message in a command's output, if bgpd rejected the command: from the first line
+/// starting with `% ` (or a known plain-text failure) to the end, trimmed.
+pub fn find_error(output: &str) -> Option<String> {
+    let mut offset = 0;
+    for line in output.split_inclusive('\n') {
+        let l = line.trim_start_matches('\r');
+        if l.starts_with("% ")
+            || l.starts_with("%% ")
+            || PLAIN_FAILURES.iter().any(|p| l.starts_with(p))
+        {
+            let msg = output[offset..].trim();
+            return Some(msg.replace("\r\n", "\n"));
+        }
+        offset += line.len();
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prompts_in_every_mode() {
+        assert_eq!(
+            match_prompt(b"x> ", "x"),
+            PromptMatch::Complete {
+                len: 3,
+                mode: Mode::View
+            }
+        );
+        assert_eq!(
+            match_prompt(b"x# ", "x"),
+            PromptMatch::Complete {
+                len: 3,
+                mode: Mode::Enable
+            }
+        );
+        assert_eq!(
+            match_prompt(b"r-1.a_b(config-router-af)# net", "r-1.a_b"),
+            PromptMatch::Complete {
+                len: 27,
+                mode: Mode::Config("config-router-af".into())
+            }
+        );
+        assert_eq!(match_prompt(b"x(conf", "x"), PromptMatch::Partial);
+        assert_eq!(match_prompt(b"x(config)#", "x"), PromptMatch::Partial);
+        assert_eq!(match_prompt(b"x", "x"), PromptMatch::Partial);
+        assert_eq!(match_prompt(b"", "x"), PromptMatch::Partial);
+        assert_eq!(match_prompt(b"y# ", "x"), PromptMatch::No);
+        assert_eq!(match_prompt(b"x#a", "x"), PromptMatch::No);
+        assert_eq!(match_prompt(b"x()# ", "x"), PromptMatch::No);
+        assert_eq!(match_prompt(b"xy# ", "x"), PromptMatch::No);
+    }
+
+    #[test]
+    fn reply_with_output_and_prompt() {
+        let buf = b"show x\r\nline1\r\nline2\r\nh# ";
+        let r = scan_reply(buf, b"show x", None, "h", 0);
+        assert_eq!(
+            r,
+            Scan::Done {
+                output: 8..22,
+                mode: Mode::Enable,
+                consumed: buf.len()
+            }
+        );
+    }
+
+    #[test]
+    fn prompt_like_output_line_is_not_a_prompt() {
+        // "h# " followed by more text on the same line is output, not the prompt.
+        let buf = b"show x\r\nh# not a prompt\r\nh# ";
+        match scan_reply(buf, b"show x", None, "h", 0) {
+            Scan::Done { output, .. } => assert_eq!(&buf[output], b"h# not a prompt\r\n"),
+            other => panic!("{other:?}"),
+        }
+        // A prompt-looking line in the middle of a pipelined stream needs the next echo after it.
+        let buf = b"a\r\nh# \r\nh# b\r\nh# ";
+        match scan_reply(buf, b"a", Some(b"b"), "h", 0) {
+            Scan::Done {
+                output, consumed, ..
+            } => {
+                assert_eq!(&buf[output], b"h# \r\n");
+                assert_eq!(consumed, 11);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_prefix_needs_more_and_resume_is_consistent() {
+        let buf = b"show x\r\nsome output\r\nmore\r\nh(config-router)# ";
+        for cut in 0..buf.len() {
+            let mut from = 0;
+            // scanning an increasing prefix with the resume hint gives the same as a fresh scan
+            for end in 0..=cut {
+                match scan_reply(&buf[..end], b"show x", None, "h", from) {
+                    Scan::NeedMore { resume } => from = resume,
+                    other => panic!("prefix {end}: {other:?}"),
+                }
+            }
+        }
+        match scan_reply(buf, b"show x", None, "h", 0) {
+            Scan::Done { mode, .. } => assert_eq!(mode, Mode::Config("config-router".into())),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn echo_mismatch_detected() {
+        assert_eq!(
+            scan_reply(b"other\r\nh# ", b"show", None, "h", 0),
+            Scan::EchoMismatch
+        );
+        assert_eq!(
+            scan_reply(b"showX", b"show", None, "h", 0),
+            Scan::EchoMismatch
+        );
+    }
+
+    #[test]
+    fn login_prompt_and_errors() {
+        assert_eq!(
+            trailing_login_prompt(b"\r\nmy-r.1> "),
+            Some(("my-r.1".into(), Mode::View))
+        );
+        assert_eq!(trailing_login_prompt(b"\r\nPassword: "), None);
+        assert!(ends_with_password_request(b"\r\nPassword: "));
+        assert_eq!(find_error("ok\r\n"), None);
+        assert_eq!(
+            find_error("% [BGP] Unknown command: foo\r\n"),
+            Some("% [BGP] Unknown command: foo".into())
+        );
+        assert_eq!(
+            find_error("BGP is already running; AS is 65000\r\n"),
+            Some("BGP is already running; AS is 65000".into())
+        );
+    }
+}

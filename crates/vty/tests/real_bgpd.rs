@@ -1,0 +1,145 @@
+//! Tests against a real FRR bgpd (root + FRR; they run in CI).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use vty::{Mode, VtyError};
+
+#[tokio::test]
+async fn login_enable_and_show() {
+    let Some(bgpd) = testkit::require_bgpd("login_enable_and_show") else {
+        return;
+    };
+    let lab = common::start_bgpd(&bgpd, "r1", "");
+    let mut vty = common::login(&lab, &common::options()).await.unwrap();
+    assert_eq!(vty.hostname(), "r1");
+    assert_eq!(vty.mode(), &Mode::Enable);
+    let out = vty.exec("show version").await.unwrap();
+    assert!(out.contains("FRRouting"), "{out}");
+    vty.exec("configure terminal").await.unwrap();
+    assert_eq!(vty.mode(), &Mode::Config("config".into()));
+    vty.exec("router bgp 65001").await.unwrap();
+    assert_eq!(vty.mode(), &Mode::Config("config-router".into()));
+    vty.exec("address-family ipv6 unicast").await.unwrap();
+    assert_eq!(vty.mode(), &Mode::Config("config-router-af".into()));
+    vty.exec("end").await.unwrap();
+    assert_eq!(vty.mode(), &Mode::Enable);
+    vty.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn rejected_commands_are_typed_errors() {
+    let Some(bgpd) = testkit::require_bgpd("rejected_commands_are_typed_errors") else {
+        return;
+    };
+    let lab = common::start_bgpd(&bgpd, "r2", "router bgp 65000\n");
+    let mut vty = common::login(&lab, &common::options()).await.unwrap();
+    let cases: [(&str, &str); 3] = [
+        ("show bgp nonsense-word", "% "),
+        ("configure terminal", ""),
+        ("router bgp 65009", "BGP is already running; AS is 65000"),
+    ];
+    for (cmd, expect) in cases {
+        let r = vty.exec(cmd).await;
+        if expect.is_empty() {
+            r.unwrap();
+            continue;
+        }
+        match r {
+            Err(VtyError::Rejected { command, message }) => {
+                assert_eq!(command, cmd);
+                assert!(message.contains(expect), "{cmd}: {message}");
+            }
+            other => panic!("{cmd}: {other:?}"),
+        }
+    }
+    vty.exec("router bgp 65000").await.unwrap();
+    for (cmd, expect) in [
+        (
+            "neighbor 192.0.2.9 timers 5 15",
+            "Specify remote-as or peer-group commands first",
+        ),
+        ("neighbor", "Command incomplete"),
+        ("neighbor 192.0.2.9 timers 70000 9", "Unknown command"),
+        ("n", "Command incomplete"),
+    ] {
+        match vty.exec(cmd).await {
+            Err(VtyError::Rejected { command, message }) => {
+                assert_eq!(command, cmd);
+                assert!(message.starts_with("% "), "{message}");
+                assert!(message.contains(expect), "{cmd}: {message}");
+            }
+            other => panic!("{cmd}: {other:?}"),
+        }
+    }
+    // The session is still usable after rejections.
+    assert_eq!(vty.mode(), &Mode::Config("config-router".into()));
+    vty.exec("neighbor 192.0.2.9 remote-as 65009")
+        .await
+        .unwrap();
+    let rc = vty.exec("do show running-config").await.unwrap();
+    assert!(rc.contains(" neighbor 192.0.2.9 remote-as 65009"), "{rc}");
+    vty.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn wrong_password_is_reported() {
+    let Some(bgpd) = testkit::require_bgpd("wrong_password_is_reported") else {
+        return;
+    };
+    let lab = common::start_bgpd(&bgpd, "r3", "");
+    let mut opts = common::options();
+    opts.password = Some("not-it".into());
+    assert!(matches!(
+        common::login(&lab, &opts).await,
+        Err(VtyError::WrongPassword)
+    ));
+    opts.password = None;
+    assert!(matches!(
+        common::login(&lab, &opts).await,
+        Err(VtyError::PasswordRequired)
+    ));
+}
+
+#[tokio::test]
+async fn enable_password_is_used() {
+    let Some(bgpd) = testkit::require_bgpd("enable_password_is_used") else {
+        return;
+    };
+    let lab = common::start_bgpd(&bgpd, "r4", "enable password s3cret\n");
+    let mut opts = common::options();
+    assert!(matches!(
+        common::login(&lab, &opts).await,
+        Err(VtyError::EnablePasswordRequired)
+    ));
+    opts.enable_password = Some("wrong".into());
+    assert!(matches!(
+        common::login(&lab, &opts).await,
+        Err(VtyError::WrongEnablePassword)
+    ));
+    opts.enable_password = Some("s3cret".into());
+    let mut vty = common::login(&lab, &opts).await.unwrap();
+    assert_eq!(vty.mode(), &Mode::Enable);
+    vty.exec("show running-config").await.unwrap();
+    vty.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn login_refused_without_vty_password() {
+    let Some(bgpd) = testkit::require_bgpd("login_refused_without_vty_password") else {
+        return;
+    };
+    let ns = testkit::lab::TestNs::new("vty").unwrap();
+    let opts = testkit::lab::BgpdOptions {
+        extra_args: vec!["-p".into(), "0".into()],
+        ..Default::default()
+    };
+    let _bgpd = testkit::lab::TestBgpd::start(&bgpd, &ns, "hostname nopw\n", &opts).unwrap();
+    let s = common::stream_in(&ns, "127.0.0.1:2605".parse().unwrap()).await;
+    match vty::Vty::login(s, &common::options()).await {
+        Err(VtyError::LoginRefused { message }) => {
+            assert!(message.contains("password is not set"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
