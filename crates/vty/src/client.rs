@@ -380,7 +380,7 @@ impl Vty {
         Ok(())
     }
 
-    fn check_usable(&self) -> Result<(), VtyError> {
+    pub(crate) fn check_usable(&self) -> Result<(), VtyError> {
         match &self.broken {
             Some(cause) => Err(VtyError::SessionBroken {
                 cause: cause.clone(),

@@ -128,6 +128,37 @@ pub enum VtyError {
         /// The limit in bytes.
         limit: usize,
     },
+    /// A line of a batch was refused locally; nothing was sent.
+    #[error("invalid line {index} of the batch {command:?}: {reason}")]
+    InvalidBatchLine {
+        /// Index of the line in the batch.
+        index: usize,
+        /// The line.
+        command: String,
+        /// Why.
+        reason: LineError,
+    },
+    /// bgpd rejected a line of a batch (see [`crate::BatchReport::into_result`]).
+    #[error(
+        "bgpd rejected line {index} of {total} {command:?}: {message}; after it {executed_after} \
+         line(s) were executed ({rejected_after} of them rejected too) and {not_sent} not sent"
+    )]
+    BatchRejected {
+        /// Index of the first rejected line.
+        index: usize,
+        /// The line.
+        command: String,
+        /// bgpd's message.
+        message: String,
+        /// Lines in the batch.
+        total: usize,
+        /// Lines after the rejected one that bgpd executed anyway.
+        executed_after: usize,
+        /// Of those, how many were rejected too.
+        rejected_after: usize,
+        /// Lines not sent.
+        not_sent: usize,
+    },
     /// An earlier failure (timeout, connection loss, protocol mismatch) left the session unusable;
     /// reconnect.
     #[error("vty session unusable after an earlier failure: {cause}")]

@@ -16,11 +16,13 @@
 //! # }
 //! ```
 
+mod batch;
 mod client;
 mod error;
 pub mod prompt;
 pub mod telnet;
 
+pub use batch::{BatchOptions, BatchPolicy, BatchReport, LineOutcome, LineReport, Rejection};
 pub use client::{validate_line, Vty, VtyOptions, DEFAULT_MAX_OUTPUT, MAX_LINE_LEN};
 pub use error::{LineError, VtyError};
 pub use prompt::Mode;

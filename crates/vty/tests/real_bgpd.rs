@@ -143,3 +143,45 @@ async fn login_refused_without_vty_password() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn pipelined_batch_against_bgpd() {
+    let Some(bgpd) = testkit::require_bgpd("pipelined_batch_against_bgpd") else {
+        return;
+    };
+    let lab = common::start_bgpd(&bgpd, "r5", "");
+    let mut vty = common::login(&lab, &common::options()).await.unwrap();
+    let mut lines: Vec<String> = vec![
+        "configure terminal".into(),
+        "router bgp 65000".into(),
+        "address-family ipv4 unicast".into(),
+    ];
+    lines.extend((0..2000).map(|i| format!("network 10.{}.{}.0/24", i / 256, i % 256)));
+    lines[1500] = "network 10.5.0.0/33".into();
+    lines.push("end".into());
+    let opts = vty::BatchOptions {
+        policy: vty::BatchPolicy::Continue,
+        window: 512,
+    };
+    let report = vty.batch(&lines, &opts).await.unwrap();
+    assert_eq!(
+        (report.applied(), report.rejected(), report.not_sent()),
+        (lines.len() - 1, 1, 0)
+    );
+    let r = report.first_rejection().unwrap();
+    assert_eq!(r.index, 1500);
+    assert!(
+        r.message.contains("Unknown command: network 10.5.0.0/33"),
+        "{}",
+        r.message
+    );
+    assert_eq!(report.final_mode, Mode::Enable);
+    let rc = vty.exec("show running-config").await.unwrap();
+    assert!(rc.contains("  network 10.0.0.0/24\n"), "{rc}");
+    assert!(rc.contains("  network 10.7.207.0/24\n"), "{rc}");
+    assert_eq!(rc.matches("  network 10.").count(), 1999);
+    // Independent check through vtysh.
+    let v = lab.bgpd.vtysh(&["show running-config"]).unwrap();
+    assert_eq!(v.matches("  network 10.").count(), 1999);
+    vty.close().await.unwrap();
+}
