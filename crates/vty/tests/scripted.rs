@@ -171,7 +171,7 @@ async fn greeting_split_at_every_position() {
     for at in 0..=GREETING.len() {
         let mut sc = Script::new("r1");
         sc.greeting_split = Some(at);
-        let mut vty = Vty::login(spawn(sc, 4096), &opts())
+        let vty = Vty::login(spawn(sc, 4096), &opts())
             .await
             .unwrap_or_else(|e| panic!("split {at}: {e}"));
         assert_eq!(vty.hostname(), "r1");
