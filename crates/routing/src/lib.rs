@@ -1,4 +1,44 @@
-//! The RoutingHandler: one actor per BGP port composing container, zebra server, flows, bgpd and Vty.
+//! The RoutingHandler: one actor per BGP port composing container, zebra server, flows, bgpd and
+//! Vty — MidoNet's RoutingHandler rebuilt for FRR.
+//!
+//! * [`config`]: the TOML configuration, validated whole (key paths in every error, injection-safe
+//!   strings).
+//! * [`bgpconf`]: what bgpd must be told, as Vty commands: full bootstrap and minimal diffs.
+//! * [`RoutingHandler`]: starts, updates and stops one actor per port. Each actor builds the
+//!   container → zebra server → flows → bgpd, bootstraps bgpd over the Vty on every `Ready`
+//!   (so after every restart), follows configuration changes with minimal diffs (a rebuild only
+//!   when the AS, addresses, MAC or links change), forwards learned routes to a [`RouteSink`],
+//!   withdraws them when bgpd or its zebra session goes, and polls per-peer status.
+//! * [`Effects`]: every side effect, behind one trait; [`real::RealEffects`] implements it over
+//!   the project's crates, [`fake::FakeEffects`] in memory for tests.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use routing::{config::Config, fake::FakeEffects, RoutingHandler, TableSink};
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = Config::load(std::path::Path::new("/etc/midonet-bgp.toml"))?;
+//! let sink = Arc::new(TableSink::new());
+//! let mut handler = RoutingHandler::new(FakeEffects::new(), sink.clone());
+//! handler.apply(&config).await;
+//! for port in handler.status().await {
+//!     println!("{}: {:?}, {} routes", port.name, port.phase, port.routes.len());
+//! }
+//! handler.shutdown().await;
+//! # Ok(()) }
+//! ```
 
+mod actor;
 pub mod bgpconf;
 pub mod config;
+pub mod effects;
+pub mod fake;
+mod handler;
+mod types;
+
+pub use effects::{BgpdControl, ContainerFacts, EffectError, Effects, PortPlan, Step, VtySession};
+pub use handler::{ApplyReport, RoutingHandler};
+pub use types::{
+    BgpdEvent, ChannelSink, PeerStatus, PortPhase, PortStatus, RouteChange, RouteEntry, RoutePath,
+    RouteSink, TableSink, ZebraEvent,
+};

@@ -1,0 +1,421 @@
+//! One actor per BGP port: it owns the port's container, zebra server, flows, bgpd and Vty
+//! session, follows configuration changes, keeps bgpd configured across restarts and forwards
+//! learned routes to the [`RouteSink`].
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ipnetwork::IpNetwork;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::{sleep_until, Instant};
+use tracing::{debug, info, warn};
+
+use crate::bgpconf::BgpdSettings;
+use crate::effects::{BgpdControl, ContainerFacts, Effects, PortPlan, VtySession};
+use crate::types::{
+    BgpdEvent, PeerStatus, PortPhase, PortStatus, RouteEntry, RoutePath, RouteSink, ZebraEvent,
+};
+
+/// Requests to a port actor.
+pub(crate) enum PortCommand {
+    /// Follow a new plan (same port name).
+    Update(Box<PortPlan>),
+    /// Report status.
+    Status(oneshot::Sender<PortStatus>),
+    /// Tear everything down and end.
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// The built parts of a port.
+struct Built<E: Effects> {
+    container: Option<E::Container>,
+    facts: ContainerFacts,
+    zebra: Option<E::Zebra>,
+    bgpd: Option<E::Bgpd>,
+}
+
+/// The port actor's state.
+pub(crate) struct PortActor<E: Effects> {
+    env: Arc<E>,
+    sink: Arc<dyn RouteSink>,
+    plan: PortPlan,
+    desired: BgpdSettings,
+    built: Option<Built<E>>,
+    zebra_rx: Option<mpsc::Receiver<ZebraEvent>>,
+    bgpd_rx: Option<mpsc::Receiver<BgpdEvent>>,
+    vty: Option<E::Vty>,
+    /// What the running bgpd has; `None` after a (re)start until the bootstrap succeeds.
+    applied: Option<BgpdSettings>,
+    /// Pid of the bgpd that reported Ready (so its Vty can be reached).
+    ready_pid: Option<u32>,
+    routes: BTreeMap<IpNetwork, Vec<RoutePath>>,
+    peers: Vec<PeerStatus>,
+    phase: PortPhase,
+    last_error: Option<String>,
+    zebra_connected: bool,
+    port_restarts: u32,
+    bgpd_restarts_before: u32,
+    retry_at: Option<Instant>,
+    backoff: Duration,
+}
+
+async fn recv_opt<T>(rx: &mut Option<mpsc::Receiver<T>>) -> Option<T> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+impl<E: Effects> PortActor<E> {
+    pub(crate) fn new(env: Arc<E>, sink: Arc<dyn RouteSink>, plan: PortPlan) -> Self {
+        let desired = BgpdSettings::from(&plan.port);
+        let backoff = plan.controller.restart_backoff_initial;
+        PortActor {
+            env,
+            sink,
+            plan,
+            desired,
+            built: None,
+            zebra_rx: None,
+            bgpd_rx: None,
+            vty: None,
+            applied: None,
+            ready_pid: None,
+            routes: BTreeMap::new(),
+            peers: Vec::new(),
+            phase: PortPhase::Starting,
+            last_error: None,
+            zebra_connected: false,
+            port_restarts: 0,
+            bgpd_restarts_before: 0,
+            retry_at: Some(Instant::now()),
+            backoff,
+        }
+    }
+
+    fn name(&self) -> &str {
+        &self.plan.port.name
+    }
+
+    /// Runs until shut down.
+    pub(crate) async fn run(mut self, mut commands: mpsc::Receiver<PortCommand>) {
+        let mut tick = tokio::time::interval(self.plan.controller.status_interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let retry_at = self.retry_at;
+            tokio::select! {
+                cmd = commands.recv() => match cmd {
+                    Some(PortCommand::Update(plan)) => self.update(*plan).await,
+                    Some(PortCommand::Status(reply)) => { let _ = reply.send(self.status()); }
+                    Some(PortCommand::Shutdown(reply)) => {
+                        self.teardown().await;
+                        self.phase = PortPhase::Stopped;
+                        let _ = reply.send(());
+                        return;
+                    }
+                    None => {
+                        self.teardown().await;
+                        return;
+                    }
+                },
+                ev = recv_opt(&mut self.zebra_rx) => match ev {
+                    Some(ev) => self.on_zebra(ev),
+                    None => {
+                        // The zebra server ended on its own: its routes are void; rebuild.
+                        self.zebra_rx = None;
+                        self.on_zebra(ZebraEvent::SessionDown);
+                        self.fail("zebra server stopped").await;
+                    }
+                },
+                ev = recv_opt(&mut self.bgpd_rx) => match ev {
+                    Some(ev) => self.on_bgpd(ev).await,
+                    None => {
+                        self.bgpd_rx = None;
+                        self.fail("bgpd supervisor ended").await;
+                    }
+                },
+                _ = async { match retry_at { Some(t) => sleep_until(t).await, None => std::future::pending().await } } => {
+                    self.retry_at = None;
+                    self.setup().await;
+                },
+                _ = tick.tick() => self.poll().await,
+            }
+        }
+    }
+
+    /// Builds everything; on failure tears the partial build down and schedules a retry.
+    async fn setup(&mut self) {
+        self.phase = PortPhase::Starting;
+        info!(port = %self.name(), namespace = %self.plan.namespace, "building BGP port");
+        match self.build().await {
+            Ok(()) => {
+                self.phase = PortPhase::Running;
+                self.last_error = None;
+            }
+            Err(e) => {
+                self.fail(&e.to_string()).await;
+            }
+        }
+    }
+
+    async fn build(&mut self) -> Result<(), crate::effects::EffectError> {
+        let env = self.env.clone();
+        let (container, facts) = env.create_container(&self.plan).await?;
+        self.built = Some(Built {
+            container: Some(container),
+            facts: facts.clone(),
+            zebra: None,
+            bgpd: None,
+        });
+        let (zebra, zrx) = env.start_zebra(&self.plan, &facts).await?;
+        if let Some(b) = self.built.as_mut() {
+            b.zebra = Some(zebra);
+        }
+        self.zebra_rx = Some(zrx);
+        env.install_flows(&self.plan, &facts).await?;
+        let (bgpd, brx) = env.start_bgpd(&self.plan, &facts).await?;
+        if let Some(b) = self.built.as_mut() {
+            b.bgpd = Some(bgpd);
+        }
+        self.bgpd_rx = Some(brx);
+        Ok(())
+    }
+
+    /// Records an error, tears down, and schedules a rebuild with backoff: the port never stops
+    /// trying while it is configured.
+    async fn fail(&mut self, why: &str) {
+        warn!(port = %self.name(), error = %why, delay = ?self.backoff, "BGP port failed; rebuilding later");
+        self.last_error = Some(why.to_string());
+        self.teardown().await;
+        self.phase = PortPhase::Backoff;
+        self.port_restarts += 1;
+        self.retry_at = Some(Instant::now() + self.backoff);
+        self.backoff = (self.backoff * 2).min(self.plan.controller.restart_backoff_max);
+    }
+
+    /// Removes everything built, in reverse order, and withdraws every learned route.
+    async fn teardown(&mut self) {
+        if let Some(vty) = self.vty.take() {
+            vty.close().await;
+        }
+        self.applied = None;
+        self.ready_pid = None;
+        self.bgpd_rx = None;
+        self.zebra_rx = None;
+        let env = self.env.clone();
+        let built = self.built.take();
+        let (container, bgpd, zebra) = match built {
+            Some(b) => {
+                if let Some(bg) = &b.bgpd {
+                    self.bgpd_restarts_before += bg.restarts();
+                }
+                (b.container, b.bgpd, b.zebra)
+            }
+            None => (None, None, None),
+        };
+        if let Some(b) = bgpd {
+            env.stop_bgpd(b).await;
+        }
+        self.withdraw_all();
+        self.zebra_connected = false;
+        self.peers.clear();
+        if let Err(e) = env.remove_flows(&self.plan).await {
+            warn!(port = %self.name(), error = %e, "removing flows");
+        }
+        if let Some(z) = zebra {
+            env.stop_zebra(z).await;
+        }
+        if let Err(e) = env.destroy_container(&self.plan, container).await {
+            warn!(port = %self.name(), error = %e, "removing container");
+            self.last_error = Some(e.to_string());
+        }
+    }
+
+    fn withdraw_all(&mut self) {
+        let routes = std::mem::take(&mut self.routes);
+        for prefix in routes.keys() {
+            self.sink.withdraw(&self.plan.port.name, *prefix);
+        }
+    }
+
+    fn on_zebra(&mut self, ev: ZebraEvent) {
+        match ev {
+            ZebraEvent::SessionUp => {
+                debug!(port = %self.name(), "bgpd connected to zebra");
+                self.zebra_connected = true;
+            }
+            ZebraEvent::Replace { prefix, paths } => {
+                if paths.is_empty() {
+                    return self.on_zebra(ZebraEvent::Withdraw { prefix });
+                }
+                if self.routes.get(&prefix) != Some(&paths) {
+                    self.sink.replace(&self.plan.port.name, prefix, &paths);
+                    self.routes.insert(prefix, paths);
+                }
+            }
+            ZebraEvent::Withdraw { prefix } => {
+                if self.routes.remove(&prefix).is_some() {
+                    self.sink.withdraw(&self.plan.port.name, prefix);
+                }
+            }
+            ZebraEvent::SessionDown => {
+                debug!(port = %self.name(), "zebra session ended; withdrawing routes");
+                self.zebra_connected = false;
+                self.withdraw_all();
+            }
+        }
+    }
+
+    async fn on_bgpd(&mut self, ev: BgpdEvent) {
+        match ev {
+            BgpdEvent::Starting => {}
+            BgpdEvent::Ready { pid } => {
+                info!(port = %self.name(), pid, "bgpd ready; configuring");
+                if let Some(vty) = self.vty.take() {
+                    vty.close().await;
+                }
+                self.ready_pid = Some(pid);
+                self.applied = None;
+                self.sync().await;
+            }
+            BgpdEvent::Exited { reason } => {
+                warn!(port = %self.name(), %reason, "bgpd exited");
+                if let Some(vty) = self.vty.take() {
+                    vty.close().await;
+                }
+                self.ready_pid = None;
+                self.applied = None;
+                self.peers.clear();
+                self.withdraw_all();
+                self.last_error = Some(format!("bgpd exited: {reason}"));
+            }
+            BgpdEvent::Restarting { attempt, delay } => {
+                info!(port = %self.name(), attempt, ?delay, "bgpd restarting");
+            }
+            BgpdEvent::GaveUp { reason } => {
+                self.fail(&format!("bgpd supervisor gave up: {reason}"))
+                    .await;
+            }
+        }
+    }
+
+    /// Brings bgpd's configuration to the desired one: the full bootstrap after a (re)start, the
+    /// minimal diff otherwise.
+    async fn sync(&mut self) {
+        if self.ready_pid.is_none() {
+            return;
+        }
+        let Some(facts) = self.built.as_ref().map(|b| b.facts.clone()) else {
+            return;
+        };
+        if self.vty.is_none() {
+            match self.env.connect_vty(&self.plan, &facts).await {
+                Ok(v) => self.vty = Some(v),
+                Err(e) => {
+                    warn!(port = %self.name(), error = %e, "vty connect failed; will retry");
+                    self.last_error = Some(e.to_string());
+                    return;
+                }
+            }
+        }
+        let commands = match &self.applied {
+            None => self.desired.bootstrap(),
+            Some(a) => a.diff(&self.desired),
+        };
+        if commands.is_empty() {
+            return;
+        }
+        let Some(vty) = self.vty.as_mut() else { return };
+        match vty.apply(&commands).await {
+            Ok(()) => {
+                debug!(port = %self.name(), n = commands.len(), "configuration applied");
+                self.applied = Some(self.desired.clone());
+                self.last_error = None;
+                self.backoff = self.plan.controller.restart_backoff_initial;
+            }
+            Err(e) => {
+                warn!(port = %self.name(), error = %e, "configuration failed");
+                self.last_error = Some(e.to_string());
+                // What bgpd holds is unknown now: resend everything next time.
+                self.applied = None;
+                if !e.rejected {
+                    if let Some(v) = self.vty.take() {
+                        v.close().await;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Periodic work: retry an unfinished configuration and read peer status.
+    async fn poll(&mut self) {
+        if self.ready_pid.is_none() {
+            return;
+        }
+        if self.applied.as_ref() != Some(&self.desired) || self.vty.is_none() {
+            self.sync().await;
+        }
+        if let Some(vty) = self.vty.as_mut() {
+            match vty.read_peers().await {
+                Ok(peers) => self.peers = peers,
+                Err(e) => {
+                    debug!(port = %self.name(), error = %e, "status read failed");
+                    if !e.rejected {
+                        if let Some(v) = self.vty.take() {
+                            v.close().await;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    async fn update(&mut self, plan: PortPlan) {
+        let rebuild = self.plan.needs_rebuild(&plan);
+        let peers_changed = self.plan.port.peer_addresses() != plan.port.peer_addresses();
+        self.plan = plan;
+        self.desired = BgpdSettings::from(&self.plan.port);
+        if rebuild {
+            info!(port = %self.name(), "configuration change needs a rebuild");
+            self.teardown().await;
+            self.port_restarts += 1;
+            self.backoff = self.plan.controller.restart_backoff_initial;
+            self.setup().await;
+            return;
+        }
+        if peers_changed {
+            if let Some(facts) = self.built.as_ref().map(|b| b.facts.clone()) {
+                if let Err(e) = self.env.install_flows(&self.plan, &facts).await {
+                    self.fail(&e.to_string()).await;
+                    return;
+                }
+            }
+        }
+        self.sync().await;
+    }
+
+    fn status(&self) -> PortStatus {
+        let bgpd = self.built.as_ref().and_then(|b| b.bgpd.as_ref());
+        PortStatus {
+            name: self.plan.port.name.clone(),
+            phase: self.phase,
+            namespace: self.plan.namespace.clone(),
+            bgpd_pid: bgpd.and_then(|b| b.pid()),
+            bgpd_restarts: self.bgpd_restarts_before + bgpd.map(|b| b.restarts()).unwrap_or(0),
+            port_restarts: self.port_restarts,
+            config_applied: self.applied.as_ref() == Some(&self.desired),
+            zebra_connected: self.zebra_connected,
+            last_error: self.last_error.clone(),
+            peers: self.peers.clone(),
+            routes: self
+                .routes
+                .iter()
+                .map(|(prefix, paths)| RouteEntry {
+                    prefix: *prefix,
+                    paths: paths.clone(),
+                })
+                .collect(),
+        }
+    }
+}

@@ -1,0 +1,348 @@
+//! In-memory [`Effects`] for tests and examples: records every side effect and Vty command, lets
+//! the caller inject zebra and bgpd events, and fails steps on request.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::mpsc;
+
+use crate::config::ControllerConfig;
+use crate::effects::{
+    BgpdControl, ContainerFacts, EffectError, Effects, PortPlan, Step, VtySession,
+};
+use crate::types::{BgpdEvent, PeerStatus, ZebraEvent};
+
+#[derive(Debug, Default)]
+struct State {
+    log: Vec<String>,
+    applied: BTreeMap<String, Vec<Vec<String>>>,
+    zebra_tx: BTreeMap<String, mpsc::Sender<ZebraEvent>>,
+    bgpd_tx: BTreeMap<String, mpsc::Sender<BgpdEvent>>,
+    bgpd_pids: BTreeMap<String, Arc<AtomicU32>>,
+    containers: BTreeSet<String>,
+    flows: BTreeMap<String, Vec<IpAddr>>,
+    fail: BTreeMap<String, u32>,
+    reject: Option<String>,
+    peers: Vec<PeerStatus>,
+    next_pid: u32,
+}
+
+/// Fake side effects (see the module documentation). Clones share state.
+#[derive(Debug, Clone, Default)]
+pub struct FakeEffects {
+    state: Arc<Mutex<State>>,
+}
+
+fn step_key(step: Step) -> String {
+    step.to_string()
+}
+
+impl FakeEffects {
+    /// Fresh fake.
+    pub fn new() -> FakeEffects {
+        FakeEffects::default()
+    }
+
+    fn st(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn record(&self, s: String) {
+        self.st().log.push(s);
+    }
+
+    fn maybe_fail(&self, step: Step, port: &str) -> Result<(), EffectError> {
+        let mut st = self.st();
+        let key = step_key(step);
+        if let Some(n) = st.fail.get_mut(&key) {
+            if *n > 0 {
+                *n -= 1;
+                st.log.push(format!("{key} {port} FAILED"));
+                return Err(EffectError::new(
+                    step,
+                    port,
+                    format!("injected {key} failure"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Every side effect so far, e.g. `"container p1"`, `"flows p1 [192.0.2.2]"`.
+    pub fn log(&self) -> Vec<String> {
+        self.st().log.clone()
+    }
+
+    /// Every successfully applied command batch of `port`, oldest first.
+    pub fn applied(&self, port: &str) -> Vec<Vec<String>> {
+        self.st().applied.get(port).cloned().unwrap_or_default()
+    }
+
+    /// Makes the next `n` calls of `step` fail.
+    pub fn fail_next(&self, step: Step, n: u32) {
+        self.st().fail.insert(step_key(step), n);
+    }
+
+    /// Makes bgpd reject any command containing `needle` (`None`: accept all).
+    pub fn reject_commands_containing(&self, needle: Option<&str>) {
+        self.st().reject = needle.map(str::to_string);
+    }
+
+    /// Peer states the fake Vty reports.
+    pub fn set_peers(&self, peers: Vec<PeerStatus>) {
+        self.st().peers = peers;
+    }
+
+    /// Containers currently built.
+    pub fn containers(&self) -> BTreeSet<String> {
+        self.st().containers.clone()
+    }
+
+    /// Peers the flows of `port` currently allow, if installed.
+    pub fn flows(&self, port: &str) -> Option<Vec<IpAddr>> {
+        self.st().flows.get(port).cloned()
+    }
+
+    /// Sends a zebra event to `port`'s actor; false if it has no zebra server.
+    pub async fn zebra(&self, port: &str, ev: ZebraEvent) -> bool {
+        let tx = self.st().zebra_tx.get(port).cloned();
+        match tx {
+            Some(tx) => tx.send(ev).await.is_ok(),
+            None => false,
+        }
+    }
+
+    /// Simulates a bgpd crash and automatic restart (Exited, Restarting, Ready with a new pid).
+    pub async fn crash_bgpd(&self, port: &str) -> bool {
+        let (tx, pid) = {
+            let mut st = self.st();
+            st.next_pid += 1;
+            let pid = 1000 + st.next_pid;
+            if let Some(p) = st.bgpd_pids.get(port) {
+                p.store(pid, Ordering::SeqCst);
+            }
+            (st.bgpd_tx.get(port).cloned(), pid)
+        };
+        let Some(tx) = tx else { return false };
+        let evs = [
+            BgpdEvent::Exited {
+                reason: "killed by signal 9".into(),
+            },
+            BgpdEvent::Restarting {
+                attempt: 1,
+                delay: std::time::Duration::from_millis(10),
+            },
+            BgpdEvent::Ready { pid },
+        ];
+        for ev in evs {
+            if tx.send(ev).await.is_err() {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Sends a bgpd supervisor event to `port`'s actor.
+    pub async fn bgpd(&self, port: &str, ev: BgpdEvent) -> bool {
+        let tx = self.st().bgpd_tx.get(port).cloned();
+        match tx {
+            Some(tx) => tx.send(ev).await.is_ok(),
+            None => false,
+        }
+    }
+}
+
+/// The fake bgpd handle.
+#[derive(Debug)]
+pub struct FakeBgpd {
+    pid: Arc<AtomicU32>,
+    restarts: Arc<AtomicU32>,
+}
+
+impl BgpdControl for FakeBgpd {
+    fn pid(&self) -> Option<u32> {
+        Some(self.pid.load(Ordering::SeqCst))
+    }
+    fn restarts(&self) -> u32 {
+        self.restarts.load(Ordering::SeqCst)
+    }
+}
+
+/// The fake Vty session.
+#[derive(Debug)]
+pub struct FakeVty {
+    fx: FakeEffects,
+    port: String,
+}
+
+impl VtySession for FakeVty {
+    async fn apply(&mut self, commands: &[String]) -> Result<(), EffectError> {
+        let mut st = self.fx.st();
+        if let Some(needle) = &st.reject {
+            if let Some(bad) = commands.iter().find(|c| c.contains(needle.as_str())) {
+                return Err(EffectError::new(
+                    Step::Vty,
+                    &self.port,
+                    format!("bgpd rejected {bad:?}"),
+                )
+                .rejected());
+            }
+        }
+        st.applied
+            .entry(self.port.clone())
+            .or_default()
+            .push(commands.to_vec());
+        Ok(())
+    }
+
+    async fn read_peers(&mut self) -> Result<Vec<PeerStatus>, EffectError> {
+        Ok(self.fx.st().peers.clone())
+    }
+
+    async fn close(self) {}
+}
+
+impl Effects for FakeEffects {
+    type Container = String;
+    type Zebra = String;
+    type Bgpd = FakeBgpd;
+    type Vty = FakeVty;
+
+    async fn sweep(
+        &self,
+        controller: &ControllerConfig,
+        _uplinks: &[String],
+    ) -> Result<Vec<String>, EffectError> {
+        self.maybe_fail(Step::Sweep, "*")?;
+        let prefix = format!("{}-", controller.namespace_prefix);
+        let mut st = self.st();
+        let gone: Vec<String> = st
+            .containers
+            .iter()
+            .filter(|c| c.starts_with(&prefix))
+            .cloned()
+            .collect();
+        for g in &gone {
+            st.containers.remove(g);
+        }
+        st.log.push(format!("sweep {gone:?}"));
+        Ok(gone)
+    }
+
+    async fn create_container(
+        &self,
+        plan: &PortPlan,
+    ) -> Result<(String, ContainerFacts), EffectError> {
+        self.maybe_fail(Step::Container, &plan.port.name)?;
+        self.record(format!("container {}", plan.port.name));
+        self.st().containers.insert(plan.namespace.clone());
+        Ok((
+            plan.namespace.clone(),
+            ContainerFacts {
+                namespace: plan.namespace.clone(),
+                datapath_host: plan.links.datapath_host.clone(),
+                datapath_inside: plan.links.datapath_inside.clone(),
+                datapath_inside_ifindex: 2,
+                mac: plan.port.mac,
+                mtu: plan.port.mtu,
+                addresses: plan.port.addresses(),
+                vty_addr: plan.vty_addr(),
+            },
+        ))
+    }
+
+    async fn destroy_container(
+        &self,
+        plan: &PortPlan,
+        _container: Option<String>,
+    ) -> Result<(), EffectError> {
+        self.record(format!("destroy {}", plan.port.name));
+        self.st().containers.remove(&plan.namespace);
+        Ok(())
+    }
+
+    async fn start_zebra(
+        &self,
+        plan: &PortPlan,
+        _facts: &ContainerFacts,
+    ) -> Result<(String, mpsc::Receiver<ZebraEvent>), EffectError> {
+        self.maybe_fail(Step::Zebra, &plan.port.name)?;
+        self.record(format!("zebra {}", plan.port.name));
+        let (tx, rx) = mpsc::channel(1024);
+        self.st().zebra_tx.insert(plan.port.name.clone(), tx);
+        Ok((plan.port.name.clone(), rx))
+    }
+
+    async fn stop_zebra(&self, zebra: String) {
+        self.record(format!("stop zebra {zebra}"));
+        self.st().zebra_tx.remove(&zebra);
+    }
+
+    async fn install_flows(
+        &self,
+        plan: &PortPlan,
+        _facts: &ContainerFacts,
+    ) -> Result<(), EffectError> {
+        self.maybe_fail(Step::Flows, &plan.port.name)?;
+        let peers = plan.port.peer_addresses();
+        self.record(format!("flows {} {:?}", plan.port.name, peers));
+        self.st().flows.insert(plan.port.name.clone(), peers);
+        Ok(())
+    }
+
+    async fn remove_flows(&self, plan: &PortPlan) -> Result<(), EffectError> {
+        self.record(format!("remove flows {}", plan.port.name));
+        self.st().flows.remove(&plan.port.name);
+        Ok(())
+    }
+
+    async fn start_bgpd(
+        &self,
+        plan: &PortPlan,
+        _facts: &ContainerFacts,
+    ) -> Result<(FakeBgpd, mpsc::Receiver<BgpdEvent>), EffectError> {
+        self.maybe_fail(Step::Bgpd, &plan.port.name)?;
+        let (tx, rx) = mpsc::channel(64);
+        let pid = {
+            let mut st = self.st();
+            st.next_pid += 1;
+            1000 + st.next_pid
+        };
+        self.record(format!("bgpd {} pid {pid}", plan.port.name));
+        let pid_cell = Arc::new(AtomicU32::new(pid));
+        {
+            let mut st = self.st();
+            st.bgpd_tx.insert(plan.port.name.clone(), tx.clone());
+            st.bgpd_pids
+                .insert(plan.port.name.clone(), pid_cell.clone());
+        }
+        let _ = tx.send(BgpdEvent::Starting).await;
+        let _ = tx.send(BgpdEvent::Ready { pid }).await;
+        Ok((
+            FakeBgpd {
+                pid: pid_cell,
+                restarts: Arc::new(AtomicU32::new(0)),
+            },
+            rx,
+        ))
+    }
+
+    async fn stop_bgpd(&self, bgpd: FakeBgpd) {
+        self.record(format!("stop bgpd pid {}", bgpd.pid.load(Ordering::SeqCst)));
+    }
+
+    async fn connect_vty(
+        &self,
+        plan: &PortPlan,
+        _facts: &ContainerFacts,
+    ) -> Result<FakeVty, EffectError> {
+        self.maybe_fail(Step::Vty, &plan.port.name)?;
+        self.record(format!("vty {}", plan.port.name));
+        Ok(FakeVty {
+            fx: self.clone(),
+            port: plan.port.name.clone(),
+        })
+    }
+}

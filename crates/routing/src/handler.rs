@@ -1,0 +1,173 @@
+//! The RoutingHandler: one [`PortActor`](crate::actor) per configured port, created, updated and
+//! stopped as the configuration changes.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tracing::info;
+
+use crate::actor::{PortActor, PortCommand};
+use crate::config::{Config, ControllerConfig};
+use crate::effects::{EffectError, Effects, PortPlan};
+use crate::types::{PortPhase, PortStatus, RouteSink};
+
+struct PortHandle {
+    plan: PortPlan,
+    commands: mpsc::Sender<PortCommand>,
+    task: JoinHandle<()>,
+}
+
+/// What [`RoutingHandler::apply`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ApplyReport {
+    /// Ports started.
+    pub added: Vec<String>,
+    /// Ports stopped and removed.
+    pub removed: Vec<String>,
+    /// Ports given a new configuration.
+    pub updated: Vec<String>,
+    /// Ports whose configuration did not change.
+    pub unchanged: Vec<String>,
+}
+
+/// Runs BGP for every configured port. Dropping it without [`RoutingHandler::shutdown`] leaves
+/// the port actors to tear down on their own when their command channels close.
+pub struct RoutingHandler<E: Effects> {
+    env: Arc<E>,
+    sink: Arc<dyn RouteSink>,
+    controller: Option<ControllerConfig>,
+    ports: BTreeMap<String, PortHandle>,
+}
+
+impl<E: Effects> RoutingHandler<E> {
+    /// A handler with no ports, using `env` for side effects and giving learned routes to `sink`.
+    pub fn new(env: E, sink: Arc<dyn RouteSink>) -> RoutingHandler<E> {
+        RoutingHandler {
+            env: Arc::new(env),
+            sink,
+            controller: None,
+            ports: BTreeMap::new(),
+        }
+    }
+
+    /// The side-effect implementation.
+    pub fn effects(&self) -> &E {
+        &self.env
+    }
+
+    /// Removes leftovers of a crashed earlier run that match `config`'s naming scheme. Call once
+    /// before the first [`RoutingHandler::apply`].
+    pub async fn sweep(&self, config: &Config) -> Result<Vec<String>, EffectError> {
+        let uplinks: Vec<String> = config.ports.iter().map(|p| p.uplink.clone()).collect();
+        self.env.sweep(&config.controller, &uplinks).await
+    }
+
+    /// Makes the running ports match `config` (already validated as a whole): new ports are
+    /// started, removed ones torn down, changed ones updated (minimal Vty changes, or a rebuild
+    /// when the AS, addresses, MAC or link names change).
+    pub async fn apply(&mut self, config: &Config) -> ApplyReport {
+        let mut report = ApplyReport::default();
+        if self.controller.as_ref() != Some(&config.controller) {
+            // Every plan derives from the controller section: rebuild all ports.
+            self.controller = Some(config.controller.clone());
+        }
+        let wanted: Vec<&str> = config.ports.iter().map(|p| p.name.as_str()).collect();
+        let gone: Vec<String> = self
+            .ports
+            .keys()
+            .filter(|n| !wanted.contains(&n.as_str()))
+            .cloned()
+            .collect();
+        for name in gone {
+            if let Some(h) = self.ports.remove(&name) {
+                stop_port(h).await;
+                info!(port = %name, "port removed");
+                report.removed.push(name);
+            }
+        }
+        for port in &config.ports {
+            let slot = match self.ports.get(&port.name) {
+                Some(h) => h.plan.slot,
+                None => self.free_slot(),
+            };
+            let plan = PortPlan::new(&config.controller, port, slot);
+            match self.ports.get_mut(&port.name) {
+                Some(h) if h.plan == plan => report.unchanged.push(port.name.clone()),
+                Some(h) => {
+                    h.plan = plan.clone();
+                    let _ = h.commands.send(PortCommand::Update(Box::new(plan))).await;
+                    report.updated.push(port.name.clone());
+                }
+                None => {
+                    let (tx, rx) = mpsc::channel(16);
+                    let actor = PortActor::new(self.env.clone(), self.sink.clone(), plan.clone());
+                    let task = tokio::spawn(actor.run(rx));
+                    self.ports.insert(
+                        port.name.clone(),
+                        PortHandle {
+                            plan,
+                            commands: tx,
+                            task,
+                        },
+                    );
+                    report.added.push(port.name.clone());
+                }
+            }
+        }
+        report
+    }
+
+    fn free_slot(&self) -> u32 {
+        let used: Vec<u32> = self.ports.values().map(|h| h.plan.slot).collect();
+        (0..).find(|s| !used.contains(s)).unwrap_or(0)
+    }
+
+    /// Status of every port, in name order.
+    pub async fn status(&self) -> Vec<PortStatus> {
+        let mut out = Vec::new();
+        for (name, h) in &self.ports {
+            let (tx, rx) = oneshot::channel();
+            let answered = h.commands.send(PortCommand::Status(tx)).await.is_ok();
+            match (answered, rx.await) {
+                (true, Ok(s)) => out.push(s),
+                _ => out.push(PortStatus {
+                    name: name.clone(),
+                    phase: PortPhase::Stopped,
+                    namespace: h.plan.namespace.clone(),
+                    bgpd_pid: None,
+                    bgpd_restarts: 0,
+                    port_restarts: 0,
+                    config_applied: false,
+                    zebra_connected: false,
+                    last_error: Some("port actor ended".into()),
+                    peers: Vec::new(),
+                    routes: Vec::new(),
+                }),
+            }
+        }
+        out
+    }
+
+    /// Names of the running ports.
+    pub fn port_names(&self) -> Vec<String> {
+        self.ports.keys().cloned().collect()
+    }
+
+    /// Tears every port down (bgpd stopped, flows removed, routes withdrawn, namespaces and links
+    /// deleted, sockets removed) and waits for it.
+    pub async fn shutdown(mut self) {
+        let ports = std::mem::take(&mut self.ports);
+        let stops: Vec<_> = ports.into_values().map(stop_port).collect();
+        futures::future::join_all(stops).await;
+    }
+}
+
+async fn stop_port(h: PortHandle) {
+    let (tx, rx) = oneshot::channel();
+    if h.commands.send(PortCommand::Shutdown(tx)).await.is_ok() {
+        let _ = rx.await;
+    }
+    let _ = h.task.await;
+}

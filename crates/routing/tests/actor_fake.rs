@@ -1,0 +1,402 @@
+//! The port actor's lifecycle against fake side effects (no privileges needed).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ipnetwork::IpNetwork;
+use routing::config::Config;
+use routing::fake::FakeEffects;
+use routing::{
+    BgpdEvent, PeerStatus, PortPhase, PortStatus, RoutePath, RoutingHandler, Step, TableSink,
+    ZebraEvent,
+};
+
+const BASE: &str = r#"
+[controller]
+run_dir = "/run/fake"
+restart_backoff_initial_ms = 100
+restart_backoff_max_ms = 400
+status_interval = 1
+[[port]]
+name = "p1"
+uplink = "eth1"
+address = "192.0.2.1/24"
+address6 = "2001:db8::1/64"
+local_as = 65001
+networks = ["203.0.113.0/24"]
+[[port.peer]]
+address = "192.0.2.2"
+remote_as = 65002
+keepalive = 10
+hold_time = 30
+"#;
+
+fn cfg(text: &str) -> Config {
+    Config::parse(text).unwrap()
+}
+
+fn net(s: &str) -> IpNetwork {
+    s.parse().unwrap()
+}
+
+fn path(gw: &str) -> RoutePath {
+    RoutePath {
+        gateway: Some(gw.parse().unwrap()),
+        ifindex: Some(2),
+        distance: 20,
+        metric: 0,
+    }
+}
+
+async fn port_status(h: &RoutingHandler<FakeEffects>, name: &str) -> PortStatus {
+    h.status()
+        .await
+        .into_iter()
+        .find(|s| s.name == name)
+        .unwrap()
+}
+
+/// Polls the handler until `cond` holds for port `name` (virtual time: cheap).
+async fn wait_for(
+    h: &RoutingHandler<FakeEffects>,
+    name: &str,
+    what: &str,
+    cond: impl Fn(&PortStatus) -> bool,
+) -> PortStatus {
+    for _ in 0..2000 {
+        let s = port_status(h, name).await;
+        if cond(&s) {
+            return s;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{what}: last status {:#?}", port_status(h, name).await);
+}
+
+fn started() -> (FakeEffects, Arc<TableSink>, RoutingHandler<FakeEffects>) {
+    let fx = FakeEffects::new();
+    let sink = Arc::new(TableSink::new());
+    let h = RoutingHandler::new(fx.clone(), sink.clone());
+    (fx, sink, h)
+}
+
+#[tokio::test(start_paused = true)]
+async fn lifecycle_order_and_bootstrap() {
+    let (fx, _sink, mut h) = started();
+    let report = h.apply(&cfg(BASE)).await;
+    assert_eq!(report.added, ["p1"]);
+    let s = wait_for(&h, "p1", "configured", |s| s.config_applied).await;
+    assert_eq!(s.phase, PortPhase::Running);
+    assert_eq!(s.namespace, "mbgp-p1");
+    let log = fx.log();
+    let order: Vec<&str> = log.iter().map(|l| l.split(' ').next().unwrap()).collect();
+    assert_eq!(
+        order,
+        ["container", "zebra", "flows", "bgpd", "vty"],
+        "{log:?}"
+    );
+    let batches = fx.applied("p1");
+    assert_eq!(batches.len(), 1);
+    let boot = &batches[0];
+    for c in [
+        "router bgp 65001",
+        "bgp router-id 192.0.2.1",
+        "no bgp ebgp-requires-policy",
+        "neighbor 192.0.2.2 remote-as 65002",
+        "neighbor 192.0.2.2 timers 10 30",
+        "network 203.0.113.0/24",
+        "maximum-paths 8",
+        "log file /run/fake/bgpd-p1.log",
+    ] {
+        assert!(boot.contains(&c.to_string()), "{c} missing from {boot:?}");
+    }
+    h.shutdown().await;
+    assert!(fx.containers().is_empty());
+    assert!(fx.flows("p1").is_none());
+}
+
+#[tokio::test(start_paused = true)]
+async fn routes_flow_to_sink_and_are_withdrawn_when_zebra_session_ends() {
+    let (fx, sink, mut h) = started();
+    h.apply(&cfg(BASE)).await;
+    wait_for(&h, "p1", "configured", |s| s.config_applied).await;
+    let ecmp = vec![path("192.0.2.2"), path("192.0.2.3")];
+    assert!(fx.zebra("p1", ZebraEvent::SessionUp).await);
+    assert!(
+        fx.zebra(
+            "p1",
+            ZebraEvent::Replace {
+                prefix: net("198.51.100.0/24"),
+                paths: ecmp.clone()
+            }
+        )
+        .await
+    );
+    assert!(
+        fx.zebra(
+            "p1",
+            ZebraEvent::Replace {
+                prefix: net("2001:db8:200::/48"),
+                paths: vec![path("2001:db8::2")]
+            }
+        )
+        .await
+    );
+    let s = wait_for(&h, "p1", "two routes", |s| s.routes.len() == 2).await;
+    assert!(s.zebra_connected);
+    assert_eq!(sink.routes("p1")[&net("198.51.100.0/24")], ecmp);
+    // Gap 6: routes go when the zebra session drops, even though bgpd keeps running.
+    fx.zebra("p1", ZebraEvent::SessionDown).await;
+    wait_for(&h, "p1", "routes withdrawn", |s| s.routes.is_empty()).await;
+    assert!(sink.is_empty());
+    h.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn no_cap_on_learned_routes() {
+    // Gap 8: MidoNet capped learned routes at 200 per port.
+    let (fx, sink, mut h) = started();
+    h.apply(&cfg(BASE)).await;
+    wait_for(&h, "p1", "configured", |s| s.config_applied).await;
+    for i in 0..5000u32 {
+        let prefix =
+            IpNetwork::new(std::net::Ipv4Addr::from(0x0a00_0000 + (i << 8)).into(), 24).unwrap();
+        fx.zebra(
+            "p1",
+            ZebraEvent::Replace {
+                prefix,
+                paths: vec![path("192.0.2.2")],
+            },
+        )
+        .await;
+    }
+    wait_for(&h, "p1", "5000 routes", |s| s.routes.len() == 5000).await;
+    assert_eq!(sink.len(), 5000);
+    h.shutdown().await;
+    assert!(sink.is_empty(), "shutdown withdraws every route");
+}
+
+#[tokio::test(start_paused = true)]
+async fn bgpd_restart_reapplies_full_config_and_withdraws_routes_every_time() {
+    // Gap 1: the health loop keeps working after any number of restarts.
+    let (fx, sink, mut h) = started();
+    h.apply(&cfg(BASE)).await;
+    wait_for(&h, "p1", "configured", |s| s.config_applied).await;
+    for round in 1..=5usize {
+        fx.zebra(
+            "p1",
+            ZebraEvent::Replace {
+                prefix: net("198.51.100.0/24"),
+                paths: vec![path("192.0.2.2")],
+            },
+        )
+        .await;
+        wait_for(&h, "p1", "route", |s| s.routes.len() == 1).await;
+        assert!(fx.crash_bgpd("p1").await);
+        wait_for(&h, "p1", "reconfigured", |s| {
+            s.config_applied && fx.applied("p1").len() == round + 1
+        })
+        .await;
+        assert!(sink.is_empty(), "routes withdrawn when bgpd exited");
+        let last = fx.applied("p1").last().unwrap().clone();
+        assert!(last.contains(&"router bgp 65001".to_string()));
+        assert!(last.contains(&"neighbor 192.0.2.2 timers 10 30".to_string()));
+    }
+    h.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn live_changes_use_minimal_diffs() {
+    let (fx, _sink, mut h) = started();
+    h.apply(&cfg(BASE)).await;
+    wait_for(&h, "p1", "configured", |s| s.config_applied).await;
+    // Timer change: one command, the neighbor is not removed (gap 7).
+    let timers = BASE.replace("keepalive = 10", "keepalive = 15");
+    let r = h.apply(&cfg(&timers)).await;
+    assert_eq!(r.updated, ["p1"]);
+    wait_for(&h, "p1", "timer diff", |_| fx.applied("p1").len() == 2).await;
+    assert_eq!(
+        fx.applied("p1")[1],
+        [
+            "configure terminal",
+            "router bgp 65001",
+            "neighbor 192.0.2.2 timers 15 30",
+            "end"
+        ]
+    );
+    // Same config again: nothing sent, nothing rebuilt.
+    let r = h.apply(&cfg(&timers)).await;
+    assert_eq!(r.unchanged, ["p1"]);
+    // Peer added: neighbor commands and new flows.
+    let more = format!("{timers}[[port.peer]]\naddress = \"192.0.2.3\"\nremote_as = 65003\n");
+    h.apply(&cfg(&more)).await;
+    wait_for(&h, "p1", "peer diff", |_| fx.applied("p1").len() == 3).await;
+    assert_eq!(
+        fx.applied("p1")[2],
+        [
+            "configure terminal",
+            "router bgp 65001",
+            "neighbor 192.0.2.3 remote-as 65003",
+            "end"
+        ]
+    );
+    assert_eq!(
+        fx.flows("p1").unwrap(),
+        vec![
+            "192.0.2.2".parse::<std::net::IpAddr>().unwrap(),
+            "192.0.2.3".parse().unwrap()
+        ]
+    );
+    // Network removed and added.
+    let nets = more.replace("203.0.113.0/24", "2001:db8:300::/48");
+    h.apply(&cfg(&nets)).await;
+    wait_for(&h, "p1", "network diff", |_| fx.applied("p1").len() == 4).await;
+    let d = &fx.applied("p1")[3];
+    assert!(
+        d.contains(&"no network 203.0.113.0/24".to_string()),
+        "{d:?}"
+    );
+    assert!(
+        d.contains(&"network 2001:db8:300::/48".to_string()),
+        "{d:?}"
+    );
+    // Nothing was rebuilt along the way.
+    assert_eq!(
+        fx.log()
+            .iter()
+            .filter(|l| l.starts_with("container"))
+            .count(),
+        1
+    );
+    h.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn as_or_address_change_rebuilds_the_port() {
+    let (fx, _sink, mut h) = started();
+    h.apply(&cfg(BASE)).await;
+    wait_for(&h, "p1", "configured", |s| s.config_applied).await;
+    for (i, text) in [
+        BASE.replace("local_as = 65001", "local_as = 65011"),
+        BASE.replace(
+            "local_as = 65001",
+            "local_as = 65011\nmac = \"02:00:00:00:00:09\"",
+        ),
+        BASE.replace(
+            "local_as = 65001",
+            "local_as = 65011\nmac = \"02:00:00:00:00:09\"",
+        )
+        .replace("192.0.2.1/24", "192.0.2.5/24"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        h.apply(&cfg(text)).await;
+        let s = wait_for(&h, "p1", "rebuilt", |s| {
+            s.config_applied && s.port_restarts == i as u32 + 1
+        })
+        .await;
+        assert_eq!(s.phase, PortPhase::Running);
+        let log = fx.log();
+        assert_eq!(
+            log.iter().filter(|l| l.starts_with("container")).count(),
+            i + 2,
+            "{log:?}"
+        );
+    }
+    let last = fx.applied("p1").last().unwrap().clone();
+    assert!(last.contains(&"router bgp 65011".to_string()));
+    assert!(last.contains(&"bgp router-id 192.0.2.5".to_string()));
+    h.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn rejected_command_is_reported_and_retried() {
+    // Gap 3: a command bgpd refuses is noticed, shown in status, and retried.
+    let (fx, _sink, mut h) = started();
+    fx.reject_commands_containing(Some("network 203.0.113.0/24"));
+    h.apply(&cfg(BASE)).await;
+    let s = wait_for(&h, "p1", "error shown", |s| s.last_error.is_some()).await;
+    assert!(!s.config_applied);
+    assert!(s.last_error.as_ref().unwrap().contains("rejected"), "{s:?}");
+    fx.reject_commands_containing(None);
+    wait_for(&h, "p1", "applied on retry", |s| s.config_applied).await;
+    h.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn setup_failures_retry_with_backoff_until_they_succeed() {
+    let (fx, _sink, mut h) = started();
+    fx.fail_next(Step::Zebra, 3);
+    h.apply(&cfg(BASE)).await;
+    let s = wait_for(&h, "p1", "configured", |s| s.config_applied).await;
+    assert_eq!(s.port_restarts, 3);
+    // Every failed attempt removed what it had built.
+    let log = fx.log();
+    assert_eq!(log.iter().filter(|l| l.starts_with("destroy")).count(), 3);
+    assert_eq!(fx.containers().len(), 1);
+    // The supervisor giving up also leads to a rebuild (the health loop never stops).
+    fx.bgpd(
+        "p1",
+        BgpdEvent::GaveUp {
+            reason: "too many crashes".into(),
+        },
+    )
+    .await;
+    let s = wait_for(&h, "p1", "rebuilt after give-up", |s| {
+        s.port_restarts == 4 && s.config_applied
+    })
+    .await;
+    assert_eq!(s.phase, PortPhase::Running);
+    h.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn two_ports_and_port_removal() {
+    let (fx, sink, mut h) = started();
+    let two = format!(
+        "{BASE}\n{}",
+        BASE[BASE.find("[[port]]").unwrap()..]
+            .replace("\"p1\"", "\"p2\"")
+            .replace("eth1", "eth2")
+    );
+    let r = h.apply(&cfg(&two)).await;
+    assert_eq!(r.added, ["p1", "p2"]);
+    wait_for(&h, "p1", "p1 up", |s| s.config_applied).await;
+    wait_for(&h, "p2", "p2 up", |s| s.config_applied).await;
+    assert_eq!(fx.containers().len(), 2);
+    fx.zebra(
+        "p2",
+        ZebraEvent::Replace {
+            prefix: net("198.51.100.0/24"),
+            paths: vec![path("192.0.2.2")],
+        },
+    )
+    .await;
+    wait_for(&h, "p2", "route", |s| s.routes.len() == 1).await;
+    let r = h.apply(&cfg(BASE)).await;
+    assert_eq!(r.removed, ["p2"]);
+    assert_eq!(r.unchanged, ["p1"]);
+    assert!(sink.is_empty(), "p2's routes withdrawn");
+    assert_eq!(fx.containers().into_iter().collect::<Vec<_>>(), ["mbgp-p1"]);
+    h.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn peer_status_is_polled() {
+    let (fx, _sink, mut h) = started();
+    fx.set_peers(vec![PeerStatus {
+        address: "192.0.2.2".parse().unwrap(),
+        remote_as: Some(65002),
+        state: "Established".into(),
+        uptime_secs: Some(12),
+        prefixes_received: Some(3),
+        prefixes_sent: Some(1),
+    }]);
+    h.apply(&cfg(BASE)).await;
+    let s = wait_for(&h, "p1", "peers", |s| !s.peers.is_empty()).await;
+    assert_eq!(s.peers[0].state, "Established");
+    assert_eq!(s.bgpd_pid, Some(1001));
+    h.shutdown().await;
+}
