@@ -1,0 +1,347 @@
+//! Decoders for route bodies: FRR `zapi_route`/`zapi_nexthop` and Quagga's old-style routes.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use crate::decode::{family_u8, make_prefix, old_nexthop_list};
+use crate::error::DecodeError;
+use crate::profile::Profile;
+use crate::route::{
+    nexthop_flags as nf, old_message as om, route_message as rm, BackupIndexes, Labels,
+    NexthopTarget, Nexthops, OldNexthop, OldRoute, Seg6Local, ZapiNexthop, ZapiRoute,
+    MPLS_MAX_LABELS, NEXTHOP_MAX_BACKUPS, ZAPI_OPAQUE_MAX,
+};
+use crate::wire::Reader;
+
+/// Smallest encoded `zapi_nexthop`: vrf 4 + type 1 + flags 1 + blackhole type 1.
+const MIN_NEXTHOP: usize = 7;
+
+/// `plen` then `ceil(plen/8)` address bytes, the rest zero.
+fn short_prefix_addr(r: &mut Reader<'_>, v6: bool, plen: u8) -> Result<IpAddr, DecodeError> {
+    let n = usize::from(plen).div_ceil(8);
+    let bytes = r.bytes("prefix", n)?;
+    Ok(if v6 {
+        let mut a = [0u8; 16];
+        if let Some(dst) = a.get_mut(..n) {
+            dst.copy_from_slice(bytes);
+        }
+        IpAddr::V6(Ipv6Addr::from(a))
+    } else {
+        let mut a = [0u8; 4];
+        if let Some(dst) = a.get_mut(..n) {
+            dst.copy_from_slice(bytes);
+        }
+        IpAddr::V4(Ipv4Addr::from(a))
+    })
+}
+
+fn check_plen(r: &Reader<'_>, plen: u8, v6: bool, at: usize) -> Result<(), DecodeError> {
+    let max = if v6 { 128 } else { 32 };
+    if plen > max {
+        Err(r.invalid("prefixlen", at, plen.into(), "longer than the address"))
+    } else {
+        Ok(())
+    }
+}
+
+/// One FRR `zapi_nexthop`; `srte` says whether the route carries ZAPI_MESSAGE_SRTE.
+pub(crate) fn nexthop(r: &mut Reader<'_>, srte: bool) -> Result<ZapiNexthop, DecodeError> {
+    let vrf_id = r.u32("nexthop.vrf_id")?;
+    let type_at = r.offset();
+    let kind = r.u8("nexthop.type")?;
+    let wire_flags = r.u8("nexthop.flags")?;
+    let target = match kind {
+        1 => NexthopTarget::Ifindex(r.u32("nexthop.ifindex")?),
+        2 => NexthopTarget::Ipv4 {
+            gate: r.ipv4("nexthop.gate")?,
+            ifindex: r.u32("nexthop.ifindex")?,
+        },
+        3 => NexthopTarget::Ipv4Ifindex {
+            gate: r.ipv4("nexthop.gate")?,
+            ifindex: r.u32("nexthop.ifindex")?,
+        },
+        4 => NexthopTarget::Ipv6 {
+            gate: r.ipv6("nexthop.gate")?,
+            ifindex: r.u32("nexthop.ifindex")?,
+        },
+        5 => NexthopTarget::Ipv6Ifindex {
+            gate: r.ipv6("nexthop.gate")?,
+            ifindex: r.u32("nexthop.ifindex")?,
+        },
+        6 => NexthopTarget::Blackhole(r.u8("nexthop.bh_type")?),
+        v => return Err(r.invalid("nexthop.type", type_at, v.into(), "unknown nexthop type")),
+    };
+    let labels = if wire_flags & nf::LABEL != 0 {
+        let at = r.offset();
+        let n = r.u8("nexthop.label_num")?;
+        if usize::from(n) > MPLS_MAX_LABELS {
+            return Err(r.invalid(
+                "nexthop.label_num",
+                at,
+                n.into(),
+                "more than MPLS_MAX_LABELS (16)",
+            ));
+        }
+        let mut labels = Labels::new();
+        for _ in 0..n {
+            labels.push(r.u32_host("nexthop.labels")?);
+        }
+        Some(labels)
+    } else {
+        None
+    };
+    let weight = if wire_flags & nf::WEIGHT != 0 {
+        Some(r.u32("nexthop.weight")?)
+    } else {
+        None
+    };
+    let rmac = if wire_flags & nf::EVPN != 0 {
+        Some(r.array::<6>("nexthop.rmac")?)
+    } else {
+        None
+    };
+    let srte_color = if srte {
+        Some(r.u32("nexthop.srte_color")?)
+    } else {
+        None
+    };
+    let backup_indexes = if wire_flags & nf::HAS_BACKUP != 0 {
+        let at = r.offset();
+        let n = r.u8("nexthop.backup_num")?;
+        if usize::from(n) > NEXTHOP_MAX_BACKUPS {
+            return Err(r.invalid(
+                "nexthop.backup_num",
+                at,
+                n.into(),
+                "more than NEXTHOP_MAX_BACKUPS (8)",
+            ));
+        }
+        let idx = r.bytes("nexthop.backup_idx", n.into())?;
+        Some(BackupIndexes::from_slice(idx))
+    } else {
+        None
+    };
+    let seg6local = if wire_flags & nf::SEG6LOCAL != 0 {
+        Some(Box::new(Seg6Local {
+            action: r.u32("nexthop.seg6local_action")?,
+            nh4: r.ipv4("nexthop.seg6local_ctx.nh4")?,
+            nh6: r.ipv6("nexthop.seg6local_ctx.nh6")?,
+            table: r.u32_host("nexthop.seg6local_ctx.table")?,
+        }))
+    } else {
+        None
+    };
+    let seg6_segs = if wire_flags & nf::SEG6 != 0 {
+        Some(r.ipv6("nexthop.seg6_segs")?)
+    } else {
+        None
+    };
+    Ok(ZapiNexthop {
+        vrf_id,
+        target,
+        flags: wire_flags & !nf::FIELD_BITS,
+        labels,
+        weight,
+        rmac,
+        srte_color,
+        backup_indexes,
+        seg6local,
+        seg6_segs,
+    })
+}
+
+/// FRR `zapi_route` (ROUTE_ADD/DELETE, REDISTRIBUTE_ROUTE_ADD/DEL).
+pub(crate) fn zapi_route(r: &mut Reader<'_>) -> Result<ZapiRoute, DecodeError> {
+    let route_type = r.u8("type")?;
+    let instance = r.u16("instance")?;
+    let flags = r.u32("flags")?;
+    let message = r.u32("message")?;
+    let safi = r.u8("safi")?;
+    let v6 = family_u8(r)?;
+    let plen_at = r.offset();
+    let plen = r.u8("prefixlen")?;
+    check_plen(r, plen, v6, plen_at)?;
+    let addr = short_prefix_addr(r, v6, plen)?;
+    let prefix = make_prefix(r, addr, plen, plen_at)?;
+    let src_prefix = if message & rm::SRCPFX != 0 {
+        let at = r.offset();
+        let splen = r.u8("src_prefixlen")?;
+        check_plen(r, splen, true, at)?;
+        match short_prefix_addr(r, true, splen)? {
+            IpAddr::V6(a) => Some((splen, a)),
+            IpAddr::V4(_) => None,
+        }
+    } else {
+        None
+    };
+    let nhg_id = if message & rm::NHG != 0 {
+        Some(r.u32("nhg_id")?)
+    } else {
+        None
+    };
+    let srte = message & rm::SRTE != 0;
+    let nexthops = if message & rm::NEXTHOP != 0 {
+        let count = r.u16("nexthop_num")?;
+        r.check_count("nexthops", count.into(), MIN_NEXTHOP)?;
+        let mut nhs = Nexthops::new();
+        for _ in 0..count {
+            nhs.push(nexthop(r, srte)?);
+        }
+        Some(nhs)
+    } else {
+        None
+    };
+    let backup_nexthops = if message & rm::BACKUP_NEXTHOPS != 0 {
+        let count = r.u16("backup_nexthop_num")?;
+        r.check_count("backup_nexthops", count.into(), MIN_NEXTHOP)?;
+        let mut nhs = Vec::with_capacity(count.into());
+        for _ in 0..count {
+            nhs.push(nexthop(r, srte)?);
+        }
+        Some(nhs)
+    } else {
+        None
+    };
+    let distance = if message & rm::DISTANCE != 0 {
+        Some(r.u8("distance")?)
+    } else {
+        None
+    };
+    let metric = if message & rm::METRIC != 0 {
+        Some(r.u32("metric")?)
+    } else {
+        None
+    };
+    let tag = if message & rm::TAG != 0 {
+        Some(r.u32("tag")?)
+    } else {
+        None
+    };
+    let mtu = if message & rm::MTU != 0 {
+        Some(r.u32("mtu")?)
+    } else {
+        None
+    };
+    let table_id = if message & rm::TABLEID != 0 {
+        Some(r.u32("table_id")?)
+    } else {
+        None
+    };
+    let opaque = if message & rm::OPAQUE != 0 {
+        let at = r.offset();
+        let len = r.u16("opaque.length")?;
+        if usize::from(len) > ZAPI_OPAQUE_MAX {
+            return Err(r.invalid(
+                "opaque.length",
+                at,
+                len.into(),
+                "more than ZAPI_MESSAGE_OPAQUE_LENGTH (1024)",
+            ));
+        }
+        Some(r.bytes("opaque.data", len.into())?.to_vec())
+    } else {
+        None
+    };
+    Ok(ZapiRoute {
+        route_type,
+        instance,
+        flags,
+        extra_message_bits: message & !rm::FIELD_BITS,
+        safi,
+        prefix,
+        src_prefix,
+        nhg_id,
+        nexthops,
+        backup_nexthops,
+        distance,
+        metric,
+        tag,
+        mtu,
+        table_id,
+        srte,
+        opaque,
+    })
+}
+
+/// One Quagga nexthop entry: type byte then its value.
+pub(crate) fn old_nexthop(r: &mut Reader<'_>) -> Result<OldNexthop, DecodeError> {
+    let at = r.offset();
+    Ok(match r.u8("nexthop.type")? {
+        1 => OldNexthop::Ifindex(r.u32("nexthop.ifindex")?),
+        3 => OldNexthop::Ipv4(r.ipv4("nexthop.gate")?),
+        4 => OldNexthop::Ipv4Ifindex(r.ipv4("nexthop.gate")?, r.u32("nexthop.ifindex")?),
+        6 => OldNexthop::Ipv6(r.ipv6("nexthop.gate")?),
+        7 => OldNexthop::Ipv6Ifindex(r.ipv6("nexthop.gate")?, r.u32("nexthop.ifindex")?),
+        9 => OldNexthop::Blackhole,
+        v => {
+            return Err(r.invalid(
+                "nexthop.type",
+                at,
+                v.into(),
+                "unsupported Quagga nexthop type",
+            ))
+        }
+    })
+}
+
+/// Quagga IPV4/IPV6_ROUTE_ADD/DELETE.
+pub(crate) fn old_route(
+    profile: Profile,
+    v6: bool,
+    r: &mut Reader<'_>,
+) -> Result<OldRoute, DecodeError> {
+    let route_type = r.u8("type")?;
+    let flags = r.u8("flags")?;
+    let msg_at = r.offset();
+    let message = r.u8("message")?;
+    if profile == Profile::QuaggaV2 && message & (om::MTU | om::TAG) != 0 {
+        return Err(r.invalid(
+            "message",
+            msg_at,
+            message.into(),
+            "MTU/TAG bits do not exist in Quagga v2",
+        ));
+    }
+    let safi = r.u16("safi")?;
+    let plen_at = r.offset();
+    let plen = r.u8("prefixlen")?;
+    check_plen(r, plen, v6, plen_at)?;
+    let addr = short_prefix_addr(r, v6, plen)?;
+    let prefix = make_prefix(r, addr, plen, plen_at)?;
+    let nexthops = if message & om::NEXTHOP != 0 {
+        Some(old_nexthop_list(r)?)
+    } else {
+        None
+    };
+    let distance = if message & om::DISTANCE != 0 {
+        Some(r.u8("distance")?)
+    } else {
+        None
+    };
+    let metric = if message & om::METRIC != 0 {
+        Some(r.u32("metric")?)
+    } else {
+        None
+    };
+    let mtu = if message & om::MTU != 0 {
+        Some(r.u32("mtu")?)
+    } else {
+        None
+    };
+    let tag = if message & om::TAG != 0 {
+        Some(r.u32("tag")?)
+    } else {
+        None
+    };
+    Ok(OldRoute {
+        route_type,
+        flags,
+        extra_message_bits: message & !om::FIELD_BITS,
+        safi,
+        prefix,
+        nexthops,
+        distance,
+        metric,
+        mtu,
+        tag,
+    })
+}

@@ -1,0 +1,135 @@
+//! Frame headers: 6 (Quagga v2), 8 (Quagga v3) or 10 (FRR) bytes.
+
+use bytes::BufMut;
+
+use crate::error::{DecodeError, EncodeError};
+use crate::profile::Profile;
+
+/// A decoded frame header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Header {
+    /// Total frame length, header included.
+    pub length: u16,
+    /// Marker byte (255 Quagga, 254 FRR).
+    pub marker: u8,
+    /// Version byte (2, 3 or 6).
+    pub version: u8,
+    /// VRF id (0 for Quagga v2, which has none; 16 bits in v3).
+    pub vrf_id: u32,
+    /// Wire command number.
+    pub command: u16,
+}
+
+impl Header {
+    /// Parse and check a header (marker, version, length bounds) from the start of `buf`.
+    ///
+    /// Only the header bytes are read; the caller checks that the whole frame is there.
+    pub fn decode(profile: Profile, buf: &[u8]) -> Result<Header, DecodeError> {
+        let size = profile.header_size();
+        let Some(h) = buf.get(..size) else {
+            return Err(DecodeError::IncompleteHeader {
+                profile,
+                needed: size,
+                available: buf.len(),
+            });
+        };
+        let length = u16::from_be_bytes([h[0], h[1]]);
+        let marker = h[2];
+        let version = h[3];
+        if marker != profile.marker() {
+            return Err(DecodeError::BadMarker {
+                profile,
+                found: marker,
+                expected: profile.marker(),
+            });
+        }
+        if version != profile.version() {
+            return Err(DecodeError::BadVersion {
+                profile,
+                found: version,
+                expected: profile.version(),
+            });
+        }
+        let (vrf_id, command) = match profile {
+            Profile::QuaggaV2 => (0, u16::from_be_bytes([h[4], h[5]])),
+            Profile::QuaggaV3 => (
+                u32::from(u16::from_be_bytes([h[4], h[5]])),
+                u16::from_be_bytes([h[6], h[7]]),
+            ),
+            Profile::Frr84 => (
+                u32::from_be_bytes([h[4], h[5], h[6], h[7]]),
+                u16::from_be_bytes([h[8], h[9]]),
+            ),
+        };
+        if usize::from(length) < size {
+            return Err(DecodeError::LengthTooSmall {
+                length: length.into(),
+                header: size,
+            });
+        }
+        if usize::from(length) > profile.max_frame_size() {
+            return Err(DecodeError::LengthTooLarge {
+                profile,
+                length: length.into(),
+                max: profile.max_frame_size(),
+            });
+        }
+        Ok(Header {
+            length,
+            marker,
+            version,
+            vrf_id,
+            command,
+        })
+    }
+
+    /// Append a header with a zero length field (patched by the caller) to `dst`.
+    pub(crate) fn put(
+        profile: Profile,
+        vrf_id: u32,
+        command: u16,
+        dst: &mut impl BufMut,
+    ) -> Result<(), EncodeError> {
+        dst.put_u16(0);
+        dst.put_u8(profile.marker());
+        dst.put_u8(profile.version());
+        match profile {
+            Profile::QuaggaV2 => {
+                if vrf_id != 0 {
+                    return Err(EncodeError::VrfOutOfRange { vrf_id, profile });
+                }
+            }
+            Profile::QuaggaV3 => {
+                let v = u16::try_from(vrf_id)
+                    .map_err(|_| EncodeError::VrfOutOfRange { vrf_id, profile })?;
+                dst.put_u16(v);
+            }
+            Profile::Frr84 => dst.put_u32(vrf_id),
+        }
+        dst.put_u16(command);
+        Ok(())
+    }
+}
+
+/// Guess the profile of a peer from the first bytes it sent (at least 4: length, marker,
+/// version). Marker 255 with version 2 or 3 is Quagga v2/v3; marker 254 with version 6 is
+/// FRR (assumed 8.2–9.1 numbering, [`Profile::Frr84`]).
+///
+/// Returns [`DecodeError::IncompleteHeader`] when fewer than 4 bytes are available and
+/// [`DecodeError::UnknownProfile`] for any other marker/version pair (FRR 4–7's versions 4/5,
+/// for example, have other command numbers and are not supported).
+pub fn detect_profile(first_bytes: &[u8]) -> Result<Profile, DecodeError> {
+    let (Some(&marker), Some(&version)) = (first_bytes.get(2), first_bytes.get(3)) else {
+        return Err(DecodeError::IncompleteHeader {
+            profile: Profile::Frr84,
+            needed: 4,
+            available: first_bytes.len(),
+        });
+    };
+    match (marker, version) {
+        (255, 2) => Ok(Profile::QuaggaV2),
+        (255, 3) => Ok(Profile::QuaggaV3),
+        (254, 6) => Ok(Profile::Frr84),
+        _ => Err(DecodeError::UnknownProfile { marker, version }),
+    }
+}

@@ -1,0 +1,180 @@
+//! Bounded field reader over one frame body, built on nom's `complete` parsers.
+//!
+//! Every read names its field; a short read becomes [`DecodeError::Truncated`] with the
+//! frame offset and the number of missing bytes, so no input can make decoding panic.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use nom::number::complete as num;
+use nom::number::Endianness;
+
+use crate::error::DecodeError;
+
+type NomResult<'a, T> = nom::IResult<&'a [u8], T, nom::error::Error<&'a [u8]>>;
+
+/// A cursor over a frame body that remembers the frame offset and the command for errors.
+pub(crate) struct Reader<'a> {
+    rest: &'a [u8],
+    /// Frame offset of `rest[0]`.
+    offset: usize,
+    pub(crate) command: &'static str,
+}
+
+impl<'a> Reader<'a> {
+    pub(crate) fn new(body: &'a [u8], offset: usize, command: &'static str) -> Self {
+        Reader {
+            rest: body,
+            offset,
+            command,
+        }
+    }
+
+    /// Frame offset of the next byte.
+    pub(crate) fn offset(&self) -> usize {
+        self.offset
+    }
+
+    /// Bytes left.
+    pub(crate) fn remaining(&self) -> usize {
+        self.rest.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.rest.is_empty()
+    }
+
+    fn run<T>(
+        &mut self,
+        field: &'static str,
+        size: usize,
+        parser: impl FnOnce(&'a [u8]) -> NomResult<'a, T>,
+    ) -> Result<T, DecodeError> {
+        match parser(self.rest) {
+            Ok((rest, v)) => {
+                self.offset += self.rest.len() - rest.len();
+                self.rest = rest;
+                Ok(v)
+            }
+            Err(_) => Err(self.truncated(field, size)),
+        }
+    }
+
+    pub(crate) fn truncated(&self, field: &'static str, size: usize) -> DecodeError {
+        DecodeError::Truncated {
+            command: self.command,
+            field,
+            offset: self.offset,
+            missing: size.saturating_sub(self.rest.len()),
+        }
+    }
+
+    pub(crate) fn invalid(
+        &self,
+        field: &'static str,
+        at: usize,
+        value: u64,
+        reason: &'static str,
+    ) -> DecodeError {
+        DecodeError::InvalidField {
+            command: self.command,
+            field,
+            offset: at,
+            value,
+            reason,
+        }
+    }
+
+    pub(crate) fn u8(&mut self, field: &'static str) -> Result<u8, DecodeError> {
+        self.run(field, 1, num::be_u8)
+    }
+
+    pub(crate) fn u16(&mut self, field: &'static str) -> Result<u16, DecodeError> {
+        self.run(field, 2, num::be_u16)
+    }
+
+    pub(crate) fn u32(&mut self, field: &'static str) -> Result<u32, DecodeError> {
+        self.run(field, 4, num::be_u32)
+    }
+
+    pub(crate) fn u64(&mut self, field: &'static str) -> Result<u64, DecodeError> {
+        self.run(field, 8, num::be_u64)
+    }
+
+    /// A 32-bit value in the daemon's host (native) byte order.
+    pub(crate) fn u32_host(&mut self, field: &'static str) -> Result<u32, DecodeError> {
+        self.run(field, 4, |i| num::u32(Endianness::Native)(i))
+    }
+
+    pub(crate) fn bool(&mut self, field: &'static str) -> Result<bool, DecodeError> {
+        let at = self.offset;
+        match self.u8(field)? {
+            0 => Ok(false),
+            1 => Ok(true),
+            v => Err(self.invalid(field, at, v.into(), "a boolean byte must be 0 or 1")),
+        }
+    }
+
+    pub(crate) fn bytes(&mut self, field: &'static str, n: usize) -> Result<&'a [u8], DecodeError> {
+        self.run(field, n, |i| nom::bytes::complete::take(n)(i))
+    }
+
+    pub(crate) fn array<const N: usize>(
+        &mut self,
+        field: &'static str,
+    ) -> Result<[u8; N], DecodeError> {
+        let b = self.bytes(field, N)?;
+        let mut out = [0u8; N];
+        out.copy_from_slice(b);
+        Ok(out)
+    }
+
+    pub(crate) fn ipv4(&mut self, field: &'static str) -> Result<Ipv4Addr, DecodeError> {
+        Ok(Ipv4Addr::from(self.array::<4>(field)?))
+    }
+
+    pub(crate) fn ipv6(&mut self, field: &'static str) -> Result<Ipv6Addr, DecodeError> {
+        Ok(Ipv6Addr::from(self.array::<16>(field)?))
+    }
+
+    /// The rest of the body.
+    pub(crate) fn take_rest(&mut self) -> &'a [u8] {
+        let r = self.rest;
+        self.offset += r.len();
+        self.rest = &[];
+        r
+    }
+
+    /// Fail unless the body is fully consumed.
+    pub(crate) fn finish(&self) -> Result<(), DecodeError> {
+        if self.rest.is_empty() {
+            Ok(())
+        } else {
+            Err(DecodeError::TrailingBytes {
+                command: self.command,
+                offset: self.offset,
+                extra: self.rest.len(),
+            })
+        }
+    }
+
+    /// Check that `count` items of at least `min_size` bytes each can still follow, so a count
+    /// field can never make us reserve or loop more than the frame allows.
+    pub(crate) fn check_count(
+        &self,
+        field: &'static str,
+        count: usize,
+        min_size: usize,
+    ) -> Result<(), DecodeError> {
+        let need = count.saturating_mul(min_size);
+        if need > self.rest.len() {
+            Err(DecodeError::Truncated {
+                command: self.command,
+                field,
+                offset: self.offset,
+                missing: need - self.rest.len(),
+            })
+        } else {
+            Ok(())
+        }
+    }
+}
