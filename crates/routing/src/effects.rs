@@ -81,7 +81,7 @@ impl PortPlan {
             port: port.clone(),
             controller: controller.clone(),
             slot,
-            namespace: format!("{}-{}", controller.namespace_prefix, port.name),
+            namespace: port.ifname.clone(),
             links: LinkNames::from_base(&port.ifname),
             vty_host_addr: to30(host),
             vty_ns_addr: to30(ns),

@@ -216,7 +216,7 @@ impl Effects for FakeEffects {
         _uplinks: &[String],
     ) -> Result<Vec<String>, EffectError> {
         self.maybe_fail(Step::Sweep, "*")?;
-        let prefix = format!("{}-", controller.namespace_prefix);
+        let prefix = format!("{}-", controller.prefix);
         let mut st = self.st();
         let gone: Vec<String> = st
             .containers

@@ -88,7 +88,7 @@ async fn lifecycle_order_and_bootstrap() {
     assert_eq!(report.added, ["p1"]);
     let s = wait_for(&h, "p1", "configured", |s| s.config_applied).await;
     assert_eq!(s.phase, PortPhase::Running);
-    assert_eq!(s.namespace, "mbgp-p1");
+    assert_eq!(s.namespace, "mnb-p1");
     let log = fx.log();
     let order: Vec<&str> = log.iter().map(|l| l.split(' ').next().unwrap()).collect();
     assert_eq!(
@@ -379,7 +379,7 @@ async fn two_ports_and_port_removal() {
     assert_eq!(r.removed, ["p2"]);
     assert_eq!(r.unchanged, ["p1"]);
     assert!(sink.is_empty(), "p2's routes withdrawn");
-    assert_eq!(fx.containers().into_iter().collect::<Vec<_>>(), ["mbgp-p1"]);
+    assert_eq!(fx.containers().into_iter().collect::<Vec<_>>(), ["mnb-p1"]);
     h.shutdown().await;
 }
 

@@ -35,6 +35,20 @@ pub const DEFAULT_CONNECT_RETRY: u32 = 120;
 pub const DEFAULT_MAXIMUM_PATHS: u8 = 8;
 /// Largest `maximum-paths` accepted (FRR's compile-time limit on Debian is at least 64).
 pub const MAX_MAXIMUM_PATHS: u8 = 64;
+/// Longest base name of a port's namespace and links (the `_br`/`_vm` suffixes bring it to 15).
+pub const MAX_BASE_NAME: usize = 12;
+
+/// The base name of a port's namespace and links: `<prefix>-` and the port name's ASCII letters
+/// and digits, cut to [`MAX_BASE_NAME`] bytes (the netns crate's naming rule).
+pub fn base_name(prefix: &str, port_name: &str) -> String {
+    let room = MAX_BASE_NAME.saturating_sub(prefix.len() + 1);
+    let id: String = port_name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .take(room)
+        .collect();
+    format!("{prefix}-{id}")
+}
 
 /// A validated configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -48,10 +62,9 @@ pub struct Config {
 /// `[controller]`: where things live and how they are named.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ControllerConfig {
-    /// Prefix of every namespace name: `<namespace_prefix>-<port name>`.
-    pub namespace_prefix: String,
-    /// Prefix of the default link base name of a port: `<link_prefix><port name>`.
-    pub link_prefix: String,
+    /// Name prefix (1–7 lowercase letters or digits) of every namespace and link the controller
+    /// creates: base name `<prefix>-<letters and digits of the port name>` (≤ 12 bytes).
+    pub prefix: String,
     /// Private IPv4 range cut into one /30 per port for the Vty link.
     pub vty_range: Ipv4Network,
     /// TCP port of bgpd's Vty inside each namespace.
@@ -81,7 +94,7 @@ pub struct PortConfig {
     pub name: String,
     /// The host interface facing the peers.
     pub uplink: String,
-    /// Base name of the port's links (`NAME`, `NAME_m`, `NAME_v`, `NAME_vm`, `NAME_br`), ≤ 12 bytes.
+    /// Base name of the port's namespace and links (`B`, `B_m`, `B_v`, `B_vm`, `B_br`).
     pub ifname: String,
     /// Router port IPv4 address with its real prefix length.
     pub address: Option<Ipv4Network>,

@@ -19,8 +19,7 @@ pub(crate) struct RawConfig {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawController {
-    pub namespace_prefix: Option<String>,
-    pub link_prefix: Option<String>,
+    pub prefix: Option<String>,
     pub vty_range: Option<String>,
     pub vty_port: Option<u16>,
     pub vty_password: Option<String>,
@@ -48,7 +47,6 @@ pub(crate) struct RawDefaults {
 pub(crate) struct RawPort {
     pub name: Option<String>,
     pub uplink: Option<String>,
-    pub ifname: Option<String>,
     pub address: Option<String>,
     pub address6: Option<String>,
     pub mac: Option<String>,

@@ -45,7 +45,7 @@ fn good_config_parses_with_defaults() {
     );
     assert_eq!(c.controller.vty_port, 2605);
     let p = &c.ports[0];
-    assert_eq!(p.ifname, "mbuplink1");
+    assert_eq!(p.ifname, "mnb-uplink1");
     assert_eq!(p.router_id, Ipv4Addr::new(192, 0, 2, 1));
     assert_eq!(p.mac.unwrap().to_string(), "02:00:00:00:00:01");
     assert_eq!(p.networks.len(), 2);
@@ -214,7 +214,10 @@ fn duplicates_are_rejected() {
         has(&e, "port[1].name", "already the name of port[0]"),
         "{e:?}"
     );
-    assert!(has(&e, "port[1].ifname", "already used"), "{e:?}");
+    assert!(
+        has(&e, "port[1].name", "same namespace and link name"),
+        "{e:?}"
+    );
     let dup_peer = format!("{GOOD}[[port.peer]]\naddress = \"192.0.2.2\"\nremote_as = 3\n");
     assert!(has(
         &problems(&dup_peer),
@@ -233,11 +236,30 @@ fn unknown_keys_and_wrong_types_are_syntax_errors() {
 }
 
 #[test]
-fn long_port_name_needs_ifname() {
+fn long_port_names_are_cut_and_collisions_rejected() {
     let text = GOOD.replace("name = \"uplink1\"", "name = \"a-very-long-port-name\"");
-    assert!(has(&problems(&text), "port[0].name", "set `ifname`"));
-    let ok = text.replace("uplink = \"eth1\"", "uplink = \"eth1\"\nifname = \"bgp0\"");
-    assert_eq!(Config::parse(&ok).unwrap().ports[0].ifname, "bgp0");
+    assert_eq!(
+        Config::parse(&text).unwrap().ports[0].ifname,
+        "mnb-averylon"
+    );
+    let two = format!(
+        "{text}\n{}",
+        text[text.find("[[port]]").unwrap()..]
+            .replace("a-very-long-port-name", "a-very-long-port-2")
+    );
+    assert!(has(
+        &problems(&two),
+        "port[1].name",
+        "same namespace and link name \"mnb-averylon\""
+    ));
+    let bad = GOOD.replace("name = \"uplink1\"", "name = \"--\"");
+    assert!(has(
+        &problems(&bad),
+        "port[0].name",
+        "at least one ASCII letter"
+    ));
+    let prefix = GOOD.replace("[controller]", "[controller]\nprefix = \"Bad-Prefix\"");
+    assert!(has(&problems(&prefix), "controller.prefix", "lowercase"));
 }
 
 #[test]

@@ -13,8 +13,6 @@ use super::*;
 
 /// Longest port name.
 const MAX_PORT_NAME: usize = 32;
-/// Longest link base name (the kernel allows 15 bytes; `_br`/`_vm` suffixes take 3).
-const MAX_IFNAME_BASE: usize = 12;
 /// Longest namespace name we create.
 const MAX_NAMESPACE: usize = 64;
 /// Longest MD5 password FRR accepts.
@@ -54,9 +52,10 @@ pub(super) fn validate(raw: RawConfig) -> Result<Config, ConfigErrors> {
             }
             if let Some(j) = ifnames.insert(port.ifname.clone(), i) {
                 errs.push(
-                    format!("{path}.ifname"),
+                    format!("{path}.name"),
                     format!(
-                        "link name {:?} is already used by port[{j}]; set `ifname` to tell them apart",
+                        "gives the same namespace and link name {:?} as port[{j}] (only the first \
+                         letters and digits of a name are used); pick names that differ earlier",
                         port.ifname
                     ),
                 );
@@ -87,27 +86,19 @@ fn is_link_name_char(c: char) -> bool {
 }
 
 fn controller(raw: &RawController, errs: &mut Errors) -> ControllerConfig {
-    let namespace_prefix = raw
-        .namespace_prefix
-        .clone()
-        .unwrap_or_else(|| "mbgp".into());
-    if namespace_prefix.is_empty()
-        || namespace_prefix.len() > 20
-        || !namespace_prefix.chars().all(is_link_name_char)
+    let prefix = raw.prefix.clone().unwrap_or_else(|| "mnb".into());
+    if prefix.is_empty()
+        || prefix.len() > 7
+        || !prefix
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
     {
         errs.push(
-            "controller.namespace_prefix",
-            "must be 1–20 letters, digits, '-', '_' or '.'",
+            "controller.prefix",
+            format!("{prefix:?} must be 1–7 lowercase ASCII letters or digits"),
         );
     }
-    let link_prefix = raw.link_prefix.clone().unwrap_or_else(|| "mb".into());
-    if link_prefix.len() > 8 || !link_prefix.chars().all(is_link_name_char) {
-        errs.push(
-            "controller.link_prefix",
-            "must be at most 8 letters, digits, '-', '_' or '.'",
-        );
-    }
-    let default_range = Ipv4Network::new(Ipv4Addr::new(169, 254, 0, 0), 16)
+    let default_range = Ipv4Network::new(Ipv4Addr::new(169, 254, 0, 0), 17)
         .unwrap_or_else(|_| Ipv4Network::from(Ipv4Addr::UNSPECIFIED));
     let vty_range = match &raw.vty_range {
         None => default_range,
@@ -189,8 +180,7 @@ fn controller(raw: &RawController, errs: &mut Errors) -> ControllerConfig {
         );
     }
     ControllerConfig {
-        namespace_prefix,
-        link_prefix,
+        prefix,
         vty_range,
         vty_port,
         vty_password,
@@ -371,27 +361,12 @@ fn port(
             u.clone()
         }
     };
-    let ifname = raw
-        .ifname
-        .clone()
-        .unwrap_or_else(|| format!("{}{}", controller.link_prefix, name));
-    if ifname.is_empty() || ifname.len() > MAX_IFNAME_BASE || !ifname.chars().all(is_link_name_char)
-    {
-        let key = if raw.ifname.is_some() {
-            "ifname"
-        } else {
-            "name"
-        };
+    let ifname = base_name(&controller.prefix, &name);
+    if !name.is_empty() && !name.chars().any(|c| c.is_ascii_alphanumeric()) {
         errs.push(
-            format!("{path}.{key}"),
-            format!(
-                "link base name {ifname:?} must be 1–{MAX_IFNAME_BASE} letters, digits, '-', '_' or '.' \
-                 (links get suffixes up to 3 bytes; set `ifname` for a long port name)"
-            ),
+            format!("{path}.name"),
+            format!("{name:?} needs at least one ASCII letter or digit to name its namespace"),
         );
-    }
-    if !name.is_empty() && controller.namespace_prefix.len() + 1 + name.len() > MAX_NAMESPACE {
-        errs.push(format!("{path}.name"), "namespace name would be too long");
     }
     let address = raw.address.as_ref().and_then(|s| {
         let key = format!("{path}.address");
