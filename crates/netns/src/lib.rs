@@ -14,11 +14,24 @@
 //! # Ok(()) }
 //! ```
 
+mod container;
 mod error;
 mod ns;
+mod rtnl;
+mod spec;
+mod sweep;
 mod sys;
+mod types;
 
+pub use container::{Action, Container, ContainerGuard, InsideInterface};
 pub use error::{NetlinkFailure, NetnsError, Result};
 pub use ns::{
     delete, kill_processes_in, list, pids_in, validate_ns_name, NetNs, NetNsGuard, NETNS_RUN_DIR,
 };
+pub use rtnl::Rtnl;
+pub use spec::{
+    default_vty_range, validate_prefix, vty_subnet, ContainerNames, ContainerSpec, VtyAddressing,
+    DEFAULT_PREFIX, DEFAULT_VTY_PORT, MAX_PREFIX_LEN,
+};
+pub use sweep::{sweep, SweepReport};
+pub use types::{validate_ifname, Address, Link, MacAddr, Route, VethEnd};
