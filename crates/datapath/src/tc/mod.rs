@@ -1,0 +1,512 @@
+//! The Linux tc backend: ingress qdisc, u32 classifier, mirred egress redirect (or gact drop),
+//! programmed over rtnetlink, optionally in another network namespace.
+//!
+//! Every flow is one u32 filter at its own priority in the range
+//! [`FLOW_PRIO_MIN`]..=[`FLOW_PRIO_MAX`] on the ingress hook of the flow's in-port. Its action
+//! carries a 16-byte cookie: a magic, a hash of the group name and a hash of the flow (including
+//! the interface indexes it was encoded for). The kernel state is the source of truth: `install`
+//! dumps the filters, keeps the group's filters whose flow hash is still wanted (their priority
+//! and handles do not change), adds the missing ones at free priorities and deletes the rest.
+//! When this crate has to create the ingress qdisc it also adds a marker filter
+//! ([`MARKER_PRIO`], cookie [`MARKER_COOKIE`]); the qdisc is deleted again only when the marker
+//! is the last filter on it. A pre-existing qdisc and foreign filters are never touched.
+
+mod encode;
+mod netlink;
+mod ns;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use tokio::sync::Mutex;
+use tracing::debug;
+
+pub use encode::{
+    child_htid, encode_match, U32Match, COOKIE_MAGIC, ETH_P_ALL, FLOW_PRIO_MAX, FLOW_PRIO_MIN,
+    MARKER_COOKIE, MARKER_PRIO, MARKER_PROTOCOL,
+};
+use netlink::{FilterAction, FilterNode, Netlink, EEXIST};
+
+use crate::flow::{Action, Flow};
+use crate::{check_flows, Datapath, DatapathError, DatapathFuture, FlowStats, InstallReport};
+
+/// How often a flow is retried at the next free priority when its table id or priority turns out
+/// to be taken (by a foreign filter or a concurrent writer).
+const ADD_ATTEMPTS: usize = 16;
+
+#[derive(Debug, Clone)]
+struct Installed {
+    flow: Flow,
+    tag: [u8; 6],
+}
+
+/// One of our flow filters found in the kernel.
+#[derive(Debug, Clone)]
+struct Found {
+    ifindex: u32,
+    prio: u16,
+    protocol: u16,
+    group: [u8; 6],
+    tag: [u8; 6],
+    packets: u64,
+    bytes: u64,
+    /// Key nodes that link to another table (deleted first).
+    links: Vec<u32>,
+    /// Our explicit hash tables at this priority (deleted after the links).
+    tables: Vec<u32>,
+}
+
+/// What a scan of the kernel found.
+#[derive(Debug, Default)]
+struct Scan {
+    /// Links with an ingress qdisc.
+    ingress: BTreeSet<u32>,
+    /// Priorities in use per link (any owner).
+    used: BTreeMap<u32, BTreeSet<u16>>,
+    /// Links holding our marker.
+    marked: BTreeSet<u32>,
+    /// Our flow filters.
+    flows: Vec<Found>,
+}
+
+/// The tc [`Datapath`]. Operations are serialised; the kernel is the source of truth for what is
+/// installed, this handle only remembers the [`Flow`] values (for `list` and `counters`).
+#[derive(Debug)]
+pub struct TcDatapath {
+    nl: Netlink,
+    namespace: String,
+    connection: tokio::task::JoinHandle<()>,
+    state: Mutex<BTreeMap<String, Vec<Installed>>>,
+}
+
+impl Drop for TcDatapath {
+    fn drop(&mut self) {
+        self.connection.abort();
+    }
+}
+
+fn nl_err(
+    op: &'static str,
+    port: impl Into<String>,
+) -> impl FnOnce(rtnetlink::Error) -> DatapathError {
+    let port = port.into();
+    move |source| DatapathError::Netlink { op, port, source }
+}
+
+impl TcDatapath {
+    /// Opens a netlink connection in the named network namespace (`/run/netns/NAME`, or an absolute
+    /// path to a namespace file), or in the current one for `None`. The socket is created on a
+    /// short-lived dedicated thread that enters the namespace, so the caller's threads never
+    /// change namespace. Must be called inside a tokio runtime (the connection runs as a task).
+    pub fn new(host_netns: Option<&str>) -> Result<TcDatapath, DatapathError> {
+        let (connection, handle) = ns::connect(host_netns)?;
+        Ok(TcDatapath {
+            nl: Netlink::new(handle),
+            namespace: host_netns.unwrap_or("current").to_string(),
+            connection,
+            state: Mutex::new(BTreeMap::new()),
+        })
+    }
+
+    /// The namespace this handle programs (`current` for the caller's own).
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    async fn ifindex(&self, name: &str) -> Result<u32, DatapathError> {
+        self.nl
+            .link_index(name)
+            .await
+            .map_err(nl_err("get link", name))?
+            .ok_or_else(|| DatapathError::NoSuchPort {
+                name: name.to_string(),
+            })
+    }
+
+    async fn scan(&self) -> Result<Scan, DatapathError> {
+        let mut scan = Scan::default();
+        for ifindex in self
+            .nl
+            .ingress_links()
+            .await
+            .map_err(nl_err("dump qdiscs", "all links"))?
+        {
+            scan.ingress.insert(ifindex);
+            let nodes = self
+                .nl
+                .dump_filters(ifindex)
+                .await
+                .map_err(nl_err("dump filters", format!("#{ifindex}")))?;
+            let mut by_prio: BTreeMap<u16, Vec<FilterNode>> = BTreeMap::new();
+            for n in nodes {
+                by_prio.entry(n.prio).or_default().push(n);
+            }
+            scan.used.insert(ifindex, by_prio.keys().copied().collect());
+            for (prio, nodes) in by_prio {
+                if prio == MARKER_PRIO
+                    && nodes
+                        .iter()
+                        .any(|n| n.cookie.as_deref() == Some(&MARKER_COOKIE[..]))
+                {
+                    scan.marked.insert(ifindex);
+                    continue;
+                }
+                if !(FLOW_PRIO_MIN..=FLOW_PRIO_MAX).contains(&prio) {
+                    continue;
+                }
+                let Some((group, tag)) = nodes
+                    .iter()
+                    .find_map(|n| n.cookie.as_deref().and_then(encode::parse_cookie))
+                else {
+                    continue;
+                };
+                let protocol = nodes.first().map(|n| n.protocol).unwrap_or(0);
+                let own_table = child_htid(prio);
+                scan.flows.push(Found {
+                    ifindex,
+                    prio,
+                    protocol,
+                    group,
+                    tag,
+                    packets: nodes.iter().map(|n| n.packets).sum(),
+                    bytes: nodes.iter().map(|n| n.bytes).sum(),
+                    links: nodes
+                        .iter()
+                        .filter(|n| n.link.is_some())
+                        .map(|n| n.handle)
+                        .collect(),
+                    tables: nodes
+                        .iter()
+                        .filter(|n| n.divisor.is_some() && n.handle == own_table)
+                        .map(|n| n.handle)
+                        .collect(),
+                });
+            }
+        }
+        Ok(scan)
+    }
+
+    /// Makes sure the link has an ingress qdisc; creates it (with the marker) if needed.
+    async fn ensure_ingress(
+        &self,
+        scan: &mut Scan,
+        ifindex: u32,
+        port: &str,
+    ) -> Result<(), DatapathError> {
+        if scan.ingress.contains(&ifindex) {
+            return Ok(());
+        }
+        let created = self
+            .nl
+            .add_ingress_qdisc(ifindex)
+            .await
+            .map_err(nl_err("add ingress qdisc", port))?;
+        scan.ingress.insert(ifindex);
+        if created {
+            let m = netlink::terminal_message(
+                ifindex,
+                MARKER_PRIO,
+                MARKER_PROTOCOL,
+                None,
+                vec![Default::default()],
+                FilterAction::Continue,
+                MARKER_COOKIE.to_vec(),
+            );
+            if let Err(e) = self.nl.add_filter(m).await {
+                // Without the marker we would never remove the qdisc: undo it now.
+                let _ = self.nl.del_ingress_qdisc(ifindex).await;
+                scan.ingress.remove(&ifindex);
+                return Err(nl_err("add marker filter", port)(e));
+            }
+            scan.marked.insert(ifindex);
+            scan.used.entry(ifindex).or_default().insert(MARKER_PRIO);
+        }
+        Ok(())
+    }
+
+    /// Adds one flow's filter at `prio`: for IPv4 transport matches a one-bucket table with the
+    /// terminal node first, then the linking root node (so the flow becomes active atomically).
+    async fn add_at(
+        &self,
+        ifindex: u32,
+        prio: u16,
+        enc: &U32Match,
+        act: FilterAction,
+        cookie: Vec<u8>,
+    ) -> Result<(), rtnetlink::Error> {
+        match &enc.l4_keys {
+            None => {
+                let m = netlink::terminal_message(
+                    ifindex,
+                    prio,
+                    enc.protocol,
+                    None,
+                    enc.keys.clone(),
+                    act,
+                    cookie,
+                );
+                self.nl.add_filter(m).await
+            }
+            Some(l4) => {
+                let htid = child_htid(prio);
+                // If this fails nothing was created (the kernel drops a priority it created for a
+                // failed request), and EEXIST means the table id belongs to someone else.
+                self.nl
+                    .add_filter(netlink::table_message(ifindex, prio, enc.protocol, htid))
+                    .await?;
+                let m = netlink::terminal_message(
+                    ifindex,
+                    prio,
+                    enc.protocol,
+                    Some(htid),
+                    l4.clone(),
+                    act,
+                    cookie,
+                );
+                let mut r = self.nl.add_filter(m).await;
+                if r.is_ok() {
+                    let m = netlink::ipv4_link_message(
+                        ifindex,
+                        prio,
+                        enc.protocol,
+                        enc.keys.clone(),
+                        htid,
+                    );
+                    r = self.nl.add_filter(m).await;
+                }
+                if r.is_err() {
+                    // The table is ours: remove it with whatever it holds, then the priority.
+                    let _ = self.nl.del_filter(ifindex, prio, enc.protocol, htid).await;
+                    let _ = self.nl.del_filter(ifindex, prio, enc.protocol, 0).await;
+                }
+                r
+            }
+        }
+    }
+
+    /// Removes the filter of one flow: linking nodes, then our table, then the priority.
+    async fn delete_found(&self, f: &Found) -> Result<(), rtnetlink::Error> {
+        for &h in &f.links {
+            self.nl.del_filter(f.ifindex, f.prio, f.protocol, h).await?;
+        }
+        for &t in &f.tables {
+            self.nl.del_filter(f.ifindex, f.prio, f.protocol, t).await?;
+        }
+        self.nl.del_filter(f.ifindex, f.prio, f.protocol, 0).await
+    }
+
+    async fn add_flow(
+        &self,
+        scan: &mut Scan,
+        flow: &Flow,
+        ifindex: u32,
+        target: Option<u32>,
+        cookie: Vec<u8>,
+    ) -> Result<(), DatapathError> {
+        self.ensure_ingress(scan, ifindex, &flow.in_port).await?;
+        let enc = encode_match(flow);
+        let act = match target {
+            Some(t) => FilterAction::Redirect(t),
+            None => FilterAction::Drop,
+        };
+        for _ in 0..ADD_ATTEMPTS {
+            let used = scan.used.entry(ifindex).or_default();
+            let Some(prio) = (FLOW_PRIO_MIN..=FLOW_PRIO_MAX).find(|p| !used.contains(p)) else {
+                return Err(DatapathError::PrioritiesExhausted {
+                    port: flow.in_port.clone(),
+                });
+            };
+            used.insert(prio);
+            match self.add_at(ifindex, prio, &enc, act, cookie.clone()).await {
+                Ok(()) => {
+                    debug!(port = %flow.in_port, prio, %flow, "added tc flow");
+                    return Ok(());
+                }
+                // The priority or table id is taken (a foreign filter or a concurrent writer): try
+                // the next free priority.
+                Err(e) if netlink::errno(&e) == Some(EEXIST) => continue,
+                Err(e) => return Err(nl_err("add filter", flow.in_port.clone())(e)),
+            }
+        }
+        Err(DatapathError::PrioritiesExhausted {
+            port: flow.in_port.clone(),
+        })
+    }
+
+    /// Deletes the ingress qdisc of links where we created it and nothing but our marker is left.
+    async fn release_qdiscs(&self, links: &BTreeSet<u32>) -> Result<(), DatapathError> {
+        for &ifindex in links {
+            let nodes = self
+                .nl
+                .dump_filters(ifindex)
+                .await
+                .map_err(nl_err("dump filters", format!("#{ifindex}")))?;
+            let marker = nodes
+                .iter()
+                .any(|n| n.prio == MARKER_PRIO && n.cookie.as_deref() == Some(&MARKER_COOKIE[..]));
+            let others = nodes.iter().any(|n| n.prio != MARKER_PRIO);
+            if marker && !others {
+                self.nl
+                    .del_ingress_qdisc(ifindex)
+                    .await
+                    .map_err(nl_err("delete ingress qdisc", format!("#{ifindex}")))?;
+                debug!(ifindex, "deleted the ingress qdisc we created");
+            }
+        }
+        Ok(())
+    }
+
+    async fn install_locked(
+        &self,
+        state: &mut BTreeMap<String, Vec<Installed>>,
+        group: &str,
+        flows: &[Flow],
+    ) -> Result<InstallReport, DatapathError> {
+        let flows = check_flows(flows)?;
+        let gtag = encode::group_tag(group);
+        // Resolve ports.
+        let mut index: BTreeMap<String, u32> = BTreeMap::new();
+        for f in &flows {
+            let mut names = vec![f.in_port.as_str()];
+            if let Action::Redirect { to } = &f.action {
+                names.push(to);
+            }
+            for n in names {
+                if !index.contains_key(n) {
+                    let i = self.ifindex(n).await?;
+                    index.insert(n.to_string(), i);
+                }
+            }
+        }
+        let mut wanted = Vec::with_capacity(flows.len());
+        for f in flows {
+            let ifindex = index.get(&f.in_port).copied().unwrap_or(0);
+            let target = match &f.action {
+                Action::Redirect { to } => Some(index.get(to).copied().unwrap_or(0)),
+                _ => None,
+            };
+            let tag = encode::flow_tag(&f, ifindex, target);
+            wanted.push((f, ifindex, target, tag));
+        }
+
+        let mut scan = self.scan().await?;
+        let mut existing: Vec<Found> = scan
+            .flows
+            .iter()
+            .filter(|f| f.group == gtag)
+            .cloned()
+            .collect();
+        let mut report = InstallReport::default();
+        let mut installed = Vec::with_capacity(wanted.len());
+        let mut to_add = Vec::new();
+        for (flow, ifindex, target, tag) in wanted {
+            if let Some(pos) = existing
+                .iter()
+                .position(|e| e.ifindex == ifindex && e.tag == tag)
+            {
+                existing.swap_remove(pos);
+                report.unchanged += 1;
+            } else {
+                to_add.push((flow.clone(), ifindex, target, tag));
+            }
+            installed.push(Installed { flow, tag });
+        }
+        let mut touched = BTreeSet::new();
+        for (flow, ifindex, target, tag) in &to_add {
+            if let Err(e) = self
+                .add_flow(
+                    &mut scan,
+                    flow,
+                    *ifindex,
+                    *target,
+                    encode::cookie(gtag, *tag),
+                )
+                .await
+            {
+                // Leave no qdisc of ours behind on a link that has no flows.
+                let _ = self.release_qdiscs(&BTreeSet::from([*ifindex])).await;
+                return Err(e);
+            }
+            report.added += 1;
+        }
+        for f in &existing {
+            self.delete_found(f)
+                .await
+                .map_err(nl_err("delete filter", format!("#{}", f.ifindex)))?;
+            touched.insert(f.ifindex);
+            report.removed += 1;
+        }
+        self.release_qdiscs(&touched).await?;
+        if installed.is_empty() {
+            state.remove(group);
+        } else {
+            state.insert(group.to_string(), installed);
+        }
+        Ok(report)
+    }
+
+    async fn counters_locked(
+        &self,
+        state: &BTreeMap<String, Vec<Installed>>,
+        group: &str,
+    ) -> Result<Vec<FlowStats>, DatapathError> {
+        let gtag = encode::group_tag(group);
+        let scan = self.scan().await?;
+        let Some(known) = state.get(group) else {
+            return Ok(Vec::new());
+        };
+        Ok(known
+            .iter()
+            .map(|i| {
+                let (packets, bytes) = scan
+                    .flows
+                    .iter()
+                    .filter(|f| f.group == gtag && f.tag == i.tag)
+                    .fold((0, 0), |(p, b), f| (p + f.packets, b + f.bytes));
+                FlowStats {
+                    flow: i.flow.clone(),
+                    packets,
+                    bytes,
+                }
+            })
+            .collect())
+    }
+}
+
+impl Datapath for TcDatapath {
+    fn install<'a>(
+        &'a self,
+        group: &'a str,
+        flows: &'a [Flow],
+    ) -> DatapathFuture<'a, InstallReport> {
+        Box::pin(async move {
+            let mut state = self.state.lock().await;
+            self.install_locked(&mut state, group, flows).await
+        })
+    }
+
+    fn remove<'a>(&'a self, group: &'a str) -> DatapathFuture<'a, ()> {
+        Box::pin(async move {
+            let mut state = self.state.lock().await;
+            self.install_locked(&mut state, group, &[])
+                .await
+                .map(|_| ())
+        })
+    }
+
+    fn list<'a>(&'a self, group: &'a str) -> DatapathFuture<'a, Vec<Flow>> {
+        Box::pin(async move {
+            let state = self.state.lock().await;
+            Ok(state
+                .get(group)
+                .map(|v| v.iter().map(|i| i.flow.clone()).collect())
+                .unwrap_or_default())
+        })
+    }
+
+    fn counters<'a>(&'a self, group: &'a str) -> DatapathFuture<'a, Vec<FlowStats>> {
+        Box::pin(async move {
+            let state = self.state.lock().await;
+            self.counters_locked(&state, group).await
+        })
+    }
+}
