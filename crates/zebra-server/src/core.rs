@@ -366,7 +366,7 @@ impl ServerCore {
         &mut self,
         client: ClientId,
         request: Request,
-        _now: Instant,
+        now: Instant,
         out: &mut Vec<Output>,
     ) {
         let Some(state) = self.clients.get_mut(&client) else {
@@ -426,7 +426,7 @@ impl ServerCore {
                     state.wants_router_id = false;
                 }
             }
-            Request::NexthopRegister(regs) => self.register(client, regs, out),
+            Request::NexthopRegister(regs) => self.register(client, regs, now, out),
             Request::NexthopUnregister(regs) => {
                 for r in regs {
                     state.nht.remove(&(r.prefix, r.safi));
@@ -466,7 +466,13 @@ impl ServerCore {
         }
     }
 
-    fn register(&mut self, client: ClientId, regs: Vec<NhtRegistration>, out: &mut Vec<Output>) {
+    fn register(
+        &mut self,
+        client: ClientId,
+        regs: Vec<NhtRegistration>,
+        now: Instant,
+        out: &mut Vec<Output>,
+    ) {
         let limit = self.cfg.max_nht_per_client;
         let mut answers = Vec::with_capacity(regs.len());
         for r in &regs {
@@ -483,13 +489,13 @@ impl ServerCore {
         for (r, resolved) in regs.into_iter().zip(answers) {
             let key = (r.prefix, r.safi);
             if !state.nht.contains_key(&key) && state.nht.len() >= limit {
-                self.clients.remove(&client);
+                let reason =
+                    CloseReason::Malformed(format!("more than {limit} nexthop registrations"));
                 out.push(Output::Close {
                     client,
-                    reason: CloseReason::Malformed(format!(
-                        "more than {limit} nexthop registrations"
-                    )),
+                    reason: reason.clone(),
                 });
+                self.client_closed(client, reason, now, out);
                 return;
             }
             state.nht.insert(

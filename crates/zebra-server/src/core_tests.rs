@@ -640,7 +640,10 @@ fn registration_limit_closes_the_client() {
             reg("192.0.2.4", true, false),
         ]),
     );
-    assert!(matches!(out.last(), Some(Output::Close { client, .. }) if *client == id));
+    assert!(out
+        .iter()
+        .any(|o| matches!(o, Output::Close { client, .. } if *client == id)));
+    assert!(events(&out).contains(&ServerEvent::AllClientsGone));
     assert_eq!(c.client_count(), 0);
 }
 

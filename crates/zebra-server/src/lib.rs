@@ -8,12 +8,18 @@
 //! socket with tokio.
 
 pub mod core;
+mod error;
 pub mod nht;
 mod routes;
+mod server;
+mod socket;
 mod types;
+mod wire;
 
 pub use crate::core::{CoreConfig, NhtRegistration, Output, Reply, Request, ServerCore};
+pub use crate::error::ServerError;
 pub use crate::nht::{ResolvedNexthop, ResolvedRoute};
+pub use crate::server::{ServerConfig, ZebraServer};
 pub use crate::types::{
     iff, ClientId, CloseReason, ExtraNexthop, ExtraRoute, ExtraRouteKind, Interface, ProfileName,
     RouteEvent, RoutePath, ServerEvent,

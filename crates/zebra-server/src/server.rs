@@ -1,0 +1,540 @@
+//! The tokio layer: a Unix-socket listener, one reader and one writer task per connection, and
+//! one loop that owns the [`ServerCore`] and everything it decides.
+
+use std::collections::{HashMap, HashSet};
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use zebra_proto::{Command, Header, Profile};
+
+use crate::core::{CoreConfig, Output, Request, ServerCore};
+use crate::error::ServerError;
+use crate::socket::{bind, SocketFile};
+use crate::types::{ClientId, CloseReason, ExtraRoute, Interface, ServerEvent};
+use crate::wire;
+
+/// How to run a [`ZebraServer`].
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Path of the Unix socket bgpd connects to (`bgpd -z PATH`). Its directory is created
+    /// (0700, or 0750 with `socket_group`) if missing and must otherwise be owned by us and
+    /// writable by nobody else.
+    pub socket_path: PathBuf,
+    /// Group allowed to connect: the socket becomes 0660 owned by this gid (else 0600).
+    pub socket_group: Option<u32>,
+    /// Interfaces bgpd sees.
+    pub interfaces: Vec<Interface>,
+    /// Router id (`None`: derived from the interfaces as zebra does).
+    pub router_id: Option<Ipv4Addr>,
+    /// Routes besides the connected subnets, used to answer nexthop tracking.
+    pub extra_routes: Vec<ExtraRoute>,
+    /// Keep routes of a closed connection this long (graceful restart); `None` withdraws at
+    /// once.
+    pub withdraw_grace: Option<Duration>,
+    /// Resolve all tracked nexthops over the default route (`ip nht resolve-via-default`).
+    pub nht_resolve_via_default: bool,
+    /// Most learned routes held.
+    pub max_routes: usize,
+    /// Most nexthop registrations per connection.
+    pub max_nht_per_client: usize,
+    /// Most simultaneous connections (bgpd opens two).
+    pub max_clients: usize,
+    /// Capacity of the event channel.
+    pub event_capacity: usize,
+}
+
+impl ServerConfig {
+    /// Defaults for a socket at `socket_path`: no interfaces, derived router id, no extra
+    /// routes, immediate withdrawal, 4 M routes, 16 connections, 16 Ki events in flight.
+    pub fn new(socket_path: impl Into<PathBuf>) -> ServerConfig {
+        let core = CoreConfig::default();
+        ServerConfig {
+            socket_path: socket_path.into(),
+            socket_group: None,
+            interfaces: core.interfaces,
+            router_id: core.router_id,
+            extra_routes: core.extra_routes,
+            withdraw_grace: core.withdraw_grace,
+            nht_resolve_via_default: core.nht_resolve_via_default,
+            max_routes: core.max_routes,
+            max_nht_per_client: core.max_nht_per_client,
+            max_clients: 16,
+            event_capacity: 16 * 1024,
+        }
+    }
+
+    fn core_config(&self) -> CoreConfig {
+        CoreConfig {
+            interfaces: self.interfaces.clone(),
+            router_id: self.router_id,
+            extra_routes: self.extra_routes.clone(),
+            withdraw_grace: self.withdraw_grace,
+            nht_resolve_via_default: self.nht_resolve_via_default,
+            max_routes: self.max_routes,
+            max_nht_per_client: self.max_nht_per_client,
+        }
+    }
+}
+
+/// Run-time changes from the handle.
+#[derive(Debug)]
+enum Control {
+    Interfaces(Vec<Interface>),
+    RouterId(Option<Ipv4Addr>),
+    ExtraRoutes(Vec<ExtraRoute>),
+    Grace(Option<Duration>),
+}
+
+/// What connection tasks tell the loop.
+#[derive(Debug)]
+enum Cmd {
+    Profile {
+        client: ClientId,
+        profile: Profile,
+    },
+    Requests {
+        client: ClientId,
+        batch: Vec<Request>,
+    },
+    Closed {
+        client: ClientId,
+        reason: CloseReason,
+    },
+}
+
+/// Capacity (in batches) of the channel from readers to the loop.
+const CMD_CAPACITY: usize = 64;
+/// Capacity (in chunks) of each connection's output queue; a client this far behind is dropped.
+const OUTPUT_CAPACITY: usize = 1024;
+/// Read buffer growth step.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// A running Zebra server. Dropping it (or [`ZebraServer::shutdown`]) closes every connection
+/// and removes the socket file.
+#[derive(Debug)]
+pub struct ZebraServer {
+    control: mpsc::UnboundedSender<Control>,
+    cancel: CancellationToken,
+    task: Option<JoinHandle<()>>,
+    socket: SocketFile,
+}
+
+impl ZebraServer {
+    /// Binds the socket and starts serving. Events arrive on the returned receiver; if it is
+    /// not read the server eventually stops reading from bgpd (bounded buffers everywhere).
+    pub async fn start(
+        cfg: ServerConfig,
+    ) -> Result<(ZebraServer, mpsc::Receiver<ServerEvent>), ServerError> {
+        let (std_listener, socket) = bind(&cfg.socket_path, cfg.socket_group)?;
+        let listener = UnixListener::from_std(std_listener).map_err(|source| ServerError::Io {
+            op: "register listener",
+            path: cfg.socket_path.clone(),
+            source,
+        })?;
+        let (event_tx, event_rx) = mpsc::channel(cfg.event_capacity.max(1));
+        let (control, control_rx) = mpsc::unbounded_channel();
+        let cancel = CancellationToken::new();
+        let state = Loop {
+            core: ServerCore::new(cfg.core_config()),
+            conns: HashMap::new(),
+            events: event_tx,
+            cancel: cancel.clone(),
+            max_clients: cfg.max_clients.max(1),
+            out: Vec::new(),
+        };
+        let task = tokio::spawn(state.run(listener, control_rx));
+        tracing::info!(socket = %cfg.socket_path.display(), "zebra server listening");
+        Ok((
+            ZebraServer {
+                control,
+                cancel,
+                task: Some(task),
+                socket,
+            },
+            event_rx,
+        ))
+    }
+
+    /// The socket path.
+    pub fn socket_path(&self) -> &Path {
+        &self.socket.path
+    }
+
+    /// Replaces the interface list; differences are announced to bgpd, the router id and
+    /// nexthop answers are re-evaluated.
+    pub fn set_interfaces(&self, interfaces: Vec<Interface>) {
+        let _ = self.control.send(Control::Interfaces(interfaces));
+    }
+
+    /// Sets the router id (`None` derives it from the interfaces) and announces a change.
+    pub fn set_router_id(&self, router_id: Option<Ipv4Addr>) {
+        let _ = self.control.send(Control::RouterId(router_id));
+    }
+
+    /// Replaces the extra routes used for nexthop tracking; changed answers are re-sent.
+    pub fn set_extra_routes(&self, routes: Vec<ExtraRoute>) {
+        let _ = self.control.send(Control::ExtraRoutes(routes));
+    }
+
+    /// Changes the grace period for routes of connections that close from now on.
+    pub fn set_withdraw_grace(&self, grace: Option<Duration>) {
+        let _ = self.control.send(Control::Grace(grace));
+    }
+
+    /// Stops serving, closes every connection and removes the socket file.
+    pub async fn shutdown(mut self) {
+        self.cancel.cancel();
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        self.socket.remove();
+    }
+}
+
+impl Drop for ZebraServer {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+        self.socket.remove();
+    }
+}
+
+struct Conn {
+    profile: Option<Profile>,
+    output: mpsc::Sender<Bytes>,
+    pending: BytesMut,
+    token: CancellationToken,
+}
+
+struct Loop {
+    core: ServerCore,
+    conns: HashMap<ClientId, Conn>,
+    events: mpsc::Sender<ServerEvent>,
+    cancel: CancellationToken,
+    max_clients: usize,
+    out: Vec<Output>,
+}
+
+impl Loop {
+    async fn run(mut self, listener: UnixListener, mut control: mpsc::UnboundedReceiver<Control>) {
+        let (cmd_tx, mut cmd_rx) = mpsc::channel::<Cmd>(CMD_CAPACITY);
+        loop {
+            let deadline = self
+                .core
+                .next_deadline()
+                .map(tokio::time::Instant::from_std);
+            tokio::select! {
+                _ = self.cancel.cancelled() => break,
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => self.accept(stream, &cmd_tx),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                },
+                Some(cmd) = cmd_rx.recv() => self.command(cmd),
+                Some(ctl) = control.recv() => self.control(ctl),
+                _ = sleep_until_opt(deadline) => {
+                    self.core.handle_timeout(Instant::now(), &mut self.out);
+                }
+            }
+            if !self.flush().await {
+                break;
+            }
+        }
+        for (_, c) in self.conns.drain() {
+            c.token.cancel();
+        }
+    }
+
+    fn accept(&mut self, stream: UnixStream, cmd_tx: &mpsc::Sender<Cmd>) {
+        if self.conns.len() >= self.max_clients {
+            tracing::warn!(
+                limit = self.max_clients,
+                "too many zebra connections; refusing one"
+            );
+            return;
+        }
+        let client = self.core.client_connected(&mut self.out);
+        let (read, write) = stream.into_split();
+        let token = self.cancel.child_token();
+        let (output, output_rx) = mpsc::channel(OUTPUT_CAPACITY);
+        tokio::spawn(read_loop(client, read, cmd_tx.clone(), token.clone()));
+        tokio::spawn(write_loop(write, output_rx, token.clone()));
+        tracing::debug!(%client, "zebra client connected");
+        self.conns.insert(
+            client,
+            Conn {
+                profile: None,
+                output,
+                pending: BytesMut::new(),
+                token,
+            },
+        );
+    }
+
+    fn command(&mut self, cmd: Cmd) {
+        let now = Instant::now();
+        match cmd {
+            Cmd::Profile { client, profile } => {
+                if let Some(c) = self.conns.get_mut(&client) {
+                    c.profile = Some(profile);
+                }
+                self.core
+                    .set_client_profile(client, wire::profile_name(profile));
+                tracing::debug!(%client, %profile, "zebra client profile");
+            }
+            Cmd::Requests { client, batch } => {
+                for r in batch {
+                    self.core.handle_request(client, r, now, &mut self.out);
+                }
+            }
+            Cmd::Closed { client, reason } => {
+                match &reason {
+                    CloseReason::PeerClosed => tracing::info!(%client, "zebra client closed"),
+                    r => tracing::warn!(%client, reason = %r, "zebra client dropped"),
+                }
+                self.drop_conn(client);
+                self.core.client_closed(client, reason, now, &mut self.out);
+            }
+        }
+    }
+
+    fn control(&mut self, ctl: Control) {
+        match ctl {
+            Control::Interfaces(i) => self.core.set_interfaces(i, &mut self.out),
+            Control::RouterId(id) => self.core.set_router_id(id, &mut self.out),
+            Control::ExtraRoutes(r) => self.core.set_extra_routes(r, &mut self.out),
+            Control::Grace(g) => self.core.set_withdraw_grace(g),
+        }
+    }
+
+    fn drop_conn(&mut self, client: ClientId) {
+        if let Some(c) = self.conns.remove(&client) {
+            c.token.cancel();
+        }
+    }
+
+    /// Carries out pending outputs; false when the server is shutting down.
+    async fn flush(&mut self) -> bool {
+        while !self.out.is_empty() {
+            let outputs = std::mem::take(&mut self.out);
+            for o in outputs {
+                match o {
+                    Output::Send { client, reply } => self.encode(client, &reply),
+                    Output::Event(ev) => {
+                        if !self.deliver(ev).await {
+                            return false;
+                        }
+                    }
+                    Output::Close { client, reason } => {
+                        tracing::warn!(%client, reason = %reason, "closing zebra client");
+                        self.drop_conn(client);
+                    }
+                }
+            }
+            let mut overflow = Vec::new();
+            for (id, c) in &mut self.conns {
+                if c.pending.is_empty() {
+                    continue;
+                }
+                let chunk = c.pending.split().freeze();
+                if c.output.try_send(chunk).is_err() {
+                    overflow.push(*id);
+                }
+            }
+            for id in overflow {
+                tracing::warn!(client = %id, "zebra client output queue overflow; closing");
+                self.drop_conn(id);
+                self.core.client_closed(
+                    id,
+                    CloseReason::OutputOverflow,
+                    Instant::now(),
+                    &mut self.out,
+                );
+            }
+        }
+        true
+    }
+
+    fn encode(&mut self, client: ClientId, reply: &crate::core::Reply) {
+        let Some(c) = self.conns.get_mut(&client) else {
+            return;
+        };
+        let profile = c.profile.unwrap_or(Profile::Frr84);
+        let Some(msg) = wire::message_for(profile, reply) else {
+            return;
+        };
+        if let Err(e) = zebra_proto::encode(profile, 0, &msg, &mut c.pending) {
+            tracing::warn!(%client, error = %e, message = msg.name(), "cannot encode reply");
+        }
+    }
+
+    async fn deliver(&self, ev: ServerEvent) -> bool {
+        match self.events.try_send(ev) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Closed(_)) => true,
+            Err(mpsc::error::TrySendError::Full(ev)) => tokio::select! {
+                _ = self.events.send(ev) => true,
+                _ = self.cancel.cancelled() => false,
+            },
+        }
+    }
+}
+
+async fn sleep_until_opt(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn write_loop(
+    mut w: OwnedWriteHalf,
+    mut rx: mpsc::Receiver<Bytes>,
+    token: CancellationToken,
+) {
+    loop {
+        let chunk = tokio::select! {
+            _ = token.cancelled() => break,
+            c = rx.recv() => match c { Some(c) => c, None => break },
+        };
+        let res = tokio::select! {
+            _ = token.cancelled() => break,
+            r = w.write_all(&chunk) => r,
+        };
+        if res.is_err() {
+            break;
+        }
+    }
+    let _ = w.shutdown().await;
+}
+
+async fn read_loop(
+    client: ClientId,
+    mut r: OwnedReadHalf,
+    cmd_tx: mpsc::Sender<Cmd>,
+    token: CancellationToken,
+) {
+    let reason = tokio::select! {
+        _ = token.cancelled() => return,
+        res = read_frames(client, &mut r, &cmd_tx) => match res {
+            Ok(()) => CloseReason::PeerClosed,
+            Err(reason) => reason,
+        },
+    };
+    let _ = cmd_tx.send(Cmd::Closed { client, reason }).await;
+}
+
+/// Commands the server acts on: a body that does not decode closes the connection. Other
+/// commands with an intact header but an undecodable body are ignored (logged once).
+fn acted_on(profile: Profile, number: u16) -> bool {
+    matches!(
+        profile.command(number),
+        Some(
+            Command::Hello
+                | Command::InterfaceAdd
+                | Command::RouterIdAdd
+                | Command::RouterIdDelete
+                | Command::NexthopRegister
+                | Command::NexthopUnregister
+                | Command::RouteAdd
+                | Command::RouteDelete
+                | Command::Ipv4RouteAdd
+                | Command::Ipv4RouteDelete
+                | Command::Ipv6RouteAdd
+                | Command::Ipv6RouteDelete
+                | Command::Ipv4NexthopLookup
+        )
+    )
+}
+
+async fn read_frames(
+    client: ClientId,
+    r: &mut OwnedReadHalf,
+    cmd_tx: &mpsc::Sender<Cmd>,
+) -> Result<(), CloseReason> {
+    let mut buf = BytesMut::with_capacity(READ_CHUNK);
+    let mut profile: Option<Profile> = None;
+    let mut logged: HashSet<u16> = HashSet::new();
+    let closed = || CloseReason::Shutdown;
+    loop {
+        if buf.capacity() - buf.len() < READ_CHUNK / 4 {
+            buf.reserve(READ_CHUNK);
+        }
+        let n = r
+            .read_buf(&mut buf)
+            .await
+            .map_err(|e| CloseReason::Io(e.to_string()))?;
+        if n == 0 {
+            if buf.is_empty() {
+                return Ok(());
+            }
+            return Err(CloseReason::Malformed(format!(
+                "connection closed inside a frame ({} bytes pending)",
+                buf.len()
+            )));
+        }
+        let p = match profile {
+            Some(p) => p,
+            None => match zebra_proto::detect_profile(&buf) {
+                Ok(p) => {
+                    profile = Some(p);
+                    cmd_tx
+                        .send(Cmd::Profile { client, profile: p })
+                        .await
+                        .map_err(|_| closed())?;
+                    p
+                }
+                Err(zebra_proto::DecodeError::IncompleteHeader { .. }) => continue,
+                Err(_) => return Err(CloseReason::UnknownProfile),
+            },
+        };
+        let mut batch = Vec::new();
+        let mut failure = None;
+        loop {
+            let len = match zebra_proto::frame_length(p, &buf) {
+                Ok(Some(len)) => len,
+                Ok(None) => break,
+                Err(e) => {
+                    failure = Some(CloseReason::Malformed(e.to_string()));
+                    break;
+                }
+            };
+            if buf.len() < len {
+                break;
+            }
+            let frame = buf.split_to(len);
+            match zebra_proto::decode(p, &frame) {
+                Ok((header, msg)) => batch.push(wire::request_from(&header, msg)),
+                Err(e) => {
+                    let command = Header::decode(p, &frame).map(|h| h.command).unwrap_or(0);
+                    if acted_on(p, command) {
+                        failure = Some(CloseReason::Malformed(e.to_string()));
+                        break;
+                    }
+                    if logged.insert(command) {
+                        tracing::warn!(%client, command, error = %e, "undecodable message ignored (logged once per command)");
+                    }
+                    batch.push(Request::Ignored { command });
+                }
+            }
+        }
+        if !batch.is_empty() {
+            cmd_tx
+                .send(Cmd::Requests { client, batch })
+                .await
+                .map_err(|_| closed())?;
+        }
+        if let Some(f) = failure {
+            return Err(f);
+        }
+    }
+}
