@@ -6,20 +6,24 @@ use std::path::{Path, PathBuf};
 
 use crate::error::ServerError;
 
-/// The socket file we created, identified by device and inode so that we never remove a file
+/// The socket file we created, identified by device, inode and change time so that we never remove a file
 /// someone else put in its place.
 #[derive(Debug, Clone)]
 pub(crate) struct SocketFile {
     pub(crate) path: PathBuf,
     dev: u64,
     ino: u64,
+    ctime: (i64, i64),
 }
 
 impl SocketFile {
     /// Removes the socket file if it is still ours.
     pub(crate) fn remove(&self) {
         if let Ok(m) = fs::symlink_metadata(&self.path) {
-            if m.dev() == self.dev && m.ino() == self.ino {
+            if m.dev() == self.dev
+                && m.ino() == self.ino
+                && (m.ctime(), m.ctime_nsec()) == self.ctime
+            {
                 let _ = fs::remove_file(&self.path);
             }
         }
@@ -108,6 +112,7 @@ pub(crate) fn bind(
             path: path.to_path_buf(),
             dev: m.dev(),
             ino: m.ino(),
+            ctime: (m.ctime(), m.ctime_nsec()),
         },
     ))
 }
