@@ -180,12 +180,13 @@ impl Drop for Supervisor {
         if self.task.is_none() {
             return;
         }
-        // Not stopped: kill right now (the task may never run again if the runtime is going
-        // down), then let the task reap the child and finish its own cleanup.
-        self.cleanup.kill_everything();
+        // Not stopped: tell the task first (so it does not take the coming death for a crash
+        // and restart), then kill right now (the task may never run again if the runtime is
+        // going down); the task reaps the child and finishes its own cleanup.
         if let Some(tx) = self.stop_tx.take() {
             let _ = tx.send(());
         }
+        self.cleanup.kill_everything();
     }
 }
 
@@ -360,6 +361,8 @@ impl Driver {
                 .store(machine.restarts(), Ordering::Release);
 
             let input = tokio::select! {
+                // A stop request wins over everything else that is ready at the same time.
+                biased;
                 _ = &mut stop_rx => break,
                 status = wait_child(&mut proc) => {
                     let info = match status {
