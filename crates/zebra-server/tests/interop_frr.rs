@@ -1,0 +1,334 @@
+//! Interop tests against real FRR 8.4 bgpd processes in namespaces the tests create.
+//!
+//! bgpd A is connected to our server (`-z <our socket>`); B (and C) are plain external peers
+//! without zebra. Addresses are documentation ranges only.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::net::IpAddr;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use common::{interfaces_in, net, wait_link_local, Events};
+use testkit::lab::{veth_between, BgpdOptions, TestBgpd, TestNs};
+use zebra_server::{CloseReason, ExtraRoute, RouteEvent, ServerConfig, ServerEvent, ZebraServer};
+
+const LONG: Duration = Duration::from_secs(90);
+
+struct Lab {
+    a: TestNs,
+    b: TestNs,
+    c: Option<TestNs>,
+    b_link_local: IpAddr,
+    _dir: tempfile::TempDir,
+    sock: PathBuf,
+}
+
+fn lab(with_c: bool) -> Lab {
+    let a = TestNs::new("zsa").unwrap();
+    let b = TestNs::new("zsb").unwrap();
+    veth_between(&a, "va", &b, "vb").unwrap();
+    a.add_addr("va", "192.0.2.1/25").unwrap();
+    a.add_addr("va", "2001:db8:ab::1/64").unwrap();
+    b.add_addr("vb", "192.0.2.2/25").unwrap();
+    b.add_addr("vb", "2001:db8:ab::2/64").unwrap();
+    let c = if with_c {
+        let c = TestNs::new("zsc").unwrap();
+        veth_between(&a, "vc", &c, "vx").unwrap();
+        a.add_addr("vc", "192.0.2.129/25").unwrap();
+        c.add_addr("vx", "192.0.2.130/25").unwrap();
+        Some(c)
+    } else {
+        None
+    };
+    wait_link_local(&a, "va");
+    let b_link_local = wait_link_local(&b, "vb");
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("zserv.api");
+    Lab {
+        a,
+        b,
+        c,
+        b_link_local,
+        _dir: dir,
+        sock,
+    }
+}
+
+fn config_a(passive: bool, extra: &str) -> String {
+    let p = if passive { "" } else { "!" };
+    format!(
+        "hostname a\npassword zebra\n\
+         router bgp 65001\n no bgp ebgp-requires-policy\n\
+         neighbor 192.0.2.2 remote-as 65002\n neighbor 192.0.2.2 timers 3 9\n neighbor 192.0.2.2 timers connect 2\n\
+         {p} neighbor 192.0.2.2 passive\n\
+         neighbor 2001:db8:ab::2 remote-as 65002\n neighbor 2001:db8:ab::2 timers 3 9\n neighbor 2001:db8:ab::2 timers connect 2\n\
+         {p} neighbor 2001:db8:ab::2 passive\n\
+         {extra}\
+         address-family ipv4 unicast\n  no neighbor 2001:db8:ab::2 activate\n  maximum-paths 4\n  network 203.0.113.0/24\n  network 192.0.2.0/25\n  network 203.0.113.128/25\n exit-address-family\n\
+         address-family ipv6 unicast\n  neighbor 2001:db8:ab::2 activate\n exit-address-family\n"
+    )
+}
+
+fn config_peer(name: &str, me: &str, a_addr: &str, a6: Option<&str>, passive: bool) -> String {
+    let p = if passive { "" } else { "!" };
+    let mut s = format!(
+        "hostname {name}\npassword zebra\n\
+         router bgp 65002\n bgp router-id {me}\n no bgp ebgp-requires-policy\n no bgp network import-check\n\
+         neighbor {a_addr} remote-as 65001\n neighbor {a_addr} timers 3 9\n neighbor {a_addr} timers connect 2\n\
+         {p} neighbor {a_addr} passive\n"
+    );
+    if let Some(a6) = a6 {
+        s += &format!(
+            " neighbor {a6} remote-as 65001\n neighbor {a6} timers 3 9\n neighbor {a6} timers connect 2\n {p} neighbor {a6} passive\n"
+        );
+    }
+    s += " address-family ipv4 unicast\n  network 198.51.100.0/24\n";
+    if let Some(a6) = a6 {
+        s += &format!("  no neighbor {a6} activate\n");
+    }
+    s += " exit-address-family\n";
+    if let Some(a6) = a6 {
+        s += &format!(
+            " address-family ipv6 unicast\n  neighbor {a6} activate\n  network 2001:db8:100::/48\n exit-address-family\n"
+        );
+    }
+    s
+}
+
+fn start_bgpd(bgpd: &Path, ns: &TestNs, config: &str, zebra: Option<&Path>) -> TestBgpd {
+    let opts = BgpdOptions {
+        zebra_socket: zebra.map(Path::to_path_buf),
+        ..BgpdOptions::default()
+    };
+    TestBgpd::start(bgpd, ns, config, &opts).unwrap()
+}
+
+/// Peers in state Established, over all address families.
+fn established(bgpd: &TestBgpd) -> BTreeSet<String> {
+    let Ok(out) = bgpd.vtysh(&["show bgp summary json"]) else {
+        return BTreeSet::new();
+    };
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(&out) else {
+        return BTreeSet::new();
+    };
+    let mut up = BTreeSet::new();
+    if let Some(afs) = v.as_object() {
+        for af in afs.values() {
+            if let Some(peers) = af["peers"].as_object() {
+                for (addr, p) in peers {
+                    if p["state"] == "Established" {
+                        up.insert(addr.clone());
+                    }
+                }
+            }
+        }
+    }
+    up
+}
+
+fn wait_established(bgpd: &TestBgpd, peers: &[&str]) {
+    let ok = testkit::lab::wait_until(LONG, || {
+        let up = established(bgpd);
+        peers.iter().all(|p| up.contains(*p))
+    });
+    assert!(
+        ok,
+        "sessions {peers:?} not established; summary: {:?}\nlog:\n{}",
+        bgpd.vtysh(&["show bgp summary"]),
+        bgpd.log()
+    );
+}
+
+fn has_route(bgpd: &TestBgpd, prefix: &str) -> bool {
+    bgpd.vtysh(&["show bgp ipv4 unicast json"])
+        .ok()
+        .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
+        .is_some_and(|v| v["routes"].get(prefix).is_some())
+}
+
+async fn start_server(lab: &Lab) -> (ZebraServer, Events) {
+    let mut cfg = ServerConfig::new(&lab.sock);
+    cfg.interfaces = interfaces_in(&lab.a);
+    cfg.router_id = Some("203.0.113.254".parse().unwrap());
+    // The embedder owns 203.0.113.0/24 (so bgpd's import check passes for it), nothing else.
+    cfg.extra_routes = vec![ExtraRoute::blackhole(net("203.0.113.0/24"))];
+    let (server, rx) = ZebraServer::start(cfg).await.unwrap();
+    (server, Events::new(rx))
+}
+
+fn send_and_expect_close(sock: &Path, bytes: &[u8], half_close: bool) {
+    let mut s = UnixStream::connect(sock).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(bytes).unwrap();
+    if half_close {
+        s.shutdown(std::net::Shutdown::Write).unwrap();
+    }
+    let mut buf = [0u8; 64];
+    // The server must close the connection: EOF (or reset), not a timeout.
+    match s.read(&mut buf) {
+        Ok(0) => {}
+        Ok(n) => panic!("server answered garbage with {n} bytes"),
+        Err(e) => assert!(
+            e.kind() != std::io::ErrorKind::WouldBlock && e.kind() != std::io::ErrorKind::TimedOut,
+            "server kept a malformed connection open: {e}"
+        ),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frr_learns_advertises_withdraws_and_relearns() {
+    let Some(bgpd_bin) = testkit::require_bgpd("frr_learns_advertises_withdraws_and_relearns")
+    else {
+        return;
+    };
+    let lab = lab(false);
+    let va = lab.a.ifindex("va").unwrap();
+    let (server, mut events) = start_server(&lab).await;
+    // B is passive: A must open the sessions, which it does only after our NHT answers.
+    let b = start_bgpd(
+        &bgpd_bin,
+        &lab.b,
+        &config_peer("b", "192.0.2.2", "192.0.2.1", Some("2001:db8:ab::1"), true),
+        None,
+    );
+    let mut a = start_bgpd(&bgpd_bin, &lab.a, &config_a(false, ""), Some(&lab.sock));
+    assert!(
+        events
+            .wait_for(LONG, |e| matches!(
+                e,
+                ServerEvent::ClientHello { proto: 9, .. }
+            ))
+            .await,
+        "bgpd never said hello; log:\n{}",
+        a.log()
+    );
+    wait_established(&a, &["192.0.2.2", "2001:db8:ab::2"]);
+
+    // Router id came from us.
+    let summary: serde_json::Value =
+        serde_json::from_str(&a.vtysh(&["show bgp summary json"]).unwrap()).unwrap();
+    assert_eq!(summary["ipv4Unicast"]["routerId"], "203.0.113.254");
+
+    // B's prefixes arrive, with B as gateway.
+    let v4 = net("198.51.100.0/24");
+    let v6 = net("2001:db8:100::/48");
+    events
+        .wait_table(LONG, |t| t.contains_key(&v4) && t.contains_key(&v6))
+        .await;
+    // Let anything else bgpd might send arrive too.
+    events.drain_for(Duration::from_secs(2)).await;
+    let table = events.table();
+    assert!(
+        table.contains_key(&v4) && table.contains_key(&v6),
+        "table: {table:?}\nlog:\n{}",
+        a.log()
+    );
+    assert_eq!(table.len(), 2, "exactly B's prefixes: {table:?}");
+    let p4 = &table[&v4];
+    assert_eq!(p4.len(), 1);
+    assert_eq!(p4[0].gateway, Some("192.0.2.2".parse().unwrap()));
+    assert_eq!(p4[0].distance, 20);
+    let p6 = &table[&v6];
+    assert_eq!(p6.len(), 1);
+    let gw6 = p6[0].gateway.unwrap();
+    assert!(
+        gw6 == lab.b_link_local || gw6 == "2001:db8:ab::2".parse::<IpAddr>().unwrap(),
+        "IPv6 gateway {gw6} is not B"
+    );
+    if gw6.is_ipv6() && gw6 == lab.b_link_local {
+        assert_eq!(p6[0].ifindex, Some(va));
+    }
+
+    // A's `network` statements: the exactly resolved ones reach B, the inexact one does not.
+    assert!(
+        testkit::lab::wait_until(LONG, || has_route(&b, "203.0.113.0/24")
+            && has_route(&b, "192.0.2.0/25")),
+        "B did not learn A's networks: {:?}",
+        b.vtysh(&["show bgp ipv4 unicast"])
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        !has_route(&b, "203.0.113.128/25"),
+        "a network covered only by a shorter route passed the import check"
+    );
+
+    // Garbage, truncated and oversized frames on a second connection.
+    let before = events.seen.len();
+    send_and_expect_close(
+        &lab.sock,
+        b"\xde\xad\xbe\xef garbage garbage garbage",
+        false,
+    );
+    // A FRR header announcing 100 bytes, then EOF after 20.
+    let mut truncated = vec![0, 100, 254, 6, 0, 0, 0, 0, 0, 8];
+    truncated.extend_from_slice(&[0u8; 10]);
+    send_and_expect_close(&lab.sock, &truncated, true);
+    // A FRR header announcing 65535 bytes (> 16384).
+    send_and_expect_close(&lab.sock, &[0xff, 0xff, 254, 6, 0, 0, 0, 0, 0, 8], false);
+    events.drain_for(Duration::from_secs(3)).await;
+    let gone_malformed = events.seen[before..]
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                ServerEvent::ClientGone {
+                    reason: CloseReason::Malformed(_) | CloseReason::UnknownProfile,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(gone_malformed, 3, "events: {:?}", &events.seen[before..]);
+    assert!(
+        !events.seen[before..]
+            .iter()
+            .any(|e| matches!(e, ServerEvent::Route(_) | ServerEvent::AllClientsGone)),
+        "bgpd's routes were disturbed: {:?}",
+        &events.seen[before..]
+    );
+    assert_eq!(established(&a).len(), 2, "bgpd's sessions were disturbed");
+
+    // B withdraws a prefix.
+    b.vtysh(&[
+        "configure terminal",
+        "router bgp 65002",
+        "address-family ipv4 unicast",
+        "no network 198.51.100.0/24",
+    ])
+    .unwrap();
+    assert!(
+        events
+            .wait_for(LONG, |e| *e
+                == ServerEvent::Route(RouteEvent::Withdraw { prefix: v4 }))
+            .await,
+        "no Withdraw for {v4}"
+    );
+
+    // bgpd A dies: everything it gave is withdrawn.
+    a.kill();
+    assert!(
+        events
+            .wait_for(LONG, |e| *e == ServerEvent::AllClientsGone)
+            .await
+    );
+    assert!(events.table().is_empty(), "left: {:?}", events.table());
+
+    // Restarted: relearned.
+    let a2 = start_bgpd(&bgpd_bin, &lab.a, &config_a(false, ""), Some(&lab.sock));
+    assert!(
+        events
+            .wait_for(LONG, |e| matches!(e, ServerEvent::Route(RouteEvent::Replace { prefix, .. }) if *prefix == v6))
+            .await,
+        "not relearned; log:\n{}",
+        a2.log()
+    );
+    drop(a2);
+    drop(b);
+    server.shutdown().await;
+    assert!(!lab.sock.exists());
+}
