@@ -332,3 +332,92 @@ async fn frr_learns_advertises_withdraws_and_relearns() {
     server.shutdown().await;
     assert!(!lab.sock.exists());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frr_session_comes_up_when_the_peer_initiates() {
+    let Some(bgpd_bin) = testkit::require_bgpd("frr_session_comes_up_when_the_peer_initiates")
+    else {
+        return;
+    };
+    let lab = lab(false);
+    let (server, mut events) = start_server(&lab).await;
+    // A is passive: B opens the sessions; A must accept them, which needs the interface that
+    // owns its local address (else "nexthop_set failed, resetting connection").
+    let mut a = start_bgpd(&bgpd_bin, &lab.a, &config_a(true, ""), Some(&lab.sock));
+    let b = start_bgpd(
+        &bgpd_bin,
+        &lab.b,
+        &config_peer("b", "192.0.2.2", "192.0.2.1", Some("2001:db8:ab::1"), false),
+        None,
+    );
+    wait_established(&a, &["192.0.2.2", "2001:db8:ab::2"]);
+    let v4 = net("198.51.100.0/24");
+    let v6 = net("2001:db8:100::/48");
+    assert!(
+        events
+            .wait_table(LONG, |t| t.contains_key(&v4) && t.contains_key(&v6))
+            .await,
+        "routes not learned: {:?}\nlog:\n{}",
+        events.table(),
+        a.log()
+    );
+    assert!(
+        testkit::lab::wait_until(LONG, || has_route(&b, "203.0.113.0/24")),
+        "B did not learn A's network"
+    );
+    a.kill();
+    assert!(
+        events
+            .wait_for(LONG, |e| *e == ServerEvent::AllClientsGone)
+            .await
+    );
+    assert!(events.table().is_empty());
+    drop(b);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frr_two_peers_same_prefix_give_one_replace_with_two_paths() {
+    let Some(bgpd_bin) =
+        testkit::require_bgpd("frr_two_peers_same_prefix_give_one_replace_with_two_paths")
+    else {
+        return;
+    };
+    let lab = lab(true);
+    let (server, mut events) = start_server(&lab).await;
+    let extra = " neighbor 192.0.2.130 remote-as 65002\n neighbor 192.0.2.130 timers 3 9\n neighbor 192.0.2.130 timers connect 2\n";
+    let a = start_bgpd(&bgpd_bin, &lab.a, &config_a(false, extra), Some(&lab.sock));
+    let b = start_bgpd(
+        &bgpd_bin,
+        &lab.b,
+        &config_peer("b", "192.0.2.2", "192.0.2.1", None, false),
+        None,
+    );
+    let c_ns = lab.c.as_ref().unwrap();
+    let c = start_bgpd(
+        &bgpd_bin,
+        c_ns,
+        &config_peer("c", "192.0.2.130", "192.0.2.129", None, false),
+        None,
+    );
+    wait_established(&a, &["192.0.2.2", "192.0.2.130"]);
+    let v4 = net("198.51.100.0/24");
+    let two = events
+        .wait_for(LONG, |e| {
+            matches!(e, ServerEvent::Route(RouteEvent::Replace { prefix, paths }) if *prefix == v4 && paths.len() == 2)
+        })
+        .await;
+    assert!(two, "no two-path Replace: {:?}\nlog:\n{}", events.routes(), a.log());
+    let paths = &events.table()[&v4];
+    let gws: BTreeSet<IpAddr> = paths.iter().filter_map(|p| p.gateway).collect();
+    assert_eq!(
+        gws,
+        ["192.0.2.2", "192.0.2.130"]
+            .iter()
+            .map(|s| s.parse().unwrap())
+            .collect()
+    );
+    assert!(paths.iter().all(|p| p.distance == 20));
+    drop((b, c));
+    server.shutdown().await;
+}
