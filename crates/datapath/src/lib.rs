@@ -154,6 +154,14 @@ pub enum DatapathError {
         /// The port.
         port: String,
     },
+    /// The kernel lacks a feature a flow needs.
+    #[error("port {port}: {what} is not supported by the kernel")]
+    Unsupported {
+        /// The port.
+        port: String,
+        /// The missing feature.
+        what: &'static str,
+    },
     /// The kernel answered with a message this crate cannot interpret.
     #[error("unexpected kernel reply to {op} on {port}: {detail}")]
     UnexpectedReply {

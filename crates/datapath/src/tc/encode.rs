@@ -25,15 +25,15 @@ pub const FLOW_PRIO_MIN: u16 = 0xD000;
 pub const FLOW_PRIO_MAX: u16 = 0xD6FF;
 /// The priority of the marker filter that records "this crate created the ingress qdisc".
 pub const MARKER_PRIO: u16 = 0xD7FF;
-/// Ethertype of the marker filter (IEEE local experimental 2; the filter's action is `continue`).
+/// Ethertype of the marker filter (IEEE local experimental 2; the filter has no action).
 pub const MARKER_PROTOCOL: u16 = 0x88B6;
 /// `ETH_P_ALL`, the filter protocol of flows without an ethertype.
 pub const ETH_P_ALL: u16 = 0x0003;
 
 /// First four bytes of every action cookie this crate writes.
 pub const COOKIE_MAGIC: [u8; 4] = *b"MNB1";
-/// The marker filter's cookie.
-pub const MARKER_COOKIE: [u8; 16] = *b"MNB1qdisc-marker";
+/// The class id of the marker filter (`4d4e:4247`, "MNBG").
+pub const MARKER_CLASSID: u32 = 0x4D4E_4247;
 
 /// The u32 hash table id (already shifted into handle position) of a flow's transport table.
 pub fn child_htid(prio: u16) -> u32 {
@@ -75,7 +75,7 @@ pub fn cookie(group: [u8; 6], flow: [u8; 6]) -> Vec<u8> {
 
 /// Splits one of our cookies into (group tag, flow tag).
 pub fn parse_cookie(c: &[u8]) -> Option<([u8; 6], [u8; 6])> {
-    if c.len() != 16 || c[..4] != COOKIE_MAGIC || c == MARKER_COOKIE {
+    if c.len() != 16 || c[..4] != COOKIE_MAGIC {
         return None;
     }
     let mut g = [0u8; 6];
@@ -327,7 +327,6 @@ mod tests {
         assert_eq!(parse_cookie(&cookie(g, t)), Some((g, t)));
         assert_ne!(t, flow_tag(&f, 3, Some(5)));
         assert_ne!(g, group_tag("port-2"));
-        assert_eq!(parse_cookie(&MARKER_COOKIE), None);
         assert_eq!(parse_cookie(b"short"), None);
         assert_eq!(child_htid(FLOW_PRIO_MIN), 0x1000_0000);
         assert!(child_htid(FLOW_PRIO_MAX) < 0x8000_0000);

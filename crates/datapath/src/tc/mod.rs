@@ -8,7 +8,7 @@
 //! dumps the filters, keeps the group's filters whose flow hash is still wanted (their priority
 //! and handles do not change), adds the missing ones at free priorities and deletes the rest.
 //! When this crate has to create the ingress qdisc it also adds a marker filter
-//! ([`MARKER_PRIO`], cookie [`MARKER_COOKIE`]); the qdisc is deleted again only when the marker
+//! ([`MARKER_PRIO`], class id [`MARKER_CLASSID`], no action); the qdisc is deleted again only when the marker
 //! is the last filter on it. A pre-existing qdisc and foreign filters are never touched.
 
 mod encode;
@@ -22,7 +22,7 @@ use tracing::debug;
 
 pub use encode::{
     child_htid, encode_match, U32Match, COOKIE_MAGIC, ETH_P_ALL, FLOW_PRIO_MAX, FLOW_PRIO_MIN,
-    MARKER_COOKIE, MARKER_PRIO, MARKER_PROTOCOL,
+    MARKER_CLASSID, MARKER_PRIO, MARKER_PROTOCOL,
 };
 use netlink::{FilterAction, FilterNode, Netlink, EEXIST};
 
@@ -32,6 +32,9 @@ use crate::{check_flows, Datapath, DatapathError, DatapathFuture, FlowStats, Ins
 /// How often a flow is retried at the next free priority when its table id or priority turns out
 /// to be taken (by a foreign filter or a concurrent writer).
 const ADD_ATTEMPTS: usize = 16;
+/// How often deleting a hash table is retried while the kernel still holds a link reference
+/// (5 ms, 10 ms, ... between attempts: about 3 s in total).
+const TABLE_BUSY_RETRIES: usize = 35;
 
 #[derive(Debug, Clone)]
 struct Installed {
@@ -142,11 +145,7 @@ impl TcDatapath {
             }
             scan.used.insert(ifindex, by_prio.keys().copied().collect());
             for (prio, nodes) in by_prio {
-                if prio == MARKER_PRIO
-                    && nodes
-                        .iter()
-                        .any(|n| n.cookie.as_deref() == Some(&MARKER_COOKIE[..]))
-                {
+                if prio == MARKER_PRIO && nodes.iter().any(|n| n.classid == Some(MARKER_CLASSID)) {
                     scan.marked.insert(ifindex);
                     continue;
                 }
@@ -202,15 +201,7 @@ impl TcDatapath {
             .map_err(nl_err("add ingress qdisc", port))?;
         scan.ingress.insert(ifindex);
         if created {
-            let m = netlink::terminal_message(
-                ifindex,
-                MARKER_PRIO,
-                MARKER_PROTOCOL,
-                None,
-                vec![Default::default()],
-                FilterAction::Continue,
-                MARKER_COOKIE.to_vec(),
-            );
+            let m = netlink::marker_message(ifindex, MARKER_PRIO, MARKER_PROTOCOL, MARKER_CLASSID);
             if let Err(e) = self.nl.add_filter(m).await {
                 // Without the marker we would never remove the qdisc: undo it now.
                 let _ = self.nl.del_ingress_qdisc(ifindex).await;
@@ -275,10 +266,33 @@ impl TcDatapath {
                 }
                 if r.is_err() {
                     // The table is ours: remove it with whatever it holds, then the priority.
-                    let _ = self.nl.del_filter(ifindex, prio, enc.protocol, htid).await;
+                    let _ = self.del_table(ifindex, prio, enc.protocol, htid).await;
                     let _ = self.nl.del_filter(ifindex, prio, enc.protocol, 0).await;
                 }
                 r
+            }
+        }
+    }
+
+    /// Deletes one of our hash tables. The kernel drops a link's reference to the table only after
+    /// an RCU grace period, so right after deleting the link the table may still be busy.
+    async fn del_table(
+        &self,
+        ifindex: u32,
+        prio: u16,
+        protocol: u16,
+        htid: u32,
+    ) -> Result<(), rtnetlink::Error> {
+        let mut attempt = 0;
+        loop {
+            match self.nl.del_filter(ifindex, prio, protocol, htid).await {
+                Err(e)
+                    if netlink::errno(&e) == Some(libc::EBUSY) && attempt < TABLE_BUSY_RETRIES =>
+                {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(5 * attempt as u64)).await;
+                }
+                r => return r,
             }
         }
     }
@@ -289,7 +303,7 @@ impl TcDatapath {
             self.nl.del_filter(f.ifindex, f.prio, f.protocol, h).await?;
         }
         for &t in &f.tables {
-            self.nl.del_filter(f.ifindex, f.prio, f.protocol, t).await?;
+            self.del_table(f.ifindex, f.prio, f.protocol, t).await?;
         }
         self.nl.del_filter(f.ifindex, f.prio, f.protocol, 0).await
     }
@@ -324,6 +338,15 @@ impl TcDatapath {
                 // The priority or table id is taken (a foreign filter or a concurrent writer): try
                 // the next free priority.
                 Err(e) if netlink::errno(&e) == Some(EEXIST) => continue,
+                Err(e)
+                    if matches!(act, FilterAction::Drop)
+                        && netlink::errno(&e) == Some(netlink::ENOENT) =>
+                {
+                    return Err(DatapathError::Unsupported {
+                        port: flow.in_port.clone(),
+                        what: "the drop action (this kernel has no act_gact)",
+                    });
+                }
                 Err(e) => return Err(nl_err("add filter", flow.in_port.clone())(e)),
             }
         }
@@ -342,7 +365,7 @@ impl TcDatapath {
                 .map_err(nl_err("dump filters", format!("#{ifindex}")))?;
             let marker = nodes
                 .iter()
-                .any(|n| n.prio == MARKER_PRIO && n.cookie.as_deref() == Some(&MARKER_COOKIE[..]));
+                .any(|n| n.prio == MARKER_PRIO && n.classid == Some(MARKER_CLASSID));
             let others = nodes.iter().any(|n| n.prio != MARKER_PRIO);
             if marker && !others {
                 self.nl

@@ -23,8 +23,6 @@ const INGRESS_HANDLE: u32 = 0xFFFF_0000;
 const TCA_GACT_PARMS: u16 = 2;
 /// `TC_ACT_SHOT`.
 const TC_ACT_SHOT: i32 = 2;
-/// `TC_ACT_UNSPEC` (`continue`).
-const TC_ACT_UNSPEC: i32 = -1;
 
 /// `EEXIST`, as the kernel reports it.
 pub const EEXIST: i32 = libc::EEXIST;
@@ -56,6 +54,8 @@ pub struct FilterNode {
     pub link: Option<u32>,
     /// Set for hash-table nodes.
     pub divisor: Option<u32>,
+    /// Class id of the node, if set.
+    pub classid: Option<u32>,
     /// Cookie of the node's action, if any.
     pub cookie: Option<Vec<u8>>,
     /// Packets counted by the node's actions.
@@ -69,10 +69,8 @@ pub struct FilterNode {
 pub enum FilterAction {
     /// mirred egress redirect to this ifindex.
     Redirect(u32),
-    /// gact drop.
+    /// gact drop (needs `act_gact` in the kernel).
     Drop,
-    /// gact continue (the marker filter).
-    Continue,
 }
 
 fn filter_info(prio: u16, protocol: u16) -> u32 {
@@ -127,12 +125,6 @@ fn action(kind: FilterAction, cookie: Vec<u8>) -> TcAction {
             a.attributes
                 .push(TcActionAttribute::Options(vec![gact(TC_ACT_SHOT)]));
         }
-        FilterAction::Continue => {
-            a.attributes
-                .push(TcActionAttribute::Kind("gact".to_string()));
-            a.attributes
-                .push(TcActionAttribute::Options(vec![gact(TC_ACT_UNSPEC)]));
-        }
     }
     a.attributes.push(TcActionAttribute::Cookie(cookie));
     a
@@ -144,6 +136,22 @@ fn selector(keys: Vec<TcU32Key>, flags: TcU32SelectorFlags) -> TcU32Selector {
     s.nkeys = keys.len().min(usize::from(u8::MAX)) as u8;
     s.keys = keys;
     s
+}
+
+/// The marker filter: a u32 node without actions whose class id says "this crate created the
+/// ingress qdisc" (class ids mean nothing on an ingress qdisc, and without actions a match just
+/// lets the frame continue).
+pub fn marker_message(ifindex: u32, prio: u16, protocol: u16, classid: u32) -> TcMessage {
+    u32_message(
+        base_filter(ifindex, prio, protocol, 0),
+        vec![
+            TcFilterU32Option::ClassId(TcHandle::from(classid)),
+            TcFilterU32Option::Selector(selector(
+                vec![TcU32Key::default()],
+                TcU32SelectorFlags::Terminal,
+            )),
+        ],
+    )
 }
 
 /// A u32 hash table with one bucket, `htid` (shifted), at `prio`.
@@ -382,6 +390,9 @@ fn parse_node(f: &TcMessage) -> FilterNode {
                     match o {
                         TcOption::U32(TcFilterU32Option::Link(l)) => n.link = Some(*l),
                         TcOption::U32(TcFilterU32Option::Divisor(d)) => n.divisor = Some(*d),
+                        TcOption::U32(TcFilterU32Option::ClassId(c)) => {
+                            n.classid = Some(u32::from(*c))
+                        }
                         TcOption::U32(TcFilterU32Option::Action(acts)) => {
                             for act in acts {
                                 for aa in &act.attributes {
