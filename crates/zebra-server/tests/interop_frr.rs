@@ -407,7 +407,12 @@ async fn frr_two_peers_same_prefix_give_one_replace_with_two_paths() {
             matches!(e, ServerEvent::Route(RouteEvent::Replace { prefix, paths }) if *prefix == v4 && paths.len() == 2)
         })
         .await;
-    assert!(two, "no two-path Replace: {:?}\nlog:\n{}", events.routes(), a.log());
+    assert!(
+        two,
+        "no two-path Replace: {:?}\nlog:\n{}",
+        events.routes(),
+        a.log()
+    );
     let paths = &events.table()[&v4];
     let gws: BTreeSet<IpAddr> = paths.iter().filter_map(|p| p.gateway).collect();
     assert_eq!(
