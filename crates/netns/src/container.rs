@@ -606,6 +606,7 @@ pub(crate) async fn remove_wiring(names: &ContainerNames, host_ns: Option<&NetNs
         Err(e) => return Err(e),
     }
     let host = Rtnl::open(host_ns)?;
+    let mut ours = Vec::new();
     for (name, kind) in [
         (&names.datapath_host, "veth"),
         (&names.vty_host, "veth"),
@@ -613,10 +614,12 @@ pub(crate) async fn remove_wiring(names: &ContainerNames, host_ns: Option<&NetNs
     ] {
         if let Some(l) = host.link(name).await? {
             if l.kind.as_deref() == Some(kind) {
-                host.delete_link_by_name(name).await?;
+                ours.push(l.index);
             }
         }
     }
+    // One batch: the veths' peers inside the namespace go with them.
+    host.delete_links(&ours).await?;
     crate::ns::delete(&names.namespace)
 }
 

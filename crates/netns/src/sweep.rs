@@ -50,9 +50,18 @@ pub async fn sweep(prefix: &str, host_ns: Option<&NetNs>) -> Result<SweepReport>
     }
 
     let host = Rtnl::open(host_ns)?;
+    let mut doomed = Vec::new();
     for link in host.links().await? {
         let ours = matches!(link.kind.as_deref(), Some("veth") | Some("bridge"));
-        if ours && link.name.starts_with(&pattern) && host.delete_link_by_name(&link.name).await? {
+        if ours && link.name.starts_with(&pattern) {
+            doomed.push(link);
+        }
+    }
+    let indexes: Vec<u32> = doomed.iter().map(|l| l.index).collect();
+    host.delete_links(&indexes).await?;
+    // Report what is really gone (a link may have vanished meanwhile on its own).
+    for link in doomed {
+        if host.link_by_index(link.index).await?.is_none() {
             report.links.push(link.name);
         }
     }
