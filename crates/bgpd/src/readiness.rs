@@ -46,6 +46,7 @@ impl ReadinessCheck {
                 Ok(Err(e)) => last_error = e,
                 Err(_) => last_error = format!("no login within {per_try:?}"),
             }
+            tracing::trace!(error = %last_error, "bgpd Vty not ready yet");
             let left = deadline.saturating_duration_since(Instant::now());
             tokio::time::sleep(pause.min(left)).await;
             pause = (pause * 2).min(self.policy.max_retry.max(self.policy.first_retry));

@@ -511,7 +511,8 @@ async fn bad_config_never_ready_is_killed_and_gives_up_with_log_tail() {
     assert_no_zombies().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+// A current-thread runtime on purpose: the supervisor must work there too.
+#[tokio::test]
 async fn stale_pid_file_of_a_live_bgpd_is_adopted_and_killed() {
     let Some(bgpd) = testkit::require_bgpd("stale_pid_file_of_a_live_bgpd_is_adopted_and_killed")
     else {
@@ -652,6 +653,90 @@ async fn dropping_the_supervisor_kills_bgpd() {
     assert!(
         rest.iter().all(|e| matches!(e, BgpdEvent::Exited { .. })),
         "{rest:?}"
+    );
+    assert_no_zombies().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vty_reached_over_a_veth_from_a_host_side_namespace() {
+    let Some(bgpd) = testkit::require_bgpd("vty_reached_over_a_veth_from_a_host_side_namespace")
+    else {
+        return;
+    };
+    let _serial = serial();
+    init_tracing();
+    // The deployment picture in small: a "host side" namespace and bgpd's namespace joined by a
+    // veth, bgpd's Vty on the namespace side's address, reached from the host side.
+    let host = testkit::lab::TestNs::new("bgh").unwrap();
+    let lab = Lab::new(bgpd);
+    let ifname = testkit::unique_name("v");
+    let inside = format!("{ifname}m");
+    host.ip(&[
+        "link",
+        "add",
+        &ifname,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        &inside,
+        "netns",
+        lab.name(),
+    ])
+    .unwrap();
+    host.ip(&["link", "set", &ifname, "up"]).unwrap();
+    host.add_addr(&ifname, "169.254.77.1/30").unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new("ip")
+            .arg("-n")
+            .arg(lab.name())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "ip {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&["link", "set", &inside, "up"]);
+    run(&["addr", "add", "169.254.77.2/30", "dev", &inside]);
+
+    let mut spec = lab.spec();
+    spec.vty_addr = "169.254.77.2:2605".parse().unwrap();
+    spec.vty_reach = bgpd::VtyReach::Namespace(host.name().to_string());
+    let (sup, mut rx) = Supervisor::start(spec.clone()).unwrap();
+    let pid = wait_ready(&mut rx, Duration::from_secs(30)).await;
+    // The embedder's view: log in from the host side.
+    let login = |spec: bgpd::BgpdSpec| {
+        let path = host.path();
+        async move {
+            let s =
+                testkit::lab::connect_tcp_in(&path, spec.vty_addr, Duration::from_secs(5)).unwrap();
+            s.set_nonblocking(true).unwrap();
+            let mut vty = vty::Vty::login(
+                tokio::net::TcpStream::from_std(s).unwrap(),
+                &spec.vty_options(),
+            )
+            .await
+            .unwrap();
+            let v = vty.exec("show version").await.unwrap();
+            vty.close().await.unwrap();
+            v
+        }
+    };
+    assert!(login(spec.clone()).await.contains("FRRouting"));
+    // Restarted bgpd is reachable the same way.
+    // SAFETY: kill(2) on a pid we own.
+    unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    let new_pid = wait_ready(&mut rx, Duration::from_secs(30)).await;
+    assert_ne!(new_pid, pid);
+    assert!(login(spec.clone()).await.contains("FRRouting"));
+    sup.stop().await.unwrap();
+    assert!(lab.pids_in_ns().is_empty());
+    assert!(
+        host.pids().is_empty(),
+        "nothing of ours in the host-side namespace"
     );
     assert_no_zombies().await;
 }
