@@ -240,6 +240,9 @@ impl Driver {
     fn emit(&self, ev: BgpdEvent) {
         match &ev {
             BgpdEvent::Ready { pid } => tracing::info!(pid, "bgpd ready"),
+            BgpdEvent::Exited {
+                status: status @ ExitInfo::Code(0),
+            } => tracing::info!(%status, "bgpd exited"),
             BgpdEvent::Exited { status } => tracing::warn!(%status, "bgpd exited"),
             BgpdEvent::StartFailed { cause } => tracing::warn!(%cause, "bgpd did not start"),
             BgpdEvent::Restarting { attempt, delay } => {
