@@ -12,6 +12,7 @@
 //! fate exactly. A window of 1 gives strict stop-at-first-error at one round trip per line.
 
 use crate::client::{check_line, Vty};
+use crate::config::{render_lines, Command};
 use crate::error::VtyError;
 use crate::prompt::{self, Mode};
 use tokio::io::AsyncWriteExt;
@@ -226,6 +227,36 @@ impl Vty {
             policy: opts.policy,
             final_mode: self.mode.clone(),
         })
+    }
+
+    /// Applies configuration commands (e.g. from [`crate::diff`]): `configure terminal` when
+    /// not already in a configuration node, the commands with their `router bgp` /
+    /// `address-family` navigation (see [`render_lines`]), then `end`. The report covers every
+    /// line sent, navigation included. If the batch stopped early the session is still brought
+    /// back to enable mode with `end`. Nothing is sent for an empty command list.
+    pub async fn configure(
+        &mut self,
+        commands: &[Command],
+        opts: &BatchOptions,
+    ) -> Result<BatchReport, VtyError> {
+        if commands.is_empty() {
+            return Ok(BatchReport {
+                lines: Vec::new(),
+                policy: opts.policy,
+                final_mode: self.mode.clone(),
+            });
+        }
+        let mut lines = Vec::with_capacity(commands.len() + 8);
+        if !self.mode.is_config() {
+            lines.push("configure terminal".to_owned());
+        }
+        lines.extend(render_lines(commands));
+        lines.push("end".to_owned());
+        let report = self.batch(&lines, opts).await?;
+        if self.mode.is_config() {
+            self.exec("end").await?;
+        }
+        Ok(report)
     }
 
     async fn run_window<L: AsRef<str>>(

@@ -18,11 +18,15 @@
 
 mod batch;
 mod client;
+pub mod config;
 mod error;
 pub mod prompt;
+pub mod status;
 pub mod telnet;
 
 pub use batch::{BatchOptions, BatchPolicy, BatchReport, LineOutcome, LineReport, Rejection};
 pub use client::{validate_line, Vty, VtyOptions, DEFAULT_MAX_OUTPUT, MAX_LINE_LEN};
+pub use config::{diff, render_lines, BgpConfig, Command, Neighbor};
 pub use error::{LineError, VtyError};
 pub use prompt::Mode;
+pub use status::{BgpSummary, FamilySummary, NeighborStatus, PeerState, PeerSummary};
