@@ -188,3 +188,18 @@ impl crate::Message {
         }
     }
 }
+
+/// Nexthop flag bits that select no field.
+pub(crate) fn nexthop_pure_flags(u: &mut Unstructured<'_>) -> Result<u8> {
+    Ok(u.arbitrary::<u8>()? & !crate::route::nexthop_flags::FIELD_BITS)
+}
+
+/// `zapi_route.message` bits that select no field.
+pub(crate) fn route_extra_bits(u: &mut Unstructured<'_>) -> Result<u32> {
+    Ok(u.arbitrary::<u32>()? & !crate::route::route_message::FIELD_BITS)
+}
+
+/// Quagga route message bits that select no field.
+pub(crate) fn old_extra_bits(u: &mut Unstructured<'_>) -> Result<u8> {
+    Ok(u.arbitrary::<u8>()? & !crate::route::old_message::FIELD_BITS)
+}

@@ -229,6 +229,7 @@ pub struct ZapiNexthop {
     pub target: NexthopTarget,
     /// Flag bits without a body field (ONLINK and any bit this crate does not know); the codec
     /// ignores the field-selecting bits ([`nexthop_flags::FIELD_BITS`]) here and derives them.
+    #[cfg_attr(feature = "arbitrary", arbitrary(with = crate::arb::nexthop_pure_flags))]
     pub flags: u8,
     /// MPLS labels (flag LABEL), **in the daemon's host byte order** on the wire.
     pub labels: Option<Labels>,
@@ -301,7 +302,9 @@ pub struct ZapiRoute {
     pub instance: u16,
     /// `ZEBRA_FLAG_*` bits (see [`route_flags`]).
     pub flags: u32,
-    /// Message bits that select no field (unknown to this crate); field bits are derived.
+    /// Message bits that select no field (unknown to this crate); field bits here are ignored
+    /// by the encoder, which derives them from the optional fields.
+    #[cfg_attr(feature = "arbitrary", arbitrary(with = crate::arb::route_extra_bits))]
     pub extra_message_bits: u32,
     /// SAFI (1 unicast, 2 multicast, …).
     pub safi: u8,
@@ -459,7 +462,9 @@ pub struct OldRoute {
     pub route_type: u8,
     /// Quagga `ZEBRA_FLAG_*` bits.
     pub flags: u8,
-    /// Message bits without a field (e.g. ZAPI_MESSAGE_IFINDEX); field bits are derived.
+    /// Message bits without a field (e.g. ZAPI_MESSAGE_IFINDEX); field bits here are ignored by
+    /// the encoder, which derives them from the optional fields.
+    #[cfg_attr(feature = "arbitrary", arbitrary(with = crate::arb::old_extra_bits))]
     pub extra_message_bits: u8,
     /// SAFI.
     pub safi: u16,
