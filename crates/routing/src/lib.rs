@@ -34,6 +34,7 @@ pub mod config;
 pub mod effects;
 pub mod fake;
 mod handler;
+pub mod real;
 mod types;
 
 pub use effects::{BgpdControl, ContainerFacts, EffectError, Effects, PortPlan, Step, VtySession};

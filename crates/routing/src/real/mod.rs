@@ -1,0 +1,422 @@
+//! [`Effects`] over the project's crates: `netns` containers, the `zebra-server`, `datapath`'s
+//! tc flows, the `bgpd` supervisor and the `vty` client.
+//!
+//! Everything is derived from the [`PortPlan`] (which carries the controller settings), so a
+//! reload that changes the host-side namespace or the run directory needs no new `RealEffects`.
+
+mod status;
+mod zebra;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use datapath::Datapath;
+use tokio::sync::mpsc;
+use tracing::{debug, info, warn};
+
+use crate::config::ControllerConfig;
+use crate::effects::{
+    BgpdControl, ContainerFacts, EffectError, Effects, PortPlan, Step, VtySession,
+};
+use crate::types::{BgpdEvent, PeerStatus, ZebraEvent};
+
+pub use zebra::RealZebra;
+
+/// The real side effects. Cheap to create; keeps one tc handle per host-side namespace.
+#[derive(Default)]
+pub struct RealEffects {
+    datapaths: Mutex<Vec<(Option<String>, Arc<datapath::TcDatapath>)>>,
+}
+
+impl std::fmt::Debug for RealEffects {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RealEffects").finish_non_exhaustive()
+    }
+}
+
+impl RealEffects {
+    /// New real effects.
+    pub fn new() -> RealEffects {
+        RealEffects::default()
+    }
+
+    fn datapath(
+        &self,
+        host: &Option<String>,
+        port: &str,
+    ) -> Result<Arc<datapath::TcDatapath>, EffectError> {
+        let mut dps = self.datapaths.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, dp)) = dps.iter().find(|(h, _)| h == host) {
+            return Ok(dp.clone());
+        }
+        let dp = Arc::new(
+            datapath::TcDatapath::new(host.as_deref())
+                .map_err(|e| EffectError::new(Step::Flows, port, e))?,
+        );
+        dps.push((host.clone(), dp.clone()));
+        Ok(dp)
+    }
+}
+
+/// A stable locally administered MAC for a port without a configured one.
+fn derived_mac(name: &str) -> netns::MacAddr {
+    // FNV-1a: stable across runs and platforms.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    netns::MacAddr::local_from_seed(h)
+}
+
+fn container_spec(plan: &PortPlan) -> netns::ContainerSpec {
+    let port = &plan.port;
+    let mac = port
+        .mac
+        .map(|m| netns::MacAddr(m.0))
+        .unwrap_or_else(|| derived_mac(&port.name));
+    let mut spec = netns::ContainerSpec::new(port.name.clone(), plan.slot, mac, port.addresses());
+    spec.prefix = plan.controller.prefix.clone();
+    spec.host_netns = plan.controller.host_namespace.clone();
+    spec.mtu = port.mtu;
+    spec.vty_range = plan.controller.vty_range;
+    spec.vty_port = plan.controller.vty_port;
+    spec
+}
+
+fn remove_file(path: &std::path::Path) {
+    match std::fs::remove_file(path) {
+        Ok(()) => debug!(path = %path.display(), "removed"),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => warn!(path = %path.display(), error = %e, "cannot remove"),
+    }
+}
+
+/// A supervised bgpd.
+#[derive(Debug)]
+pub struct RealBgpd {
+    supervisor: bgpd::Supervisor,
+    forward: tokio::task::JoinHandle<()>,
+}
+
+impl BgpdControl for RealBgpd {
+    fn pid(&self) -> Option<u32> {
+        self.supervisor.pid()
+    }
+    fn restarts(&self) -> u32 {
+        self.supervisor.restarts()
+    }
+}
+
+fn map_bgpd_event(ev: bgpd::BgpdEvent) -> Option<BgpdEvent> {
+    Some(match ev {
+        bgpd::BgpdEvent::Starting => BgpdEvent::Starting,
+        bgpd::BgpdEvent::Ready { pid } => BgpdEvent::Ready { pid },
+        bgpd::BgpdEvent::Exited { status } => BgpdEvent::Exited {
+            reason: format!("{status:?}"),
+        },
+        bgpd::BgpdEvent::StartFailed { cause } => BgpdEvent::Exited {
+            reason: format!("start failed: {cause:?}"),
+        },
+        bgpd::BgpdEvent::Restarting { attempt, delay } => BgpdEvent::Restarting { attempt, delay },
+        bgpd::BgpdEvent::GaveUp { reason } => BgpdEvent::GaveUp {
+            reason: format!("{reason:?}"),
+        },
+        _ => return None,
+    })
+}
+
+/// A logged-in Vty session.
+pub struct RealVty {
+    vty: vty::Vty,
+    port: String,
+}
+
+impl std::fmt::Debug for RealVty {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RealVty").field("port", &self.port).finish()
+    }
+}
+
+impl VtySession for RealVty {
+    async fn apply(&mut self, commands: &[String]) -> Result<(), EffectError> {
+        let report = self
+            .vty
+            .batch(commands, &vty::BatchOptions::default())
+            .await
+            .map_err(|e| EffectError::new(Step::Vty, &self.port, e))?;
+        match report.into_result() {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                // Back to enable mode so the next batch starts from a known place.
+                let _ = self.vty.exec("end").await;
+                Err(EffectError::new(Step::Vty, &self.port, e).rejected())
+            }
+        }
+    }
+
+    async fn read_peers(&mut self) -> Result<Vec<PeerStatus>, EffectError> {
+        let text = self
+            .vty
+            .exec("show bgp summary json")
+            .await
+            .map_err(|e| EffectError::new(Step::Vty, &self.port, e))?;
+        status::parse_summary(&text)
+            .map_err(|e| EffectError::new(Step::Vty, &self.port, e).rejected())
+    }
+
+    async fn close(self) {
+        let _ = self.vty.close().await;
+    }
+}
+
+impl Effects for RealEffects {
+    type Container = netns::Container;
+    type Zebra = RealZebra;
+    type Bgpd = RealBgpd;
+    type Vty = RealVty;
+
+    async fn sweep(
+        &self,
+        controller: &ControllerConfig,
+        _uplinks: &[String],
+    ) -> Result<Vec<String>, EffectError> {
+        let host = match &controller.host_namespace {
+            Some(n) => {
+                Some(netns::NetNs::open(n).map_err(|e| EffectError::new(Step::Sweep, "*", e))?)
+            }
+            None => None,
+        };
+        let report = netns::sweep(&controller.prefix, host.as_ref())
+            .await
+            .map_err(|e| EffectError::new(Step::Sweep, "*", e))?;
+        let mut gone: Vec<String> = report.namespaces.clone();
+        gone.extend(report.links.iter().cloned());
+        gone.extend(report.killed_pids.iter().map(|p| format!("pid {p}")));
+        // Sockets and pid files of a crashed run.
+        if let Ok(dir) = std::fs::read_dir(&controller.run_dir) {
+            let prefix = format!("{}-", controller.prefix);
+            for entry in dir.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let ours = (name.starts_with("zebra-") && name.ends_with(".sock"))
+                    || (name.starts_with("bgpd-") && name.ends_with(".pid"))
+                    || name.starts_with(&prefix);
+                if ours {
+                    let p = entry.path();
+                    if p.is_dir() {
+                        let _ = std::fs::remove_dir_all(&p);
+                    } else {
+                        remove_file(&p);
+                    }
+                    gone.push(p.display().to_string());
+                }
+            }
+        }
+        Ok(gone)
+    }
+
+    async fn create_container(
+        &self,
+        plan: &PortPlan,
+    ) -> Result<(netns::Container, ContainerFacts), EffectError> {
+        let name = &plan.port.name;
+        let spec = container_spec(plan);
+        let c = netns::Container::apply(&spec)
+            .await
+            .map_err(|e| EffectError::new(Step::Container, name, e))?;
+        let inside = c.datapath_inside().clone();
+        let mut addresses = inside.addresses.clone();
+        if plan.port.address6.is_some() {
+            // bgpd needs the interface's link-local address for IPv6 next hops; the kernel adds
+            // it shortly after the link comes up.
+            match link_local(c.netns(), inside.index).await {
+                Some(ll) if !addresses.contains(&ll) => addresses.push(ll),
+                Some(_) => {}
+                None => warn!(port = %name, "no IPv6 link-local address on the datapath link"),
+            }
+        }
+        let facts = ContainerFacts {
+            namespace: c.netns().name().to_string(),
+            datapath_host: c.datapath_host_name().to_string(),
+            datapath_inside: inside.name.clone(),
+            datapath_inside_ifindex: inside.index,
+            mac: Some(crate::config::MacAddr(inside.mac.0)),
+            mtu: inside.mtu,
+            addresses,
+            vty_addr: c.vty_socket_addr(),
+        };
+        if facts.namespace != plan.namespace {
+            warn!(port = %name, planned = %plan.namespace, built = %facts.namespace, "namespace name differs from plan");
+        }
+        info!(port = %name, namespace = %facts.namespace, "container ready");
+        Ok((c, facts))
+    }
+
+    async fn destroy_container(
+        &self,
+        plan: &PortPlan,
+        container: Option<netns::Container>,
+    ) -> Result<(), EffectError> {
+        let name = &plan.port.name;
+        let result = match container {
+            Some(c) => c.teardown().await,
+            None => container_spec(plan).remove().await,
+        };
+        remove_file(&plan.zebra_socket);
+        remove_file(&plan.pid_file);
+        result.map_err(|e| EffectError::new(Step::Container, name, e))
+    }
+
+    async fn start_zebra(
+        &self,
+        plan: &PortPlan,
+        facts: &ContainerFacts,
+    ) -> Result<(RealZebra, mpsc::Receiver<ZebraEvent>), EffectError> {
+        zebra::start(plan, facts).await
+    }
+
+    async fn stop_zebra(&self, z: RealZebra) {
+        z.stop().await;
+    }
+
+    async fn install_flows(
+        &self,
+        plan: &PortPlan,
+        facts: &ContainerFacts,
+    ) -> Result<(), EffectError> {
+        let name = &plan.port.name;
+        let dp = self.datapath(&plan.controller.host_namespace, name)?;
+        let local: Vec<IpAddr> = plan.port.addresses().iter().map(|a| a.ip()).collect();
+        let peers = plan.port.peer_addresses();
+        let flows = datapath::bgp_flows(&plan.port.uplink, &facts.datapath_host, &local, &peers);
+        let report = dp
+            .install(&plan.namespace, &flows)
+            .await
+            .map_err(|e| EffectError::new(Step::Flows, name, e))?;
+        debug!(port = %name, ?report, "flows installed");
+        Ok(())
+    }
+
+    async fn remove_flows(&self, plan: &PortPlan) -> Result<(), EffectError> {
+        let name = &plan.port.name;
+        let dp = self.datapath(&plan.controller.host_namespace, name)?;
+        dp.remove(&plan.namespace)
+            .await
+            .map_err(|e| EffectError::new(Step::Flows, name, e))
+    }
+
+    async fn start_bgpd(
+        &self,
+        plan: &PortPlan,
+        facts: &ContainerFacts,
+    ) -> Result<(RealBgpd, mpsc::Receiver<BgpdEvent>), EffectError> {
+        let name = &plan.port.name;
+        let c = &plan.controller;
+        let run = c.run_dir.join(&plan.namespace);
+        let config = bgpd::ConfigFile::Managed {
+            path: plan.bgpd_config.clone(),
+            hostname: plan.namespace.clone(),
+            log_file: None,
+        };
+        let mut spec = bgpd::BgpdSpec::new(
+            plan.namespace.clone(),
+            &run,
+            config,
+            c.vty_password.as_str(),
+        );
+        spec.binary = Some(c.bgpd_path.clone());
+        spec.zebra = bgpd::ZebraSocket::Path(plan.zebra_socket.clone());
+        spec.vty_addr = facts.vty_addr;
+        spec.vty_reach = bgpd::VtyReach::BgpdNamespace;
+        spec.pid_file = plan.pid_file.clone();
+        spec.log_file = Some(plan.port.log_file.clone());
+        let (supervisor, mut rx) =
+            bgpd::Supervisor::start(spec).map_err(|e| EffectError::new(Step::Bgpd, name, e))?;
+        let (tx, out) = mpsc::channel(64);
+        let forward = tokio::spawn(async move {
+            while let Some(ev) = rx.recv().await {
+                if let Some(ev) = map_bgpd_event(ev) {
+                    if tx.send(ev).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        Ok((
+            RealBgpd {
+                supervisor,
+                forward,
+            },
+            out,
+        ))
+    }
+
+    async fn stop_bgpd(&self, b: RealBgpd) {
+        let ns = b.supervisor.netns().to_string();
+        if let Err(e) = b.supervisor.stop().await {
+            warn!(namespace = %ns, error = %e, "stopping bgpd");
+        }
+        b.forward.abort();
+    }
+
+    async fn connect_vty(
+        &self,
+        plan: &PortPlan,
+        facts: &ContainerFacts,
+    ) -> Result<RealVty, EffectError> {
+        let name = &plan.port.name;
+        let opts = vty::VtyOptions {
+            password: Some(plan.controller.vty_password.as_str().to_string()),
+            enable_password: None,
+            timeout: Duration::from_secs(10),
+        };
+        let addr = facts.vty_addr;
+        let vty = match &plan.controller.host_namespace {
+            None => vty::Vty::connect(addr, &opts).await,
+            Some(host) => {
+                let stream = connect_in(host, addr)
+                    .await
+                    .map_err(|e| EffectError::new(Step::Vty, name, e))?;
+                vty::Vty::login(stream, &opts).await
+            }
+        }
+        .map_err(|e| EffectError::new(Step::Vty, name, e))?;
+        Ok(RealVty {
+            vty,
+            port: name.clone(),
+        })
+    }
+}
+
+/// Waits (up to 5 s) for the IPv6 link-local address of interface `index` in `ns`.
+async fn link_local(ns: &netns::NetNs, index: u32) -> Option<ipnetwork::IpNetwork> {
+    let rtnl = netns::Rtnl::open(Some(ns)).ok()?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        if let Ok(addrs) = rtnl.addresses(Some(index)).await {
+            let ll = addrs.iter().find(|a| match a.network {
+                ipnetwork::IpNetwork::V6(n) => n.ip().segments()[0] & 0xffc0 == 0xfe80,
+                ipnetwork::IpNetwork::V4(_) => false,
+            });
+            if let Some(a) = ll {
+                return Some(a.network);
+            }
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Opens a TCP connection from inside namespace `ns` (the socket keeps that namespace).
+async fn connect_in(ns: &str, addr: SocketAddr) -> std::io::Result<tokio::net::TcpStream> {
+    let handle = netns::NetNs::open(ns).map_err(std::io::Error::other)?;
+    let std_stream = handle
+        .run_async(move || std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5)))
+        .await
+        .map_err(std::io::Error::other)??;
+    std_stream.set_nonblocking(true)?;
+    tokio::net::TcpStream::from_std(std_stream)
+}
