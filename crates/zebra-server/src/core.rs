@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use ipnetwork::IpNetwork;
 
 use crate::nht::{NhtQuery, ResolvedRoute, Rib};
-use crate::routes::{fingerprint, normalize, RouteTable, Upsert};
+use crate::routes::{normalize, RouteTable, Upsert};
 use crate::types::{
     derive_router_id, ClientId, CloseReason, ExtraRoute, Interface, ProfileName, RouteEvent,
     RoutePath, ServerEvent,
@@ -529,10 +529,8 @@ impl ServerCore {
             tracing::debug!(%client, %prefix, "route add without nexthops ignored");
             return;
         }
-        match self
-            .routes
-            .upsert(&prefix, owner_of(client), fingerprint(&paths))
-        {
+        let fp = self.routes.fingerprint(&paths);
+        match self.routes.upsert(&prefix, owner_of(client), fp) {
             Upsert::Changed => {
                 out.push(Output::Event(ServerEvent::Route(RouteEvent::Replace {
                     prefix,

@@ -9,6 +9,7 @@
 
 pub mod core;
 mod error;
+mod fasthash;
 pub mod nht;
 mod routes;
 mod server;

@@ -3,13 +3,14 @@
 //! keep only who owns each prefix, whether it is stale, and a fingerprint of its path set (to
 //! suppress repeats, e.g. when bgpd refreshes routes after a restart within the grace period).
 
-use std::collections::hash_map::{DefaultHasher, Entry};
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
+use std::hash::BuildHasher;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use ipnetwork::{IpNetwork, Ipv4Network, Ipv6Network};
 
+use crate::fasthash::SeededState;
 use crate::types::RoutePath;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,9 +34,10 @@ pub(crate) enum Upsert {
 /// Routes keyed by prefix.
 #[derive(Debug, Default)]
 pub(crate) struct RouteTable {
-    v4: HashMap<u64, Meta>,
-    v6: HashMap<(u128, u8), Meta>,
+    v4: HashMap<u64, Meta, SeededState>,
+    v6: HashMap<(u128, u8), Meta, SeededState>,
     limit: usize,
+    paths_seed: SeededState,
 }
 
 fn key4(p: &Ipv4Network) -> u64 {
@@ -58,13 +60,11 @@ fn unkey6(k: (u128, u8)) -> IpNetwork {
 }
 
 /// A fingerprint of a path set, independent of path order.
-pub(crate) fn fingerprint(paths: &[RoutePath]) -> u64 {
+fn fingerprint(seed: &SeededState, paths: &[RoutePath]) -> u64 {
     let mut acc = 0u64;
     for p in paths {
-        let mut h = DefaultHasher::new();
-        p.hash(&mut h);
         // Order-independent combination; a set with duplicates still differs from one without.
-        acc = acc.wrapping_add(h.finish().rotate_left(1) ^ 0x9e37_79b9_7f4a_7c15);
+        acc = acc.wrapping_add(seed.hash_one(p));
     }
     acc ^ (paths.len() as u64).wrapping_mul(0x100_0000_01b3)
 }
@@ -75,6 +75,11 @@ impl RouteTable {
             limit,
             ..RouteTable::default()
         }
+    }
+
+    /// The fingerprint of `paths` for this table.
+    pub(crate) fn fingerprint(&self, paths: &[RoutePath]) -> u64 {
+        fingerprint(&self.paths_seed, paths)
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -234,14 +239,18 @@ mod tests {
 
     #[test]
     fn fingerprint_ignores_order_but_not_content() {
+        let t = RouteTable::with_limit(1);
         let a = [path("192.0.2.2"), path("192.0.2.3")];
         let b = [path("192.0.2.3"), path("192.0.2.2")];
-        assert_eq!(fingerprint(&a), fingerprint(&b));
-        assert_ne!(fingerprint(&a), fingerprint(&a[..1]));
+        assert_eq!(t.fingerprint(&a), t.fingerprint(&b));
+        assert_ne!(t.fingerprint(&a), t.fingerprint(&a[..1]));
         assert_ne!(
-            fingerprint(&[path("192.0.2.2")]),
-            fingerprint(&[path("192.0.2.3")])
+            t.fingerprint(&[path("192.0.2.2")]),
+            t.fingerprint(&[path("192.0.2.3")])
         );
+        let mut other = path("192.0.2.2");
+        other.metric = 1;
+        assert_ne!(t.fingerprint(&[path("192.0.2.2")]), t.fingerprint(&[other]));
     }
 
     #[test]

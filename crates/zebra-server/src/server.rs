@@ -149,6 +149,7 @@ impl ZebraServer {
             cancel: cancel.clone(),
             max_clients: cfg.max_clients.max(1),
             out: Vec::new(),
+            spare: Vec::new(),
         };
         let task = tokio::spawn(state.run(listener, control_rx));
         tracing::info!(socket = %cfg.socket_path.display(), "zebra server listening");
@@ -220,6 +221,8 @@ struct Loop {
     cancel: CancellationToken,
     max_clients: usize,
     out: Vec<Output>,
+    /// An empty buffer with capacity, swapped with `out` while outputs are carried out.
+    spare: Vec<Output>,
 }
 
 impl Loop {
@@ -325,8 +328,8 @@ impl Loop {
     /// Carries out pending outputs; false when the server is shutting down.
     async fn flush(&mut self) -> bool {
         while !self.out.is_empty() {
-            let outputs = std::mem::take(&mut self.out);
-            for o in outputs {
+            let mut outputs = std::mem::replace(&mut self.out, std::mem::take(&mut self.spare));
+            for o in outputs.drain(..) {
                 match o {
                     Output::Send { client, reply } => self.encode(client, &reply),
                     Output::Event(ev) => {
@@ -340,6 +343,7 @@ impl Loop {
                     }
                 }
             }
+            self.spare = outputs;
             let mut overflow = Vec::new();
             for (id, c) in &mut self.conns {
                 if c.pending.is_empty() {
@@ -497,7 +501,7 @@ async fn read_frames(
                 Err(_) => return Err(CloseReason::UnknownProfile),
             },
         };
-        let mut batch = Vec::new();
+        let mut batch = Vec::with_capacity(buf.len() / 32 + 1);
         let mut failure = None;
         loop {
             let len = match zebra_proto::frame_length(p, &buf) {
