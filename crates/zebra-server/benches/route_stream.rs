@@ -5,7 +5,7 @@
 //! First a one-shot run with 1,000,000 routes prints routes/s and the process's peak RSS
 //! (`VmHWM`: server, client thread and event consumer together, holding the 1 M-route table),
 //! then criterion measures 100,000-route rounds that change every route's path set.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::io::Write;
 use std::os::unix::net::UnixStream;
