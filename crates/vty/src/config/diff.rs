@@ -41,6 +41,13 @@ pub fn diff(old: &BgpConfig, new: &BgpConfig) -> Vec<Command> {
             flag(new.ebgp_requires_policy, "bgp ebgp-requires-policy"),
         );
     }
+    if old.default_ipv4_unicast != new.default_ipv4_unicast {
+        push(
+            &mut out,
+            r,
+            flag(new.default_ipv4_unicast, "bgp default ipv4-unicast"),
+        );
+    }
     if old.network_import_check != new.network_import_check {
         push(
             &mut out,
@@ -125,6 +132,9 @@ fn router_full(cfg: &BgpConfig, out: &mut Vec<Command>) {
     }
     if !cfg.ebgp_requires_policy {
         push(out, r, "no bgp ebgp-requires-policy".into());
+    }
+    if !cfg.default_ipv4_unicast {
+        push(out, r, "no bgp default ipv4-unicast".into());
     }
     if !cfg.network_import_check {
         push(out, r, "no bgp network import-check".into());

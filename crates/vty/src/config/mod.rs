@@ -150,6 +150,11 @@ pub struct BgpConfig {
     /// `bgp ebgp-requires-policy` (FRR 8.4 turns it on by default; MidoNet peers have no
     /// policies, so [`BgpConfig::new`] turns it off).
     pub ebgp_requires_policy: bool,
+    /// `bgp default ipv4-unicast` (on by default in bgpd: every new neighbor is activated in
+    /// IPv4 unicast). Off means only the neighbors in [`AddressFamily::activate`] are active in
+    /// each family, which is what IPv6-only peers need. Toggling it affects only neighbors
+    /// created afterwards (a bgpd rule).
+    pub default_ipv4_unicast: bool,
     /// `bgp network import-check` (on by default in bgpd; off lets `network` lines be announced
     /// without a matching route in the RIB).
     pub network_import_check: bool,
@@ -166,13 +171,14 @@ pub struct BgpConfig {
 }
 
 impl BgpConfig {
-    /// An empty configuration for `asn`: no router-id, `no bgp ebgp-requires-policy`, import
-    /// check on, nothing else.
+    /// An empty configuration for `asn`: no router-id, `no bgp ebgp-requires-policy`, bgpd's
+    /// defaults for `bgp default ipv4-unicast` and the import check, nothing else.
     pub fn new(asn: Asn) -> BgpConfig {
         BgpConfig {
             asn,
             router_id: None,
             ebgp_requires_policy: false,
+            default_ipv4_unicast: true,
             network_import_check: true,
             neighbors: BTreeMap::new(),
             ipv4: AddressFamily::default(),

@@ -143,6 +143,7 @@ fn peer_and_network_changes() {
     new.ipv4.maximum_paths = None;
     new.router_id = None;
     new.network_import_check = false;
+    new.default_ipv4_unicast = false;
     new.log_file = Some(LogFile::new("/var/log/frr/bgpd.log").unwrap());
     new.debug.insert(DebugFlag::Updates);
     new.validate().unwrap();
@@ -154,6 +155,7 @@ fn peer_and_network_changes() {
             "debug bgp updates",
             "router bgp 65000",
             "no bgp router-id",
+            "no bgp default ipv4-unicast",
             "no bgp network import-check",
             "no neighbor 2001:db8::2",
             "neighbor 203.0.113.9 remote-as 4200000000",
@@ -173,6 +175,7 @@ fn peer_and_network_changes() {
     assert!(back.contains(&"no neighbor 203.0.113.9".to_string()));
     assert!(!back.contains(&"no neighbor 203.0.113.9 activate".to_string()));
     assert!(back.contains(&"bgp network import-check".to_string()));
+    assert!(back.contains(&"bgp default ipv4-unicast".to_string()));
 }
 
 #[test]
