@@ -297,15 +297,33 @@ impl TcDatapath {
         }
     }
 
-    /// Removes the filter of one flow: linking nodes, then our table, then the priority.
-    async fn delete_found(&self, f: &Found) -> Result<(), rtnetlink::Error> {
-        for &h in &f.links {
-            self.nl.del_filter(f.ifindex, f.prio, f.protocol, h).await?;
+    /// Removes the filters of several flows in three passes: every linking node first (the flows
+    /// stop matching at once), then our tables (whose link references the kernel drops after an
+    /// RCU grace period, which the passes let overlap), then the priorities.
+    async fn delete_found(&self, found: &[Found]) -> Result<(), DatapathError> {
+        let err = |f: &Found| nl_err("delete filter", format!("#{}", f.ifindex));
+        for f in found {
+            for &h in &f.links {
+                self.nl
+                    .del_filter(f.ifindex, f.prio, f.protocol, h)
+                    .await
+                    .map_err(err(f))?;
+            }
         }
-        for &t in &f.tables {
-            self.del_table(f.ifindex, f.prio, f.protocol, t).await?;
+        for f in found {
+            for &t in &f.tables {
+                self.del_table(f.ifindex, f.prio, f.protocol, t)
+                    .await
+                    .map_err(err(f))?;
+            }
         }
-        self.nl.del_filter(f.ifindex, f.prio, f.protocol, 0).await
+        for f in found {
+            self.nl
+                .del_filter(f.ifindex, f.prio, f.protocol, 0)
+                .await
+                .map_err(err(f))?;
+        }
+        Ok(())
     }
 
     async fn add_flow(
@@ -451,13 +469,9 @@ impl TcDatapath {
             }
             report.added += 1;
         }
-        for f in &existing {
-            self.delete_found(f)
-                .await
-                .map_err(nl_err("delete filter", format!("#{}", f.ifindex)))?;
-            touched.insert(f.ifindex);
-            report.removed += 1;
-        }
+        self.delete_found(&existing).await?;
+        touched.extend(existing.iter().map(|f| f.ifindex));
+        report.removed = existing.len();
         self.release_qdiscs(&touched).await?;
         if installed.is_empty() {
             state.remove(group);
