@@ -1,0 +1,306 @@
+//! End to end with real FRR: live configuration changes with minimal disruption, bgpd killed
+//! again and again, two ports on one host.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use common::*;
+
+fn port(networks: &str, peers: &str) -> String {
+    format!(
+        r#"
+[[port]]
+name = "p1"
+uplink = "up1"
+address = "192.0.2.1/24"
+local_as = 65001
+networks = [{networks}]
+{peers}"#
+    )
+}
+
+fn peer(addr: &str, keepalive: u32) -> String {
+    format!(
+        "[[port.peer]]\naddress = \"{addr}\"\nremote_as = 65002\nkeepalive = {keepalive}\nhold_time = 30\nconnect_retry = 5\n"
+    )
+}
+
+fn connections(p: &Provider, addr: &str) -> u64 {
+    p.neighbor(addr)["connectionsEstablished"]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+/// Gap 7: a timer change keeps the session up; peers and networks are added and removed live.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_config_changes() {
+    let Some(bgpd) = testkit::require_bgpd("live_config_changes") else {
+        return;
+    };
+    let lab = Lab::new();
+    let ns = lab.provider_ns("up1", &["192.0.2.2/24"]);
+    let conf = provider_config(
+        65002,
+        "192.0.2.2",
+        &[("192.0.2.1", 65001)],
+        &["198.51.100.0/24".into()],
+    );
+    let provider = Provider::start(&bgpd, ns, "prov", &conf).await;
+    let sink = Arc::new(CountingSink::default());
+    let mut h = handler(sink.clone());
+    let base = format!(
+        "{}{}",
+        lab.controller(),
+        port("\"203.0.113.0/24\"", &peer("192.0.2.2", 10))
+    );
+    h.apply(&config(&base)).await;
+    wait_port(&h, "p1", 90, "session up", |s| {
+        established(s, 1) && !s.routes.is_empty()
+    })
+    .await;
+    assert!(
+        wait_blocking(60, || provider
+            .learned_from("192.0.2.1")
+            .contains("203.0.113.0/24"))
+        .await
+    );
+    let before = connections(&provider, "192.0.2.1");
+    assert_eq!(before, 1);
+    let pid = h.status().await[0].bgpd_pid;
+
+    // Timer change: applied in place, the session stays Established (no new connection).
+    let timers = format!(
+        "{}{}",
+        lab.controller(),
+        port("\"203.0.113.0/24\"", &peer("192.0.2.2", 7))
+    );
+    let r = h.apply(&config(&timers)).await;
+    assert_eq!(r.updated, ["p1"]);
+    assert!(wait_blocking(30, || provider.bgpd.vtysh(&["show running-config"]).is_ok()).await);
+    wait_port(&h, "p1", 30, "timer change applied", |s| s.config_applied).await;
+    let ours = testkit::lab::ip(&["netns", "pids", &format!("{}-p1", lab.prefix)]).unwrap();
+    assert!(!ours.trim().is_empty());
+    // The new keepalive is what our bgpd has configured for the neighbor.
+    let s = h.status().await.remove(0);
+    assert_eq!(s.bgpd_pid, pid, "bgpd was not restarted");
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert_eq!(
+        connections(&provider, "192.0.2.1"),
+        before,
+        "session was reset by a timer change"
+    );
+    assert_eq!(provider.neighbor("192.0.2.1")["bgpState"], "Established");
+
+    // Network added and removed: the provider sees it come and go.
+    let nets = format!(
+        "{}{}",
+        lab.controller(),
+        port("\"198.51.100.128/25\"", &peer("192.0.2.2", 7))
+    );
+    h.apply(&config(&nets)).await;
+    assert!(
+        wait_blocking(60, || {
+            let l = provider.learned_from("192.0.2.1");
+            l.contains("198.51.100.128/25") && !l.contains("203.0.113.0/24")
+        })
+        .await,
+        "{:?}",
+        provider.learned_from("192.0.2.1")
+    );
+    assert_eq!(
+        connections(&provider, "192.0.2.1"),
+        before,
+        "network change reset the session"
+    );
+
+    // Peer added (nobody answers at 192.0.2.3: it stays in Connect/Active) and removed.
+    let two = format!(
+        "{}{}",
+        lab.controller(),
+        port(
+            "\"198.51.100.128/25\"",
+            &format!("{}{}", peer("192.0.2.2", 7), peer("192.0.2.3", 7))
+        )
+    );
+    h.apply(&config(&two)).await;
+    let s = wait_port(&h, "p1", 30, "second peer configured", |s| {
+        s.config_applied && s.peers.len() == 2
+    })
+    .await;
+    assert!(s.peers.iter().any(|p| p.address.to_string() == "192.0.2.3"));
+    // Removing it leaves the first session alone.
+    h.apply(&config(&nets)).await;
+    wait_port(&h, "p1", 30, "second peer removed", |s| {
+        s.config_applied && s.peers.len() == 1
+    })
+    .await;
+    assert_eq!(connections(&provider, "192.0.2.1"), before);
+    assert_eq!(provider.neighbor("192.0.2.1")["bgpState"], "Established");
+    h.shutdown().await;
+    assert!(leftovers(&lab).is_empty(), "{:?}", leftovers(&lab));
+}
+
+/// Gaps 1 and 6: bgpd killed with SIGKILL again and again is restarted, reconfigured, and its
+/// routes are withdrawn (zebra session gone) and learned again every time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bgpd_kill_9_repeatedly_recovers() {
+    let Some(bgpd) = testkit::require_bgpd("bgpd_kill_9_repeatedly_recovers") else {
+        return;
+    };
+    let lab = Lab::new();
+    let ns = lab.provider_ns("up1", &["192.0.2.2/24"]);
+    let conf = provider_config(
+        65002,
+        "192.0.2.2",
+        &[("192.0.2.1", 65001)],
+        &["198.51.100.0/24".into()],
+    );
+    let provider = Provider::start(&bgpd, ns, "prov", &conf).await;
+    let sink = Arc::new(CountingSink::default());
+    let mut h = handler(sink.clone());
+    h.apply(&config(&format!(
+        "{}{}",
+        lab.controller(),
+        port("\"203.0.113.0/24\"", &peer("192.0.2.2", 5))
+    )))
+    .await;
+    let mut s = wait_port(&h, "p1", 90, "first session", |s| {
+        established(s, 1) && s.routes.len() == 1
+    })
+    .await;
+    for round in 1..=3u32 {
+        let pid = s.bgpd_pid.unwrap();
+        let withdrawn = sink.withdrawals.load(Ordering::SeqCst);
+        unsafe {
+            libc::kill(pid as i32, libc::SIGKILL);
+        }
+        s = wait_port(&h, "p1", 120, "recovered after kill", |s| {
+            s.bgpd_pid.is_some_and(|p| p != pid)
+                && s.config_applied
+                && established(s, 1)
+                && s.routes.len() == 1
+        })
+        .await;
+        assert!(
+            sink.withdrawals.load(Ordering::SeqCst) > withdrawn,
+            "round {round}: routes were not withdrawn when bgpd died"
+        );
+        assert!(s.bgpd_restarts >= round, "{s:#?}");
+        assert!(
+            wait_blocking(60, || provider
+                .learned_from("192.0.2.1")
+                .contains("203.0.113.0/24"))
+            .await,
+            "round {round}: our network did not come back"
+        );
+    }
+    h.shutdown().await;
+    assert!(leftovers(&lab).is_empty(), "{:?}", leftovers(&lab));
+}
+
+/// Two BGP ports on one host, each with its own bgpd, uplink and provider.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_ports_on_one_host() {
+    let Some(bgpd) = testkit::require_bgpd("two_ports_on_one_host") else {
+        return;
+    };
+    let lab = Lab::new();
+    let ns1 = lab.provider_ns("up1", &["192.0.2.2/24"]);
+    let ns2 = lab.provider_ns("up2", &["198.51.100.2/24"]);
+    let p1 = Provider::start(
+        &bgpd,
+        ns1,
+        "prov",
+        &provider_config(
+            65002,
+            "192.0.2.2",
+            &[("192.0.2.1", 65001)],
+            &["10.1.0.0/16".into()],
+        ),
+    )
+    .await;
+    let p2 = Provider::start(
+        &bgpd,
+        ns2,
+        "prov",
+        &provider_config(
+            65003,
+            "198.51.100.2",
+            &[("198.51.100.1", 65001)],
+            &["10.2.0.0/16".into()],
+        ),
+    )
+    .await;
+    let ports = r#"
+[[port]]
+name = "a"
+uplink = "up1"
+address = "192.0.2.1/24"
+local_as = 65001
+networks = ["203.0.113.0/25"]
+[[port.peer]]
+address = "192.0.2.2"
+remote_as = 65002
+keepalive = 5
+hold_time = 15
+connect_retry = 5
+[[port]]
+name = "b"
+uplink = "up2"
+address = "198.51.100.1/24"
+local_as = 65001
+networks = ["203.0.113.128/25"]
+[[port.peer]]
+address = "198.51.100.2"
+remote_as = 65003
+keepalive = 5
+hold_time = 15
+connect_retry = 5
+"#;
+    let sink = Arc::new(CountingSink::default());
+    let mut h = handler(sink.clone());
+    h.apply(&config(&format!("{}{ports}", lab.controller())))
+        .await;
+    let a = wait_port(&h, "a", 90, "port a", |s| {
+        established(s, 1) && has_routes(s, &["10.1.0.0/16"])
+    })
+    .await;
+    let b = wait_port(&h, "b", 90, "port b", |s| {
+        established(s, 1) && has_routes(s, &["10.2.0.0/16"])
+    })
+    .await;
+    assert_ne!(a.bgpd_pid, b.bgpd_pid);
+    assert_ne!(a.namespace, b.namespace);
+    assert_eq!(
+        a.routes.len(),
+        1,
+        "port a only learns from its own provider"
+    );
+    assert!(
+        wait_blocking(60, || p1
+            .learned_from("192.0.2.1")
+            .contains("203.0.113.0/25"))
+        .await
+    );
+    assert!(
+        wait_blocking(60, || p2
+            .learned_from("198.51.100.1")
+            .contains("203.0.113.128/25"))
+        .await
+    );
+    // Removing port b leaves port a untouched.
+    let only_a = &ports[..ports.find("[[port]]\nname = \"b\"").unwrap()];
+    let r = h
+        .apply(&config(&format!("{}{only_a}", lab.controller())))
+        .await;
+    assert_eq!(r.removed, ["b"]);
+    assert!(sink.table.routes("b").is_empty());
+    let a2 = h.status().await.remove(0);
+    assert_eq!(a2.bgpd_pid, a.bgpd_pid);
+    assert!(established(&a2, 1));
+    h.shutdown().await;
+    assert!(leftovers(&lab).is_empty(), "{:?}", leftovers(&lab));
+}
