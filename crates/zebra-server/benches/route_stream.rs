@@ -145,17 +145,34 @@ fn vm_hwm_kib() -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU time (user + system) used by the whole process so far.
+fn cpu_time() -> Duration {
+    // SAFETY: getrusage writes into the zeroed struct we pass.
+    let ru = unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut ru);
+        ru
+    };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(ru.ru_utime) + tv(ru.ru_stime)
+}
+
 fn one_million() {
     const N: u32 = 1 << 20; // 1,048,576 (a multiple of the consumer's 4096 report step)
     let before = vm_hwm_kib();
     let mut h = Harness::new();
+    let cpu0 = cpu_time();
     let t = h.round(N, 0);
+    let cpu = cpu_time() - cpu0;
     let after = vm_hwm_kib();
     println!(
         "route_stream/1M: {N} ROUTE_ADDs end to end in {:.3} s = {:.2} M routes/s; \
+         CPU {:.3} s (client, server and consumer together: {:.0} ns/route); \
          peak RSS {:.1} MiB (before {:.1} MiB)",
         t.as_secs_f64(),
         f64::from(N) / t.as_secs_f64() / 1e6,
+        cpu.as_secs_f64(),
+        cpu.as_secs_f64() * 1e9 / f64::from(N),
         after as f64 / 1024.0,
         before as f64 / 1024.0,
     );

@@ -517,7 +517,7 @@ async fn read_frames(
             }
             let frame = buf.split_to(len);
             match zebra_proto::decode(p, &frame) {
-                Ok((header, msg)) => batch.push(wire::request_from(&header, msg)),
+                Ok((header, ref msg)) => batch.push(wire::request_from(&header, msg)),
                 Err(e) => {
                     let command = Header::decode(p, &frame).map(|h| h.command).unwrap_or(0);
                     if acted_on(p, command) {

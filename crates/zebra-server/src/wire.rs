@@ -39,8 +39,8 @@ pub(crate) fn profile_name(p: Profile) -> ProfileName {
     }
 }
 
-fn registrations(v: Vec<NexthopRegistration>) -> Vec<NhtRegistration> {
-    v.into_iter()
+fn registrations(v: &[NexthopRegistration]) -> Vec<NhtRegistration> {
+    v.iter()
         .map(|r| NhtRegistration {
             prefix: r.prefix,
             connected: r.connected,
@@ -93,7 +93,8 @@ fn old_paths(r: &OldRoute) -> Vec<RoutePath> {
 }
 
 /// The core request for a decoded message.
-pub(crate) fn request_from(header: &Header, msg: Message) -> Request {
+/// (Taken by reference: a decoded `Message` is large, moving it costs more than the lookup.)
+pub(crate) fn request_from(header: &Header, msg: &Message) -> Request {
     let command = header.command;
     match msg {
         Message::Hello(h) => Request::Hello {
@@ -110,20 +111,20 @@ pub(crate) fn request_from(header: &Header, msg: Message) -> Request {
         },
         Message::NexthopRegister(v) => Request::NexthopRegister(registrations(v)),
         Message::NexthopUnregister(v) => Request::NexthopUnregister(registrations(v)),
-        Message::Ipv4NexthopLookup(addr) => Request::Ipv4NexthopLookup(addr),
+        Message::Ipv4NexthopLookup(addr) => Request::Ipv4NexthopLookup(*addr),
         Message::RouteAdd(r) if r.safi == 1 => Request::RouteAdd {
             prefix: r.prefix,
-            paths: zapi_paths(&r),
+            paths: zapi_paths(r),
         },
         Message::RouteDelete(r) if r.safi == 1 => Request::RouteDelete { prefix: r.prefix },
         Message::Ipv4RouteAdd(r) | Message::Ipv6RouteAdd(r) if r.safi <= 1 => Request::RouteAdd {
             prefix: r.prefix,
-            paths: old_paths(&r),
+            paths: old_paths(r),
         },
         Message::Ipv4RouteDelete(r) | Message::Ipv6RouteDelete(r) if r.safi <= 1 => {
             Request::RouteDelete { prefix: r.prefix }
         }
-        Message::Unknown { command, .. } => Request::Unknown { command },
+        Message::Unknown { command, .. } => Request::Unknown { command: *command },
         _ => Request::Ignored { command },
     }
 }
@@ -447,7 +448,7 @@ mod tests {
             vrf_id: 0,
             command: 8,
         };
-        let req = request_from(&h, Message::RouteAdd(r.clone()));
+        let req = request_from(&h, &Message::RouteAdd(r.clone()));
         assert_eq!(
             req,
             Request::RouteAdd {
@@ -463,7 +464,7 @@ mod tests {
         );
         r.safi = 2;
         assert_eq!(
-            request_from(&h, Message::RouteAdd(r)),
+            request_from(&h, &Message::RouteAdd(r)),
             Request::Ignored { command: 8 }
         );
     }
