@@ -375,3 +375,81 @@ async fn missing_port_is_a_typed_error_and_changes_nothing() {
     );
     assert!(!t.has_ingress_qdisc(UPLINK));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drop_action_drops_or_is_reported_unsupported() {
+    let Some(()) = testkit::require_root("drop_action_drops_or_is_reported_unsupported") else {
+        return;
+    };
+    let t = Topology::new();
+    let dp = TcDatapath::new(Some(t.host.name())).unwrap();
+    let mut flows = flows_for(&[PEER4]);
+    // Drop UDP to port 179 from the peer (a class the BGP set does not redirect). It comes last,
+    // so on a kernel without act_gact the redirect flows before it are installed first and must
+    // be rolled back.
+    let drop = datapath::Flow::new(UPLINK, datapath::Action::Drop)
+        .ethertype(datapath::EtherType::Ipv4)
+        .ip_proto(datapath::IPPROTO_UDP)
+        .src(datapath::host_prefix(ip(PEER4)))
+        .dst_port(PORT_179);
+    flows.push(drop);
+
+    // Does this kernel have act_gact? Ask tc itself on a scratch qdisc of the bgpd namespace.
+    t.bgpd
+        .exec_ok(&["tc", "qdisc", "add", "dev", "eth0", "ingress"])
+        .unwrap();
+    let gact = t
+        .bgpd
+        .exec(&[
+            "tc", "filter", "add", "dev", "eth0", "ingress", "protocol", "ip", "u32", "match",
+            "u32", "0", "0", "action", "drop",
+        ])
+        .unwrap()
+        .status
+        .success();
+
+    match dp.install("drops", &flows).await {
+        Ok(_) => {
+            assert!(gact, "drop installed although tc cannot add a gact action");
+            assert!(!udp_reaches(
+                &t.peer.path(),
+                ip(PEER4),
+                &t.bgpd.path(),
+                sa(LOCAL4, PORT_179)
+            ));
+            let stats = dp.counters("drops").await.unwrap();
+            let dropped = stats
+                .iter()
+                .find(|s| s.flow.action == datapath::Action::Drop)
+                .unwrap();
+            assert!(dropped.packets > 0, "{dropped:?}");
+            assert!(tcp_reaches(
+                &t.peer.path(),
+                Some(ip(PEER4)),
+                &t.bgpd.path(),
+                sa(LOCAL4, PORT_179),
+                None
+            ));
+            dp.remove("drops").await.unwrap();
+        }
+        Err(datapath::DatapathError::Unsupported { port, .. }) => {
+            assert!(
+                !gact,
+                "drop reported unsupported although tc can add a gact action"
+            );
+            assert_eq!(port, UPLINK);
+            // The failed install leaves nothing of its own on the link that failed.
+            assert!(
+                !t.has_ingress_qdisc(UPLINK),
+                "{}",
+                t.ingress_filters(UPLINK)
+            );
+            dp.remove("drops").await.unwrap();
+        }
+        Err(e) => panic!("unexpected error: {e}"),
+    }
+    for dev in [UPLINK, BGP_PORT] {
+        assert_eq!(t.ingress_filters(dev).trim(), "");
+        assert!(!t.has_ingress_qdisc(dev));
+    }
+}

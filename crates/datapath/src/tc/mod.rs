@@ -452,21 +452,18 @@ impl TcDatapath {
             installed.push(Installed { flow, tag });
         }
         let mut touched = BTreeSet::new();
+        let mut added: Vec<(u32, [u8; 6])> = Vec::new();
         for (flow, ifindex, target, tag) in &to_add {
+            let cookie = encode::cookie(gtag, *tag);
             if let Err(e) = self
-                .add_flow(
-                    &mut scan,
-                    flow,
-                    *ifindex,
-                    *target,
-                    encode::cookie(gtag, *tag),
-                )
+                .add_flow(&mut scan, flow, *ifindex, *target, cookie)
                 .await
             {
-                // Leave no qdisc of ours behind on a link that has no flows.
-                let _ = self.release_qdiscs(&BTreeSet::from([*ifindex])).await;
+                // All or nothing: take back what this call added, and any qdisc we created.
+                self.rollback(gtag, &added, *ifindex).await;
                 return Err(e);
             }
+            added.push((*ifindex, *tag));
             report.added += 1;
         }
         self.delete_found(&existing).await?;
@@ -479,6 +476,22 @@ impl TcDatapath {
             state.insert(group.to_string(), installed);
         }
         Ok(report)
+    }
+
+    /// Deletes the filters this install added (found by cookie) and releases our qdiscs on the
+    /// links involved. Best effort: the original error is what the caller reports.
+    async fn rollback(&self, gtag: [u8; 6], added: &[(u32, [u8; 6])], failed_link: u32) {
+        let mut links: BTreeSet<u32> = added.iter().map(|(i, _)| *i).collect();
+        links.insert(failed_link);
+        if let Ok(scan) = self.scan().await {
+            let ours: Vec<Found> = scan
+                .flows
+                .into_iter()
+                .filter(|f| f.group == gtag && added.contains(&(f.ifindex, f.tag)))
+                .collect();
+            let _ = self.delete_found(&ours).await;
+        }
+        let _ = self.release_qdiscs(&links).await;
     }
 
     async fn counters_locked(
