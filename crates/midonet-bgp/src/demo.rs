@@ -46,6 +46,8 @@ pub struct DemoArgs {
 }
 
 const HOST_NS: &str = "mbgpdemo-host";
+/// Held (flock) while a demo runs.
+const LOCK_FILE: &str = "/run/midonet-bgp-demo.lock";
 const UPSTREAM_NS: &str = "mbgpdemo-up";
 /// Prefixes the upstream provider advertises.
 const UPSTREAM_PREFIXES: [&str; 4] = [
@@ -219,17 +221,8 @@ async fn demo(
 ) -> Result<ExitCode, Box<dyn std::error::Error + Send + Sync>> {
     let mut int = signal(SignalKind::interrupt())?;
     let mut term = signal(SignalKind::terminate())?;
-    // A live control socket means another demo is running: do not pull its lab away.
-    if tokio::net::UnixStream::connect(&config.controller.control_socket)
-        .await
-        .is_ok()
-    {
-        return Err(format!(
-            "another demo is running (its control socket {} answers)",
-            config.controller.control_socket.display()
-        )
-        .into());
-    }
+    // The lab's namespace names are fixed: only one demo may run at a time.
+    let _lock = crate::lab::DemoLock::acquire(Path::new(LOCK_FILE))?;
     println!("== building the lab (upstream namespace {UPSTREAM_NS}, host namespace {HOST_NS})");
     let host = LabNs::create(HOST_NS)?;
     let upstream_ns = LabNs::create(UPSTREAM_NS)?;

@@ -258,3 +258,34 @@ pub fn wait_link_local(ns: &LabNs, ifname: &str) -> bool {
     }
     false
 }
+
+/// An exclusive lock on a file (flock), released when dropped or when the process dies.
+#[derive(Debug)]
+pub struct DemoLock {
+    _file: std::fs::File,
+}
+
+impl DemoLock {
+    /// Takes the lock, or fails at once if another process holds it.
+    pub fn acquire(path: &Path) -> Result<DemoLock, LabError> {
+        use std::os::fd::AsRawFd;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .map_err(|source| LabError::File {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        // SAFETY: flock on a file descriptor we own.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if rc != 0 {
+            return Err(LabError::Command {
+                command: format!("lock {}", path.display()),
+                message: "another demo is running".into(),
+            });
+        }
+        Ok(DemoLock { _file: file })
+    }
+}

@@ -1,0 +1,137 @@
+//! The command line: configuration checks and input errors (no privileges needed).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_midonet-bgp"))
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+const GOOD: &str = r#"
+[controller]
+run_dir = "/tmp/mbgp-cli-test"
+[[port]]
+name = "uplink1"
+uplink = "eth1"
+address = "192.0.2.1/24"
+local_as = 65001
+networks = ["203.0.113.0/24"]
+[[port.peer]]
+address = "192.0.2.2"
+remote_as = 65002
+"#;
+
+#[test]
+fn check_config_accepts_a_good_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("good.toml");
+    std::fs::write(&f, GOOD).unwrap();
+    let o = bin().arg("check-config").arg(&f).output().unwrap();
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}{err}");
+    assert!(out.contains("OK (1 port(s), 1 peer(s))"), "{out}");
+}
+
+#[test]
+fn check_config_lists_every_problem_with_its_key_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("bad.toml");
+    let bad = GOOD
+        .replace(
+            "remote_as = 65002",
+            "remote_as = 65002\nkeepalive = 4\ndescription = \"x\\n router bgp 1\"",
+        )
+        .replace("\"203.0.113.0/24\"", "\"203.0.113.7/24\"");
+    let bad = format!(
+        "{bad}[[port.peer]]\naddress = \"198.51.100.1\"\nremote_as = 65003\npassword = \"a b\"\n"
+    );
+    std::fs::write(&f, bad).unwrap();
+    let o = bin().arg("check-config").arg(&f).output().unwrap();
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    for needle in [
+        "port[0].peer[0].keepalive: 4 is outside 5–3600",
+        "port[0].peer[0].description",
+        "forbidden character '\\n'",
+        "port[0].networks[0]: 203.0.113.7/24 has host bits set",
+        "port[0].peer[1].address: 198.51.100.1 is outside the port's subnet",
+        "port[0].peer[1].password",
+    ] {
+        assert!(err.contains(needle), "missing {needle:?} in:\n{err}");
+    }
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn bad_command_lines_fail_cleanly() {
+    for args in [
+        vec!["frobnicate"],
+        vec!["run"],
+        vec!["demo", "--duration", "0"],
+        vec!["demo", "--duration", "soon"],
+        vec!["status", "--socket", "/a", "--config", "/b"],
+    ] {
+        let o = bin().args(&args).output().unwrap();
+        let (_, err) = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("error"), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+    let o = bin()
+        .args(["check-config", "/nonexistent/x.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).1.contains("cannot read"), "{}", text(&o).1);
+    let o = bin()
+        .args(["run", "--config", "/nonexistent/x.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn status_without_a_running_controller_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("none.sock");
+    for cmd in ["status", "routes"] {
+        let o = bin()
+            .args([cmd, "--json", "--socket"])
+            .arg(&sock)
+            .output()
+            .unwrap();
+        let (_, err) = text(&o);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert!(err.contains("none.sock"), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+#[test]
+fn status_reads_the_socket_from_the_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("c.toml");
+    let sock = dir.path().join("ctl.sock");
+    std::fs::write(
+        &f,
+        GOOD.replace(
+            "run_dir = \"/tmp/mbgp-cli-test\"",
+            &format!(
+                "run_dir = \"/tmp/mbgp-cli-test\"\ncontrol_socket = \"{}\"",
+                sock.display()
+            ),
+        ),
+    )
+    .unwrap();
+    let o = bin().args(["status", "--config"]).arg(&f).output().unwrap();
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(err.contains("ctl.sock"), "{err}");
+}
