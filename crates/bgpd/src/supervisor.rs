@@ -99,6 +99,7 @@ impl Supervisor {
         };
         let netns = spec.netns.clone();
         let span = tracing::info_span!("bgpd", netns = %spec.netns);
+        tracing::debug!(parent: &span, ?spec, binary = %binary.display(), "bgpd supervisor starting");
         let driver = Driver {
             spec,
             binary,

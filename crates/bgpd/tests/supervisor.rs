@@ -740,3 +740,88 @@ async fn vty_reached_over_a_veth_from_a_host_side_namespace() {
     );
     assert_no_zombies().await;
 }
+
+/// Collects everything the supervisor logs on this thread.
+#[derive(Clone, Default)]
+struct Capture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+// A current-thread runtime: the supervision task runs on this thread, under the capturing
+// subscriber installed for it.
+#[tokio::test]
+async fn the_vty_password_never_shows_up_in_logs_or_events() {
+    let Some(bgpd) = testkit::require_bgpd("the_vty_password_never_shows_up_in_logs_or_events")
+    else {
+        return;
+    };
+    let _serial = serial();
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let lab = Lab::new(bgpd);
+    let mut spec = lab.spec();
+    // Crash loop with output on stderr (bad option), then a healthy run killed once.
+    spec.extra_args.push("--no-such-option".into());
+    spec.backoff = BackoffPolicy {
+        initial: Duration::from_millis(10),
+        give_up: Some(GiveUpPolicy {
+            max_failures: 3,
+            window: Duration::from_secs(60),
+        }),
+        ..BackoffPolicy::default()
+    };
+    let (sup, mut rx) = Supervisor::start(spec.clone()).unwrap();
+    let mut all = events_until(&mut rx, Duration::from_secs(60), |e| {
+        matches!(e, BgpdEvent::GaveUp { .. })
+    })
+    .await;
+    sup.stop().await.unwrap();
+    spec.extra_args.pop();
+    let (sup, mut rx) = Supervisor::start(spec).unwrap();
+    let pid = wait_ready(&mut rx, Duration::from_secs(30)).await;
+    // SAFETY: kill(2) on a pid we own.
+    unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    all.extend(
+        events_until(&mut rx, Duration::from_secs(30), |e| {
+            matches!(e, BgpdEvent::Ready { .. })
+        })
+        .await,
+    );
+    sup.stop().await.unwrap();
+
+    let text = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        text.contains("bgpd supervisor starting"),
+        "the capture works: {text}"
+    );
+    assert!(
+        text.contains("Secret(<redacted>)"),
+        "the spec is logged, redacted"
+    );
+    assert!(
+        text.contains("unrecognized option"),
+        "bgpd's stderr is forwarded"
+    );
+    assert!(!text.contains(PASSWORD), "password in the logs:\n{text}");
+    let events = format!("{all:?}");
+    assert!(
+        !events.contains(PASSWORD),
+        "password in the events: {events}"
+    );
+    assert_no_zombies().await;
+}
