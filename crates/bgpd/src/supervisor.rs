@@ -286,7 +286,9 @@ impl Driver {
         let binary = self.binary.clone();
         let ns_id = self.ns_id;
         let grace = self.spec.stop_timeout;
+        let span = tracing::Span::current();
         let r = tokio::task::spawn_blocking(move || -> Result<(), BgpdError> {
+            let _entered = span.enter();
             let mut candidates = procfs::pids_in(ns_id);
             if let Some(pid) = files::read_pid_file(&pid_file)? {
                 if procfs::open_verified_bgpd(pid, &binary, ns_id).is_none() && procfs::ns_of(pid).is_some() {
