@@ -33,7 +33,9 @@ pub struct Interface {
     pub mtu: u32,
     /// `IFF_*` flags (see [`iff`]); bgpd needs [`iff::UP`] | [`iff::RUNNING`].
     pub flags: u64,
-    /// Addresses with their real prefix lengths, IPv4 and IPv6 (link-local included).
+    /// Addresses with their real prefix lengths, IPv4 and IPv6. Include the IPv6 link-local
+    /// address (`fe80::…/64`) of every link bgpd peers over: FRR 8.4 bgpd resets an IPv6
+    /// session ("nexthop_set failed") when the local interface has no link-local address.
     pub addresses: Vec<IpNetwork>,
 }
 

@@ -281,7 +281,13 @@ pub(crate) fn message_for(profile: Profile, reply: &Reply) -> Option<Message> {
 }
 
 fn frr_update(safi: u16, target: IpNetwork, r: &ResolvedRoute) -> NexthopUpdate {
-    let nexthops: Nexthops = r.nexthops.iter().map(zapi_nexthop).collect();
+    // At most the ECMP width we announced, which also keeps the frame far below 16 KiB.
+    let nexthops: Nexthops = r
+        .nexthops
+        .iter()
+        .take(MULTIPATH as usize)
+        .map(zapi_nexthop)
+        .collect();
     NexthopUpdate {
         safi,
         prefix: target,
@@ -296,8 +302,14 @@ fn frr_update(safi: u16, target: IpNetwork, r: &ResolvedRoute) -> NexthopUpdate 
 }
 
 fn old_nexthops(r: Option<&ResolvedRoute>) -> OldNexthops {
-    r.map(|r| r.nexthops.iter().map(old_nexthop).collect())
-        .unwrap_or_default()
+    r.map(|r| {
+        r.nexthops
+            .iter()
+            .take(MULTIPATH as usize)
+            .map(old_nexthop)
+            .collect()
+    })
+    .unwrap_or_default()
 }
 
 #[cfg(test)]
