@@ -37,6 +37,14 @@ fn launcher() -> Option<std_mpsc::Sender<Job>> {
             std::thread::Builder::new()
                 .name("bgpd-launcher".into())
                 .spawn(move || {
+                    // A thread starts in its creator's network namespace, which may be a
+                    // short-lived one (a caller running inside `NetNs::run`): keeping it would
+                    // keep that namespace and its links alive. Move to the process's own
+                    // (the main thread's) namespace; children setns into theirs anyway.
+                    if let Ok(f) = std::fs::File::open("/proc/self/ns/net") {
+                        // SAFETY: setns on a valid namespace fd; affects this thread only.
+                        unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) };
+                    }
                     while let Ok(job) = rx.recv() {
                         job();
                     }

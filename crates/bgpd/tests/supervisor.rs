@@ -825,3 +825,96 @@ async fn the_vty_password_never_shows_up_in_logs_or_events() {
     );
     assert_no_zombies().await;
 }
+
+#[test]
+fn supervisor_running_in_a_host_side_namespace_reaches_the_vty_from_there() {
+    let Some(bgpd) = testkit::require_bgpd(
+        "supervisor_running_in_a_host_side_namespace_reaches_the_vty_from_there",
+    ) else {
+        return;
+    };
+    let _serial = serial();
+    // The controller's whole host side lives in a test namespace (the demo/test deployment):
+    // the supervisor runs on a thread inside it and reaches the Vty from its current namespace.
+    let host = netns::NetNsGuard::create(&testkit::unique_name("bgh")).unwrap();
+    let lab = Lab::new(bgpd);
+    let ifname = testkit::unique_name("w");
+    let inside = format!("{ifname}m");
+    let ip = |ns: &str, args: &[&str]| {
+        let out = std::process::Command::new("ip")
+            .arg("-n")
+            .arg(ns)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "ip {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    ip(
+        host.name(),
+        &[
+            "link",
+            "add",
+            &ifname,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            &inside,
+            "netns",
+            lab.name(),
+        ],
+    );
+    ip(host.name(), &["link", "set", &ifname, "up"]);
+    ip(
+        host.name(),
+        &["addr", "add", "169.254.78.1/30", "dev", &ifname],
+    );
+    ip(lab.name(), &["link", "set", &inside, "up"]);
+    ip(
+        lab.name(),
+        &["addr", "add", "169.254.78.2/30", "dev", &inside],
+    );
+
+    let mut spec = lab.spec();
+    spec.vty_addr = "169.254.78.2:2605".parse().unwrap();
+    spec.vty_reach = bgpd::VtyReach::CurrentNamespace;
+    let pid = host
+        .run(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let (sup, mut rx) = Supervisor::start(spec.clone()).unwrap();
+                let pid = wait_ready(&mut rx, Duration::from_secs(30)).await;
+                // Plain TCP from the current (host-side) namespace.
+                let mut vty = vty::Vty::connect(spec.vty_addr, &spec.vty_options())
+                    .await
+                    .unwrap();
+                assert!(vty
+                    .exec("show version")
+                    .await
+                    .unwrap()
+                    .contains("FRRouting"));
+                vty.close().await.unwrap();
+                sup.stop().await.unwrap();
+                pid
+            })
+        })
+        .unwrap();
+    assert!(!alive(pid));
+    assert!(lab.pids_in_ns().is_empty());
+    // The veth went away with bgpd's namespace; nothing keeps the host-side one alive either.
+    drop(lab);
+    drop(host);
+    let links = std::process::Command::new("ip")
+        .args(["-br", "link"])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&links.stdout).contains(&ifname));
+    assert!(zombie_children().is_empty(), "{:?}", zombie_children());
+}
