@@ -323,6 +323,14 @@ impl<E: Effects> PortActor<E> {
             None => self.desired.bootstrap(),
             Some(a) => a.diff(&self.desired),
         };
+        let commands = match commands {
+            Ok(c) => c,
+            Err(e) => {
+                warn!(port = %self.name(), error = %e, "configuration cannot be rendered");
+                self.last_error = Some(e.to_string());
+                return;
+            }
+        };
         if commands.is_empty() {
             return;
         }

@@ -15,6 +15,15 @@ use crate::config::{
     PeerConfig, PortConfig, VtyText, DEFAULT_CONNECT_RETRY, DEFAULT_HOLD_TIME, DEFAULT_KEEPALIVE,
 };
 
+/// The address family name (`ipv4`/`ipv6`) of an address, as FRR spells it.
+pub fn family_of(a: IpAddr) -> &'static str {
+    if a.is_ipv4() {
+        "ipv4"
+    } else {
+        "ipv6"
+    }
+}
+
 /// Settings of one neighbor, as configured in bgpd.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NeighborSettings {
@@ -81,124 +90,96 @@ impl From<&PortConfig> for BgpdSettings {
     }
 }
 
-fn family(a: IpAddr) -> &'static str {
-    if a.is_ipv4() {
-        "ipv4"
-    } else {
-        "ipv6"
-    }
+/// A value the vty crate's typed configuration refused (the port configuration is validated
+/// with the same types, so this only happens on a bug).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot express the bgpd configuration: {0}")]
+pub struct RenderError(pub String);
+
+fn render_err(e: impl std::fmt::Display) -> RenderError {
+    RenderError(e.to_string())
 }
 
-fn net_family(n: &IpNetwork) -> &'static str {
-    if n.is_ipv4() {
-        "ipv4"
-    } else {
-        "ipv6"
+fn wrap(lines: Vec<String>) -> Vec<String> {
+    if lines.is_empty() {
+        return lines;
     }
-}
-
-/// Commands (inside `router bgp`) setting every attribute of a new neighbor.
-fn neighbor_add(addr: IpAddr, n: &NeighborSettings, out: &mut Vec<String>) {
-    out.push(format!("neighbor {addr} remote-as {}", n.remote_as));
-    neighbor_attrs(addr, None, n, out);
-}
-
-/// Commands changing a neighbor's attributes from `old` (None: defaults) to `new`.
-fn neighbor_attrs(
-    addr: IpAddr,
-    old: Option<&NeighborSettings>,
-    new: &NeighborSettings,
-    out: &mut Vec<String>,
-) {
-    let default_timers = (DEFAULT_KEEPALIVE, DEFAULT_HOLD_TIME);
-    let old_timers = old.map(|o| o.timers);
-    if old_timers != Some(new.timers) && !(old.is_none() && new.timers == default_timers) {
-        out.push(format!(
-            "neighbor {addr} timers {} {}",
-            new.timers.0, new.timers.1
-        ));
-    }
-    let old_cr = old.map(|o| o.connect_retry);
-    if old_cr != Some(new.connect_retry)
-        && !(old.is_none() && new.connect_retry == DEFAULT_CONNECT_RETRY)
-    {
-        out.push(format!(
-            "neighbor {addr} timers connect {}",
-            new.connect_retry
-        ));
-    }
-    if old.map(|o| &o.password) != Some(&new.password) {
-        match &new.password {
-            Some(p) => out.push(format!("neighbor {addr} password {p}")),
-            None if old.is_some() => out.push(format!("no neighbor {addr} password")),
-            None => {}
-        }
-    }
-    if old.map(|o| o.multihop) != Some(new.multihop) {
-        match new.multihop {
-            Some(ttl) => out.push(format!("neighbor {addr} ebgp-multihop {ttl}")),
-            None if old.is_some() => out.push(format!("no neighbor {addr} ebgp-multihop")),
-            None => {}
-        }
-    }
-    if old.map(|o| &o.description) != Some(&new.description) {
-        match &new.description {
-            Some(d) => out.push(format!("neighbor {addr} description {d}")),
-            None if old.is_some() => out.push(format!("no neighbor {addr} description")),
-            None => {}
-        }
-    }
-    if old.map(|o| o.shutdown) != Some(new.shutdown) {
-        if new.shutdown {
-            out.push(format!("neighbor {addr} shutdown"));
-        } else if old.is_some() {
-            out.push(format!("no neighbor {addr} shutdown"));
-        }
-    }
-}
-
-/// Commands inside one `address-family X unicast` block.
-fn af_block(fam: &str, body: Vec<String>, out: &mut Vec<String>) {
-    if body.is_empty() {
-        return;
-    }
-    out.push(format!("address-family {fam} unicast"));
-    out.extend(body);
-    out.push("exit-address-family".into());
+    let mut out = Vec::with_capacity(lines.len() + 2);
+    out.push("configure terminal".to_string());
+    out.extend(lines);
+    out.push("end".to_string());
+    out
 }
 
 impl BgpdSettings {
-    /// The full configuration for a freshly started bgpd, from `configure terminal` to `end`.
-    pub fn bootstrap(&self) -> Vec<String> {
-        let mut out = vec!["configure terminal".to_string()];
-        out.push(format!("log file {}", self.log_file.display()));
+    /// The same settings in the vty crate's typed model (timers and connect-retry at bgpd's
+    /// defaults are left unset, so no redundant commands are sent).
+    pub fn to_vty(&self) -> Result<vty::BgpConfig, RenderError> {
+        use vty::config::{
+            Asn, ConnectRetry, DebugFlag, Description, LogFile, MaximumPaths, Multihop, Password,
+            Prefix, Timers,
+        };
+        let mut c = vty::BgpConfig::new(Asn::new(self.local_as).map_err(render_err)?);
+        c.router_id = Some(self.router_id);
+        c.ebgp_requires_policy = false;
+        c.network_import_check = false;
+        let log = self
+            .log_file
+            .to_str()
+            .ok_or_else(|| RenderError("log file path is not UTF-8".into()))?;
+        c.log_file = Some(LogFile::new(log).map_err(render_err)?);
         if self.debug {
-            out.push("debug bgp neighbor-events".into());
-            out.push("debug bgp updates".into());
-            out.push("debug bgp zebra".into());
+            c.debug = [
+                DebugFlag::NeighborEvents,
+                DebugFlag::Updates,
+                DebugFlag::Zebra,
+            ]
+            .into_iter()
+            .collect();
         }
-        out.push(format!("router bgp {}", self.local_as));
-        out.push(format!("bgp router-id {}", self.router_id));
-        out.push("no bgp ebgp-requires-policy".into());
-        out.push("no bgp network import-check".into());
         for (addr, n) in &self.neighbors {
-            neighbor_add(*addr, n, &mut out);
-        }
-        for fam in ["ipv4", "ipv6"] {
-            let mut body = vec![format!("maximum-paths {}", self.maximum_paths)];
-            body.push(format!("maximum-paths ibgp {}", self.maximum_paths));
-            for n in self.networks.iter().filter(|n| net_family(n) == fam) {
-                body.push(format!("network {n}"));
+            let mut v = vty::Neighbor::new(*addr, Asn::new(n.remote_as).map_err(render_err)?);
+            if n.timers != (DEFAULT_KEEPALIVE, DEFAULT_HOLD_TIME) {
+                let ka = u16::try_from(n.timers.0).map_err(render_err)?;
+                let hold = u16::try_from(n.timers.1).map_err(render_err)?;
+                v.timers = Some(Timers::new(ka, hold).map_err(render_err)?);
             }
-            for addr in self.neighbors.keys() {
-                if fam == "ipv6" && addr.is_ipv6() {
-                    body.push(format!("neighbor {addr} activate"));
-                }
+            if n.connect_retry != DEFAULT_CONNECT_RETRY {
+                let cr = u16::try_from(n.connect_retry).map_err(render_err)?;
+                v.connect_retry = Some(ConnectRetry::new(cr).map_err(render_err)?);
             }
-            af_block(fam, body, &mut out);
+            v.password = match &n.password {
+                Some(p) => Some(Password::new(p.as_str()).map_err(render_err)?),
+                None => None,
+            };
+            v.ebgp_multihop = match n.multihop {
+                Some(t) => Some(Multihop::new(t).map_err(render_err)?),
+                None => None,
+            };
+            v.description = match &n.description {
+                Some(d) => Some(Description::new(d.as_str()).map_err(render_err)?),
+                None => None,
+            };
+            v.shutdown = n.shutdown;
+            if addr.is_ipv6() {
+                c.ipv6.activate.insert(*addr);
+            }
+            c.add_neighbor(v);
         }
-        out.push("end".into());
-        out
+        let paths = MaximumPaths::new(u16::from(self.maximum_paths)).map_err(render_err)?;
+        c.ipv4.maximum_paths = Some(paths);
+        c.ipv6.maximum_paths = Some(paths);
+        for n in &self.networks {
+            c.add_network(Prefix::new(n.network(), n.prefix()).map_err(render_err)?);
+        }
+        c.validate().map_err(render_err)?;
+        Ok(c)
+    }
+
+    /// The full configuration for a freshly started bgpd, from `configure terminal` to `end`.
+    pub fn bootstrap(&self) -> Result<Vec<String>, RenderError> {
+        let c = self.to_vty()?;
+        Ok(wrap(vty::render_lines(&c.commands())))
     }
 
     /// Whether going from `self` to `new` needs bgpd restarted (a new `router bgp AS`).
@@ -206,83 +187,14 @@ impl BgpdSettings {
         self.local_as != new.local_as
     }
 
-    /// The minimal commands turning `self` into `new` (same AS), from `configure terminal` to
-    /// `end`; empty when nothing changed.
-    pub fn diff(&self, new: &BgpdSettings) -> Vec<String> {
-        let mut out = Vec::new();
-        if self.log_file != new.log_file {
-            out.push(format!("log file {}", new.log_file.display()));
-        }
-        if self.debug != new.debug {
-            let no = if new.debug { "" } else { "no " };
-            for what in ["neighbor-events", "updates", "zebra"] {
-                out.push(format!("{no}debug bgp {what}"));
-            }
-        }
-        let mut router = Vec::new();
-        if self.router_id != new.router_id {
-            router.push(format!("bgp router-id {}", new.router_id));
-        }
-        for addr in self.neighbors.keys() {
-            if !new.neighbors.contains_key(addr) {
-                router.push(format!("no neighbor {addr}"));
-            }
-        }
-        let mut readded = BTreeSet::new();
-        for (addr, n) in &new.neighbors {
-            match self.neighbors.get(addr) {
-                None => neighbor_add(*addr, n, &mut router),
-                Some(o) if o.remote_as != n.remote_as => {
-                    // A new AS is a new neighbor: FRR cannot change it in place.
-                    router.push(format!("no neighbor {addr}"));
-                    neighbor_add(*addr, n, &mut router);
-                    readded.insert(*addr);
-                }
-                Some(o) => neighbor_attrs(*addr, Some(o), n, &mut router),
-            }
-        }
-        for fam in ["ipv4", "ipv6"] {
-            let mut body = Vec::new();
-            if self.maximum_paths != new.maximum_paths {
-                body.push(format!("maximum-paths {}", new.maximum_paths));
-                body.push(format!("maximum-paths ibgp {}", new.maximum_paths));
-            }
-            for n in self.networks.difference(&new.networks) {
-                if net_family(n) == fam {
-                    body.push(format!("no network {n}"));
-                }
-            }
-            for n in new.networks.difference(&self.networks) {
-                if net_family(n) == fam {
-                    body.push(format!("network {n}"));
-                }
-            }
-            if fam == "ipv6" {
-                for addr in new.neighbors.keys() {
-                    let fresh = !self.neighbors.contains_key(addr) || readded.contains(addr);
-                    if addr.is_ipv6() && fresh {
-                        body.push(format!("neighbor {addr} activate"));
-                    }
-                }
-            }
-            af_block(fam, body, &mut router);
-        }
-        if !router.is_empty() {
-            out.push(format!("router bgp {}", new.local_as));
-            out.extend(router);
-        }
-        if out.is_empty() {
-            return out;
-        }
-        out.insert(0, "configure terminal".into());
-        out.push("end".into());
-        out
+    /// The minimal commands turning `self` into `new` (the vty crate's diff: timers, passwords
+    /// and descriptions change in place, the neighbor is never removed for them), from
+    /// `configure terminal` to `end`; empty when nothing changed.
+    pub fn diff(&self, new: &BgpdSettings) -> Result<Vec<String>, RenderError> {
+        let old = self.to_vty()?;
+        let new = new.to_vty()?;
+        Ok(wrap(vty::render_lines(&vty::diff(&old, &new))))
     }
-}
-
-/// The address family name (`ipv4`/`ipv6`) of an address, as FRR spells it.
-pub fn family_of(a: IpAddr) -> &'static str {
-    family(a)
 }
 
 #[cfg(test)]
@@ -316,11 +228,16 @@ address = "2001:db8::2"
 remote_as = 65003
 "#;
 
+    fn has(cmds: &[String], line: &str) -> bool {
+        cmds.iter().any(|c| c == line)
+    }
+
     #[test]
-    fn bootstrap_has_everything_in_order() {
-        let cmds = settings(BASE).bootstrap();
-        let expected = [
-            "configure terminal",
+    fn bootstrap_has_everything() {
+        let cmds = settings(BASE).bootstrap().unwrap();
+        assert_eq!(cmds.first().unwrap(), "configure terminal");
+        assert_eq!(cmds.last().unwrap(), "end");
+        for line in [
             "log file /run/t/bgpd-p1.log",
             "router bgp 65001",
             "bgp router-id 192.0.2.1",
@@ -331,24 +248,33 @@ remote_as = 65003
             "neighbor 2001:db8::2 remote-as 65003",
             "address-family ipv4 unicast",
             "maximum-paths 8",
-            "maximum-paths ibgp 8",
             "network 203.0.113.0/24",
-            "exit-address-family",
             "address-family ipv6 unicast",
-            "maximum-paths 8",
-            "maximum-paths ibgp 8",
             "network 2001:db8:100::/48",
             "neighbor 2001:db8::2 activate",
-            "exit-address-family",
-            "end",
-        ];
-        assert_eq!(cmds, expected);
+        ] {
+            assert!(has(&cmds, line), "{line} missing from {cmds:#?}");
+        }
+        // Default timers are not sent.
+        assert!(!cmds
+            .iter()
+            .any(|c| c.starts_with("neighbor 2001:db8::2 timers")));
+        // IPv4 networks come after the IPv4 address family is entered.
+        let af4 = cmds
+            .iter()
+            .position(|c| c == "address-family ipv4 unicast")
+            .unwrap();
+        let net4 = cmds
+            .iter()
+            .position(|c| c == "network 203.0.113.0/24")
+            .unwrap();
+        assert!(af4 < net4);
     }
 
     #[test]
     fn no_change_no_commands() {
         let a = settings(BASE);
-        assert!(a.diff(&a.clone()).is_empty());
+        assert!(a.diff(&a.clone()).unwrap().is_empty());
     }
 
     #[test]
@@ -359,22 +285,23 @@ remote_as = 65003
                 .replace("keepalive = 10", "keepalive = 20\npassword = \"pw\"")
                 .replace("hold_time = 30", "hold_time = 60\nconnect_retry = 9"),
         );
-        let d = a.diff(&b);
-        assert_eq!(
-            d,
-            [
-                "configure terminal",
-                "router bgp 65001",
-                "neighbor 192.0.2.2 timers 20 60",
-                "neighbor 192.0.2.2 timers connect 9",
-                "neighbor 192.0.2.2 password pw",
-                "end"
-            ]
+        let d = a.diff(&b).unwrap();
+        for line in [
+            "router bgp 65001",
+            "neighbor 192.0.2.2 timers 20 60",
+            "neighbor 192.0.2.2 timers connect 9",
+            "neighbor 192.0.2.2 password pw",
+        ] {
+            assert!(has(&d, line), "{line} missing from {d:#?}");
+        }
+        assert!(!d.iter().any(|c| c.starts_with("no neighbor")), "{d:#?}");
+        assert!(!d.iter().any(|c| c.contains("remote-as")), "{d:#?}");
+        let back = b.diff(&a).unwrap();
+        assert!(has(&back, "no neighbor 192.0.2.2 password"), "{back:#?}");
+        assert!(
+            !back.iter().any(|c| c == "no neighbor 192.0.2.2"),
+            "{back:#?}"
         );
-        assert!(!d.iter().any(|c| c.starts_with("no neighbor")));
-        let back = b.diff(&a);
-        assert!(back.contains(&"no neighbor 192.0.2.2 password".to_string()));
-        assert!(back.contains(&"neighbor 192.0.2.2 timers connect 120".to_string()));
     }
 
     #[test]
@@ -389,35 +316,27 @@ remote_as = 65003
                 "[[port.peer]]\naddress = \"2001:db8::2\"\nremote_as = 65003\n",
                 "[[port.peer]]\naddress = \"2001:db8::3\"\nremote_as = 65003\n",
             );
-        let d = a.diff(&settings(&text));
-        assert_eq!(
-            d,
-            [
-                "configure terminal",
-                "router bgp 65001",
-                "no neighbor 2001:db8::2",
-                "neighbor 2001:db8::3 remote-as 65003",
-                "address-family ipv4 unicast",
-                "no network 203.0.113.0/24",
-                "network 198.51.100.0/24",
-                "exit-address-family",
-                "address-family ipv6 unicast",
-                "neighbor 2001:db8::3 activate",
-                "exit-address-family",
-                "end"
-            ]
-        );
+        let d = a.diff(&settings(&text)).unwrap();
+        for line in [
+            "no neighbor 2001:db8::2",
+            "neighbor 2001:db8::3 remote-as 65003",
+            "no network 203.0.113.0/24",
+            "network 198.51.100.0/24",
+            "neighbor 2001:db8::3 activate",
+        ] {
+            assert!(has(&d, line), "{line} missing from {d:#?}");
+        }
+        assert!(!has(&d, "no neighbor 192.0.2.2"));
+        assert!(!d.iter().any(|c| c.contains("2001:db8:100::/48")), "{d:#?}");
     }
 
     #[test]
-    fn remote_as_change_re_adds_only_that_neighbor_and_local_as_needs_restart() {
+    fn remote_as_change_touches_only_that_neighbor_and_local_as_needs_restart() {
         let a = settings(BASE);
         let b = settings(&BASE.replace("remote_as = 65003", "remote_as = 65009"));
-        let d = a.diff(&b);
-        assert!(d.contains(&"no neighbor 2001:db8::2".to_string()));
-        assert!(d.contains(&"neighbor 2001:db8::2 remote-as 65009".to_string()));
-        assert!(d.contains(&"neighbor 2001:db8::2 activate".to_string()));
-        assert!(!d.contains(&"no neighbor 192.0.2.2".to_string()));
+        let d = a.diff(&b).unwrap();
+        assert!(has(&d, "neighbor 2001:db8::2 remote-as 65009"), "{d:#?}");
+        assert!(!d.iter().any(|c| c.contains("192.0.2.2")), "{d:#?}");
         assert!(!a.needs_restart(&b));
         let c = settings(&BASE.replace("local_as = 65001", "local_as = 65010"));
         assert!(a.needs_restart(&c));

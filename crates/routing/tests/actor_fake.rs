@@ -222,6 +222,7 @@ async fn live_changes_use_minimal_diffs() {
             "configure terminal",
             "router bgp 65001",
             "neighbor 192.0.2.2 timers 15 30",
+            "exit",
             "end"
         ]
     );
@@ -238,6 +239,7 @@ async fn live_changes_use_minimal_diffs() {
             "configure terminal",
             "router bgp 65001",
             "neighbor 192.0.2.3 remote-as 65003",
+            "exit",
             "end"
         ]
     );

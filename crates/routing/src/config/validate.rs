@@ -490,6 +490,9 @@ fn port(
         None => controller.run_dir.join(format!("bgpd-{name}.log")),
     };
     check_path(&format!("{path}.log_file"), &log_file, errs);
+    if let Some(Err(e)) = log_file.to_str().map(vty::config::LogFile::new) {
+        errs.push(format!("{path}.log_file"), e.to_string());
+    }
     let mut peers = Vec::new();
     let mut seen: HashMap<IpAddr, usize> = HashMap::new();
     if raw.peer.is_empty() {
@@ -603,10 +606,18 @@ fn peer(
         port_timers,
         errs,
     );
-    let password = raw
-        .password
-        .as_ref()
-        .and_then(|s| text_word(&format!("{path}.password"), s, MAX_PASSWORD, errs));
+    let password = raw.password.as_ref().and_then(|s| {
+        let key = format!("{path}.password");
+        let t = text_word(&key, s, MAX_PASSWORD, errs)?;
+        // The Vty client's own rules too (it would refuse to send anything else).
+        match vty::config::Password::new(s) {
+            Ok(_) => Some(t),
+            Err(e) => {
+                errs.push(key, e.to_string());
+                None
+            }
+        }
+    });
     let description =
         raw.description
             .as_ref()
