@@ -426,3 +426,60 @@ async fn frr_two_peers_same_prefix_give_one_replace_with_two_paths() {
     drop((b, c));
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frr_session_waits_for_the_interface_and_follows_run_time_changes() {
+    let Some(bgpd_bin) =
+        testkit::require_bgpd("frr_session_waits_for_the_interface_and_follows_run_time_changes")
+    else {
+        return;
+    };
+    let lab = lab(false);
+    let all = interfaces_in(&lab.a);
+    let lo_only: Vec<_> = all.iter().filter(|i| i.name == "lo").cloned().collect();
+    let mut cfg = ServerConfig::new(&lab.sock);
+    cfg.interfaces = lo_only;
+    cfg.router_id = Some("203.0.113.254".parse().unwrap());
+    let (server, rx) = ZebraServer::start(cfg).await.unwrap();
+    let mut events = Events::new(rx);
+    let b = start_bgpd(
+        &bgpd_bin,
+        &lab.b,
+        &config_peer("b", "192.0.2.2", "192.0.2.1", None, true),
+        None,
+    );
+    let a = start_bgpd(&bgpd_bin, &lab.a, &config_a(false, ""), Some(&lab.sock));
+    assert!(
+        events
+            .wait_for(LONG, |e| matches!(
+                e,
+                ServerEvent::ClientHello { proto: 9, .. }
+            ))
+            .await
+    );
+    // Without the peering interface the peer's address is unresolved: no session.
+    std::thread::sleep(Duration::from_secs(6));
+    assert!(
+        !established(&a).contains("192.0.2.2"),
+        "session came up although NHT answered unresolved"
+    );
+    // A router id change reaches bgpd (which applies it only while no session is up).
+    server.set_router_id(Some("203.0.113.253".parse().unwrap()));
+    assert!(
+        testkit::lab::wait_until(LONG, || {
+            a.vtysh(&["show bgp summary json"])
+                .ok()
+                .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
+                .is_some_and(|v| v["ipv4Unicast"]["routerId"] == "203.0.113.253")
+        }),
+        "router id not updated: {:?}",
+        a.vtysh(&["show bgp summary json"])
+    );
+    // The controller announces the interface at run time: NHT answers change, A connects.
+    server.set_interfaces(all.clone());
+    wait_established(&a, &["192.0.2.2"]);
+    let v4 = net("198.51.100.0/24");
+    assert!(events.wait_table(LONG, |t| t.contains_key(&v4)).await);
+    drop((a, b));
+    server.shutdown().await;
+}
