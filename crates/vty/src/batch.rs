@@ -291,10 +291,13 @@ impl Vty {
             let mut out = Vec::with_capacity(chunk.len());
             for (k, l) in chunk.iter().enumerate() {
                 let next = chunk.get(k + 1).map(|n| n.as_ref());
-                let (text, m) = rx
+                let (text, m, renamed) = rx
                     .read_reply(l.as_ref(), next, hostname, *max_output)
                     .await?;
                 *mode = m;
+                if let Some(h) = renamed {
+                    *hostname = h;
+                }
                 out.push(match prompt::find_error(&text) {
                     Some(message) => LineOutcome::Rejected { message },
                     None => LineOutcome::Applied { output: text },

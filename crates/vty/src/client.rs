@@ -151,51 +151,70 @@ impl Receiver {
     }
 
     /// Reads the reply to `echo` (one command line), given the next pipelined line if any.
-    /// Returns the output text and the new mode, consuming the reply.
+    /// Returns the output text, the new mode and, when the line renamed the host
+    /// (`hostname NEW`) and the prompt shows the new name, that name. Consumes the reply.
     pub(crate) async fn read_reply(
         &mut self,
         echo: &str,
         next_echo: Option<&str>,
         hostname: &str,
         max_output: usize,
-    ) -> Result<(String, Mode), VtyError> {
-        let mut from = 0;
+    ) -> Result<(String, Mode, Option<String>), VtyError> {
+        let renamed = renamed_host(echo);
+        let mut hosts: Vec<&str> = vec![hostname];
+        if let Some(h) = renamed.as_deref() {
+            hosts.push(h);
+        }
+        let mut from = vec![0usize; hosts.len()];
         loop {
-            match prompt::scan_reply(
-                self.pending(),
-                echo.as_bytes(),
-                next_echo.map(str::as_bytes),
-                hostname,
-                from,
-            ) {
-                Scan::Done {
-                    output,
-                    mode,
-                    consumed,
-                } => {
-                    let text =
-                        String::from_utf8_lossy(&self.pending()[output]).replace("\r\n", "\n");
-                    self.consume(consumed);
-                    return Ok((text, mode));
-                }
-                Scan::EchoMismatch => {
-                    return Err(VtyError::Unexpected {
-                        during: echo.to_owned(),
-                        received: head_text(self.pending()),
-                    });
-                }
-                Scan::NeedMore { resume } => {
-                    if self.pending().len() > max_output {
-                        return Err(VtyError::OutputTooLarge {
-                            command: echo.to_owned(),
-                            limit: max_output,
-                        });
+            let mut mismatch = false;
+            for (i, host) in hosts.iter().enumerate() {
+                let scan = prompt::scan_reply(
+                    self.pending(),
+                    echo.as_bytes(),
+                    next_echo.map(str::as_bytes),
+                    host,
+                    from[i],
+                );
+                match scan {
+                    Scan::Done {
+                        output,
+                        mode,
+                        consumed,
+                    } => {
+                        let text =
+                            String::from_utf8_lossy(&self.pending()[output]).replace("\r\n", "\n");
+                        self.consume(consumed);
+                        let new_host = (i > 0).then(|| (*host).to_owned());
+                        return Ok((text, mode, new_host));
                     }
-                    from = resume;
-                    self.fill(echo).await?;
+                    Scan::EchoMismatch => mismatch = true,
+                    Scan::NeedMore { resume } => from[i] = resume,
                 }
             }
+            if mismatch {
+                return Err(VtyError::Unexpected {
+                    during: echo.to_owned(),
+                    received: head_text(self.pending()),
+                });
+            }
+            if self.pending().len() > max_output {
+                return Err(VtyError::OutputTooLarge {
+                    command: echo.to_owned(),
+                    limit: max_output,
+                });
+            }
+            self.fill(echo).await?;
         }
+    }
+}
+
+/// The new name when `line` is a `hostname NAME` command.
+fn renamed_host(line: &str) -> Option<String> {
+    let mut words = line.split_whitespace();
+    match (words.next(), words.next(), words.next()) {
+        (Some("hostname"), Some(name), None) => Some(name.to_owned()),
+        _ => None,
     }
 }
 
@@ -423,8 +442,11 @@ impl Vty {
             .read_reply(cmd, None, &self.hostname, self.max_output)
             .await
         {
-            Ok((out, mode)) => {
+            Ok((out, mode, renamed)) => {
                 self.mode = mode;
+                if let Some(h) = renamed {
+                    self.hostname = h;
+                }
                 Ok(out)
             }
             Err(e) => {

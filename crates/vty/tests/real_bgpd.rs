@@ -24,6 +24,13 @@ async fn login_enable_and_show() {
     assert_eq!(vty.mode(), &Mode::Config("config-router-af".into()));
     vty.exec("end").await.unwrap();
     assert_eq!(vty.mode(), &Mode::Enable);
+    // Renaming the host changes the prompt; the session follows it.
+    vty.exec("configure terminal").await.unwrap();
+    vty.exec("hostname r1.renamed_x-1").await.unwrap();
+    assert_eq!(vty.hostname(), "r1.renamed_x-1");
+    vty.exec("end").await.unwrap();
+    let rc = vty.running_config().await.unwrap();
+    assert!(rc.contains("hostname r1.renamed_x-1\n"), "{rc}");
     vty.close().await.unwrap();
 }
 

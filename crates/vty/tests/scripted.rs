@@ -88,6 +88,7 @@ async fn fake_bgpd(mut s: DuplexStream, sc: Script) -> std::io::Result<()> {
         put(&mut s, b"\r\nPassword: ", sc.bytewise).await?;
     }
     let mut mode = ">".to_string();
+    let mut host = sc.hostname.clone();
     put(
         &mut s,
         format!("\r\n{}{} ", sc.hostname, mode).as_bytes(),
@@ -110,6 +111,7 @@ async fn fake_bgpd(mut s: DuplexStream, sc: Script) -> std::io::Result<()> {
                 s.write_all(out.as_bytes()).await?;
                 return Ok(());
             }
+            l if l.starts_with("hostname ") => host = l["hostname ".len()..].to_owned(),
             "drop" => {
                 s.write_all(b"drop\r\npartial output").await?;
                 return Ok(());
@@ -145,7 +147,7 @@ async fn fake_bgpd(mut s: DuplexStream, sc: Script) -> std::io::Result<()> {
             }
             l => out.push_str(&format!("% Unknown command: {l}\r\n")),
         }
-        out.push_str(&format!("{}{} ", sc.hostname, mode));
+        out.push_str(&format!("{host}{mode} "));
         put(&mut s, out.as_bytes(), sc.bytewise).await?;
     }
 }
@@ -413,4 +415,42 @@ async fn injection_in_exec_is_refused_before_sending() {
     // Still in step: nothing was sent.
     vty.exec("terminal length 0").await.unwrap();
     vty.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn hostname_change_is_followed() {
+    let mut vty = Vty::login(spawn(Script::new("old"), 4096), &opts())
+        .await
+        .unwrap();
+    vty.exec("configure terminal").await.unwrap();
+    vty.exec("hostname new-name").await.unwrap();
+    assert_eq!(vty.hostname(), "new-name");
+    assert_eq!(vty.mode(), &Mode::Config("config".into()));
+    let lines = ["hostname third", "router bgp 65000", "hostname fourth"];
+    let r = vty.batch(&lines, &BatchOptions::default()).await.unwrap();
+    assert!(r.is_success(), "{r:?}");
+    assert_eq!(vty.hostname(), "fourth");
+    vty.exec("end").await.unwrap();
+    vty.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn connection_dropped_mid_batch() {
+    let mut vty = Vty::login(spawn(Script::new("r1"), 4096), &opts())
+        .await
+        .unwrap();
+    let lines = [
+        "configure terminal",
+        "router bgp 65000",
+        "drop",
+        "network 192.0.2.0/24",
+    ];
+    match vty.batch(&lines, &BatchOptions::default()).await {
+        Err(VtyError::ConnectionClosed { during, .. }) => assert_eq!(during, "drop"),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        vty.exec("end").await,
+        Err(VtyError::SessionBroken { .. })
+    ));
 }
