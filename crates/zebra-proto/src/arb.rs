@@ -111,6 +111,7 @@ pub(crate) fn nht_nexthops(u: &mut Unstructured<'_>) -> Result<Nexthops> {
     for _ in 0..n {
         let mut nh: ZapiNexthop = u.arbitrary()?;
         nh.srte_color = None;
+        fix_extras(&mut nh);
         out.push(nh);
     }
     Ok(out)
@@ -148,10 +149,13 @@ impl ZapiRoute {
     /// Make every nexthop's `srte_color` agree with `srte`.
     pub(crate) fn fix_for_wire(&mut self) {
         let srte = self.srte;
-        let fix = |nh: &mut ZapiNexthop| match (srte, nh.srte_color) {
-            (true, None) => nh.srte_color = Some(0),
-            (false, Some(_)) => nh.srte_color = None,
-            _ => {}
+        let fix = |nh: &mut ZapiNexthop| {
+            match (srte, nh.srte_color) {
+                (true, None) => nh.srte_color = Some(0),
+                (false, Some(_)) => nh.srte_color = None,
+                _ => {}
+            }
+            fix_extras(nh);
         };
         if let Some(n) = self.nexthops.as_mut() {
             n.iter_mut().for_each(fix);
@@ -202,4 +206,11 @@ pub(crate) fn route_extra_bits(u: &mut Unstructured<'_>) -> Result<u32> {
 /// Quagga route message bits that select no field.
 pub(crate) fn old_extra_bits(u: &mut Unstructured<'_>) -> Result<u8> {
     Ok(u.arbitrary::<u8>()? & !crate::route::old_message::FIELD_BITS)
+}
+
+/// An empty extras box encodes like none: normalise it.
+fn fix_extras(nh: &mut ZapiNexthop) {
+    if nh.extras.as_ref().is_some_and(|x| x.is_empty()) {
+        nh.extras = None;
+    }
 }

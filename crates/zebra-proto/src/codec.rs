@@ -3,7 +3,7 @@
 use bytes::{Buf, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
-use crate::decode::decode_body;
+use crate::decode::decode_message;
 use crate::error::{DecodeError, EncodeError};
 use crate::header::{detect_profile, Header};
 use crate::message::Message;
@@ -108,7 +108,7 @@ impl Decoder for ZebraCodec {
         }
         let frame = src.get(..len).unwrap_or(&[]);
         let body = frame.get(hsize..).unwrap_or(&[]);
-        let message = decode_body(profile, header.command, body, hsize)?;
+        let message = decode_message(profile, header.command, body, hsize)?;
         src.advance(len);
         Ok(Some(Frame { header, message }))
     }

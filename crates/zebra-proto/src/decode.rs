@@ -5,11 +5,12 @@ use std::net::IpAddr;
 use ipnetwork::IpNetwork;
 
 use crate::command::Command;
-use crate::decode_route::{nexthop, old_nexthop, old_route, zapi_route};
+use crate::decode_route::{nexthop, old_nexthop, old_route, zapi_route_into};
 use crate::error::DecodeError;
 use crate::header::Header;
 use crate::message::*;
 use crate::profile::Profile;
+use crate::route::ZapiRoute;
 use crate::route::{Nexthops, OldNexthops};
 use crate::wire::Reader;
 
@@ -23,6 +24,7 @@ pub(crate) const AF_INET6: u16 = 10;
 /// `frame` must hold exactly the number of bytes the header's length field announces; use
 /// [`frame_length`](crate::frame_length) or the `codec` feature's `ZebraCodec` to cut a stream
 /// into frames. Never panics and never allocates more than the frame's size.
+#[inline]
 pub fn decode(profile: Profile, frame: &[u8]) -> Result<(Header, Message), DecodeError> {
     let header = Header::decode(profile, frame)?;
     if usize::from(header.length) != frame.len() {
@@ -33,8 +35,71 @@ pub fn decode(profile: Profile, frame: &[u8]) -> Result<(Header, Message), Decod
     }
     let hsize = profile.header_size();
     let body = frame.get(hsize..).unwrap_or(&[]);
-    let message = decode_body(profile, header.command, body, hsize)?;
-    Ok((header, message))
+    // Built in place in the value returned, so a route's inline nexthops are never copied
+    // while decoding.
+    let mut out = (header, route_shell(profile, header.command));
+    match &mut out.1 {
+        Message::RouteAdd(route)
+        | Message::RouteDelete(route)
+        | Message::RedistributeRouteAdd(route)
+        | Message::RedistributeRouteDel(route) => {
+            fill_route(profile, header.command, body, hsize, route)?
+        }
+        other => *other = decode_body(profile, header.command, body, hsize)?,
+    }
+    Ok(out)
+}
+
+/// An empty route message of the right variant for a route command, else a placeholder.
+#[inline]
+fn route_shell(profile: Profile, number: u16) -> Message {
+    let empty = || {
+        ZapiRoute::new(
+            0,
+            IpNetwork::V4(ipnetwork::Ipv4Network::from(
+                std::net::Ipv4Addr::UNSPECIFIED,
+            )),
+        )
+    };
+    match profile.command(number) {
+        Some(Command::RouteAdd) => Message::RouteAdd(empty()),
+        Some(Command::RouteDelete) => Message::RouteDelete(empty()),
+        Some(Command::RedistributeRouteAdd) => Message::RedistributeRouteAdd(empty()),
+        Some(Command::RedistributeRouteDel) => Message::RedistributeRouteDel(empty()),
+        _ => Message::InterfaceAddRequest,
+    }
+}
+
+fn fill_route(
+    profile: Profile,
+    number: u16,
+    body: &[u8],
+    offset: usize,
+    route: &mut ZapiRoute,
+) -> Result<(), DecodeError> {
+    let name = profile.command(number).map_or("ROUTE", Command::name);
+    let mut r = Reader::new(body, offset, name);
+    zapi_route_into(&mut r, route)?;
+    r.finish()
+}
+
+/// Decode a body whose header was already parsed (`offset` = the body's frame offset).
+#[inline]
+pub(crate) fn decode_message(
+    profile: Profile,
+    number: u16,
+    body: &[u8],
+    offset: usize,
+) -> Result<Message, DecodeError> {
+    let mut message = route_shell(profile, number);
+    match &mut message {
+        Message::RouteAdd(route)
+        | Message::RouteDelete(route)
+        | Message::RedistributeRouteAdd(route)
+        | Message::RedistributeRouteDel(route) => fill_route(profile, number, body, offset, route)?,
+        other => *other = decode_body(profile, number, body, offset)?,
+    }
+    Ok(message)
 }
 
 /// Decode a body whose header was already parsed. `offset` is the body's frame offset.
@@ -87,10 +152,12 @@ pub(crate) fn decode_body(
                 Message::OldNexthopUpdate(old_nexthop_update(&mut r)?)
             }
         }
-        Command::RouteAdd => Message::RouteAdd(zapi_route(&mut r)?),
-        Command::RouteDelete => Message::RouteDelete(zapi_route(&mut r)?),
-        Command::RedistributeRouteAdd => Message::RedistributeRouteAdd(zapi_route(&mut r)?),
-        Command::RedistributeRouteDel => Message::RedistributeRouteDel(zapi_route(&mut r)?),
+        Command::RouteAdd
+        | Command::RouteDelete
+        | Command::RedistributeRouteAdd
+        | Command::RedistributeRouteDel => {
+            return decode_message(profile, number, body, offset);
+        }
         Command::Ipv4RouteAdd => Message::Ipv4RouteAdd(old_route(profile, false, &mut r)?),
         Command::Ipv4RouteDelete => Message::Ipv4RouteDelete(old_route(profile, false, &mut r)?),
         Command::Ipv6RouteAdd => Message::Ipv6RouteAdd(old_route(profile, true, &mut r)?),

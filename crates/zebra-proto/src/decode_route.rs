@@ -7,8 +7,8 @@ use crate::error::DecodeError;
 use crate::profile::Profile;
 use crate::route::{
     nexthop_flags as nf, old_message as om, route_message as rm, BackupIndexes, Labels,
-    NexthopTarget, Nexthops, OldNexthop, OldRoute, Seg6Local, ZapiNexthop, ZapiRoute,
-    MPLS_MAX_LABELS, NEXTHOP_MAX_BACKUPS, ZAPI_OPAQUE_MAX,
+    NexthopExtras, NexthopTarget, Nexthops, OldNexthop, OldRoute, Seg6Local, ZapiNexthop,
+    ZapiRoute, MPLS_MAX_LABELS, NEXTHOP_MAX_BACKUPS, ZAPI_OPAQUE_MAX,
 };
 use crate::wire::Reader;
 
@@ -94,17 +94,16 @@ pub(crate) fn nexthop(r: &mut Reader<'_>, srte: bool) -> Result<ZapiNexthop, Dec
     } else {
         None
     };
-    let rmac = if wire_flags & nf::EVPN != 0 {
-        Some(r.array::<6>("nexthop.rmac")?)
-    } else {
-        None
-    };
+    let mut extras: Option<Box<NexthopExtras>> = None;
+    if wire_flags & nf::EVPN != 0 {
+        extras.get_or_insert_with(Default::default).rmac = Some(r.array::<6>("nexthop.rmac")?);
+    }
     let srte_color = if srte {
         Some(r.u32("nexthop.srte_color")?)
     } else {
         None
     };
-    let backup_indexes = if wire_flags & nf::HAS_BACKUP != 0 {
+    if wire_flags & nf::HAS_BACKUP != 0 {
         let at = r.offset();
         let n = r.u8("nexthop.backup_num")?;
         if usize::from(n) > NEXTHOP_MAX_BACKUPS {
@@ -116,117 +115,93 @@ pub(crate) fn nexthop(r: &mut Reader<'_>, srte: bool) -> Result<ZapiNexthop, Dec
             ));
         }
         let idx = r.bytes("nexthop.backup_idx", n.into())?;
-        Some(BackupIndexes::from_slice(idx))
-    } else {
-        None
-    };
-    let seg6local = if wire_flags & nf::SEG6LOCAL != 0 {
-        Some(Box::new(Seg6Local {
+        extras.get_or_insert_with(Default::default).backup_indexes =
+            Some(BackupIndexes::from_slice(idx));
+    }
+    if wire_flags & nf::SEG6LOCAL != 0 {
+        let s = Seg6Local {
             action: r.u32("nexthop.seg6local_action")?,
             nh4: r.ipv4("nexthop.seg6local_ctx.nh4")?,
             nh6: r.ipv6("nexthop.seg6local_ctx.nh6")?,
             table: r.u32_host("nexthop.seg6local_ctx.table")?,
-        }))
-    } else {
-        None
-    };
-    let seg6_segs = if wire_flags & nf::SEG6 != 0 {
-        Some(r.ipv6("nexthop.seg6_segs")?)
-    } else {
-        None
-    };
+        };
+        extras.get_or_insert_with(Default::default).seg6local = Some(s);
+    }
+    if wire_flags & nf::SEG6 != 0 {
+        extras.get_or_insert_with(Default::default).seg6_segs = Some(r.ipv6("nexthop.seg6_segs")?);
+    }
     Ok(ZapiNexthop {
         vrf_id,
         target,
         flags: wire_flags & !nf::FIELD_BITS,
         labels,
         weight,
-        rmac,
         srte_color,
-        backup_indexes,
-        seg6local,
-        seg6_segs,
+        extras,
     })
 }
 
-/// FRR `zapi_route` (ROUTE_ADD/DELETE, REDISTRIBUTE_ROUTE_ADD/DEL).
-pub(crate) fn zapi_route(r: &mut Reader<'_>) -> Result<ZapiRoute, DecodeError> {
-    let route_type = r.u8("type")?;
-    let instance = r.u16("instance")?;
-    let flags = r.u32("flags")?;
+/// FRR `zapi_route` (ROUTE_ADD/DELETE, REDISTRIBUTE_ROUTE_ADD/DEL), decoded in place into `out`
+/// (which starts as `ZapiRoute::new`): the nexthops go straight into their inline storage, so a
+/// route is never copied while it is built.
+pub(crate) fn zapi_route_into(r: &mut Reader<'_>, out: &mut ZapiRoute) -> Result<(), DecodeError> {
+    out.route_type = r.u8("type")?;
+    out.instance = r.u16("instance")?;
+    out.flags = r.u32("flags")?;
     let message = r.u32("message")?;
-    let safi = r.u8("safi")?;
+    out.extra_message_bits = message & !rm::FIELD_BITS;
+    out.safi = r.u8("safi")?;
     let v6 = family_u8(r)?;
     let plen_at = r.offset();
     let plen = r.u8("prefixlen")?;
     check_plen(r, plen, v6, plen_at)?;
     let addr = short_prefix_addr(r, v6, plen)?;
-    let prefix = make_prefix(r, addr, plen, plen_at)?;
-    let src_prefix = if message & rm::SRCPFX != 0 {
+    out.prefix = make_prefix(r, addr, plen, plen_at)?;
+    if message & rm::SRCPFX != 0 {
         let at = r.offset();
         let splen = r.u8("src_prefixlen")?;
         check_plen(r, splen, true, at)?;
-        match short_prefix_addr(r, true, splen)? {
-            IpAddr::V6(a) => Some((splen, a)),
-            IpAddr::V4(_) => None,
+        if let IpAddr::V6(a) = short_prefix_addr(r, true, splen)? {
+            out.src_prefix = Some((splen, a));
         }
-    } else {
-        None
-    };
-    let nhg_id = if message & rm::NHG != 0 {
-        Some(r.u32("nhg_id")?)
-    } else {
-        None
-    };
+    }
+    if message & rm::NHG != 0 {
+        out.nhg_id = Some(r.u32("nhg_id")?);
+    }
     let srte = message & rm::SRTE != 0;
-    let nexthops = if message & rm::NEXTHOP != 0 {
+    out.srte = srte;
+    if message & rm::NEXTHOP != 0 {
         let count = r.u16("nexthop_num")?;
         r.check_count("nexthops", count.into(), MIN_NEXTHOP)?;
-        let mut nhs = Nexthops::new();
+        let nhs = out.nexthops.insert(Nexthops::new());
         for _ in 0..count {
             nhs.push(nexthop(r, srte)?);
         }
-        Some(nhs)
-    } else {
-        None
-    };
-    let backup_nexthops = if message & rm::BACKUP_NEXTHOPS != 0 {
+    }
+    if message & rm::BACKUP_NEXTHOPS != 0 {
         let count = r.u16("backup_nexthop_num")?;
         r.check_count("backup_nexthops", count.into(), MIN_NEXTHOP)?;
-        let mut nhs = Vec::with_capacity(count.into());
+        let nhs = out.backup_nexthops.insert(Vec::with_capacity(count.into()));
         for _ in 0..count {
             nhs.push(nexthop(r, srte)?);
         }
-        Some(nhs)
-    } else {
-        None
-    };
-    let distance = if message & rm::DISTANCE != 0 {
-        Some(r.u8("distance")?)
-    } else {
-        None
-    };
-    let metric = if message & rm::METRIC != 0 {
-        Some(r.u32("metric")?)
-    } else {
-        None
-    };
-    let tag = if message & rm::TAG != 0 {
-        Some(r.u32("tag")?)
-    } else {
-        None
-    };
-    let mtu = if message & rm::MTU != 0 {
-        Some(r.u32("mtu")?)
-    } else {
-        None
-    };
-    let table_id = if message & rm::TABLEID != 0 {
-        Some(r.u32("table_id")?)
-    } else {
-        None
-    };
-    let opaque = if message & rm::OPAQUE != 0 {
+    }
+    if message & rm::DISTANCE != 0 {
+        out.distance = Some(r.u8("distance")?);
+    }
+    if message & rm::METRIC != 0 {
+        out.metric = Some(r.u32("metric")?);
+    }
+    if message & rm::TAG != 0 {
+        out.tag = Some(r.u32("tag")?);
+    }
+    if message & rm::MTU != 0 {
+        out.mtu = Some(r.u32("mtu")?);
+    }
+    if message & rm::TABLEID != 0 {
+        out.table_id = Some(r.u32("table_id")?);
+    }
+    if message & rm::OPAQUE != 0 {
         let at = r.offset();
         let len = r.u16("opaque.length")?;
         if usize::from(len) > ZAPI_OPAQUE_MAX {
@@ -237,29 +212,9 @@ pub(crate) fn zapi_route(r: &mut Reader<'_>) -> Result<ZapiRoute, DecodeError> {
                 "more than ZAPI_MESSAGE_OPAQUE_LENGTH (1024)",
             ));
         }
-        Some(r.bytes("opaque.data", len.into())?.to_vec())
-    } else {
-        None
-    };
-    Ok(ZapiRoute {
-        route_type,
-        instance,
-        flags,
-        extra_message_bits: message & !rm::FIELD_BITS,
-        safi,
-        prefix,
-        src_prefix,
-        nhg_id,
-        nexthops,
-        backup_nexthops,
-        distance,
-        metric,
-        tag,
-        mtu,
-        table_id,
-        srte,
-        opaque,
-    })
+        out.opaque = Some(r.bytes("opaque.data", len.into())?.to_vec());
+    }
+    Ok(())
 }
 
 /// One Quagga nexthop entry: type byte then its value.

@@ -64,7 +64,8 @@ pub(crate) fn zapi_nexthop(
     if let Some(w) = nh.weight {
         dst.put_u32(w);
     }
-    if let Some(mac) = nh.rmac {
+    let extras = nh.extras.as_deref();
+    if let Some(mac) = extras.and_then(|x| x.rmac) {
         dst.put_slice(&mac);
     }
     match (srte, nh.srte_color) {
@@ -85,7 +86,7 @@ pub(crate) fn zapi_nexthop(
             ))
         }
     }
-    if let Some(b) = &nh.backup_indexes {
+    if let Some(b) = extras.and_then(|x| x.backup_indexes.as_ref()) {
         if b.len() > NEXTHOP_MAX_BACKUPS {
             return Err(invalid(
                 cmd,
@@ -96,13 +97,13 @@ pub(crate) fn zapi_nexthop(
         dst.put_u8(b.len() as u8);
         dst.put_slice(b);
     }
-    if let Some(s) = &nh.seg6local {
+    if let Some(s) = extras.and_then(|x| x.seg6local.as_ref()) {
         dst.put_u32(s.action);
         dst.put_slice(&s.nh4.octets());
         dst.put_slice(&s.nh6.octets());
         dst.put_u32_ne(s.table);
     }
-    if let Some(seg) = nh.seg6_segs {
+    if let Some(seg) = extras.and_then(|x| x.seg6_segs) {
         dst.put_slice(&seg.octets());
     }
     Ok(())

@@ -70,8 +70,8 @@ pub use header::{detect_profile, Header};
 pub use message::*;
 pub use profile::Profile;
 pub use route::{
-    BackupIndexes, Labels, NexthopTarget, Nexthops, OldNexthop, OldNexthops, OldPath, OldRoute,
-    Seg6Local, ZapiNexthop, ZapiRoute, INLINE_LABELS, INLINE_NEXTHOPS,
+    BackupIndexes, Labels, NexthopExtras, NexthopTarget, Nexthops, OldNexthop, OldNexthops,
+    OldPath, OldRoute, Seg6Local, ZapiNexthop, ZapiRoute, INLINE_LABELS, INLINE_NEXTHOPS,
 };
 
 /// Length of the frame starting at `buf[0]`, once its header is complete.

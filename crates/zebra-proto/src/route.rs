@@ -219,6 +219,31 @@ pub struct Seg6Local {
     pub table: u32,
 }
 
+/// Rarely used parts of a nexthop (EVPN, backup paths, SRv6), kept out of line so that the
+/// common nexthop stays small: a route's eight inline nexthops are moved with it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct NexthopExtras {
+    /// EVPN router MAC (flag EVPN).
+    pub rmac: Option<[u8; 6]>,
+    /// Backup nexthop indexes (flag HAS_BACKUP).
+    pub backup_indexes: Option<BackupIndexes>,
+    /// SRv6 local SID behaviour (flag SEG6LOCAL).
+    pub seg6local: Option<Seg6Local>,
+    /// SRv6 headend segment (flag SEG6).
+    pub seg6_segs: Option<Ipv6Addr>,
+}
+
+impl NexthopExtras {
+    /// True when no part is present (such extras encode exactly like `None`).
+    pub fn is_empty(&self) -> bool {
+        self.rmac.is_none()
+            && self.backup_indexes.is_none()
+            && self.seg6local.is_none()
+            && self.seg6_segs.is_none()
+    }
+}
+
 /// One FRR `zapi_nexthop`. Optional parts are `Some` exactly when their flag is on the wire.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
@@ -235,16 +260,11 @@ pub struct ZapiNexthop {
     pub labels: Option<Labels>,
     /// Weight (flag WEIGHT).
     pub weight: Option<u32>,
-    /// EVPN router MAC (flag EVPN).
-    pub rmac: Option<[u8; 6]>,
     /// SR-TE colour: present on every nexthop exactly when the route has ZAPI_MESSAGE_SRTE.
     pub srte_color: Option<u32>,
-    /// Backup nexthop indexes (flag HAS_BACKUP).
-    pub backup_indexes: Option<BackupIndexes>,
-    /// SRv6 local SID behaviour (flag SEG6LOCAL); boxed because it is rare.
-    pub seg6local: Option<Box<Seg6Local>>,
-    /// SRv6 headend segment (flag SEG6).
-    pub seg6_segs: Option<Ipv6Addr>,
+    /// EVPN/backup/SRv6 parts (boxed, decoded only when one of their flags is set). A box with
+    /// nothing in it encodes like `None`.
+    pub extras: Option<Box<NexthopExtras>>,
 }
 
 impl ZapiNexthop {
@@ -256,11 +276,8 @@ impl ZapiNexthop {
             flags: 0,
             labels: None,
             weight: None,
-            rmac: None,
             srte_color: None,
-            backup_indexes: None,
-            seg6local: None,
-            seg6_segs: None,
+            extras: None,
         }
     }
 
@@ -273,17 +290,19 @@ impl ZapiNexthop {
         if self.weight.is_some() {
             f |= nexthop_flags::WEIGHT;
         }
-        if self.rmac.is_some() {
-            f |= nexthop_flags::EVPN;
-        }
-        if self.backup_indexes.is_some() {
-            f |= nexthop_flags::HAS_BACKUP;
-        }
-        if self.seg6local.is_some() {
-            f |= nexthop_flags::SEG6LOCAL;
-        }
-        if self.seg6_segs.is_some() {
-            f |= nexthop_flags::SEG6;
+        if let Some(x) = &self.extras {
+            if x.rmac.is_some() {
+                f |= nexthop_flags::EVPN;
+            }
+            if x.backup_indexes.is_some() {
+                f |= nexthop_flags::HAS_BACKUP;
+            }
+            if x.seg6local.is_some() {
+                f |= nexthop_flags::SEG6LOCAL;
+            }
+            if x.seg6_segs.is_some() {
+                f |= nexthop_flags::SEG6;
+            }
         }
         f
     }

@@ -588,16 +588,18 @@ fn route_add_every_optional_field() {
     nh1.flags = 0x01;
     nh1.labels = Some(Labels::from_slice(&[100, 200]));
     nh1.weight = Some(7);
-    nh1.rmac = Some([2, 0, 0, 0, 0, 2]);
     nh1.srte_color = Some(1);
-    nh1.backup_indexes = Some(BackupIndexes::from_slice(&[0, 1]));
-    nh1.seg6local = Some(Box::new(Seg6Local {
-        action: 3,
-        nh4: v4("192.0.2.1"),
-        nh6: v6("2001:db8::9"),
-        table: 254,
+    nh1.extras = Some(Box::new(NexthopExtras {
+        rmac: Some([2, 0, 0, 0, 0, 2]),
+        backup_indexes: Some(BackupIndexes::from_slice(&[0, 1])),
+        seg6local: Some(Seg6Local {
+            action: 3,
+            nh4: v4("192.0.2.1"),
+            nh6: v6("2001:db8::9"),
+            table: 254,
+        }),
+        seg6_segs: Some(v6("2001:db8::aa")),
     }));
-    nh1.seg6_segs = Some(v6("2001:db8::aa"));
     let mut nh2 = ZapiNexthop::new(NexthopTarget::Blackhole(2));
     nh2.srte_color = Some(2);
     let mut b1 = ZapiNexthop::new(NexthopTarget::Ipv4 {

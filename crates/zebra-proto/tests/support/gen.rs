@@ -52,7 +52,7 @@ fn fit_route(r: &mut ZapiRoute) {
         if let Some(l) = nh.labels.as_mut() {
             l.truncate(16);
         }
-        if let Some(b) = nh.backup_indexes.as_mut() {
+        if let Some(b) = nh.extras.as_mut().and_then(|x| x.backup_indexes.as_mut()) {
             b.truncate(8);
         }
     };
@@ -132,7 +132,7 @@ pub fn fit(profile: Profile, m: &mut Message) {
                 if let Some(l) = nh.labels.as_mut() {
                     l.truncate(16);
                 }
-                if let Some(b) = nh.backup_indexes.as_mut() {
+                if let Some(b) = nh.extras.as_mut().and_then(|x| x.backup_indexes.as_mut()) {
                     b.truncate(8);
                 }
             }
