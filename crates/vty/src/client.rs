@@ -411,6 +411,9 @@ impl Vty {
     /// Runs one command line and returns its output (without echo and prompt, lines ending in
     /// `\n`). A reply with a `% ` error line (or a known plain-text failure such as
     /// `BGP is already running; AS is N`) is returned as [`VtyError::Rejected`].
+    ///
+    /// `exit`/`quit` at enable level make bgpd close the connection (→
+    /// [`VtyError::ConnectionClosed`]); use [`Vty::close`] instead.
     pub async fn exec(&mut self, cmd: &str) -> Result<String, VtyError> {
         let out = self.exec_raw(cmd).await?;
         match prompt::find_error(&out) {

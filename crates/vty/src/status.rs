@@ -3,7 +3,7 @@
 //!
 //! Only the fields the project uses are typed; unknown fields are ignored so newer bgpd output
 //! still parses. Peers are keyed by the text bgpd uses (an address, or an interface name for
-//! unnumbered peers); [`PeerSummary::address`]-style helpers parse it.
+//! unnumbered peers); [`FamilySummary::peer`] looks a peer up by address.
 
 use std::collections::BTreeMap;
 use std::fmt;
