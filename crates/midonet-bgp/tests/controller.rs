@@ -245,6 +245,8 @@ async fn controller_reload_kill_9_restart_and_clean_exit() {
     // kill -9 of the controller, then a restart: leftovers are swept and BGP comes back.
     let before = status_json(&socket).unwrap();
     let old_pid = before[0]["bgpd_pid"].as_u64();
+    let filters_before = tc_filters(&lab, "up1").matches("mirred").count();
+    assert!(filters_before > 0);
     ctl.signal(libc::SIGKILL);
     assert!(
         wait_blocking(10, || !ctl.alive()).await,
@@ -271,6 +273,11 @@ async fn controller_reload_kill_9_restart_and_clean_exit() {
             .learned_from("192.0.2.1")
             .contains("203.0.113.0/24"))
         .await
+    );
+    // The flows were swept and reinstalled, not duplicated.
+    assert_eq!(
+        tc_filters(&lab, "up1").matches("mirred").count(),
+        filters_before
     );
     // Exactly one bgpd of ours runs.
     assert_eq!(

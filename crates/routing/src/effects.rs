@@ -236,12 +236,12 @@ pub trait Effects: Send + Sync + 'static {
     /// A Vty session.
     type Vty: VtySession;
 
-    /// Removes leftovers of an earlier run (namespaces, links, flows, processes, sockets) that
-    /// belong to this controller's naming scheme.
+    /// Removes leftovers of an earlier run (namespaces, links, processes, sockets) that belong to
+    /// this controller's naming scheme, and the flows of the named ports (their base names).
     fn sweep(
         &self,
         controller: &ControllerConfig,
-        uplinks: &[String],
+        ports: &[String],
     ) -> impl Future<Output = Result<Vec<String>, EffectError>> + Send;
 
     /// Builds the namespace, veths, bridge and addresses.

@@ -213,7 +213,7 @@ impl Effects for FakeEffects {
     async fn sweep(
         &self,
         controller: &ControllerConfig,
-        _uplinks: &[String],
+        _ports: &[String],
     ) -> Result<Vec<String>, EffectError> {
         self.maybe_fail(Step::Sweep, "*")?;
         let prefix = format!("{}-", controller.prefix);

@@ -60,8 +60,8 @@ impl<E: Effects> RoutingHandler<E> {
     /// Removes leftovers of a crashed earlier run that match `config`'s naming scheme. Call once
     /// before the first [`RoutingHandler::apply`].
     pub async fn sweep(&self, config: &Config) -> Result<Vec<String>, EffectError> {
-        let uplinks: Vec<String> = config.ports.iter().map(|p| p.uplink.clone()).collect();
-        self.env.sweep(&config.controller, &uplinks).await
+        let ports: Vec<String> = config.ports.iter().map(|p| p.ifname.clone()).collect();
+        self.env.sweep(&config.controller, &ports).await
     }
 
     /// Makes the running ports match `config` (already validated as a whole): new ports are

@@ -180,7 +180,7 @@ impl Effects for RealEffects {
     async fn sweep(
         &self,
         controller: &ControllerConfig,
-        _uplinks: &[String],
+        ports: &[String],
     ) -> Result<Vec<String>, EffectError> {
         let host = match &controller.host_namespace {
             Some(n) => {
@@ -192,6 +192,13 @@ impl Effects for RealEffects {
             .await
             .map_err(|e| EffectError::new(Step::Sweep, "*", e))?;
         let mut gone: Vec<String> = report.namespaces.clone();
+        // Flows left on the uplinks by a crashed run (a group is named after its port).
+        let dp = self.datapath(&controller.host_namespace, "*")?;
+        for group in ports {
+            if let Err(e) = dp.remove(group).await {
+                warn!(%group, error = %e, "removing leftover flows");
+            }
+        }
         gone.extend(report.links.iter().cloned());
         gone.extend(report.killed_pids.iter().map(|p| format!("pid {p}")));
         // Sockets and pid files of a crashed run.
