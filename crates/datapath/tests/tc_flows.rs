@@ -453,3 +453,52 @@ async fn drop_action_drops_or_is_reported_unsupported() {
         assert!(!t.has_ingress_qdisc(dev));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writers_claim_distinct_priorities() {
+    let Some(()) = testkit::require_root("concurrent_writers_claim_distinct_priorities") else {
+        return;
+    };
+    let t = Topology::new();
+    let (p, b) = (t.peer.path(), t.bgpd.path());
+    let dp1 = TcDatapath::new(Some(t.host.name())).unwrap();
+    let dp2 = TcDatapath::new(Some(t.host.name())).unwrap();
+    let g = bgp_flows(UPLINK, BGP_PORT, &[ip(LOCAL4)], &[ip(PEER4)]);
+    let h = bgp_flows(UPLINK, BGP_PORT, &[ip(LOCAL4)], &[ip(STRANGER4)]);
+    // Both handles scan the same free priorities and race for them.
+    let (rg, rh) = tokio::join!(dp1.install("g", &g), dp2.install("h", &h));
+    assert_eq!(rg.unwrap().added, 10);
+    assert_eq!(rh.unwrap().added, 10);
+    assert_eq!(dp1.install("g", &g).await.unwrap().unchanged, 10);
+    assert_eq!(dp2.install("h", &h).await.unwrap().unchanged, 10);
+
+    // Removing one group leaves the other's filters intact and working.
+    dp1.remove("g").await.unwrap();
+    assert_eq!(
+        dp2.install("h", &h).await.unwrap(),
+        InstallReport {
+            added: 0,
+            removed: 0,
+            unchanged: 10
+        }
+    );
+    assert!(tcp_reaches(
+        &p,
+        Some(ip(STRANGER4)),
+        &b,
+        sa(LOCAL4, PORT_179),
+        None
+    ));
+    assert!(!tcp_reaches(
+        &p,
+        Some(ip(PEER4)),
+        &b,
+        sa(LOCAL4, PORT_179),
+        None
+    ));
+    dp2.remove("h").await.unwrap();
+    for dev in [UPLINK, BGP_PORT] {
+        assert_eq!(t.ingress_filters(dev).trim(), "");
+        assert!(!t.has_ingress_qdisc(dev));
+    }
+}

@@ -31,10 +31,19 @@ use crate::{check_flows, Datapath, DatapathError, DatapathFuture, FlowStats, Ins
 
 /// How often a flow is retried at the next free priority when its table id or priority turns out
 /// to be taken (by a foreign filter or a concurrent writer).
-const ADD_ATTEMPTS: usize = 16;
+const ADD_ATTEMPTS: usize = 64;
 /// How often deleting a hash table is retried while the kernel still holds a link reference
 /// (5 ms, 10 ms, ... between attempts: about 3 s in total).
 const TABLE_BUSY_RETRIES: usize = 35;
+
+/// Why adding a flow at one priority failed.
+#[derive(Debug)]
+enum AddError {
+    /// The priority (or its table id) belongs to someone else: try another.
+    Taken,
+    /// The kernel refused the filter.
+    Failed(rtnetlink::Error),
+}
 
 #[derive(Debug, Clone)]
 struct Installed {
@@ -214,8 +223,11 @@ impl TcDatapath {
         Ok(())
     }
 
-    /// Adds one flow's filter at `prio`: for IPv4 transport matches a one-bucket table with the
-    /// terminal node first, then the linking root node (so the flow becomes active atomically).
+    /// Adds one flow's filter at `prio`. The first request creates the flow's one-bucket table
+    /// (id derived from the priority): table ids are unique on the link, so this claims the
+    /// priority even against another writer (`EEXIST`: taken, try the next one). IPv4 transport
+    /// matches then get the terminal node in that table and the linking root node last, so the
+    /// flow becomes active at once; other flows get their terminal node in the root table.
     async fn add_at(
         &self,
         ifindex: u32,
@@ -223,8 +235,34 @@ impl TcDatapath {
         enc: &U32Match,
         act: FilterAction,
         cookie: Vec<u8>,
-    ) -> Result<(), rtnetlink::Error> {
-        match &enc.l4_keys {
+    ) -> Result<(), AddError> {
+        let htid = child_htid(prio);
+        // If this fails nothing was created (the kernel drops a priority it created for a
+        // failed request).
+        if let Err(e) = self
+            .nl
+            .add_filter(netlink::table_message(ifindex, prio, enc.protocol, htid))
+            .await
+        {
+            // EEXIST: the table id is taken. EINVAL: the priority exists with another protocol
+            // (a concurrent writer got there first) — or the request is bad, which a dump tells.
+            let taken = match netlink::errno(&e) {
+                Some(EEXIST) => true,
+                Some(libc::EINVAL) => self
+                    .nl
+                    .dump_filters(ifindex)
+                    .await
+                    .map(|nodes| nodes.iter().any(|n| n.prio == prio))
+                    .unwrap_or(false),
+                _ => false,
+            };
+            return Err(if taken {
+                AddError::Taken
+            } else {
+                AddError::Failed(e)
+            });
+        }
+        let r = match &enc.l4_keys {
             None => {
                 let m = netlink::terminal_message(
                     ifindex,
@@ -238,12 +276,6 @@ impl TcDatapath {
                 self.nl.add_filter(m).await
             }
             Some(l4) => {
-                let htid = child_htid(prio);
-                // If this fails nothing was created (the kernel drops a priority it created for a
-                // failed request), and EEXIST means the table id belongs to someone else.
-                self.nl
-                    .add_filter(netlink::table_message(ifindex, prio, enc.protocol, htid))
-                    .await?;
                 let m = netlink::terminal_message(
                     ifindex,
                     prio,
@@ -264,14 +296,15 @@ impl TcDatapath {
                     );
                     r = self.nl.add_filter(m).await;
                 }
-                if r.is_err() {
-                    // The table is ours: remove it with whatever it holds, then the priority.
-                    let _ = self.del_table(ifindex, prio, enc.protocol, htid).await;
-                    let _ = self.nl.del_filter(ifindex, prio, enc.protocol, 0).await;
-                }
                 r
             }
+        };
+        if r.is_err() {
+            // The table and the priority are ours: remove them with whatever they hold.
+            let _ = self.del_table(ifindex, prio, enc.protocol, htid).await;
+            let _ = self.nl.del_filter(ifindex, prio, enc.protocol, 0).await;
         }
+        r.map_err(AddError::Failed)
     }
 
     /// Deletes one of our hash tables. The kernel drops a link's reference to the table only after
@@ -355,8 +388,8 @@ impl TcDatapath {
                 }
                 // The priority or table id is taken (a foreign filter or a concurrent writer): try
                 // the next free priority.
-                Err(e) if netlink::errno(&e) == Some(EEXIST) => continue,
-                Err(e)
+                Err(AddError::Taken) => continue,
+                Err(AddError::Failed(e))
                     if matches!(act, FilterAction::Drop)
                         && netlink::errno(&e) == Some(netlink::ENOENT) =>
                 {
@@ -365,7 +398,9 @@ impl TcDatapath {
                         what: "the drop action (this kernel has no act_gact)",
                     });
                 }
-                Err(e) => return Err(nl_err("add filter", flow.in_port.clone())(e)),
+                Err(AddError::Failed(e)) => {
+                    return Err(nl_err("add filter", flow.in_port.clone())(e))
+                }
             }
         }
         Err(DatapathError::PrioritiesExhausted {
