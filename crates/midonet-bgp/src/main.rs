@@ -206,7 +206,7 @@ fn main() -> ExitCode {
             run_controller(&config)
         }
         Command::Demo(args) => {
-            init_logging(cli.log.as_deref().unwrap_or("warn"));
+            init_logging(cli.log.as_deref().unwrap_or("warn,zebra_server=error"));
             demo::main(args)
         }
         Command::Routes(q) => query(&q, true),
