@@ -502,3 +502,62 @@ async fn concurrent_writers_claim_distinct_priorities() {
         assert!(!t.has_ingress_qdisc(dev));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_installed_transport_flow_is_repaired() {
+    let Some(()) = testkit::require_root("half_installed_transport_flow_is_repaired") else {
+        return;
+    };
+    let t = Topology::new();
+    let dp = TcDatapath::new(Some(t.host.name())).unwrap();
+    let flows = flows_for(&[PEER4]);
+    dp.install("g", &flows).await.unwrap();
+
+    // Simulate a crash between adding an IPv4 transport flow's action node and its link: delete
+    // every linking node on the uplink with tc.
+    let shown = t.ingress_filters(UPLINK);
+    let links: Vec<(String, String)> = shown
+        .lines()
+        .filter(|l| l.contains(" link "))
+        .map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            let after = |k: &str| w[w.iter().position(|x| *x == k).unwrap() + 1].to_string();
+            (after("pref"), after("fh"))
+        })
+        .collect();
+    assert_eq!(links.len(), 4, "{shown}");
+    for (pref, fh) in &links {
+        t.tc(&[
+            "filter", "del", "dev", UPLINK, "ingress", "protocol", "ip", "pref", pref, "handle",
+            fh, "u32",
+        ]);
+    }
+    assert!(!tcp_reaches(
+        &t.peer.path(),
+        Some(ip(PEER4)),
+        &t.bgpd.path(),
+        sa(LOCAL4, PORT_179),
+        None
+    ));
+
+    // The next install notices the broken flows and replaces exactly those.
+    let r = dp.install("g", &flows).await.unwrap();
+    assert_eq!(
+        r,
+        InstallReport {
+            added: 4,
+            removed: 4,
+            unchanged: flows.len() - 4
+        }
+    );
+    assert!(tcp_reaches(
+        &t.peer.path(),
+        Some(ip(PEER4)),
+        &t.bgpd.path(),
+        sa(LOCAL4, PORT_179),
+        None
+    ));
+    dp.remove("g").await.unwrap();
+    assert_eq!(t.ingress_filters(UPLINK).trim(), "");
+    assert!(!t.has_ingress_qdisc(UPLINK));
+}

@@ -59,6 +59,8 @@ struct Found {
     protocol: u16,
     group: [u8; 6],
     tag: [u8; 6],
+    /// False for a half-added transport flow (action node without its link).
+    complete: bool,
     packets: u64,
     bytes: u64,
     /// Key nodes that link to another table (deleted first).
@@ -169,12 +171,19 @@ impl TcDatapath {
                 };
                 let protocol = nodes.first().map(|n| n.protocol).unwrap_or(0);
                 let own_table = child_htid(prio);
+                // A transport flow whose action node sits in our table but has no link to it was
+                // cut short (e.g. a crash between the two requests): it matches nothing.
+                let in_table = nodes
+                    .iter()
+                    .any(|n| n.cookie.is_some() && n.handle & 0xFFF0_0000 == own_table);
+                let linked = nodes.iter().any(|n| n.link == Some(own_table));
                 scan.flows.push(Found {
                     ifindex,
                     prio,
                     protocol,
                     group,
                     tag,
+                    complete: !in_table || linked,
                     packets: nodes.iter().map(|n| n.packets).sum(),
                     bytes: nodes.iter().map(|n| n.bytes).sum(),
                     links: nodes
@@ -477,7 +486,7 @@ impl TcDatapath {
         for (flow, ifindex, target, tag) in wanted {
             if let Some(pos) = existing
                 .iter()
-                .position(|e| e.ifindex == ifindex && e.tag == tag)
+                .position(|e| e.complete && e.ifindex == ifindex && e.tag == tag)
             {
                 existing.swap_remove(pos);
                 report.unchanged += 1;
