@@ -150,6 +150,24 @@ impl Receiver {
         Ok(())
     }
 
+    /// Takes bytes that are already waiting, without blocking; true if any arrived.
+    async fn try_fill_now(&mut self, during: &str) -> Result<bool, VtyError> {
+        let r = tokio::time::timeout(Duration::ZERO, self.half.read(&mut self.chunk)).await;
+        match r {
+            Err(_) => Ok(false),
+            Ok(Err(source)) => Err(VtyError::Io {
+                during: during.to_owned(),
+                source,
+            }),
+            // EOF right after a complete reply: report the reply; the next call sees the close.
+            Ok(Ok(0)) => Ok(false),
+            Ok(Ok(n)) => {
+                self.filter.feed(&self.chunk[..n], &mut self.buf);
+                Ok(true)
+            }
+        }
+    }
+
     /// Reads the reply to `echo` (one command line), given the next pipelined line if any.
     /// Returns the output text, the new mode and, when the line renamed the host
     /// (`hostname NEW`) and the prompt shows the new name, that name. Consumes the reply.
@@ -166,7 +184,7 @@ impl Receiver {
             hosts.push(h);
         }
         let mut from = vec![0usize; hosts.len()];
-        loop {
+        'rescan: loop {
             let mut mismatch = false;
             for (i, host) in hosts.iter().enumerate() {
                 let scan = prompt::scan_reply(
@@ -177,6 +195,16 @@ impl Receiver {
                     from[i],
                 );
                 match scan {
+                    // A final prompt is only trusted if no further byte is already waiting: an
+                    // output line that merely starts like a prompt may have been cut by a read
+                    // boundary right after the prompt-like part.
+                    Scan::Done { consumed, .. }
+                        if next_echo.is_none()
+                            && consumed == self.pending().len()
+                            && self.try_fill_now(echo).await? =>
+                    {
+                        continue 'rescan;
+                    }
                     Scan::Done {
                         output,
                         mode,

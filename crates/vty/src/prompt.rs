@@ -357,3 +357,83 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod stream_tests {
+    use super::*;
+
+    /// Small deterministic generator (xorshift64*) so the test needs no extra crate.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self, bound: usize) -> usize {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 33) as usize % bound.max(1)
+        }
+    }
+
+    /// A pipelined stream of replies, cut into random chunks, is split back into exactly the
+    /// replies that were produced, whatever the cut points. Outputs include lines that look
+    /// like prompts of this host (alone on a line, or followed by more text). For the last
+    /// reply, which no further echo confirms, a prompt-like output line cut by a read boundary
+    /// cannot be told from the prompt by the bytes alone (the client checks that no further byte
+    /// is waiting), so the last output here is plain.
+    #[test]
+    fn pipelined_replies_survive_random_chunking() {
+        let host = "r-1";
+        let cmds: Vec<String> = (0..60).map(|i| format!("network 10.0.{i}.0/24")).collect();
+        let mut stream = Vec::new();
+        let mut expected = Vec::new();
+        for (i, c) in cmds.iter().enumerate() {
+            stream.extend_from_slice(c.as_bytes());
+            stream.extend_from_slice(b"\r\n");
+            let out = match i % 4 {
+                _ if i + 1 == 60 => "plain last output\r\n".to_owned(),
+                0 => String::new(),
+                1 => format!("% [BGP] Unknown command: {c}\r\n"),
+                2 => format!("{host}# \r\n{host}(config)#x\r\nline\r\n"),
+                _ => format!("{host}(config-router-af)# {c}X\r\n"),
+            };
+            stream.extend_from_slice(out.as_bytes());
+            stream.extend_from_slice(format!("{host}(config-router-af)# ").as_bytes());
+            expected.push(out);
+        }
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        for _round in 0..200 {
+            let mut received: Vec<u8> = Vec::new();
+            let mut pos = 0; // bytes of `stream` delivered
+            let mut start = 0; // start of the current reply in `received`
+            let mut from = 0;
+            let mut got = Vec::new();
+            let mut i = 0;
+            while i < cmds.len() {
+                let next = cmds.get(i + 1).map(String::as_bytes);
+                match scan_reply(&received[start..], cmds[i].as_bytes(), next, host, from) {
+                    Scan::Done {
+                        output,
+                        mode,
+                        consumed,
+                    } => {
+                        assert_eq!(mode, Mode::Config("config-router-af".into()));
+                        got.push(String::from_utf8_lossy(&received[start..][output]).into_owned());
+                        start += consumed;
+                        from = 0;
+                        i += 1;
+                    }
+                    Scan::NeedMore { resume } => {
+                        assert!(pos < stream.len(), "stuck at reply {i}");
+                        from = resume;
+                        let n = 1 + rng.next(40);
+                        let end = (pos + n).min(stream.len());
+                        received.extend_from_slice(&stream[pos..end]);
+                        pos = end;
+                    }
+                    Scan::EchoMismatch => panic!("echo mismatch at reply {i}"),
+                }
+            }
+            assert_eq!(got, expected);
+            assert_eq!(start, stream.len());
+        }
+    }
+}

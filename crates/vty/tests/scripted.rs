@@ -454,3 +454,22 @@ async fn connection_dropped_mid_batch() {
         Err(VtyError::SessionBroken { .. })
     ));
 }
+
+#[tokio::test]
+async fn refused_connection_is_a_connect_error() {
+    // A port that was just free: nothing listens on it.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    match Vty::connect(addr, &opts()).await {
+        Err(VtyError::Connect { addr: a, .. }) => assert_eq!(a, addr),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn session_can_move_between_tasks() {
+    fn assert_send<T: Send>() {}
+    assert_send::<Vty>();
+    assert_send::<VtyError>();
+}

@@ -168,7 +168,8 @@ async fn two_bgpds_config_round_trip_status_and_hitless_timer_change() {
     let v4 = s.ipv4_unicast.unwrap();
     assert_eq!(v4.asn, Some(65001));
     let deadline = Instant::now() + Duration::from_secs(60);
-    let before = loop {
+    let (before, before_at) = loop {
+        let at = Instant::now();
         let n = a
             .vty
             .bgp_neighbor(ip("192.0.2.2"))
@@ -176,7 +177,7 @@ async fn two_bgpds_config_round_trip_status_and_hitless_timer_change() {
             .unwrap()
             .expect("neighbor exists");
         if n.prefixes_received() >= 1 && n.prefixes_sent() >= 1 {
-            break n;
+            break (n, at);
         }
         assert!(Instant::now() < deadline, "no prefixes exchanged: {n:#?}");
         tokio::time::sleep(Duration::from_millis(250)).await;
@@ -256,9 +257,23 @@ async fn two_bgpds_config_round_trip_status_and_hitless_timer_change() {
             after.connections_dropped, before.connections_dropped,
             "{after:#?}"
         );
-        assert_eq!(
-            after.bgp_timer_up_established_epoch,
-            before.bgp_timer_up_established_epoch
+        // bgpd derives the epoch from "now - uptime", so it may move by a second of rounding;
+        // a reset session would move it by the whole time since the first session came up.
+        let (e0, e1) = (
+            before.bgp_timer_up_established_epoch.unwrap(),
+            after.bgp_timer_up_established_epoch.unwrap(),
+        );
+        assert!(
+            e0.abs_diff(e1) <= 1,
+            "established epoch moved from {e0} to {e1}"
+        );
+        // The session's uptime keeps growing with the wall clock: a reset would restart it.
+        let grown =
+            after.bgp_timer_up_msec.unwrap() as i128 - before.bgp_timer_up_msec.unwrap() as i128;
+        let elapsed = before_at.elapsed().as_millis() as i128;
+        assert!(
+            grown >= elapsed - 2_000,
+            "uptime grew {grown} ms in {elapsed} ms: session was reset"
         );
         if Instant::now() > watch_until {
             break;
