@@ -192,3 +192,131 @@ async fn pipelined_batch_against_bgpd() {
     assert_eq!(v.matches("  network 10.").count(), 1999);
     vty.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn typed_config_as_change_and_reverts_on_bgpd() {
+    use vty::config::{Asn, ConnectRetry, DebugFlag, Description, LogFile, Password, Timers};
+    let Some(bgpd) = testkit::require_bgpd("typed_config_as_change_and_reverts_on_bgpd") else {
+        return;
+    };
+    let lab = common::start_bgpd(&bgpd, "r6", "");
+    let mut vty = common::login(&lab, &common::options()).await.unwrap();
+    let peer: std::net::IpAddr = "198.51.100.7".parse().unwrap();
+    let mut cfg = vty::BgpConfig::new(Asn::new(65000).unwrap());
+    cfg.router_id = Some("192.0.2.1".parse().unwrap());
+    let mut n = vty::Neighbor::new(peer, Asn::new(65007).unwrap());
+    n.timers = Some(Timers::new(5, 15).unwrap());
+    n.connect_retry = Some(ConnectRetry::new(7).unwrap());
+    n.password = Some(Password::new("pw-1").unwrap());
+    n.description = Some(Description::new("seven").unwrap());
+    cfg.add_neighbor(n);
+    cfg.add_network("203.0.113.0/24".parse().unwrap());
+    let log = lab.bgpd.dir().join("typed.log");
+    cfg.log_file = Some(LogFile::new(log.to_str().unwrap()).unwrap());
+    cfg.debug.insert(DebugFlag::NeighborEvents);
+    let opts = vty::BatchOptions::default();
+    vty.configure(&cfg.commands(), &opts)
+        .await
+        .unwrap()
+        .into_result()
+        .unwrap();
+    let rc = vty.running_config().await.unwrap();
+    for l in [
+        "router bgp 65000",
+        " neighbor 198.51.100.7 password pw-1",
+        " neighbor 198.51.100.7 timers 5 15",
+        " neighbor 198.51.100.7 timers connect 7",
+        "  network 203.0.113.0/24",
+        "debug bgp neighbor-events",
+    ] {
+        assert!(rc.lines().any(|x| x == l), "{l:?} missing:\n{rc}");
+    }
+
+    // Reverting settings uses the `no` forms and keeps the neighbor.
+    let mut reverted = cfg.clone();
+    {
+        let n = reverted.neighbors.get_mut(&peer).unwrap();
+        n.password = None;
+        n.timers = None;
+        n.connect_retry = None;
+    }
+    reverted.debug.clear();
+    reverted.log_file = None;
+    let d = vty::diff(&cfg, &reverted);
+    assert_eq!(d.len(), 5, "{d:?}");
+    vty.configure(&d, &opts)
+        .await
+        .unwrap()
+        .into_result()
+        .unwrap();
+    let rc = vty.running_config().await.unwrap();
+    assert!(
+        rc.contains(" neighbor 198.51.100.7 remote-as 65007\n"),
+        "{rc}"
+    );
+    assert!(
+        !rc.contains("password pw-1")
+            && !rc.contains("timers 5 15")
+            && !rc.contains("timers connect"),
+        "{rc}"
+    );
+    assert!(
+        !rc.contains("debug bgp neighbor-events") && !rc.contains("typed.log"),
+        "{rc}"
+    );
+
+    // An AS change recreates the instance.
+    let mut moved = reverted.clone();
+    moved.asn = Asn::new(4_200_000_001).unwrap();
+    let d = vty::diff(&reverted, &moved);
+    assert_eq!(d[0].line(), "no router bgp 65000");
+    vty.configure(&d, &opts)
+        .await
+        .unwrap()
+        .into_result()
+        .unwrap();
+    let rc = vty.running_config().await.unwrap();
+    assert!(
+        rc.contains("router bgp 4200000001\n") && !rc.contains("router bgp 65000"),
+        "{rc}"
+    );
+    assert!(
+        rc.contains(" neighbor 198.51.100.7 description seven\n"),
+        "{rc}"
+    );
+    assert!(rc.contains("  network 203.0.113.0/24\n"), "{rc}");
+
+    // bgpd rejecting a typed command (an activation of an unknown neighbor; `validate` would
+    // have caught it) is reported precisely, and the session is back in enable mode.
+    let mut broken = moved.clone();
+    broken.ipv4.activate.insert("192.0.2.99".parse().unwrap());
+    broken.add_network("198.51.100.0/24".parse().unwrap());
+    assert!(broken.validate().is_err());
+    let d = vty::diff(&moved, &broken);
+    let report = vty.configure(&d, &opts).await.unwrap();
+    let r = report.first_rejection().unwrap();
+    assert_eq!(r.line, "neighbor 192.0.2.99 activate");
+    assert!(
+        r.message
+            .contains("Specify remote-as or peer-group commands first"),
+        "{}",
+        r.message
+    );
+    assert_eq!(report.rejected(), 1);
+    match report.into_result() {
+        Err(vty::VtyError::BatchRejected {
+            command, not_sent, ..
+        }) => {
+            assert_eq!(command, "neighbor 192.0.2.99 activate");
+            assert_eq!(not_sent, 0);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(vty.mode(), &Mode::Enable);
+    assert!(vty
+        .running_config()
+        .await
+        .unwrap()
+        .contains("  network 198.51.100.0/24\n"));
+    vty.close().await.unwrap();
+}
