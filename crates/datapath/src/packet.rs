@@ -357,6 +357,27 @@ mod tests {
         ));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn parsing_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..128)) {
+            let _ = Packet::parse_ethernet("x", &bytes);
+        }
+
+        #[test]
+        fn parsing_mutated_ip_frames_never_panics(
+            options in 0usize..=10,
+            cut in 0usize..120,
+            ihl in 0u8..16,
+            ethertype in proptest::prop_oneof![proptest::strategy::Just(ETH_P_IP), proptest::strategy::Just(ETH_P_IPV6), proptest::strategy::Just(ETH_P_ARP)],
+        ) {
+            let mut frame = ipv4_frame(&vec![1; options * 4], IPPROTO_TCP, &[0, 179, 0, 179, 0, 0, 0, 0], 0);
+            frame[12..14].copy_from_slice(&ethertype.to_be_bytes());
+            frame[14] = 0x40 | ihl;
+            frame.truncate(cut.min(frame.len()));
+            let _ = Packet::parse_ethernet("x", &frame);
+        }
+    }
+
     #[test]
     fn arp_matches_sender_and_target() {
         let p = Packet::arp(
