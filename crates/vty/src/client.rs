@@ -150,18 +150,30 @@ impl Receiver {
         Ok(())
     }
 
-    /// Takes bytes that are already waiting, without blocking; true if any arrived.
+    /// Takes bytes that are already waiting, without blocking or waiting for a timer tick;
+    /// true if any arrived.
     async fn try_fill_now(&mut self, during: &str) -> Result<bool, VtyError> {
-        let r = tokio::time::timeout(Duration::ZERO, self.half.read(&mut self.chunk)).await;
-        match r {
-            Err(_) => Ok(false),
-            Ok(Err(source)) => Err(VtyError::Io {
+        let half = &mut self.half;
+        let mut rb = tokio::io::ReadBuf::new(&mut self.chunk);
+        let polled = std::future::poll_fn(|cx| {
+            std::task::Poll::Ready(
+                match std::pin::Pin::new(&mut *half).poll_read(cx, &mut rb) {
+                    std::task::Poll::Pending => None,
+                    std::task::Poll::Ready(r) => Some(r),
+                },
+            )
+        })
+        .await;
+        let n = rb.filled().len();
+        match polled {
+            None => Ok(false),
+            Some(Err(source)) => Err(VtyError::Io {
                 during: during.to_owned(),
                 source,
             }),
             // EOF right after a complete reply: report the reply; the next call sees the close.
-            Ok(Ok(0)) => Ok(false),
-            Ok(Ok(n)) => {
+            Some(Ok(())) if n == 0 => Ok(false),
+            Some(Ok(())) => {
                 self.filter.feed(&self.chunk[..n], &mut self.buf);
                 Ok(true)
             }
