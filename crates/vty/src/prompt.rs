@@ -437,3 +437,47 @@ mod stream_tests {
         }
     }
 }
+
+#[cfg(test)]
+mod garbage_tests {
+    use super::*;
+    use crate::telnet::TelnetFilter;
+
+    /// Arbitrary bytes (biased towards the interesting ones) never make the sans-I/O code panic,
+    /// and every `Done` it reports lies inside the buffer.
+    #[test]
+    fn arbitrary_input_never_panics() {
+        let alphabet: &[u8] = b"h#>( )-cfg\r\n%\xff\xfb\xfd\xfa\xf0ab";
+        let mut state: u64 = 0x1234_5678_9abc_def1;
+        let mut next = |bound: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % bound as u64) as usize
+        };
+        for _ in 0..20_000 {
+            let len = next(48);
+            let raw: Vec<u8> = (0..len).map(|_| alphabet[next(alphabet.len())]).collect();
+            let mut f = TelnetFilter::new();
+            let mut buf = Vec::new();
+            f.feed(&raw, &mut buf);
+            let _ = match_prompt(&buf, "h");
+            let _ = trailing_login_prompt(&buf);
+            let _ = find_error(&String::from_utf8_lossy(&buf));
+            let from = next(buf.len() + 1);
+            for next_echo in [None, Some(&b"ab"[..])] {
+                if let Scan::Done {
+                    output, consumed, ..
+                } = scan_reply(&buf, b"a", next_echo, "h", from)
+                {
+                    assert!(
+                        output.start <= output.end
+                            && output.end <= consumed
+                            && consumed <= buf.len()
+                    );
+                }
+            }
+            let _ = crate::status::BgpSummary::parse(&String::from_utf8_lossy(&buf));
+        }
+    }
+}
