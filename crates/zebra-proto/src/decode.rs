@@ -70,6 +70,7 @@ fn route_shell(profile: Profile, number: u16) -> Message {
     }
 }
 
+#[inline(never)]
 fn fill_route(
     profile: Profile,
     number: u16,
@@ -103,6 +104,8 @@ pub(crate) fn decode_message(
 }
 
 /// Decode a body whose header was already parsed. `offset` is the body's frame offset.
+/// Kept out of line so the inlined route fast path stays small.
+#[inline(never)]
 pub(crate) fn decode_body(
     profile: Profile,
     number: u16,

@@ -44,6 +44,9 @@
 //! assert_eq!(zebra_proto::detect_profile(&buf).unwrap(), Profile::Frr84);
 //! ```
 
+/// The `bytes` crate, re-exported for `BytesMut` in [`encode`]'s signature.
+pub use bytes;
+
 #[cfg(feature = "arbitrary")]
 pub mod arb;
 #[cfg(feature = "codec")]
