@@ -619,8 +619,83 @@ pub(crate) async fn remove_wiring(names: &ContainerNames, host_ns: Option<&NetNs
         }
     }
     // One batch: the veths' peers inside the namespace go with them.
-    host.delete_links(&ours).await?;
+    delete_links_without_waiting_for_the_kernel(host_ns, &host, ours).await?;
     crate::ns::delete(&names.namespace)
+}
+
+/// Lets other tasks run once. Unlike `tokio::task::yield_now` it works under any executor,
+/// including `futures::executor::block_on` called from a tokio thread (as in
+/// [`ContainerGuard`]'s drop), where tokio's deferred wake-up would never come.
+async fn yield_once() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            std::task::Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await
+}
+
+/// Deletes `indexes` in the host-side namespace as one batch and returns as soon as they are
+/// gone from the namespace (unlisted, names free).
+///
+/// The kernel acknowledges a link deletion only after waiting for RCU callbacks everywhere
+/// (tens of milliseconds on a loaded machine), long after the links have disappeared. The
+/// request therefore runs on a helper thread with its own netlink socket, while this task
+/// watches the links vanish through `host`; a kernel error still reaches the caller if it comes
+/// first.
+async fn delete_links_without_waiting_for_the_kernel(
+    host_ns: Option<&NetNs>,
+    host: &Rtnl,
+    indexes: Vec<u32>,
+) -> Result<()> {
+    if indexes.is_empty() {
+        return Ok(());
+    }
+    let deleter = Rtnl::open(host_ns)?;
+    let (tx, mut rx) = tokio::sync::oneshot::channel();
+    let doomed = indexes.clone();
+    std::thread::Builder::new()
+        .name("netns-unlink".to_string())
+        .spawn(move || {
+            let _ = tx.send(futures::executor::block_on(deleter.delete_links(&doomed)));
+        })
+        .map_err(|e| NetnsError::os("spawn link deletion thread for", host.namespace(), e))?;
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        match rx.try_recv() {
+            Ok(result) => return result,
+            Err(tokio::sync::oneshot::error::TryRecvError::Closed) => {
+                return Err(NetnsError::Thread {
+                    object: host.namespace().to_string(),
+                    reason: "link deletion thread died",
+                })
+            }
+            Err(tokio::sync::oneshot::error::TryRecvError::Empty) => {}
+        }
+        let mut present = false;
+        for &index in &indexes {
+            if host.link_by_index(index).await?.is_some() {
+                present = true;
+                break;
+            }
+        }
+        if !present {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            // Something holds the deletion up: wait for the kernel's answer.
+            return rx.await.map_err(|_| NetnsError::Thread {
+                object: host.namespace().to_string(),
+                reason: "link deletion thread died",
+            })?;
+        }
+        yield_once().await;
+    }
 }
 
 impl ContainerSpec {

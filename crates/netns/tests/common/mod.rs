@@ -81,9 +81,18 @@ pub fn connect_from(ns: &netns::NetNs, addr: SocketAddr) -> TcpStream {
 
 /// Names of the links in namespace `ns` (via iproute2).
 pub fn link_names(ns: &str) -> Vec<String> {
-    let (ok, out) = ip(&["-n", ns, "-o", "link", "show"]);
-    assert!(ok, "{out}");
-    out.lines()
+    // stdout only: iproute2 may warn on stderr about peers in namespaces it cannot name.
+    let out = Command::new("ip")
+        .args(["-n", ns, "-o", "link", "show"])
+        .output()
+        .expect("run ip");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
         .filter_map(|l| l.split(": ").nth(1))
         .map(|n| n.split('@').next().unwrap_or(n).to_string())
         .collect()
