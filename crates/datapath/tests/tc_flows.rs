@@ -287,6 +287,22 @@ async fn peer_update_changes_only_the_differing_flows() {
 
     // A fresh handle (as after a controller restart) recognises the installed flows.
     let dp2 = TcDatapath::new(Some(t.host.name())).unwrap();
+    // It reads the group's flows and counters back from the kernel before installing anything.
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    let recovered = dp2.list("g").await.unwrap();
+    assert_eq!(
+        sorted(recovered.iter().map(ToString::to_string).collect()),
+        sorted(one.iter().map(ToString::to_string).collect())
+    );
+    let recovered_stats = dp2.counters("g").await.unwrap();
+    assert_eq!(recovered_stats.len(), 10);
+    assert!(
+        total(&recovered_stats).0 > 0,
+        "the earlier connections were counted"
+    );
     assert_eq!(
         dp2.install("g", &one).await.unwrap(),
         InstallReport {

@@ -6,7 +6,7 @@
 
 use std::net::IpAddr;
 
-use datapath::tc::{encode_match, ETH_P_ALL};
+use datapath::tc::{decode_match, encode_match, ETH_P_ALL};
 use datapath::{EtherType, Flow, Packet, ETH_P_ARP, ETH_P_IP, ETH_P_IPV6};
 use ipnetwork::IpNetwork;
 use proptest::prelude::*;
@@ -202,6 +202,25 @@ proptest! {
         prop_assert!(flow.validate().is_ok(), "generator made an invalid flow: {}", flow);
         let packet = Packet::parse_ethernet("in0", &frame).unwrap();
         prop_assert_eq!(u32_matches(&flow, &frame), flow.matches.matches(&packet), "flow {} frame {:02x?}", flow, frame);
+    }
+}
+
+proptest! {
+    #[test]
+    fn decoding_the_keys_gives_back_an_equivalent_match(flow in flow()) {
+        // Equivalent for the kernel: the decoded match encodes to the same filter (a /0 prefix,
+        // for instance, decodes as no prefix, which the kernel cannot tell apart).
+        let e = encode_match(&flow);
+        let decoded = decode_match(e.protocol, &e.keys, e.l4_keys.as_deref());
+        prop_assert!(decoded.is_some(), "flow {} did not decode", flow);
+        let mut again = flow.clone();
+        again.matches = decoded.unwrap_or_default();
+        prop_assert_eq!(encode_match(&again), e, "flow {}", flow);
+        // Without zero-length prefixes the decoded match is the same value.
+        let zero = |n: &Option<IpNetwork>| n.is_some_and(|n| n.prefix() == 0);
+        if !zero(&flow.matches.src) && !zero(&flow.matches.dst) {
+            prop_assert_eq!(again.matches, flow.matches.clone(), "flow {}", flow);
+        }
     }
 }
 

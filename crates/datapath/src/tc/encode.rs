@@ -16,7 +16,7 @@ use std::net::IpAddr;
 use ipnetwork::IpNetwork;
 use rtnetlink::packet_route::tc::TcU32Key;
 
-use crate::flow::{EtherType, Flow, Fnv};
+use crate::flow::{EtherType, Flow, FlowMatch, Fnv, IPPROTO_ICMP, IPPROTO_ICMPV6};
 
 /// The first tc priority this crate uses for flows.
 pub const FLOW_PRIO_MIN: u16 = 0xD000;
@@ -221,6 +221,125 @@ pub fn encode_match(flow: &Flow) -> U32Match {
     }
 }
 
+/// Byte-wise view of keys: offset -> (value, mask); `None` for keys this crate never writes.
+fn key_bytes(keys: &[TcU32Key]) -> Option<BTreeMap<usize, (u8, u8)>> {
+    let mut out = BTreeMap::new();
+    for k in keys {
+        if k.offmask != 0 || k.off < 0 || k.off % 4 != 0 {
+            return None;
+        }
+        let (v, m) = (k.val.to_be_bytes(), k.mask.to_be_bytes());
+        for i in 0..4 {
+            if m[i] != 0 {
+                out.insert(k.off as usize + i, (v[i] & m[i], m[i]));
+            }
+        }
+    }
+    Some(out)
+}
+
+/// An exact field of `len` bytes at `off`: `Some(None)` when not matched, `None` when only
+/// partly masked.
+fn exact(b: &BTreeMap<usize, (u8, u8)>, off: usize, len: usize) -> Option<Option<u64>> {
+    let bytes: Vec<Option<&(u8, u8)>> = (off..off + len).map(|i| b.get(&i)).collect();
+    if bytes.iter().all(Option::is_none) {
+        return Some(None);
+    }
+    let mut v = 0u64;
+    for x in bytes {
+        let (val, mask) = x?;
+        if *mask != 0xff {
+            return None;
+        }
+        v = (v << 8) | u64::from(*val);
+    }
+    Some(Some(v))
+}
+
+/// A prefix of `len` (4 or 16) bytes at `off`; `None` when the mask is not a prefix mask.
+fn prefix(b: &BTreeMap<usize, (u8, u8)>, off: usize, len: usize) -> Option<Option<IpNetwork>> {
+    let mut addr = vec![0u8; len];
+    let mut plen = 0u8;
+    let mut ended = false;
+    for (i, byte) in addr.iter_mut().enumerate() {
+        let (val, mask) = b.get(&(off + i)).copied().unwrap_or((0, 0));
+        let is_prefix_byte = mask.leading_ones() + mask.trailing_zeros() == 8;
+        if mask != 0 && (ended || !is_prefix_byte) {
+            return None;
+        }
+        if mask != 0xff {
+            ended = true;
+        }
+        plen += mask.leading_ones() as u8;
+        *byte = val;
+    }
+    if plen == 0 {
+        return Some(None);
+    }
+    let ip: IpAddr = if len == 4 {
+        IpAddr::from([addr[0], addr[1], addr[2], addr[3]])
+    } else {
+        let mut a = [0u8; 16];
+        a.copy_from_slice(&addr);
+        IpAddr::from(a)
+    };
+    IpNetwork::new(ip, plen).ok().map(Some)
+}
+
+fn decode_l4(m: &mut FlowMatch, b: &BTreeMap<usize, (u8, u8)>, base: usize) -> Option<()> {
+    if matches!(m.ip_proto, Some(IPPROTO_ICMP | IPPROTO_ICMPV6)) {
+        m.icmp_type = exact(b, base, 1)?.map(|v| v as u8);
+    } else {
+        m.src_port = exact(b, base, 2)?.map(|v| v as u16);
+        m.dst_port = exact(b, base + 2, 2)?.map(|v| v as u16);
+    }
+    Some(())
+}
+
+/// The inverse of [`encode_match`]: the match a filter's keys express, or `None` when the keys
+/// are not ones this crate writes. Used to report flows another handle installed.
+pub fn decode_match(
+    protocol: u16,
+    keys: &[TcU32Key],
+    l4_keys: Option<&[TcU32Key]>,
+) -> Option<FlowMatch> {
+    let root = key_bytes(keys)?;
+    let mut m = FlowMatch {
+        ethertype: if protocol == ETH_P_ALL {
+            None
+        } else {
+            Some(EtherType::from_value(protocol)?)
+        },
+        ..FlowMatch::default()
+    };
+    match m.ethertype {
+        Some(EtherType::Ipv4) => {
+            m.ip_proto = exact(&root, 9, 1)?.map(|v| v as u8);
+            m.src = prefix(&root, 12, 4)?;
+            m.dst = prefix(&root, 16, 4)?;
+            if let Some(l4) = l4_keys {
+                decode_l4(&mut m, &key_bytes(l4)?, 0)?;
+            }
+        }
+        Some(EtherType::Ipv6) => {
+            m.ip_proto = exact(&root, 6, 1)?.map(|v| v as u8);
+            m.src = prefix(&root, 8, 16)?;
+            m.dst = prefix(&root, 24, 16)?;
+            decode_l4(&mut m, &root, 40)?;
+        }
+        Some(EtherType::Arp) => {
+            m.src = prefix(&root, 14, 4)?;
+            m.dst = prefix(&root, 24, 4)?;
+            // The hardware/protocol check without addresses comes from a /0 address prefix.
+            if m.src.is_none() && m.dst.is_none() && root.contains_key(&0) {
+                m.src = IpNetwork::new(IpAddr::from([0u8; 4]), 0).ok();
+            }
+        }
+        None => {}
+    }
+    Some(m)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -306,6 +425,31 @@ mod tests {
         let all = encode_match(&Flow::redirect("a", "b"));
         assert_eq!(all.protocol, ETH_P_ALL);
         assert_eq!(all.keys, vec![key(0, 0, 0)]);
+    }
+
+    #[test]
+    fn decode_inverts_encode() {
+        let flows = crate::bgp_flows(
+            "a",
+            "b",
+            &["192.0.2.1".parse().unwrap(), "2001:db8::1".parse().unwrap()],
+            &["192.0.2.2".parse().unwrap(), "2001:db8::2".parse().unwrap()],
+        );
+        let odd = Flow::redirect("a", "b")
+            .ethertype(EtherType::Ipv4)
+            .src("10.128.0.0/9".parse().unwrap());
+        for f in flows.iter().chain([&odd, &Flow::redirect("a", "b")]) {
+            let e = encode_match(f);
+            assert_eq!(
+                decode_match(e.protocol, &e.keys, e.l4_keys.as_deref()),
+                Some(f.matches.clone()),
+                "{f}"
+            );
+        }
+        let mut bad = TcU32Key::default();
+        bad.mask = 0x00f0_0000;
+        bad.off = 12;
+        assert_eq!(decode_match(0x0800, &[bad], None), None);
     }
 
     #[test]

@@ -21,12 +21,12 @@ use tokio::sync::Mutex;
 use tracing::debug;
 
 pub use encode::{
-    child_htid, encode_match, U32Match, COOKIE_MAGIC, ETH_P_ALL, FLOW_PRIO_MAX, FLOW_PRIO_MIN,
-    MARKER_CLASSID, MARKER_PRIO, MARKER_PROTOCOL,
+    child_htid, decode_match, encode_match, U32Match, COOKIE_MAGIC, ETH_P_ALL, FLOW_PRIO_MAX,
+    FLOW_PRIO_MIN, MARKER_CLASSID, MARKER_PRIO, MARKER_PROTOCOL,
 };
 use netlink::{FilterAction, FilterNode, Netlink, EEXIST};
 
-use crate::flow::{Action, Flow};
+use crate::flow::{Action, Flow, FlowMatch};
 use crate::{check_flows, Datapath, DatapathError, DatapathFuture, FlowStats, InstallReport};
 
 /// How often a flow is retried at the next free priority when its table id or priority turns out
@@ -67,6 +67,8 @@ struct Found {
     links: Vec<u32>,
     /// Our explicit hash tables at this priority (deleted after the links).
     tables: Vec<u32>,
+    /// The flow's match and action read back from the keys, when they are ones we write.
+    decoded: Option<(FlowMatch, FilterAction)>,
 }
 
 /// What a scan of the kernel found.
@@ -177,7 +179,27 @@ impl TcDatapath {
                     .iter()
                     .any(|n| n.cookie.is_some() && n.handle & 0xFFF0_0000 == own_table);
                 let linked = nodes.iter().any(|n| n.link == Some(own_table));
+                let key_node = |in_own: bool| {
+                    nodes.iter().find(|n| {
+                        n.divisor.is_none()
+                            && n.handle & 0xFFF != 0
+                            && (n.handle & 0xFFF0_0000 == own_table) == in_own
+                    })
+                };
+                let l4_keys = if linked {
+                    key_node(true).map(|n| n.keys.clone())
+                } else {
+                    None
+                };
+                let action = nodes
+                    .iter()
+                    .find(|n| n.cookie.is_some())
+                    .and_then(|n| n.action);
+                let decoded = key_node(false)
+                    .and_then(|root| decode_match(protocol, &root.keys, l4_keys.as_deref()))
+                    .zip(action);
                 scan.flows.push(Found {
+                    decoded,
                     ifindex,
                     prio,
                     protocol,
@@ -538,6 +560,53 @@ impl TcDatapath {
         let _ = self.release_qdiscs(&links).await;
     }
 
+    /// The group's flows as the kernel holds them (for groups this handle did not install, e.g.
+    /// after a restart), with their counters.
+    async fn recover(&self, scan: &Scan, gtag: [u8; 6]) -> Result<Vec<FlowStats>, DatapathError> {
+        let mut names: BTreeMap<u32, Option<String>> = BTreeMap::new();
+        let mut out = Vec::new();
+        for f in scan.flows.iter().filter(|f| f.group == gtag && f.complete) {
+            let Some((matches, action)) = &f.decoded else {
+                continue;
+            };
+            let mut ifindexes = vec![f.ifindex];
+            if let FilterAction::Redirect(t) = action {
+                ifindexes.push(*t);
+            }
+            for i in ifindexes {
+                if let std::collections::btree_map::Entry::Vacant(e) = names.entry(i) {
+                    let name = self
+                        .nl
+                        .link_name(i)
+                        .await
+                        .map_err(nl_err("get link", format!("#{i}")))?;
+                    e.insert(name);
+                }
+            }
+            let name = |i: &u32| names.get(i).cloned().flatten();
+            let Some(in_port) = name(&f.ifindex) else {
+                continue;
+            };
+            let action = match action {
+                FilterAction::Redirect(t) => match name(t) {
+                    Some(to) => Action::Redirect { to },
+                    None => continue,
+                },
+                FilterAction::Drop => Action::Drop,
+            };
+            out.push(FlowStats {
+                flow: Flow {
+                    in_port,
+                    matches: matches.clone(),
+                    action,
+                },
+                packets: f.packets,
+                bytes: f.bytes,
+            });
+        }
+        Ok(out)
+    }
+
     async fn counters_locked(
         &self,
         state: &BTreeMap<String, Vec<Installed>>,
@@ -546,7 +615,7 @@ impl TcDatapath {
         let gtag = encode::group_tag(group);
         let scan = self.scan().await?;
         let Some(known) = state.get(group) else {
-            return Ok(Vec::new());
+            return self.recover(&scan, gtag).await;
         };
         Ok(known
             .iter()
@@ -590,10 +659,19 @@ impl Datapath for TcDatapath {
     fn list<'a>(&'a self, group: &'a str) -> DatapathFuture<'a, Vec<Flow>> {
         Box::pin(async move {
             let state = self.state.lock().await;
-            Ok(state
-                .get(group)
-                .map(|v| v.iter().map(|i| i.flow.clone()).collect())
-                .unwrap_or_default())
+            match state.get(group) {
+                Some(v) => Ok(v.iter().map(|i| i.flow.clone()).collect()),
+                None => {
+                    let scan = self.scan().await?;
+                    let gtag = encode::group_tag(group);
+                    Ok(self
+                        .recover(&scan, gtag)
+                        .await?
+                        .into_iter()
+                        .map(|s| s.flow)
+                        .collect())
+                }
+            }
         })
     }
 

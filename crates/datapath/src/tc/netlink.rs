@@ -58,6 +58,10 @@ pub struct FilterNode {
     pub classid: Option<u32>,
     /// Cookie of the node's action, if any.
     pub cookie: Option<Vec<u8>>,
+    /// The node's selector keys.
+    pub keys: Vec<TcU32Key>,
+    /// What the node's action does, if it has one this crate knows.
+    pub action: Option<FilterAction>,
     /// Packets counted by the node's actions.
     pub packets: u64,
     /// Bytes counted by the node's actions.
@@ -258,6 +262,23 @@ impl Netlink {
         }
     }
 
+    /// The name of a link, `None` when it does not exist.
+    pub async fn link_name(&self, ifindex: u32) -> Result<Option<String>, rtnetlink::Error> {
+        let mut m = LinkMessage::default();
+        m.header.index = ifindex;
+        match self.request(RouteNetlinkMessage::GetLink(m), 0).await {
+            Ok(replies) => Ok(replies.into_iter().find_map(|r| match r {
+                RouteNetlinkMessage::NewLink(l) => l.attributes.into_iter().find_map(|a| match a {
+                    LinkAttribute::IfName(n) => Some(n),
+                    _ => None,
+                }),
+                _ => None,
+            })),
+            Err(e) if matches!(errno(&e), Some(ENODEV)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Ifindexes of every link with an ingress (or clsact) qdisc.
     pub async fn ingress_links(&self) -> Result<Vec<u32>, rtnetlink::Error> {
         let replies = self
@@ -393,10 +414,27 @@ fn parse_node(f: &TcMessage) -> FilterNode {
                         TcOption::U32(TcFilterU32Option::ClassId(c)) => {
                             n.classid = Some(u32::from(*c))
                         }
+                        TcOption::U32(TcFilterU32Option::Selector(sel)) => {
+                            n.keys = sel.keys.clone()
+                        }
                         TcOption::U32(TcFilterU32Option::Action(acts)) => {
                             for act in acts {
                                 for aa in &act.attributes {
                                     match aa {
+                                        TcActionAttribute::Kind(k) if k == "gact" => {
+                                            n.action = Some(FilterAction::Drop)
+                                        }
+                                        TcActionAttribute::Options(opts) => {
+                                            for o in opts {
+                                                if let TcActionOption::Mirror(
+                                                    TcActionMirrorOption::Parms(m),
+                                                ) = o
+                                                {
+                                                    n.action =
+                                                        Some(FilterAction::Redirect(m.ifindex));
+                                                }
+                                            }
+                                        }
                                         TcActionAttribute::Cookie(c) => n.cookie = Some(c.clone()),
                                         TcActionAttribute::Stats(stats) => {
                                             for s in stats {
