@@ -106,6 +106,51 @@ fn per_message_in<M: criterion::measurement::Measurement>(c: &mut Criterion<M>, 
     g.finish();
 }
 
+/// The same decodes in a plain loop timed by `iter_custom` (no closure call per iteration):
+/// what a server loop that decodes frame after frame sees.
+fn decode_loop_in<M, T>(
+    c: &mut Criterion<M>,
+    prefix: &str,
+    start: impl Fn() -> T + Copy,
+    end: impl Fn(T) -> M::Value + Copy,
+) where
+    M: criterion::measurement::Measurement,
+{
+    let cases = [
+        ("route_add_v4_1nh", route_v4()),
+        ("route_add_v6_4nh", route_v6_4()),
+    ];
+    let mut g = c.benchmark_group(format!("{prefix}decode_loop"));
+    g.throughput(Throughput::Elements(1));
+    for (name, m) in &cases {
+        let bytes = frame(m);
+        g.bench_function(*name, |b| {
+            b.iter_custom(|iters| {
+                let t = start();
+                let mut acc = 0u64;
+                for _ in 0..iters {
+                    let (header, msg) = decode(Profile::Frr84, black_box(&bytes)).unwrap();
+                    black_box(&msg);
+                    acc = acc.wrapping_add(u64::from(header.length));
+                }
+                black_box(acc);
+                end(t)
+            })
+        });
+    }
+    g.finish();
+}
+
+fn decode_loop(c: &mut Criterion) {
+    decode_loop_in(c, "", std::time::Instant::now, |t| t.elapsed());
+}
+
+fn decode_loop_cpu(c: &mut Criterion<cpu_time::ThreadCpuTime>) {
+    decode_loop_in(c, "cpu_", cpu_time::now_ns, |t| {
+        cpu_time::now_ns().saturating_sub(t)
+    });
+}
+
 const STREAM: usize = 1_000_000;
 
 fn stream(c: &mut Criterion) {
@@ -165,7 +210,7 @@ mod cpu_time {
 
     pub struct ThreadCpuTime;
 
-    fn now_ns() -> u64 {
+    pub fn now_ns() -> u64 {
         let mut ts = libc::timespec {
             tv_sec: 0,
             tv_nsec: 0,
@@ -240,10 +285,10 @@ fn cpu_criterion() -> Criterion<cpu_time::ThreadCpuTime> {
     Criterion::default().with_measurement(cpu_time::ThreadCpuTime)
 }
 
-criterion_group!(benches, per_message, stream);
+criterion_group!(benches, per_message, decode_loop, stream);
 criterion_group! {
     name = cpu_benches;
     config = cpu_criterion();
-    targets = per_message_cpu, stream_cpu
+    targets = per_message_cpu, decode_loop_cpu, stream_cpu
 }
 criterion_main!(benches, cpu_benches);
