@@ -299,6 +299,12 @@ async fn controller_reload_kill_9_restart_and_clean_exit() {
         "{left:?}"
     );
     assert!(bgpds_using(&run).is_empty(), "{}", bgpds_using(&run));
+    let out = Command::new("find").arg(&run).output().unwrap();
+    let files = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        !files.contains(".sock") && !files.contains(".vty") && !files.contains(".pid"),
+        "{files}"
+    );
     assert!(
         !tc_filters(&lab, "up1").contains("mirred"),
         "{}",

@@ -272,6 +272,14 @@ impl Effects for RealEffects {
         };
         remove_file(&plan.zebra_socket);
         remove_file(&plan.pid_file);
+        remove_file(&plan.bgpd_config);
+        // bgpd's vtysh socket directory.
+        let vty_dir = plan.controller.run_dir.join(&plan.namespace);
+        if vty_dir.is_dir() {
+            if let Err(e) = std::fs::remove_dir_all(&vty_dir) {
+                warn!(path = %vty_dir.display(), error = %e, "cannot remove");
+            }
+        }
         result.map_err(|e| EffectError::new(Step::Container, name, e))
     }
 

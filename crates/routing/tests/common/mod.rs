@@ -349,12 +349,14 @@ pub fn leftovers(lab: &Lab) -> Vec<String> {
             .filter(|n| n.starts_with(&want))
             .map(str::to_string),
     );
-    if let Ok(dir) = std::fs::read_dir(lab.run_dir.path()) {
-        for e in dir.flatten() {
-            let n = e.file_name().to_string_lossy().into_owned();
-            if n.ends_with(".sock") || n.ends_with(".pid") {
-                out.push(n);
-            }
+    let found = std::process::Command::new("find")
+        .arg(lab.run_dir.path())
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    for f in found.lines() {
+        if f.ends_with(".sock") || f.ends_with(".pid") || f.ends_with(".vty") {
+            out.push(f.to_string());
         }
     }
     out
