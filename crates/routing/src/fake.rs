@@ -29,10 +29,13 @@ struct State {
     next_pid: u32,
 }
 
-/// Fake side effects (see the module documentation). Clones share state.
+/// Fake side effects (see the module documentation). Clones share state. Flows are computed
+/// with [`datapath::bgp_flows`] and installed in a [`datapath::MemoryDatapath`], so tests can
+/// check which packets are steered to bgpd.
 #[derive(Debug, Clone, Default)]
 pub struct FakeEffects {
     state: Arc<Mutex<State>>,
+    datapath: Arc<datapath::MemoryDatapath>,
 }
 
 fn step_key(step: Step) -> String {
@@ -98,6 +101,11 @@ impl FakeEffects {
     /// Containers currently built.
     pub fn containers(&self) -> BTreeSet<String> {
         self.st().containers.clone()
+    }
+
+    /// The in-memory datapath holding every port's flows (group = the port's namespace name).
+    pub fn datapath(&self) -> &datapath::MemoryDatapath {
+        &self.datapath
     }
 
     /// Peers the flows of `port` currently allow, if installed.
@@ -283,10 +291,15 @@ impl Effects for FakeEffects {
     async fn install_flows(
         &self,
         plan: &PortPlan,
-        _facts: &ContainerFacts,
+        facts: &ContainerFacts,
     ) -> Result<(), EffectError> {
         self.maybe_fail(Step::Flows, &plan.port.name)?;
         let peers = plan.port.peer_addresses();
+        let local: Vec<IpAddr> = plan.port.addresses().iter().map(|a| a.ip()).collect();
+        let flows = datapath::bgp_flows(&plan.port.uplink, &facts.datapath_host, &local, &peers);
+        self.datapath
+            .install_sync(&plan.namespace, &flows)
+            .map_err(|e| EffectError::new(Step::Flows, &plan.port.name, e))?;
         self.record(format!("flows {} {:?}", plan.port.name, peers));
         self.st().flows.insert(plan.port.name.clone(), peers);
         Ok(())
@@ -295,6 +308,9 @@ impl Effects for FakeEffects {
     async fn remove_flows(&self, plan: &PortPlan) -> Result<(), EffectError> {
         self.record(format!("remove flows {}", plan.port.name));
         self.st().flows.remove(&plan.port.name);
+        self.datapath
+            .install_sync(&plan.namespace, &[])
+            .map_err(|e| EffectError::new(Step::Flows, &plan.port.name, e))?;
         Ok(())
     }
 

@@ -402,3 +402,53 @@ async fn peer_status_is_polled() {
     assert_eq!(s.bgpd_pid, Some(1001));
     h.shutdown().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn flows_steer_bgp_between_uplink_and_bgpd_and_follow_peers() {
+    use datapath::{Packet, Verdict};
+    let (fx, _sink, mut h) = started();
+    h.apply(&cfg(BASE)).await;
+    wait_for(&h, "p1", "configured", |s| s.config_applied).await;
+    let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+    let to_bgpd = |peer: &str| {
+        fx.datapath().process(&Packet::tcp(
+            "eth1",
+            (ip(peer), 40000),
+            (ip("192.0.2.1"), 179),
+            60,
+        ))
+    };
+    assert!(
+        matches!(to_bgpd("192.0.2.2"), Verdict::Redirect { ref to, .. } if to == "mnb-p1"),
+        "{:?}",
+        to_bgpd("192.0.2.2")
+    );
+    // Other traffic and unknown peers stay on their normal path.
+    assert_eq!(to_bgpd("192.0.2.3"), Verdict::Continue);
+    let ssh = fx.datapath().process(&Packet::tcp(
+        "eth1",
+        (ip("192.0.2.2"), 40000),
+        (ip("192.0.2.1"), 22),
+        60,
+    ));
+    assert_eq!(ssh, Verdict::Continue);
+    // bgpd's answers go out of the uplink.
+    let back = fx.datapath().process(&Packet::tcp(
+        "mnb-p1",
+        (ip("192.0.2.1"), 179),
+        (ip("192.0.2.2"), 40000),
+        60,
+    ));
+    assert!(
+        matches!(back, Verdict::Redirect { ref to, .. } if to == "eth1"),
+        "{back:?}"
+    );
+    // A new peer gets flows; shutdown removes them all.
+    let more = format!("{BASE}[[port.peer]]\naddress = \"192.0.2.3\"\nremote_as = 65003\n");
+    h.apply(&cfg(&more)).await;
+    wait_for(&h, "p1", "peer added", |s| s.config_applied).await;
+    assert!(matches!(to_bgpd("192.0.2.3"), Verdict::Redirect { .. }));
+    h.shutdown().await;
+    assert_eq!(to_bgpd("192.0.2.2"), Verdict::Continue);
+    assert!(fx.datapath().groups().is_empty());
+}
