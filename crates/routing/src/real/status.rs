@@ -1,9 +1,7 @@
-//! Per-peer status from FRR's `show bgp summary json`.
+//! Per-peer status from FRR's `show bgp summary json`, read with the vty crate's typed summary.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
-
-use serde_json::Value;
 
 use crate::types::PeerStatus;
 
@@ -11,16 +9,9 @@ use crate::types::PeerStatus;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SummaryError {
-    /// Not JSON.
-    #[error("`show bgp summary json` output is not JSON: {0}")]
+    /// Not the JSON of a summary.
+    #[error("`show bgp summary json` output is not a BGP summary: {0}")]
     Json(#[from] serde_json::Error),
-    /// JSON of an unexpected shape.
-    #[error("`show bgp summary json` output is not an object")]
-    Shape,
-}
-
-fn u64_field(v: &Value, key: &str) -> Option<u64> {
-    v.get(key).and_then(Value::as_u64)
 }
 
 /// Parses the summary (all address families) into one entry per neighbor: prefix counts are
@@ -31,40 +22,26 @@ pub fn parse_summary(text: &str) -> Result<Vec<PeerStatus>, SummaryError> {
         // bgpd answers nothing before `router bgp` exists.
         return Ok(Vec::new());
     }
-    let root: Value = serde_json::from_str(text)?;
-    let families = root.as_object().ok_or(SummaryError::Shape)?;
+    let summary = vty::BgpSummary::parse(text)?;
     let mut peers: BTreeMap<IpAddr, PeerStatus> = BTreeMap::new();
-    for family in families.values() {
-        let Some(list) = family.get("peers").and_then(Value::as_object) else {
-            continue;
-        };
-        for (addr, p) in list {
+    for family in [&summary.ipv4_unicast, &summary.ipv6_unicast]
+        .into_iter()
+        .flatten()
+    {
+        for (addr, p) in &family.peers {
             let Ok(address) = addr.parse::<IpAddr>() else {
                 continue;
             };
-            let state = p
-                .get("state")
-                .and_then(Value::as_str)
-                .unwrap_or("Unknown")
-                .to_string();
-            let uptime = u64_field(p, "peerUptimeMsec").map(|ms| ms / 1000);
-            let rcvd = u64_field(p, "pfxRcd").or_else(|| u64_field(p, "acceptedPrefixCount"));
-            let sent = u64_field(p, "pfxSnt");
-            let remote_as = u64_field(p, "remoteAs").and_then(|a| u32::try_from(a).ok());
             let e = peers.entry(address).or_insert_with(|| PeerStatus {
                 address,
-                remote_as,
-                state: state.clone(),
-                uptime_secs: uptime,
-                prefixes_received: None,
-                prefixes_sent: None,
+                remote_as: p.remote_as.and_then(|a| u32::try_from(a).ok()),
+                state: p.state.to_string(),
+                uptime_secs: Some(p.peer_uptime_msec / 1000),
+                prefixes_received: Some(0),
+                prefixes_sent: Some(0),
             });
-            let add = |a: Option<u64>, b: Option<u64>| match (a, b) {
-                (None, None) => None,
-                (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
-            };
-            e.prefixes_received = add(e.prefixes_received, rcvd);
-            e.prefixes_sent = add(e.prefixes_sent, sent);
+            e.prefixes_received = e.prefixes_received.map(|n| n + p.pfx_rcd);
+            e.prefixes_sent = e.prefixes_sent.map(|n| n + p.pfx_snt);
         }
     }
     Ok(peers.into_values().collect())
@@ -100,5 +77,6 @@ mod tests {
         assert!(parse_summary("{}").unwrap().is_empty());
         assert!(parse_summary("% Unknown command").is_err());
         assert!(parse_summary("[1]").is_err());
+        assert!(parse_summary("{\"ipv4Unicast\": 3}").is_err());
     }
 }
