@@ -15,7 +15,8 @@
 //! No input makes decoding panic, overflow or allocate more than the frame holds: every count
 //! is checked against the bytes that remain. Errors name the command, the field and the byte
 //! offset. Route decoding does not allocate for up to [`INLINE_NEXTHOPS`] nexthops with up to
-//! [`INLINE_LABELS`] labels each.
+//! [`INLINE_LABELS`] labels each; only the rare EVPN/backup/SRv6 nexthop parts
+//! ([`NexthopExtras`]) are boxed. Design notes: `docs/zebra-proto.md` in the repository.
 //!
 //! Byte order: everything is big-endian except FRR's MPLS labels, the ERROR and
 //! ROUTE_NOTIFY_OWNER enums, VRF_ADD's table id and SRv6 context table, which FRR copies from
