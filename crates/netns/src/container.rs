@@ -356,6 +356,10 @@ impl Container {
     ///
     /// Returns once the wiring is usable: links up, addresses assigned (IPv6 ones without
     /// duplicate address detection, so they can be bound at once), default route set.
+    ///
+    /// Must run inside a tokio runtime with its time driver enabled (it polls for the IPv6
+    /// addresses to settle). On error, what was already built stays in place: apply again once
+    /// the cause is fixed, or call [`ContainerSpec::remove`].
     pub async fn apply(spec: &ContainerSpec) -> Result<Container> {
         spec.validate()?;
         let names = spec.names()?;
