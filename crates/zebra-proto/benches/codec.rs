@@ -137,6 +137,21 @@ fn decode_loop_in<M, T>(
                 end(t)
             })
         });
+        // Reusing one caller-owned message: the route is rebuilt in place.
+        g.bench_function(format!("{name}_into"), |b| {
+            b.iter_custom(|iters| {
+                let mut msg = Message::InterfaceAddRequest;
+                let t = start();
+                let mut acc = 0u64;
+                for _ in 0..iters {
+                    let header = decode_into(Profile::Frr84, black_box(&bytes), &mut msg).unwrap();
+                    black_box(&msg);
+                    acc = acc.wrapping_add(u64::from(header.length));
+                }
+                black_box(acc);
+                end(t)
+            })
+        });
     }
     g.finish();
 }

@@ -50,6 +50,39 @@ pub fn decode(profile: Profile, frame: &[u8]) -> Result<(Header, Message), Decod
     Ok(out)
 }
 
+/// Like [`decode`], but decodes into a caller-owned message and returns the header.
+///
+/// When `out` already holds a route of the same command (ROUTE_ADD after ROUTE_ADD, …) the route
+/// is overwritten in place, so a loop that reuses one `Message` never copies the route's inline
+/// nexthop storage. On error `out` holds some valid but unspecified message.
+pub fn decode_into(
+    profile: Profile,
+    frame: &[u8],
+    out: &mut Message,
+) -> Result<Header, DecodeError> {
+    let header = Header::decode(profile, frame)?;
+    if usize::from(header.length) != frame.len() {
+        return Err(DecodeError::LengthMismatch {
+            length: header.length.into(),
+            available: frame.len(),
+        });
+    }
+    let hsize = profile.header_size();
+    let body = frame.get(hsize..).unwrap_or(&[]);
+    let command = profile.command(header.command);
+    match (command, &mut *out) {
+        (Some(Command::RouteAdd), Message::RouteAdd(route))
+        | (Some(Command::RouteDelete), Message::RouteDelete(route))
+        | (Some(Command::RedistributeRouteAdd), Message::RedistributeRouteAdd(route))
+        | (Some(Command::RedistributeRouteDel), Message::RedistributeRouteDel(route)) => {
+            route.reset();
+            fill_route_named(command.map_or("ROUTE", Command::name), body, hsize, route)?;
+        }
+        _ => *out = decode_message(profile, header.command, body, hsize)?,
+    }
+    Ok(header)
+}
+
 /// An empty route message of the right variant for a route command, else a placeholder.
 #[inline]
 fn route_shell(profile: Profile, number: u16) -> Message {
@@ -70,7 +103,6 @@ fn route_shell(profile: Profile, number: u16) -> Message {
     }
 }
 
-#[inline(never)]
 fn fill_route(
     profile: Profile,
     number: u16,
@@ -78,7 +110,22 @@ fn fill_route(
     offset: usize,
     route: &mut ZapiRoute,
 ) -> Result<(), DecodeError> {
-    let name = profile.command(number).map_or("ROUTE", Command::name);
+    fill_route_named(
+        profile.command(number).map_or("ROUTE", Command::name),
+        body,
+        offset,
+        route,
+    )
+}
+
+/// Decode a `zapi_route` body into `route` (reset beforehand) and check it is fully consumed.
+#[inline(never)]
+fn fill_route_named(
+    name: &'static str,
+    body: &[u8],
+    offset: usize,
+    route: &mut ZapiRoute,
+) -> Result<(), DecodeError> {
     let mut r = Reader::new(body, offset, name);
     zapi_route_into(&mut r, route)?;
     r.finish()

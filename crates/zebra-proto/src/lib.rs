@@ -67,7 +67,7 @@ mod wire;
 #[cfg(feature = "codec")]
 pub use codec::{CodecError, Frame, ZebraCodec};
 pub use command::Command;
-pub use decode::decode;
+pub use decode::{decode, decode_into};
 pub use encode::encode;
 pub use error::{DecodeError, EncodeError};
 pub use header::{detect_profile, Header};

@@ -379,6 +379,31 @@ impl ZapiRoute {
         }
     }
 
+    /// Clear every field in place (keeping the nexthop list's storage), as [`ZapiRoute::new`]
+    /// with route type 0 and prefix 0.0.0.0/0 would.
+    pub fn reset(&mut self) {
+        self.route_type = 0;
+        self.instance = 0;
+        self.flags = 0;
+        self.extra_message_bits = 0;
+        self.safi = 1;
+        self.prefix = IpNetwork::V4(ipnetwork::Ipv4Network::from(Ipv4Addr::UNSPECIFIED));
+        self.src_prefix = None;
+        self.nhg_id = None;
+        if let Some(n) = self.nexthops.as_mut() {
+            n.clear();
+        }
+        self.nexthops = None;
+        self.backup_nexthops = None;
+        self.distance = None;
+        self.metric = None;
+        self.tag = None;
+        self.mtu = None;
+        self.table_id = None;
+        self.srte = false;
+        self.opaque = None;
+    }
+
     /// The `message` word as it goes on the wire.
     pub fn wire_message(&self) -> u32 {
         use route_message as m;

@@ -21,6 +21,7 @@ pub(crate) struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
+    #[inline]
     pub(crate) fn new(body: &'a [u8], offset: usize, command: &'static str) -> Self {
         Reader {
             rest: body,
@@ -30,19 +31,23 @@ impl<'a> Reader<'a> {
     }
 
     /// Frame offset of the next byte.
+    #[inline]
     pub(crate) fn offset(&self) -> usize {
         self.offset
     }
 
     /// Bytes left.
+    #[inline]
     pub(crate) fn remaining(&self) -> usize {
         self.rest.len()
     }
 
+    #[inline]
     pub(crate) fn is_empty(&self) -> bool {
         self.rest.is_empty()
     }
 
+    #[inline]
     fn run<T>(
         &mut self,
         field: &'static str,
@@ -59,6 +64,7 @@ impl<'a> Reader<'a> {
         }
     }
 
+    #[inline]
     pub(crate) fn truncated(&self, field: &'static str, size: usize) -> DecodeError {
         DecodeError::Truncated {
             command: self.command,
@@ -68,6 +74,7 @@ impl<'a> Reader<'a> {
         }
     }
 
+    #[inline]
     pub(crate) fn invalid(
         &self,
         field: &'static str,
@@ -84,27 +91,33 @@ impl<'a> Reader<'a> {
         }
     }
 
+    #[inline]
     pub(crate) fn u8(&mut self, field: &'static str) -> Result<u8, DecodeError> {
         self.run(field, 1, num::be_u8)
     }
 
+    #[inline]
     pub(crate) fn u16(&mut self, field: &'static str) -> Result<u16, DecodeError> {
         self.run(field, 2, num::be_u16)
     }
 
+    #[inline]
     pub(crate) fn u32(&mut self, field: &'static str) -> Result<u32, DecodeError> {
         self.run(field, 4, num::be_u32)
     }
 
+    #[inline]
     pub(crate) fn u64(&mut self, field: &'static str) -> Result<u64, DecodeError> {
         self.run(field, 8, num::be_u64)
     }
 
     /// A 32-bit value in the daemon's host (native) byte order.
+    #[inline]
     pub(crate) fn u32_host(&mut self, field: &'static str) -> Result<u32, DecodeError> {
         self.run(field, 4, |i| num::u32(Endianness::Native)(i))
     }
 
+    #[inline]
     pub(crate) fn bool(&mut self, field: &'static str) -> Result<bool, DecodeError> {
         let at = self.offset;
         match self.u8(field)? {
@@ -114,10 +127,12 @@ impl<'a> Reader<'a> {
         }
     }
 
+    #[inline]
     pub(crate) fn bytes(&mut self, field: &'static str, n: usize) -> Result<&'a [u8], DecodeError> {
         self.run(field, n, |i| nom::bytes::complete::take(n)(i))
     }
 
+    #[inline]
     pub(crate) fn array<const N: usize>(
         &mut self,
         field: &'static str,
@@ -128,15 +143,18 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
+    #[inline]
     pub(crate) fn ipv4(&mut self, field: &'static str) -> Result<Ipv4Addr, DecodeError> {
         Ok(Ipv4Addr::from(self.array::<4>(field)?))
     }
 
+    #[inline]
     pub(crate) fn ipv6(&mut self, field: &'static str) -> Result<Ipv6Addr, DecodeError> {
         Ok(Ipv6Addr::from(self.array::<16>(field)?))
     }
 
     /// The rest of the body.
+    #[inline]
     pub(crate) fn take_rest(&mut self) -> &'a [u8] {
         let r = self.rest;
         self.offset += r.len();
@@ -145,6 +163,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Fail unless the body is fully consumed.
+    #[inline]
     pub(crate) fn finish(&self) -> Result<(), DecodeError> {
         if self.rest.is_empty() {
             Ok(())
@@ -159,6 +178,7 @@ impl<'a> Reader<'a> {
 
     /// Check that `count` items of at least `min_size` bytes each can still follow, so a count
     /// field can never make us reserve or loop more than the frame allows.
+    #[inline]
     pub(crate) fn check_count(
         &self,
         field: &'static str,

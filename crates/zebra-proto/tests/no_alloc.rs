@@ -148,3 +148,32 @@ fn counting_allocator_counts() {
     assert_eq!(v.len(), 64);
     assert_eq!(n, 1);
 }
+
+#[test]
+fn decode_into_reuses_the_route_without_allocating() {
+    let frames = [
+        route_frame("198.51.100.0/24", 8, 2, false),
+        route_frame("2001:db8:100::/48", 4, 1, true),
+        route_frame("203.0.113.0/24", 1, 0, false),
+    ];
+    let mut msg = Message::InterfaceAddRequest;
+    // The first decode sets the variant up; later ones rebuild the route in place.
+    decode_into(Profile::Frr84, &frames[0], &mut msg).unwrap();
+    for frame in frames.iter().cycle().take(9) {
+        let (n, res) = allocations(|| decode_into(Profile::Frr84, frame, &mut msg));
+        let header = res.unwrap();
+        assert_eq!(n, 0);
+        // Same result as the by-value decode.
+        let (h2, expected) = decode(Profile::Frr84, frame).unwrap();
+        assert_eq!(header, h2);
+        assert_eq!(msg, expected);
+    }
+    // Another command replaces the message.
+    let mut buf = BytesMut::new();
+    encode(Profile::Frr84, 0, &Message::InterfaceAddRequest, &mut buf).unwrap();
+    decode_into(Profile::Frr84, &buf, &mut msg).unwrap();
+    assert_eq!(msg, Message::InterfaceAddRequest);
+    // Errors are reported the same way.
+    let short = &frames[0][..frames[0].len() - 1];
+    assert!(decode_into(Profile::Frr84, short, &mut msg).is_err());
+}
