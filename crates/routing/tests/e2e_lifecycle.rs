@@ -304,3 +304,69 @@ connect_retry = 5
     h.shutdown().await;
     assert!(leftovers(&lab).is_empty(), "{:?}", leftovers(&lab));
 }
+
+/// Gaps 1 and 2 with the real supervisor: a bgpd that cannot run is retried with backoff until
+/// the supervisor gives up, then the port is rebuilt (the health loop never stops); once the
+/// configuration names a working bgpd, BGP comes up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broken_bgpd_is_retried_until_fixed() {
+    let Some(bgpd) = testkit::require_bgpd("broken_bgpd_is_retried_until_fixed") else {
+        return;
+    };
+    let lab = Lab::new();
+    let ns = lab.provider_ns("up1", &["192.0.2.2/24"]);
+    let conf = provider_config(
+        65002,
+        "192.0.2.2",
+        &[("192.0.2.1", 65001)],
+        &["198.51.100.0/24".into()],
+    );
+    let _provider = Provider::start(&bgpd, ns, "prov", &conf).await;
+    let sink = Arc::new(CountingSink::default());
+    let mut h = handler(sink.clone());
+    let good = format!(
+        "{}{}",
+        lab.controller(),
+        port("\"203.0.113.0/24\"", &peer("192.0.2.2", 5))
+    );
+    let broken = good.replace(
+        "status_interval = 1",
+        "status_interval = 1\nbgpd_path = \"/bin/false\"",
+    );
+    h.apply(&config(&broken)).await;
+    let s = wait_port(
+        &h,
+        "p1",
+        120,
+        "supervisor gave up and the port was rebuilt",
+        |s| {
+            s.port_restarts >= 1
+                && s.last_error
+                    .as_deref()
+                    .is_some_and(|e| e.contains("gave up"))
+        },
+    )
+    .await;
+    assert!(s.peers.is_empty() && s.routes.is_empty(), "{s:#?}");
+    assert!(
+        s.last_error.as_deref().unwrap_or("").contains("gave up"),
+        "{:?}",
+        s.last_error
+    );
+    // Only this port's one namespace exists while it retries.
+    let mine: Vec<String> = testkit::lab::ip(&["netns", "list"])
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with(&format!("{}-", lab.prefix)))
+        .map(str::to_string)
+        .collect();
+    assert!(mine.len() <= 1, "{mine:?}");
+    // Fixed configuration: the port is rebuilt with the real bgpd and comes up.
+    h.apply(&config(&good)).await;
+    wait_port(&h, "p1", 120, "session after the fix", |s| {
+        established(s, 1) && s.routes.len() == 1 && s.last_error.is_none()
+    })
+    .await;
+    h.shutdown().await;
+    assert!(leftovers(&lab).is_empty(), "{:?}", leftovers(&lab));
+}

@@ -346,6 +346,9 @@ impl Effects for RealEffects {
         spec.vty_reach = bgpd::VtyReach::BgpdNamespace;
         spec.pid_file = plan.pid_file.clone();
         spec.log_file = Some(plan.port.log_file.clone());
+        // bgpd restarts follow the controller's backoff settings too.
+        spec.backoff.initial = c.restart_backoff_initial;
+        spec.backoff.max = c.restart_backoff_max.max(c.restart_backoff_initial);
         let (supervisor, mut rx) =
             bgpd::Supervisor::start(spec).map_err(|e| EffectError::new(Step::Bgpd, name, e))?;
         let (tx, out) = mpsc::channel(64);
