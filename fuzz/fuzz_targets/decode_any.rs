@@ -6,14 +6,25 @@
 use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
 use tokio_util::codec::Decoder;
-use zebra_proto::{decode, encode, Profile, ZebraCodec};
+use zebra_proto::{decode, decode_into, encode, Message, Profile, ZebraCodec};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&sel, rest)) = data.split_first() else { return };
     let profile = Profile::ALL[usize::from(sel) % Profile::ALL.len()];
 
-    // As one frame.
-    if let Ok((header, msg)) = decode(profile, rest) {
+    // As one frame, by value and into a reused message (which must agree).
+    let by_value = decode(profile, rest);
+    let mut reused = Message::InterfaceAddRequest;
+    let into = decode_into(profile, rest, &mut reused);
+    assert_eq!(into.is_ok(), by_value.is_ok());
+    if let (Ok(h), Ok((h2, m))) = (&into, &by_value) {
+        assert_eq!(h, h2);
+        assert_eq!(&reused, m);
+        // Decoding the same frame again into the now-matching message gives the same result.
+        assert_eq!(decode_into(profile, rest, &mut reused).ok(), Some(*h));
+        assert_eq!(&reused, m);
+    }
+    if let Ok((header, msg)) = by_value {
         let mut out = BytesMut::new();
         encode(profile, header.vrf_id, &msg, &mut out).expect("a decoded message re-encodes");
         let (_, again) = decode(profile, &out).expect("a re-encoded message decodes");
