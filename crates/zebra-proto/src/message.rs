@@ -427,8 +427,8 @@ pub struct LabelChunk {
     pub base_or_end: u32,
 }
 
-/// VRF_ADD/DELETE body: `struct vrf_data` (table id in **host order**, netns name [36]) then
-/// the VRF name [36]. The VRF id is in the header.
+/// VRF_ADD/DELETE body: `struct vrf_data` (table id in **host order**, `netns_name[36]`) then
+/// the VRF `name[36]`. The VRF id is in the header.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct VrfInfo {
