@@ -188,3 +188,52 @@ const FRR84_COMMANDS: &[(Command, u16)] = &[
     (Command::ClientCapabilities, 119),
     (Command::RouteNotifyRequest, 124),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_tables_are_one_to_one() {
+        for p in Profile::ALL {
+            let table = p.table();
+            for (i, (c, n)) in table.iter().enumerate() {
+                assert_eq!(p.command(*n), Some(*c), "{p}: {c} / {n}");
+                assert_eq!(p.command_number(*c), Some(*n), "{p}: {c}");
+                for (c2, n2) in &table[i + 1..] {
+                    assert_ne!(c, c2, "{p}: {c} listed twice");
+                    assert_ne!(n, n2, "{p}: number {n} listed twice");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn selected_numbers_match_the_daemons() {
+        assert_eq!(Profile::Frr84.command_number(Command::RouteAdd), Some(8));
+        assert_eq!(
+            Profile::Frr84.command_number(Command::NexthopUpdate),
+            Some(22)
+        );
+        assert_eq!(
+            Profile::Frr84.command_number(Command::RouteNotifyRequest),
+            Some(124)
+        );
+        assert_eq!(
+            Profile::QuaggaV3.command_number(Command::NexthopRegister),
+            Some(27)
+        );
+        assert_eq!(
+            Profile::QuaggaV2.command_number(Command::NexthopRegister),
+            None
+        );
+        assert_eq!(Profile::QuaggaV2.command_number(Command::Hello), Some(23));
+        assert_eq!(
+            Profile::Frr84.command(79),
+            None,
+            "DUPLICATE_ADDR_DETECTION stays untyped"
+        );
+        assert_eq!(Profile::Frr84.header_size(), 10);
+        assert_eq!(Profile::QuaggaV3.max_frame_size(), 4096);
+    }
+}
