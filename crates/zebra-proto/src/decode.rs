@@ -175,7 +175,13 @@ pub(crate) fn decode_body(
                 Message::InterfaceAdd(interface(profile, &mut r)?)
             }
         }
-        Command::InterfaceDelete => Message::InterfaceDelete(interface(profile, &mut r)?),
+        Command::InterfaceDelete => {
+            if r.is_empty() {
+                Message::InterfaceDeleteRequest
+            } else {
+                Message::InterfaceDelete(interface(profile, &mut r)?)
+            }
+        }
         Command::InterfaceUp => Message::InterfaceUp(interface(profile, &mut r)?),
         Command::InterfaceDown => Message::InterfaceDown(interface(profile, &mut r)?),
         Command::InterfaceAddressAdd => Message::InterfaceAddressAdd(interface_address(&mut r)?),

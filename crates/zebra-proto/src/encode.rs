@@ -121,7 +121,7 @@ fn body(profile: Profile, message: &Message, dst: &mut BytesMut) -> Result<(), E
                 ));
             }
         }
-        Message::InterfaceAddRequest => {}
+        Message::InterfaceAddRequest | Message::InterfaceDeleteRequest => {}
         Message::InterfaceAdd(i)
         | Message::InterfaceDelete(i)
         | Message::InterfaceUp(i)

@@ -21,7 +21,10 @@ pub enum Message {
     InterfaceAddRequest,
     /// INTERFACE_ADD announcing one interface (server → client).
     InterfaceAdd(InterfaceInfo),
-    /// INTERFACE_DELETE.
+    /// INTERFACE_DELETE with an empty body: "stop sending interface updates" (client → server;
+    /// bgpd sends it when it deregisters, e.g. on shutdown).
+    InterfaceDeleteRequest,
+    /// INTERFACE_DELETE announcing that an interface is gone (server → client).
     InterfaceDelete(InterfaceInfo),
     /// INTERFACE_UP.
     InterfaceUp(InterfaceInfo),
@@ -119,7 +122,9 @@ impl Message {
         Some(match self {
             Message::Hello(_) => Command::Hello,
             Message::InterfaceAddRequest | Message::InterfaceAdd(_) => Command::InterfaceAdd,
-            Message::InterfaceDelete(_) => Command::InterfaceDelete,
+            Message::InterfaceDeleteRequest | Message::InterfaceDelete(_) => {
+                Command::InterfaceDelete
+            }
             Message::InterfaceUp(_) => Command::InterfaceUp,
             Message::InterfaceDown(_) => Command::InterfaceDown,
             Message::InterfaceAddressAdd(_) => Command::InterfaceAddressAdd,

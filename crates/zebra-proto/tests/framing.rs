@@ -308,6 +308,7 @@ fn truncated_body_of_every_message_type() {
             if matches!(
                 v,
                 "InterfaceAddRequest"
+                    | "InterfaceDeleteRequest"
                     | "Unknown"
                     | "RouterIdAdd"
                     | "RouterIdDelete"

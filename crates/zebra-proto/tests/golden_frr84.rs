@@ -83,6 +83,14 @@ fn bgpd_interface_add_request() {
     check(0, &bytes, &Message::InterfaceAddRequest);
 }
 
+/// bgpd's deregistration (`zclient_send_dereg_requests`, sent when it shuts down) carries
+/// INTERFACE_DELETE with no body: "stop sending interface updates".
+#[test]
+fn bgpd_interface_delete_request() {
+    let bytes = unhex("000a fe 06 00000000 0001  # INTERFACE_DELETE (1) with an empty body");
+    check(0, &bytes, &Message::InterfaceDeleteRequest);
+}
+
 #[test]
 fn bgpd_bfd_client_register() {
     let bytes = unhex("000e fe 06 00000000 0025 | 0000052d  # BFD_CLIENT_REGISTER (37) | pid 1325");

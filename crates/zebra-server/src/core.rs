@@ -84,6 +84,9 @@ pub enum Request {
     },
     /// INTERFACE_ADD from a client: "send me all interfaces".
     InterfaceRequest,
+    /// INTERFACE_DELETE with no body from a client: "stop sending interface updates"
+    /// (bgpd's deregistration when it shuts down).
+    InterfaceUnsubscribe,
     /// ROUTER_ID_ADD for an address family (AFI 1 = IPv4, 2 = IPv6).
     RouterIdAdd {
         /// AFI.
@@ -410,6 +413,7 @@ impl ServerCore {
                     }
                 }
             }
+            Request::InterfaceUnsubscribe => state.wants_interfaces = false,
             Request::RouterIdAdd { afi } => {
                 if afi == 1 {
                     state.wants_router_id = true;

@@ -675,3 +675,21 @@ fn unknown_and_ignored_commands_change_nothing() {
     assert!(req(&mut c, id, Request::Ignored { command: 37 }).is_empty());
     assert_eq!(c.client_count(), 1);
 }
+
+#[test]
+fn interface_unsubscribe_stops_interface_announcements() {
+    let (mut c, id) = core();
+    req(&mut c, id, Request::InterfaceRequest);
+    // bgpd's deregistration: an empty INTERFACE_DELETE.
+    assert!(req(&mut c, id, Request::InterfaceUnsubscribe).is_empty());
+    let mut new = ifs();
+    new[1].mtu = 9000;
+    let mut out = Vec::new();
+    c.set_interfaces(new, &mut out);
+    assert!(
+        sends(&out).is_empty(),
+        "unsubscribed client still told: {out:?}"
+    );
+    // Subscribing again brings the full list back.
+    assert!(!req(&mut c, id, Request::InterfaceRequest).is_empty());
+}

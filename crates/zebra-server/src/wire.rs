@@ -92,6 +92,10 @@ fn old_paths(r: &OldRoute) -> Vec<RoutePath> {
         .collect()
 }
 
+/// FRR 8.4 commands bgpd sends that the codec keeps untyped and a server may ignore
+/// (zapi-facts §5): VRF_LABEL (35) and DUPLICATE_ADDR_DETECTION (79).
+const FRR84_IGNORED_UNTYPED: [u16; 2] = [35, 79];
+
 /// The core request for a decoded message.
 /// (Taken by reference: a decoded `Message` is large, moving it costs more than the lookup.)
 pub(crate) fn request_from(header: &Header, msg: &Message) -> Request {
@@ -103,6 +107,7 @@ pub(crate) fn request_from(header: &Header, msg: &Message) -> Request {
             synchronous: h.synchronous,
         },
         Message::InterfaceAddRequest => Request::InterfaceRequest,
+        Message::InterfaceDeleteRequest => Request::InterfaceUnsubscribe,
         Message::RouterIdAdd(r) => Request::RouterIdAdd {
             afi: r.afi.unwrap_or(1),
         },
@@ -123,6 +128,11 @@ pub(crate) fn request_from(header: &Header, msg: &Message) -> Request {
         },
         Message::Ipv4RouteDelete(r) | Message::Ipv6RouteDelete(r) if r.safi <= 1 => {
             Request::RouteDelete { prefix: r.prefix }
+        }
+        Message::Unknown { command, .. }
+            if header.version == 6 && FRR84_IGNORED_UNTYPED.contains(command) =>
+        {
+            Request::Ignored { command: *command }
         }
         Message::Unknown { command, .. } => Request::Unknown { command: *command },
         _ => Request::Ignored { command },
@@ -328,6 +338,37 @@ mod tests {
         let (_, back) = zebra_proto::decode(profile, &buf).unwrap();
         assert_eq!(back, msg);
         back
+    }
+
+    fn request_of(profile: Profile, frame: &[u8]) -> Request {
+        let (header, msg) = zebra_proto::decode(profile, frame).unwrap();
+        request_from(&header, &msg)
+    }
+
+    #[test]
+    fn bgpd_deregistration_and_untyped_frr_commands_are_classified() {
+        // Empty INTERFACE_DELETE (bgpd's deregistration on shutdown).
+        let dereg = [0x00, 0x0a, 0xfe, 0x06, 0, 0, 0, 0, 0x00, 0x01];
+        assert_eq!(
+            request_of(Profile::Frr84, &dereg),
+            Request::InterfaceUnsubscribe
+        );
+        // VRF_LABEL (35) and DUPLICATE_ADDR_DETECTION (79) are known and ignored.
+        for cmd in [35u8, 79] {
+            let f = [0x00, 0x0b, 0xfe, 0x06, 0, 0, 0, 0, 0x00, cmd, 0x00];
+            assert_eq!(
+                request_of(Profile::Frr84, &f),
+                Request::Ignored {
+                    command: u16::from(cmd)
+                }
+            );
+        }
+        // A command number FRR 8.4 does not define stays unknown (and is logged once).
+        let f = [0x00, 0x0a, 0xfe, 0x06, 0, 0, 0, 0, 0x01, 0x2c];
+        assert_eq!(
+            request_of(Profile::Frr84, &f),
+            Request::Unknown { command: 300 }
+        );
     }
 
     #[test]

@@ -148,6 +148,7 @@ pub fn expected_variants(profile: Profile) -> Vec<&'static str> {
     let mut v = vec![
         "Hello",
         "InterfaceAddRequest",
+        "InterfaceDeleteRequest",
         "InterfaceAdd",
         "InterfaceDelete",
         "InterfaceUp",
