@@ -301,3 +301,22 @@ fn router_id_required_for_ipv6_only_port() {
     );
     Config::parse(&ok).unwrap();
 }
+
+#[test]
+fn an_invalid_port_name_is_reported_once_not_again_through_the_derived_log_file() {
+    let text = GOOD.replace("name = \"uplink1\"", "name = \"up\\nlink\"");
+    let errs = problems(&text);
+    assert!(has(&errs, "port[0].name", "letters, digits"), "{errs:?}");
+    assert!(
+        !errs.iter().any(|e| e.path == "port[0].log_file"),
+        "derived log file reported too: {errs:?}"
+    );
+    // An explicit bad log file is still reported, once.
+    let text = GOOD.replace(
+        "local_as = 65001",
+        "local_as = 65001\nlog_file = \"/tmp/a\\nb.log\"",
+    );
+    let errs = problems(&text);
+    let n = errs.iter().filter(|e| e.path == "port[0].log_file").count();
+    assert_eq!(n, 1, "{errs:?}");
+}

@@ -194,7 +194,8 @@ fn controller(raw: &RawController, errs: &mut Errors) -> ControllerConfig {
     }
 }
 
-fn check_path(key: &str, p: &std::path::Path, errs: &mut Errors) {
+/// Checks that `p` is an absolute UTF-8 path that can be sent to the Vty; returns whether it is.
+fn check_path(key: &str, p: &std::path::Path, errs: &mut Errors) -> bool {
     match p.to_str() {
         None => errs.push(key, "must be valid UTF-8"),
         Some(s) => {
@@ -202,9 +203,12 @@ fn check_path(key: &str, p: &std::path::Path, errs: &mut Errors) {
                 errs.push(key, format!("{s:?} must be an absolute path"));
             } else if let Err(e) = VtyText::word(s, MAX_PATH) {
                 errs.push(key, format!("{s:?} {e}"));
+            } else {
+                return true;
             }
         }
     }
+    false
 }
 
 struct Timers {
@@ -326,12 +330,14 @@ fn port(
     errs: &mut Errors,
 ) -> Option<PortConfig> {
     let before = errs.0.len();
+    let mut name_valid = false;
     let name = match &raw.name {
         None => {
             errs.push(format!("{path}.name"), "is required");
             String::new()
         }
         Some(n) => {
+            name_valid = true;
             if n.is_empty()
                 || n.len() > MAX_PORT_NAME
                 || !n
@@ -342,6 +348,7 @@ fn port(
                     format!("{path}.name"),
                     format!("{n:?} must be 1–{MAX_PORT_NAME} letters, digits, '-' or '_'"),
                 );
+                name_valid = false;
             }
             n.clone()
         }
@@ -485,13 +492,18 @@ fn port(
         defaults,
         errs,
     );
-    let log_file = match &raw.log_file {
-        Some(s) => PathBuf::from(s),
-        None => controller.run_dir.join(format!("bgpd-{name}.log")),
+    let (log_file, check_log_file) = match &raw.log_file {
+        Some(s) => (PathBuf::from(s), true),
+        // Derived from the name: an invalid name is reported once, under `name`.
+        None => (
+            controller.run_dir.join(format!("bgpd-{name}.log")),
+            name_valid,
+        ),
     };
-    check_path(&format!("{path}.log_file"), &log_file, errs);
-    if let Some(Err(e)) = log_file.to_str().map(vty::config::LogFile::new) {
-        errs.push(format!("{path}.log_file"), e.to_string());
+    if check_log_file && check_path(&format!("{path}.log_file"), &log_file, errs) {
+        if let Some(Err(e)) = log_file.to_str().map(vty::config::LogFile::new) {
+            errs.push(format!("{path}.log_file"), e.to_string());
+        }
     }
     let mut peers = Vec::new();
     let mut seen: HashMap<IpAddr, usize> = HashMap::new();
