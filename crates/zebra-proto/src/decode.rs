@@ -75,7 +75,7 @@ pub fn decode_into(
         | (Some(Command::RouteDelete), Message::RouteDelete(route))
         | (Some(Command::RedistributeRouteAdd), Message::RedistributeRouteAdd(route))
         | (Some(Command::RedistributeRouteDel), Message::RedistributeRouteDel(route)) => {
-            route.reset();
+            route.reset_keeping_nexthops();
             fill_route_named(command.map_or("ROUTE", Command::name), body, hsize, route)?;
         }
         _ => *out = decode_message(profile, header.command, body, hsize)?,

@@ -173,10 +173,14 @@ pub(crate) fn zapi_route_into(r: &mut Reader<'_>, out: &mut ZapiRoute) -> Result
     if message & rm::NEXTHOP != 0 {
         let count = r.u16("nexthop_num")?;
         r.check_count("nexthops", count.into(), MIN_NEXTHOP)?;
-        let nhs = out.nexthops.insert(Nexthops::new());
+        // Refill the list in place when the caller's route already has one (decode_into).
+        let nhs = out.nexthops.get_or_insert_with(Nexthops::new);
+        nhs.clear();
         for _ in 0..count {
             nhs.push(nexthop(r, srte)?);
         }
+    } else {
+        out.nexthops = None;
     }
     if message & rm::BACKUP_NEXTHOPS != 0 {
         let count = r.u16("backup_nexthop_num")?;

@@ -379,9 +379,17 @@ impl ZapiRoute {
         }
     }
 
-    /// Clear every field in place (keeping the nexthop list's storage), as [`ZapiRoute::new`]
-    /// with route type 0 and prefix 0.0.0.0/0 would.
+    /// Clear every field in place, as [`ZapiRoute::new`] with route type 0 and prefix 0.0.0.0/0
+    /// would.
     pub fn reset(&mut self) {
+        self.reset_keeping_nexthops();
+        self.nexthops = None;
+    }
+
+    /// Like [`ZapiRoute::reset`], but an existing nexthop list is only emptied, not dropped, so
+    /// the decoder can refill its inline storage without moving a new list into place. The
+    /// caller must set `nexthops` to `None` when the decoded route has none.
+    pub(crate) fn reset_keeping_nexthops(&mut self) {
         self.route_type = 0;
         self.instance = 0;
         self.flags = 0;
@@ -393,7 +401,6 @@ impl ZapiRoute {
         if let Some(n) = self.nexthops.as_mut() {
             n.clear();
         }
-        self.nexthops = None;
         self.backup_nexthops = None;
         self.distance = None;
         self.metric = None;
