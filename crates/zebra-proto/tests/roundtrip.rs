@@ -72,3 +72,41 @@ fn roundtrip_quagga_v3() {
 fn roundtrip_quagga_v2() {
     roundtrip_profile(Profile::QuaggaV2, 0x5eed_0003, 30_000);
 }
+
+/// `decode_into` reuses the caller's route: decoding routes with different nexthop sets (and
+/// none at all) one after the other into the same message must give exactly what `decode` gives.
+#[test]
+fn decode_into_a_reused_route_matches_decode_for_every_nexthop_shape() {
+    use std::net::Ipv4Addr;
+    let route = |nh: usize, distance: Option<u8>| {
+        let mut r = ZapiRoute::new(9, "198.51.100.0/24".parse().unwrap());
+        if nh > 0 {
+            r.nexthops = Some(nexthops((0..nh).map(|i| {
+                ZapiNexthop::new(NexthopTarget::Ipv4 {
+                    gate: Ipv4Addr::new(192, 0, 2, 2 + i as u8),
+                    ifindex: i as u32,
+                })
+            })));
+        }
+        r.distance = distance;
+        Message::RouteAdd(r)
+    };
+    let shapes = [
+        route(8, Some(20)),
+        route(0, None),
+        route(1, Some(20)),
+        route(3, None),
+        route(0, Some(1)),
+        route(2, Some(20)),
+    ];
+    let mut reused = Message::InterfaceAddRequest;
+    for m in shapes.iter().chain(shapes.iter().rev()) {
+        let mut frame = BytesMut::new();
+        encode(Profile::Frr84, 0, m, &mut frame).unwrap();
+        let header = decode_into(Profile::Frr84, &frame, &mut reused).unwrap();
+        let (h2, by_value) = decode(Profile::Frr84, &frame).unwrap();
+        assert_eq!(header, h2);
+        assert_eq!(&reused, m);
+        assert_eq!(by_value, *m);
+    }
+}
