@@ -370,3 +370,71 @@ async fn broken_bgpd_is_retried_until_fixed() {
     h.shutdown().await;
     assert!(leftovers(&lab).is_empty(), "{:?}", leftovers(&lab));
 }
+
+/// A controller that dies (no cleanup at all) and comes back with a configuration that no longer
+/// has the port: the start-up sweep removes the port's namespace, links and the flows it left on
+/// the uplink, which would otherwise redirect the peers' BGP traffic to a deleted link.
+#[test]
+fn sweep_after_a_crash_removes_flows_of_a_port_no_longer_configured() {
+    let Some(bgpd) =
+        testkit::require_bgpd("sweep_after_a_crash_removes_flows_of_a_port_no_longer_configured")
+    else {
+        return;
+    };
+    let lab = Lab::new();
+    let _up1 = lab.provider_ns("up1", &["192.0.2.2/24"]);
+    let _up2 = lab.provider_ns("up2", &["198.51.100.2/24"]);
+    let first = format!("{}{}", lab.controller(), port("", &peer("192.0.2.2", 10)));
+    let second = format!(
+        "{}\n[[port]]\nname = \"q\"\nuplink = \"up2\"\naddress = \"198.51.100.1/24\"\nlocal_as = 65001\n{}",
+        lab.controller(),
+        "[[port.peer]]\naddress = \"198.51.100.2\"\nremote_as = 65002\n"
+    );
+
+    // The "crashed" controller: its runtime is dropped with the port running, so no task gets to
+    // clean up (the bgpd supervisor still kills bgpd on drop, as the kernel would via pdeathsig).
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut h = handler(Arc::new(CountingSink::default()));
+        h.apply(&config(&first)).await;
+        assert!(
+            wait_blocking(60, || tc_filters(&lab, "up1").contains("mirred")).await,
+            "flows never installed on up1"
+        );
+        std::mem::forget(h);
+    });
+    rt.shutdown_background();
+    assert!(
+        tc_filters(&lab, "up1").contains("mirred"),
+        "the crash should leave flows behind"
+    );
+    assert!(
+        !leftovers(&lab).is_empty(),
+        "the crash should leave the container behind"
+    );
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let h = handler(Arc::new(CountingSink::default()));
+        let swept = h.sweep(&config(&second)).await.unwrap();
+        assert!(!swept.is_empty(), "nothing swept");
+    });
+    let left = tc_filters(&lab, "up1");
+    assert!(
+        !left.contains("mirred"),
+        "flows of the removed port left on up1:\n{left}"
+    );
+    let left: Vec<String> = leftovers(&lab)
+        .into_iter()
+        .filter(|l| l.contains("-p1"))
+        .collect();
+    assert!(left.is_empty(), "leftovers of the removed port: {left:?}");
+}

@@ -192,9 +192,17 @@ impl Effects for RealEffects {
             .await
             .map_err(|e| EffectError::new(Step::Sweep, "*", e))?;
         let mut gone: Vec<String> = report.namespaces.clone();
-        // Flows left on the uplinks by a crashed run (a group is named after its port).
+        // Flows left on the uplinks by a crashed run. A group is named after its port's
+        // namespace, so the groups to remove are those of the configured ports and those of
+        // every namespace just swept (ports removed from the configuration while the controller
+        // was down); `remove` finds a group's filters on whatever link they are.
         let dp = self.datapath(&controller.host_namespace, "*")?;
-        for group in ports {
+        let groups: std::collections::BTreeSet<&str> = ports
+            .iter()
+            .chain(report.namespaces.iter())
+            .map(String::as_str)
+            .collect();
+        for group in groups {
             if let Err(e) = dp.remove(group).await {
                 warn!(%group, error = %e, "removing leftover flows");
             }
