@@ -376,7 +376,7 @@ async fn broken_bgpd_is_retried_until_fixed() {
 /// the uplink, which would otherwise redirect the peers' BGP traffic to a deleted link.
 #[test]
 fn sweep_after_a_crash_removes_flows_of_a_port_no_longer_configured() {
-    let Some(bgpd) =
+    let Some(_bgpd) =
         testkit::require_bgpd("sweep_after_a_crash_removes_flows_of_a_port_no_longer_configured")
     else {
         return;
