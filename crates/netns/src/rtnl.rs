@@ -279,21 +279,7 @@ impl Rtnl {
             .execute()
             .try_collect()
             .await;
-        match r {
-            Ok(msgs) => Ok(msgs.first().map(link_from_message)),
-            Err(e) => {
-                let f = failure(e);
-                if f.is_absent() {
-                    Ok(None)
-                } else {
-                    Err(NetnsError::Netlink {
-                        op: "get link",
-                        object: self.object(format!("link {name}")),
-                        source: f,
-                    })
-                }
-            }
-        }
+        self.found_link(r, || format!("link {name}"))
     }
 
     /// The link with index `index`, if present.
@@ -306,7 +292,17 @@ impl Rtnl {
             .execute()
             .try_collect()
             .await;
-        match r {
+        self.found_link(r, || format!("link #{index}"))
+    }
+
+    /// The first link of a `get link` answer; "no such device" is `None`, any other failure an
+    /// error naming `what`.
+    fn found_link(
+        &self,
+        reply: std::result::Result<Vec<LinkMessage>, rtnetlink::Error>,
+        what: impl FnOnce() -> String,
+    ) -> Result<Option<Link>> {
+        match reply {
             Ok(msgs) => Ok(msgs.first().map(link_from_message)),
             Err(e) => {
                 let f = failure(e);
@@ -315,7 +311,7 @@ impl Rtnl {
                 } else {
                     Err(NetnsError::Netlink {
                         op: "get link",
-                        object: self.object(format!("link #{index}")),
+                        object: self.object(what()),
                         source: f,
                     })
                 }
