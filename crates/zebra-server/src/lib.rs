@@ -49,8 +49,10 @@
 //! # Ok(()) }
 //! ```
 
+mod blocks;
 pub mod core;
 mod error;
+mod events;
 mod fasthash;
 pub mod nht;
 mod routes;
@@ -61,6 +63,7 @@ mod wire;
 
 pub use crate::core::{CoreConfig, NhtRegistration, Output, Reply, Request, ServerCore};
 pub use crate::error::ServerError;
+pub use crate::events::EventReceiver;
 pub use crate::nht::{ResolvedNexthop, ResolvedRoute};
 pub use crate::server::{ServerConfig, ZebraServer};
 pub use crate::types::{

@@ -17,6 +17,7 @@ use zebra_proto::{Command, Header, Profile};
 
 use crate::core::{CoreConfig, Output, Request, ServerCore};
 use crate::error::ServerError;
+use crate::events::{EventReceiver, MAX_EVENT_BATCH};
 use crate::socket::{bind, SocketFile};
 use crate::types::{ClientId, CloseReason, ExtraRoute, Interface, ServerEvent};
 use crate::wire;
@@ -47,7 +48,8 @@ pub struct ServerConfig {
     pub max_nht_per_client: usize,
     /// Most simultaneous connections (bgpd opens two).
     pub max_clients: usize,
-    /// Capacity of the event channel.
+    /// Events in flight to the embedder before the server waits for it (rounded up to whole
+    /// batches of up to 1,024 events; at least two batches).
     pub event_capacity: usize,
 }
 
@@ -130,16 +132,15 @@ pub struct ZebraServer {
 impl ZebraServer {
     /// Binds the socket and starts serving. Events arrive on the returned receiver; if it is
     /// not read the server eventually stops reading from bgpd (bounded buffers everywhere).
-    pub async fn start(
-        cfg: ServerConfig,
-    ) -> Result<(ZebraServer, mpsc::Receiver<ServerEvent>), ServerError> {
+    pub async fn start(cfg: ServerConfig) -> Result<(ZebraServer, EventReceiver), ServerError> {
         let (std_listener, socket) = bind(&cfg.socket_path, cfg.socket_group)?;
         let listener = UnixListener::from_std(std_listener).map_err(|source| ServerError::Io {
             op: "register listener",
             path: cfg.socket_path.clone(),
             source,
         })?;
-        let (event_tx, event_rx) = mpsc::channel(cfg.event_capacity.max(1));
+        let batches = cfg.event_capacity.div_ceil(MAX_EVENT_BATCH).max(2);
+        let (event_tx, event_rx) = mpsc::channel(batches);
         let (control, control_rx) = mpsc::unbounded_channel();
         let cancel = CancellationToken::new();
         let state = Loop {
@@ -150,6 +151,7 @@ impl ZebraServer {
             max_clients: cfg.max_clients.max(1),
             out: Vec::new(),
             spare: Vec::new(),
+            batch: Vec::new(),
         };
         let task = tokio::spawn(state.run(listener, control_rx));
         tracing::info!(socket = %cfg.socket_path.display(), "zebra server listening");
@@ -160,7 +162,7 @@ impl ZebraServer {
                 task: Some(task),
                 socket,
             },
-            event_rx,
+            EventReceiver::new(event_rx),
         ))
     }
 
@@ -217,12 +219,14 @@ struct Conn {
 struct Loop {
     core: ServerCore,
     conns: HashMap<ClientId, Conn>,
-    events: mpsc::Sender<ServerEvent>,
+    events: mpsc::Sender<Vec<ServerEvent>>,
     cancel: CancellationToken,
     max_clients: usize,
     out: Vec<Output>,
     /// An empty buffer with capacity, swapped with `out` while outputs are carried out.
     spare: Vec<Output>,
+    /// Events not yet handed to the embedder (sent when full and at the end of each flush).
+    batch: Vec<ServerEvent>,
 }
 
 impl Loop {
@@ -329,11 +333,13 @@ impl Loop {
     async fn flush(&mut self) -> bool {
         while !self.out.is_empty() {
             let mut outputs = std::mem::replace(&mut self.out, std::mem::take(&mut self.spare));
+            self.batch.reserve(outputs.len().min(MAX_EVENT_BATCH));
             for o in outputs.drain(..) {
                 match o {
                     Output::Send { client, reply } => self.encode(client, &reply),
                     Output::Event(ev) => {
-                        if !self.deliver(ev).await {
+                        self.batch.push(ev);
+                        if self.batch.len() >= MAX_EVENT_BATCH && !self.deliver().await {
                             return false;
                         }
                     }
@@ -344,6 +350,9 @@ impl Loop {
                 }
             }
             self.spare = outputs;
+            if !self.batch.is_empty() && !self.deliver().await {
+                return false;
+            }
             let mut overflow = Vec::new();
             for (id, c) in &mut self.conns {
                 if c.pending.is_empty() {
@@ -381,12 +390,16 @@ impl Loop {
         }
     }
 
-    async fn deliver(&self, ev: ServerEvent) -> bool {
-        match self.events.try_send(ev) {
+    /// Hands the pending batch of events to the embedder, waiting while its channel is full;
+    /// false when the server is shutting down meanwhile.
+    async fn deliver(&mut self) -> bool {
+        let batch = std::mem::take(&mut self.batch);
+        match self.events.try_send(batch) {
             Ok(()) => true,
+            // Nobody listens any more: the events are dropped, serving bgpd goes on.
             Err(mpsc::error::TrySendError::Closed(_)) => true,
-            Err(mpsc::error::TrySendError::Full(ev)) => tokio::select! {
-                _ = self.events.send(ev) => true,
+            Err(mpsc::error::TrySendError::Full(batch)) => tokio::select! {
+                _ = self.events.send(batch) => true,
                 _ = self.cancel.cancelled() => false,
             },
         }
@@ -468,6 +481,8 @@ async fn read_frames(
     let mut buf = BytesMut::with_capacity(READ_CHUNK);
     let mut profile: Option<Profile> = None;
     let mut logged: HashSet<u16> = HashSet::new();
+    // Decoded in place: a route message is large (inline nexthops), so one is reused.
+    let mut msg = zebra_proto::Message::InterfaceAddRequest;
     let closed = || CloseReason::Shutdown;
     loop {
         if buf.capacity() - buf.len() < READ_CHUNK / 4 {
@@ -516,8 +531,8 @@ async fn read_frames(
                 break;
             }
             let frame = buf.split_to(len);
-            match zebra_proto::decode(p, &frame) {
-                Ok((header, ref msg)) => batch.push(wire::request_from(&header, msg)),
+            match zebra_proto::decode_into(p, &frame, &mut msg) {
+                Ok(header) => batch.push(wire::request_from(&header, &msg)),
                 Err(e) => {
                     let command = Header::decode(p, &frame).map(|h| h.command).unwrap_or(0);
                     if acted_on(p, command) {
@@ -536,6 +551,10 @@ async fn read_frames(
                 .send(Cmd::Requests { client, batch })
                 .await
                 .map_err(|_| closed())?;
+            // Sending woke the loop into this worker's next-task slot, which no other worker
+            // can take: yielding lets another worker take this reader instead, so the next
+            // batch is read and decoded while the loop works through this one.
+            tokio::task::yield_now().await;
         }
         if let Some(f) = failure {
             return Err(f);

@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 
 use ipnetwork::IpNetwork;
 use testkit::lab::TestNs;
-use tokio::sync::mpsc;
 use zebra_server::{iff, Interface, RouteEvent, ServerEvent};
 
 /// The interfaces of `ns` as `ip -j addr show` reports them (real ifindex, MAC, MTU, flags and
@@ -90,14 +89,14 @@ pub fn wait_link_local(ns: &TestNs, ifname: &str) -> IpAddr {
 
 /// Every event received so far, and a way to wait for more.
 pub struct Events {
-    rx: mpsc::Receiver<ServerEvent>,
+    rx: zebra_server::EventReceiver,
     /// Everything received, in order.
     pub seen: Vec<ServerEvent>,
 }
 
 impl Events {
     /// Wraps a receiver.
-    pub fn new(rx: mpsc::Receiver<ServerEvent>) -> Events {
+    pub fn new(rx: zebra_server::EventReceiver) -> Events {
         Events {
             rx,
             seen: Vec::new(),
