@@ -67,7 +67,7 @@ impl<K, V> Block<K, V> {
             Some(_) => {}
         }
         // The first position whose slot is >= `slot` (there is one: the last).
-        let mut i = (usize::from(slot) * n) >> 8;
+        let mut i = ((usize::from(slot) * n) >> 8).min(n - 1);
         if e.get(i).is_some_and(|x| x.0 < slot) {
             while e.get(i).is_some_and(|x| x.0 < slot) {
                 i += 1;
