@@ -5,7 +5,7 @@
 //! Quagga bgpd use, keyed on a [`Profile`] rather than the header's version byte (FRR renumbered
 //! commands within version 6):
 //!
-//! * [`decode`] parses one complete frame (header + body) with nom; [`decode_into`] does the
+//! * [`decode`] parses one complete frame (header + body) with a bounds-checked reader (nom for variable-length fields); [`decode_into`] does the
 //!   same into a caller-owned [`Message`], rebuilding a route in place (the fastest path);
 //! * [`encode`] appends one frame to a `BytesMut`;
 //! * [`detect_profile`] guesses the profile from a client's first bytes;
