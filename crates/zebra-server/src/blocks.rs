@@ -169,16 +169,14 @@ impl<K: BlockKey, V: Copy> BlockMap<K, V> {
 
     /// Keeps the values for which `keep(key, slot, value)` is true, removes the others.
     pub(crate) fn retain(&mut self, mut keep: impl FnMut(K, u8, &mut V) -> bool) {
-        let before = self.len;
-        let mut after = 0usize;
+        let mut kept = 0usize;
         self.blocks.retain(|block| {
             let key = block.key;
             block.entries.retain(|e| keep(key, e.0, &mut e.1));
-            after += block.entries.len();
+            kept += block.entries.len();
             !block.entries.is_empty()
         });
-        debug_assert!(after <= before);
-        self.len = after;
+        self.len = kept;
         self.shrink();
     }
 
