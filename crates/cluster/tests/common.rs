@@ -58,7 +58,9 @@ pub fn port_doc(candidates: &[&str], local_as: u32) -> PortDoc {
         "local_as": local_as,
         "peer": [{"address": "192.0.2.2", "remote_as": 65002}],
     });
-    let Value::Object(config) = config else { unreachable!() };
+    let Value::Object(config) = config else {
+        unreachable!()
+    };
     PortDoc::new(candidates.iter().map(|s| s.to_string()).collect(), config)
 }
 

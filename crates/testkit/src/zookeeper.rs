@@ -160,6 +160,28 @@ impl Ensemble {
         }
     }
 
+    /// Freezes server `i` (SIGSTOP): its connections stay open but nothing answers, as in a
+    /// network partition. [`Ensemble::resume`] continues it at once.
+    pub fn pause(&mut self, i: usize) {
+        self.signal(i, libc::SIGSTOP);
+    }
+
+    /// Continues a server frozen by [`Ensemble::pause`] (SIGCONT).
+    pub fn resume(&mut self, i: usize) {
+        self.signal(i, libc::SIGCONT);
+    }
+
+    fn signal(&mut self, i: usize, sig: libc::c_int) {
+        if let Some(c) = &self.servers[i].child {
+            if let Ok(pid) = libc::pid_t::try_from(c.id()) {
+                // SAFETY: kill(2) with the pid of a child we spawned and have not reaped.
+                unsafe {
+                    libc::kill(pid, sig);
+                }
+            }
+        }
+    }
+
     /// Kills every server.
     pub fn stop_all(&mut self) {
         for i in 0..self.servers.len() {
