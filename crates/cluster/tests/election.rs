@@ -1,5 +1,6 @@
 //! Elections, failover, bad input and route publication against a real ZooKeeper server
 //! (Debian's package, started by the test on 127.0.0.1).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
