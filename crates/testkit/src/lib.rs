@@ -9,6 +9,7 @@
 //! in parallel or with leftovers of an earlier run, and stay within the kernel's 15-byte limit.
 
 pub mod lab;
+pub mod zookeeper;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
