@@ -138,7 +138,10 @@ impl Fib {
             }
         }
         for (metric, route) in other_metric {
-            let mark = Marking { metric, ..self.mark };
+            let mark = Marking {
+                metric,
+                ..self.mark
+            };
             let op = Op {
                 kind: crate::plan::OpKind::Delete,
                 prefix: route.prefix,
@@ -249,7 +252,10 @@ impl Fib {
                                 }
                             }
                         }
-                        Reply::Done { seq: s, interrupted: i } if s == seq => {
+                        Reply::Done {
+                            seq: s,
+                            interrupted: i,
+                        } if s == seq => {
                             interrupted |= i;
                             break 'recv;
                         }
@@ -279,7 +285,11 @@ impl Fib {
     /// request (the kernel answers every failed request with an error and handles requests in
     /// order, so the last acknowledgement proves every silent request succeeded). Returns each
     /// op's outcome, in order.
-    fn exchange(&mut self, ops: &[Op], mark: &Marking) -> Result<Vec<std::result::Result<(), i32>>> {
+    fn exchange(
+        &mut self,
+        ops: &[Op],
+        mark: &Marking,
+    ) -> Result<Vec<std::result::Result<(), i32>>> {
         let mut results = vec![Ok(()); ops.len()];
         let mut start = 0;
         while start < ops.len() {

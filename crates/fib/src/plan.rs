@@ -147,7 +147,8 @@ impl Planner {
         }
         if self.interned.len() > 4096 {
             // Forget sets no route uses any more.
-            self.interned.retain(|s| std::sync::Arc::strong_count(s) > 1);
+            self.interned
+                .retain(|s| std::sync::Arc::strong_count(s) > 1);
         }
         self.interned.insert(set.clone());
         set
@@ -195,10 +196,8 @@ impl Planner {
         }
         for route in found {
             let hops = self.intern(route.next_hops.to_vec());
-            self.installed.insert(
-                canonical(route.prefix),
-                Installed { hops, stale: true },
-            );
+            self.installed
+                .insert(canonical(route.prefix), Installed { hops, stale: true });
         }
     }
 

@@ -68,7 +68,10 @@ fn same_next_hops_again_costs_nothing() {
 fn flapping_between_flushes_is_coalesced() {
     let mut pl = Planner::new();
     for i in 0..10 {
-        pl.replace(p("192.0.2.0/24"), vec![hop(&format!("198.51.100.{}", i + 1))]);
+        pl.replace(
+            p("192.0.2.0/24"),
+            vec![hop(&format!("198.51.100.{}", i + 1))],
+        );
         pl.withdraw(p("192.0.2.0/24"));
     }
     // Withdrawn last, never installed: nothing to do.
@@ -98,9 +101,7 @@ fn host_bits_are_cleared_and_empty_sets_withdraw() {
 #[test]
 fn plan_respects_the_batch_limit_and_keeps_order() {
     let mut pl = Planner::new();
-    let prefixes: Vec<IpNetwork> = (0..10)
-        .map(|i| p(&format!("198.18.{i}.0/24")))
-        .collect();
+    let prefixes: Vec<IpNetwork> = (0..10).map(|i| p(&format!("198.18.{i}.0/24"))).collect();
     for prefix in &prefixes {
         pl.replace(*prefix, vec![hop("192.0.2.1")]);
     }
@@ -162,7 +163,9 @@ fn deleting_a_route_already_gone_is_not_a_failure() {
     flush_ok(&mut pl);
     pl.withdraw(p("192.0.2.0/24"));
     let (ops, mut r) = plan_all(&mut pl);
-    assert!(pl.complete(ops[0].clone(), Err(libc::ESRCH), &mut r).is_none());
+    assert!(pl
+        .complete(ops[0].clone(), Err(libc::ESRCH), &mut r)
+        .is_none());
     assert_eq!(pl.installed_len(), 0);
 }
 

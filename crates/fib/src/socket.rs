@@ -107,7 +107,8 @@ impl NlSocket {
         };
         let mut sock = sock;
         sock.bind_auto().map_err(io("bind"))?;
-        sock.connect(&SocketAddr::new(0, 0)).map_err(io("connect"))?;
+        sock.connect(&SocketAddr::new(0, 0))
+            .map_err(io("connect"))?;
         // Error answers carry only the request's header, not the whole request.
         sock.set_cap_ack(true).map_err(io("NETLINK_CAP_ACK"))?;
         let fd = sock.as_raw_fd();

@@ -11,9 +11,6 @@ pub const RTPROT_BGP: u8 = 186;
 /// Default route metric (`RTA_PRIORITY`), the one FRR's zebra gives eBGP routes.
 pub const DEFAULT_METRIC: u32 = 20;
 
-
-
-
 /// One next hop of a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct NextHop {

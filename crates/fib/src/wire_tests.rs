@@ -63,16 +63,24 @@ fn create_is_exclusive_and_carries_table_protocol_metric_and_onlink() {
     assert!(r.attributes.contains(&RouteAttribute::Oif(5)));
     assert!(r
         .attributes
-        .contains(&RouteAttribute::Gateway(RouteAddress::Inet("198.51.100.1".parse().unwrap()))));
+        .contains(&RouteAttribute::Gateway(RouteAddress::Inet(
+            "198.51.100.1".parse().unwrap()
+        ))));
     assert!(r
         .attributes
-        .contains(&RouteAttribute::Destination(RouteAddress::Inet("192.0.2.0".parse().unwrap()))));
+        .contains(&RouteAttribute::Destination(RouteAddress::Inet(
+            "192.0.2.0".parse().unwrap()
+        ))));
 }
 
 #[test]
 fn replace_and_delete_flags_and_ack_request() {
     let mut buf = Vec::new();
-    let o = op(OpKind::Replace, "2001:db8:1::/48", vec![NextHop::via(ip("2001:db8::1"))]);
+    let o = op(
+        OpKind::Replace,
+        "2001:db8:1::/48",
+        vec![NextHop::via(ip("2001:db8::1"))],
+    );
     encode_op(&mut buf, &o, &MARK, 1, true);
     let m = parse_one(&buf);
     assert_eq!(
@@ -84,7 +92,11 @@ fn replace_and_delete_flags_and_ack_request() {
     assert!(!r.header.flags.contains(RouteFlags::Onlink));
 
     let mut buf = Vec::new();
-    let d = op(OpKind::Delete, "192.0.2.0/24", vec![NextHop::via(ip("198.51.100.1"))]);
+    let d = op(
+        OpKind::Delete,
+        "192.0.2.0/24",
+        vec![NextHop::via(ip("198.51.100.1"))],
+    );
     encode_op(&mut buf, &d, &MARK, 2, false);
     let m = parse_one(&buf);
     assert_eq!(m.header.flags, NLM_F_REQUEST);
@@ -122,18 +134,25 @@ fn several_next_hops_make_one_multipath_route() {
     assert_eq!(list[1].interface_index, 6);
     assert!(list[1].flags.contains(RouteNextHopFlags::Onlink));
     assert_eq!(hop_gateway(&list[1].attributes), Some(ip("198.51.100.2")));
-    assert!(!r.attributes.iter().any(|a| matches!(a, RouteAttribute::Gateway(_))));
+    assert!(!r
+        .attributes
+        .iter()
+        .any(|a| matches!(a, RouteAttribute::Gateway(_))));
 }
 
 #[test]
 fn a_gateway_of_the_other_family_is_sent_as_via() {
     let mut buf = Vec::new();
-    let o = op(OpKind::Create, "192.0.2.0/24", vec![NextHop::onlink(ip("fe80::1"), 5)]);
+    let o = op(
+        OpKind::Create,
+        "192.0.2.0/24",
+        vec![NextHop::onlink(ip("fe80::1"), 5)],
+    );
     encode_op(&mut buf, &o, &MARK, 4, false);
     let r = route_of(parse_one(&buf));
-    assert!(r
-        .attributes
-        .contains(&RouteAttribute::Via(RouteVia::Inet6("fe80::1".parse().unwrap()))));
+    assert!(r.attributes.contains(&RouteAttribute::Via(RouteVia::Inet6(
+        "fe80::1".parse().unwrap()
+    ))));
 }
 
 #[test]
@@ -260,7 +279,11 @@ fn a_single_path_route_decodes_back_to_its_op() {
 #[test]
 fn truncated_and_garbage_input_is_an_error_not_a_panic() {
     let mut buf = Vec::new();
-    let o = op(OpKind::Create, "192.0.2.0/24", vec![NextHop::via(ip("198.51.100.1"))]);
+    let o = op(
+        OpKind::Create,
+        "192.0.2.0/24",
+        vec![NextHop::via(ip("198.51.100.1"))],
+    );
     encode_op(&mut buf, &o, &MARK, 1, false);
     for cut in 1..buf.len() {
         let _ = decode(&buf[..cut]);
