@@ -10,6 +10,8 @@ command -v tc >/dev/null 2>&1 || need_apt+=(iproute2)
 command -v ping >/dev/null 2>&1 || need_apt+=(iputils-ping)
 command -v iperf3 >/dev/null 2>&1 || need_apt+=(iperf3)
 command -v pkill >/dev/null 2>&1 || need_apt+=(procps)
+# Cluster mode tests and benchmarks run their own ZooKeeper servers (Debian's package + a JRE).
+{ [ -f /usr/share/java/zookeeper.jar ] && command -v java >/dev/null 2>&1; } || need_apt+=(zookeeper default-jre-headless)
 
 if [ "${#need_apt[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
