@@ -38,8 +38,14 @@ description = "provider A"
 
 #[test]
 fn cluster_commands_against_a_real_store() {
-    let Some(zk) = testkit::zookeeper::Ensemble::start_or_skip("cluster_cli", 1) else { return };
-    let store = format!("zk://{}/{}", zk.connect_string(), testkit::unique_name("cli"));
+    let Some(zk) = testkit::zookeeper::Ensemble::start_or_skip("cluster_cli", 1) else {
+        return;
+    };
+    let store = format!(
+        "zk://{}/{}",
+        zk.connect_string(),
+        testkit::unique_name("cli")
+    );
     let dir = tempfile::tempdir().unwrap();
 
     // Refused input: every problem with its key path, exit 2, nothing written.
@@ -58,7 +64,10 @@ fn cluster_commands_against_a_real_store() {
     assert!(err.contains("port[1].candidates: required"), "{err}");
     let (code, out, err) = run(&store, &["status", "--json"]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(serde_json::from_str::<serde_json::Value>(&out).unwrap(), serde_json::json!([]));
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&out).unwrap(),
+        serde_json::json!([])
+    );
 
     // A good file.
     let good = dir.path().join("good.toml");
@@ -74,9 +83,15 @@ fn cluster_commands_against_a_real_store() {
     assert_eq!(v[0]["leader"], serde_json::Value::Null);
 
     // Announcements: compare-and-set list, refused prefixes.
-    let (code, out, err) = run(&store, &["announce", "p1", "198.51.100.0/24", "2001:db8::/32"]);
+    let (code, out, err) = run(
+        &store,
+        &["announce", "p1", "198.51.100.0/24", "2001:db8::/32"],
+    );
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("announcing 198.51.100.0/24, 2001:db8::/32"), "{out}");
+    assert!(
+        out.contains("announcing 198.51.100.0/24, 2001:db8::/32"),
+        "{out}"
+    );
     let (code, out, _) = run(&store, &["withdraw", "p1", "198.51.100.0/24"]);
     assert_eq!(code, 0);
     assert!(out.contains("announcing 2001:db8::/32"), "{out}");

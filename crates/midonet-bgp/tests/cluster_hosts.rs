@@ -47,7 +47,10 @@ impl Host {
         for name in list.lines().filter_map(|l| l.split_whitespace().next()) {
             if name.starts_with(&want) || name == self.ns.name() {
                 let pids = testkit::lab::ip(&["netns", "pids", name]).unwrap_or_default();
-                for p in pids.split_whitespace().filter_map(|p| p.parse::<i32>().ok()) {
+                for p in pids
+                    .split_whitespace()
+                    .filter_map(|p| p.parse::<i32>().ok())
+                {
                     // SAFETY: kill(2) on pids listed in namespaces this test created.
                     unsafe {
                         libc::kill(p, libc::SIGKILL);
@@ -70,10 +73,17 @@ impl Drop for Host {
 /// Hosts (by index) that run a bgpd of `port` now.
 fn bgpd_hosts(runs: &[PathBuf], port: &str) -> Vec<usize> {
     let mut out = Vec::new();
-    let Ok(rd) = std::fs::read_dir("/proc") else { return out };
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return out;
+    };
     let cmdlines: Vec<String> = rd
         .flatten()
-        .filter(|e| e.file_name().to_string_lossy().chars().all(|c| c.is_ascii_digit()))
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .chars()
+                .all(|c| c.is_ascii_digit())
+        })
         .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
         .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
         .filter(|c| c.contains("bgpd"))
@@ -111,19 +121,27 @@ fn port(candidates: &[&str], uplink: &str, address: &str, mac: &str, asn: u32) -
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_hosts_two_ports_failover_without_two_bgpds() {
-    let Some(bgpd) = testkit::require_bgpd("three_hosts_two_ports_failover_without_two_bgpds") else {
+    let Some(bgpd) = testkit::require_bgpd("three_hosts_two_ports_failover_without_two_bgpds")
+    else {
         return;
     };
-    let Some(zk) = testkit::zookeeper::Ensemble::start_or_skip("cluster_hosts", 1) else { return };
+    let Some(zk) = testkit::zookeeper::Ensemble::start_or_skip("cluster_hosts", 1) else {
+        return;
+    };
     let url = StoreUrl {
         servers: zk.connect_string(),
         root: format!("/{}", testkit::unique_name("e2e")),
     };
-    let tmp = tempfile::Builder::new().prefix("mbgp-cluster").tempdir_in("/tmp").unwrap();
+    let tmp = tempfile::Builder::new()
+        .prefix("mbgp-cluster")
+        .tempdir_in("/tmp")
+        .unwrap();
 
     // The provider: one bridge, one bgpd peering with both ports' addresses.
     let prov_ns = TestNs::new("cprov").unwrap();
-    prov_ns.ip(&["link", "add", "br0", "type", "bridge"]).unwrap();
+    prov_ns
+        .ip(&["link", "add", "br0", "type", "bridge"])
+        .unwrap();
     prov_ns.ip(&["link", "set", "br0", "up"]).unwrap();
     prov_ns.add_addr("br0", "192.0.2.2/24").unwrap();
     let mut hosts = Vec::new();
@@ -157,11 +175,29 @@ async fn three_hosts_two_ports_failover_without_two_bgpds() {
 
     let store = Store::connect(&url, SESSION).await.unwrap();
     store
-        .put_port("p1", &port(&["h0", "h1"], "up1", "192.0.2.1/24", "02:00:00:00:00:01", 65001))
+        .put_port(
+            "p1",
+            &port(
+                &["h0", "h1"],
+                "up1",
+                "192.0.2.1/24",
+                "02:00:00:00:00:01",
+                65001,
+            ),
+        )
         .await
         .unwrap();
     store
-        .put_port("p2", &port(&["h1", "h2"], "up2", "192.0.2.11/24", "02:00:00:00:00:02", 65003))
+        .put_port(
+            "p2",
+            &port(
+                &["h1", "h2"],
+                "up2",
+                "192.0.2.11/24",
+                "02:00:00:00:00:02",
+                65003,
+            ),
+        )
         .await
         .unwrap();
     let store_arg = format!("zk://{}{}", url.servers, url.root);
@@ -169,8 +205,20 @@ async fn three_hosts_two_ports_failover_without_two_bgpds() {
     for (i, (ns, prefix, run, cfg)) in hosts.into_iter().enumerate() {
         let log = run.join("controller.log");
         let child = Command::new(env!("CARGO_BIN_EXE_midonet-bgp"))
-            .args(["--log", "info", "run", "--store", &store_arg, "--host-id", &format!("h{i}")])
-            .args(["--session-timeout-ms", &SESSION.as_millis().to_string(), "--config"])
+            .args([
+                "--log",
+                "info",
+                "run",
+                "--store",
+                &store_arg,
+                "--host-id",
+                &format!("h{i}"),
+            ])
+            .args([
+                "--session-timeout-ms",
+                &SESSION.as_millis().to_string(),
+                "--config",
+            ])
             .arg(&cfg)
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
@@ -202,24 +250,47 @@ async fn three_hosts_two_ports_failover_without_two_bgpds() {
         })
     };
 
-    let logs = |hs: &[Host]| hs.iter().map(|h| h.log()).collect::<Vec<_>>().join("\n-----\n");
+    let logs = |hs: &[Host]| {
+        hs.iter()
+            .map(|h| h.log())
+            .collect::<Vec<_>>()
+            .join("\n-----\n")
+    };
     let mut watcher = RouteWatcher::start(&url, SESSION).await.unwrap();
     let both_up = |provider: &Provider| {
         provider.neighbor("192.0.2.1")["bgpState"] == "Established"
             && provider.neighbor("192.0.2.11")["bgpState"] == "Established"
     };
-    assert!(wait_blocking(90, || both_up(&provider)).await, "ports not Established:\n{}", logs(&running));
+    assert!(
+        wait_blocking(90, || both_up(&provider)).await,
+        "ports not Established:\n{}",
+        logs(&running)
+    );
     // Routes learned on each port reach this process through the store.
     let t = Instant::now();
     while watcher.count("p1") == 0 || watcher.count("p2") == 0 {
-        assert!(t.elapsed() < Duration::from_secs(30), "routes not published:\n{}", logs(&running));
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "routes not published:\n{}",
+            logs(&running)
+        );
         let _ = tokio::time::timeout(Duration::from_secs(1), watcher.next()).await;
     }
     let (_, t1) = watcher.routes("p1").unwrap();
     assert!(t1.contains_key(&"198.51.100.0/24".parse().unwrap()));
-    assert!(wait_blocking(30, || provider.learned_from("192.0.2.1").contains("203.0.113.1/32")).await);
+    assert!(
+        wait_blocking(30, || provider
+            .learned_from("192.0.2.1")
+            .contains("203.0.113.1/32"))
+        .await
+    );
     for p in ["p1", "p2"] {
-        assert_eq!(bgpd_hosts(&runs, p).len(), 1, "{p} runs on {:?}", bgpd_hosts(&runs, p));
+        assert_eq!(
+            bgpd_hosts(&runs, p).len(),
+            1,
+            "{p} runs on {:?}",
+            bgpd_hosts(&runs, p)
+        );
     }
 
     // The active host of p1 dies.
@@ -243,15 +314,29 @@ async fn three_hosts_two_ports_failover_without_two_bgpds() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let took = killed.elapsed();
-    eprintln!("p1: standby Established {took:?} after kill -9 of h{active} (session timeout {SESSION:?})");
+    eprintln!(
+        "p1: standby Established {took:?} after kill -9 of h{active} (session timeout {SESSION:?})"
+    );
     // p2 stays up wherever it runs (unless its host was the one that died).
-    assert!(wait_blocking(60, || both_up(&provider)).await, "{}", logs(&running));
+    assert!(
+        wait_blocking(60, || both_up(&provider)).await,
+        "{}",
+        logs(&running)
+    );
     stop.store(true, Ordering::SeqCst);
     sampler.join().unwrap();
-    assert!(worst[0].load(Ordering::SeqCst) <= 1, "two bgpds of p1 at once");
-    assert!(worst[1].load(Ordering::SeqCst) <= 1, "two bgpds of p2 at once");
+    assert!(
+        worst[0].load(Ordering::SeqCst) <= 1,
+        "two bgpds of p1 at once"
+    );
+    assert!(
+        worst[1].load(Ordering::SeqCst) <= 1,
+        "two bgpds of p2 at once"
+    );
     let status = store.statuses().await.unwrap();
-    assert!(status.iter().any(|(p, s)| p == "p1" && s.as_ref().is_ok_and(|s| s.host == format!("h{standby}"))));
+    assert!(status
+        .iter()
+        .any(|(p, s)| p == "p1" && s.as_ref().is_ok_and(|s| s.host == format!("h{standby}"))));
     for h in running.iter_mut() {
         if let Some(c) = h.child.as_ref() {
             // SAFETY: SIGTERM to our own child.
