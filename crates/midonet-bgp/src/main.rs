@@ -8,6 +8,7 @@ mod control;
 mod demo;
 mod print;
 mod run;
+mod takeover;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -317,6 +317,17 @@ async fn three_hosts_two_ports_failover_without_two_bgpds() {
     eprintln!(
         "p1: standby Established {took:?} after kill -9 of h{active} (session timeout {SESSION:?})"
     );
+    // The standby announced the port's address from the same MAC (ARP request to the peer).
+    assert!(
+        wait_blocking(10, || running[standby]
+            .log()
+            .contains("announced the port's addresses"))
+        .await,
+        "no takeover announcement:\n{}",
+        running[standby].log()
+    );
+    let neigh = provider.ns.ip(&["neigh", "show", "192.0.2.1"]).unwrap();
+    assert!(neigh.contains("02:00:00:00:00:01"), "{neigh}");
     // p2 stays up wherever it runs (unless its host was the one that died).
     assert!(
         wait_blocking(60, || both_up(&provider)).await,
