@@ -93,7 +93,13 @@ fn load(path: &Path) -> Result<(Config, String), ExitCode> {
         }
     };
     match Config::parse(&text) {
-        Ok(c) => Ok((c, text)),
+        Ok(c) => {
+            // Valid, but bgpd will not use the value as written.
+            for w in &c.warnings {
+                eprintln!("{}: warning: {w}", path.display());
+            }
+            Ok((c, text))
+        }
         Err(e) => {
             eprintln!("{}: {e}", path.display());
             Err(ExitCode::from(2))

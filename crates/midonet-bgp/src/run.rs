@@ -122,6 +122,9 @@ pub async fn run<E: Effects>(
                 eprintln!("configuration rejected, running state unchanged:\n{e}");
             }
             Some(Ok(new)) => {
+                for w in &new.warnings {
+                    warn!("configuration: {w}");
+                }
                 if new.controller.control_socket != current.controller.control_socket {
                     warn!("control_socket changes take effect at the next start");
                 }
