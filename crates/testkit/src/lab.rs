@@ -199,6 +199,10 @@ pub struct BgpdOptions {
     pub vty_port: u16,
     /// Extra command-line arguments.
     pub extra_args: Vec<String>,
+    /// Run bgpd inside this chroot (see [`crate::require_frr10`]); the bgpd path is then the
+    /// path inside it. bgpd's directory and the zebra socket's directory are bind-mounted at the
+    /// same paths inside, so every path means the same inside and outside.
+    pub chroot: Option<PathBuf>,
 }
 
 impl Default for BgpdOptions {
@@ -208,6 +212,7 @@ impl Default for BgpdOptions {
             vty_addr: "127.0.0.1".into(),
             vty_port: 2605,
             extra_args: Vec::new(),
+            chroot: None,
         }
     }
 }
@@ -221,6 +226,29 @@ pub struct TestBgpd {
     child: Option<Child>,
     dir: PathBuf,
     ns_name: String,
+    chroot: Option<PathBuf>,
+    /// Bind mounts inside the chroot, unmounted on drop (last first).
+    mounts: Vec<PathBuf>,
+}
+
+/// Bind-mounts `dir` at the same path inside `root`; returns the mount point.
+fn bind_into(root: &Path, dir: &Path) -> io::Result<PathBuf> {
+    let rel = dir.strip_prefix("/").unwrap_or(dir);
+    let target = root.join(rel);
+    std::fs::create_dir_all(&target)?;
+    let st = Command::new("mount")
+        .arg("--bind")
+        .arg(dir)
+        .arg(&target)
+        .status()?;
+    if !st.success() {
+        return Err(io::Error::other(format!(
+            "mount --bind {} {} failed ({st})",
+            dir.display(),
+            target.display()
+        )));
+    }
+    Ok(target)
 }
 
 impl TestBgpd {
@@ -238,9 +266,25 @@ impl TestBgpd {
         let conf = dir.join("bgpd.conf");
         std::fs::write(&conf, config)?;
         let log = std::fs::File::create(dir.join("bgpd.log"))?;
+        let mut me = TestBgpd {
+            child: None,
+            dir: dir.clone(),
+            ns_name: ns.name().to_string(),
+            chroot: opts.chroot.clone(),
+            mounts: Vec::new(),
+        };
         let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", ns.name()])
-            .arg(bgpd)
+        cmd.args(["netns", "exec", ns.name()]);
+        if let Some(root) = &opts.chroot {
+            me.mounts.push(bind_into(root, &dir)?);
+            if let Some(sock_dir) = opts.zebra_socket.as_deref().and_then(Path::parent) {
+                if !sock_dir.starts_with(&dir) {
+                    me.mounts.push(bind_into(root, sock_dir)?);
+                }
+            }
+            cmd.arg("chroot").arg(root);
+        }
+        cmd.arg(bgpd)
             .arg("-S")
             .arg("-f")
             .arg(&conf)
@@ -260,12 +304,7 @@ impl TestBgpd {
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log);
-        let child = cmd.spawn()?;
-        let me = TestBgpd {
-            child: Some(child),
-            dir,
-            ns_name: ns.name().to_string(),
-        };
+        me.child = Some(cmd.spawn()?);
         let sock = me.dir.join("bgpd.vty");
         if !wait_until(Duration::from_secs(20), || sock.exists()) {
             return Err(io::Error::other(format!(
@@ -300,7 +339,15 @@ impl TestBgpd {
     /// Runs the commands through `vtysh` (each as one `-c`) and returns the output.
     /// Configuration commands need `"configure terminal"` first, as typed at a terminal.
     pub fn vtysh(&self, cmds: &[&str]) -> io::Result<String> {
-        let mut cmd = Command::new("vtysh");
+        // The daemon's own vtysh: the chroot's for a chrooted bgpd.
+        let mut cmd = match &self.chroot {
+            Some(root) => {
+                let mut c = Command::new("chroot");
+                c.arg(root).arg("vtysh");
+                c
+            }
+            None => Command::new("vtysh"),
+        };
         cmd.arg("--vty_socket").arg(&self.dir).args(["-d", "bgpd"]);
         for c in cmds {
             cmd.arg("-c").arg(c);
@@ -359,6 +406,10 @@ impl TestBgpd {
 impl Drop for TestBgpd {
     fn drop(&mut self) {
         self.kill();
+        for m in self.mounts.drain(..).rev() {
+            let _ = Command::new("umount").arg("-l").arg(&m).status();
+            let _ = std::fs::remove_dir(&m);
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
