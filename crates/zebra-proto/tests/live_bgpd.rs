@@ -132,9 +132,11 @@ fn capture(
     b.add_addr("zb", "192.0.2.2/24").unwrap();
     b.add_addr("zb", "2001:db8::2/64").unwrap();
     let za = a.ifindex("za").unwrap();
-    let mac_text = a.exec_ok(&["cat", "/sys/class/net/za/address"]).unwrap();
+    let mac_text = a.ip(&["-br", "link", "show", "dev", "za"]).unwrap();
     let mac: Vec<u8> = mac_text
-        .trim()
+        .split_whitespace()
+        .nth(2)
+        .unwrap()
         .split(':')
         .map(|h| u8::from_str_radix(h, 16).unwrap())
         .collect();
@@ -189,10 +191,12 @@ fn capture(
     let peer = TestBgpd::start(peer_bgpd, &b, CONF_B, &BgpdOptions::default()).unwrap();
     let opts = BgpdOptions {
         zebra_socket: Some(sock.clone()),
-        chroot,
         ..BgpdOptions::default()
     };
-    let me = TestBgpd::start(bgpd, &a, CONF_A, &opts).unwrap();
+    let me = match &chroot {
+        Some(root) => TestBgpd::start_in_chroot(root, bgpd, &a, CONF_A, &opts).unwrap(),
+        None => TestBgpd::start(bgpd, &a, CONF_A, &opts).unwrap(),
+    };
 
     let v4 = |m: &Message| matches!(m, Message::RouteAdd(r) if r.prefix.to_string() == "198.51.100.0/24");
     let v6 = |m: &Message| matches!(m, Message::RouteAdd(r) if r.prefix.to_string() == "2001:db8:100::/48");
