@@ -2,6 +2,8 @@
 //! namespace), checks configuration files, answers `status`/`routes` queries over a local control
 //! socket, and runs a self-contained demo lab.
 
+mod cluster;
+mod cluster_cli;
 mod control;
 mod demo;
 mod notify;
@@ -50,10 +52,22 @@ enum LogFormat {
 enum Command {
     /// Run the controller with a configuration file (reloaded on SIGHUP and when it changes).
     Run {
-        /// The TOML configuration (see docs/config.md).
-        #[arg(long, short)]
-        config: PathBuf,
+        /// The TOML configuration (see docs/config.md). With `--store`: host-local settings
+        /// only (`[controller]`, `[defaults]`), optional.
+        #[arg(long, short, required_unless_present = "store")]
+        config: Option<PathBuf>,
+        /// Cluster mode: zk://HOST:PORT[,HOST:PORT…]/ROOT (see docs/cluster.md).
+        #[arg(long, requires = "host_id")]
+        store: Option<String>,
+        /// This host's id in the cluster.
+        #[arg(long, requires = "store")]
+        host_id: Option<String>,
+        /// ZooKeeper session timeout in milliseconds (cluster mode).
+        #[arg(long, default_value_t = 10_000, requires = "store")]
+        session_timeout_ms: u64,
     },
+    /// Operate on the cluster store: ports, hosts, status, routes, announcements.
+    Cluster(cluster_cli::ClusterArgs),
     /// Validate a configuration file and print every problem with its key path.
     CheckConfig {
         /// The TOML configuration.
@@ -292,13 +306,77 @@ fn run_controller(path: &Path) -> ExitCode {
     }
 }
 
+fn run_cluster(
+    store: String,
+    host_id: String,
+    config: Option<PathBuf>,
+    timeout_ms: u64,
+) -> ExitCode {
+    let url = match ::cluster::StoreUrl::parse(&store) {
+        Ok(u) => u,
+        Err(e) => {
+            eprintln!("midonet-bgp: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let opts = cluster::ClusterRunOptions {
+        url,
+        host_id,
+        config,
+        session_timeout: std::time::Duration::from_millis(timeout_ms.clamp(1000, 600_000)),
+    };
+    match rt.block_on(cluster::run(opts, routing::real::RealEffects::new())) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(cluster::ClusterRunError::Local(e)) => {
+            eprintln!("{e}");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("midonet-bgp: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::CheckConfig { file, json } => check_config(&file, json),
-        Command::Run { config } => {
+        Command::Run {
+            config,
+            store: Some(store),
+            host_id,
+            session_timeout_ms,
+        } => {
+            init_logging(cli.log.as_deref().unwrap_or("info"), cli.log_format);
+            run_cluster(
+                store,
+                host_id.unwrap_or_default(),
+                config,
+                session_timeout_ms,
+            )
+        }
+        Command::Run {
+            config: Some(config),
+            ..
+        } => {
             init_logging(cli.log.as_deref().unwrap_or("info"), cli.log_format);
             run_controller(&config)
+        }
+        Command::Run { .. } => {
+            eprintln!("midonet-bgp run: --config FILE or --store URL --host-id ID is required");
+            ExitCode::from(2)
+        }
+        Command::Cluster(args) => {
+            init_logging(cli.log.as_deref().unwrap_or("warn"), cli.log_format);
+            cluster_cli::main(args)
         }
         Command::Demo(args) => {
             init_logging(
