@@ -4,12 +4,13 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnetwork::{IpNetwork, Ipv4Network};
 use zebra_proto::{
-    Capabilities, Header, InterfaceAddress, InterfaceInfo, Message, NexthopLookupReply,
-    NexthopRegistration, NexthopTarget, NexthopUpdate, Nexthops, OldNexthop, OldNexthopUpdate,
-    OldNexthops, OldRoute, Profile, RouterIdUpdate, ZapiNexthop, ZapiRoute,
+    Capabilities, ClientCapabilities, Header, InterfaceAddress, InterfaceInfo, Message,
+    NexthopLookupReply, NexthopRegistration, NexthopTarget, NexthopUpdate, Nexthops, OldNexthop,
+    OldNexthopUpdate, OldNexthops, OldRoute, Profile, RouterIdUpdate, ZapiNexthop, ZapiRoute,
 };
 
 use crate::core::{NhtRegistration, Reply, Request};
+use crate::gr::GrMessage;
 use crate::nht::{ResolvedNexthop, ResolvedRoute};
 use crate::types::{Interface, ProfileName, RoutePath};
 
@@ -134,9 +135,42 @@ pub(crate) fn request_from(header: &Header, msg: &Message) -> Request {
         {
             Request::Ignored { command: *command }
         }
+        Message::ClientCapabilities(c) => match gr_message(c) {
+            Some(m) => Request::ClientCapability(m),
+            None => Request::Ignored { command },
+        },
         Message::Unknown { command, .. } => Request::Unknown { command: *command },
         _ => Request::Ignored { command },
     }
+}
+
+/// The graceful-restart meaning of a CLIENT_CAPABILITIES body (`None` for a capability code
+/// zebra does not know either).
+fn gr_message(c: &ClientCapabilities) -> Option<GrMessage> {
+    Some(match *c {
+        ClientCapabilities::GrCapabilities {
+            stale_removal_time,
+            vrf_id,
+        } => GrMessage::Capable {
+            stale_time: stale_removal_time,
+            vrf_id,
+        },
+        ClientCapabilities::RibStaleTime {
+            stale_removal_time,
+            vrf_id,
+        } => GrMessage::StaleTime {
+            stale_time: stale_removal_time,
+            vrf_id,
+        },
+        ClientCapabilities::RouteUpdatePending { afi, safi, vrf_id } => {
+            GrMessage::UpdatePending { afi, safi, vrf_id }
+        }
+        ClientCapabilities::RouteUpdateComplete { afi, safi, vrf_id } => {
+            GrMessage::UpdateComplete { afi, safi, vrf_id }
+        }
+        ClientCapabilities::GrDisable { vrf_id } => GrMessage::Disable { vrf_id },
+        _ => return None,
+    })
 }
 
 fn interface_info(profile: Profile, i: &Interface) -> InterfaceInfo {
