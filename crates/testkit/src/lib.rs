@@ -10,6 +10,7 @@
 
 pub mod bird;
 pub mod lab;
+pub mod zookeeper;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
