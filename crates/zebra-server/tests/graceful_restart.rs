@@ -287,6 +287,77 @@ async fn bgpd_kill_9_with_gr_is_hitless_bird_peer() {
     bgpd_kill_9_is_hitless(&bgpd, &lab, Peer::Bird(peer)).await;
 }
 
+/// The controller dies with its bgpd (kill -9; bgpd follows through its parent-death signal)
+/// and a new controller starts a new zebra server and bgpd. The embedder recovered the routes
+/// it held (its sink kept them) and hands them to the new server: the route that comes back
+/// produces no event, and the peer keeps A's network throughout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn controller_restart_with_recovered_routes_is_hitless() {
+    let Some(bgpd) = testkit::require_bgpd("controller_restart_with_recovered_routes_is_hitless")
+    else {
+        return;
+    };
+    let Some(bird) =
+        testkit::bird::require_bird("controller_restart_with_recovered_routes_is_hitless")
+    else {
+        return;
+    };
+    let lab = lab();
+    let peer = Arc::new(Peer::Bird(
+        TestBird::start(&bird, &lab.b, CONF_BIRD_PEER).unwrap(),
+    ));
+    let (server, mut events) = start_server(&lab).await;
+    let mut a = start_a(&bgpd, &lab, true);
+    let v4 = net("198.51.100.0/24");
+    assert!(events.wait_table(LONG, |t| t.contains_key(&v4)).await);
+    assert!(wait_until(LONG, || peer.network_fresh()));
+    events.drain_for(Duration::from_secs(1)).await;
+    let held = events.table();
+
+    let sampler = Sampler::start(peer.clone());
+    std::thread::sleep(Duration::from_millis(300));
+    // The controller process dies: its server and its bgpd go at once.
+    a.kill();
+    drop(server);
+    drop(events);
+    let restarted = Instant::now();
+    let (server, mut events) = start_server(&lab).await;
+    server.recover_routes(held.into_iter().collect(), Duration::from_secs(30));
+    let a2 = start_a(&bgpd, &lab, true);
+    assert!(
+        wait_until(Duration::from_secs(15), || established(&a2)),
+        "not Established again; log:\n{}",
+        a2.log()
+    );
+    let up_after = restarted.elapsed();
+    assert!(wait_until(LONG, || peer.network_fresh()));
+    // The route is learned again: the sweep at its UPDATE_COMPLETE finds nothing to withdraw.
+    assert!(
+        events
+            .wait_for(LONG, |e| matches!(
+                e,
+                ServerEvent::StaleRoutesSwept { withdrawn: 0, .. }
+            ))
+            .await,
+        "no sweep; events: {:?}",
+        events.seen
+    );
+    events.drain_for(Duration::from_secs(2)).await;
+    let (misses, samples) = sampler.finish();
+    let routes = events.routes();
+    assert!(routes.is_empty(), "route events after recovery: {routes:?}");
+    assert_eq!(
+        misses, 0,
+        "peer lost A's network in {misses} of {samples} samples"
+    );
+    assert!(
+        up_after <= Duration::from_secs(5),
+        "Established after {up_after:?}"
+    );
+    drop(a2);
+    server.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bgpd_kill_9_without_gr_withdraws_at_once() {
     let Some(bgpd) = testkit::require_bgpd("bgpd_kill_9_without_gr_withdraws_at_once") else {
