@@ -11,13 +11,14 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 use ipnetwork::IpNetwork;
+use zebra_proto::{Command, Profile};
 
 use crate::gr::{GrAction, GrMessage, GrTable};
 use crate::nht::{NhtQuery, ResolvedRoute, Rib};
 use crate::routes::{normalize, RouteTable, Upsert};
 use crate::types::{
-    derive_router_id, ClientId, CloseReason, ExtraRoute, Interface, ProfileName, RouteEvent,
-    RoutePath, ServerEvent,
+    derive_router_id, ClientId, CloseReason, ExtraRoute, Interface, RouteEvent, RoutePath,
+    ServerEvent,
 };
 
 /// Settings of the core (the protocol-level part of [`crate::ServerConfig`]).
@@ -208,7 +209,7 @@ struct NhtEntry {
 
 #[derive(Debug, Default)]
 struct ClientState {
-    profile: Option<ProfileName>,
+    profile: Option<Profile>,
     wants_interfaces: bool,
     wants_router_id: bool,
     nht: HashMap<(IpNetwork, u16), NhtEntry>,
@@ -225,7 +226,7 @@ pub struct ServerCore {
     /// Closed clients without graceful restart whose routes wait out `withdraw_grace`.
     grace: Vec<(Instant, ClientId)>,
     gr: GrTable,
-    unknown_seen: HashSet<(Option<ProfileName>, u16)>,
+    unknown_seen: HashSet<(Profile, u16)>,
     full_logged: bool,
 }
 
@@ -308,8 +309,10 @@ impl ServerCore {
         id
     }
 
-    /// Records the profile detected from a client's first frame.
-    pub fn set_client_profile(&mut self, client: ClientId, profile: ProfileName) {
+    /// Records the profile of a client (detected from its first frame, or configured). A
+    /// client's requests are handled once its profile is known: the server sets it before it
+    /// decodes the first request.
+    pub fn set_client_profile(&mut self, client: ClientId, profile: Profile) {
         if let Some(c) = self.clients.get_mut(&client) {
             c.profile = Some(profile);
         }
@@ -454,13 +457,16 @@ impl ServerCore {
         let Some(state) = self.clients.get_mut(&client) else {
             return;
         };
+        let Some(profile) = state.profile else {
+            tracing::warn!(%client, ?request, "request before the client's profile is known; ignored");
+            return;
+        };
         match request {
             Request::Hello {
                 proto,
                 instance,
                 synchronous,
             } => {
-                let profile = state.profile.unwrap_or(ProfileName::Frr84);
                 out.push(Output::Event(ServerEvent::ClientHello {
                     client,
                     proto,
@@ -468,7 +474,7 @@ impl ServerCore {
                     profile,
                 }));
                 self.gr.hello(client, proto, instance, synchronous);
-                if !synchronous && profile == ProfileName::Frr84 {
+                if !synchronous && profile.supports(Command::Capabilities) {
                     out.push(Output::Send {
                         client,
                         reply: Reply::Capabilities,
@@ -543,11 +549,11 @@ impl ServerCore {
             }
             Request::Ignored { .. } => {}
             Request::Unknown { command } => {
-                if self.unknown_seen.insert((state.profile, command)) {
+                if self.unknown_seen.insert((profile, command)) {
                     tracing::warn!(
                         %client,
                         command,
-                        profile = ?state.profile,
+                        %profile,
                         "unknown zebra command ignored (logged once per command)"
                     );
                 }

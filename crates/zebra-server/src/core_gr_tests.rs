@@ -81,7 +81,7 @@ impl Bgpd<'_> {
 fn connect(core: &mut ServerCore, now: Instant, stale_time: Option<u32>) -> ClientId {
     let mut out = Vec::new();
     let id = core.client_connected(&mut out);
-    core.set_client_profile(id, ProfileName::Frr84);
+    core.set_client_profile(id, Profile::Frr84);
     let mut b = Bgpd { core, id, now };
     b.send(Request::Hello {
         proto: BGP,
@@ -276,6 +276,7 @@ fn gr_takes_precedence_over_withdraw_grace_and_each_keeps_its_own_routes() {
     // A Quagga-style client (no GR) under withdraw_grace, and a GR bgpd with another instance.
     let mut out = Vec::new();
     let q = c.client_connected(&mut out);
+    c.set_client_profile(q, Profile::QuaggaV3);
     c.handle_request(
         q,
         Request::RouteAdd {

@@ -3,6 +3,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use ipnetwork::IpNetwork;
+use zebra_proto::Profile;
 
 use crate::gr::{Family, SweepCause};
 
@@ -259,7 +260,7 @@ pub enum ServerEvent {
         /// Protocol instance.
         instance: u16,
         /// Protocol profile detected from its first frame.
-        profile: ProfileName,
+        profile: Profile,
     },
     /// A client connection ended.
     ClientGone {
@@ -286,19 +287,6 @@ pub enum ServerEvent {
         /// Why now.
         cause: SweepCause,
     },
-}
-
-/// The protocol generation a client speaks (a copy of `zebra_proto::Profile` that does not
-/// tie this crate's public API to the codec's versioning).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ProfileName {
-    /// Quagga 0.99 (ZAPI version 2).
-    QuaggaV2,
-    /// Quagga 1.x (ZAPI version 3).
-    QuaggaV3,
-    /// FRR 8.2–9.1 (ZAPI version 6).
-    Frr84,
 }
 
 /// The router id to announce, or how to choose it.
