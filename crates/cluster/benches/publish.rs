@@ -16,7 +16,9 @@ use std::net::Ipv4Addr;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cluster::{Member, MemberConfig, PortDoc, PublishedPath, RouteWatcher, Store, StoreUrl, TableChange};
+use cluster::{
+    Member, MemberConfig, PortDoc, PublishedPath, RouteWatcher, Store, StoreUrl, TableChange,
+};
 use ipnetwork::IpNetwork;
 use serde_json::{json, Map, Value};
 
@@ -32,7 +34,12 @@ fn prefix(i: u32) -> IpNetwork {
 }
 
 fn path(gw: &str) -> PublishedPath {
-    PublishedPath { gateway: Some(gw.parse().unwrap()), distance: 20, metric: 0, weight: None }
+    PublishedPath {
+        gateway: Some(gw.parse().unwrap()),
+        distance: 20,
+        metric: 0,
+        weight: None,
+    }
 }
 
 fn validator() -> cluster::Validator {
@@ -40,7 +47,9 @@ fn validator() -> cluster::Validator {
 }
 
 fn port_doc(candidates: &[&str]) -> PortDoc {
-    let Value::Object(config) = json!({"local_as": 65001}) else { unreachable!() };
+    let Value::Object(config) = json!({"local_as": 65001}) else {
+        unreachable!()
+    };
     PortDoc::new(candidates.iter().map(|s| s.to_string()).collect(), config)
 }
 
@@ -49,7 +58,13 @@ async fn watcher_child(url: StoreUrl) {
     let mut w = RouteWatcher::start(&url, SESSION).await.unwrap();
     println!("ready");
     while let Some(ev) = w.next().await {
-        println!("event {} {} {} {}", w.count(&ev.port), ev.version, ev.replaced.len(), ev.withdrawn.len());
+        println!(
+            "event {} {} {} {}",
+            w.count(&ev.port),
+            ev.version,
+            ev.replaced.len(),
+            ev.withdrawn.len()
+        );
     }
 }
 
@@ -66,7 +81,13 @@ async fn leader_child(url: StoreUrl) {
     tokio::time::sleep(Duration::from_secs(600)).await;
 }
 
-fn child(role: &str, url: &StoreUrl) -> (std::process::Child, std::sync::mpsc::Receiver<(Instant, String)>) {
+fn child(
+    role: &str,
+    url: &StoreUrl,
+) -> (
+    std::process::Child,
+    std::sync::mpsc::Receiver<(Instant, String)>,
+) {
     let mut c = Command::new(std::env::current_exe().unwrap())
         .env("CLUSTER_BENCH_ROLE", role)
         .env("CLUSTER_BENCH_ZK", &url.servers)
@@ -86,7 +107,11 @@ fn child(role: &str, url: &StoreUrl) -> (std::process::Child, std::sync::mpsc::R
     (c, rx)
 }
 
-fn wait_line(rx: &std::sync::mpsc::Receiver<(Instant, String)>, timeout: Duration, f: impl Fn(&str) -> bool) -> Instant {
+fn wait_line(
+    rx: &std::sync::mpsc::Receiver<(Instant, String)>,
+    timeout: Duration,
+    f: impl Fn(&str) -> bool,
+) -> Instant {
     let deadline = Instant::now() + timeout;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -99,12 +124,17 @@ fn wait_line(rx: &std::sync::mpsc::Receiver<(Instant, String)>, timeout: Duratio
 }
 
 fn mntr_field(m: &str, key: &str) -> String {
-    m.lines().find_map(|l| l.strip_prefix(key).map(|v| v.trim().to_string())).unwrap_or_default()
+    m.lines()
+        .find_map(|l| l.strip_prefix(key).map(|v| v.trim().to_string()))
+        .unwrap_or_default()
 }
 
 async fn publish_run(n: u32) {
     let zk = testkit::zookeeper::Ensemble::start(1).unwrap();
-    let url = StoreUrl { servers: zk.connect_string(), root: "/bench".into() };
+    let url = StoreUrl {
+        servers: zk.connect_string(),
+        root: "/bench".into(),
+    };
     let store = Store::connect(&url, SESSION).await.unwrap();
     store.put_port("p1", &port_doc(&["h1"])).await.unwrap();
     let mut c = MemberConfig::new(url.clone(), "h1");
@@ -116,8 +146,9 @@ async fn publish_run(n: u32) {
     }
     let (mut w, lines) = child("watcher", &url);
     wait_line(&lines, Duration::from_secs(30), |l| l == "ready");
-    let changes: Vec<TableChange> =
-        (0..n).map(|i| TableChange::Replace(prefix(i), vec![path("192.0.2.2"), path("192.0.2.3")])).collect();
+    let changes: Vec<TableChange> = (0..n)
+        .map(|i| TableChange::Replace(prefix(i), vec![path("192.0.2.2"), path("192.0.2.3")]))
+        .collect();
     let t0 = Instant::now();
     m.publish("p1", changes).unwrap();
     let want = format!("event {n} ");
@@ -126,9 +157,18 @@ async fn publish_run(n: u32) {
     // 1% changed.
     let k = (n / 100).max(1);
     let t0 = Instant::now();
-    m.publish("p1", (0..k).map(|i| TableChange::Replace(prefix(i * 97 % n), vec![path("192.0.2.4")])).collect()).unwrap();
+    m.publish(
+        "p1",
+        (0..k)
+            .map(|i| TableChange::Replace(prefix(i * 97 % n), vec![path("192.0.2.4")]))
+            .collect(),
+    )
+    .unwrap();
     let t2 = wait_line(&lines, Duration::from_secs(120), |l| {
-        l.split_whitespace().nth(3).and_then(|x| x.parse::<u32>().ok()).is_some_and(|r| r > 0)
+        l.split_whitespace()
+            .nth(3)
+            .and_then(|x| x.parse::<u32>().ok())
+            .is_some_and(|r| r > 0)
     });
     let delta = t2 - t0;
     let meta = store.routes().await.unwrap();
@@ -151,9 +191,15 @@ async fn publish_run(n: u32) {
 
 async fn failover_run() {
     let zk = testkit::zookeeper::Ensemble::start(1).unwrap();
-    let url = StoreUrl { servers: zk.connect_string(), root: "/bench".into() };
+    let url = StoreUrl {
+        servers: zk.connect_string(),
+        root: "/bench".into(),
+    };
     let store = Store::connect(&url, SESSION).await.unwrap();
-    store.put_port("p1", &port_doc(&["leader", "standby"])).await.unwrap();
+    store
+        .put_port("p1", &port_doc(&["leader", "standby"]))
+        .await
+        .unwrap();
     let (mut leader, lines) = child("leader", &url);
     wait_line(&lines, Duration::from_secs(30), |l| l == "leading");
     let mut c = MemberConfig::new(url.clone(), "standby");
@@ -178,7 +224,11 @@ async fn failover_run() {
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     if let Ok(role) = std::env::var("CLUSTER_BENCH_ROLE") {
         let url = StoreUrl {
             servers: std::env::var("CLUSTER_BENCH_ZK").unwrap(),
@@ -194,7 +244,10 @@ fn main() {
         eprintln!("ZooKeeper is not installed (apt-get install zookeeper); nothing measured");
         return;
     }
-    let mut sizes: Vec<u32> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let mut sizes: Vec<u32> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
     if sizes.is_empty() {
         sizes = vec![10_000, 100_000, 1_000_000];
     }

@@ -5,9 +5,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use ipnetwork::{IpNetwork, Ipv4Network};
 use zebra_proto::{
     Capabilities, ClientCapabilities, Command, InterfaceAddress, InterfaceInfo,
-    LabelManagerConnectReply, Message,
-    NexthopLookupReply, NexthopRegistration, NexthopTarget, NexthopUpdate, Nexthops, OldNexthop,
-    OldNexthopUpdate, OldNexthops, OldRoute, Profile, RouterIdUpdate, ZapiNexthop, ZapiRoute,
+    LabelManagerConnectReply, Message, NexthopLookupReply, NexthopRegistration, NexthopTarget,
+    NexthopUpdate, Nexthops, OldNexthop, OldNexthopUpdate, OldNexthops, OldRoute, Profile,
+    RouterIdUpdate, ZapiNexthop, ZapiRoute,
 };
 
 use crate::core::{NhtRegistration, Reply, Request};
