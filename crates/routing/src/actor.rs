@@ -270,9 +270,8 @@ impl<E: Effects> PortActor<E> {
                 }
             }
             ZebraEvent::SessionDown => {
-                debug!(port = %self.name(), "zebra session ended; withdrawing routes");
                 self.zebra_connected = false;
-                self.withdraw_all();
+                self.bgpd_routes_gone("zebra session ended");
             }
         }
     }
@@ -315,8 +314,22 @@ impl<E: Effects> PortActor<E> {
         self.ready_pid = None;
         self.applied = None;
         self.peers.clear();
-        self.withdraw_all();
+        self.bgpd_routes_gone("bgpd down");
         self.last_error = Some(error);
+    }
+
+    /// bgpd (or its zebra session) went away while the port stays. Without graceful restart
+    /// its routes go now. With it the zebra server decides: it withdraws at once the routes of
+    /// a bgpd that never declared GR, and keeps a GR bgpd's routes stale until the restarted
+    /// bgpd has sent them again (no event when unchanged) or their stale time ends — so the
+    /// sink sees only real changes.
+    fn bgpd_routes_gone(&mut self, why: &str) {
+        if self.plan.port.graceful_restart.is_some() {
+            debug!(port = %self.name(), why, "graceful restart: routes kept for the zebra server to settle");
+        } else {
+            debug!(port = %self.name(), why, "withdrawing routes");
+            self.withdraw_all();
+        }
     }
 
     /// Brings bgpd's configuration to the desired one: the full bootstrap after a (re)start, the
