@@ -25,7 +25,8 @@ pub use crate::plan::{base_name, MAX_BASE_NAME};
 pub use netns::MacAddr;
 pub use text::{TextError, VtyText};
 pub use vty::config::{
-    Asn, ConnectRetry, Description, LogFile, MaximumPaths, Multihop, Password, Prefix, Timers,
+    Asn, ConnectRetry, Description, GracefulRestart, LogFile, MaximumPaths, Multihop, Password,
+    PeerGrMode, Prefix, Timers,
 };
 
 /// Default keepalive, seconds (bgpd's own default, so it is not sent).
@@ -124,6 +125,10 @@ pub struct PortConfig {
     pub log_file: LogFile,
     /// Turns on `debug bgp` logging.
     pub debug: bool,
+    /// Graceful restart (`bgp graceful-restart`, restart and stale-path times, forwarding state
+    /// preserved); `None` when `graceful_restart = false` (bgpd's default: helper only).
+    #[serde(skip)]
+    pub graceful_restart: Option<GracefulRestart>,
     /// The peers, in file order (addresses are unique).
     pub peers: Vec<PeerConfig>,
 }
@@ -147,6 +152,9 @@ pub struct PeerConfig {
     pub description: Option<Description>,
     /// Administratively shut down.
     pub shutdown: bool,
+    /// The peer's own graceful-restart mode; `None` follows the port's.
+    #[serde(skip)]
+    pub graceful_restart: Option<PeerGrMode>,
 }
 
 impl PortConfig {
