@@ -18,6 +18,8 @@ command -v debootstrap >/dev/null 2>&1 || need_apt+=(debootstrap)
 # `cargo build` links with the C toolchain.
 command -v cc >/dev/null 2>&1 || need_apt+=(gcc)
 dpkg-query -W -f='${Status}' libc6-dev 2>/dev/null | grep -q "ok installed" || need_apt+=(libc6-dev)
+# Cluster mode tests and benchmarks run their own ZooKeeper servers (Debian's package + a JRE).
+{ [ -f /usr/share/java/zookeeper.jar ] && command -v java >/dev/null 2>&1; } || need_apt+=(zookeeper default-jre-headless)
 
 if [ "${#need_apt[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
