@@ -62,6 +62,9 @@ pub(crate) struct RawPort {
     pub log_file: Option<String>,
     #[serde(default)]
     pub debug: bool,
+    pub graceful_restart: Option<bool>,
+    pub restart_time: Option<i64>,
+    pub stalepath_time: Option<i64>,
     #[serde(default)]
     pub peer: Vec<RawPeer>,
 }
@@ -80,6 +83,7 @@ pub(crate) struct RawPeer {
     pub description: Option<String>,
     #[serde(default)]
     pub shutdown: bool,
+    pub graceful_restart: Option<String>,
 }
 
 /// `multihop = true` or `multihop = TTL`.
