@@ -63,7 +63,7 @@ fn holds_our_network(p: &Provider) -> bool {
         .unwrap_or(false)
 }
 
-/// Counts, every 100 ms on a thread, the samples where the provider lacks our network.
+/// Counts, every 100 ms on a thread (or as fast as vtysh answers, if slower), the samples where the provider lacks our network.
 struct Sampler {
     stop: Arc<AtomicBool>,
     misses: Arc<AtomicUsize>,
@@ -145,6 +145,7 @@ async fn kill_9_round(graceful: bool) {
     );
     let pid = s.bgpd_pid.unwrap();
     let withdrawn = sink.withdrawals.load(Ordering::SeqCst);
+    let rib_before = provider.rib.lock().unwrap().len();
     let sampler = Sampler::start(provider.clone());
     tokio::time::sleep(Duration::from_millis(300)).await;
     let killed = Instant::now();
@@ -152,11 +153,25 @@ async fn kill_9_round(graceful: bool) {
     unsafe {
         libc::kill(pid as i32, libc::SIGKILL);
     }
+    // Established again, as the provider sees it (its count of established connections
+    // grows; the helper never left Established's routes, but the session itself restarts).
+    let conns = provider.neighbor("192.0.2.1")["connectionsEstablished"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!(
+        wait_blocking(60, || {
+            let n = provider.neighbor("192.0.2.1");
+            n["bgpState"] == "Established"
+                && n["connectionsEstablished"].as_u64().unwrap_or(0) > conns
+        })
+        .await,
+        "the session did not come back"
+    );
+    let up_after = killed.elapsed();
     let s = wait_port(&h, "p1", 60, "Established again", |s| {
         s.bgpd_pid.is_some_and(|p| p != pid) && established(s, 1)
     })
     .await;
-    let up_after = killed.elapsed();
     let s = if graceful {
         s
     } else {
@@ -170,12 +185,20 @@ async fn kill_9_round(graceful: bool) {
     tokio::time::sleep(Duration::from_secs(3)).await;
     let (misses, samples) = sampler.finish();
     let withdrawals = sink.withdrawals.load(Ordering::SeqCst) - withdrawn;
+    // The provider's own RIB, change by change (continuous, unlike sampling): did its bgpd ever
+    // remove our network?
+    let ours: ipnetwork::IpNetwork = "203.0.113.0/24".parse().unwrap();
+    let removed = provider.rib.lock().unwrap()[rib_before..]
+        .iter()
+        .filter(|e| **e == zebra_server::RouteEvent::Withdraw { prefix: ours })
+        .count();
     if graceful {
         assert_eq!(withdrawals, 0, "the sink saw {withdrawals} withdraw(s)");
         assert_eq!(
             misses, 0,
             "the provider lacked our network in {misses} of {samples} samples"
         );
+        assert_eq!(removed, 0, "the provider's bgpd removed our network");
         assert!(
             up_after <= Duration::from_secs(5),
             "Established again {up_after:?} after the kill"
@@ -184,6 +207,10 @@ async fn kill_9_round(graceful: bool) {
     } else {
         assert!(withdrawals >= 1, "no withdraw without graceful restart");
         assert!(misses >= 1, "the provider kept our network without GR");
+        assert!(
+            removed >= 1,
+            "the provider's bgpd never removed our network"
+        );
     }
     assert!(samples >= 10, "only {samples} samples");
     h.shutdown().await;
