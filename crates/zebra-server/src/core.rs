@@ -105,6 +105,14 @@ pub enum Request {
     NexthopUnregister(Vec<NhtRegistration>),
     /// Quagga v2 IPV4_NEXTHOP_LOOKUP.
     Ipv4NexthopLookup(Ipv4Addr),
+    /// LABEL_MANAGER_CONNECT on a synchronous connection (FRR): the client blocks until it is
+    /// answered (bgpd 10.3 retries forever otherwise).
+    LabelManagerConnect {
+        /// Client protocol (route type).
+        proto: u8,
+        /// Instance.
+        instance: u16,
+    },
     /// ROUTE_ADD / IPV4_ROUTE_ADD / IPV6_ROUTE_ADD: the full path set of `prefix`.
     RouteAdd {
         /// Destination.
@@ -169,6 +177,13 @@ pub enum Reply {
         target: IpNetwork,
         /// The resolving route, `None` when unresolved.
         resolved: Option<ResolvedRoute>,
+    },
+    /// LABEL_MANAGER_CONNECT reply (success) to a synchronous label-manager connection.
+    LabelManagerConnected {
+        /// Client protocol (route type), echoed.
+        proto: u8,
+        /// Instance, echoed.
+        instance: u16,
     },
     /// Reply to Quagga v2 IPV4_NEXTHOP_LOOKUP.
     Ipv4NexthopLookupReply {
@@ -533,6 +548,10 @@ impl ServerCore {
                     reply: Reply::Ipv4NexthopLookupReply { addr, resolved },
                 });
             }
+            Request::LabelManagerConnect { proto, instance } => out.push(Output::Send {
+                client,
+                reply: Reply::LabelManagerConnected { proto, instance },
+            }),
             Request::RouteAdd { prefix, paths } => self.route_add(client, prefix, paths, out),
             Request::RouteDelete { prefix } => {
                 let prefix = normalize(prefix);

@@ -52,6 +52,11 @@ pub struct ServerConfig {
     /// Events in flight to the embedder before the server waits for it (rounded up to whole
     /// batches of up to 1,024 events; at least two batches).
     pub event_capacity: usize,
+    /// The protocol profile of the daemon that connects, when known (e.g. from
+    /// `bgpd::version`). The frame header tells only the family (Quagga v2, v3 or FRR), not
+    /// FRR 8.4 from 10.x: `None` detects per connection and takes FRR 8.4 for an FRR header;
+    /// `Some(p)` uses `p` and refuses a client whose header belongs to another family.
+    pub profile: Option<Profile>,
 }
 
 impl ServerConfig {
@@ -71,6 +76,7 @@ impl ServerConfig {
             max_nht_per_client: core.max_nht_per_client,
             max_clients: 16,
             event_capacity: 16 * 1024,
+            profile: None,
         }
     }
 
@@ -157,6 +163,7 @@ impl ZebraServer {
             events: event_tx,
             cancel: cancel.clone(),
             max_clients: cfg.max_clients.max(1),
+            profile: cfg.profile,
             out: Vec::new(),
             spare: Vec::new(),
             batch: Vec::new(),
@@ -236,6 +243,8 @@ struct Conn {
 
 struct Loop {
     core: ServerCore,
+    /// The configured profile, if any (see [`ServerConfig::profile`]).
+    profile: Option<Profile>,
     conns: HashMap<ClientId, Conn>,
     events: mpsc::Sender<Vec<ServerEvent>>,
     cancel: CancellationToken,
@@ -291,7 +300,13 @@ impl Loop {
         let (read, write) = stream.into_split();
         let token = self.cancel.child_token();
         let (output, output_rx) = mpsc::channel(OUTPUT_CAPACITY);
-        tokio::spawn(read_loop(client, read, cmd_tx.clone(), token.clone()));
+        tokio::spawn(read_loop(
+            client,
+            read,
+            cmd_tx.clone(),
+            token.clone(),
+            self.profile,
+        ));
         tokio::spawn(write_loop(write, output_rx, token.clone()));
         tracing::debug!(%client, "zebra client connected");
         self.conns.insert(
@@ -466,10 +481,11 @@ async fn read_loop(
     mut r: OwnedReadHalf,
     cmd_tx: mpsc::Sender<Cmd>,
     token: CancellationToken,
+    configured: Option<Profile>,
 ) {
     let reason = tokio::select! {
         _ = token.cancelled() => return,
-        res = read_frames(client, &mut r, &cmd_tx) => match res {
+        res = read_frames(client, &mut r, &cmd_tx, configured) => match res {
             Ok(()) => CloseReason::PeerClosed,
             Err(reason) => reason,
         },
@@ -500,10 +516,31 @@ fn acted_on(profile: Profile, number: u16) -> bool {
     )
 }
 
+/// The profile of a client from its first bytes: the detected family, refined to the
+/// configured profile when their headers agree.
+pub(crate) fn client_profile(
+    first_bytes: &[u8],
+    configured: Option<Profile>,
+) -> Result<Option<Profile>, CloseReason> {
+    match zebra_proto::detect_profile(first_bytes) {
+        Ok(p) => match configured {
+            None => Ok(Some(p)),
+            Some(c) if c.shares_header_with(p) => Ok(Some(c)),
+            Some(c) => Err(CloseReason::ProfileMismatch {
+                configured: c,
+                detected: p,
+            }),
+        },
+        Err(zebra_proto::DecodeError::IncompleteHeader { .. }) => Ok(None),
+        Err(_) => Err(CloseReason::UnknownProfile),
+    }
+}
+
 async fn read_frames(
     client: ClientId,
     r: &mut OwnedReadHalf,
     cmd_tx: &mpsc::Sender<Cmd>,
+    configured: Option<Profile>,
 ) -> Result<(), CloseReason> {
     let mut buf = BytesMut::with_capacity(READ_CHUNK);
     let mut profile: Option<Profile> = None;
@@ -530,8 +567,8 @@ async fn read_frames(
         }
         let p = match profile {
             Some(p) => p,
-            None => match zebra_proto::detect_profile(&buf) {
-                Ok(p) => {
+            None => match client_profile(&buf, configured)? {
+                Some(p) => {
                     profile = Some(p);
                     cmd_tx
                         .send(Cmd::Profile { client, profile: p })
@@ -539,8 +576,7 @@ async fn read_frames(
                         .map_err(|_| closed())?;
                     p
                 }
-                Err(zebra_proto::DecodeError::IncompleteHeader { .. }) => continue,
-                Err(_) => return Err(CloseReason::UnknownProfile),
+                None => continue,
             },
         };
         let mut batch = Vec::with_capacity(buf.len() / 32 + 1);
@@ -586,5 +622,33 @@ async fn read_frames(
         if let Some(f) = failure {
             return Err(f);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_configured_profile_refines_the_header_family_or_refuses() {
+        let frr = [0x00, 0x12, 0xfe, 0x06];
+        let quagga = [0x00, 0x08, 0xff, 0x03];
+        assert_eq!(client_profile(&frr, None), Ok(Some(Profile::Frr84)));
+        assert_eq!(
+            client_profile(&frr, Some(Profile::Frr103)),
+            Ok(Some(Profile::Frr103))
+        );
+        assert_eq!(
+            client_profile(&quagga, Some(Profile::Frr103)),
+            Err(CloseReason::ProfileMismatch {
+                configured: Profile::Frr103,
+                detected: Profile::QuaggaV3
+            })
+        );
+        assert_eq!(client_profile(&frr[..3], Some(Profile::Frr103)), Ok(None));
+        assert_eq!(
+            client_profile(&[0, 8, 0xfe, 4], None),
+            Err(CloseReason::UnknownProfile)
+        );
     }
 }
