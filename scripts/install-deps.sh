@@ -11,6 +11,8 @@ need_apt=()
 command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 command -v tc >/dev/null 2>&1 || need_apt+=(iproute2)
 [ -x /usr/lib/frr/bgpd ] || need_apt+=(frr)
+# Graceful-restart tests use BIRD 2 as a second GR helper implementation.
+command -v bird >/dev/null 2>&1 || need_apt+=(bird2)
 command -v ping >/dev/null 2>&1 || need_apt+=(iputils-ping)
 command -v iperf3 >/dev/null 2>&1 || need_apt+=(iperf3)
 command -v pkill >/dev/null 2>&1 || need_apt+=(procps)
