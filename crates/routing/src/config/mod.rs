@@ -6,6 +6,7 @@
 //! reaches bgpd's Vty is checked here against command injection (see [`VtyText`]).
 
 mod raw;
+mod sink;
 mod text;
 mod validate;
 
@@ -17,6 +18,9 @@ use std::time::Duration;
 use ipnetwork::{IpNetwork, Ipv4Network, Ipv6Network};
 use serde::Serialize;
 
+pub use sink::{
+    SinkConfig, SinkKind, DEFAULT_RECONCILE_SECS, DEFAULT_SINK_METRIC, MAX_RECONCILE_SECS,
+};
 pub use text::{MacAddr, TextError, VtyText};
 
 /// Keepalive range MidoNet accepted, in seconds.
@@ -57,6 +61,8 @@ pub struct Config {
     pub controller: ControllerConfig,
     /// The BGP ports, in file order (names are unique).
     pub ports: Vec<PortConfig>,
+    /// `[sink]`: where learned routes go, for ports without their own `[port.sink]`.
+    pub sink: SinkConfig,
 }
 
 /// `[controller]`: where things live and how they are named.
@@ -118,6 +124,8 @@ pub struct PortConfig {
     pub debug: bool,
     /// The peers, in file order (addresses are unique).
     pub peers: Vec<PeerConfig>,
+    /// Where this port's learned routes go (`[port.sink]` over `[sink]`).
+    pub sink: SinkConfig,
 }
 
 /// One BGP neighbor of a port.
@@ -236,6 +244,28 @@ impl Config {
             message: e.to_string(),
         })?;
         Config::parse(&text)
+    }
+
+    /// Checks what the file alone cannot tell (the sinks' namespaces exist); `check-config`
+    /// and the controller run it before applying a configuration.
+    pub fn check_environment(&self) -> Result<(), ConfigErrors> {
+        let host = self.controller.host_namespace.as_deref();
+        let mut errors: Vec<ConfigError> = Vec::new();
+        if let Err(e) = self.sink.check_environment("sink", host) {
+            errors.push(e);
+        }
+        for (i, port) in self.ports.iter().enumerate() {
+            if port.sink != self.sink {
+                if let Err(e) = port.sink.check_environment(&format!("port[{i}].sink"), host) {
+                    errors.push(e);
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigErrors::Invalid(errors))
+        }
     }
 
     /// The port named `name`.

@@ -13,6 +13,8 @@ pub(crate) struct RawConfig {
     pub defaults: RawDefaults,
     #[serde(default)]
     pub port: Vec<RawPort>,
+    #[serde(default)]
+    pub sink: super::sink::RawSink,
 }
 
 /// `[controller]`.
@@ -64,6 +66,7 @@ pub(crate) struct RawPort {
     pub debug: bool,
     #[serde(default)]
     pub peer: Vec<RawPeer>,
+    pub sink: Option<super::sink::RawSink>,
 }
 
 /// `[[port.peer]]`.

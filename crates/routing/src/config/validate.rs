@@ -38,12 +38,13 @@ pub(super) fn validate(raw: RawConfig) -> Result<Config, ConfigErrors> {
     let mut errs = Errors::default();
     let controller = controller(&raw.controller, &mut errs);
     let defaults = defaults(&raw.defaults, &mut errs);
+    let sink = super::sink::sink("sink", &raw.sink, &super::SinkConfig::default(), &mut errs.0);
     let mut ports = Vec::new();
     let mut names: HashMap<String, usize> = HashMap::new();
     let mut ifnames: HashMap<String, usize> = HashMap::new();
     for (i, p) in raw.port.iter().enumerate() {
         let path = format!("port[{i}]");
-        if let Some(port) = port(&path, p, &controller, &defaults, &mut errs) {
+        if let Some(port) = port(&path, p, &controller, &defaults, &sink, &mut errs) {
             if let Some(j) = names.insert(port.name.clone(), i) {
                 errs.push(
                     format!("{path}.name"),
@@ -75,7 +76,11 @@ pub(super) fn validate(raw: RawConfig) -> Result<Config, ConfigErrors> {
         );
     }
     if errs.0.is_empty() {
-        Ok(Config { controller, ports })
+        Ok(Config {
+            controller,
+            ports,
+            sink,
+        })
     } else {
         Err(ConfigErrors::Invalid(errs.0))
     }
@@ -327,9 +332,14 @@ fn port(
     raw: &RawPort,
     controller: &ControllerConfig,
     defaults: &Timers,
+    base_sink: &super::SinkConfig,
     errs: &mut Errors,
 ) -> Option<PortConfig> {
     let before = errs.0.len();
+    let sink = match &raw.sink {
+        Some(s) => super::sink::sink(&format!("{path}.sink"), s, base_sink, &mut errs.0),
+        None => base_sink.clone(),
+    };
     let mut name_valid = false;
     let name = match &raw.name {
         None => {
@@ -540,6 +550,7 @@ fn port(
         log_file,
         debug: raw.debug,
         peers,
+        sink,
     })
 }
 
