@@ -34,6 +34,7 @@ pub mod config;
 pub mod effects;
 pub mod fake;
 mod handler;
+pub mod kernel;
 pub mod real;
 mod types;
 

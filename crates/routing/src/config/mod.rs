@@ -256,7 +256,10 @@ impl Config {
         }
         for (i, port) in self.ports.iter().enumerate() {
             if port.sink != self.sink {
-                if let Err(e) = port.sink.check_environment(&format!("port[{i}].sink"), host) {
+                if let Err(e) = port
+                    .sink
+                    .check_environment(&format!("port[{i}].sink"), host)
+                {
                     errors.push(e);
                 }
             }

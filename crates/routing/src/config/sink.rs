@@ -222,6 +222,8 @@ mod tests {
         // The host namespace default applies when the sink names none.
         let (k, _) = parse("kind = \"kernel\"");
         assert!(k.check_environment("sink", None).is_ok());
-        assert!(k.check_environment("sink", Some("mnb-surely-absent-ns")).is_err());
+        assert!(k
+            .check_environment("sink", Some("mnb-surely-absent-ns"))
+            .is_err());
     }
 }

@@ -38,7 +38,12 @@ pub(super) fn validate(raw: RawConfig) -> Result<Config, ConfigErrors> {
     let mut errs = Errors::default();
     let controller = controller(&raw.controller, &mut errs);
     let defaults = defaults(&raw.defaults, &mut errs);
-    let sink = super::sink::sink("sink", &raw.sink, &super::SinkConfig::default(), &mut errs.0);
+    let sink = super::sink::sink(
+        "sink",
+        &raw.sink,
+        &super::SinkConfig::default(),
+        &mut errs.0,
+    );
     let mut ports = Vec::new();
     let mut names: HashMap<String, usize> = HashMap::new();
     let mut ifnames: HashMap<String, usize> = HashMap::new();
