@@ -237,6 +237,18 @@ impl Timers {
     pub fn hold(self) -> u16 {
         self.hold
     }
+
+    /// The keepalive interval bgpd really uses: at most a third of the hold time (bgpd accepts
+    /// a longer keepalive and silently lowers it, as RFC 4271 §10 suggests).
+    pub fn effective_keepalive(self) -> u16 {
+        self.keepalive.min(self.hold / 3)
+    }
+
+    /// True when bgpd will lower the keepalive to a third of the hold time
+    /// ([`Timers::effective_keepalive`] differs from [`Timers::keepalive`]).
+    pub fn keepalive_is_lowered(self) -> bool {
+        self.effective_keepalive() != self.keepalive
+    }
 }
 
 /// `timers connect N`: 1..=65535 seconds.
