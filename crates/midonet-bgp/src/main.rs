@@ -166,13 +166,18 @@ fn run_controller(path: &Path) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let sink = Arc::new(routing::TableSink::new());
+    if let Err(e) = config.check_environment() {
+        eprintln!("{}: {e}", path.display());
+        return ExitCode::from(2);
+    }
+    let kernel = Arc::new(routing::kernel::KernelSink::new());
     let followed = run::Followed::new(path, Some(text));
     let result = rt.block_on(run::run(
         followed,
         config,
         routing::real::RealEffects::new(),
-        sink,
+        kernel.clone(),
+        Some(kernel),
         None,
     ));
     match result {
@@ -189,6 +194,10 @@ fn main() -> ExitCode {
     match cli.command {
         Command::CheckConfig { file } => match load(&file) {
             Ok((c, _)) => {
+                if let Err(e) = c.check_environment() {
+                    eprintln!("{}: {e}", file.display());
+                    return ExitCode::from(2);
+                }
                 let peers: usize = c.ports.iter().map(|p| p.peers.len()).sum();
                 println!(
                     "{}: OK ({} port(s), {} peer(s))",
