@@ -177,9 +177,13 @@ fn run_controller(path: &Path) -> ExitCode {
         config,
         routing::real::RealEffects::new(),
         kernel.clone(),
-        Some(kernel),
+        Some(kernel.clone()),
         None,
     ));
+    // The ports withdrew their routes while stopping: let the writers delete them.
+    if !kernel.sync(std::time::Duration::from_secs(30)) {
+        eprintln!("midonet-bgp: the route sink did not finish writing the kernel tables");
+    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
