@@ -39,7 +39,7 @@ pub use doc::{
 };
 pub use error::{ClusterError, DocError, StoreError};
 pub use layout::{Layout, StoreUrl};
-pub use member::{AssignedPort, Assignment, Member, MemberConfig, Validator};
+pub use member::{AssignedPort, Assignment, Member, MemberConfig, Publisher, Validator};
 pub use store::{PortEntry, Store};
 pub use table::TableChange;
 pub use watcher::{RouteEvent, RouteWatcher};

@@ -97,6 +97,7 @@ pub struct Assignment {
 }
 
 enum Cmd {
+    Released(String),
     Publish(String, Vec<TableChange>),
     Report(String, Value),
     Shutdown(tokio::sync::oneshot::Sender<()>),
@@ -117,6 +118,7 @@ impl std::fmt::Debug for Cmd {
         match self {
             Cmd::Publish(p, c) => write!(f, "Publish({p}, {} changes)", c.len()),
             Cmd::Report(p, _) => write!(f, "Report({p})"),
+            Cmd::Released(p) => write!(f, "Released({p})"),
             Cmd::Shutdown(_) => write!(f, "Shutdown"),
         }
     }
@@ -143,6 +145,7 @@ impl Member {
             desired_status: HashMap::new(),
             details: HashMap::new(),
             tables: HashMap::new(),
+            releasing: std::collections::HashSet::new(),
             host_doc: None,
         };
         let task = tokio::spawn(task.run(zk, rx));
@@ -167,16 +170,29 @@ impl Member {
     /// Publishes route changes of a port this host runs (ignored for a port it does not lead).
     /// Never blocks; changes are batched.
     pub fn publish(&self, port: &str, changes: Vec<TableChange>) -> Result<(), ClusterError> {
-        self.tx
-            .send(Cmd::Publish(port.to_string(), changes))
-            .map_err(|_| ClusterError::Stopped)
+        self.publisher().publish(port, changes)
     }
 
     /// Reports the running port's state (any JSON; written to `ROOT/status/PORT` when changed).
     pub fn report(&self, port: &str, detail: Value) -> Result<(), ClusterError> {
-        self.tx
-            .send(Cmd::Report(port.to_string(), detail))
-            .map_err(|_| ClusterError::Stopped)
+        self.publisher().report(port, detail)
+    }
+
+    /// Confirms that a port which left the assignment while this host ran it (removed, or
+    /// this host no longer a candidate) is stopped. Only then does the host leave the port's
+    /// election, so the next candidate cannot start it while this copy still runs. (Losing the
+    /// session needs no confirmation: fencing has stopped the port before the session can
+    /// expire.)
+    pub fn released(&self, port: &str) -> Result<(), ClusterError> {
+        self.publisher().released(port)
+    }
+
+    /// A cloneable handle for [`Member::publish`] and [`Member::report`] (e.g. for a route
+    /// sink called from other tasks).
+    pub fn publisher(&self) -> Publisher {
+        Publisher {
+            tx: self.tx.clone(),
+        }
     }
 
     /// Leaves the cluster: deletes its published routes, resigns from every election, removes
@@ -187,6 +203,35 @@ impl Member {
             let _ = tokio::time::timeout(Duration::from_secs(10), done_rx).await;
         }
         self.task.abort();
+    }
+}
+
+/// Publishes routes and status through a [`Member`] (see [`Member::publisher`]).
+#[derive(Debug, Clone)]
+pub struct Publisher {
+    tx: mpsc::UnboundedSender<Cmd>,
+}
+
+impl Publisher {
+    /// See [`Member::publish`].
+    pub fn publish(&self, port: &str, changes: Vec<TableChange>) -> Result<(), ClusterError> {
+        self.tx
+            .send(Cmd::Publish(port.to_string(), changes))
+            .map_err(|_| ClusterError::Stopped)
+    }
+
+    /// See [`Member::released`].
+    pub fn released(&self, port: &str) -> Result<(), ClusterError> {
+        self.tx
+            .send(Cmd::Released(port.to_string()))
+            .map_err(|_| ClusterError::Stopped)
+    }
+
+    /// See [`Member::report`].
+    pub fn report(&self, port: &str, detail: Value) -> Result<(), ClusterError> {
+        self.tx
+            .send(Cmd::Report(port.to_string(), detail))
+            .map_err(|_| ClusterError::Stopped)
     }
 }
 
@@ -222,6 +267,8 @@ struct Task {
     desired_status: HashMap<String, WrittenStatus>,
     details: HashMap<String, Value>,
     tables: HashMap<String, (ChunkedTable, bool)>,
+    /// Ports we ran and must leave: our election znode stays until the embedder releases them.
+    releasing: std::collections::HashSet<String>,
     host_doc: Option<Vec<String>>,
 }
 
@@ -264,6 +311,7 @@ impl Task {
                     warn!(host = %self.cfg.host_id, "cluster: session ended; fenced until a new one is established");
                     self.fence();
                     self.my_nodes.clear();
+                    self.releasing.clear();
                     self.written_status.clear();
                     self.host_doc = None;
                     for (t, _) in self.tables.values_mut() {
@@ -304,7 +352,7 @@ impl Task {
             Cmd::Report(port, detail) => {
                 self.details.insert(port, detail);
             }
-            Cmd::Shutdown(_) => {}
+            Cmd::Shutdown(_) | Cmd::Released(_) => {}
         }
     }
 
@@ -371,6 +419,15 @@ impl Task {
                     Some(Cmd::Shutdown(done)) => {
                         self.leave(&zk).await;
                         return Exit::Shutdown(done);
+                    }
+                    Some(Cmd::Released(port)) => {
+                        if self.releasing.remove(&port) {
+                            if let Err(e) = self.resign(&zk, &port).await {
+                                warn!(%port, error = %e, "cluster: cannot resign; retrying at the next re-read");
+                                self.releasing.insert(port);
+                            }
+                            resync_at.get_or_insert(Instant::now());
+                        }
                     }
                     Some(c) => self.command(c),
                 },
@@ -491,7 +548,12 @@ impl Task {
             .cloned()
             .collect();
         for port in leaving {
-            self.resign(zk, &port).await?;
+            if self.assigned.contains_key(&port) || self.releasing.contains(&port) {
+                // We run it: stop first (the embedder confirms with `released`), resign after.
+                self.releasing.insert(port);
+            } else {
+                self.resign(zk, &port).await?;
+            }
         }
         // Leadership of every port (also of ports we are not a candidate of, to find ports
         // without a leader).
@@ -506,7 +568,7 @@ impl Task {
                     // Deleted by someone else: enter again on the next pass.
                     warn!(port = %name, "cluster: our election znode vanished; re-entering");
                     self.my_nodes.remove(name);
-                } else if nodes.first() == Some(mine) {
+                } else if nodes.first() == Some(mine) && !self.releasing.contains(name) {
                     lead.push(name.clone());
                 }
             }

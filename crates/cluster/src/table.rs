@@ -210,7 +210,7 @@ impl ChunkedTable {
             .iter()
             .map(|(p, v)| (*p, v.clone()))
             .collect();
-        routes.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        routes.sort_unstable_by_key(|r| r.0);
         encode(&RouteChunk {
             schema: SCHEMA,
             version,
@@ -253,8 +253,8 @@ impl ChunkedTable {
         let (bytes, routes) = writes.iter().fold((0usize, 0usize), |(b, r), w| {
             (b + w.data.len(), r + self.chunks[w.index].len())
         });
-        if routes > 0 {
-            self.bytes_per_route = (bytes / routes).max(16);
+        if let Some(per_route) = bytes.checked_div(routes) {
+            self.bytes_per_route = per_route.max(16);
         }
         for w in &writes {
             self.chunk_versions[w.index] = version;
@@ -296,7 +296,7 @@ impl ChunkedTable {
             .flatten()
             .map(|(p, x)| (*p, x.clone()))
             .collect();
-        v.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        v.sort_unstable_by_key(|r| r.0);
         v
     }
 }

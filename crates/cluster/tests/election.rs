@@ -1,5 +1,6 @@
 //! Elections, failover, bad input and route publication against a real ZooKeeper server
 //! (Debian's package, started by the test on 127.0.0.1).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -129,16 +130,33 @@ async fn every_port_runs_on_exactly_one_candidate_and_moves_when_it_leaves() {
     assert!(!rx[2].borrow().ports.contains_key("p1"));
 
     // Removing a host from the candidates moves the port; removing the port stops it.
+    // The holder stops it first and confirms; only then may h3 start it.
     let holder = other;
     store
         .put_port("p1", &port_doc(&["h3"], 65001))
         .await
         .unwrap();
+    wait_assignment(
+        &mut rx[holder],
+        Duration::from_secs(5),
+        "holder stops p1",
+        |a| !a.ports.contains_key("p1"),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !rx[2].borrow().ports.contains_key("p1"),
+        "h3 started p1 before the holder released it"
+    );
+    assert_eq!(
+        store.election("p1").await.unwrap()[0],
+        format!("h{}", holder + 1)
+    );
+    stay[0].released("p1").unwrap();
     wait_assignment(&mut rx[2], Duration::from_secs(5), "h3 takes p1", |a| {
         a.ports.contains_key("p1")
     })
     .await;
-    assert!(!rx[holder].borrow().ports.contains_key("p1"));
     assert!(store.remove_port("p1").await.unwrap());
     wait_assignment(&mut rx[2], Duration::from_secs(5), "p1 stops", |a| {
         !a.ports.contains_key("p1")

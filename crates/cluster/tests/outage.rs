@@ -2,6 +2,7 @@
 //! nothing; all unreachable for less than detection plus the fencing delay changes nothing;
 //! all down for longer than the session timeout fences every host, and the ports come back when
 //! the store does.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

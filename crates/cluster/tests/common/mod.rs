@@ -1,5 +1,5 @@
 //! Shared helpers of the ZooKeeper tests.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -72,6 +72,7 @@ pub fn member_config(url: &StoreUrl, host: &str, session: Duration) -> MemberCon
     c
 }
 
+/// Starts a member `host` with the test validator.
 pub async fn start(url: &StoreUrl, host: &str, session: Duration) -> Member {
     Member::start(member_config(url, host, session), validator())
         .await
