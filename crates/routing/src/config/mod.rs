@@ -22,11 +22,11 @@ use std::time::Duration;
 use ipnetwork::{IpNetwork, Ipv4Network, Ipv6Network};
 use serde::{Serialize, Serializer};
 
+pub use crate::plan::{base_name, MAX_BASE_NAME};
+pub use netns::MacAddr;
 pub use sink::{
     SinkConfig, SinkKind, DEFAULT_RECONCILE_SECS, DEFAULT_SINK_METRIC, MAX_RECONCILE_SECS,
 };
-pub use crate::plan::{base_name, MAX_BASE_NAME};
-pub use netns::MacAddr;
 pub use text::{TextError, VtyText};
 pub use vty::config::{
     Asn, ConnectRetry, Description, LogFile, MaximumPaths, Multihop, Password, Prefix, Timers,
