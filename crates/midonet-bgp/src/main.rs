@@ -237,6 +237,10 @@ fn check_config(file: &Path, json: bool) -> ExitCode {
     if !json {
         return match load(file) {
             Ok((c, _)) => {
+                if let Err(e) = c.check_environment() {
+                    eprintln!("{}: {e}", file.display());
+                    return ExitCode::from(2);
+                }
                 let peers: usize = c.ports.iter().map(|p| p.peers.len()).sum();
                 println!(
                     "{}: OK ({} port(s), {} peer(s))",
@@ -254,7 +258,9 @@ fn check_config(file: &Path, json: bool) -> ExitCode {
             path: String::new(),
             reason: format!("cannot read: {e}"),
         }]),
-        Ok(text) => Config::parse(&text).map_err(|e| e.problems()),
+        Ok(text) => Config::parse(&text)
+            .and_then(|c| c.check_environment().map(|()| c))
+            .map_err(|e| e.problems()),
     };
     let (code, value) = match verdict {
         Ok(c) => {
@@ -289,15 +295,24 @@ fn run_controller(path: &Path) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let sink = Arc::new(routing::TableSink::new());
+    if let Err(e) = config.check_environment() {
+        eprintln!("{}: {e}", path.display());
+        return ExitCode::from(2);
+    }
+    let kernel = Arc::new(routing::kernel::KernelSink::new());
     let followed = run::Followed::new(path, Some(text));
     let result = rt.block_on(run::run(
         followed,
         config,
         routing::real::RealEffects::new(),
-        sink,
+        kernel.clone(),
+        Some(kernel.clone()),
         None,
     ));
+    // The ports withdrew their routes while stopping: let the writers delete them.
+    if !kernel.sync(std::time::Duration::from_secs(30)) {
+        eprintln!("midonet-bgp: the route sink did not finish writing the kernel tables");
+    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

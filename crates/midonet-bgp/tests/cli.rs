@@ -174,3 +174,41 @@ fn check_config_takes_rfc_timers_warns_about_a_lowered_keepalive_and_refuses_wha
         "{err}"
     );
 }
+
+#[test]
+fn check_config_validates_the_route_sink() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("sink.toml");
+    // Out-of-range values are named by key path.
+    let bad = format!(
+        "[sink]\nkind = \"fib\"\ntable = 0\n{GOOD}[port.sink]\ntable = 255\nnamespace = \"a/b\"\n"
+    );
+    std::fs::write(&f, bad).unwrap();
+    let o = bin().arg("check-config").arg(&f).output().unwrap();
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    for needle in [
+        "sink.kind: \"fib\" is not \"kernel\" or \"none\"",
+        "sink.table: 0 is not a routing table id",
+        "port[0].sink.table: 255 is the kernel's local table",
+        "port[0].sink.namespace",
+    ] {
+        assert!(err.contains(needle), "missing {needle:?} in:\n{err}");
+    }
+    // A namespace that does not exist is found by check-config.
+    let absent = format!("[sink]\nkind = \"kernel\"\nnamespace = \"mnb-absent-sink-ns\"\n{GOOD}");
+    std::fs::write(&f, absent).unwrap();
+    let o = bin().arg("check-config").arg(&f).output().unwrap();
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("sink.namespace: namespace \"mnb-absent-sink-ns\" does not exist"),
+        "{err}"
+    );
+    // A good kernel sink passes.
+    let good = format!("[sink]\nkind = \"kernel\"\ntable = 100\n{GOOD}");
+    std::fs::write(&f, good).unwrap();
+    let o = bin().arg("check-config").arg(&f).output().unwrap();
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}{err}");
+}

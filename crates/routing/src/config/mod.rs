@@ -10,6 +10,7 @@
 //! reported as [`ConfigWarning`]s.
 
 mod raw;
+mod sink;
 mod text;
 mod validate;
 
@@ -23,6 +24,9 @@ use serde::{Serialize, Serializer};
 
 pub use crate::plan::{base_name, MAX_BASE_NAME};
 pub use netns::MacAddr;
+pub use sink::{
+    SinkConfig, SinkKind, DEFAULT_RECONCILE_SECS, DEFAULT_SINK_METRIC, MAX_RECONCILE_SECS,
+};
 pub use text::{TextError, VtyText};
 pub use vty::config::{
     Asn, ConnectRetry, Description, GracefulRestart, LogFile, MaximumPaths, Multihop, Password,
@@ -45,6 +49,8 @@ pub struct Config {
     pub controller: ControllerConfig,
     /// The BGP ports, in file order (names are unique).
     pub ports: Vec<PortConfig>,
+    /// `[sink]`: where learned routes go, for ports without their own `[port.sink]`.
+    pub sink: SinkConfig,
     /// Values that are valid but that bgpd will adjust (see [`ConfigWarning`]).
     pub warnings: Vec<ConfigWarning>,
 }
@@ -131,6 +137,8 @@ pub struct PortConfig {
     pub graceful_restart: Option<GracefulRestart>,
     /// The peers, in file order (addresses are unique).
     pub peers: Vec<PeerConfig>,
+    /// Where this port's learned routes go (`[port.sink]` over `[sink]`).
+    pub sink: SinkConfig,
 }
 
 /// One BGP neighbor of a port.
@@ -250,6 +258,31 @@ impl Config {
             message: e.to_string(),
         })?;
         Config::parse(&text)
+    }
+
+    /// Checks what the file alone cannot tell (the sinks' namespaces exist); `check-config`
+    /// and the controller run it before applying a configuration.
+    pub fn check_environment(&self) -> Result<(), ConfigErrors> {
+        let host = self.controller.host_namespace.as_deref();
+        let mut errors: Vec<ConfigError> = Vec::new();
+        if let Err(e) = self.sink.check_environment("sink", host) {
+            errors.push(e);
+        }
+        for (i, port) in self.ports.iter().enumerate() {
+            if port.sink != self.sink {
+                if let Err(e) = port
+                    .sink
+                    .check_environment(&format!("port[{i}].sink"), host)
+                {
+                    errors.push(e);
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigErrors::Invalid(errors))
+        }
     }
 
     /// The port named `name`.

@@ -13,6 +13,8 @@ pub(crate) struct RawConfig {
     pub defaults: RawDefaults,
     #[serde(default)]
     pub port: Vec<RawPort>,
+    #[serde(default)]
+    pub sink: super::sink::RawSink,
 }
 
 /// `[controller]`.
@@ -67,6 +69,7 @@ pub(crate) struct RawPort {
     pub stalepath_time: Option<i64>,
     #[serde(default)]
     pub peer: Vec<RawPeer>,
+    pub sink: Option<super::sink::RawSink>,
 }
 
 /// `[[port.peer]]`.

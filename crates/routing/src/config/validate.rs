@@ -48,12 +48,18 @@ pub(super) fn validate(raw: RawConfig) -> Result<Config, ConfigErrors> {
     let mut errs = Errors::default();
     let controller = controller(&raw.controller, &mut errs);
     let defaults = defaults(&raw.defaults, &mut errs);
+    let sink = super::sink::sink(
+        "sink",
+        &raw.sink,
+        &super::SinkConfig::default(),
+        &mut errs.0,
+    );
     let mut ports = Vec::new();
     let mut names: HashMap<String, usize> = HashMap::new();
     let mut ifnames: HashMap<String, usize> = HashMap::new();
     for (i, p) in raw.port.iter().enumerate() {
         let path = format!("port[{i}]");
-        if let Some(port) = port(&path, p, &controller, &defaults, &mut errs) {
+        if let Some(port) = port(&path, p, &controller, &defaults, &sink, &mut errs) {
             if let Some(j) = names.insert(port.name.clone(), i) {
                 errs.push(
                     format!("{path}.name"),
@@ -88,6 +94,7 @@ pub(super) fn validate(raw: RawConfig) -> Result<Config, ConfigErrors> {
         Ok(Config {
             controller,
             ports,
+            sink,
             warnings: errs.1,
         })
     } else {
@@ -374,9 +381,14 @@ fn port(
     raw: &RawPort,
     controller: &ControllerConfig,
     defaults: &TimerValues,
+    base_sink: &super::SinkConfig,
     errs: &mut Errors,
 ) -> Option<PortConfig> {
     let before = errs.0.len();
+    let sink = match &raw.sink {
+        Some(s) => super::sink::sink(&format!("{path}.sink"), s, base_sink, &mut errs.0),
+        None => base_sink.clone(),
+    };
     let mut name_valid = false;
     let name = match &raw.name {
         None => {
@@ -605,6 +617,7 @@ fn port(
         debug: raw.debug,
         graceful_restart: graceful_restart?,
         peers,
+        sink,
     })
 }
 
