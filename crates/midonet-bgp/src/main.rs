@@ -189,12 +189,27 @@ fn main() -> ExitCode {
     match cli.command {
         Command::CheckConfig { file } => match load(&file) {
             Ok((c, _)) => {
+                // The zebra server must speak the protocol of the bgpd it will launch.
+                let bgpd = &c.controller.bgpd_path;
+                let detected = match bgpd::version::detect_blocking(bgpd) {
+                    Ok(d) => d,
+                    Err(e) => {
+                        eprintln!("{}: controller.bgpd_path: {e}", file.display());
+                        return ExitCode::from(2);
+                    }
+                };
                 let peers: usize = c.ports.iter().map(|p| p.peers.len()).sum();
                 println!(
                     "{}: OK ({} port(s), {} peer(s))",
                     file.display(),
                     c.ports.len(),
                     peers
+                );
+                println!(
+                    "bgpd: {} is {} (zebra profile {})",
+                    bgpd.display(),
+                    detected.version,
+                    detected.profile
                 );
                 ExitCode::SUCCESS
             }
