@@ -234,52 +234,77 @@ fn reload(args: &SocketArgs) -> ExitCode {
 
 /// `midonet-bgp check-config [--json] FILE`: exit status 0 when valid, 2 when not.
 fn check_config(file: &Path, json: bool) -> ExitCode {
-    if !json {
-        return match load(file) {
-            Ok((c, _)) => {
-                if let Err(e) = c.check_environment() {
-                    eprintln!("{}: {e}", file.display());
-                    return ExitCode::from(2);
-                }
-                let peers: usize = c.ports.iter().map(|p| p.peers.len()).sum();
-                println!(
-                    "{}: OK ({} port(s), {} peer(s))",
-                    file.display(),
-                    c.ports.len(),
-                    peers
-                );
-                ExitCode::SUCCESS
-            }
-            Err(code) => code,
-        };
-    }
+    use routing::config::ConfigError;
     let verdict = match std::fs::read_to_string(file) {
-        Err(e) => Err(vec![routing::config::ConfigError {
+        Err(e) => Err(vec![ConfigError {
             path: String::new(),
             reason: format!("cannot read: {e}"),
         }]),
         Ok(text) => Config::parse(&text)
             .and_then(|c| c.check_environment().map(|()| c))
-            .map_err(|e| e.problems()),
+            .map_err(|e| e.problems())
+            .and_then(|c| {
+                // The zebra server must speak the protocol of the bgpd it will launch.
+                match bgpd::version::detect_blocking(&c.controller.bgpd_path) {
+                    Ok(d) => Ok((c, d)),
+                    Err(e) => Err(vec![ConfigError {
+                        path: "controller.bgpd_path".to_string(),
+                        reason: e.to_string(),
+                    }]),
+                }
+            }),
     };
-    let (code, value) = match verdict {
-        Ok(c) => {
+    let (code, value, text) = match verdict {
+        Ok((c, detected)) => {
             let peers: usize = c.ports.iter().map(|p| p.peers.len()).sum();
+            let warnings: Vec<String> = c.warnings.iter().map(|w| w.to_string()).collect();
+            if !json {
+                // Valid, but bgpd will not use the value as written.
+                for w in &warnings {
+                    eprintln!("{}: warning: {w}", file.display());
+                }
+            }
             let value = serde_json::json!({
-                "file": file, "ok": true, "ports": c.ports.len(), "peers": peers
+                "file": file, "ok": true, "ports": c.ports.len(), "peers": peers,
+                "warnings": warnings,
+                "bgpd": {
+                    "path": c.controller.bgpd_path,
+                    "version": detected.version.to_string(),
+                    "profile": detected.profile.to_string(),
+                }
             });
-            (ExitCode::SUCCESS, value)
+            let text = format!(
+                "{}: OK ({} port(s), {} peer(s))\nbgpd: {} is {} (zebra profile {})",
+                file.display(),
+                c.ports.len(),
+                peers,
+                c.controller.bgpd_path.display(),
+                detected.version,
+                detected.profile
+            );
+            (ExitCode::SUCCESS, value, text)
         }
         Err(problems) => {
             let errors: Vec<_> = problems
                 .iter()
                 .map(|p| serde_json::json!({ "key": p.path, "reason": p.reason }))
                 .collect();
+            let text = problems
+                .iter()
+                .map(|p| format!("{}: {}: {}", file.display(), p.path, p.reason))
+                .collect::<Vec<_>>()
+                .join("\n");
             let value = serde_json::json!({ "file": file, "ok": false, "errors": errors });
-            (ExitCode::from(2), value)
+            (ExitCode::from(2), value, text)
         }
     };
-    println!("{value}");
+    if json {
+        println!("{value}");
+    } else if code == ExitCode::SUCCESS {
+        println!("{text}");
+    } else {
+        eprintln!("{text}");
+    }
     code
 }
 
