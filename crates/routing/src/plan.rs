@@ -202,6 +202,7 @@ impl PortPlan {
         );
         check(c.vty_port != d.vty_port, "vty_port");
         check(c.vty_password != d.vty_password, "vty_password");
+        check(c.enable_password != d.enable_password, "enable_password");
         check(
             c.run_dir != d.run_dir
                 || self.zebra_socket != new.zebra_socket

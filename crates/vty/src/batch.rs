@@ -152,8 +152,8 @@ impl BatchReport {
             .count();
         Err(VtyError::BatchRejected {
             index: r.index,
-            command: r.line.to_owned(),
-            message: r.message.to_owned(),
+            command: crate::Redacted::from(r.line.to_owned()),
+            message: crate::Redacted::from(r.message.to_owned()),
             total: self.lines.len(),
             executed_after,
             rejected_after,

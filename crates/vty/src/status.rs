@@ -331,7 +331,7 @@ impl Vty {
         let cmd = format!("show bgp neighbors {addr} json");
         let out = self.exec(&cmd).await?;
         let mut all = parse_neighbors(&out).map_err(|source| VtyError::Json {
-            command: cmd,
+            command: crate::Redacted::from(cmd),
             source,
         })?;
         Ok(all.remove(&addr.to_string()))

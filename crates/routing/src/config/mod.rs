@@ -10,6 +10,7 @@
 //! reported as [`ConfigWarning`]s.
 
 mod raw;
+mod secrets;
 mod sink;
 mod text;
 mod validate;
@@ -83,8 +84,11 @@ pub struct ControllerConfig {
     pub vty_range: Ipv4Network,
     /// TCP port of bgpd's Vty inside each namespace.
     pub vty_port: u16,
-    /// Password of bgpd's Vty (written to bgpd's almost-empty config file).
-    pub vty_password: VtyText,
+    /// Password of bgpd's Vty (written to bgpd's 0600 start-up config file). `None`: the
+    /// controller generates a random one per port at start (kept in memory only).
+    pub vty_password: Option<vty::config::Password>,
+    /// bgpd's `enable password`, like `vty_password` (`None`: random per port).
+    pub enable_password: Option<vty::config::Password>,
     /// Directory for zebra sockets, pid files, bgpd configs and logs.
     pub run_dir: PathBuf,
     /// Unix socket of the control interface (`midonet-bgp status` / `routes`).

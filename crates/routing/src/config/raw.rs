@@ -25,6 +25,7 @@ pub(crate) struct RawController {
     pub vty_range: Option<String>,
     pub vty_port: Option<u16>,
     pub vty_password: Option<String>,
+    pub enable_password: Option<String>,
     pub run_dir: Option<String>,
     pub control_socket: Option<String>,
     pub host_namespace: Option<String>,

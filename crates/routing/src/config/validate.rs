@@ -19,8 +19,6 @@ use super::*;
 const MAX_PORT_NAME: usize = 32;
 /// Longest namespace name we create.
 const MAX_NAMESPACE: usize = 64;
-/// Longest Vty password (bgpd's configuration file `password` line).
-const MAX_PASSWORD: usize = 80;
 /// Longest path given to bgpd.
 const MAX_PATH: usize = 200;
 
@@ -156,13 +154,15 @@ fn controller(raw: &RawController, errs: &mut Errors) -> ControllerConfig {
     if vty_port == 0 {
         errs.push("controller.vty_port", "must not be 0");
     }
-    let vty_password = text_word(
-        "controller.vty_password",
-        raw.vty_password.as_deref().unwrap_or("midonet-bgp"),
-        MAX_PASSWORD,
-        errs,
-    )
-    .unwrap_or_else(|| VtyText("invalid".into()));
+    // Never echo a secret in an error; absent = generated per port at start.
+    let mut secret = |key: &str, raw: Option<&str>| {
+        super::secrets::secret(raw).unwrap_or_else(|why| {
+            errs.push(key, why);
+            None
+        })
+    };
+    let vty_password = secret("controller.vty_password", raw.vty_password.as_deref());
+    let enable_password = secret("controller.enable_password", raw.enable_password.as_deref());
     let run_dir = PathBuf::from(raw.run_dir.as_deref().unwrap_or("/run/midonet-bgp"));
     check_path("controller.run_dir", &run_dir, errs);
     let control_socket = raw
@@ -205,6 +205,7 @@ fn controller(raw: &RawController, errs: &mut Errors) -> ControllerConfig {
         vty_range,
         vty_port,
         vty_password,
+        enable_password,
         run_dir,
         control_socket,
         host_namespace,
@@ -361,16 +362,6 @@ fn typed<T>(
         Ok(v) => Some(v),
         Err(e) => {
             errs.push(key, format!("{given:?}: {e}"));
-            None
-        }
-    }
-}
-
-fn text_word(key: &str, s: &str, max: usize, errs: &mut Errors) -> Option<VtyText> {
-    match VtyText::word(s, max) {
-        Ok(t) => Some(t),
-        Err(e) => {
-            errs.push(key, format!("{:?} {e}", s));
             None
         }
     }
