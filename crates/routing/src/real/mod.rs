@@ -372,13 +372,16 @@ impl Effects for RealEffects {
         facts: &ContainerFacts,
     ) -> Result<RealVty, EffectError> {
         let name = &plan.port.name;
-        let secrets = self.secrets.get(&plan.namespace).ok_or_else(|| {
-            EffectError::new(
-                Step::Vty,
-                name,
-                "no Vty secrets: bgpd was not started by this controller",
-            )
-        })?;
+        let secrets = self
+            .secrets
+            .get(&plan.namespace, &plan.controller)
+            .ok_or_else(|| {
+                EffectError::new(
+                    Step::Vty,
+                    name,
+                    "no Vty secrets: bgpd was not started by this controller",
+                )
+            })?;
         let opts = vty::VtyOptions {
             password: Some(secrets.password.expose().to_string()),
             enable_password: Some(secrets.enable.expose().to_string()),

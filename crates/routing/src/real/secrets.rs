@@ -67,9 +67,19 @@ impl SecretStore {
         Ok(s)
     }
 
-    /// The secrets the bgpd of `namespace` was started with.
-    pub(crate) fn get(&self, namespace: &str) -> Option<VtySecrets> {
-        self.0.lock().ok().and_then(|m| m.get(namespace).cloned())
+    /// The secrets the bgpd of `namespace` was started with, or else the configured ones when
+    /// both are configured (a bgpd started by an earlier controller with the same settings).
+    pub(crate) fn get(&self, namespace: &str, c: &ControllerConfig) -> Option<VtySecrets> {
+        if let Some(s) = self.0.lock().ok().and_then(|m| m.get(namespace).cloned()) {
+            return Some(s);
+        }
+        match (&c.vty_password, &c.enable_password) {
+            (Some(p), Some(e)) => Some(VtySecrets {
+                password: bgpd::Secret::new(p.as_str()),
+                enable: bgpd::Secret::new(e.as_str()),
+            }),
+            _ => None,
+        }
     }
 
     /// Forgets the secrets of `namespace` (its bgpd is gone).
