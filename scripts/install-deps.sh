@@ -11,12 +11,17 @@ need_apt=()
 command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 command -v tc >/dev/null 2>&1 || need_apt+=(iproute2)
 [ -x /usr/lib/frr/bgpd ] || need_apt+=(frr)
+# Graceful-restart tests use BIRD 2 as a second GR helper implementation.
+command -v bird >/dev/null 2>&1 || need_apt+=(bird2)
 command -v ping >/dev/null 2>&1 || need_apt+=(iputils-ping)
 command -v iperf3 >/dev/null 2>&1 || need_apt+=(iperf3)
 command -v pkill >/dev/null 2>&1 || need_apt+=(procps)
+command -v debootstrap >/dev/null 2>&1 || need_apt+=(debootstrap)
 # `cargo build` links with the C toolchain.
 command -v cc >/dev/null 2>&1 || need_apt+=(gcc)
 dpkg-query -W -f='${Status}' libc6-dev 2>/dev/null | grep -q "ok installed" || need_apt+=(libc6-dev)
+# Cluster mode tests and benchmarks run their own ZooKeeper servers (Debian's package + a JRE).
+{ [ -f /usr/share/java/zookeeper.jar ] && command -v java >/dev/null 2>&1; } || need_apt+=(zookeeper default-jre-headless)
 
 if [ "${#need_apt[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
@@ -25,11 +30,12 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
   fi
   echo "install-deps: apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  # A freshly installed frr must not start its own daemons: the project only needs the bgpd
-  # binary. A policy-rc.d refusing every start holds while apt runs, unless the host has one.
+  # Freshly installed daemons (frr, bird2, zookeeper) must not start their own services: the
+  # project runs its own processes. A policy-rc.d refusing every start holds while apt runs,
+  # unless the host has one.
   policy=/usr/sbin/policy-rc.d
   own_policy=
-  if [[ " ${need_apt[*]} " == *" frr "* ]] && [ ! -e "$policy" ]; then
+  if [ ! -e "$policy" ]; then
     printf '#!/bin/sh\n# installed by midonet-bgp scripts/install-deps.sh while apt runs\nexit 101\n' >"$policy"
     chmod 755 "$policy"
     own_policy=1

@@ -2,11 +2,14 @@
 //! namespace), checks configuration files, answers `status`/`routes` queries over a local control
 //! socket, and runs a self-contained demo lab.
 
+mod cluster;
+mod cluster_cli;
 mod control;
 mod demo;
 mod notify;
 mod print;
 mod run;
+mod takeover;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -50,10 +53,22 @@ enum LogFormat {
 enum Command {
     /// Run the controller with a configuration file (reloaded on SIGHUP and when it changes).
     Run {
-        /// The TOML configuration (see docs/config.md).
-        #[arg(long, short)]
-        config: PathBuf,
+        /// The TOML configuration (see docs/config.md). With `--store`: host-local settings
+        /// only (`[controller]`, `[defaults]`), optional.
+        #[arg(long, short, required_unless_present = "store")]
+        config: Option<PathBuf>,
+        /// Cluster mode: zk://HOST:PORT[,HOST:PORT…]/ROOT (see docs/cluster.md).
+        #[arg(long, requires = "host_id")]
+        store: Option<String>,
+        /// This host's id in the cluster.
+        #[arg(long, requires = "store")]
+        host_id: Option<String>,
+        /// ZooKeeper session timeout in milliseconds (cluster mode).
+        #[arg(long, default_value_t = 10_000, requires = "store")]
+        session_timeout_ms: u64,
     },
+    /// Operate on the cluster store: ports, hosts, status, routes, announcements.
+    Cluster(cluster_cli::ClusterArgs),
     /// Validate a configuration file and print every problem with its key path.
     CheckConfig {
         /// The TOML configuration.
@@ -123,7 +138,13 @@ fn load(path: &Path) -> Result<(Config, String), ExitCode> {
         }
     };
     match Config::parse(&text) {
-        Ok(c) => Ok((c, text)),
+        Ok(c) => {
+            // Valid, but bgpd will not use the value as written.
+            for w in &c.warnings {
+                eprintln!("{}: warning: {w}", path.display());
+            }
+            Ok((c, text))
+        }
         Err(e) => {
             eprintln!("{}: {e}", path.display());
             Err(ExitCode::from(2))
@@ -216,6 +237,10 @@ fn check_config(file: &Path, json: bool) -> ExitCode {
     if !json {
         return match load(file) {
             Ok((c, _)) => {
+                if let Err(e) = c.check_environment() {
+                    eprintln!("{}: {e}", file.display());
+                    return ExitCode::from(2);
+                }
                 let peers: usize = c.ports.iter().map(|p| p.peers.len()).sum();
                 println!(
                     "{}: OK ({} port(s), {} peer(s))",
@@ -233,7 +258,9 @@ fn check_config(file: &Path, json: bool) -> ExitCode {
             path: String::new(),
             reason: format!("cannot read: {e}"),
         }]),
-        Ok(text) => Config::parse(&text).map_err(|e| e.problems()),
+        Ok(text) => Config::parse(&text)
+            .and_then(|c| c.check_environment().map(|()| c))
+            .map_err(|e| e.problems()),
     };
     let (code, value) = match verdict {
         Ok(c) => {
@@ -268,17 +295,65 @@ fn run_controller(path: &Path) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let sink = Arc::new(routing::TableSink::new());
+    if let Err(e) = config.check_environment() {
+        eprintln!("{}: {e}", path.display());
+        return ExitCode::from(2);
+    }
+    let kernel = Arc::new(routing::kernel::KernelSink::new());
     let followed = run::Followed::new(path, Some(text));
     let result = rt.block_on(run::run(
         followed,
         config,
         routing::real::RealEffects::new(),
-        sink,
+        kernel.clone(),
+        Some(kernel.clone()),
         None,
     ));
+    // The ports withdrew their routes while stopping: let the writers delete them.
+    if !kernel.sync(std::time::Duration::from_secs(30)) {
+        eprintln!("midonet-bgp: the route sink did not finish writing the kernel tables");
+    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("midonet-bgp: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_cluster(
+    store: String,
+    host_id: String,
+    config: Option<PathBuf>,
+    timeout_ms: u64,
+) -> ExitCode {
+    let url = match ::cluster::StoreUrl::parse(&store) {
+        Ok(u) => u,
+        Err(e) => {
+            eprintln!("midonet-bgp: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let opts = cluster::ClusterRunOptions {
+        url,
+        host_id,
+        config,
+        session_timeout: std::time::Duration::from_millis(timeout_ms.clamp(1000, 600_000)),
+    };
+    match rt.block_on(cluster::run(opts, routing::real::RealEffects::new())) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(cluster::ClusterRunError::Local(e)) => {
+            eprintln!("{e}");
+            ExitCode::from(2)
+        }
         Err(e) => {
             eprintln!("midonet-bgp: {e}");
             ExitCode::FAILURE
@@ -290,9 +365,34 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::CheckConfig { file, json } => check_config(&file, json),
-        Command::Run { config } => {
+        Command::Run {
+            config,
+            store: Some(store),
+            host_id,
+            session_timeout_ms,
+        } => {
+            init_logging(cli.log.as_deref().unwrap_or("info"), cli.log_format);
+            run_cluster(
+                store,
+                host_id.unwrap_or_default(),
+                config,
+                session_timeout_ms,
+            )
+        }
+        Command::Run {
+            config: Some(config),
+            ..
+        } => {
             init_logging(cli.log.as_deref().unwrap_or("info"), cli.log_format);
             run_controller(&config)
+        }
+        Command::Run { .. } => {
+            eprintln!("midonet-bgp run: --config FILE or --store URL --host-id ID is required");
+            ExitCode::from(2)
+        }
+        Command::Cluster(args) => {
+            init_logging(cli.log.as_deref().unwrap_or("warn"), cli.log_format);
+            cluster_cli::main(args)
         }
         Command::Demo(args) => {
             init_logging(

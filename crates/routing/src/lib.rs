@@ -52,6 +52,7 @@ pub mod config;
 pub mod effects;
 pub mod fake;
 mod handler;
+pub mod kernel;
 pub mod plan;
 pub mod real;
 mod types;
