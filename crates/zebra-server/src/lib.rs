@@ -48,6 +48,26 @@
 //! server.shutdown().await;
 //! # Ok(()) }
 //! ```
+//!
+//! Serving the socket needs no bgpd (here a plain client connects where bgpd would):
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+//! let dir = std::env::temp_dir().join(format!("zebra-server-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir)?;
+//! let socket = dir.join("zserv.api");
+//! let (server, _events) = zebra_server::ZebraServer::start(zebra_server::ServerConfig::new(
+//!     socket.clone(),
+//! ))
+//! .await?;
+//! let _client = tokio::net::UnixStream::connect(&socket).await?;
+//! server.shutdown().await;
+//! std::fs::remove_dir_all(&dir)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # })
+//! # }
+//! ```
 
 mod blocks;
 pub mod core;
