@@ -37,6 +37,7 @@ pub mod config;
 pub mod effects;
 pub mod fake;
 mod handler;
+pub mod kernel;
 pub mod plan;
 pub mod real;
 mod types;

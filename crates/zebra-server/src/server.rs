@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
+use ipnetwork::IpNetwork;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{UnixListener, UnixStream};
@@ -19,7 +20,7 @@ use crate::core::{CoreConfig, Output, Request, ServerCore};
 use crate::error::ServerError;
 use crate::events::{EventReceiver, MAX_EVENT_BATCH};
 use crate::socket::{bind, SocketFile};
-use crate::types::{ClientId, CloseReason, ExtraRoute, Interface, ServerEvent};
+use crate::types::{ClientId, CloseReason, ExtraRoute, Interface, RoutePath, ServerEvent};
 use crate::wire;
 
 /// How to run a [`ZebraServer`].
@@ -92,6 +93,9 @@ impl ServerConfig {
     }
 }
 
+/// bgpd's route type (`ZEBRA_ROUTE_BGP`).
+const ROUTE_BGP: u8 = 9;
+
 /// Run-time changes from the handle.
 #[derive(Debug)]
 enum Control {
@@ -99,6 +103,10 @@ enum Control {
     RouterId(Option<Ipv4Addr>),
     ExtraRoutes(Vec<ExtraRoute>),
     Grace(Option<Duration>),
+    Recover {
+        routes: Vec<(IpNetwork, Vec<RoutePath>)>,
+        stale_time: Duration,
+    },
 }
 
 /// What connection tasks tell the loop.
@@ -197,6 +205,16 @@ impl ZebraServer {
     /// Changes the grace period for routes of connections that close from now on.
     pub fn set_withdraw_grace(&self, grace: Option<Duration>) {
         let _ = self.control.send(Control::Grace(grace));
+    }
+
+    /// Hands over routes recovered from an earlier run of the embedder (a controller restart
+    /// while the datapath kept forwarding): they are held as the stale routes of a restarted
+    /// bgpd (route type BGP, instance 0), so the next bgpd takes them over — routes it learns
+    /// again with the same paths produce no event, changed ones one `Replace`, and the rest are
+    /// withdrawn at its ROUTE_UPDATE_COMPLETE for a pending family or after `stale_time`. Call
+    /// it before bgpd connects. See [`ServerCore::recover_routes`].
+    pub fn recover_routes(&self, routes: Vec<(IpNetwork, Vec<RoutePath>)>, stale_time: Duration) {
+        let _ = self.control.send(Control::Recover { routes, stale_time });
     }
 
     /// Stops serving, closes every connection and removes the socket file.
@@ -334,6 +352,12 @@ impl Loop {
             Control::RouterId(id) => self.core.set_router_id(id, &mut self.out),
             Control::ExtraRoutes(r) => self.core.set_extra_routes(r, &mut self.out),
             Control::Grace(g) => self.core.set_withdraw_grace(g),
+            Control::Recover { routes, stale_time } => {
+                let held =
+                    self.core
+                        .recover_routes(ROUTE_BGP, 0, routes, stale_time, Instant::now());
+                tracing::info!(held, ?stale_time, "recovered routes held for the next bgpd");
+            }
         }
     }
 

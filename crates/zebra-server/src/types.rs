@@ -5,6 +5,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use ipnetwork::IpNetwork;
 use zebra_proto::Profile;
 
+use crate::gr::{Family, SweepCause};
+
 /// Linux interface flag bits (`IFF_*` from `<net/if.h>`), as carried in ZAPI interface messages.
 pub mod iff {
     /// Interface is administratively up.
@@ -291,6 +293,16 @@ pub enum ServerEvent {
     GraceExpired {
         /// How many routes were withdrawn.
         withdrawn: usize,
+    },
+    /// Graceful restart: the stale routes of a restarted client that it did not send again
+    /// were withdrawn (the `Withdraw` events precede this one).
+    StaleRoutesSwept {
+        /// The family swept (`None`: both).
+        family: Option<Family>,
+        /// How many routes were withdrawn.
+        withdrawn: usize,
+        /// Why now.
+        cause: SweepCause,
     },
 }
 

@@ -4,12 +4,14 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnetwork::{IpNetwork, Ipv4Network};
 use zebra_proto::{
-    Capabilities, Command, InterfaceAddress, InterfaceInfo, LabelManagerConnectReply, Message,
-    NexthopLookupReply, NexthopRegistration, NexthopTarget, NexthopUpdate, Nexthops, OldNexthop,
-    OldNexthopUpdate, OldNexthops, OldRoute, Profile, RouterIdUpdate, ZapiNexthop, ZapiRoute,
+    Capabilities, ClientCapabilities, Command, InterfaceAddress, InterfaceInfo,
+    LabelManagerConnectReply, Message, NexthopLookupReply, NexthopRegistration, NexthopTarget,
+    NexthopUpdate, Nexthops, OldNexthop, OldNexthopUpdate, OldNexthops, OldRoute, Profile,
+    RouterIdUpdate, ZapiNexthop, ZapiRoute,
 };
 
 use crate::core::{NhtRegistration, Reply, Request};
+use crate::gr::GrMessage;
 use crate::nht::{ResolvedNexthop, ResolvedRoute};
 use crate::types::{Interface, RoutePath};
 
@@ -120,9 +122,42 @@ pub(crate) fn request_from(profile: Profile, command: u16, msg: &Message) -> Req
         Message::Unknown { command, .. } if profile.ignorable_untyped().contains(command) => {
             Request::Ignored { command: *command }
         }
+        Message::ClientCapabilities(c) => match gr_message(c) {
+            Some(m) => Request::ClientCapability(m),
+            None => Request::Ignored { command },
+        },
         Message::Unknown { command, .. } => Request::Unknown { command: *command },
         _ => Request::Ignored { command },
     }
+}
+
+/// The graceful-restart meaning of a CLIENT_CAPABILITIES body (`None` for a capability code
+/// zebra does not know either).
+fn gr_message(c: &ClientCapabilities) -> Option<GrMessage> {
+    Some(match *c {
+        ClientCapabilities::GrCapabilities {
+            stale_removal_time,
+            vrf_id,
+        } => GrMessage::Capable {
+            stale_time: stale_removal_time,
+            vrf_id,
+        },
+        ClientCapabilities::RibStaleTime {
+            stale_removal_time,
+            vrf_id,
+        } => GrMessage::StaleTime {
+            stale_time: stale_removal_time,
+            vrf_id,
+        },
+        ClientCapabilities::RouteUpdatePending { afi, safi, vrf_id } => {
+            GrMessage::UpdatePending { afi, safi, vrf_id }
+        }
+        ClientCapabilities::RouteUpdateComplete { afi, safi, vrf_id } => {
+            GrMessage::UpdateComplete { afi, safi, vrf_id }
+        }
+        ClientCapabilities::GrDisable { vrf_id } => GrMessage::Disable { vrf_id },
+        _ => return None,
+    })
 }
 
 fn interface_info(profile: Profile, i: &Interface) -> InterfaceInfo {

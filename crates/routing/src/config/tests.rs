@@ -113,10 +113,6 @@ fn one_wrong_timer_gives_one_error_under_its_own_key() {
         let text = GOOD
             .replace("keepalive = 10\n", "")
             .replace("hold_time = 30\n", "")
-            .replace(
-                "remote_as = 65002\nkeepalive",
-                "remote_as = 65002\nkeepalive",
-            )
             .replacen(
                 "remote_as = 65002\n",
                 &format!("remote_as = 65002\n{set}\n"),
