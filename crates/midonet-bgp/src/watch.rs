@@ -160,6 +160,84 @@ pub async fn stream<W: AsyncWriteExt + Unpin>(
     }
 }
 
+/// Text form of one stream line (`None`: not a line of the stream).
+pub fn text_line(value: &serde_json::Value) -> Option<String> {
+    let s = |k: &str| value[k].as_str().unwrap_or("?").to_string();
+    match value["op"].as_str()? {
+        "replace" => {
+            let gws: Vec<String> = value["paths"]
+                .as_array()
+                .map(|ps| {
+                    ps.iter()
+                        .map(|p| p["gateway"].as_str().unwrap_or("direct").to_string())
+                        .collect()
+                })
+                .unwrap_or_default();
+            Some(format!(
+                "replace {} {} via {}",
+                s("port"),
+                s("prefix"),
+                gws.join(", ")
+            ))
+        }
+        "withdraw" => Some(format!("withdraw {} {}", s("port"), s("prefix"))),
+        "synced" => Some("-- current routes above; changes follow --".to_string()),
+        "dropped" => Some(format!("dropped: {}", s("error"))),
+        _ => None,
+    }
+}
+
+/// `midonet-bgp routes --watch`: prints the stream from the controller at `path` until it ends.
+/// Returns an error when the controller cannot be reached or dropped this reader.
+pub async fn watch_client(
+    path: &std::path::Path,
+    port: Option<String>,
+    json: bool,
+) -> Result<(), crate::control::ControlError> {
+    use crate::control::{ControlError, Request};
+    use tokio::io::AsyncBufReadExt;
+    let io = |source| ControlError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut stream = tokio::net::UnixStream::connect(path).await.map_err(io)?;
+    let mut req =
+        serde_json::to_string(&Request::Watch { port }).map_err(|e| ControlError::BadReply {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+    req.push('\n');
+    stream.write_all(req.as_bytes()).await.map_err(io)?;
+    let mut lines = tokio::io::BufReader::new(stream).lines();
+    let mut out = tokio::io::stdout();
+    while let Some(l) = lines.next_line().await.map_err(io)? {
+        let value: serde_json::Value =
+            serde_json::from_str(&l).map_err(|e| ControlError::BadReply {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?;
+        if value.get("ok").is_some_and(|ok| ok == false) {
+            return Err(ControlError::Server(
+                value["error"].as_str().unwrap_or("request failed").into(),
+            ));
+        }
+        let printed = if json { Some(l) } else { text_line(&value) };
+        if let Some(mut p) = printed {
+            p.push('\n');
+            // stdout closed (e.g. `| head`): stop quietly.
+            if out.write_all(p.as_bytes()).await.is_err() || out.flush().await.is_err() {
+                return Ok(());
+            }
+        }
+        if value["op"] == "dropped" {
+            return Err(ControlError::Server(
+                value["error"].as_str().unwrap_or("dropped").into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -281,82 +359,4 @@ mod tests {
         drop(sink);
         task.abort();
     }
-}
-
-/// Text form of one stream line (`None`: not a line of the stream).
-pub fn text_line(value: &serde_json::Value) -> Option<String> {
-    let s = |k: &str| value[k].as_str().unwrap_or("?").to_string();
-    match value["op"].as_str()? {
-        "replace" => {
-            let gws: Vec<String> = value["paths"]
-                .as_array()
-                .map(|ps| {
-                    ps.iter()
-                        .map(|p| p["gateway"].as_str().unwrap_or("direct").to_string())
-                        .collect()
-                })
-                .unwrap_or_default();
-            Some(format!(
-                "replace {} {} via {}",
-                s("port"),
-                s("prefix"),
-                gws.join(", ")
-            ))
-        }
-        "withdraw" => Some(format!("withdraw {} {}", s("port"), s("prefix"))),
-        "synced" => Some("-- current routes above; changes follow --".to_string()),
-        "dropped" => Some(format!("dropped: {}", s("error"))),
-        _ => None,
-    }
-}
-
-/// `midonet-bgp routes --watch`: prints the stream from the controller at `path` until it ends.
-/// Returns an error when the controller cannot be reached or dropped this reader.
-pub async fn watch_client(
-    path: &std::path::Path,
-    port: Option<String>,
-    json: bool,
-) -> Result<(), crate::control::ControlError> {
-    use crate::control::{ControlError, Request};
-    use tokio::io::AsyncBufReadExt;
-    let io = |source| ControlError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut stream = tokio::net::UnixStream::connect(path).await.map_err(io)?;
-    let mut req =
-        serde_json::to_string(&Request::Watch { port }).map_err(|e| ControlError::BadReply {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
-    req.push('\n');
-    stream.write_all(req.as_bytes()).await.map_err(io)?;
-    let mut lines = tokio::io::BufReader::new(stream).lines();
-    let mut out = tokio::io::stdout();
-    while let Some(l) = lines.next_line().await.map_err(io)? {
-        let value: serde_json::Value =
-            serde_json::from_str(&l).map_err(|e| ControlError::BadReply {
-                path: path.to_path_buf(),
-                message: e.to_string(),
-            })?;
-        if value.get("ok").is_some_and(|ok| ok == false) {
-            return Err(ControlError::Server(
-                value["error"].as_str().unwrap_or("request failed").into(),
-            ));
-        }
-        let printed = if json { Some(l) } else { text_line(&value) };
-        if let Some(mut p) = printed {
-            p.push('\n');
-            // stdout closed (e.g. `| head`): stop quietly.
-            if out.write_all(p.as_bytes()).await.is_err() || out.flush().await.is_err() {
-                return Ok(());
-            }
-        }
-        if value["op"] == "dropped" {
-            return Err(ControlError::Server(
-                value["error"].as_str().unwrap_or("dropped").into(),
-            ));
-        }
-    }
-    Ok(())
 }
