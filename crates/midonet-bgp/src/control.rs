@@ -12,13 +12,21 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, warn};
 
 /// A request on the control socket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "request", rename_all = "snake_case")]
 pub enum Request {
     /// Every port's status (peers, routes, bgpd pid and restarts).
     Status,
     /// Re-read the configuration file now.
     Reload,
+    /// The route stream: the current routes (of `port`, or of every port), then every change,
+    /// one JSON line each, until the client closes (see `watch.rs`). Served by the connection
+    /// itself; the main loop only answers the `status` it asks for the current routes.
+    Watch {
+        /// Only this port's routes.
+        #[serde(default)]
+        port: Option<String>,
+    },
 }
 
 /// A reply on the control socket.
@@ -133,6 +141,20 @@ async fn serve(stream: UnixStream, tx: mpsc::Sender<Pending>) {
                 error: Some(format!("bad request: {e}")),
                 ports: Vec::new(),
             },
+            Ok(Request::Watch { port }) => {
+                // Subscribe first, then take the current table: no change is missed.
+                let rx = crate::watch::subscribe();
+                let (rtx, rrx) = oneshot::channel();
+                let status = Pending {
+                    request: Request::Status,
+                    reply: rtx,
+                };
+                if tx.send(status).await.is_err() {
+                    return;
+                }
+                let Ok(current) = rrx.await else { return };
+                return crate::watch::stream(w, rx, current.ports, port).await;
+            }
             Ok(request) => {
                 let (rtx, rrx) = oneshot::channel();
                 if tx

@@ -129,6 +129,10 @@ pub async fn run<E: Effects>(
                         let _ = p.reply.send(Reply { ok: true, error: None, ports });
                         None
                     }
+                    Request::Watch { .. } => {
+                        let _ = p.reply.send(Reply { ok: false, error: Some("watch is served by the connection".into()), ports: Vec::new() });
+                        None
+                    }
                     Request::Reload => {
                         let r = followed.check(true);
                         let reply = match &r {
