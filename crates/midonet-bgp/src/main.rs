@@ -276,13 +276,15 @@ fn check_config(file: &Path, json: bool) -> ExitCode {
         Ok(text) => Config::parse(&text)
             .and_then(|c| c.check_environment().map(|()| c))
             .map_err(|e| e.problems())
-            .and_then(|c| match bgpd::version::detect_blocking(&c.controller.bgpd_path) {
-                Ok(d) => Ok((c, d)),
-                Err(e) => Err(vec![routing::config::ConfigError {
-                    path: "controller.bgpd_path".into(),
-                    reason: e.to_string(),
-                }]),
-            }),
+            .and_then(
+                |c| match bgpd::version::detect_blocking(&c.controller.bgpd_path) {
+                    Ok(d) => Ok((c, d)),
+                    Err(e) => Err(vec![routing::config::ConfigError {
+                        path: "controller.bgpd_path".into(),
+                        reason: e.to_string(),
+                    }]),
+                },
+            ),
     };
     let (code, value) = match verdict {
         Ok((c, d)) => {
