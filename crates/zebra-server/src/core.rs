@@ -331,8 +331,11 @@ impl ServerCore {
                 }
             }
             Some(grace) => {
+                // A grace too long to represent as an instant (the server refuses those; a
+                // direct embedder of the core may not) keeps the stale routes until a client
+                // refreshes them, with no deadline: the longest wait there is.
                 if self.routes.mark_stale(owner) > 0 {
-                    self.grace_deadline = Some(now + grace);
+                    self.grace_deadline = now.checked_add(grace);
                 }
             }
         }

@@ -55,6 +55,7 @@ mod error;
 mod events;
 mod fasthash;
 pub mod nht;
+mod reader;
 mod routes;
 mod server;
 mod socket;
@@ -65,7 +66,8 @@ pub use crate::core::{CoreConfig, NhtRegistration, Output, Reply, Request, Serve
 pub use crate::error::ServerError;
 pub use crate::events::EventReceiver;
 pub use crate::nht::{ResolvedNexthop, ResolvedRoute};
-pub use crate::server::{ServerConfig, ZebraServer};
+pub use crate::reader::{Decoded, FrameReader};
+pub use crate::server::{ServerConfig, ZebraServer, MAX_WITHDRAW_GRACE};
 pub use crate::types::{
     iff, ClientId, CloseReason, ExtraNexthop, ExtraRoute, ExtraRouteKind, Interface, ProfileName,
     RouteEvent, RoutePath, ServerEvent,
