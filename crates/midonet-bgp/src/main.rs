@@ -2,7 +2,6 @@
 //! namespace), checks configuration files, answers `status`/`routes` queries over a local control
 //! socket, and runs a self-contained demo lab.
 
-mod control;
 mod demo;
 mod lab;
 mod print;
@@ -13,6 +12,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
+use midonet_bgp::control;
 use routing::config::Config;
 
 /// Default control socket when neither `--socket` nor `--config` is given.
