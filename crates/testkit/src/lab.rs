@@ -188,6 +188,23 @@ pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
     }
 }
 
+/// Checks `cond` every 50 ms for `window` and returns false as soon as it does not hold: for
+/// "nothing happens" assertions, instead of one look after a fixed sleep (which misses
+/// something that happens and goes away again). The caller says in a comment why a violation
+/// would show within `window`.
+pub fn holds_for(window: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + window;
+    loop {
+        if !cond() {
+            return false;
+        }
+        if Instant::now() >= deadline {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// How a [`TestBgpd`] is started.
 #[derive(Debug, Clone)]
 pub struct BgpdOptions {
