@@ -6,6 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
+# FRR 10.3 for the interop tests: a Debian 13 chroot, built once per machine and cached.
+bash scripts/frr10-chroot.sh >/dev/null
 skips=$(mktemp)
 trap 'rm -f "$skips"' EXIT
 status=0

@@ -57,6 +57,7 @@ mod readiness;
 mod secret;
 mod spec;
 mod supervisor;
+pub mod version;
 
 pub use backoff::{Backoff, BackoffPolicy, Decision, GiveUpPolicy};
 pub use error::BgpdError;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use routing::config::{Config, ConfigErrors};
+use routing::kernel::KernelSink;
 use routing::{Effects, RouteSink, RoutingHandler};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
@@ -13,6 +14,14 @@ use tracing::{error, info, warn};
 
 use crate::control::{Access, ControlError, ControlServer, Pending, Reply, Request};
 use midonet_bgp::lock::{LockError, PrefixLock, LOCK_DIR};
+use crate::notify;
+
+/// Tells systemd (`Type=notify`) about a state change; a failure is logged, never fatal.
+fn tell_systemd(state: &str) {
+    if let Err(e) = notify::notify(state) {
+        warn!(error = %e, "cannot notify systemd");
+    }
+}
 
 /// Why `run` stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -92,12 +101,29 @@ impl Followed {
     }
 }
 
+/// Attaches the ports of `config` to their kernel tables (blocking work, off the runtime).
+async fn configure_kernel(kernel: Option<&Arc<KernelSink>>, config: &Config) {
+    let Some(kernel) = kernel else { return };
+    let (k, c) = (kernel.clone(), config.clone());
+    match tokio::task::spawn_blocking(move || k.configure(&c)).await {
+        Ok(errors) => {
+            for e in errors {
+                error!("{e}");
+            }
+        }
+        Err(e) => error!("configuring the kernel route sink: {e}"),
+    }
+}
+
 /// Runs the controller until SIGINT or SIGTERM; returns after everything is torn down.
+/// `kernel`, when given, is (re)configured with every configuration applied; it is usually
+/// also part of `sink`.
 pub async fn run<E: Effects>(
     mut followed: Followed,
     config: Config,
     env: E,
     sink: Arc<dyn RouteSink>,
+    kernel: Option<Arc<KernelSink>>,
     ready: Option<tokio::sync::oneshot::Sender<()>>,
 ) -> Result<(), RunError> {
     // First of all: a second controller with our prefix would sweep our namespaces (and we
@@ -122,8 +148,10 @@ pub async fn run<E: Effects>(
         Ok(_) => {}
         Err(e) => warn!(error = %e, "sweeping leftovers"),
     }
+    configure_kernel(kernel.as_ref(), &config).await;
     let report = handler.apply(&config).await;
     info!(ports = ?report.added, "started");
+    tell_systemd(notify::READY);
     if let Some(r) = ready {
         let _ = r.send(());
     }
@@ -159,22 +187,29 @@ pub async fn run<E: Effects>(
         match outcome {
             None => {}
             Some(Err(e)) => {
-                error!("configuration rejected, running state unchanged: {e}");
-                eprintln!("configuration rejected, running state unchanged:\n{e}");
+                // One log event (no extra stderr text: `--log-format json` stays one object per line).
+                error!("configuration rejected, running state unchanged:\n{e}");
             }
             Some(Ok(new)) => {
+                for w in &new.warnings {
+                    warn!("configuration: {w}");
+                }
                 if new.controller.control_socket != current.controller.control_socket
                     || new.controller.control_group != current.controller.control_group
                 {
                     warn!("control_socket and control_group changes take effect at the next start");
                 }
+                tell_systemd(&notify::reloading());
+                configure_kernel(kernel.as_ref(), &new).await;
                 let report = handler.apply(&new).await;
                 info!(added = ?report.added, removed = ?report.removed, updated = ?report.updated, "configuration reloaded");
+                tell_systemd(notify::READY);
                 current = new;
             }
         }
     }
     info!("shutting down");
+    tell_systemd(notify::STOPPING);
     handler.shutdown().await;
     drop(server);
     Ok(())

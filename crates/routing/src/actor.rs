@@ -11,10 +11,12 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::{sleep_until, Instant};
 use tracing::{debug, info, warn};
 
+use bgpd::BgpdEvent;
+
 use crate::bgpconf::BgpdSettings;
 use crate::effects::{BgpdControl, ContainerFacts, Effects, PortPlan, VtySession};
 use crate::types::{
-    BgpdEvent, PeerStatus, PortPhase, PortStatus, RouteEntry, RoutePath, RouteSink, ZebraEvent,
+    PeerStatus, PortPhase, PortStatus, RouteEntry, RoutePath, RouteSink, ZebraEvent,
 };
 
 /// Requests to a port actor.
@@ -106,7 +108,15 @@ impl<E: Effects> PortActor<E> {
             let retry_at = self.retry_at;
             tokio::select! {
                 cmd = commands.recv() => match cmd {
-                    Some(PortCommand::Update(plan)) => self.update(*plan).await,
+                    Some(PortCommand::Update(plan)) => {
+                        self.update(*plan).await;
+                        // `status_interval` is live: the timer follows it.
+                        let period = self.plan.controller.status_interval;
+                        if tick.period() != period {
+                            tick = tokio::time::interval_at(Instant::now() + period, period);
+                            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                        }
+                    }
                     Some(PortCommand::Status(reply)) => { let _ = reply.send(self.status()); }
                     Some(PortCommand::Shutdown(reply)) => {
                         self.teardown().await;
@@ -260,9 +270,8 @@ impl<E: Effects> PortActor<E> {
                 }
             }
             ZebraEvent::SessionDown => {
-                debug!(port = %self.name(), "zebra session ended; withdrawing routes");
                 self.zebra_connected = false;
-                self.withdraw_all();
+                self.bgpd_routes_gone("zebra session ended");
             }
         }
     }
@@ -279,16 +288,11 @@ impl<E: Effects> PortActor<E> {
                 self.applied = None;
                 self.sync().await;
             }
-            BgpdEvent::Exited { reason } => {
-                warn!(port = %self.name(), %reason, "bgpd exited");
-                if let Some(vty) = self.vty.take() {
-                    vty.close().await;
-                }
-                self.ready_pid = None;
-                self.applied = None;
-                self.peers.clear();
-                self.withdraw_all();
-                self.last_error = Some(format!("bgpd exited: {reason}"));
+            BgpdEvent::Exited { status } => {
+                self.bgpd_down(format!("bgpd exited: {status}")).await;
+            }
+            BgpdEvent::StartFailed { cause } => {
+                self.bgpd_down(format!("bgpd start failed: {cause}")).await;
             }
             BgpdEvent::Restarting { attempt, delay } => {
                 info!(port = %self.name(), attempt, ?delay, "bgpd restarting");
@@ -297,6 +301,34 @@ impl<E: Effects> PortActor<E> {
                 self.fail(&format!("bgpd supervisor gave up: {reason}"))
                     .await;
             }
+            _ => {}
+        }
+    }
+
+    /// bgpd is gone (or never came up): its Vty, configuration, peers and routes with it.
+    async fn bgpd_down(&mut self, error: String) {
+        warn!(port = %self.name(), %error, "bgpd down");
+        if let Some(vty) = self.vty.take() {
+            vty.close().await;
+        }
+        self.ready_pid = None;
+        self.applied = None;
+        self.peers.clear();
+        self.bgpd_routes_gone("bgpd down");
+        self.last_error = Some(error);
+    }
+
+    /// bgpd (or its zebra session) went away while the port stays. Without graceful restart
+    /// its routes go now. With it the zebra server decides: it withdraws at once the routes of
+    /// a bgpd that never declared GR, and keeps a GR bgpd's routes stale until the restarted
+    /// bgpd has sent them again (no event when unchanged) or their stale time ends — so the
+    /// sink sees only real changes.
+    fn bgpd_routes_gone(&mut self, why: &str) {
+        if self.plan.port.graceful_restart.is_some() {
+            debug!(port = %self.name(), why, "graceful restart: routes kept for the zebra server to settle");
+        } else {
+            debug!(port = %self.name(), why, "withdrawing routes");
+            self.withdraw_all();
         }
     }
 
@@ -322,14 +354,6 @@ impl<E: Effects> PortActor<E> {
         let commands = match &self.applied {
             None => self.desired.bootstrap(),
             Some(a) => a.diff(&self.desired),
-        };
-        let commands = match commands {
-            Ok(c) => c,
-            Err(e) => {
-                warn!(port = %self.name(), error = %e, "configuration cannot be rendered");
-                self.last_error = Some(e.to_string());
-                return;
-            }
         };
         if commands.is_empty() {
             return;
@@ -366,7 +390,15 @@ impl<E: Effects> PortActor<E> {
         }
         if let Some(vty) = self.vty.as_mut() {
             match vty.read_peers().await {
-                Ok(peers) => self.peers = peers,
+                Ok(peers) => {
+                    for p in &peers {
+                        let before = self.peers.iter().find(|o| o.address == p.address);
+                        if before.map(|o| &o.state) != Some(&p.state) {
+                            info!(port = %self.name(), peer = %p.address, state = %p.state, "peer state");
+                        }
+                    }
+                    self.peers = peers;
+                }
                 Err(e) => {
                     debug!(port = %self.name(), error = %e, "status read failed");
                     if !e.rejected {
@@ -380,18 +412,22 @@ impl<E: Effects> PortActor<E> {
     }
 
     async fn update(&mut self, plan: PortPlan) {
-        let rebuild = self.plan.needs_rebuild(&plan);
+        let reasons = self.plan.rebuild_reasons(&plan);
         let peers_changed = self.plan.port.peer_addresses() != plan.port.peer_addresses();
-        self.plan = plan;
-        self.desired = BgpdSettings::from(&self.plan.port);
-        if rebuild {
-            info!(port = %self.name(), "configuration change needs a rebuild");
+        if !reasons.is_empty() {
+            info!(port = %self.name(), ?reasons, "configuration change needs a rebuild");
+            // Torn down with the plan it was built with: a new prefix, run_dir or
+            // host_namespace must not leave the old filters, links, namespace or files behind.
             self.teardown().await;
+            self.plan = plan;
+            self.desired = BgpdSettings::from(&self.plan.port);
             self.port_restarts += 1;
             self.backoff = self.plan.controller.restart_backoff_initial;
             self.setup().await;
             return;
         }
+        self.plan = plan;
+        self.desired = BgpdSettings::from(&self.plan.port);
         if peers_changed {
             if let Some(facts) = self.built.as_ref().map(|b| b.facts.clone()) {
                 if let Err(e) = self.env.install_flows(&self.plan, &facts).await {

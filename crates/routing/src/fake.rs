@@ -12,12 +12,13 @@ use crate::config::ControllerConfig;
 use crate::effects::{
     BgpdControl, ContainerFacts, EffectError, Effects, PortPlan, Step, VtySession,
 };
-use crate::types::{BgpdEvent, PeerStatus, ZebraEvent};
+use crate::types::{PeerStatus, ZebraEvent};
+use bgpd::{BgpdEvent, ExitInfo};
 
 #[derive(Debug, Default)]
 struct State {
     log: Vec<String>,
-    applied: BTreeMap<String, Vec<Vec<String>>>,
+    applied: BTreeMap<String, Vec<Vec<vty::Command>>>,
     zebra_tx: BTreeMap<String, mpsc::Sender<ZebraEvent>>,
     bgpd_tx: BTreeMap<String, mpsc::Sender<BgpdEvent>>,
     bgpd_pids: BTreeMap<String, Arc<AtomicU32>>,
@@ -27,6 +28,10 @@ struct State {
     reject: Option<String>,
     peers: Vec<PeerStatus>,
     next_pid: u32,
+    /// Files the real effects would create, by path (zebra socket, pid file, bgpd config).
+    files: BTreeSet<std::path::PathBuf>,
+    /// How often a peer status was read.
+    peer_reads: u64,
 }
 
 /// Fake side effects (see the module documentation). Clones share state. Flows are computed
@@ -78,9 +83,18 @@ impl FakeEffects {
         self.st().log.clone()
     }
 
-    /// Every successfully applied command batch of `port`, oldest first.
-    pub fn applied(&self, port: &str) -> Vec<Vec<String>> {
+    /// Every successfully applied batch of typed commands of `port`, oldest first.
+    pub fn applied(&self, port: &str) -> Vec<Vec<vty::Command>> {
         self.st().applied.get(port).cloned().unwrap_or_default()
+    }
+
+    /// The same batches as the command lines the Vty session renders (node navigation
+    /// included, without `configure terminal` / `end`).
+    pub fn applied_lines(&self, port: &str) -> Vec<Vec<String>> {
+        self.applied(port)
+            .iter()
+            .map(|b| vty::render_lines(b))
+            .collect()
     }
 
     /// Makes the next `n` calls of `step` fail.
@@ -101,6 +115,17 @@ impl FakeEffects {
     /// Containers currently built.
     pub fn containers(&self) -> BTreeSet<String> {
         self.st().containers.clone()
+    }
+
+    /// Files that exist as the real effects would have left them (zebra sockets, pid files,
+    /// bgpd configs), keyed by path exactly as the real ones are.
+    pub fn files(&self) -> BTreeSet<std::path::PathBuf> {
+        self.st().files.clone()
+    }
+
+    /// How many times a port's peer status was read (any port).
+    pub fn peer_reads(&self) -> u64 {
+        self.st().peer_reads
     }
 
     /// The in-memory datapath holding every port's flows (group = the port's namespace name).
@@ -136,7 +161,10 @@ impl FakeEffects {
         let Some(tx) = tx else { return false };
         let evs = [
             BgpdEvent::Exited {
-                reason: "killed by signal 9".into(),
+                status: ExitInfo::Signal {
+                    signal: 9,
+                    core_dumped: false,
+                },
             },
             BgpdEvent::Restarting {
                 attempt: 1,
@@ -186,10 +214,11 @@ pub struct FakeVty {
 }
 
 impl VtySession for FakeVty {
-    async fn apply(&mut self, commands: &[String]) -> Result<(), EffectError> {
+    async fn apply(&mut self, commands: &[vty::Command]) -> Result<(), EffectError> {
         let mut st = self.fx.st();
         if let Some(needle) = &st.reject {
-            if let Some(bad) = commands.iter().find(|c| c.contains(needle.as_str())) {
+            if let Some(bad) = commands.iter().find(|c| c.line().contains(needle.as_str())) {
+                let bad = bad.line();
                 return Err(EffectError::new(
                     Step::Vty,
                     &self.port,
@@ -206,7 +235,9 @@ impl VtySession for FakeVty {
     }
 
     async fn read_peers(&mut self) -> Result<Vec<PeerStatus>, EffectError> {
-        Ok(self.fx.st().peers.clone())
+        let mut st = self.fx.st();
+        st.peer_reads += 1;
+        Ok(st.peers.clone())
     }
 
     async fn close(self) {}
@@ -253,7 +284,7 @@ impl Effects for FakeEffects {
                 datapath_host: plan.links.datapath_host.clone(),
                 datapath_inside: plan.links.datapath_inside.clone(),
                 datapath_inside_ifindex: 2,
-                mac: plan.port.mac,
+                mac: Some(plan.mac()),
                 mtu: plan.port.mtu,
                 addresses: plan.port.addresses(),
                 vty_addr: plan.vty_addr(),
@@ -267,7 +298,12 @@ impl Effects for FakeEffects {
         _container: Option<String>,
     ) -> Result<(), EffectError> {
         self.record(format!("destroy {}", plan.port.name));
-        self.st().containers.remove(&plan.namespace);
+        let mut st = self.st();
+        st.containers.remove(&plan.namespace);
+        // Like the real effects: the plan's files go with the container.
+        for f in [&plan.zebra_socket, &plan.pid_file, &plan.bgpd_config] {
+            st.files.remove(f);
+        }
         Ok(())
     }
 
@@ -278,6 +314,7 @@ impl Effects for FakeEffects {
     ) -> Result<(String, mpsc::Receiver<ZebraEvent>), EffectError> {
         self.maybe_fail(Step::Zebra, &plan.port.name)?;
         self.record(format!("zebra {}", plan.port.name));
+        self.st().files.insert(plan.zebra_socket.clone());
         let (tx, rx) = mpsc::channel(1024);
         self.st().zebra_tx.insert(plan.port.name.clone(), tx);
         Ok((plan.port.name.clone(), rx))
@@ -333,6 +370,8 @@ impl Effects for FakeEffects {
             st.bgpd_tx.insert(plan.port.name.clone(), tx.clone());
             st.bgpd_pids
                 .insert(plan.port.name.clone(), pid_cell.clone());
+            st.files.insert(plan.pid_file.clone());
+            st.files.insert(plan.bgpd_config.clone());
         }
         let _ = tx.send(BgpdEvent::Starting).await;
         let _ = tx.send(BgpdEvent::Ready { pid }).await;

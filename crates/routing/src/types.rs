@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
-use std::time::Duration;
 
 use ipnetwork::IpNetwork;
 use serde::{Deserialize, Serialize};
@@ -43,36 +42,6 @@ pub enum ZebraEvent {
     },
     /// bgpd's zebra session ended: every route it gave is void.
     SessionDown,
-}
-
-/// What the bgpd supervisor reports to the port actor.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum BgpdEvent {
-    /// A bgpd process is being started.
-    Starting,
-    /// bgpd is up and its Vty answers: it must be (re)configured.
-    Ready {
-        /// Its pid.
-        pid: u32,
-    },
-    /// bgpd exited (crash, kill, or stop).
-    Exited {
-        /// How it ended.
-        reason: String,
-    },
-    /// A restart is scheduled.
-    Restarting {
-        /// Restart number.
-        attempt: u32,
-        /// Delay before it.
-        delay: Duration,
-    },
-    /// The supervisor stopped trying.
-    GaveUp {
-        /// Why.
-        reason: String,
-    },
 }
 
 /// A change of the learned routes of one port, as given to a [`RouteSink`].

@@ -164,11 +164,18 @@ async fn bgpd_kill_9_repeatedly_recovers() {
     let provider = Provider::start(&bgpd, ns, "prov", &conf).await;
     let sink = Arc::new(CountingSink::default());
     let mut h = handler(sink.clone());
-    h.apply(&config(&format!(
-        "{}{}",
-        lab.controller(),
-        port("\"203.0.113.0/24\"", &peer("192.0.2.2", 5))
-    )))
+    // Without graceful restart (with it, see e2e_graceful.rs: nothing is withdrawn).
+    h.apply(&config(
+        &format!(
+            "{}{}",
+            lab.controller(),
+            port("\"203.0.113.0/24\"", &peer("192.0.2.2", 5))
+        )
+        .replace(
+            "local_as = 65001",
+            "local_as = 65001\ngraceful_restart = false",
+        ),
+    ))
     .await;
     let mut s = wait_port(&h, "p1", 90, "first session", |s| {
         established(s, 1) && s.routes.len() == 1

@@ -1,17 +1,24 @@
-//! A small lab for privileged tests: namespaces, veth links and real FRR bgpd processes, built with
-//! the `ip` command and removed on drop.
+//! The project's network lab for privileged tests: uniquely named namespaces, veth links and real
+//! FRR bgpd processes, removed on drop.
 //!
-//! This module is for tests only. It shells out to iproute2 so that tests of the project's own
-//! netlink code are checked against an independent implementation.
+//! The lab itself is the [`lab`] crate (built on `netns`, shared with `midonet-bgp demo`); this
+//! module gives its objects unique names and `io::Result` signatures for tests. [`ip`] and
+//! [`TestNs::ip`] run iproute2 for tests that check the kernel's state, or set up something the
+//! lab has no helper for, with an implementation independent of the project's netlink code.
 
 use std::io;
 use std::net::{SocketAddr, TcpStream};
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+pub use lab::{wait_until, LabNs};
 
 use crate::unique_name;
+
+fn io_err(e: lab::LabError) -> io::Error {
+    io::Error::other(e)
+}
 
 fn run(cmd: &mut Command) -> io::Result<Output> {
     let out = cmd.output()?;
@@ -37,155 +44,104 @@ pub fn ip(args: &[&str]) -> io::Result<String> {
 /// namespace is deleted.
 #[derive(Debug)]
 pub struct TestNs {
-    name: String,
+    ns: LabNs,
 }
 
 impl TestNs {
     /// Creates a namespace named `prefix` + a unique suffix (see [`unique_name`]).
     pub fn new(prefix: &str) -> io::Result<TestNs> {
-        let name = unique_name(prefix);
-        ip(&["netns", "add", &name])?;
-        let ns = TestNs { name };
-        ns.ip(&["link", "set", "lo", "up"])?;
-        Ok(ns)
+        let ns = LabNs::create(&unique_name(prefix)).map_err(io_err)?;
+        Ok(TestNs { ns })
+    }
+
+    /// The lab namespace.
+    pub fn lab(&self) -> &LabNs {
+        &self.ns
     }
 
     /// The namespace's name (as `ip netns list` shows it).
     pub fn name(&self) -> &str {
-        &self.name
+        self.ns.name()
     }
 
     /// The namespace's bind-mount path, `/run/netns/NAME`.
     pub fn path(&self) -> PathBuf {
-        Path::new("/run/netns").join(&self.name)
+        self.ns.path().to_path_buf()
     }
 
     /// Runs `ip -n NAME ARGS` and returns its standard output.
     pub fn ip(&self, args: &[&str]) -> io::Result<String> {
-        let mut full = vec!["-n", self.name.as_str()];
+        let mut full = vec!["-n", self.name()];
         full.extend_from_slice(args);
         ip(&full)
     }
 
-    /// Runs a program inside the namespace (`ip netns exec NAME ARGS`) and returns its output,
-    /// whatever its exit status.
+    /// Runs a program inside the namespace and returns its output, whatever its exit status.
+    /// `args[0]` is the program.
     pub fn exec(&self, args: &[&str]) -> io::Result<Output> {
-        Command::new("ip")
-            .args(["netns", "exec", &self.name])
-            .args(args)
+        let Some((program, rest)) = args.split_first() else {
+            return Err(io::Error::other("exec: no program"));
+        };
+        self.ns
+            .command(program)
+            .map_err(io_err)?
+            .args(rest)
             .output()
     }
 
     /// Runs a program inside the namespace and fails unless it exits successfully.
     pub fn exec_ok(&self, args: &[&str]) -> io::Result<String> {
-        let out = run(Command::new("ip")
-            .args(["netns", "exec", &self.name])
-            .args(args))?;
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        let out = self.exec(args)?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(io::Error::other(format!(
+                "{args:?} in {} failed ({}): {}",
+                self.name(),
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            )))
+        }
     }
 
     /// Adds an address (`192.0.2.1/24`, `2001:db8::1/64`) to a link; IPv6 addresses skip duplicate
     /// address detection so they are usable at once.
     pub fn add_addr(&self, ifname: &str, cidr: &str) -> io::Result<()> {
-        if cidr.contains(':') {
-            self.ip(&["addr", "add", cidr, "dev", ifname, "nodad"])?;
-        } else {
-            self.ip(&["addr", "add", cidr, "dev", ifname])?;
-        }
-        Ok(())
+        self.ns.add_addr(ifname, cidr).map_err(io_err)
     }
 
     /// The interface index of `ifname` inside the namespace.
     pub fn ifindex(&self, ifname: &str) -> io::Result<u32> {
-        let p = Path::new("/sys/class/net").join(ifname).join("ifindex");
-        let out = self.exec_ok(&["cat", &p.to_string_lossy()])?;
-        out.trim()
-            .parse()
-            .map_err(|e| io::Error::other(format!("ifindex of {ifname}: {e}")))
+        self.ns.ifindex(ifname).map_err(io_err)
     }
 
-    /// Pids of the processes running inside the namespace.
+    /// Pids of the processes running inside the namespace (empty if they cannot be listed).
     pub fn pids(&self) -> Vec<u32> {
-        ip(&["netns", "pids", &self.name])
-            .map(|s| {
-                s.split_whitespace()
-                    .filter_map(|p| p.parse().ok())
-                    .collect()
-            })
-            .unwrap_or_default()
+        self.ns.pids().unwrap_or_default()
     }
 
     /// Opens a TCP connection from inside the namespace (see [`connect_tcp_in`]).
     pub fn connect_tcp(&self, addr: SocketAddr, timeout: Duration) -> io::Result<TcpStream> {
-        connect_tcp_in(&self.path(), addr, timeout)
-    }
-}
-
-impl Drop for TestNs {
-    fn drop(&mut self) {
-        for pid in self.pids() {
-            // SAFETY: kill has no memory-safety preconditions.
-            unsafe {
-                libc::kill(pid as libc::pid_t, libc::SIGKILL);
-            }
-        }
-        let _ = ip(&["netns", "del", &self.name]);
+        self.ns.connect_tcp(addr, timeout)
     }
 }
 
 /// Creates a veth pair with end `a_if` in namespace `a` and end `b_if` in namespace `b`, both up.
 pub fn veth_between(a: &TestNs, a_if: &str, b: &TestNs, b_if: &str) -> io::Result<()> {
-    a.ip(&[
-        "link",
-        "add",
-        a_if,
-        "type",
-        "veth",
-        "peer",
-        "name",
-        b_if,
-        "netns",
-        b.name(),
-    ])?;
-    a.ip(&["link", "set", a_if, "up"])?;
-    b.ip(&["link", "set", b_if, "up"])?;
-    Ok(())
+    lab::veth_between(&a.ns, a_if, &b.ns, b_if).map_err(io_err)
 }
 
-/// Opens a TCP connection to `addr` from inside the namespace mounted at `netns_path`.
+/// Opens a TCP connection to `addr` from inside the named namespace.
 ///
 /// The socket is created on a short-lived thread that first enters the namespace; the returned
 /// stream keeps that namespace for its whole life and may be used from any thread (for tokio:
 /// `set_nonblocking(true)` then `tokio::net::TcpStream::from_std`).
 pub fn connect_tcp_in(
-    netns_path: &Path,
+    namespace: &str,
     addr: SocketAddr,
     timeout: Duration,
 ) -> io::Result<TcpStream> {
-    let file = std::fs::File::open(netns_path)?;
-    std::thread::spawn(move || {
-        // SAFETY: setns on a valid namespace fd; it only changes this (short-lived) thread.
-        if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        TcpStream::connect_timeout(&addr, timeout)
-    })
-    .join()
-    .map_err(|_| io::Error::other("connect thread panicked"))?
-}
-
-/// Polls `cond` every 50 ms until it holds or `timeout` passes; returns whether it held.
-pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if cond() {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    lab::connect_tcp_in(namespace, addr, timeout)
 }
 
 /// Checks `cond` every 50 ms for `window` and returns false as soon as it does not hold: for
@@ -193,12 +149,12 @@ pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
 /// something that happens and goes away again). The caller says in a comment why a violation
 /// would show within `window`.
 pub fn holds_for(window: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + window;
+    let deadline = std::time::Instant::now() + window;
     loop {
         if !cond() {
             return false;
         }
-        if Instant::now() >= deadline {
+        if std::time::Instant::now() >= deadline {
             return true;
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -206,38 +162,38 @@ pub fn holds_for(window: Duration, mut cond: impl FnMut() -> bool) -> bool {
 }
 
 /// How a [`TestBgpd`] is started.
-#[derive(Debug, Clone)]
-pub struct BgpdOptions {
-    /// Zebra socket to connect to; `None` runs bgpd without zebra (`-Z -z /nonexistent`).
-    pub zebra_socket: Option<PathBuf>,
-    /// Vty listen address inside the namespace.
-    pub vty_addr: String,
-    /// Vty TCP port inside the namespace.
-    pub vty_port: u16,
-    /// Extra command-line arguments.
-    pub extra_args: Vec<String>,
-}
-
-impl Default for BgpdOptions {
-    fn default() -> Self {
-        BgpdOptions {
-            zebra_socket: None,
-            vty_addr: "127.0.0.1".into(),
-            vty_port: 2605,
-            extra_args: Vec::new(),
-        }
-    }
-}
+pub type BgpdOptions = lab::BgpdOptions;
 
 /// A real FRR bgpd running inside a [`TestNs`]; killed (SIGKILL) and its files removed on drop.
 ///
-/// Its directory holds `bgpd.conf`, `bgpd.pid`, `bgpd.log` (stdout and stderr) and the vtysh
-/// socket, so [`TestBgpd::vtysh`] can query it independently of the project's Vty client.
+/// Its directory (under the temporary directory) holds `bgpd.conf`, `bgpd.pid`, `bgpd.out`
+/// (stdout and stderr) and the vtysh socket, so [`TestBgpd::vtysh`] can query it independently
+/// of the project's Vty client.
+///
+/// [`TestBgpd::start_in_chroot`] runs a bgpd of another FRR version from a chroot (see
+/// [`crate::require_frr10`]).
 #[derive(Debug)]
 pub struct TestBgpd {
-    child: Option<Child>,
-    dir: PathBuf,
-    ns_name: String,
+    bgpd: lab::Bgpd,
+    /// The chroot bgpd runs in, if any (its own vtysh is used).
+    chroot: Option<PathBuf>,
+    /// Bind mounts inside the chroot, unmounted on drop (last first).
+    mounts: Vec<PathBuf>,
+}
+
+/// Bind-mounts `dir` at the same path inside `root`; returns the mount point.
+fn bind_into(root: &Path, dir: &Path) -> io::Result<PathBuf> {
+    let target = root.join(dir.strip_prefix("/").unwrap_or(dir));
+    std::fs::create_dir_all(&target)?;
+    run(Command::new("mount").arg("--bind").arg(dir).arg(&target))?;
+    Ok(target)
+}
+
+fn unmount_all(mounts: &mut Vec<PathBuf>) {
+    for m in mounts.drain(..).rev() {
+        let _ = Command::new("umount").arg("-l").arg(&m).status();
+        let _ = std::fs::remove_dir(&m);
+    }
 }
 
 impl TestBgpd {
@@ -251,91 +207,107 @@ impl TestBgpd {
         opts: &BgpdOptions,
     ) -> io::Result<TestBgpd> {
         let dir = std::env::temp_dir().join(format!("testbgpd-{}", unique_name("b")));
+        let bgpd = lab::Bgpd::start(bgpd, &ns.ns, &dir, config, opts).map_err(io_err)?;
+        Ok(TestBgpd {
+            bgpd,
+            chroot: None,
+            mounts: Vec::new(),
+        })
+    }
+
+    /// Like [`TestBgpd::start`], for the bgpd at `bgpd` inside the chroot `root` (e.g.
+    /// [`crate::FRR10_BGPD`] in the chroot of [`crate::require_frr10`]).
+    ///
+    /// bgpd's directory and the zebra socket's directory are bind-mounted at the same paths
+    /// inside the chroot, so every path on its command line means the same inside and outside;
+    /// they are unmounted on drop. bgpd runs through a small `exec chroot ROOT BGPD "$@"` script
+    /// in its directory, so its pid is the child's.
+    pub fn start_in_chroot(
+        root: &Path,
+        bgpd: &Path,
+        ns: &TestNs,
+        config: &str,
+        opts: &BgpdOptions,
+    ) -> io::Result<TestBgpd> {
+        let dir = std::env::temp_dir().join(format!("testbgpd-{}", unique_name("c")));
         std::fs::create_dir_all(&dir)?;
-        let conf = dir.join("bgpd.conf");
-        std::fs::write(&conf, config)?;
-        let log = std::fs::File::create(dir.join("bgpd.log"))?;
-        let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", ns.name()])
-            .arg(bgpd)
-            .arg("-S")
-            .arg("-f")
-            .arg(&conf)
-            .arg("-i")
-            .arg(dir.join("bgpd.pid"))
-            .arg("-A")
-            .arg(&opts.vty_addr)
-            .arg("-P")
-            .arg(opts.vty_port.to_string())
-            .arg("--vty_socket")
-            .arg(&dir);
-        match &opts.zebra_socket {
-            Some(sock) => cmd.arg("-z").arg(sock),
-            None => cmd.args(["-Z", "-z", "/nonexistent"]),
-        };
-        cmd.args(&opts.extra_args)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log);
-        let child = cmd.spawn()?;
-        let me = TestBgpd {
-            child: Some(child),
-            dir,
-            ns_name: ns.name().to_string(),
-        };
-        let sock = me.dir.join("bgpd.vty");
-        if !wait_until(Duration::from_secs(20), || sock.exists()) {
-            return Err(io::Error::other(format!(
-                "bgpd did not create {} within 20 s; log:\n{}",
-                sock.display(),
-                me.log()
-            )));
+        let mut mounts = Vec::new();
+        let res = (|| {
+            mounts.push(bind_into(root, &dir)?);
+            if let Some(sock_dir) = opts.zebra_socket.as_deref().and_then(Path::parent) {
+                mounts.push(bind_into(root, sock_dir)?);
+            }
+            let wrapper = dir.join("bgpd-chroot.sh");
+            let quote = |p: &Path| format!("'{}'", p.display().to_string().replace('\'', "'\\''"));
+            std::fs::write(
+                &wrapper,
+                format!(
+                    "#!/bin/sh\nexec chroot {} {} \"$@\"\n",
+                    quote(root),
+                    quote(bgpd)
+                ),
+            )?;
+            std::fs::set_permissions(
+                &wrapper,
+                std::os::unix::fs::PermissionsExt::from_mode(0o755),
+            )?;
+            lab::Bgpd::start(&wrapper, &ns.ns, &dir, config, opts).map_err(io_err)
+        })();
+        match res {
+            Ok(bgpd) => Ok(TestBgpd {
+                bgpd,
+                chroot: Some(root.to_path_buf()),
+                mounts,
+            }),
+            Err(e) => {
+                unmount_all(&mut mounts);
+                let _ = std::fs::remove_dir_all(&dir);
+                Err(e)
+            }
         }
-        Ok(me)
     }
 
-    /// The bgpd's pid (`ip netns exec` execs bgpd in place, so it is the child's pid).
+    /// The bgpd's pid.
     pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(|c| c.id())
+        self.bgpd.pid()
     }
 
-    /// The directory with the config, pid file, log and vtysh socket.
+    /// The directory with the config, pid file, output and vtysh socket.
     pub fn dir(&self) -> &Path {
-        &self.dir
+        self.bgpd.dir()
     }
 
     /// The namespace it runs in.
     pub fn ns_name(&self) -> &str {
-        &self.ns_name
+        self.bgpd.ns_name()
     }
 
     /// bgpd's stdout and stderr so far.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("bgpd.log")).unwrap_or_default()
+        self.bgpd.log()
     }
 
     /// Runs the commands through `vtysh` (each as one `-c`) and returns the output.
     /// Configuration commands need `"configure terminal"` first, as typed at a terminal.
     pub fn vtysh(&self, cmds: &[&str]) -> io::Result<String> {
-        let mut cmd = Command::new("vtysh");
-        cmd.arg("--vty_socket").arg(&self.dir).args(["-d", "bgpd"]);
+        let Some(root) = &self.chroot else {
+            return self.bgpd.vtysh(cmds).map_err(io_err);
+        };
+        // A chrooted bgpd is asked with its own version's vtysh.
+        let mut cmd = Command::new("chroot");
+        cmd.arg(root)
+            .arg("vtysh")
+            .arg("--vty_socket")
+            .arg(self.dir())
+            .args(["-d", "bgpd"]);
         for c in cmds {
             cmd.arg("-c").arg(c);
         }
-        let out = cmd.output()?;
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        if out.status.success() {
-            Ok(text)
-        } else {
-            Err(io::Error::other(format!(
-                "vtysh {cmds:?} failed ({}): {text}{}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr)
-            )))
-        }
+        let out = run(&mut cmd)?;
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
-    /// Runs one `show ... json` command through vtysh and parses the output as JSON text.
+    /// Runs one `show ... json` command through vtysh and returns its output.
     pub fn vtysh_json(&self, cmd: &str) -> io::Result<String> {
         self.vtysh(&[cmd])
     }
@@ -366,16 +338,14 @@ impl TestBgpd {
 
     /// Kills bgpd with SIGKILL and reaps it.
     pub fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
+        self.bgpd.kill();
     }
 }
 
 impl Drop for TestBgpd {
     fn drop(&mut self) {
-        self.kill();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        // bgpd first, then the mounts; the lab removes the directory afterwards.
+        self.bgpd.kill();
+        unmount_all(&mut self.mounts);
     }
 }

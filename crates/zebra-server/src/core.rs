@@ -11,12 +11,14 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 use ipnetwork::IpNetwork;
+use zebra_proto::{Command, Profile};
 
+use crate::gr::{GrAction, GrMessage, GrTable};
 use crate::nht::{NhtQuery, ResolvedRoute, Rib};
 use crate::routes::{normalize, RouteTable, Upsert};
 use crate::types::{
-    derive_router_id, ClientId, CloseReason, ExtraRoute, Interface, ProfileName, RouteEvent,
-    RoutePath, ServerEvent,
+    derive_router_id, ClientId, CloseReason, ExtraRoute, Interface, RouteEvent, RoutePath,
+    ServerEvent,
 };
 
 /// Settings of the core (the protocol-level part of [`crate::ServerConfig`]).
@@ -103,6 +105,14 @@ pub enum Request {
     NexthopUnregister(Vec<NhtRegistration>),
     /// Quagga v2 IPV4_NEXTHOP_LOOKUP.
     Ipv4NexthopLookup(Ipv4Addr),
+    /// LABEL_MANAGER_CONNECT on a synchronous connection (FRR): the client blocks until it is
+    /// answered (bgpd 10.3 retries forever otherwise).
+    LabelManagerConnect {
+        /// Client protocol (route type).
+        proto: u8,
+        /// Instance.
+        instance: u16,
+    },
     /// ROUTE_ADD / IPV4_ROUTE_ADD / IPV6_ROUTE_ADD: the full path set of `prefix`.
     RouteAdd {
         /// Destination.
@@ -120,6 +130,8 @@ pub enum Request {
         /// Wire command number.
         command: u16,
     },
+    /// CLIENT_CAPABILITIES: graceful restart (see [`GrMessage`]).
+    ClientCapability(GrMessage),
     /// A command the server does not know (logged once per command number).
     Unknown {
         /// Wire command number.
@@ -166,6 +178,13 @@ pub enum Reply {
         /// The resolving route, `None` when unresolved.
         resolved: Option<ResolvedRoute>,
     },
+    /// LABEL_MANAGER_CONNECT reply (success) to a synchronous label-manager connection.
+    LabelManagerConnected {
+        /// Client protocol (route type), echoed.
+        proto: u8,
+        /// Instance, echoed.
+        instance: u16,
+    },
     /// Reply to Quagga v2 IPV4_NEXTHOP_LOOKUP.
     Ipv4NexthopLookupReply {
         /// The looked-up address.
@@ -205,7 +224,7 @@ struct NhtEntry {
 
 #[derive(Debug, Default)]
 struct ClientState {
-    profile: Option<ProfileName>,
+    profile: Option<Profile>,
     wants_interfaces: bool,
     wants_router_id: bool,
     nht: HashMap<(IpNetwork, u16), NhtEntry>,
@@ -219,8 +238,10 @@ pub struct ServerCore {
     clients: BTreeMap<ClientId, ClientState>,
     next_id: u64,
     routes: RouteTable,
-    grace_deadline: Option<Instant>,
-    unknown_seen: HashSet<(Option<ProfileName>, u16)>,
+    /// Closed clients without graceful restart whose routes wait out `withdraw_grace`.
+    grace: Vec<(Instant, ClientId)>,
+    gr: GrTable,
+    unknown_seen: HashSet<(Profile, u16)>,
     full_logged: bool,
 }
 
@@ -246,7 +267,8 @@ impl ServerCore {
             clients: BTreeMap::new(),
             next_id: 1,
             routes,
-            grace_deadline: None,
+            grace: Vec::new(),
+            gr: GrTable::default(),
             unknown_seen: HashSet::new(),
             full_logged: false,
         }
@@ -302,8 +324,10 @@ impl ServerCore {
         id
     }
 
-    /// Records the profile detected from a client's first frame.
-    pub fn set_client_profile(&mut self, client: ClientId, profile: ProfileName) {
+    /// Records the profile of a client (detected from its first frame, or configured). A
+    /// client's requests are handled once its profile is known: the server sets it before it
+    /// decodes the first request.
+    pub fn set_client_profile(&mut self, client: ClientId, profile: Profile) {
         if let Some(c) = self.clients.get_mut(&client) {
             c.profile = Some(profile);
         }
@@ -321,23 +345,25 @@ impl ServerCore {
         if self.clients.remove(&client).is_none() {
             return;
         }
-        let owner = owner_of(client);
-        match self.cfg.withdraw_grace {
-            None => {
-                for prefix in self.routes.take_owned(owner) {
-                    out.push(Output::Event(ServerEvent::Route(RouteEvent::Withdraw {
-                        prefix,
-                    })));
-                }
+        match self.gr.closed(client, now) {
+            GrAction::KeepStale { owner } => {
+                let kept = self.routes.mark_stale(owner_of(owner));
+                tracing::info!(%client, kept, "graceful restart: routes kept stale");
             }
-            Some(grace) => {
-                // A grace too long to represent as an instant (the server refuses those; a
-                // direct embedder of the core may not) keeps the stale routes until a client
-                // refreshes them, with no deadline: the longest wait there is.
-                if self.routes.mark_stale(owner) > 0 {
-                    self.grace_deadline = now.checked_add(grace);
+            GrAction::Withdraw { owner } => match self.cfg.withdraw_grace {
+                None => Self::withdraw(self.routes.take_owned(owner_of(owner)), out),
+                Some(grace) => {
+                    // A grace too long to represent as an instant (the server refuses those; a
+                    // direct embedder of the core may not) keeps the stale routes until a
+                    // client refreshes them, with no deadline: the longest wait there is.
+                    if self.routes.mark_stale(owner_of(owner)) > 0 {
+                        if let Some(deadline) = now.checked_add(grace) {
+                            self.grace.push((deadline, owner));
+                        }
+                    }
                 }
-            }
+            },
+            other @ GrAction::Sweep { .. } => self.apply_gr(other, out),
         }
         out.push(Output::Event(ServerEvent::ClientGone { client, reason }));
         if self.clients.is_empty() {
@@ -347,24 +373,97 @@ impl ServerCore {
 
     /// When [`ServerCore::handle_timeout`] must next be called, if ever.
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.grace_deadline
+        let grace = self.grace.iter().map(|(d, _)| *d).min();
+        match (grace, self.gr.next_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
-    /// Withdraws stale routes whose grace period has ended.
+    /// Withdraws stale routes whose grace period (`withdraw_grace`, or a graceful restart's
+    /// stale time) has ended.
     pub fn handle_timeout(&mut self, now: Instant, out: &mut Vec<Output>) {
-        match self.grace_deadline {
-            Some(d) if d <= now => {}
-            _ => return,
+        let (due, waiting): (Vec<_>, Vec<_>) = self.grace.iter().partition(|(d, _)| *d <= now);
+        if !due.is_empty() {
+            self.grace = waiting;
+            let owners: Vec<u32> = due.iter().map(|(_, c)| owner_of(*c)).collect();
+            let gone = self.routes.take_stale_of(&owners, None);
+            let withdrawn = gone.len();
+            Self::withdraw(gone, out);
+            out.push(Output::Event(ServerEvent::GraceExpired { withdrawn }));
         }
-        self.grace_deadline = None;
-        let gone = self.routes.take_stale();
-        let withdrawn = gone.len();
-        for prefix in gone {
+        for action in self.gr.timeout(now) {
+            self.apply_gr(action, out);
+        }
+    }
+
+    /// Keeps the routes in `routes` (recovered by the embedder from an earlier run, e.g. after
+    /// the controller restarted while its datapath kept forwarding) as stale routes of the
+    /// client that will say HELLO with route type `proto` and `instance` (bgpd: 9, 0), exactly
+    /// as if that client had restarted: what it sends again with the same paths produces no
+    /// event, changed paths one `Replace`, and what it does not send again is withdrawn at its
+    /// ROUTE_UPDATE_COMPLETE (for a family it said PENDING for) or after `stale_time`.
+    /// Returns how many routes are held (prefixes already known are left as they are).
+    pub fn recover_routes(
+        &mut self,
+        proto: u8,
+        instance: u16,
+        routes: Vec<(IpNetwork, Vec<RoutePath>)>,
+        stale_time: Duration,
+        now: Instant,
+    ) -> usize {
+        let owner = ClientId(RECOVERED_OWNER);
+        let mut held = 0;
+        for (prefix, paths) in routes {
+            let prefix = normalize(prefix);
+            if paths.is_empty() || self.routes.contains(&prefix) {
+                continue;
+            }
+            let fp = self.routes.fingerprint(&paths);
+            if self.routes.upsert(&prefix, owner_of(owner), fp) == Upsert::Changed {
+                held += 1;
+            }
+        }
+        self.routes.mark_stale(owner_of(owner));
+        self.gr.recover(proto, instance, owner, stale_time, now);
+        held
+    }
+
+    fn apply_gr(&mut self, action: GrAction, out: &mut Vec<Output>) {
+        match action {
+            GrAction::Sweep {
+                owners,
+                family,
+                cause,
+            } => {
+                let owners: Vec<u32> = owners.into_iter().map(owner_of).collect();
+                let gone = self.routes.take_stale_of(&owners, family);
+                let withdrawn = gone.len();
+                tracing::info!(
+                    ?family,
+                    ?cause,
+                    withdrawn,
+                    "graceful restart: stale routes swept"
+                );
+                Self::withdraw(gone, out);
+                out.push(Output::Event(ServerEvent::StaleRoutesSwept {
+                    family,
+                    withdrawn,
+                    cause,
+                }));
+            }
+            GrAction::KeepStale { owner } | GrAction::Withdraw { owner } => {
+                tracing::debug!(%owner, "unexpected GR action outside a close");
+            }
+        }
+    }
+
+    fn withdraw(prefixes: Vec<IpNetwork>, out: &mut Vec<Output>) {
+        for prefix in prefixes {
             out.push(Output::Event(ServerEvent::Route(RouteEvent::Withdraw {
                 prefix,
             })));
         }
-        out.push(Output::Event(ServerEvent::GraceExpired { withdrawn }));
     }
 
     /// Handles one decoded client message.
@@ -378,20 +477,24 @@ impl ServerCore {
         let Some(state) = self.clients.get_mut(&client) else {
             return;
         };
+        let Some(profile) = state.profile else {
+            tracing::warn!(%client, ?request, "request before the client's profile is known; ignored");
+            return;
+        };
         match request {
             Request::Hello {
                 proto,
                 instance,
                 synchronous,
             } => {
-                let profile = state.profile.unwrap_or(ProfileName::Frr84);
                 out.push(Output::Event(ServerEvent::ClientHello {
                     client,
                     proto,
                     instance,
                     profile,
                 }));
-                if !synchronous && profile == ProfileName::Frr84 {
+                self.gr.hello(client, proto, instance, synchronous);
+                if !synchronous && profile.supports(Command::Capabilities) {
                     out.push(Output::Send {
                         client,
                         reply: Reply::Capabilities,
@@ -450,6 +553,10 @@ impl ServerCore {
                     reply: Reply::Ipv4NexthopLookupReply { addr, resolved },
                 });
             }
+            Request::LabelManagerConnect { proto, instance } => out.push(Output::Send {
+                client,
+                reply: Reply::LabelManagerConnected { proto, instance },
+            }),
             Request::RouteAdd { prefix, paths } => self.route_add(client, prefix, paths, out),
             Request::RouteDelete { prefix } => {
                 let prefix = normalize(prefix);
@@ -459,13 +566,18 @@ impl ServerCore {
                     })));
                 }
             }
+            Request::ClientCapability(m) => {
+                if let Some(action) = self.gr.message(client, m) {
+                    self.apply_gr(action, out);
+                }
+            }
             Request::Ignored { .. } => {}
             Request::Unknown { command } => {
-                if self.unknown_seen.insert((state.profile, command)) {
+                if self.unknown_seen.insert((profile, command)) {
                     tracing::warn!(
                         %client,
                         command,
-                        profile = ?state.profile,
+                        %profile,
                         "unknown zebra command ignored (logged once per command)"
                     );
                 }
@@ -641,6 +753,9 @@ impl ServerCore {
     }
 }
 
+/// The owner of routes recovered with [`ServerCore::recover_routes`] (connection ids start at 1).
+const RECOVERED_OWNER: u64 = 0;
+
 fn owner_of(client: ClientId) -> u32 {
     // Ids are allocated sequentially; 2^32 connections in one server's life wrap harmlessly
     // except for route ownership between clients 2^32 apart.
@@ -711,3 +826,7 @@ fn interface_diff(old: &[Interface], new: &[Interface]) -> Vec<Reply> {
 #[cfg(test)]
 #[path = "core_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "core_gr_tests.rs"]
+mod gr_tests;

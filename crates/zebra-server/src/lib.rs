@@ -54,6 +54,7 @@ pub mod core;
 mod error;
 mod events;
 mod fasthash;
+mod gr;
 pub mod nht;
 mod reader;
 mod routes;
@@ -65,10 +66,13 @@ mod wire;
 pub use crate::core::{CoreConfig, NhtRegistration, Output, Reply, Request, ServerCore};
 pub use crate::error::ServerError;
 pub use crate::events::EventReceiver;
+pub use crate::gr::{Family, GrMessage, SweepCause};
 pub use crate::nht::{ResolvedNexthop, ResolvedRoute};
 pub use crate::reader::{Decoded, FrameReader};
 pub use crate::server::{ServerConfig, ZebraServer, MAX_WITHDRAW_GRACE};
 pub use crate::types::{
-    iff, ClientId, CloseReason, ExtraNexthop, ExtraRoute, ExtraRouteKind, Interface, ProfileName,
-    RouteEvent, RoutePath, ServerEvent,
+    iff, ClientId, CloseReason, ExtraNexthop, ExtraRoute, ExtraRouteKind, Interface, RouteEvent,
+    RoutePath, ServerEvent,
 };
+/// The protocol profile a client speaks (the codec's, re-exported).
+pub use zebra_proto::Profile;

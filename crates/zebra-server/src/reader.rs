@@ -9,7 +9,7 @@ use bytes::BytesMut;
 use zebra_proto::{Command, Header, Profile};
 
 use crate::core::{Reply, Request};
-use crate::types::{ClientId, CloseReason, ProfileName};
+use crate::types::{ClientId, CloseReason};
 use crate::wire;
 
 /// What one [`FrameReader::decode`] call found besides the requests.
@@ -25,6 +25,8 @@ pub struct Decoded {
 #[derive(Debug)]
 pub struct FrameReader {
     client: ClientId,
+    /// The profile the embedder configured, if any (refines the detected family).
+    configured: Option<Profile>,
     profile: Option<Profile>,
     /// Commands whose undecodable bodies were already logged.
     logged: HashSet<u16>,
@@ -58,8 +60,15 @@ fn acted_on(profile: Profile, number: u16) -> bool {
 impl FrameReader {
     /// A reader for `client`'s connection, profile not yet known.
     pub fn new(client: ClientId) -> FrameReader {
+        FrameReader::with_configured(client, None)
+    }
+
+    /// A reader whose detected profile family is refined to `configured` (see
+    /// [`crate::ServerConfig`]); a client of another family is refused.
+    pub(crate) fn with_configured(client: ClientId, configured: Option<Profile>) -> FrameReader {
         FrameReader {
             client,
+            configured,
             profile: None,
             logged: HashSet::new(),
             msg: zebra_proto::Message::InterfaceAddRequest,
@@ -67,11 +76,7 @@ impl FrameReader {
     }
 
     /// The connection's protocol profile, once detected.
-    pub fn profile_name(&self) -> Option<ProfileName> {
-        self.profile.map(wire::profile_name)
-    }
-
-    pub(crate) fn profile(&self) -> Option<Profile> {
+    pub fn profile(&self) -> Option<Profile> {
         self.profile
     }
 
@@ -81,15 +86,15 @@ impl FrameReader {
         let mut found = Decoded::default();
         let p = match self.profile {
             Some(p) => p,
-            None => match zebra_proto::detect_profile(buf) {
-                Ok(p) => {
+            None => match crate::server::client_profile(buf, self.configured) {
+                Ok(Some(p)) => {
                     self.profile = Some(p);
                     found.profile_detected = true;
                     p
                 }
-                Err(zebra_proto::DecodeError::IncompleteHeader { .. }) => return found,
-                Err(_) => {
-                    found.failure = Some(CloseReason::UnknownProfile);
+                Ok(None) => return found,
+                Err(reason) => {
+                    found.failure = Some(reason);
                     return found;
                 }
             },
@@ -108,7 +113,7 @@ impl FrameReader {
             }
             let frame = buf.split_to(len);
             match zebra_proto::decode_into(p, &frame, &mut self.msg) {
-                Ok(header) => batch.push(wire::request_from(&header, &self.msg)),
+                Ok(header) => batch.push(wire::request_from(p, header.command, &self.msg)),
                 Err(e) => {
                     let command = Header::decode(p, &frame).map(|h| h.command).unwrap_or(0);
                     if acted_on(p, command) {
@@ -138,21 +143,25 @@ impl FrameReader {
         }
     }
 
-    /// Appends `reply`, encoded in the connection's profile (FRR 8.4 until one is detected),
-    /// to `out`; replies the profile has no message for are skipped.
+    /// Appends `reply`, encoded in the connection's profile, to `out`; replies before the
+    /// profile is known, or that the profile has no message for, are skipped.
     pub fn encode_reply(&self, reply: &Reply, out: &mut BytesMut) {
         encode_reply(self.client, self.profile, reply, out);
     }
 }
 
-/// Appends `reply` in `profile` (FRR 8.4 when unknown) to `out`; a failure is logged.
+/// Appends `reply` in `profile` to `out`; a failure is logged.
 pub(crate) fn encode_reply(
     client: ClientId,
     profile: Option<Profile>,
     reply: &Reply,
     out: &mut BytesMut,
 ) {
-    let profile = profile.unwrap_or(Profile::Frr84);
+    // The core only answers clients whose profile it was told, which is set first.
+    let Some(profile) = profile else {
+        tracing::warn!(%client, "reply to a client of unknown profile dropped");
+        return;
+    };
     let Some(msg) = wire::message_for(profile, reply) else {
         return;
     };

@@ -3,6 +3,9 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use ipnetwork::IpNetwork;
+use zebra_proto::Profile;
+
+use crate::gr::{Family, SweepCause};
 
 /// Linux interface flag bits (`IFF_*` from `<net/if.h>`), as carried in ZAPI interface messages.
 pub mod iff {
@@ -216,6 +219,14 @@ pub enum CloseReason {
     Malformed(String),
     /// The first frame matched no supported protocol profile.
     UnknownProfile,
+    /// The first frame's header belongs to another family than the configured profile
+    /// (e.g. a Quagga header while FRR 10.3 was configured).
+    ProfileMismatch {
+        /// The configured profile.
+        configured: Profile,
+        /// The family detected from the header.
+        detected: Profile,
+    },
     /// The client did not read its replies fast enough and its output queue overflowed.
     OutputOverflow,
     /// A socket error (kind as text).
@@ -230,6 +241,15 @@ impl std::fmt::Display for CloseReason {
             CloseReason::PeerClosed => f.write_str("peer closed the connection"),
             CloseReason::Malformed(e) => write!(f, "malformed frame: {e}"),
             CloseReason::UnknownProfile => f.write_str("first frame matches no known ZAPI profile"),
+            CloseReason::ProfileMismatch {
+                configured,
+                detected,
+            } => write!(
+                f,
+                "first frame is {detected} (marker {}, version {}) but {configured} was configured",
+                detected.marker(),
+                detected.version()
+            ),
             CloseReason::OutputOverflow => f.write_str("output queue overflow"),
             CloseReason::Io(e) => write!(f, "socket error: {e}"),
             CloseReason::Shutdown => f.write_str("server shutting down"),
@@ -257,7 +277,7 @@ pub enum ServerEvent {
         /// Protocol instance.
         instance: u16,
         /// Protocol profile detected from its first frame.
-        profile: ProfileName,
+        profile: Profile,
     },
     /// A client connection ended.
     ClientGone {
@@ -274,19 +294,16 @@ pub enum ServerEvent {
         /// How many routes were withdrawn.
         withdrawn: usize,
     },
-}
-
-/// The protocol generation a client speaks (a copy of `zebra_proto::Profile` that does not
-/// tie this crate's public API to the codec's versioning).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ProfileName {
-    /// Quagga 0.99 (ZAPI version 2).
-    QuaggaV2,
-    /// Quagga 1.x (ZAPI version 3).
-    QuaggaV3,
-    /// FRR 8.2–9.1 (ZAPI version 6).
-    Frr84,
+    /// Graceful restart: the stale routes of a restarted client that it did not send again
+    /// were withdrawn (the `Withdraw` events precede this one).
+    StaleRoutesSwept {
+        /// The family swept (`None`: both).
+        family: Option<Family>,
+        /// How many routes were withdrawn.
+        withdrawn: usize,
+        /// Why now.
+        cause: SweepCause,
+    },
 }
 
 /// The router id to announce, or how to choose it.

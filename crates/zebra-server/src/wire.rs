@@ -4,14 +4,16 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnetwork::{IpNetwork, Ipv4Network};
 use zebra_proto::{
-    Capabilities, Header, InterfaceAddress, InterfaceInfo, Message, NexthopLookupReply,
-    NexthopRegistration, NexthopTarget, NexthopUpdate, Nexthops, OldNexthop, OldNexthopUpdate,
-    OldNexthops, OldRoute, Profile, RouterIdUpdate, ZapiNexthop, ZapiRoute,
+    Capabilities, ClientCapabilities, Command, InterfaceAddress, InterfaceInfo,
+    LabelManagerConnectReply, Message, NexthopLookupReply, NexthopRegistration, NexthopTarget,
+    NexthopUpdate, Nexthops, OldNexthop, OldNexthopUpdate, OldNexthops, OldRoute, Profile,
+    RouterIdUpdate, ZapiNexthop, ZapiRoute,
 };
 
 use crate::core::{NhtRegistration, Reply, Request};
+use crate::gr::GrMessage;
 use crate::nht::{ResolvedNexthop, ResolvedRoute};
-use crate::types::{Interface, ProfileName, RoutePath};
+use crate::types::{Interface, RoutePath};
 
 /// zebra's `ZEBRA_INTERFACE_ACTIVE` status bit.
 const ZEBRA_INTERFACE_ACTIVE: u8 = 0x01;
@@ -23,21 +25,10 @@ const LLT_ETHER: u32 = 1;
 const LLT_LOOPBACK: u32 = 30;
 /// `BLACKHOLE_NULL`.
 const BLACKHOLE_NULL: u8 = 1;
-/// Route type BGP.
-const ROUTE_BGP: u8 = 9;
 /// `ZEBRA_FLAG_IBGP`.
 const FLAG_IBGP: u32 = 0x04;
 /// ECMP width announced in CAPABILITIES.
 pub(crate) const MULTIPATH: u32 = 64;
-
-/// The public profile name of a codec profile.
-pub(crate) fn profile_name(p: Profile) -> ProfileName {
-    match p {
-        Profile::QuaggaV2 => ProfileName::QuaggaV2,
-        Profile::QuaggaV3 => ProfileName::QuaggaV3,
-        _ => ProfileName::Frr84,
-    }
-}
 
 fn registrations(v: &[NexthopRegistration]) -> Vec<NhtRegistration> {
     v.iter()
@@ -50,18 +41,18 @@ fn registrations(v: &[NexthopRegistration]) -> Vec<NhtRegistration> {
         .collect()
 }
 
-fn default_distance(route_type: u8, flags: u32) -> u8 {
+fn default_distance(profile: Profile, route_type: u8, flags: u32) -> u8 {
     match route_type {
-        ROUTE_BGP if flags & FLAG_IBGP != 0 => 200,
-        ROUTE_BGP => 20,
-        _ => 0,
+        t if t != profile.route_type_bgp() => 0,
+        _ if flags & FLAG_IBGP != 0 => 200,
+        _ => 20,
     }
 }
 
-fn zapi_paths(r: &ZapiRoute) -> Vec<RoutePath> {
+fn zapi_paths(profile: Profile, r: &ZapiRoute) -> Vec<RoutePath> {
     let distance = r
         .distance
-        .unwrap_or_else(|| default_distance(r.route_type, r.flags));
+        .unwrap_or_else(|| default_distance(profile, r.route_type, r.flags));
     let metric = r.metric.unwrap_or(0);
     r.nexthop_slice()
         .iter()
@@ -70,15 +61,15 @@ fn zapi_paths(r: &ZapiRoute) -> Vec<RoutePath> {
             ifindex: nh.target.ifindex(),
             distance,
             metric,
-            weight: nh.weight.map_or(1, u64::from),
+            weight: nh.weight.unwrap_or(1),
         })
         .collect()
 }
 
-fn old_paths(r: &OldRoute) -> Vec<RoutePath> {
+fn old_paths(profile: Profile, r: &OldRoute) -> Vec<RoutePath> {
     let distance = r
         .distance
-        .unwrap_or_else(|| default_distance(r.route_type, 0));
+        .unwrap_or_else(|| default_distance(profile, r.route_type, 0));
     let metric = r.metric.unwrap_or(0);
     r.paths()
         .into_iter()
@@ -92,14 +83,9 @@ fn old_paths(r: &OldRoute) -> Vec<RoutePath> {
         .collect()
 }
 
-/// FRR 8.4 commands bgpd sends that the codec keeps untyped and a server may ignore
-/// (zapi-facts §5): VRF_LABEL (35) and DUPLICATE_ADDR_DETECTION (79).
-const FRR84_IGNORED_UNTYPED: [u16; 2] = [35, 79];
-
-/// The core request for a decoded message.
+/// The core request for a decoded message with wire command number `command`.
 /// (Taken by reference: a decoded `Message` is large, moving it costs more than the lookup.)
-pub(crate) fn request_from(header: &Header, msg: &Message) -> Request {
-    let command = header.command;
+pub(crate) fn request_from(profile: Profile, command: u16, msg: &Message) -> Request {
     match msg {
         Message::Hello(h) => Request::Hello {
             proto: h.route_type,
@@ -117,30 +103,65 @@ pub(crate) fn request_from(header: &Header, msg: &Message) -> Request {
         Message::NexthopRegister(v) => Request::NexthopRegister(registrations(v)),
         Message::NexthopUnregister(v) => Request::NexthopUnregister(registrations(v)),
         Message::Ipv4NexthopLookup(addr) => Request::Ipv4NexthopLookup(*addr),
+        Message::LabelManagerConnect(c) => Request::LabelManagerConnect {
+            proto: c.proto,
+            instance: c.instance,
+        },
         Message::RouteAdd(r) if r.safi == 1 => Request::RouteAdd {
             prefix: r.prefix,
-            paths: zapi_paths(r),
+            paths: zapi_paths(profile, r),
         },
         Message::RouteDelete(r) if r.safi == 1 => Request::RouteDelete { prefix: r.prefix },
         Message::Ipv4RouteAdd(r) | Message::Ipv6RouteAdd(r) if r.safi <= 1 => Request::RouteAdd {
             prefix: r.prefix,
-            paths: old_paths(r),
+            paths: old_paths(profile, r),
         },
         Message::Ipv4RouteDelete(r) | Message::Ipv6RouteDelete(r) if r.safi <= 1 => {
             Request::RouteDelete { prefix: r.prefix }
         }
-        Message::Unknown { command, .. }
-            if header.version == 6 && FRR84_IGNORED_UNTYPED.contains(command) =>
-        {
+        Message::Unknown { command, .. } if profile.ignorable_untyped().contains(command) => {
             Request::Ignored { command: *command }
         }
+        Message::ClientCapabilities(c) => match gr_message(c) {
+            Some(m) => Request::ClientCapability(m),
+            None => Request::Ignored { command },
+        },
         Message::Unknown { command, .. } => Request::Unknown { command: *command },
         _ => Request::Ignored { command },
     }
 }
 
+/// The graceful-restart meaning of a CLIENT_CAPABILITIES body (`None` for a capability code
+/// zebra does not know either).
+fn gr_message(c: &ClientCapabilities) -> Option<GrMessage> {
+    Some(match *c {
+        ClientCapabilities::GrCapabilities {
+            stale_removal_time,
+            vrf_id,
+        } => GrMessage::Capable {
+            stale_time: stale_removal_time,
+            vrf_id,
+        },
+        ClientCapabilities::RibStaleTime {
+            stale_removal_time,
+            vrf_id,
+        } => GrMessage::StaleTime {
+            stale_time: stale_removal_time,
+            vrf_id,
+        },
+        ClientCapabilities::RouteUpdatePending { afi, safi, vrf_id } => {
+            GrMessage::UpdatePending { afi, safi, vrf_id }
+        }
+        ClientCapabilities::RouteUpdateComplete { afi, safi, vrf_id } => {
+            GrMessage::UpdateComplete { afi, safi, vrf_id }
+        }
+        ClientCapabilities::GrDisable { vrf_id } => GrMessage::Disable { vrf_id },
+        _ => return None,
+    })
+}
+
 fn interface_info(profile: Profile, i: &Interface) -> InterfaceInfo {
-    let frr = profile == Profile::Frr84;
+    let frr = profile.is_frr();
     let max_name = profile.interface_name_size().saturating_sub(1);
     let mut name = i.name.clone();
     while name.len() > max_name {
@@ -155,14 +176,15 @@ fn interface_info(profile: Profile, i: &Interface) -> InterfaceInfo {
         ptm_status: if frr { PTM_STATUS_UNKNOWN } else { 0 },
         metric: 0,
         speed: 0,
+        txqlen: 0,
         mtu: i.mtu,
         mtu6: i.mtu,
         bandwidth: 0,
         link_ifindex: 0,
-        ll_type: match profile {
-            Profile::QuaggaV2 => 0,
-            _ if i.is_loopback() => LLT_LOOPBACK,
-            _ => LLT_ETHER,
+        ll_type: match profile.interface_has_link_layer() {
+            false => 0,
+            true if i.is_loopback() => LLT_LOOPBACK,
+            true => LLT_ETHER,
         },
         hw_addr: i.mac.to_vec(),
         link_params: None,
@@ -221,12 +243,11 @@ fn zero_prefix_like(p: &IpNetwork) -> IpNetwork {
 }
 
 /// The message for a core reply in `profile`, or `None` if the profile has no such message
-/// (CAPABILITIES for Quagga, NHT for Quagga v2).
+/// (CAPABILITIES for Quagga, NHT for Quagga v2, IPV4_NEXTHOP_LOOKUP for FRR).
 pub(crate) fn message_for(profile: Profile, reply: &Reply) -> Option<Message> {
-    let frr = profile == Profile::Frr84;
     Some(match reply {
         Reply::Capabilities => {
-            if !frr {
+            if !profile.supports(Command::Capabilities) {
                 return None;
             }
             Message::Capabilities(Capabilities {
@@ -234,6 +255,9 @@ pub(crate) fn message_for(profile: Profile, reply: &Reply) -> Option<Message> {
                 mpls: false,
                 multipath: MULTIPATH,
                 mlag_role: 0,
+                // IPv6 routes with IPv4 nexthops are not installed anywhere by us.
+                v6_with_v4_nexthop: false,
+                graceful_restart: false,
             })
         }
         Reply::InterfaceAdd(i) => Message::InterfaceAdd(interface_info(profile, i)),
@@ -262,7 +286,8 @@ pub(crate) fn message_for(profile: Profile, reply: &Reply) -> Option<Message> {
             target,
             resolved,
         } => match profile {
-            Profile::Frr84 => Message::NexthopUpdate(match resolved {
+            _ if !profile.supports(Command::NexthopUpdate) => return None,
+            _ if profile.is_frr() => Message::NexthopUpdate(match resolved {
                 Some(r) => frr_update(*safi, *target, r),
                 None => {
                     let mut u = NexthopUpdate::unresolved(*safi, *target);
@@ -270,15 +295,24 @@ pub(crate) fn message_for(profile: Profile, reply: &Reply) -> Option<Message> {
                     u
                 }
             }),
-            Profile::QuaggaV3 => Message::OldNexthopUpdate(OldNexthopUpdate {
+            _ => Message::OldNexthopUpdate(OldNexthopUpdate {
                 prefix: *target,
                 metric: resolved.as_ref().map_or(0, |r| r.metric),
                 nexthops: old_nexthops(resolved.as_ref()),
             }),
-            _ => return None,
         },
+        Reply::LabelManagerConnected { proto, instance } => {
+            if !profile.supports(Command::LabelManagerConnect) {
+                return None;
+            }
+            Message::LabelManagerConnectReply(LabelManagerConnectReply {
+                proto: *proto,
+                instance: *instance,
+                result: 0,
+            })
+        }
         Reply::Ipv4NexthopLookupReply { addr, resolved } => {
-            if frr {
+            if !profile.supports(Command::Ipv4NexthopLookup) {
                 return None;
             }
             Message::Ipv4NexthopLookupReply(NexthopLookupReply {
@@ -342,7 +376,7 @@ mod tests {
 
     fn request_of(profile: Profile, frame: &[u8]) -> Request {
         let (header, msg) = zebra_proto::decode(profile, frame).unwrap();
-        request_from(&header, &msg)
+        request_from(profile, header.command, &msg)
     }
 
     #[test]
@@ -494,14 +528,7 @@ mod tests {
         r.nexthops = Some([nh].into_iter().collect());
         r.distance = Some(20);
         r.metric = Some(7);
-        let h = Header {
-            length: 0,
-            marker: 254,
-            version: 6,
-            vrf_id: 0,
-            command: 8,
-        };
-        let req = request_from(&h, &Message::RouteAdd(r.clone()));
+        let req = request_from(Profile::Frr84, 8, &Message::RouteAdd(r.clone()));
         assert_eq!(
             req,
             Request::RouteAdd {
@@ -517,8 +544,79 @@ mod tests {
         );
         r.safi = 2;
         assert_eq!(
-            request_from(&h, &Message::RouteAdd(r)),
+            request_from(Profile::Frr84, 8, &Message::RouteAdd(r)),
             Request::Ignored { command: 8 }
         );
+    }
+
+    #[test]
+    fn label_manager_reply_and_frr10_layouts() {
+        let reply = Reply::LabelManagerConnected {
+            proto: 10,
+            instance: 0,
+        };
+        for p in Profile::ALL {
+            match message_for(p, &reply) {
+                Some(m) => {
+                    assert!(p.is_frr());
+                    let mut buf = BytesMut::new();
+                    zebra_proto::encode(p, 0, &m, &mut buf).unwrap();
+                    // 10-byte header + proto + instance + result (zapi-facts §10).
+                    assert_eq!(buf.len(), 14, "{p}");
+                }
+                None => assert!(!p.is_frr(), "{p}"),
+            }
+        }
+        let lm = [
+            0x00, 0x0d, 0xfe, 0x06, 0, 0, 0, 0, 0x00, 0x31, 0x0a, 0x00, 0x00,
+        ];
+        assert_eq!(
+            request_of(Profile::Frr103, &lm),
+            Request::LabelManagerConnect {
+                proto: 10,
+                instance: 0
+            }
+        );
+        // FRR 10.3's VRF_LABEL (35) and DUPLICATE_ADDR_DETECTION (78) are ignored, BGP routes
+        // (type 10) get BGP's default distance.
+        let dad = [0x00, 0x0b, 0xfe, 0x06, 0, 0, 0, 0, 0x00, 78, 0x00];
+        assert_eq!(
+            request_of(Profile::Frr103, &dad),
+            Request::Ignored { command: 78 }
+        );
+        let mut r = ZapiRoute::new(10, net("198.51.100.0/24"));
+        r.nexthops = Some(
+            [ZapiNexthop::new(NexthopTarget::Ipv4 {
+                gate: "192.0.2.2".parse().unwrap(),
+                ifindex: 0,
+            })]
+            .into_iter()
+            .collect(),
+        );
+        let Request::RouteAdd { paths, .. } =
+            request_from(Profile::Frr103, 9, &Message::RouteAdd(r.clone()))
+        else {
+            panic!("not a route");
+        };
+        assert_eq!(paths[0].distance, 20);
+        let Request::RouteAdd { paths, .. } =
+            request_from(Profile::Frr84, 8, &Message::RouteAdd(r))
+        else {
+            panic!("not a route");
+        };
+        assert_eq!(paths[0].distance, 0, "type 10 is not BGP in FRR 8.4");
+        // Interfaces and CAPABILITIES round-trip in every FRR 10 profile.
+        for p in [
+            Profile::Frr100,
+            Profile::Frr101,
+            Profile::Frr102,
+            Profile::Frr103,
+        ] {
+            round_trip(p, &Reply::Capabilities);
+            round_trip(
+                p,
+                &Reply::InterfaceAdd(Interface::loopback(1, vec![net("127.0.0.1/8")])),
+            );
+        }
     }
 }
