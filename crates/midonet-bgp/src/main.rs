@@ -4,19 +4,18 @@
 
 mod cluster;
 mod cluster_cli;
-mod control;
 mod demo;
 mod notify;
 mod print;
 mod run;
 mod takeover;
-mod watch;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
+use midonet_bgp::{control, watch};
 use routing::config::Config;
 
 /// Default control socket when neither `--socket` nor `--config` is given.

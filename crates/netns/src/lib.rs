@@ -77,6 +77,7 @@
 mod container;
 mod error;
 mod ns;
+mod pidfd;
 mod rtnl;
 mod spec;
 mod sweep;
@@ -86,7 +87,8 @@ mod types;
 pub use container::{Action, BuiltVeth, Container, ContainerGuard, InsideInterface};
 pub use error::{NetlinkFailure, NetnsError, Result};
 pub use ns::{
-    delete, kill_processes_in, list, pids_in, validate_ns_name, NetNs, NetNsGuard, NETNS_RUN_DIR,
+    delete, kill_processes_in, kill_processes_in_async, list, pids_in, validate_ns_name, NetNs,
+    NetNsGuard, NETNS_RUN_DIR,
 };
 pub use rtnl::Rtnl;
 pub use spec::{

@@ -76,6 +76,7 @@ mod events;
 mod fasthash;
 mod gr;
 pub mod nht;
+mod reader;
 mod routes;
 mod server;
 mod socket;
@@ -87,7 +88,8 @@ pub use crate::error::ServerError;
 pub use crate::events::EventReceiver;
 pub use crate::gr::{Family, GrMessage, SweepCause};
 pub use crate::nht::{ResolvedNexthop, ResolvedRoute};
-pub use crate::server::{ServerConfig, ZebraServer};
+pub use crate::reader::{Decoded, FrameReader};
+pub use crate::server::{ServerConfig, ZebraServer, MAX_WITHDRAW_GRACE};
 pub use crate::types::{
     iff, ClientId, CloseReason, ExtraNexthop, ExtraRoute, ExtraRouteKind, Interface, RouteEvent,
     RoutePath, ServerEvent,

@@ -318,9 +318,14 @@ async fn learns_advertises_withdraws_and_relearns(d: &Daemon) {
         "B did not learn A's networks: {:?}",
         b.vtysh(&["show bgp ipv4 unicast"])
     );
-    std::thread::sleep(Duration::from_secs(2));
+    // A announced its valid networks together, and B has them; an invalid one let through
+    // would arrive with them or right after, so it must stay absent over the next 2 s
+    // (watched throughout, not looked at once).
     assert!(
-        !has_route(&b, "203.0.113.128/25"),
+        testkit::lab::holds_for(Duration::from_secs(2), || !has_route(
+            &b,
+            "203.0.113.128/25"
+        )),
         "a network covered only by a shorter route passed the import check"
     );
 
@@ -555,9 +560,13 @@ async fn session_waits_for_the_interface_and_follows_run_time_changes(d: &Daemon
             .await
     );
     // Without the peering interface the peer's address is unresolved: no session.
-    std::thread::sleep(Duration::from_secs(6));
+    // bgpd registered its peer's nexthop at HELLO time and got "unresolved"; had the answer
+    // been "resolved" it would connect at once and reach Established within a few seconds on
+    // this directly attached link. Watched over 6 s, so a session that comes up and drops
+    // again is caught too.
     assert!(
-        !established(&a).contains("192.0.2.2"),
+        testkit::lab::holds_for(Duration::from_secs(6), || !established(&a)
+            .contains("192.0.2.2")),
         "session came up although NHT answered unresolved"
     );
     // A router id change reaches bgpd (which applies it only while no session is up).
