@@ -13,8 +13,8 @@ use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 
 use crate::control::{Access, ControlError, ControlServer, Pending, Reply, Request};
-use midonet_bgp::lock::{LockError, PrefixLock, LOCK_DIR};
 use crate::notify;
+use midonet_bgp::lock::{LockError, PrefixLock, LOCK_DIR};
 
 /// Tells systemd (`Type=notify`) about a state change; a failure is logged, never fatal.
 fn tell_systemd(state: &str) {
