@@ -1,4 +1,7 @@
 #!/usr/bin/env bash
+# STATUS: unfinished — scenario 1 (bgpd alone) runs; scenario 2 (FRR zebra) does not finish yet
+# (zebra starts, routes never counted in the FIB), scenario 3 not reached. No figures recorded.
+#
 # Full-table benchmark (issue #16): a BIRD 2 provider, in its own namespace, exports N IPv4 /24s
 # over eBGP to, in turn,
 #   1. bgpd alone (-Z: no zebra)            -> seconds until bgpd has received N
@@ -21,7 +24,7 @@ cd "$(dirname "$0")/.."
 NS=(); PIDS=(); TMP=$(mktemp -d /tmp/fullfeed.XXXXXX)
 cleanup() {
   for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null || true; done
-  for n in "${NS[@]:-}"; do [ -n "$n" ] && ip netns del "$n" 2>/dev/null || true; done
+  local x; for x in "${NS[@]:-}"; do [ -n "$x" ] && ip netns del "$x" 2>/dev/null || true; done
   rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -106,12 +109,12 @@ bgpd_alone() {
 
 # 2. FRR's zebra + bgpd.
 frr_zebra() {
-  local n=$1 d=$TMP/zebra; mkdir -p "$d"
+  local n=$1 d=$TMP/zebra; chmod 755 "$TMP"; mkdir -p "$d"; chown frr:frr "$d"
   mkns "z1$tag"; provider "z2$tag" "z1$tag" "d$tag" "$n"
   ip -n "z1$tag" addr add 192.0.2.1/24 dev "d$tag"
-  bgpd_conf > "$d/bgpd.conf"; printf 'hostname z\npassword x\n' > "$d/zebra.conf"
+  bgpd_conf > "$d/bgpd.conf"; printf 'hostname z\npassword x\n' > "$d/zebra.conf"; chown frr:frr "$d"/*.conf
   local t0; t0=$(now)
-  ip netns exec "z1$tag" "$ZEBRA" -z "$d/zserv.api" -f "$d/zebra.conf" -i "$d/zebra.pid" --vty_socket "$d" -S -d
+  ip netns exec "z1$tag" "$ZEBRA" -z "$d/zserv.api" -f "$d/zebra.conf" -i "$d/zebra.pid" --vty_socket "$d" -u frr -g frr -d
   for _ in $(seq 600); do [ -S "$d/zserv.api" ] && break; sleep 0.05; done
   local zpid; zpid=$(cat "$d/zebra.pid"); PIDS+=("$zpid")
   ip netns exec "z1$tag" "$BGPD" -z "$d/zserv.api" -f "$d/bgpd.conf" -i "$d/bgpd.pid" --vty_socket "$d" -S -d
