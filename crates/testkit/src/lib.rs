@@ -120,7 +120,7 @@ pub fn find_frr10() -> Option<PathBuf> {
 
 /// Returns the FRR 10 chroot's root when the test can run its bgpd (root, chroot built by
 /// `scripts/frr10-chroot.sh`); otherwise prints why the test is skipped (or panics under CI)
-/// and returns `None`. Start its bgpd with [`lab::BgpdOptions::chroot`] set to the root and
+/// and returns `None`. Start its bgpd with [`lab::TestBgpd::start_in_chroot`] with the root and
 /// [`FRR10_BGPD`] as the path.
 pub fn require_frr10(test: &str) -> Option<PathBuf> {
     require_root(test)?;
