@@ -339,9 +339,18 @@ async fn broken_bgpd_is_retried_until_fixed() {
         lab.controller(),
         port("\"203.0.113.0/24\"", &peer("192.0.2.2", 5))
     );
+    // A bgpd that names a supported version (so the zebra profile is found) but never runs.
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("bgpd");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\ncase \"$1\" in --version) echo 'bgpd version 8.4.4'; exit 0;; esac\nexit 1\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let broken = good.replace(
         "status_interval = 1",
-        "status_interval = 1\nbgpd_path = \"/bin/false\"",
+        &format!("status_interval = 1\nbgpd_path = \"{}\"", fake.display()),
     );
     h.apply(&config(&broken)).await;
     let s = wait_port(
