@@ -37,10 +37,10 @@ fuzz_target!(|data: &[u8]| {
         let Ok(request) = parse_request(&line) else { continue };
         let again = serde_json::to_vec(&request).expect("a request serializes");
         assert_eq!(parse_request(&again).expect("re-parses"), request);
-        assert!(authorize(&access, &root, request).is_ok());
-        assert!(authorize(&access, &stranger, request).is_err());
+        assert!(authorize(&access, &root, &request).is_ok());
+        assert!(authorize(&access, &stranger, &request).is_err());
         assert_eq!(
-            authorize(&access, &member, request).is_ok(),
+            authorize(&access, &member, &request).is_ok(),
             !request.changes_state()
         );
     }
