@@ -289,6 +289,7 @@ pub async fn run<E: Effects>(opts: ClusterRunOptions, env: E) -> Result<(), Clus
                 let Some(p) = req else { continue };
                 let reply = match p.request {
                     Request::Status => Reply { ok: true, error: None, ports: handler.status().await },
+                    Request::Watch { .. } => Reply { ok: false, error: Some("watch is served by the connection".into()), ports: Vec::new() },
                     Request::Reload => Reply {
                         ok: false,
                         error: Some("in --store mode the configuration comes from the store; use `midonet-bgp cluster put-port`".into()),

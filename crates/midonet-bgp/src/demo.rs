@@ -298,6 +298,7 @@ async fn demo(
                 let ports = handler.status().await;
                 let reply = match p.request {
                     Request::Status => Reply { ok: true, error: None, ports },
+                    Request::Watch { .. } => Reply { ok: false, error: Some("watch is served by the connection".into()), ports: Vec::new() },
                     Request::Reload => Reply { ok: false, error: Some("the demo has a fixed configuration".into()), ports: Vec::new() },
                 };
                 let _ = p.reply.send(reply);

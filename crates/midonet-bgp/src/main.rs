@@ -4,7 +4,6 @@
 
 mod cluster;
 mod cluster_cli;
-mod control;
 mod demo;
 mod notify;
 mod print;
@@ -16,6 +15,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
+use midonet_bgp::{control, watch};
 use routing::config::Config;
 
 /// Default control socket when neither `--socket` nor `--config` is given.
@@ -81,7 +81,7 @@ enum Command {
     /// Run a self-contained lab: an upstream FRR peer in its own namespace and one BGP port.
     Demo(demo::DemoArgs),
     /// Print the routes learned by each port of the running controller.
-    Routes(QueryArgs),
+    Routes(RoutesArgs),
     /// Print each port's bgpd and per-peer state from the running controller.
     Status(QueryArgs),
     /// Make the running controller re-read its configuration file now (like SIGHUP, but
@@ -97,6 +97,18 @@ struct SocketArgs {
     /// Take the control socket path from this configuration file.
     #[arg(long)]
     config: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+struct RoutesArgs {
+    #[command(flatten)]
+    query: QueryArgs,
+    /// Print the current routes, then every change as it happens (until interrupted).
+    #[arg(long)]
+    watch: bool,
+    /// Only this port's routes (with --watch).
+    #[arg(long, requires = "watch")]
+    port: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -308,6 +320,27 @@ fn check_config(file: &Path, json: bool) -> ExitCode {
     code
 }
 
+fn watch_routes(r: &RoutesArgs) -> ExitCode {
+    let socket = match socket_of(&r.query.socket) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(watch::watch_client(&socket, r.port.clone(), r.query.json)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn run_controller(path: &Path) -> ExitCode {
     let (config, text) = match load(path) {
         Ok(c) => c,
@@ -330,7 +363,7 @@ fn run_controller(path: &Path) -> ExitCode {
         followed,
         config,
         routing::real::RealEffects::new(),
-        kernel.clone(),
+        Arc::new(watch::WatchSink::new(kernel.clone())),
         Some(kernel.clone()),
         None,
     ));
@@ -427,7 +460,8 @@ fn main() -> ExitCode {
             demo::main(args)
         }
         Command::Reload(args) => reload(&args),
-        Command::Routes(q) => query(&q, true),
+        Command::Routes(r) if r.watch => watch_routes(&r),
+        Command::Routes(r) => query(&r.query, true),
         Command::Status(q) => query(&q, false),
     }
 }

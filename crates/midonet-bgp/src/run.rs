@@ -12,8 +12,9 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 
-use crate::control::{ControlError, ControlServer, Pending, Reply, Request};
+use crate::control::{Access, ControlError, ControlServer, Pending, Reply, Request};
 use crate::notify;
+use midonet_bgp::lock::{LockError, PrefixLock, LOCK_DIR};
 
 /// Tells systemd (`Type=notify`) about a state change; a failure is logged, never fatal.
 fn tell_systemd(state: &str) {
@@ -31,6 +32,35 @@ pub enum RunError {
     /// Signal handlers could not be installed.
     #[error("installing signal handlers: {0}")]
     Signals(std::io::Error),
+    /// Another controller uses the same name prefix (or the lock could not be taken).
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    /// `control_group` names no group of this host.
+    #[error("controller.control_group {name:?}: {reason}")]
+    Group {
+        /// The configured group.
+        name: String,
+        /// Why it cannot be used.
+        reason: String,
+    },
+}
+
+/// The gid of `name` (a group name, or a number taken as it is).
+fn resolve_group(name: &str) -> Result<u32, RunError> {
+    if let Ok(gid) = name.parse::<u32>() {
+        return Ok(gid);
+    }
+    match nix::unistd::Group::from_name(name) {
+        Ok(Some(g)) => Ok(g.gid.as_raw()),
+        Ok(None) => Err(RunError::Group {
+            name: name.to_string(),
+            reason: "no such group on this host".into(),
+        }),
+        Err(e) => Err(RunError::Group {
+            name: name.to_string(),
+            reason: e.to_string(),
+        }),
+    }
 }
 
 /// The configuration file being followed.
@@ -96,12 +126,23 @@ pub async fn run<E: Effects>(
     kernel: Option<Arc<KernelSink>>,
     ready: Option<tokio::sync::oneshot::Sender<()>>,
 ) -> Result<(), RunError> {
+    // First of all: a second controller with our prefix would sweep our namespaces (and we
+    // theirs), so only one may run.
+    let _lock = PrefixLock::acquire(std::path::Path::new(LOCK_DIR), &config.controller.prefix)?;
+    let access = Access {
+        group: config
+            .controller
+            .control_group
+            .as_deref()
+            .map(resolve_group)
+            .transpose()?,
+    };
     let mut hup = signal(SignalKind::hangup()).map_err(RunError::Signals)?;
     let mut int = signal(SignalKind::interrupt()).map_err(RunError::Signals)?;
     let mut term = signal(SignalKind::terminate()).map_err(RunError::Signals)?;
     let mut handler = RoutingHandler::new(env, sink);
     let (tx, mut requests) = mpsc::channel::<Pending>(16);
-    let server = ControlServer::bind(&config.controller.control_socket, tx).await?;
+    let server = ControlServer::bind_with(&config.controller.control_socket, access, tx).await?;
     match handler.sweep(&config).await {
         Ok(gone) if !gone.is_empty() => info!(?gone, "removed leftovers of an earlier run"),
         Ok(_) => {}
@@ -129,6 +170,10 @@ pub async fn run<E: Effects>(
                         let _ = p.reply.send(Reply { ok: true, error: None, ports });
                         None
                     }
+                    Request::Watch { .. } => {
+                        let _ = p.reply.send(Reply { ok: false, error: Some("watch is served by the connection".into()), ports: Vec::new() });
+                        None
+                    }
                     Request::Reload => {
                         let r = followed.check(true);
                         let reply = match &r {
@@ -153,8 +198,10 @@ pub async fn run<E: Effects>(
                 for w in &new.warnings {
                     warn!("configuration: {w}");
                 }
-                if new.controller.control_socket != current.controller.control_socket {
-                    warn!("control_socket changes take effect at the next start");
+                if new.controller.control_socket != current.controller.control_socket
+                    || new.controller.control_group != current.controller.control_group
+                {
+                    warn!("control_socket and control_group changes take effect at the next start");
                 }
                 tell_systemd(&notify::reloading());
                 configure_kernel(kernel.as_ref(), &new).await;

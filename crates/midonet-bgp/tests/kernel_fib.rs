@@ -179,6 +179,55 @@ async fn learned_routes_go_to_the_kernel_table_and_survive_kill_9() {
         table(&lab, None),
         log()
     );
+    // A route stream client: the current table, then every change.
+    let socket = lab.run_path().join("control.sock");
+    let mut watcher = Command::new(env!("CARGO_BIN_EXE_midonet-bgp"))
+        .args(["routes", "--watch", "--json", "--socket"])
+        .arg(&socket)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<serde_json::Value>::new()));
+    let reader = {
+        let seen = seen.clone();
+        let out = watcher.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for l in std::io::BufReader::new(out).lines() {
+                let Ok(l) = l else { break };
+                seen.lock().unwrap().push(serde_json::from_str(&l).unwrap());
+            }
+        })
+    };
+    assert!(
+        wait_blocking(30, || seen
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|v| v["op"] == "synced"))
+        .await,
+        "no synced line from the watcher"
+    );
+    {
+        let s = seen.lock().unwrap();
+        let current: Vec<String> = s
+            .iter()
+            .take_while(|v| v["op"] != "synced")
+            .map(|v| {
+                format!(
+                    "{} {}",
+                    v["port"].as_str().unwrap(),
+                    v["prefix"].as_str().unwrap()
+                )
+            })
+            .collect();
+        for want in ["p1 203.0.113.0/24", "p1 198.18.0.0/24", "p2 203.0.113.0/24"] {
+            assert!(
+                current.iter().any(|c| c == want),
+                "{want} not in {current:?}"
+            );
+        }
+    }
     // Changes follow the peers: A withdraws the shared prefix and announces a new one.
     a.configure(&[
         "router bgp 65002",
@@ -198,10 +247,45 @@ async fn learned_routes_go_to_the_kernel_table_and_survive_kill_9() {
         table(&lab, None)
     );
     assert_eq!(table(&lab, Some("static")), statics);
+    // The watcher saw both changes of p1, in the order bgpd made them, after the snapshot.
+    assert!(
+        wait_blocking(30, || {
+            let s = seen.lock().unwrap();
+            let changes: Vec<String> = s
+                .iter()
+                .skip_while(|v| v["op"] != "synced")
+                .skip(1)
+                .filter(|v| v["port"] == "p1")
+                .map(|v| {
+                    format!(
+                        "{} {}",
+                        v["op"].as_str().unwrap(),
+                        v["prefix"].as_str().unwrap()
+                    )
+                })
+                .collect();
+            changes.contains(&"withdraw 203.0.113.0/24".to_string())
+                && changes.contains(&"replace 198.18.1.0/24".to_string())
+        })
+        .await,
+        "watcher missed changes: {:?}",
+        seen.lock().unwrap()
+    );
+    {
+        let s = seen.lock().unwrap();
+        let r = s
+            .iter()
+            .find(|v| v["op"] == "replace" && v["prefix"] == "198.18.1.0/24")
+            .unwrap();
+        assert_eq!(r["paths"][0]["gateway"], "192.0.2.2");
+    }
 
     // kill -9: every route stays.
     ctl.signal(libc::SIGKILL);
     assert!(ctl.wait(10).is_some());
+    // The watcher ends with its controller.
+    let _ = watcher.wait();
+    reader.join().unwrap();
     let before = table(&lab, Some("bgp"));
     assert_eq!(before.lines().count(), 3, "{before}");
     // While the controller is down, A withdraws 198.18.1.0/24.

@@ -183,6 +183,9 @@ async fn kill_9_round(graceful: bool) {
     assert!(has_routes(&s, &["198.51.100.0/24"]), "{s:#?}");
     // Let bgpd finish its restart (End-of-RIB both ways, its update-complete to zebra).
     tokio::time::sleep(Duration::from_secs(3)).await;
+    // At least ten samples over the whole restart, however slowly vtysh answers under load.
+    let enough = sampler.samples.clone();
+    wait_blocking(30, || enough.load(Ordering::Relaxed) >= 10).await;
     let (misses, samples) = sampler.finish();
     let withdrawals = sink.withdrawals.load(Ordering::SeqCst) - withdrawn;
     // The provider's own RIB, change by change (continuous, unlike sampling): did its bgpd ever

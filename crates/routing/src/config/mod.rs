@@ -93,6 +93,9 @@ pub struct ControllerConfig {
     pub run_dir: PathBuf,
     /// Unix socket of the control interface (`midonet-bgp status` / `routes`).
     pub control_socket: PathBuf,
+    /// Group (name or number) whose members may read `status`/`routes` over the control socket
+    /// (the socket becomes 0660 with this group); `None`: root only (0600).
+    pub control_group: Option<String>,
     /// Namespace playing the host side (labs and tests); `None` is the current namespace.
     pub host_namespace: Option<String>,
     /// Path of FRR's bgpd binary.

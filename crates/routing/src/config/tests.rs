@@ -416,3 +416,26 @@ fn an_invalid_port_name_is_reported_once_not_again_through_the_derived_log_file(
     let n = errs.iter().filter(|e| e.path == "port[0].log_file").count();
     assert_eq!(n, 1, "{errs:?}");
 }
+
+#[test]
+fn control_group_is_a_group_name_or_number() {
+    assert_eq!(Config::parse(GOOD).unwrap().controller.control_group, None);
+    for ok in ["adm", "bgp-readers", "_ops", "1001"] {
+        let text = GOOD.replace(
+            "[controller]",
+            &format!("[controller]\ncontrol_group = \"{ok}\""),
+        );
+        let c = Config::parse(&text).unwrap();
+        assert_eq!(c.controller.control_group.as_deref(), Some(ok));
+    }
+    for bad in ["", "-rf", "a b", "x/y", &"g".repeat(33)] {
+        let text = GOOD.replace(
+            "[controller]",
+            &format!("[controller]\ncontrol_group = \"{bad}\""),
+        );
+        assert!(
+            has(&problems(&text), "controller.control_group", "group name"),
+            "{bad}"
+        );
+    }
+}

@@ -171,6 +171,19 @@ fn controller(raw: &RawController, errs: &mut Errors) -> ControllerConfig {
         .map(PathBuf::from)
         .unwrap_or_else(|| run_dir.join("control.sock"));
     check_path("controller.control_socket", &control_socket, errs);
+    let control_group = raw.control_group.clone();
+    if let Some(g) = &control_group {
+        // What useradd/groupadd accept: a name that does not start with '-', or a number.
+        let name_ok = !g.starts_with('-')
+            && g.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+        if g.is_empty() || g.len() > 32 || !name_ok {
+            errs.push(
+                "controller.control_group",
+                "must be a group name (1–32 letters, digits, '_', '-' or '.', not starting with '-') or a number",
+            );
+        }
+    }
     let host_namespace = raw.host_namespace.clone();
     if let Some(ns) = &host_namespace {
         if ns.is_empty() || ns.len() > MAX_NAMESPACE || !ns.chars().all(is_link_name_char) {
@@ -208,6 +221,7 @@ fn controller(raw: &RawController, errs: &mut Errors) -> ControllerConfig {
         enable_password,
         run_dir,
         control_socket,
+        control_group,
         host_namespace,
         bgpd_path,
         status_interval: Duration::from_secs(status_interval),

@@ -1,4 +1,4 @@
-//! [`KernelSink`]: a [`RouteSink`](crate::RouteSink) installing learned routes into Linux
+//! [`KernelSink`]: a [`RouteSink`] installing learned routes into Linux
 //! routing tables through the `fib` crate.
 //!
 //! Every distinct (namespace, table, metric) of the ports' `[sink]` sections gets one writer: a

@@ -407,7 +407,7 @@ impl Effects for RealEffects {
 
 /// Waits (up to 5 s) for the IPv6 link-local address of interface `index` in `ns`.
 async fn link_local(ns: &netns::NetNs, index: u32) -> Option<ipnetwork::IpNetwork> {
-    let rtnl = netns::Rtnl::open(Some(ns)).ok()?;
+    let rtnl = netns::Rtnl::open(Some(ns)).await.ok()?;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     loop {
         if let Ok(addrs) = rtnl.addresses(Some(index)).await {
