@@ -14,6 +14,7 @@ mod secrets;
 mod sink;
 mod text;
 mod validate;
+mod vty_range;
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr};
@@ -33,6 +34,7 @@ pub use vty::config::{
     Asn, ConnectRetry, Description, GracefulRestart, LogFile, MaximumPaths, Multihop, Password,
     PeerGrMode, Prefix, Timers,
 };
+pub use vty_range::{check_vty_range_form, check_vty_range_overlap, HostAddress, PRIVATE_RANGES};
 
 /// Default keepalive, seconds (bgpd's own default, so it is not sent).
 pub const DEFAULT_KEEPALIVE: u16 = Timers::BGPD_DEFAULT.keepalive();

@@ -140,7 +140,12 @@ fn controller(raw: &RawController, errs: &mut Errors) -> ControllerConfig {
                 );
                 default_range
             }
-            Ok(n) => n,
+            Ok(n) => {
+                if let Err(why) = super::vty_range::check_vty_range_form(n) {
+                    errs.push("controller.vty_range", why);
+                }
+                n
+            }
             Err(e) => {
                 errs.push(
                     "controller.vty_range",
