@@ -25,12 +25,14 @@ pub enum HostAddrError {
 pub async fn host_addresses(namespace: Option<&str>) -> Result<Vec<HostAddress>, HostAddrError> {
     let ns = match namespace {
         None => None,
-        Some(name) => Some(netns::NetNs::open(name).map_err(|source| {
-            HostAddrError::Namespace {
-                name: name.to_string(),
-                source,
-            }
-        })?),
+        Some(name) => {
+            Some(
+                netns::NetNs::open(name).map_err(|source| HostAddrError::Namespace {
+                    name: name.to_string(),
+                    source,
+                })?,
+            )
+        }
     };
     let rtnl = netns::Rtnl::open(ns.as_ref())
         .await

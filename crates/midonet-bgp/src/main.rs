@@ -382,7 +382,9 @@ fn run_controller(path: &Path) -> ExitCode {
         eprintln!("{}: {e}", path.display());
         return ExitCode::from(2);
     }
-    let overlaps = rt.block_on(midonet_bgp::hostaddr::vty_range_problems(&config.controller));
+    let overlaps = rt.block_on(midonet_bgp::hostaddr::vty_range_problems(
+        &config.controller,
+    ));
     if !overlaps.is_empty() {
         for p in &overlaps {
             eprintln!("{}: {}: {}", path.display(), p.path, p.reason);
