@@ -379,7 +379,8 @@ impl Vty {
         let asked = match self.await_login_step("login").await {
             Ok(a) => a,
             Err(VtyError::ConnectionClosed { last_text, .. })
-                if last_text.contains("password is not set") =>
+                // FRR: "Vty password is not set." (the word after `password` is redacted).
+                if last_text.contains("Vty password") && last_text.contains("not set") =>
             {
                 return Err(VtyError::LoginRefused {
                     message: crate::Redacted::from(last_text.trim().to_owned()),

@@ -48,8 +48,10 @@ pub enum Node {
     AddressFamily(Asn, Afi),
 }
 
-/// One configuration command line with the node it must run in.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// One configuration command line with the node it must run in. [`Command::line`] is what is
+/// sent; its `Display` and `Debug` forms are redacted (see [`crate::Redacted`]), so a command
+/// that sets a password can be logged.
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Command {
     node: Node,
     line: String,
@@ -87,7 +89,17 @@ impl Command {
 
 impl std::fmt::Display for Command {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.line)
+        f.write_str(&crate::redact(&self.line))
+    }
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Command")
+            .field("node", &self.node)
+            .field("line", &crate::Redacted::new(&self.line))
+            .field("enters", &self.enters)
+            .finish()
     }
 }
 
