@@ -222,6 +222,35 @@ async fn passwords_never_reach_logs_status_or_errors() {
     );
     seen.push_str(&text(&status(&socket, false)));
 
+    // A reload moving the Vty range onto an address of the host side is refused (naming it),
+    // and the running state stays.
+    lab.host.add_addr("lo", "10.99.0.1/24").unwrap();
+    let moved = run_config(&lab, &socket, PEER_A2, PEER_B2).replace(
+        "vty_password =",
+        "vty_range = \"10.99.0.0/16\"\nvty_password =",
+    );
+    std::fs::write(&cfg, moved).unwrap();
+    let reload = bin()
+        .args(["reload", "--socket"])
+        .arg(&socket)
+        .output()
+        .unwrap();
+    let t = text(&reload);
+    seen.push_str(&t);
+    assert!(!reload.status.success(), "{t}");
+    assert!(
+        t.contains(
+            "controller.vty_range: 10.99.0.0/16 overlaps address 10.99.0.1/24 on interface \"lo\""
+        ),
+        "{t}"
+    );
+    let after = status(&socket, true);
+    let v: serde_json::Value = serde_json::from_slice(&after.stdout).unwrap();
+    assert_eq!(
+        v[0]["bgpd_pid"], port["bgpd_pid"],
+        "the port was not rebuilt"
+    );
+
     assert!(ctl.stop(), "the controller did not stop cleanly");
     let logged = std::fs::read_to_string(&log).unwrap();
     // The error path reached the log (so the grep below looks at it), redacted.
