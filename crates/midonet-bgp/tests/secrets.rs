@@ -339,6 +339,28 @@ fn a_vty_range_overlapping_a_host_address_is_refused_with_address_and_interface(
     assert_eq!(o.status.code(), Some(2), "{t}");
     assert!(t.contains("overlaps address 169.254.9.1/24"), "{t}");
     assert!(!run.join("control.sock").exists());
+    // So does cluster mode, whose host-local settings carry the Vty range.
+    let local = dir.path().join("local.toml");
+    let full = overlap_config(ns.name(), &run, None);
+    std::fs::write(&local, &full[..full.find("[[port]]").unwrap()]).unwrap();
+    let o = bin()
+        .args([
+            "run",
+            "--store",
+            "zk://127.0.0.1:1/mnb",
+            "--host-id",
+            "gw1",
+            "--config",
+        ])
+        .arg(&local)
+        .output()
+        .unwrap();
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{t}");
+    assert!(
+        t.contains("controller.vty_range: 169.254.0.0/17 overlaps address 169.254.9.1/24"),
+        "{t}"
+    );
 
     // A private range next to it is fine.
     std::fs::write(&f, overlap_config(ns.name(), &run, Some("198.18.0.0/24"))).unwrap();
