@@ -382,3 +382,87 @@ pub fn tc_filters(lab: &Lab, dev: &str) -> String {
         .exec_ok(&["tc", "filter", "show", "dev", dev, "ingress"])
         .unwrap_or_default()
 }
+
+impl Provider {
+    /// Whether the provider's own table has a path for `prefix` (stale or not): one vtysh call,
+    /// so that a sample takes well under 100 ms.
+    pub fn holds(&self, prefix: &str) -> bool {
+        let afi = if prefix.contains(':') { "ipv6" } else { "ipv4" };
+        self.bgpd
+            .vtysh(&[&format!("show bgp {afi} unicast {prefix} json")])
+            .ok()
+            .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
+            .and_then(|v| v["paths"].as_array().map(|a| !a.is_empty()))
+            .unwrap_or(false)
+    }
+
+    /// How many times the provider removed `prefix` from its RIB (its bgpd's withdraws to its
+    /// zebra) among the changes recorded after the first `since`: continuous, unlike sampling.
+    pub fn removals_since(&self, since: usize, prefix: &str) -> usize {
+        let prefix: IpNetwork = prefix.parse().unwrap();
+        self.rib.lock().unwrap()[since..]
+            .iter()
+            .filter(|e| **e == zebra_server::RouteEvent::Withdraw { prefix })
+            .count()
+    }
+
+    /// How many RIB changes the provider recorded so far (a mark for [`Provider::removals_since`]).
+    pub fn rib_len(&self) -> usize {
+        self.rib.lock().unwrap().len()
+    }
+}
+
+/// Counts, every 100 ms on a thread (or as fast as vtysh answers, if slower), the samples where
+/// the provider lacks a prefix.
+pub struct Sampler {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    misses: Arc<AtomicUsize>,
+    /// Samples taken so far.
+    pub samples: Arc<AtomicUsize>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Sampler {
+    /// Starts sampling whether `provider` holds `prefix`.
+    pub fn start(provider: Arc<Provider>, prefix: &str) -> Sampler {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let misses = Arc::new(AtomicUsize::new(0));
+        let samples = Arc::new(AtomicUsize::new(0));
+        let (s, m, n) = (stop.clone(), misses.clone(), samples.clone());
+        let prefix = prefix.to_string();
+        let thread = std::thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                let t = std::time::Instant::now();
+                if !provider.holds(&prefix) {
+                    m.fetch_add(1, Ordering::Relaxed);
+                }
+                n.fetch_add(1, Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(100).saturating_sub(t.elapsed()));
+            }
+        });
+        Sampler {
+            stop,
+            misses,
+            samples,
+            thread: Some(thread),
+        }
+    }
+
+    /// Stops sampling; returns (misses, samples).
+    pub fn finish(mut self) -> (usize, usize) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        (
+            self.misses.load(Ordering::Relaxed),
+            self.samples.load(Ordering::Relaxed),
+        )
+    }
+}
+
+impl Drop for Sampler {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
