@@ -85,7 +85,10 @@ async fn kill_9_round(graceful: bool) {
     let pid = s.bgpd_pid.unwrap();
     let withdrawn = sink.withdrawals.load(Ordering::SeqCst);
     let rib_before = provider.rib_len();
-    let sampler = Sampler::start(provider.clone(), "203.0.113.0/24");
+    let sampler = {
+        let p = provider.clone();
+        Sampler::start(move || p.holds("203.0.113.0/24"))
+    };
     tokio::time::sleep(Duration::from_millis(300)).await;
     let killed = Instant::now();
     // SAFETY: kill(2) on the pid of the bgpd this test's controller started.

@@ -412,8 +412,8 @@ impl Provider {
     }
 }
 
-/// Counts, every 100 ms on a thread (or as fast as vtysh answers, if slower), the samples where
-/// the provider lacks a prefix.
+/// Counts, every 100 ms on a thread (or as fast as the check answers, if slower), the samples
+/// where a peer lacks something (e.g. `Provider::holds`).
 pub struct Sampler {
     stop: Arc<std::sync::atomic::AtomicBool>,
     misses: Arc<AtomicUsize>,
@@ -423,17 +423,16 @@ pub struct Sampler {
 }
 
 impl Sampler {
-    /// Starts sampling whether `provider` holds `prefix`.
-    pub fn start(provider: Arc<Provider>, prefix: &str) -> Sampler {
+    /// Starts sampling `holds` (a miss is a sample where it is false).
+    pub fn start(holds: impl Fn() -> bool + Send + 'static) -> Sampler {
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let misses = Arc::new(AtomicUsize::new(0));
         let samples = Arc::new(AtomicUsize::new(0));
         let (s, m, n) = (stop.clone(), misses.clone(), samples.clone());
-        let prefix = prefix.to_string();
         let thread = std::thread::spawn(move || {
             while !s.load(Ordering::Relaxed) {
                 let t = std::time::Instant::now();
-                if !provider.holds(&prefix) {
+                if !holds() {
                     m.fetch_add(1, Ordering::Relaxed);
                 }
                 n.fetch_add(1, Ordering::Relaxed);
