@@ -1,10 +1,13 @@
 //! The local control socket: a Unix socket speaking JSON lines. A client writes one request per
-//! line (`{"request":"status"}`), the server answers one line per request.
+//! line (`{"request":"status"}`), the server answers one line per request. `status` carries
+//! counts only; the learned routes are listed a page at a time
+//! (`{"request":"routes","port":"p1","within":"198.51.100.0/24","limit":1000}`, then again with
+//! `"after"` set to the reply's `next`), so no reply grows with the table.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use routing::PortStatus;
+use routing::{PortStatus, RoutePage, RouteQuery};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
@@ -12,13 +15,15 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, warn};
 
 /// A request on the control socket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "request", rename_all = "snake_case")]
 pub enum Request {
-    /// Every port's status (peers, routes, bgpd pid and restarts).
+    /// Every port's status (peers, route counts, bgpd pid and restarts).
     Status,
     /// Re-read the configuration file now.
     Reload,
+    /// One page of learned routes.
+    Routes(RouteQuery),
 }
 
 /// A reply on the control socket.
@@ -32,6 +37,41 @@ pub struct Reply {
     /// Port status (for `status`).
     #[serde(default)]
     pub ports: Vec<PortStatus>,
+    /// One page of routes (for `routes`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<RoutePage>,
+}
+
+impl Reply {
+    /// A successful reply carrying `ports`.
+    pub fn status(ports: Vec<PortStatus>) -> Reply {
+        Reply {
+            ok: true,
+            error: None,
+            ports,
+            page: None,
+        }
+    }
+
+    /// A successful reply carrying a page of routes.
+    pub fn page(page: RoutePage) -> Reply {
+        Reply {
+            ok: true,
+            error: None,
+            ports: Vec::new(),
+            page: Some(page),
+        }
+    }
+
+    /// A failed reply.
+    pub fn error(message: String) -> Reply {
+        Reply {
+            ok: false,
+            error: Some(message),
+            ports: Vec::new(),
+            page: None,
+        }
+    }
 }
 
 /// A request handed to the main loop, with the way back.
@@ -128,11 +168,7 @@ async fn serve(stream: UnixStream, tx: mpsc::Sender<Pending>) {
     let mut lines = BufReader::new(r).lines();
     while let Ok(Some(line)) = lines.next_line().await {
         let reply = match serde_json::from_str::<Request>(&line) {
-            Err(e) => Reply {
-                ok: false,
-                error: Some(format!("bad request: {e}")),
-                ports: Vec::new(),
-            },
+            Err(e) => Reply::error(format!("bad request: {e}")),
             Ok(request) => {
                 let (rtx, rrx) = oneshot::channel();
                 if tx
@@ -215,11 +251,7 @@ mod tests {
         let server = ControlServer::bind(&path, tx.clone()).await.unwrap();
         tokio::spawn(async move {
             while let Some(p) = rx.recv().await {
-                let _ = p.reply.send(Reply {
-                    ok: true,
-                    error: None,
-                    ports: Vec::new(),
-                });
+                let _ = p.reply.send(Reply::status(Vec::new()));
             }
         });
         let r = ask(&path, Request::Status).await.unwrap();

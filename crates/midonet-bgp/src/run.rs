@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use routing::config::{Config, ConfigErrors};
-use routing::{Effects, RouteSink, RoutingHandler};
+use routing::{Effects, RoutingHandler, TableSink};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 use tracing::{error, info, warn};
@@ -62,18 +62,19 @@ impl Followed {
     }
 }
 
-/// Runs the controller until SIGINT or SIGTERM; returns after everything is torn down.
+/// Runs the controller until SIGINT or SIGTERM; returns after everything is torn down. Learned
+/// routes go to `table`, which answers `routes` requests page by page.
 pub async fn run<E: Effects>(
     mut followed: Followed,
     config: Config,
     env: E,
-    sink: Arc<dyn RouteSink>,
+    table: Arc<TableSink>,
     ready: Option<tokio::sync::oneshot::Sender<()>>,
 ) -> Result<(), RunError> {
     let mut hup = signal(SignalKind::hangup()).map_err(RunError::Signals)?;
     let mut int = signal(SignalKind::interrupt()).map_err(RunError::Signals)?;
     let mut term = signal(SignalKind::terminate()).map_err(RunError::Signals)?;
-    let mut handler = RoutingHandler::new(env, sink);
+    let mut handler = RoutingHandler::new(env, table.clone());
     let (tx, mut requests) = mpsc::channel::<Pending>(16);
     let server = ControlServer::bind(&config.controller.control_socket, tx).await?;
     match handler.sweep(&config).await {
@@ -98,14 +99,18 @@ pub async fn run<E: Effects>(
                 match p.request {
                     Request::Status => {
                         let ports = handler.status().await;
-                        let _ = p.reply.send(Reply { ok: true, error: None, ports });
+                        let _ = p.reply.send(Reply::status(ports));
+                        None
+                    }
+                    Request::Routes(query) => {
+                        let _ = p.reply.send(Reply::page(table.page(&query)));
                         None
                     }
                     Request::Reload => {
                         let r = followed.check(true);
                         let reply = match &r {
-                            Some(Err(e)) => Reply { ok: false, error: Some(e.to_string()), ports: Vec::new() },
-                            _ => Reply { ok: true, error: None, ports: Vec::new() },
+                            Some(Err(e)) => Reply::error(e.to_string()),
+                            _ => Reply::status(Vec::new()),
                         };
                         let _ = p.reply.send(reply);
                         r

@@ -7,8 +7,11 @@
 //! * [`RoutingHandler`]: starts, updates and stops one actor per port. Each actor builds the
 //!   container → zebra server → flows → bgpd, bootstraps bgpd over the Vty on every `Ready`
 //!   (so after every restart), follows configuration changes with minimal diffs (a rebuild only
-//!   when the AS, addresses, MAC or links change), forwards learned routes to a [`RouteSink`],
-//!   withdraws them when bgpd or its zebra session goes, and polls per-peer status.
+//!   when the AS, addresses, MAC or links change), hands learned routes in batches to a
+//!   [`RouteSink`], withdraws them when bgpd or its zebra session goes, and polls per-peer
+//!   status.
+//! * [`sink`]: the [`RouteSink`] contract, and [`TableSink`], the controller's one table of
+//!   learned routes (listed page by page).
 //! * [`Effects`]: every side effect, behind one trait; [`real::RealEffects`] implements it over
 //!   the project's crates, [`fake::FakeEffects`] in memory for tests.
 //!
@@ -22,7 +25,7 @@
 //! let mut handler = RoutingHandler::new(FakeEffects::new(), sink.clone());
 //! handler.apply(&config).await;
 //! for port in handler.status().await {
-//!     println!("{}: {:?}, {} routes", port.name, port.phase, port.routes.len());
+//!     println!("{}: {:?}, {} routes", port.name, port.phase, port.routes.accepted);
 //! }
 //! handler.shutdown().await;
 //! # Ok(()) }
@@ -35,11 +38,19 @@ pub mod effects;
 pub mod fake;
 mod handler;
 pub mod real;
+pub mod sink;
 mod types;
 
-pub use effects::{BgpdControl, ContainerFacts, EffectError, Effects, PortPlan, Step, VtySession};
+pub use effects::{
+    BgpdControl, ContainerFacts, EffectError, Effects, PortPlan, Step, VtySession, ZebraControl,
+    ZebraFeed,
+};
 pub use handler::{ApplyReport, RoutingHandler};
+pub use sink::{
+    ChannelSink, Installed, RouteCursor, RoutePage, RouteQuery, RouteRow, RouteSink, SinkEvent,
+    TableSink,
+};
 pub use types::{
-    BgpdEvent, ChannelSink, PeerStatus, PortPhase, PortStatus, RouteChange, RouteEntry, RoutePath,
-    RouteSink, TableSink, ZebraEvent,
+    BgpdEvent, PeerStatus, PortPhase, PortStatus, RouteChange, RouteCounts, RoutePath, RouteStats,
+    ZebraEvent,
 };

@@ -68,5 +68,5 @@ pub use crate::nht::{ResolvedNexthop, ResolvedRoute};
 pub use crate::server::{ServerConfig, ZebraServer};
 pub use crate::types::{
     iff, ClientId, CloseReason, ExtraNexthop, ExtraRoute, ExtraRouteKind, Interface, ProfileName,
-    RouteEvent, RoutePath, ServerEvent,
+    RouteEvent, RoutePath, RouteStats, ServerEvent,
 };

@@ -19,9 +19,9 @@ use crate::config::ControllerConfig;
 use crate::effects::{
     BgpdControl, ContainerFacts, EffectError, Effects, PortPlan, Step, VtySession,
 };
-use crate::types::{BgpdEvent, PeerStatus, ZebraEvent};
+use crate::types::{BgpdEvent, PeerStatus};
 
-pub use zebra::RealZebra;
+pub use zebra::{RealZebra, RealZebraEvents};
 
 /// The real side effects. Cheap to create; keeps one tc handle per host-side namespace.
 #[derive(Default)]
@@ -174,6 +174,7 @@ impl VtySession for RealVty {
 impl Effects for RealEffects {
     type Container = netns::Container;
     type Zebra = RealZebra;
+    type ZebraEvents = RealZebraEvents;
     type Bgpd = RealBgpd;
     type Vty = RealVty;
 
@@ -295,7 +296,7 @@ impl Effects for RealEffects {
         &self,
         plan: &PortPlan,
         facts: &ContainerFacts,
-    ) -> Result<(RealZebra, mpsc::Receiver<ZebraEvent>), EffectError> {
+    ) -> Result<(RealZebra, RealZebraEvents), EffectError> {
         zebra::start(plan, facts).await
     }
 

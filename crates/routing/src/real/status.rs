@@ -39,6 +39,8 @@ pub fn parse_summary(text: &str) -> Result<Vec<PeerStatus>, SummaryError> {
                 uptime_secs: Some(p.peer_uptime_msec / 1000),
                 prefixes_received: Some(0),
                 prefixes_sent: Some(0),
+                routes_installed: None,
+                routes_refused: 0,
             });
             e.prefixes_received = e.prefixes_received.map(|n| n + p.pfx_rcd);
             e.prefixes_sent = e.prefixes_sent.map(|n| n + p.pfx_snt);
