@@ -10,6 +10,8 @@ command -v tc >/dev/null 2>&1 || need_apt+=(iproute2)
 command -v ping >/dev/null 2>&1 || need_apt+=(iputils-ping)
 command -v iperf3 >/dev/null 2>&1 || need_apt+=(iperf3)
 command -v pkill >/dev/null 2>&1 || need_apt+=(procps)
+# BIRD 2 originates the full table of the controller benchmark (midonet-bgp controller_1m).
+command -v bird >/dev/null 2>&1 || need_apt+=(bird2)
 
 if [ "${#need_apt[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
