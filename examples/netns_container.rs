@@ -1,6 +1,7 @@
-//! Builds the bgpd container of one BGP port, prints what the zebra server and the datapath
-//! need from it, and removes it again. Needs root. The host side is a throw-away namespace, so
-//! the real host is not touched:
+//! Builds a container shaped like a BGP port's (a datapath veth with the port's MAC and
+//! addresses, a management veth on a host-side bridge, a default route through it), prints what
+//! was built, and removes it again. Needs root. The host side is a throw-away namespace, so the
+//! real host is not touched:
 //!
 //! `cargo run -p midonet-bgp-examples --example netns_container`
 //!
@@ -8,7 +9,9 @@
 
 use std::io::BufRead;
 
-use netns::{sweep, Container, ContainerSpec, MacAddr, NetNsGuard};
+use netns::{
+    sweep, BridgeSpec, Container, ContainerSpec, DefaultRoute, MacAddr, NetNsGuard, VethSpec,
+};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -21,38 +24,44 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("swept leftovers: {swept:?}");
     }
 
-    let mut spec = ContainerSpec::new(
-        "demo0001-0000-4000-8000-000000000001",
-        7,
-        "02:00:5e:00:53:01".parse::<MacAddr>()?,
-        vec!["192.0.2.10/24".parse()?, "2001:db8::10/64".parse()?],
-    );
+    // The names and addresses are ours to choose; `sweep` finds everything named `mnb-…`.
+    let mut spec = ContainerSpec::new("mnb-demo0001");
     spec.host_netns = Some(host.name().to_string());
+    let mut datapath = VethSpec::new("mnb-demo0001", "mnb-demo0001_m");
+    datapath.mac = Some("02:00:5e:00:53:01".parse::<MacAddr>()?);
+    datapath.mtu = Some(1500);
+    datapath.addresses = vec!["192.0.2.10/24".parse()?, "2001:db8::10/64".parse()?];
+    let mut mgmt = VethSpec::new("mnb-demo0001_v", "mnb-demo0001_vm");
+    mgmt.addresses = vec!["169.254.0.30/30".parse()?];
+    mgmt.bridge = Some(BridgeSpec {
+        name: "mnb-demo0001_br".into(),
+        addresses: vec!["169.254.0.29/30".parse()?],
+    });
+    spec.veths = vec![datapath, mgmt];
+    spec.default_route = Some(DefaultRoute {
+        gateway: "169.254.0.29".parse()?,
+        via: "mnb-demo0001_vm".into(),
+    });
 
     let container = Container::apply(&spec).await?;
     for action in container.actions() {
         println!("  {action}");
     }
-    let inside = container.datapath_inside();
     println!("namespace            {}", container.netns().name());
-    println!(
-        "datapath (host side) {} #{}",
-        container.datapath_host_name(),
-        container.datapath_host_index()
-    );
-    println!(
-        "datapath (inside)    {} #{} mac {} mtu {}",
-        inside.name, inside.index, inside.mac, inside.mtu
-    );
-    for a in &inside.addresses {
-        println!("                     {a}");
+    for v in container.veths() {
+        let inside = &v.inside;
+        println!("veth (host side)     {} #{}", v.host, v.host_index);
+        println!(
+            "     (inside)        {} #{} mac {} mtu {}",
+            inside.name, inside.index, inside.mac, inside.mtu
+        );
+        for a in &inside.addresses {
+            println!("                     {a}");
+        }
+        if let Some(b) = v.bridge_index {
+            println!("     (bridge)        #{b}");
+        }
     }
-    println!(
-        "vty bridge           {} {}",
-        container.bridge_name(),
-        container.vty_host_address()
-    );
-    println!("bgpd vty             {}", container.vty_socket_addr());
 
     // Applying the same spec again changes nothing.
     assert!(Container::apply(&spec).await?.actions().is_empty());

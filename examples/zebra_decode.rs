@@ -2,7 +2,7 @@
 //! ROUTE_ADD captured from FRR 8.4.4 bgpd and encode the NEXTHOP_UPDATE a zebra would answer
 //! a NEXTHOP_REGISTER with.
 //!
-//! `cargo run -p midonet-bgp-examples --example zebra_decode -- [frr84|quagga2|quagga3] HEX…`
+//! `cargo run -p midonet-bgp-examples --example zebra_decode -- [frr84|quagga-v2|quagga-v3] HEX…`
 
 use std::net::IpAddr;
 
@@ -22,12 +22,7 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
 
 fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
-    let forced = match args.first().map(String::as_str) {
-        Some("frr84") => Some(Profile::Frr84),
-        Some("quagga2") => Some(Profile::QuaggaV2),
-        Some("quagga3") => Some(Profile::QuaggaV3),
-        _ => None,
-    };
+    let forced = args.first().and_then(|a| a.parse::<Profile>().ok());
     if forced.is_some() {
         args.remove(0);
     }

@@ -12,7 +12,8 @@ fuzz_target!(|data: &[u8]| {
     let Ok(sel) = u.arbitrary::<u8>() else { return };
     let profile = Profile::ALL[usize::from(sel) % Profile::ALL.len()];
     let Ok(vrf) = u.arbitrary::<u16>() else { return };
-    let vrf = if profile == Profile::QuaggaV2 { 0 } else { u32::from(vrf) };
+    // A VRF id the header can carry (none in Quagga v2, 16 bits in v3).
+    let vrf = if profile.vrf_id_size() == 0 { 0 } else { u32::from(vrf) };
     let Ok(msg) = arb::wire_message(&mut u) else { return };
     let mut out = BytesMut::new();
     if encode(profile, vrf, &msg, &mut out).is_err() {

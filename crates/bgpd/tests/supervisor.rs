@@ -709,10 +709,10 @@ async fn vty_reached_over_a_veth_from_a_host_side_namespace() {
     let pid = wait_ready(&mut rx, Duration::from_secs(30)).await;
     // The embedder's view: log in from the host side.
     let login = |spec: bgpd::BgpdSpec| {
-        let path = host.path();
+        let name = host.name().to_string();
         async move {
             let s =
-                testkit::lab::connect_tcp_in(&path, spec.vty_addr, Duration::from_secs(5)).unwrap();
+                testkit::lab::connect_tcp_in(&name, spec.vty_addr, Duration::from_secs(5)).unwrap();
             s.set_nonblocking(true).unwrap();
             let mut vty = vty::Vty::login(
                 tokio::net::TcpStream::from_std(s).unwrap(),

@@ -134,10 +134,18 @@ pub enum DatapathError {
         op: &'static str,
         /// The port (interface) concerned.
         port: String,
-        /// The error from the netlink layer.
-        source: rtnetlink::Error,
+        /// What the kernel (its errno) or the transport said.
+        source: netns::NetlinkFailure,
     },
-    /// The netlink socket could not be opened, or the namespace entered.
+    /// The namespace to program could not be opened.
+    #[error("cannot open network namespace {namespace}: {source}")]
+    Namespace {
+        /// The namespace name.
+        namespace: String,
+        /// Why.
+        source: netns::NetnsError,
+    },
+    /// The netlink socket could not be opened in the namespace.
     #[error("cannot open a netlink socket in namespace {namespace}: {source}")]
     Socket {
         /// The namespace (`current` when none was given).

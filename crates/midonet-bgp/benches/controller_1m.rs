@@ -56,7 +56,12 @@ impl Bird {
     fn start(ns: &TestNs, dir: &Path, routes: u32) -> Bird {
         let conf = dir.join("bird.conf");
         let mut f = std::io::BufWriter::new(std::fs::File::create(&conf).unwrap());
-        writeln!(f, "log \"{}\" {{ warning, error }};", dir.join("bird.log").display()).unwrap();
+        writeln!(
+            f,
+            "log \"{}\" {{ warning, error }};",
+            dir.join("bird.log").display()
+        )
+        .unwrap();
         writeln!(f, "router id 192.0.2.2;\nprotocol device {{ }}").unwrap();
         writeln!(f, "protocol static full {{\n  ipv4;").unwrap();
         for i in 0..routes {
@@ -210,9 +215,8 @@ fn main() {
             .unwrap(),
     );
     let pid = ctl.0.id();
-    let mut bgpd_pid = None;
     let mut last = serde_json::Value::Null;
-    let held = loop {
+    let (held, bgpd_pid) = loop {
         assert!(
             start.elapsed() < Duration::from_secs(900),
             "no full table after 900 s; last status {last}\n{}",
@@ -227,11 +231,10 @@ fn main() {
             continue;
         };
         last = v["ports"][0]["routes"].clone();
-        bgpd_pid = v["ports"][0]["bgpd_pid"].as_u64();
         if last["accepted"].as_u64() == Some(u64::from(routes))
             && last["installed"].as_u64() == Some(u64::from(routes))
         {
-            break start.elapsed();
+            break (start.elapsed(), v["ports"][0]["bgpd_pid"].as_u64());
         }
     };
     let (hwm, rss) = rss_kib(pid);

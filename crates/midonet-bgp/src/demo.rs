@@ -24,8 +24,8 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
 use crate::control::{ControlServer, Pending, Reply, Request};
-use crate::lab::{LabNs, Upstream};
 use crate::print;
+use lab::{Bgpd, BgpdOptions, LabNs};
 
 /// Flags of `midonet-bgp demo`.
 #[derive(Debug, Clone, clap::Args)]
@@ -128,10 +128,10 @@ description = "upstream provider (IPv6)"
 
 /// Prefixes the upstream bgpd learned from us (`show bgp <afi> unicast json`, paths whose
 /// `peerId` is one of our addresses).
-fn upstream_learned(up: &Upstream) -> BTreeSet<String> {
+fn upstream_learned(up: &Bgpd) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for afi in ["ipv4", "ipv6"] {
-        let Ok(text) = up.vtysh(&format!("show bgp {afi} unicast json")) else {
+        let Ok(text) = up.vtysh(&[&format!("show bgp {afi} unicast json")]) else {
             continue;
         };
         let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
@@ -222,44 +222,29 @@ async fn demo(
     let mut int = signal(SignalKind::interrupt())?;
     let mut term = signal(SignalKind::terminate())?;
     // The lab's namespace names are fixed: only one demo may run at a time.
-    let _lock = crate::lab::DemoLock::acquire(Path::new(LOCK_FILE))?;
+    let _lock = DemoLock::acquire(Path::new(LOCK_FILE))?;
     println!("== building the lab (upstream namespace {UPSTREAM_NS}, host namespace {HOST_NS})");
-    let host = LabNs::create(HOST_NS)?;
-    let upstream_ns = LabNs::create(UPSTREAM_NS)?;
-    host.ip(&[
-        "link",
-        "add",
-        "up0",
-        "type",
-        "veth",
-        "peer",
-        "name",
-        "prov0",
-        "netns",
-        UPSTREAM_NS,
-    ])?;
-    host.ip(&["link", "set", "up0", "up"])?;
-    upstream_ns.ip(&["addr", "add", "192.0.2.2/24", "dev", "prov0"])?;
-    upstream_ns.ip(&["addr", "add", "2001:db8::2/64", "dev", "prov0", "nodad"])?;
-    upstream_ns.ip(&["link", "set", "prov0", "up"])?;
     let up_dir = args.run_dir.join("upstream");
+    let (host, upstream_ns, prov0) = tokio::task::block_in_place(build_lab)?;
     // The provider's bgpd gets its interface list from a zebra server of ours: a zebra-less
     // bgpd knows no interfaces and drops IPv6 updates that carry a link-local next hop.
-    crate::lab::wait_link_local(&upstream_ns, "prov0");
     let mut zcfg = zebra_server::ServerConfig::new(up_dir.join("zebra.sock"));
-    zcfg.interfaces = vec![
-        zebra_server::Interface::loopback(1, Vec::new()),
-        crate::lab::zebra_interface(&upstream_ns, "prov0")?,
-    ];
+    zcfg.interfaces = vec![zebra_server::Interface::loopback(1, Vec::new()), prov0];
     zcfg.router_id = Some(std::net::Ipv4Addr::new(192, 0, 2, 2));
     let (upstream_zebra, mut upstream_events) = zebra_server::ZebraServer::start(zcfg).await?;
-    let upstream = Upstream::start(
-        &args.bgpd,
-        &upstream_ns,
-        &up_dir,
-        &upstream_config(&up_dir),
-        Some(&up_dir.join("zebra.sock")),
-    )?;
+    let opts = BgpdOptions {
+        zebra_socket: Some(up_dir.join("zebra.sock")),
+        ..BgpdOptions::default()
+    };
+    let upstream = tokio::task::block_in_place(|| {
+        Bgpd::start(
+            &args.bgpd,
+            &upstream_ns,
+            &up_dir,
+            &upstream_config(&up_dir),
+            &opts,
+        )
+    })?;
     println!(
         "== upstream FRR bgpd (AS 65002) advertises {}",
         UPSTREAM_PREFIXES.join(", ")
@@ -365,11 +350,87 @@ async fn demo(
     println!("== tearing down");
     handler.shutdown().await;
     drop(control);
-    drop(upstream);
+    tokio::task::block_in_place(|| drop(upstream));
     upstream_zebra.shutdown().await;
-    drop(upstream_ns);
-    drop(host);
+    tokio::task::block_in_place(|| {
+        drop(upstream_ns);
+        drop(host);
+    });
     let _ = std::fs::remove_dir_all(&args.run_dir);
     println!("== done: namespaces, links, flows, processes and sockets removed");
     Ok(code)
+}
+
+/// Builds the namespaces and the uplink veth; returns them with the provider's interface as a
+/// zebra server describes it.
+fn build_lab() -> Result<(LabNs, LabNs, zebra_server::Interface), lab::LabError> {
+    let host = LabNs::replace(HOST_NS)?;
+    let upstream = LabNs::replace(UPSTREAM_NS)?;
+    lab::veth_between(&host, "up0", &upstream, "prov0")?;
+    upstream.add_addr("prov0", "192.0.2.2/24")?;
+    upstream.add_addr("prov0", "2001:db8::2/64")?;
+    // The link-local address is part of the interface bgpd must know.
+    upstream.wait_link_local("prov0", Duration::from_secs(5))?;
+    let prov0 = zebra_interface(&upstream, "prov0")?;
+    Ok((host, upstream, prov0))
+}
+
+/// The interface `ifname` of `ns` as a zebra server describes it (index, MAC, MTU, every address
+/// including the IPv6 link-local one).
+fn zebra_interface(ns: &LabNs, ifname: &str) -> Result<zebra_server::Interface, lab::LabError> {
+    let link = ns.link(ifname)?;
+    let addresses = ns
+        .addresses(ifname)?
+        .into_iter()
+        .map(|a| a.network)
+        .collect();
+    Ok(zebra_server::Interface::ethernet(
+        ifname,
+        link.index,
+        link.mac.map(|m| m.octets()).unwrap_or_default(),
+        link.mtu,
+        addresses,
+    ))
+}
+
+/// An exclusive lock on a file (flock), released when dropped or when the process dies.
+#[derive(Debug)]
+struct DemoLock {
+    _file: std::fs::File,
+}
+
+/// Another demo holds the lock, or the lock file cannot be opened.
+#[derive(Debug, thiserror::Error)]
+enum LockError {
+    #[error("{path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("another demo is running (it holds {path})")]
+    Held { path: PathBuf },
+}
+
+impl DemoLock {
+    /// Takes the lock, or fails at once if another process holds it.
+    fn acquire(path: &Path) -> Result<DemoLock, LockError> {
+        use std::os::fd::AsRawFd;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .map_err(|source| LockError::Open {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        // SAFETY: flock on a file descriptor we own.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if rc != 0 {
+            return Err(LockError::Held {
+                path: path.to_path_buf(),
+            });
+        }
+        Ok(DemoLock { _file: file })
+    }
 }

@@ -4,7 +4,6 @@
 
 mod control;
 mod demo;
-mod lab;
 mod print;
 mod run;
 

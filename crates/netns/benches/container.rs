@@ -7,20 +7,39 @@
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use netns::{Container, ContainerSpec, MacAddr, NetNsGuard};
+use ipnetwork::{IpNetwork, Ipv4Network};
+use netns::{BridgeSpec, Container, ContainerSpec, DefaultRoute, MacAddr, NetNsGuard, VethSpec};
 
+/// A BGP port's layout (as the routing crate builds it): a datapath veth with the port's MAC and
+/// addresses, a management veth on a host-side bridge with the `index`-th /30 of
+/// 169.254.0.0/17, and the default route through it.
 fn spec(host: &NetNsGuard, index: u32) -> ContainerSpec {
     let id: String = testkit::unique_name("").chars().rev().collect();
-    let mut s = ContainerSpec::new(
-        id,
-        index,
-        MacAddr([0x02, 0, 0x5e, 0x10, 0, 1]),
-        vec![
-            "192.0.2.1/24".parse().unwrap(),
-            "2001:db8::1/64".parse().unwrap(),
-        ],
-    );
+    let base = format!("mnb-{id}");
+    let mgmt = |h: u32| {
+        let a = u32::from(std::net::Ipv4Addr::new(169, 254, 0, 0)) + index * 4 + h;
+        Ipv4Network::new(a.into(), 30).unwrap()
+    };
+    let mut s = ContainerSpec::new(base.clone());
     s.host_netns = Some(host.name().to_string());
+    let mut dp = VethSpec::new(base.clone(), format!("{base}_m"));
+    dp.mac = Some(MacAddr([0x02, 0, 0x5e, 0x10, 0, 1]));
+    dp.mtu = Some(1500);
+    dp.addresses = vec![
+        "192.0.2.1/24".parse().unwrap(),
+        "2001:db8::1/64".parse().unwrap(),
+    ];
+    let mut m = VethSpec::new(format!("{base}_v"), format!("{base}_vm"));
+    m.addresses = vec![IpNetwork::V4(mgmt(2))];
+    m.bridge = Some(BridgeSpec {
+        name: format!("{base}_br"),
+        addresses: vec![IpNetwork::V4(mgmt(1))],
+    });
+    s.veths = vec![dp, m];
+    s.default_route = Some(DefaultRoute {
+        gateway: mgmt(1).ip().into(),
+        via: format!("{base}_vm"),
+    });
     s
 }
 

@@ -1,4 +1,4 @@
-//! Building, fixing and removing the container of one BGP port.
+//! Building, fixing and removing a container (a namespace and its veths, bridges and route).
 //!
 //! [`Container::apply`] makes the wiring match a [`ContainerSpec`]: it creates what is missing,
 //! fixes what differs (MAC, MTU, addresses, link state, enslavement, default route) and leaves
@@ -7,15 +7,15 @@
 //! elsewhere, a bridge-less port…) stops the apply with [`NetnsError::Conflict`] naming it.
 
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
-use ipnetwork::{IpNetwork, Ipv4Network};
+use ipnetwork::{IpNetwork, Ipv4Network, Ipv6Network};
 
 use crate::error::{NetnsError, Result};
 use crate::ns::{kill_processes_in, NetNs};
 use crate::rtnl::Rtnl;
-use crate::spec::{ContainerNames, ContainerSpec, VtyAddressing};
+use crate::spec::ContainerSpec;
 use crate::types::{Link, MacAddr, VethEnd};
 
 /// One change [`Container::apply`] made.
@@ -31,7 +31,7 @@ pub enum Action {
         /// End inside the namespace.
         inside: String,
     },
-    /// The Vty bridge was created.
+    /// A bridge was created.
     CreatedBridge(String),
     /// A link's MAC was changed.
     SetMac {
@@ -72,8 +72,8 @@ pub enum Action {
     },
     /// The namespace's default route was set.
     SetDefaultRoute {
-        /// Its gateway (the bridge's address).
-        gateway: Ipv4Addr,
+        /// Its gateway.
+        gateway: IpAddr,
     },
 }
 
@@ -94,35 +94,42 @@ impl fmt::Display for Action {
     }
 }
 
-/// The datapath veth end inside the namespace, as the zebra server advertises it to bgpd.
+/// A veth end inside the namespace, as built.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InsideInterface {
-    /// Interface name (`<base>_m`).
+    /// Interface name.
     pub name: String,
     /// Interface index inside the namespace.
     pub index: u32,
-    /// MAC (the router port's).
+    /// Its MAC (the spec's, or the kernel's choice).
     pub mac: MacAddr,
-    /// MTU.
+    /// Its MTU.
     pub mtu: u32,
-    /// Addresses with their prefix lengths.
+    /// The spec's addresses with their prefix lengths.
     pub addresses: Vec<IpNetwork>,
 }
 
-/// The built container of one BGP port. Dropping it leaves the wiring in place; call
-/// [`Container::teardown`], or wrap it in a [`ContainerGuard`] to remove it on drop.
+/// One veth pair as built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuiltVeth {
+    /// Name of the host-side end.
+    pub host: String,
+    /// Index of the host-side end in the host-side namespace.
+    pub host_index: u32,
+    /// The end inside the namespace.
+    pub inside: InsideInterface,
+    /// Index of the host-side bridge the host end is enslaved to, if any.
+    pub bridge_index: Option<u32>,
+}
+
+/// A built container. Dropping it leaves the wiring in place; call [`Container::teardown`], or
+/// wrap it in a [`ContainerGuard`] to remove it on drop.
 #[derive(Debug)]
 pub struct Container {
     spec: ContainerSpec,
-    names: ContainerNames,
-    vty: VtyAddressing,
     ns: NetNs,
     host_ns: Option<NetNs>,
-    datapath_host_index: u32,
-    datapath_inside: InsideInterface,
-    vty_host_index: u32,
-    vty_inside_index: u32,
-    bridge_index: u32,
+    veths: Vec<BuiltVeth>,
     actions: Vec<Action>,
 }
 
@@ -295,15 +302,14 @@ impl Apply<'_> {
         }
     }
 
-    /// Makes the managed addresses of a link exactly `desired`. `manage` selects which existing
-    /// addresses are ours to remove.
+    /// Makes the addresses of a link exactly `desired`, apart from an IPv6 link-local address
+    /// the kernel added (kept unless `desired` lists another one).
     async fn addresses(
         &mut self,
         inside: bool,
         name: &str,
         index: u32,
         desired: &[IpNetwork],
-        manage: impl Fn(&IpNetwork) -> bool,
     ) -> Result<()> {
         let rtnl = if inside { &self.inner } else { &self.host };
         let current: Vec<IpNetwork> = rtnl
@@ -311,7 +317,7 @@ impl Apply<'_> {
             .await?
             .into_iter()
             .map(|a| a.network)
-            .filter(|a| manage(a))
+            .filter(|a| !is_ipv6_link_local(a) || desired.contains(a))
             .collect();
         for extra in current.iter().filter(|a| !desired.contains(a)) {
             rtnl.delete_address(index, *extra).await?;
@@ -326,6 +332,54 @@ impl Apply<'_> {
                 link: name.to_string(),
                 address: *missing,
             });
+        }
+        Ok(())
+    }
+
+    /// Enslaves the host-side link `name` (#`index`) to `bridge_name` (#`bridge`).
+    async fn enslave(
+        &mut self,
+        name: &str,
+        index: u32,
+        bridge_name: &str,
+        bridge: u32,
+    ) -> Result<()> {
+        match self.host.link_by_index(index).await? {
+            Some(l) if l.master == Some(bridge) => Ok(()),
+            Some(_) => {
+                self.host.set_master(index, Some(bridge)).await?;
+                self.actions.push(Action::Enslaved {
+                    link: name.to_string(),
+                    bridge: bridge_name.to_string(),
+                });
+                Ok(())
+            }
+            None => Err(conflict(
+                self.host_obj(name),
+                "vanished while being enslaved".into(),
+            )),
+        }
+    }
+
+    /// Makes the namespace's default route of `gateway`'s family go via `gateway` out of `oif`.
+    async fn default_route(&mut self, gateway: IpAddr, oif: Option<u32>) -> Result<()> {
+        let default = match gateway {
+            IpAddr::V4(_) => Ipv4Network::new(Ipv4Addr::UNSPECIFIED, 0).map(IpNetwork::V4),
+            IpAddr::V6(_) => Ipv6Network::new(Ipv6Addr::UNSPECIFIED, 0).map(IpNetwork::V6),
+        }
+        .map_err(|e| NetnsError::InvalidSpec {
+            field: "default_route",
+            reason: e.to_string(),
+        })?;
+        let routes = self.inner.routes().await?;
+        let present = routes
+            .iter()
+            .any(|r| r.destination == default && r.gateway == Some(gateway) && r.oif == oif);
+        if !present {
+            self.inner
+                .add_route(default, Some(gateway), oif, true)
+                .await?;
+            self.actions.push(Action::SetDefaultRoute { gateway });
         }
         Ok(())
     }
@@ -362,18 +416,16 @@ impl Container {
     /// the cause is fixed, or call [`ContainerSpec::remove`].
     pub async fn apply(spec: &ContainerSpec) -> Result<Container> {
         spec.validate()?;
-        let names = spec.names()?;
-        let vty = VtyAddressing::of(spec)?;
         let host_ns = match &spec.host_netns {
             Some(n) => Some(NetNs::open(n)?),
             None => None,
         };
         let mut created_ns = false;
-        let ns = match NetNs::open(&names.namespace) {
+        let ns = match NetNs::open(&spec.namespace) {
             Ok(ns) => ns,
             Err(NetnsError::NotFound { .. }) => {
                 created_ns = true;
-                NetNs::create(&names.namespace)?
+                NetNs::create(&spec.namespace)?
             }
             Err(e) => return Err(e),
         };
@@ -385,125 +437,88 @@ impl Container {
         };
         if created_ns {
             a.actions
-                .push(Action::CreatedNamespace(names.namespace.clone()));
+                .push(Action::CreatedNamespace(spec.namespace.clone()));
         }
 
-        let (dp_host, dp_inside) = a
-            .veth(
-                &names.datapath_host,
-                &names.datapath_inside,
-                Some(spec.mac),
-                Some(spec.mtu),
-            )
-            .await?;
-        let (vty_host, vty_inside) = a
-            .veth(&names.vty_host, &names.vty_inside, None, None)
-            .await?;
-        let bridge = a.bridge(&names.bridge).await?;
-        match a.host.link_by_index(vty_host).await? {
-            Some(l) if l.master == Some(bridge) => {}
-            Some(_) => {
-                a.host.set_master(vty_host, Some(bridge)).await?;
-                a.actions.push(Action::Enslaved {
-                    link: names.vty_host.clone(),
-                    bridge: names.bridge.clone(),
-                });
-            }
-            None => {
-                return Err(conflict(
-                    a.host_obj(&names.vty_host),
-                    "vanished while being enslaved".into(),
-                ))
-            }
+        let mut built = Vec::with_capacity(spec.veths.len());
+        for v in &spec.veths {
+            let (host_index, inside_index) = a.veth(&v.host, &v.inside, v.mac, v.mtu).await?;
+            let bridge_index = match &v.bridge {
+                None => None,
+                Some(b) => {
+                    let bridge = a.bridge(&b.name).await?;
+                    a.enslave(&v.host, host_index, &b.name, bridge).await?;
+                    let desired = b.addresses.clone();
+                    a.addresses(false, &b.name, bridge, &desired).await?;
+                    Some(bridge)
+                }
+            };
+            a.addresses(true, &v.inside, inside_index, &v.addresses)
+                .await?;
+            built.push((host_index, inside_index, bridge_index));
         }
-
-        let desired = spec.addresses.clone();
-        a.addresses(true, &names.datapath_inside, dp_inside, &desired, |x| {
-            !is_ipv6_link_local(x) || desired.contains(x)
-        })
-        .await?;
-        let v4 = |x: &IpNetwork| x.is_ipv4();
-        a.addresses(false, &names.bridge, bridge, &[IpNetwork::V4(vty.host)], v4)
-            .await?;
-        a.addresses(
-            true,
-            &names.vty_inside,
-            vty_inside,
-            &[IpNetwork::V4(vty.namespace)],
-            v4,
-        )
-        .await?;
 
         a.up(true, "lo").await?;
-        a.up(true, &names.datapath_inside).await?;
-        a.up(false, &names.datapath_host).await?;
-        a.up(true, &names.vty_inside).await?;
-        a.up(false, &names.vty_host).await?;
-        a.up(false, &names.bridge).await?;
-
-        let gateway = vty.host.ip();
-        let default =
-            Ipv4Network::new(Ipv4Addr::UNSPECIFIED, 0).map_err(|e| NetnsError::InvalidSpec {
-                field: "route",
-                reason: e.to_string(),
-            })?;
-        let routes = a.inner.routes().await?;
-        let has_default = routes.iter().any(|r| {
-            r.destination == IpNetwork::V4(default)
-                && r.gateway == Some(IpAddr::V4(gateway))
-                && r.oif == Some(vty_inside)
-        });
-        if !has_default {
-            a.inner
-                .add_route(
-                    IpNetwork::V4(default),
-                    Some(IpAddr::V4(gateway)),
-                    Some(vty_inside),
-                    true,
-                )
-                .await?;
-            a.actions.push(Action::SetDefaultRoute { gateway });
+        for v in &spec.veths {
+            a.up(true, &v.inside).await?;
+            a.up(false, &v.host).await?;
+            if let Some(b) = &v.bridge {
+                a.up(false, &b.name).await?;
+            }
         }
 
-        wait_usable(&a.inner, dp_inside, &names.datapath_inside).await?;
+        if let Some(r) = &spec.default_route {
+            let oif = spec
+                .veths
+                .iter()
+                .zip(&built)
+                .find(|(v, _)| v.inside == r.via)
+                .map(|(_, (_, inside, _))| *inside);
+            a.default_route(r.gateway, oif).await?;
+        }
 
+        for (v, (_, inside, _)) in spec.veths.iter().zip(&built) {
+            wait_usable(&a.inner, *inside, &v.inside).await?;
+        }
+
+        let mut veths = Vec::with_capacity(built.len());
+        for (v, (host_index, inside_index, bridge_index)) in spec.veths.iter().zip(built) {
+            let link = a.inner.link_by_index(inside_index).await?.ok_or_else(|| {
+                conflict(a.inner_obj(&v.inside), "vanished while being set up".into())
+            })?;
+            veths.push(BuiltVeth {
+                host: v.host.clone(),
+                host_index,
+                inside: InsideInterface {
+                    name: v.inside.clone(),
+                    index: inside_index,
+                    mac: v.mac.or(link.mac).unwrap_or_default(),
+                    mtu: link.mtu,
+                    addresses: v.addresses.clone(),
+                },
+                bridge_index,
+            });
+        }
         let actions = std::mem::take(&mut a.actions);
         drop(a);
         Ok(Container {
             spec: spec.clone(),
-            names: names.clone(),
-            vty,
             ns,
             host_ns,
-            datapath_host_index: dp_host,
-            datapath_inside: InsideInterface {
-                name: names.datapath_inside.clone(),
-                index: dp_inside,
-                mac: spec.mac,
-                mtu: spec.mtu,
-                addresses: spec.addresses.clone(),
-            },
-            vty_host_index: vty_host,
-            vty_inside_index: vty_inside,
-            bridge_index: bridge,
+            veths,
             actions,
         })
     }
 
     /// Removes everything of this container: kills the processes left inside the namespace,
-    /// deletes the host-side veths (their peers go with them) and the bridge, then the namespace.
+    /// deletes the host-side veths (their peers go with them) and bridges, then the namespace.
     pub async fn teardown(self) -> Result<()> {
-        remove_wiring(&self.names, self.host_ns.as_ref()).await
+        remove_wiring(&self.spec, self.host_ns.as_ref()).await
     }
 
     /// The spec this container was last applied from.
     pub fn spec(&self) -> &ContainerSpec {
         &self.spec
-    }
-
-    /// All derived names.
-    pub fn names(&self) -> &ContainerNames {
-        &self.names
     }
 
     /// What the apply that returned this container changed (empty when nothing differed).
@@ -521,58 +536,18 @@ impl Container {
         self.host_ns.as_ref()
     }
 
-    /// Name of the host-side datapath veth (where the datapath steers BGP traffic).
-    pub fn datapath_host_name(&self) -> &str {
-        &self.names.datapath_host
+    /// The veth pairs as built, in the spec's order.
+    pub fn veths(&self) -> &[BuiltVeth] {
+        &self.veths
     }
 
-    /// Index of the host-side datapath veth in the host-side namespace.
-    pub fn datapath_host_index(&self) -> u32 {
-        self.datapath_host_index
-    }
-
-    /// The datapath veth inside the namespace (name, index, MAC, MTU, addresses).
-    pub fn datapath_inside(&self) -> &InsideInterface {
-        &self.datapath_inside
-    }
-
-    /// Name of the Vty bridge on the host side.
-    pub fn bridge_name(&self) -> &str {
-        &self.names.bridge
-    }
-
-    /// Index of the Vty bridge in the host-side namespace.
-    pub fn bridge_index(&self) -> u32 {
-        self.bridge_index
-    }
-
-    /// Index of the host-side Vty veth (a bridge port).
-    pub fn vty_host_index(&self) -> u32 {
-        self.vty_host_index
-    }
-
-    /// Index of the Vty veth inside the namespace.
-    pub fn vty_inside_index(&self) -> u32 {
-        self.vty_inside_index
-    }
-
-    /// The bridge's address (`.1/30`): the host's end of the Vty link.
-    pub fn vty_host_address(&self) -> Ipv4Network {
-        self.vty.host
-    }
-
-    /// The namespace's Vty address (`.2/30`).
-    pub fn vty_ns_address(&self) -> Ipv4Network {
-        self.vty.namespace
-    }
-
-    /// Where bgpd's Vty listens: namespace address and Vty port.
-    pub fn vty_socket_addr(&self) -> SocketAddr {
-        self.vty.vty
+    /// The veth whose host end is named `host`.
+    pub fn veth(&self, host: &str) -> Option<&BuiltVeth> {
+        self.veths.iter().find(|v| v.host == host)
     }
 }
 
-/// Waits (up to 5 s) until the datapath link's addresses are no longer tentative.
+/// Waits (up to 5 s) until a link's addresses are no longer tentative.
 async fn wait_usable(inner: &Rtnl, index: u32, name: &str) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
@@ -599,10 +574,10 @@ async fn wait_usable(inner: &Rtnl, index: u32, name: &str) -> Result<()> {
     }
 }
 
-/// Deletes the host-side objects of `names` (only if they are of our kinds) and the namespace,
-/// after killing the processes inside it.
-pub(crate) async fn remove_wiring(names: &ContainerNames, host_ns: Option<&NetNs>) -> Result<()> {
-    match NetNs::open(&names.namespace) {
+/// Deletes the host-side objects of `spec` (only if they are of the spec's kinds) and the
+/// namespace, after killing the processes inside it.
+pub(crate) async fn remove_wiring(spec: &ContainerSpec, host_ns: Option<&NetNs>) -> Result<()> {
+    match NetNs::open(&spec.namespace) {
         Ok(ns) => {
             kill_processes_in(&ns)?;
         }
@@ -611,20 +586,16 @@ pub(crate) async fn remove_wiring(names: &ContainerNames, host_ns: Option<&NetNs
     }
     let host = Rtnl::open(host_ns)?;
     let mut ours = Vec::new();
-    for (name, kind) in [
-        (&names.datapath_host, "veth"),
-        (&names.vty_host, "veth"),
-        (&names.bridge, "bridge"),
-    ] {
+    for (name, kind) in spec.host_links() {
         if let Some(l) = host.link(name).await? {
-            if l.kind.as_deref() == Some(kind) {
+            if l.kind.as_deref() == Some(kind) && !ours.contains(&l.index) {
                 ours.push(l.index);
             }
         }
     }
     // One batch: the veths' peers inside the namespace go with them.
     delete_links_without_waiting_for_the_kernel(host_ns, &host, ours).await?;
-    crate::ns::delete(&names.namespace)
+    crate::ns::delete(&spec.namespace)
 }
 
 /// Lets other tasks run once. Unlike `tokio::task::yield_now` it works under any executor,
@@ -706,17 +677,17 @@ impl ContainerSpec {
     /// Removes the container this spec describes, whether or not this process built it (the
     /// host-side objects only when they are of our kinds). Nothing present is not an error.
     pub async fn remove(&self) -> Result<()> {
-        let names = self.names()?;
+        self.validate()?;
         let host_ns = match &self.host_netns {
             Some(n) => match NetNs::open(n) {
                 Ok(ns) => Some(ns),
                 // No host namespace: nothing of ours can be on the host side.
-                Err(NetnsError::NotFound { .. }) => return crate::ns::delete(&names.namespace),
+                Err(NetnsError::NotFound { .. }) => return crate::ns::delete(&self.namespace),
                 Err(e) => return Err(e),
             },
             None => None,
         };
-        remove_wiring(&names, host_ns.as_ref()).await
+        remove_wiring(self, host_ns.as_ref()).await
     }
 }
 
@@ -740,7 +711,7 @@ impl ContainerGuard {
     /// Tears the container down now, reporting errors.
     pub async fn teardown(mut self) -> Result<()> {
         self.armed = false;
-        remove_wiring(&self.container.names, self.container.host_ns.as_ref()).await
+        remove_wiring(&self.container.spec, self.container.host_ns.as_ref()).await
     }
 }
 
@@ -759,11 +730,11 @@ impl Drop for ContainerGuard {
         // The netlink connections run on their own threads, so blocking here cannot deadlock
         // even on an async runtime's thread.
         let r = futures::executor::block_on(remove_wiring(
-            &self.container.names,
+            &self.container.spec,
             self.container.host_ns.as_ref(),
         ));
         if let Err(e) = r {
-            tracing::warn!(container = %self.container.names.namespace, error = %e, "tearing down container");
+            tracing::warn!(container = %self.container.spec.namespace, error = %e, "tearing down container");
         }
     }
 }

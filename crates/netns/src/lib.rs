@@ -1,4 +1,5 @@
-//! Network namespaces and the veth/bridge wiring of the bgpd container of one BGP port.
+//! Network namespaces and the veth/bridge wiring of a container: a namespace linked to the host
+//! side, with names and addresses chosen by the caller.
 //!
 //! - [`NetNs`]: named namespaces compatible with iproute2 (`/run/netns/NAME`, bind mounts under
 //!   a shared `/run/netns`), so an operator can `ip netns exec NAME vtysh` into ours and we can
@@ -8,26 +9,41 @@
 //!   links (veth pairs with the peer created directly in another namespace, bridges), MAC, MTU,
 //!   up/down, enslavement, addresses (IPv6 without DAD) and main-table routes, as plain types
 //!   ([`Link`], [`Address`], [`Route`], [`MacAddr`]) — no netlink types in this API.
-//! - [`ContainerSpec`] → [`Container::apply`]: builds, or fixes, the whole wiring of one BGP
-//!   port (names from a prefix and the port id, Vty /30 from the port index); idempotent,
-//!   reports each change as an [`Action`], and refuses foreign objects that carry our names
-//!   ([`NetnsError::Conflict`]). [`Container::teardown`] / [`ContainerSpec::remove`] remove it,
-//!   [`ContainerGuard`] removes it on drop, [`sweep`] removes what a crashed run left.
+//! - [`ContainerSpec`] → [`Container::apply`]: builds, or fixes, a namespace with veth pairs
+//!   from the host side ([`VethSpec`]: names, MAC, MTU, addresses), host-side bridges
+//!   ([`BridgeSpec`]) and a default route ([`DefaultRoute`]); idempotent, reports each change as
+//!   an [`Action`], and refuses foreign objects that carry the spec's names
+//!   ([`NetnsError::Conflict`]). Every name and address is the caller's: naming schemes and
+//!   what each link is for belong to the caller. [`Container::teardown`] /
+//!   [`ContainerSpec::remove`] remove it, [`ContainerGuard`] removes it on drop, [`sweep`]
+//!   removes what a crashed run left (everything named `<prefix>-…`).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use netns::{Container, ContainerSpec, MacAddr};
-//! let mut spec = ContainerSpec::new(
-//!     "4f6c9a1e-8d2b-4c3a-9e5f-0a1b2c3d4e5f", // router port id
-//!     0,                                      // port index on this host: Vty 169.254.0.0/30
-//!     "02:00:5e:00:53:01".parse::<MacAddr>()?,
-//!     vec!["192.0.2.10/24".parse()?, "2001:db8::10/64".parse()?],
-//! );
-//! spec.host_netns = None; // host side in our own namespace
-//! netns::sweep(&spec.prefix, None).await?; // leftovers of a crashed run
+//! use netns::{BridgeSpec, Container, ContainerSpec, DefaultRoute, MacAddr, VethSpec};
+//! let mut spec = ContainerSpec::new("mnb-4f6c9a1e");
+//! // The link the workload uses, with the router port's MAC and addresses.
+//! let mut port = VethSpec::new("mnb-4f6c9a1e", "mnb-4f6c9a1e_m");
+//! port.mac = Some("02:00:5e:00:53:01".parse::<MacAddr>()?);
+//! port.mtu = Some(1500);
+//! port.addresses = vec!["192.0.2.10/24".parse()?, "2001:db8::10/64".parse()?];
+//! // A management link to a host-side bridge, and the default route through it.
+//! let mut mgmt = VethSpec::new("mnb-4f6c9a1e_v", "mnb-4f6c9a1e_vm");
+//! mgmt.addresses = vec!["169.254.0.2/30".parse()?];
+//! mgmt.bridge = Some(BridgeSpec {
+//!     name: "mnb-4f6c9a1e_br".into(),
+//!     addresses: vec!["169.254.0.1/30".parse()?],
+//! });
+//! spec.veths = vec![port, mgmt];
+//! spec.default_route = Some(DefaultRoute {
+//!     gateway: "169.254.0.1".parse()?,
+//!     via: "mnb-4f6c9a1e_vm".into(),
+//! });
+//! netns::sweep("mnb", None).await?; // leftovers of a crashed run
 //! let c = Container::apply(&spec).await?;
-//! println!("bgpd in {} with its Vty on {}", c.netns().name(), c.vty_socket_addr());
-//! println!("datapath port {} #{}", c.datapath_host_name(), c.datapath_host_index());
+//! for v in c.veths() {
+//!     println!("{} #{} -> {} #{}", v.host, v.host_index, v.inside.name, v.inside.index);
+//! }
 //! c.teardown().await?;
 //! # Ok(()) }
 //! ```
@@ -53,15 +69,14 @@ mod sweep;
 mod sys;
 mod types;
 
-pub use container::{Action, Container, ContainerGuard, InsideInterface};
+pub use container::{Action, BuiltVeth, Container, ContainerGuard, InsideInterface};
 pub use error::{NetlinkFailure, NetnsError, Result};
 pub use ns::{
     delete, kill_processes_in, list, pids_in, validate_ns_name, NetNs, NetNsGuard, NETNS_RUN_DIR,
 };
 pub use rtnl::Rtnl;
 pub use spec::{
-    default_vty_range, validate_prefix, vty_subnet, ContainerNames, ContainerSpec, VtyAddressing,
-    DEFAULT_PREFIX, DEFAULT_VTY_PORT, MAX_PREFIX_LEN,
+    validate_prefix, BridgeSpec, ContainerSpec, DefaultRoute, VethSpec, MAX_PREFIX_LEN,
 };
 pub use sweep::{sweep, SweepReport};
 pub use types::{validate_ifname, Address, Link, MacAddr, Route, VethEnd};

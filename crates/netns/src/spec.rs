@@ -1,170 +1,224 @@
-//! What one BGP port's container should look like: [`ContainerSpec`] and the names and Vty
-//! addresses derived from it.
+//! What a container should look like: [`ContainerSpec`], a namespace with veth pairs from the
+//! host side into it, optional bridges on the host side and a default route inside.
+//!
+//! The spec is generic: every name and address is the caller's. Naming schemes (a prefix and a
+//! port id, one private /30 per port, …) belong to the caller, which knows what the links are
+//! for; this crate only builds, checks and removes what it is told. [`crate::sweep`] finds
+//! leftovers by a name prefix, so callers that want it name everything `<prefix>-…`.
 
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::IpAddr;
 
-use ipnetwork::{IpNetwork, Ipv4Network};
+use ipnetwork::IpNetwork;
 
 use crate::error::{NetnsError, Result};
 use crate::types::{validate_ifname, MacAddr};
 
-/// Default name prefix of everything a container creates.
-pub const DEFAULT_PREFIX: &str = "mnb";
-/// Default TCP port of bgpd's Vty.
-pub const DEFAULT_VTY_PORT: u16 = 2605;
-/// Longest accepted prefix: leaves room for `-` and at least four characters of the port id.
+/// Longest accepted [`crate::sweep`] prefix.
 pub const MAX_PREFIX_LEN: usize = 7;
-/// Longest base name: the longest suffix (`_br`, `_vm`) must still fit in 15 bytes.
-const MAX_BASE_LEN: usize = 12;
 
-/// The default private range the Vty /30s are cut from: the lower half of 169.254.0.0/16, which
-/// keeps clear of 169.254.169.254 (cloud metadata services).
-pub fn default_vty_range() -> Ipv4Network {
-    match Ipv4Network::new_checked(Ipv4Addr::new(169, 254, 0, 0), 17) {
-        Some(n) => n,
-        None => Ipv4Network::from(Ipv4Addr::UNSPECIFIED),
-    }
-}
-
-/// Desired state of the container of one BGP port.
+/// Desired state of one container.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContainerSpec {
-    /// Name prefix (1–7 lowercase ASCII letters or digits, default `mnb`). [`crate::sweep`] finds
-    /// leftovers by it.
-    pub prefix: String,
-    /// The router port's id (e.g. a UUID); its letters and digits name the container.
-    pub port_id: String,
-    /// The port's index on this host: selects the Vty /30 within [`ContainerSpec::vty_range`].
-    pub index: u32,
-    /// Namespace of the host side (datapath veth host end, Vty bridge); `None`: the namespace of
+    /// The namespace (`/run/netns/<namespace>`), created when missing.
+    pub namespace: String,
+    /// Namespace of the host side (host ends of the veths, bridges); `None`: the namespace of
     /// the calling process.
     pub host_netns: Option<String>,
-    /// MAC of the datapath veth inside the namespace (the router port's MAC).
-    pub mac: MacAddr,
-    /// MTU of the datapath veth (both ends).
-    pub mtu: u32,
-    /// Addresses of the datapath veth inside the namespace, with their real prefix lengths
-    /// (the router port's IPv4/IPv6 addresses).
+    /// The veth pairs, each with one end on the host side and one in the namespace.
+    pub veths: Vec<VethSpec>,
+    /// The namespace's default route, if any.
+    pub default_route: Option<DefaultRoute>,
+}
+
+/// One veth pair between the host side and the container's namespace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VethSpec {
+    /// Name of the host-side end.
+    pub host: String,
+    /// Name of the end inside the namespace.
+    pub inside: String,
+    /// MAC of the inside end; `None`: the kernel's choice, left as it is.
+    pub mac: Option<MacAddr>,
+    /// MTU of both ends; `None`: the kernel's default, left as it is.
+    pub mtu: Option<u32>,
+    /// Addresses of the inside end with their real prefix lengths. They are the only ones kept
+    /// there, apart from the IPv6 link-local address the kernel adds.
     pub addresses: Vec<IpNetwork>,
-    /// Private range the Vty /30s are cut from (default [`default_vty_range`]).
-    pub vty_range: Ipv4Network,
-    /// TCP port of bgpd's Vty inside the namespace (default 2605).
-    pub vty_port: u16,
+    /// A bridge on the host side the host end is enslaved to.
+    pub bridge: Option<BridgeSpec>,
+}
+
+/// A bridge on the host side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BridgeSpec {
+    /// Its name.
+    pub name: String,
+    /// Its addresses (the only ones kept, apart from the kernel's IPv6 link-local address).
+    pub addresses: Vec<IpNetwork>,
+}
+
+/// A default route inside the namespace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DefaultRoute {
+    /// The gateway (its family selects `0.0.0.0/0` or `::/0`).
+    pub gateway: IpAddr,
+    /// The inside end of the veth it goes out of (one of [`VethSpec::inside`]).
+    pub via: String,
+}
+
+impl VethSpec {
+    /// A veth pair `host` / `inside` with nothing else set.
+    pub fn new(host: impl Into<String>, inside: impl Into<String>) -> VethSpec {
+        VethSpec {
+            host: host.into(),
+            inside: inside.into(),
+            mac: None,
+            mtu: None,
+            addresses: Vec::new(),
+            bridge: None,
+        }
+    }
 }
 
 impl ContainerSpec {
-    /// A spec with the defaults: prefix `mnb`, host side in the current namespace, MTU 1500,
-    /// Vty range [`default_vty_range`], Vty port 2605.
-    pub fn new(
-        port_id: impl Into<String>,
-        index: u32,
-        mac: MacAddr,
-        addresses: Vec<IpNetwork>,
-    ) -> ContainerSpec {
+    /// A namespace with no links yet, its host side in the caller's namespace.
+    pub fn new(namespace: impl Into<String>) -> ContainerSpec {
         ContainerSpec {
-            prefix: DEFAULT_PREFIX.to_string(),
-            port_id: port_id.into(),
-            index,
+            namespace: namespace.into(),
             host_netns: None,
-            mac,
-            mtu: 1500,
-            addresses,
-            vty_range: default_vty_range(),
-            vty_port: DEFAULT_VTY_PORT,
+            veths: Vec::new(),
+            default_route: None,
         }
     }
 
-    /// The names of every object of this container.
-    pub fn names(&self) -> Result<ContainerNames> {
-        ContainerNames::derive(&self.prefix, &self.port_id)
+    /// The veth whose host end is named `host`.
+    pub fn veth(&self, host: &str) -> Option<&VethSpec> {
+        self.veths.iter().find(|v| v.host == host)
     }
 
-    /// The Vty /30 of this container's index.
-    pub fn vty_subnet(&self) -> Result<Ipv4Network> {
-        vty_subnet(self.vty_range, self.index)
+    /// The names of the host-side objects (veth host ends and bridges) with their link kinds.
+    pub(crate) fn host_links(&self) -> Vec<(&str, &'static str)> {
+        let mut out = Vec::new();
+        for v in &self.veths {
+            out.push((v.host.as_str(), "veth"));
+        }
+        for v in &self.veths {
+            if let Some(b) = &v.bridge {
+                out.push((b.name.as_str(), "bridge"));
+            }
+        }
+        out
     }
 
-    /// Checks the whole spec (names, Vty /30, MAC, MTU, addresses).
+    /// Checks the whole spec: names, that no name is used twice on one side, MACs, MTUs,
+    /// addresses, the default route's link and family.
     pub fn validate(&self) -> Result<()> {
-        self.names()?;
-        self.vty_subnet()?;
-        if !self.mac.is_unicast() {
-            return Err(NetnsError::InvalidSpec {
-                field: "mac",
-                reason: format!("{} is not a unicast MAC", self.mac),
-            });
-        }
-        if !(68..=65535).contains(&self.mtu) {
-            return Err(NetnsError::InvalidSpec {
-                field: "mtu",
-                reason: format!("{} is outside 68..=65535", self.mtu),
-            });
-        }
+        crate::ns::validate_ns_name(&self.namespace)?;
         if let Some(ns) = &self.host_netns {
             crate::ns::validate_ns_name(ns)?;
         }
-        for (i, a) in self.addresses.iter().enumerate() {
-            if self.addresses[..i].iter().any(|b| b.ip() == a.ip()) {
-                return Err(NetnsError::InvalidSpec {
-                    field: "addresses",
-                    reason: format!("{} listed twice", a.ip()),
-                });
-            }
-            let bad = match a {
-                IpNetwork::V4(n) => {
-                    n.ip().is_unspecified() || n.ip().is_multicast() || n.ip().is_broadcast()
+        let mut host_names: Vec<&str> = Vec::new();
+        let mut inside_names: Vec<&str> = vec!["lo"];
+        for v in &self.veths {
+            validate_ifname(&v.host)?;
+            validate_ifname(&v.inside)?;
+            unique(&mut host_names, &v.host, "veths")?;
+            unique(&mut inside_names, &v.inside, "veths")?;
+            if let Some(mac) = v.mac {
+                if !mac.is_unicast() {
+                    return Err(invalid("mac", format!("{mac} is not a unicast MAC")));
                 }
-                IpNetwork::V6(n) => n.ip().is_unspecified() || n.ip().is_multicast(),
-            };
-            if bad {
-                return Err(NetnsError::InvalidSpec {
-                    field: "addresses",
-                    reason: format!("{a} is not a unicast address"),
-                });
+            }
+            if let Some(mtu) = v.mtu {
+                if !(68..=65535).contains(&mtu) {
+                    return Err(invalid("mtu", format!("{mtu} is outside 68..=65535")));
+                }
+            }
+            check_addresses(&v.addresses)?;
+            if let Some(b) = &v.bridge {
+                validate_ifname(&b.name)?;
+                check_addresses(&b.addresses)?;
+            }
+        }
+        // A bridge may serve several veths, but its name may not be a veth's.
+        let mut bridges: Vec<&str> = Vec::new();
+        for b in self.veths.iter().filter_map(|v| v.bridge.as_ref()) {
+            if host_names.contains(&b.name.as_str()) {
+                return Err(invalid(
+                    "veths",
+                    format!("{} is both a veth and a bridge", b.name),
+                ));
+            }
+            if !bridges.contains(&b.name.as_str()) {
+                bridges.push(&b.name);
+            }
+        }
+        for name in bridges {
+            let specs: Vec<&BridgeSpec> = self
+                .veths
+                .iter()
+                .filter_map(|v| v.bridge.as_ref())
+                .filter(|b| b.name == name)
+                .collect();
+            if specs.windows(2).any(|w| w[0] != w[1]) {
+                return Err(invalid(
+                    "veths",
+                    format!("bridge {name} is given different addresses"),
+                ));
+            }
+        }
+        if let Some(r) = &self.default_route {
+            if !self.veths.iter().any(|v| v.inside == r.via) {
+                return Err(invalid(
+                    "default_route",
+                    format!("{} is not the inside end of a veth", r.via),
+                ));
+            }
+            if r.gateway.is_unspecified() || r.gateway.is_multicast() {
+                return Err(invalid(
+                    "default_route",
+                    format!("{} is not a unicast gateway", r.gateway),
+                ));
             }
         }
         Ok(())
     }
 }
 
-/// Cuts the `index`-th /30 out of `range`.
-pub fn vty_subnet(range: Ipv4Network, index: u32) -> Result<Ipv4Network> {
-    let count = range.size() / 4;
-    if index >= count {
-        return Err(NetnsError::InvalidSpec {
-            field: "index",
-            reason: format!("index {index} is beyond the {count} /30s of Vty range {range}"),
-        });
+fn invalid(field: &'static str, reason: String) -> NetnsError {
+    NetnsError::InvalidSpec { field, reason }
+}
+
+fn unique<'a>(seen: &mut Vec<&'a str>, name: &'a str, field: &'static str) -> Result<()> {
+    if seen.contains(&name) {
+        return Err(invalid(field, format!("{name} is used twice")));
     }
-    let base = u32::from(range.network()) + index * 4;
-    Ipv4Network::new(Ipv4Addr::from(base), 30).map_err(|e| NetnsError::InvalidSpec {
-        field: "vty_range",
-        reason: e.to_string(),
-    })
+    seen.push(name);
+    Ok(())
 }
 
-/// The names of one container's objects, all derived from a prefix and a port id.
-///
-/// Base name `B` = `<prefix>-<first letters/digits of the port id>` (at most 12 bytes); namespace
-/// `B`; datapath veth `B` (host side) / `B_m` (inside); Vty veth `B_v` (host side, enslaved to
-/// bridge `B_br`) / `B_vm` (inside).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ContainerNames {
-    /// The namespace (`/run/netns/<namespace>`).
-    pub namespace: String,
-    /// Datapath veth, host side.
-    pub datapath_host: String,
-    /// Datapath veth, inside the namespace.
-    pub datapath_inside: String,
-    /// Vty veth, host side (a port of the bridge).
-    pub vty_host: String,
-    /// Vty veth, inside the namespace.
-    pub vty_inside: String,
-    /// The Vty bridge on the host side.
-    pub bridge: String,
+fn check_addresses(addresses: &[IpNetwork]) -> Result<()> {
+    for (i, a) in addresses.iter().enumerate() {
+        if addresses[..i].iter().any(|b| b.ip() == a.ip()) {
+            return Err(invalid("addresses", format!("{} listed twice", a.ip())));
+        }
+        let bad = match a {
+            IpNetwork::V4(n) => {
+                n.ip().is_unspecified() || n.ip().is_multicast() || n.ip().is_broadcast()
+            }
+            IpNetwork::V6(n) => n.ip().is_unspecified() || n.ip().is_multicast(),
+        };
+        if bad {
+            return Err(invalid(
+                "addresses",
+                format!("{a} is not a unicast address"),
+            ));
+        }
+    }
+    Ok(())
 }
 
-/// Checks a container name prefix: 1–7 lowercase ASCII letters or digits.
+/// Checks a [`crate::sweep`] prefix: 1–7 lowercase ASCII letters or digits.
 pub fn validate_prefix(prefix: &str) -> Result<()> {
     let bad = |reason| {
         Err(NetnsError::InvalidName {
@@ -184,173 +238,95 @@ pub fn validate_prefix(prefix: &str) -> Result<()> {
     Ok(())
 }
 
-impl ContainerNames {
-    /// Derives the names; errors when the prefix is invalid or the port id has no letter or digit.
-    pub fn derive(prefix: &str, port_id: &str) -> Result<ContainerNames> {
-        validate_prefix(prefix)?;
-        let room = MAX_BASE_LEN - prefix.len() - 1;
-        let id: String = port_id
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .take(room)
-            .collect();
-        if id.is_empty() {
-            return Err(NetnsError::InvalidSpec {
-                field: "port_id",
-                reason: format!("{port_id:?} has no ASCII letter or digit to name the container"),
-            });
-        }
-        let base = format!("{prefix}-{id}");
-        let names = ContainerNames {
-            namespace: base.clone(),
-            datapath_host: base.clone(),
-            datapath_inside: format!("{base}_m"),
-            vty_host: format!("{base}_v"),
-            vty_inside: format!("{base}_vm"),
-            bridge: format!("{base}_br"),
-        };
-        for n in [
-            &names.datapath_inside,
-            &names.vty_host,
-            &names.vty_inside,
-            &names.bridge,
-            &names.datapath_host,
-        ] {
-            validate_ifname(n)?;
-        }
-        Ok(names)
-    }
-}
-
-/// The Vty addressing of one container.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct VtyAddressing {
-    /// The /30.
-    pub subnet: Ipv4Network,
-    /// The bridge's address (`.1/30`), the host's end.
-    pub host: Ipv4Network,
-    /// The namespace's address (`.2/30`), where bgpd's Vty listens.
-    pub namespace: Ipv4Network,
-    /// bgpd's Vty: namespace address and Vty port.
-    pub vty: SocketAddr,
-}
-
-impl VtyAddressing {
-    /// The addressing of `spec`.
-    pub fn of(spec: &ContainerSpec) -> Result<VtyAddressing> {
-        let subnet = spec.vty_subnet()?;
-        let base = u32::from(subnet.network());
-        let net = |host: u32| {
-            Ipv4Network::new(Ipv4Addr::from(base + host), 30).map_err(|e| NetnsError::InvalidSpec {
-                field: "vty_range",
-                reason: e.to_string(),
-            })
-        };
-        let namespace = net(2)?;
-        Ok(VtyAddressing {
-            subnet,
-            host: net(1)?,
-            namespace,
-            vty: SocketAddr::V4(SocketAddrV4::new(namespace.ip(), spec.vty_port)),
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn names_follow_the_midonet_scheme_and_fit() {
-        let n = ContainerNames::derive("mnb", "1f2e3d4c-5b6a-7988-aabb-ccddeeff0011").unwrap();
-        assert_eq!(n.namespace, "mnb-1f2e3d4c");
-        assert_eq!(n.datapath_host, "mnb-1f2e3d4c");
-        assert_eq!(n.datapath_inside, "mnb-1f2e3d4c_m");
-        assert_eq!(n.vty_host, "mnb-1f2e3d4c_v");
-        assert_eq!(n.vty_inside, "mnb-1f2e3d4c_vm");
-        assert_eq!(n.bridge, "mnb-1f2e3d4c_br");
-        let long = ContainerNames::derive("abcdefg", "123456789").unwrap();
-        assert_eq!(long.bridge.len(), 15);
-        assert_eq!(long.namespace, "abcdefg-1234");
+    fn two_links() -> ContainerSpec {
+        let mut s = ContainerSpec::new("t-1");
+        let mut a = VethSpec::new("t-1", "t-1_m");
+        a.mac = Some(MacAddr([2, 0, 0, 0, 0, 1]));
+        a.mtu = Some(1500);
+        a.addresses = vec!["192.0.2.1/24".parse().unwrap()];
+        let mut b = VethSpec::new("t-1_v", "t-1_vm");
+        b.addresses = vec!["198.51.100.2/30".parse().unwrap()];
+        b.bridge = Some(BridgeSpec {
+            name: "t-1_br".into(),
+            addresses: vec!["198.51.100.1/30".parse().unwrap()],
+        });
+        s.veths = vec![a, b];
+        s.default_route = Some(DefaultRoute {
+            gateway: "198.51.100.1".parse().unwrap(),
+            via: "t-1_vm".into(),
+        });
+        s
     }
 
-    #[test]
-    fn bad_prefixes_and_ids_are_rejected() {
-        for p in ["", "abcdefgh", "MNB", "m-b", "m_b"] {
-            assert!(ContainerNames::derive(p, "abc").is_err(), "{p:?}");
+    fn field(s: &ContainerSpec) -> Option<&'static str> {
+        match s.validate() {
+            Err(NetnsError::InvalidSpec { field, .. }) => Some(field),
+            _ => None,
         }
-        assert!(matches!(
-            ContainerNames::derive("mnb", "--//"),
-            Err(NetnsError::InvalidSpec {
-                field: "port_id",
-                ..
-            })
-        ));
-    }
-
-    #[test]
-    fn vty_slash30_per_index() {
-        let r: Ipv4Network = "169.254.0.0/17".parse().unwrap();
-        assert_eq!(vty_subnet(r, 0).unwrap().to_string(), "169.254.0.0/30");
-        assert_eq!(vty_subnet(r, 1).unwrap().to_string(), "169.254.0.4/30");
-        assert_eq!(
-            vty_subnet(r, 8191).unwrap().to_string(),
-            "169.254.127.252/30"
-        );
-        assert!(vty_subnet(r, 8192).is_err());
-        let mut spec = ContainerSpec::new("p", 3, MacAddr([2, 0, 0, 0, 0, 1]), vec![]);
-        spec.vty_port = 2700;
-        let v = VtyAddressing::of(&spec).unwrap();
-        assert_eq!(v.host.to_string(), "169.254.0.13/30");
-        assert_eq!(v.namespace.to_string(), "169.254.0.14/30");
-        assert_eq!(v.vty.to_string(), "169.254.0.14:2700");
-        assert_eq!(default_vty_range().to_string(), "169.254.0.0/17");
     }
 
     #[test]
     fn spec_validation_names_the_field() {
-        let ok = ContainerSpec::new(
-            "p1",
-            0,
-            MacAddr([2, 0, 0, 0, 0, 1]),
-            vec!["192.0.2.1/24".parse().unwrap()],
-        );
+        let ok = two_links();
         ok.validate().unwrap();
+        assert_eq!(
+            ok.host_links(),
+            vec![("t-1", "veth"), ("t-1_v", "veth"), ("t-1_br", "bridge")]
+        );
+        assert_eq!(ok.veth("t-1_v").map(|v| v.inside.as_str()), Some("t-1_vm"));
         let mut s = ok.clone();
-        s.mac = MacAddr([1, 0, 0, 0, 0, 1]);
-        assert!(matches!(
-            s.validate(),
-            Err(NetnsError::InvalidSpec { field: "mac", .. })
-        ));
+        s.veths[0].mac = Some(MacAddr([1, 0, 0, 0, 0, 1]));
+        assert_eq!(field(&s), Some("mac"));
         let mut s = ok.clone();
-        s.mtu = 10;
-        assert!(matches!(
-            s.validate(),
-            Err(NetnsError::InvalidSpec { field: "mtu", .. })
-        ));
+        s.veths[0].mtu = Some(10);
+        assert_eq!(field(&s), Some("mtu"));
         let mut s = ok.clone();
-        s.addresses.push("192.0.2.1/32".parse().unwrap());
-        assert!(matches!(
-            s.validate(),
-            Err(NetnsError::InvalidSpec {
-                field: "addresses",
-                ..
-            })
-        ));
+        s.veths[0].addresses.push("192.0.2.1/32".parse().unwrap());
+        assert_eq!(field(&s), Some("addresses"));
         let mut s = ok.clone();
-        s.addresses = vec!["224.0.0.1/4".parse().unwrap()];
-        assert!(matches!(
-            s.validate(),
-            Err(NetnsError::InvalidSpec {
-                field: "addresses",
-                ..
-            })
-        ));
+        s.veths[0].addresses = vec!["224.0.0.1/4".parse().unwrap()];
+        assert_eq!(field(&s), Some("addresses"));
+        let mut s = ok.clone();
+        s.veths[1].inside = "t-1_m".into();
+        assert_eq!(field(&s), Some("veths"));
+        let mut s = ok.clone();
+        s.veths[1].host = "t-1".into();
+        assert_eq!(field(&s), Some("veths"));
+        let mut s = ok.clone();
+        if let Some(b) = s.veths[1].bridge.as_mut() {
+            b.name = "t-1".into();
+        }
+        assert_eq!(field(&s), Some("veths"));
+        let mut s = ok.clone();
+        let mut third = VethSpec::new("t-1_x", "t-1_xm");
+        third.bridge = Some(BridgeSpec {
+            name: "t-1_br".into(),
+            addresses: vec![],
+        });
+        s.veths.push(third);
+        assert_eq!(field(&s), Some("veths"));
+        let mut s = ok.clone();
+        if let Some(r) = s.default_route.as_mut() {
+            r.via = "t-1_v".into();
+        }
+        assert_eq!(field(&s), Some("default_route"));
+        let mut s = ok.clone();
+        s.veths[0].host = "sixteen-bytes-xx".into();
+        assert!(matches!(s.validate(), Err(NetnsError::InvalidName { .. })));
         let mut s = ok;
-        s.index = 1 << 20;
-        assert!(matches!(
-            s.validate(),
-            Err(NetnsError::InvalidSpec { field: "index", .. })
-        ));
+        s.namespace = "a/b".into();
+        assert!(matches!(s.validate(), Err(NetnsError::InvalidName { .. })));
+    }
+
+    #[test]
+    fn bad_prefixes_are_rejected() {
+        for p in ["", "abcdefgh", "MNB", "m-b", "m_b"] {
+            assert!(validate_prefix(p).is_err(), "{p:?}");
+        }
+        validate_prefix("mnb").unwrap();
     }
 }

@@ -46,10 +46,12 @@ impl std::str::FromStr for MacAddr {
     fn from_str(s: &str) -> Result<MacAddr> {
         let bad = || NetnsError::InvalidSpec {
             field: "mac",
-            reason: format!("{s:?} is not aa:bb:cc:dd:ee:ff"),
+            reason: format!("{s:?} is not six hex bytes separated by ':' or '-'"),
         };
         let mut out = [0u8; 6];
-        let mut parts = s.split(':');
+        // One separator throughout: `aa:bb:…` or `aa-bb-…`.
+        let sep = if s.contains('-') { '-' } else { ':' };
+        let mut parts = s.split(sep);
         for slot in out.iter_mut() {
             let p = parts.next().ok_or_else(bad)?;
             if p.len() != 2 {
@@ -165,8 +167,10 @@ mod tests {
         let m: MacAddr = "02:aB:00:ff:10:01".parse().unwrap();
         assert_eq!(m.0, [0x02, 0xab, 0, 0xff, 0x10, 0x01]);
         assert_eq!(m.to_string(), "02:ab:00:ff:10:01");
+        assert_eq!("02-ab-00-ff-10-01".parse::<MacAddr>().unwrap(), m);
         for bad in [
             "",
+            "02-ab:00:ff:10:01",
             "02:ab:00:ff:10",
             "02:ab:00:ff:10:01:02",
             "2:ab:00:ff:10:01",

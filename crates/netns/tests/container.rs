@@ -1,5 +1,6 @@
-//! The container of one BGP port: build, check from both sides, traffic, idempotency, changes,
-//! conflicts, IPv6 without DAD, cleanup after a panic.
+//! A container shaped like a BGP port's (a datapath veth, a management veth on a host-side
+//! bridge, a default route through it): build, check from both sides, traffic, idempotency,
+//! changes, conflicts, IPv6 without DAD, cleanup after a panic.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -8,7 +9,7 @@ use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener};
 
 use common::{
-    add_foreign_link, assert_gone, connect_from, host_side, ip, link_names, ping_from, spec,
+    add_foreign_link, assert_gone, connect_from, host_side, ip, link_names, ping_from, port,
 };
 use ipnetwork::IpNetwork;
 use netns::{Action, Container, ContainerGuard, MacAddr, NetnsError, Rtnl};
@@ -19,15 +20,20 @@ async fn build_check_traffic_and_teardown() {
         return;
     };
     let host = host_side();
-    let spec = spec(&host, 5);
+    let port = port(&host, 5);
+    let spec = port.spec();
     let c = ContainerGuard::new(Container::apply(&spec).await.unwrap());
-    let n = c.names().clone();
+    let n = port.names();
     assert_eq!(c.netns().name(), n.namespace);
-    assert_eq!(c.datapath_host_name(), n.datapath_host);
-    assert_eq!(c.bridge_name(), n.bridge);
-    assert_eq!(c.vty_host_address().to_string(), "169.254.0.21/30");
-    assert_eq!(c.vty_ns_address().to_string(), "169.254.0.22/30");
-    assert_eq!(c.vty_socket_addr().to_string(), "169.254.0.22:2605");
+    assert_eq!(c.veths().len(), 2);
+    assert_eq!(c.veths()[0].host, n.datapath_host);
+    assert_eq!(c.veths()[0].bridge_index, None);
+    assert_eq!(
+        c.veth(&n.mgmt_host).map(|v| v.inside.name.as_str()),
+        Some(n.mgmt_inside.as_str())
+    );
+    assert_eq!(port.mgmt_host_addr().to_string(), "169.254.0.21/30");
+    assert_eq!(port.mgmt_socket().to_string(), "169.254.0.22:2605");
     assert!(c
         .actions()
         .contains(&Action::CreatedNamespace(n.namespace.clone())));
@@ -39,9 +45,10 @@ async fn build_check_traffic_and_teardown() {
         .await
         .unwrap()
         .expect("datapath veth inside");
-    assert_eq!(dp.index, c.datapath_inside().index);
+    assert_eq!(dp.index, c.veths()[0].inside.index);
     assert_eq!(dp.kind.as_deref(), Some("veth"));
-    assert_eq!(dp.mac, Some(spec.mac));
+    assert_eq!(dp.mac, Some(port.mac));
+    assert_eq!(c.veths()[0].inside.mac, port.mac);
     assert_eq!(dp.mtu, 1500);
     assert!(dp.up);
     let mut addrs: Vec<IpNetwork> = inner
@@ -53,12 +60,12 @@ async fn build_check_traffic_and_teardown() {
         .filter(|a| !matches!(a, IpNetwork::V6(n) if n.ip().segments()[0] == 0xfe80))
         .collect();
     addrs.sort();
-    let mut want = spec.addresses.clone();
+    let mut want = port.addresses.clone();
     want.sort();
     assert_eq!(addrs, want);
-    assert_eq!(c.datapath_inside().addresses, spec.addresses);
+    assert_eq!(c.veths()[0].inside.addresses, port.addresses);
     assert!(inner.link("lo").await.unwrap().unwrap().up);
-    let vm = inner.link(&n.vty_inside).await.unwrap().unwrap();
+    let vm = inner.link(&n.mgmt_inside).await.unwrap().unwrap();
     assert!(vm.up);
     let vm_addrs: Vec<IpNetwork> = inner
         .addresses(Some(vm.index))
@@ -81,7 +88,7 @@ async fn build_check_traffic_and_teardown() {
     // The same seen by iproute2.
     let (_, out) = ip(&["-n", &n.namespace, "-4", "route", "show", "default"]);
     assert!(
-        out.contains("via 169.254.0.21") && out.contains(&n.vty_inside),
+        out.contains("via 169.254.0.21") && out.contains(&n.mgmt_inside),
         "{out}"
     );
     let (_, out) = ip(&["-n", &n.namespace, "link", "show", &n.datapath_inside]);
@@ -94,7 +101,7 @@ async fn build_check_traffic_and_teardown() {
     let hostnl = Rtnl::open(Some(&host)).unwrap();
     let br = hostnl.link(&n.bridge).await.unwrap().unwrap();
     assert_eq!(br.kind.as_deref(), Some("bridge"));
-    assert_eq!(br.index, c.bridge_index());
+    assert_eq!(Some(br.index), c.veths()[1].bridge_index);
     assert!(br.up);
     let br_addrs: Vec<IpNetwork> = hostnl
         .addresses(Some(br.index))
@@ -107,30 +114,31 @@ async fn build_check_traffic_and_teardown() {
         br_addrs.contains(&"169.254.0.21/30".parse().unwrap()),
         "{br_addrs:?}"
     );
-    let v = hostnl.link(&n.vty_host).await.unwrap().unwrap();
+    let v = hostnl.link(&n.mgmt_host).await.unwrap().unwrap();
     assert_eq!(v.master, Some(br.index));
     assert!(v.up);
     let dph = hostnl.link(&n.datapath_host).await.unwrap().unwrap();
-    assert_eq!(dph.index, c.datapath_host_index());
+    assert_eq!(dph.index, c.veths()[0].host_index);
     assert_eq!(dph.peer_index, Some(dp.index));
     assert!(dph.up);
     let (_, out) = ip(&["-n", host.name(), "link", "show", "master", &n.bridge]);
-    assert!(out.contains(&n.vty_host), "{out}");
+    assert!(out.contains(&n.mgmt_host), "{out}");
     let mut host_links = link_names(host.name());
     host_links.sort();
     let mut want_links = vec![
         "lo".to_string(),
         n.datapath_host.clone(),
-        n.vty_host.clone(),
+        n.mgmt_host.clone(),
         n.bridge.clone(),
     ];
     want_links.sort();
     assert_eq!(host_links, want_links);
 
-    // Traffic across the Vty link: ping both ways, TCP from the host side to the Vty address.
+    // Traffic across the management link: ping both ways, TCP from the host side to the
+    // namespace's address.
     ping_from(host.name(), "169.254.0.22");
     ping_from(&n.namespace, "169.254.0.21");
-    let vty = c.vty_socket_addr();
+    let vty = port.mgmt_socket();
     let listener = c
         .netns()
         .run(move || TcpListener::bind(vty))
@@ -153,7 +161,7 @@ async fn build_check_traffic_and_teardown() {
     assert_eq!(
         peer.ip(),
         IpAddr::from([169, 254, 0, 21]),
-        "the host reaches the Vty from the bridge address"
+        "the host reaches the namespace from the bridge address"
     );
 
     c.teardown().await.unwrap();
@@ -166,7 +174,8 @@ async fn applying_the_same_spec_twice_changes_nothing() {
         return;
     };
     let host = host_side();
-    let spec = spec(&host, 1);
+    let port = port(&host, 1);
+    let spec = port.spec();
     let first = ContainerGuard::new(Container::apply(&spec).await.unwrap());
     assert!(!first.actions().is_empty());
     let second = Container::apply(&spec).await.unwrap();
@@ -175,12 +184,9 @@ async fn applying_the_same_spec_twice_changes_nothing() {
         &[] as &[Action],
         "second apply must be a no-op"
     );
-    assert_eq!(second.datapath_host_index(), first.datapath_host_index());
-    assert_eq!(second.datapath_inside(), first.datapath_inside());
-    assert_eq!(second.bridge_index(), first.bridge_index());
-    assert_eq!(second.vty_inside_index(), first.vty_inside_index());
+    assert_eq!(second.veths(), first.veths());
     assert_eq!(second.netns().id().unwrap(), first.netns().id().unwrap());
-    let n = first.names().clone();
+    let n = port.names();
     first.teardown().await.unwrap();
     assert_gone(host.name(), &n);
 }
@@ -191,16 +197,16 @@ async fn a_changed_spec_fixes_only_the_difference() {
         return;
     };
     let host = host_side();
-    let mut spec = spec(&host, 2);
-    let first = ContainerGuard::new(Container::apply(&spec).await.unwrap());
-    let n = first.names().clone();
+    let mut port = port(&host, 2);
+    let first = ContainerGuard::new(Container::apply(&port.spec()).await.unwrap());
+    let n = port.names();
 
-    spec.mac = MacAddr([0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0xee]);
-    spec.addresses = vec![
+    port.mac = MacAddr([0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0xee]);
+    port.addresses = vec![
         "198.51.100.7/25".parse().unwrap(),
         "2001:db8:1::1/64".parse().unwrap(),
     ];
-    let second = Container::apply(&spec).await.unwrap();
+    let second = Container::apply(&port.spec()).await.unwrap();
     let mut actions: Vec<String> = second.actions().iter().map(|a| a.to_string()).collect();
     actions.sort();
     let mut want = vec![
@@ -211,11 +217,11 @@ async fn a_changed_spec_fixes_only_the_difference() {
     want.sort();
     assert_eq!(actions, want);
     assert_eq!(
-        second.datapath_inside().index,
-        first.datapath_inside().index,
+        second.veths()[0].inside.index,
+        first.veths()[0].inside.index,
         "the veth is kept"
     );
-    assert_eq!(second.bridge_index(), first.bridge_index());
+    assert_eq!(second.veths()[1], first.veths()[1]);
 
     let (_, out) = ip(&[
         "-n",
@@ -232,9 +238,11 @@ async fn a_changed_spec_fixes_only_the_difference() {
     assert!(!out.contains("192.0.2.1"), "{out}");
     assert!(out.contains("2001:db8:1::1/64"), "{out}");
 
-    // A new index moves the Vty /30: bridge and namespace addresses and the default route follow.
-    spec.index = 9;
-    spec.mtu = 1400;
+    // A new index moves the management /30: bridge and namespace addresses and the default
+    // route follow.
+    port.index = 9;
+    port.mtu = 1400;
+    let spec = port.spec();
     let third = Container::apply(&spec).await.unwrap();
     assert!(third.actions().contains(&Action::SetDefaultRoute {
         gateway: "169.254.0.37".parse().unwrap()
@@ -250,8 +258,14 @@ async fn a_changed_spec_fixes_only_the_difference() {
         out.contains("169.254.0.37/30") && !out.contains("169.254.0.9/30"),
         "{out}"
     );
-    let vty = third.vty_socket_addr();
-    assert_eq!(vty, "169.254.0.38:2605".parse::<SocketAddr>().unwrap());
+    assert_eq!(
+        third.spec().veths[1].addresses,
+        vec!["169.254.0.38/30".parse::<IpNetwork>().unwrap()]
+    );
+    assert_eq!(
+        port.mgmt_socket(),
+        "169.254.0.38:2605".parse::<SocketAddr>().unwrap()
+    );
     ping_from(host.name(), "169.254.0.38");
     assert_eq!(
         Container::apply(&spec).await.unwrap().actions(),
@@ -270,8 +284,8 @@ async fn foreign_objects_with_our_names_are_conflicts() {
     let host = host_side();
 
     // A foreign link where our datapath veth should be.
-    let s = spec(&host, 3);
-    let n = s.names().unwrap();
+    let p = port(&host, 3);
+    let (s, n) = (p.spec(), p.names());
     let kind = add_foreign_link(host.name(), &n.datapath_host);
     let err = Container::apply(&s).await.unwrap_err();
     match &err {
@@ -294,14 +308,14 @@ async fn foreign_objects_with_our_names_are_conflicts() {
     ip(&["-n", host.name(), "link", "del", &n.datapath_host]);
 
     // A veth with our name whose peer is elsewhere (here: in the host side itself).
-    let s = spec(&host, 4);
-    let n = s.names().unwrap();
+    let p = port(&host, 4);
+    let (s, n) = (p.spec(), p.names());
     let (ok, out) = ip(&[
         "-n",
         host.name(),
         "link",
         "add",
-        &n.vty_host,
+        &n.mgmt_host,
         "type",
         "veth",
         "peer",
@@ -311,15 +325,15 @@ async fn foreign_objects_with_our_names_are_conflicts() {
     assert!(ok, "{out}");
     let err = Container::apply(&s).await.unwrap_err();
     assert!(
-        matches!(&err, NetnsError::Conflict { object, found } if object.contains(&n.vty_host) && found.contains("peer")),
+        matches!(&err, NetnsError::Conflict { object, found } if object.contains(&n.mgmt_host) && found.contains("peer")),
         "{err}"
     );
     s.remove().await.unwrap();
     ip(&["-n", host.name(), "link", "del", "other0"]);
 
     // A bridge name taken by a foreign link.
-    let s = spec(&host, 6);
-    let n = s.names().unwrap();
+    let p = port(&host, 6);
+    let (s, n) = (p.spec(), p.names());
     add_foreign_link(host.name(), &n.bridge);
     let err = Container::apply(&s).await.unwrap_err();
     assert!(
@@ -332,7 +346,7 @@ async fn foreign_objects_with_our_names_are_conflicts() {
     assert!(!netns::list().unwrap().contains(&n.namespace));
 
     // A missing host-side namespace is named.
-    let mut s = spec(&host, 7);
+    let mut s = port(&host, 7).spec();
     s.host_netns = Some(testkit::unique_name("mnbx"));
     assert!(matches!(
         Container::apply(&s).await,
@@ -346,12 +360,12 @@ async fn ipv6_address_is_usable_at_once() {
         return;
     };
     let host = host_side();
-    let mut spec = spec(&host, 8);
-    spec.addresses = vec![
+    let mut port = port(&host, 8);
+    port.addresses = vec![
         "2001:db8:8::1/64".parse().unwrap(),
         "203.0.113.1/24".parse().unwrap(),
     ];
-    let c = ContainerGuard::new(Container::apply(&spec).await.unwrap());
+    let c = ContainerGuard::new(Container::apply(&port.spec()).await.unwrap());
     // Bind right away, no waiting: DAD must not hold the address back.
     let bound = c
         .netns()
@@ -365,7 +379,7 @@ async fn ipv6_address_is_usable_at_once() {
     assert!(bound.1.is_ok(), "bind IPv4: {:?}", bound.1);
     let inner = Rtnl::open(Some(c.netns())).unwrap();
     let addrs = inner
-        .addresses(Some(c.datapath_inside().index))
+        .addresses(Some(c.veths()[0].inside.index))
         .await
         .unwrap();
     let a = addrs
@@ -373,7 +387,7 @@ async fn ipv6_address_is_usable_at_once() {
         .find(|a| a.network == "2001:db8:8::1/64".parse::<IpNetwork>().unwrap())
         .unwrap();
     assert!(!a.tentative && !a.dad_failed, "{a:?}");
-    let n = c.names().clone();
+    let n = port.names();
     c.teardown().await.unwrap();
     assert_gone(host.name(), &n);
 }
@@ -384,8 +398,8 @@ fn a_panicking_body_still_cleans_up() {
         return;
     };
     let host = host_side();
-    let spec = spec(&host, 10);
-    let names = spec.names().unwrap();
+    let port = port(&host, 10);
+    let (spec, names) = (port.spec(), port.names());
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

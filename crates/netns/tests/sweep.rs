@@ -6,7 +6,7 @@ mod common;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{add_foreign_link, host_side, link_names, spec};
+use common::{add_foreign_link, host_side, link_names, port};
 use netns::{Container, NetNs};
 
 #[tokio::test]
@@ -19,10 +19,10 @@ async fn sweep_removes_what_a_crashed_run_left() {
     let prefix = format!("mnbs{}", &testkit::unique_name("")[5..7]);
     let mut names = Vec::new();
     for i in 0..3 {
-        let mut s = spec(&host, i);
-        s.prefix = prefix.clone();
-        let c = Container::apply(&s).await.unwrap();
-        names.push(c.names().clone());
+        let mut p = port(&host, i);
+        p.prefix = prefix.clone();
+        Container::apply(&p.spec()).await.unwrap();
+        names.push(p.names());
         // "Crash": the container is dropped without teardown.
     }
     let mut sleeper = Command::new("ip")
@@ -51,7 +51,7 @@ async fn sweep_removes_what_a_crashed_run_left() {
         .flat_map(|n| {
             [
                 n.datapath_host.clone(),
-                n.vty_host.clone(),
+                n.mgmt_host.clone(),
                 n.bridge.clone(),
             ]
         })
@@ -85,14 +85,20 @@ async fn fifty_containers_built_and_torn_down_leave_nothing() {
     };
     let host = host_side();
     let mut containers = Vec::new();
+    let mut names = Vec::new();
     for i in 0..50 {
-        containers.push(Container::apply(&spec(&host, i)).await.unwrap());
+        let p = port(&host, i);
+        containers.push(Container::apply(&p.spec()).await.unwrap());
+        names.push(p.names());
     }
     assert_eq!(link_names(host.name()).len(), 1 + 3 * 50);
-    let names: Vec<_> = containers.iter().map(|c| c.names().clone()).collect();
-    let mut vty: Vec<_> = containers.iter().map(|c| c.vty_ns_address()).collect();
-    vty.dedup();
-    assert_eq!(vty.len(), 50, "every container has its own /30");
+    let mut mgmt: Vec<_> = containers
+        .iter()
+        .map(|c| c.spec().veths[1].addresses.clone())
+        .collect();
+    mgmt.sort();
+    mgmt.dedup();
+    assert_eq!(mgmt.len(), 50, "every container has its own /30");
     for c in containers {
         c.teardown().await.unwrap();
     }

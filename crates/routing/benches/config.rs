@@ -32,16 +32,16 @@ fn benches(c: &mut Criterion) {
     let big = Config::parse(&config_text(1, 10_000)).unwrap();
     let settings = BgpdSettings::from(&big.ports[0]);
     c.bench_function("bootstrap_10k_networks", |b| {
-        b.iter(|| black_box(&settings).bootstrap().unwrap())
+        b.iter(|| vty::render_lines(&black_box(&settings).bootstrap()))
     });
     let mut changed = big.ports[0].clone();
-    changed.peers[0].keepalive = 20;
+    changed.peers[0].timers = routing::config::Timers::new(20, 180).unwrap();
     changed.networks.pop_first();
     let new = BgpdSettings::from(&changed);
     c.bench_function("diff_10k_networks_one_timer_one_network", |b| {
         b.iter(|| {
-            let d = black_box(&settings).diff(black_box(&new)).unwrap();
-            assert_eq!(d.len(), 8, "{d:?}");
+            let d = vty::render_lines(&black_box(&settings).diff(black_box(&new)));
+            assert_eq!(d.len(), 6, "{d:?}");
             d
         })
     });

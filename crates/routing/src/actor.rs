@@ -10,13 +10,15 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::{sleep_until, Instant};
 use tracing::{debug, info, warn};
 
+use bgpd::BgpdEvent;
+
 use crate::bgpconf::BgpdSettings;
 use crate::effects::{
     BgpdControl, ContainerFacts, Effects, PortPlan, VtySession, ZebraControl, ZebraFeed,
 };
 use crate::sink::RouteSink;
 use crate::types::{
-    BgpdEvent, PeerStatus, PortPhase, PortStatus, RouteChange, RouteCounts, RouteStats, ZebraEvent,
+    PeerStatus, PortPhase, PortStatus, RouteChange, RouteCounts, RouteStats, ZebraEvent,
 };
 
 /// Requests to a port actor.
@@ -311,16 +313,11 @@ impl<E: Effects> PortActor<E> {
                 self.applied = None;
                 self.sync().await;
             }
-            BgpdEvent::Exited { reason } => {
-                warn!(port = %self.name(), %reason, "bgpd exited");
-                if let Some(vty) = self.vty.take() {
-                    vty.close().await;
-                }
-                self.ready_pid = None;
-                self.applied = None;
-                self.peers.clear();
-                self.withdraw_all();
-                self.last_error = Some(format!("bgpd exited: {reason}"));
+            BgpdEvent::Exited { status } => {
+                self.bgpd_down(format!("bgpd exited: {status}")).await;
+            }
+            BgpdEvent::StartFailed { cause } => {
+                self.bgpd_down(format!("bgpd start failed: {cause}")).await;
             }
             BgpdEvent::Restarting { attempt, delay } => {
                 info!(port = %self.name(), attempt, ?delay, "bgpd restarting");
@@ -329,7 +326,21 @@ impl<E: Effects> PortActor<E> {
                 self.fail(&format!("bgpd supervisor gave up: {reason}"))
                     .await;
             }
+            _ => {}
         }
+    }
+
+    /// bgpd is gone (or never came up): its Vty, configuration, peers and routes with it.
+    async fn bgpd_down(&mut self, error: String) {
+        warn!(port = %self.name(), %error, "bgpd down");
+        if let Some(vty) = self.vty.take() {
+            vty.close().await;
+        }
+        self.ready_pid = None;
+        self.applied = None;
+        self.peers.clear();
+        self.withdraw_all();
+        self.last_error = Some(error);
     }
 
     /// Brings bgpd's configuration to the desired one: the full bootstrap after a (re)start, the
@@ -354,14 +365,6 @@ impl<E: Effects> PortActor<E> {
         let commands = match &self.applied {
             None => self.desired.bootstrap(),
             Some(a) => a.diff(&self.desired),
-        };
-        let commands = match commands {
-            Ok(c) => c,
-            Err(e) => {
-                warn!(port = %self.name(), error = %e, "configuration cannot be rendered");
-                self.last_error = Some(e.to_string());
-                return;
-            }
         };
         if commands.is_empty() {
             return;

@@ -1,19 +1,17 @@
-//! What one bgpd should be configured with, as Vty commands: the full bootstrap, and the minimal
-//! change between two settings (timers and passwords are changed in place, never by removing the
-//! neighbor).
+//! What one bgpd should be configured with, as typed Vty commands: the full bootstrap, and the
+//! minimal change between two settings (timers and passwords are changed in place, never by
+//! removing the neighbor).
 //!
-//! Every value placed in a command is a typed address/number or a [`VtyText`] validated by the
-//! configuration, so no command can carry a newline, a `?` or a second command.
+//! The port configuration already holds the `vty` crate's validated values (see
+//! [`crate::config`]), so turning it into a [`vty::BgpConfig`] cannot fail: whatever validation
+//! accepted renders. The commands stay typed until the Vty session renders them.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::net::{IpAddr, Ipv4Addr};
-use std::path::PathBuf;
+use std::net::IpAddr;
 
-use ipnetwork::IpNetwork;
+use vty::config::{ConnectRetry, DebugFlag, Timers};
+use vty::{BgpConfig, Command};
 
-use crate::config::{
-    PeerConfig, PortConfig, VtyText, DEFAULT_CONNECT_RETRY, DEFAULT_HOLD_TIME, DEFAULT_KEEPALIVE,
-};
+use crate::config::{PeerConfig, PortConfig};
 
 /// The address family name (`ipv4`/`ipv6`) of an address, as FRR spells it.
 pub fn family_of(a: IpAddr) -> &'static str {
@@ -24,111 +22,32 @@ pub fn family_of(a: IpAddr) -> &'static str {
     }
 }
 
-/// Settings of one neighbor, as configured in bgpd.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NeighborSettings {
-    /// Peer AS.
-    pub remote_as: u32,
-    /// Keepalive and hold time, seconds.
-    pub timers: (u32, u32),
-    /// Connect-retry, seconds.
-    pub connect_retry: u32,
-    /// MD5 password.
-    pub password: Option<VtyText>,
-    /// eBGP multihop TTL.
-    pub multihop: Option<u8>,
-    /// Description.
-    pub description: Option<VtyText>,
-    /// Administratively down.
-    pub shutdown: bool,
-}
-
-/// Settings of one bgpd (`router bgp` and around it).
+/// The configuration one bgpd should have (`router bgp` and around it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BgpdSettings {
-    /// Local AS (`router bgp AS`); changing it needs a restart.
-    pub local_as: u32,
-    /// Router id.
-    pub router_id: Ipv4Addr,
-    /// ECMP width for both address families.
-    pub maximum_paths: u8,
-    /// Neighbors by address.
-    pub neighbors: BTreeMap<IpAddr, NeighborSettings>,
-    /// Advertised prefixes.
-    pub networks: BTreeSet<IpNetwork>,
-    /// `log file`.
-    pub log_file: PathBuf,
-    /// `debug bgp updates` / `neighbor-events`.
-    pub debug: bool,
+    config: BgpConfig,
 }
 
-impl From<&PeerConfig> for NeighborSettings {
-    fn from(p: &PeerConfig) -> Self {
-        NeighborSettings {
-            remote_as: p.remote_as,
-            timers: (p.keepalive, p.hold_time),
-            connect_retry: p.connect_retry,
-            password: p.password.clone(),
-            multihop: p.multihop,
-            description: p.description.clone(),
-            shutdown: p.shutdown,
-        }
-    }
+fn neighbor(p: &PeerConfig) -> vty::Neighbor {
+    let mut n = vty::Neighbor::new(p.address, p.remote_as);
+    // bgpd's defaults are left unset, so no redundant commands are sent.
+    n.timers = Some(p.timers).filter(|t| *t != Timers::BGPD_DEFAULT);
+    n.connect_retry = Some(p.connect_retry).filter(|c| *c != ConnectRetry::BGPD_DEFAULT);
+    n.password = p.password.clone();
+    n.ebgp_multihop = p.multihop;
+    n.description = p.description.clone();
+    n.shutdown = p.shutdown;
+    n
 }
 
 impl From<&PortConfig> for BgpdSettings {
     fn from(p: &PortConfig) -> Self {
-        BgpdSettings {
-            local_as: p.local_as,
-            router_id: p.router_id,
-            maximum_paths: p.maximum_paths,
-            neighbors: p.peers.iter().map(|n| (n.address, n.into())).collect(),
-            networks: p.networks.clone(),
-            log_file: p.log_file.clone(),
-            debug: p.debug,
-        }
-    }
-}
-
-/// A value the vty crate's typed configuration refused (the port configuration is validated
-/// with the same types, so this only happens on a bug).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("cannot express the bgpd configuration: {0}")]
-pub struct RenderError(pub String);
-
-fn render_err(e: impl std::fmt::Display) -> RenderError {
-    RenderError(e.to_string())
-}
-
-fn wrap(lines: Vec<String>) -> Vec<String> {
-    if lines.is_empty() {
-        return lines;
-    }
-    let mut out = Vec::with_capacity(lines.len() + 2);
-    out.push("configure terminal".to_string());
-    out.extend(lines);
-    out.push("end".to_string());
-    out
-}
-
-impl BgpdSettings {
-    /// The same settings in the vty crate's typed model (timers and connect-retry at bgpd's
-    /// defaults are left unset, so no redundant commands are sent).
-    pub fn to_vty(&self) -> Result<vty::BgpConfig, RenderError> {
-        use vty::config::{
-            Asn, ConnectRetry, DebugFlag, Description, LogFile, MaximumPaths, Multihop, Password,
-            Prefix, Timers,
-        };
-        let mut c = vty::BgpConfig::new(Asn::new(self.local_as).map_err(render_err)?);
-        c.router_id = Some(self.router_id);
+        let mut c = BgpConfig::new(p.local_as);
+        c.router_id = Some(p.router_id);
         c.ebgp_requires_policy = false;
         c.network_import_check = false;
-        let log = self
-            .log_file
-            .to_str()
-            .ok_or_else(|| RenderError("log file path is not UTF-8".into()))?;
-        c.log_file = Some(LogFile::new(log).map_err(render_err)?);
-        if self.debug {
+        c.log_file = Some(p.log_file.clone());
+        if p.debug {
             c.debug = [
                 DebugFlag::NeighborEvents,
                 DebugFlag::Updates,
@@ -137,63 +56,42 @@ impl BgpdSettings {
             .into_iter()
             .collect();
         }
-        for (addr, n) in &self.neighbors {
-            let mut v = vty::Neighbor::new(*addr, Asn::new(n.remote_as).map_err(render_err)?);
-            if n.timers != (DEFAULT_KEEPALIVE, DEFAULT_HOLD_TIME) {
-                let ka = u16::try_from(n.timers.0).map_err(render_err)?;
-                let hold = u16::try_from(n.timers.1).map_err(render_err)?;
-                v.timers = Some(Timers::new(ka, hold).map_err(render_err)?);
+        for peer in &p.peers {
+            if peer.address.is_ipv6() {
+                c.ipv6.activate.insert(peer.address);
             }
-            if n.connect_retry != DEFAULT_CONNECT_RETRY {
-                let cr = u16::try_from(n.connect_retry).map_err(render_err)?;
-                v.connect_retry = Some(ConnectRetry::new(cr).map_err(render_err)?);
-            }
-            v.password = match &n.password {
-                Some(p) => Some(Password::new(p.as_str()).map_err(render_err)?),
-                None => None,
-            };
-            v.ebgp_multihop = match n.multihop {
-                Some(t) => Some(Multihop::new(t).map_err(render_err)?),
-                None => None,
-            };
-            v.description = match &n.description {
-                Some(d) => Some(Description::new(d.as_str()).map_err(render_err)?),
-                None => None,
-            };
-            v.shutdown = n.shutdown;
-            if addr.is_ipv6() {
-                c.ipv6.activate.insert(*addr);
-            }
-            c.add_neighbor(v);
+            c.add_neighbor(neighbor(peer));
         }
-        let paths = MaximumPaths::new(u16::from(self.maximum_paths)).map_err(render_err)?;
-        c.ipv4.maximum_paths = Some(paths);
-        c.ipv6.maximum_paths = Some(paths);
-        for n in &self.networks {
-            c.add_network(Prefix::new(n.network(), n.prefix()).map_err(render_err)?);
+        c.ipv4.maximum_paths = Some(p.maximum_paths);
+        c.ipv6.maximum_paths = Some(p.maximum_paths);
+        for n in &p.networks {
+            c.add_network(*n);
         }
-        c.validate().map_err(render_err)?;
-        Ok(c)
+        BgpdSettings { config: c }
+    }
+}
+
+impl BgpdSettings {
+    /// The settings as the `vty` crate's typed configuration.
+    pub fn config(&self) -> &BgpConfig {
+        &self.config
     }
 
-    /// The full configuration for a freshly started bgpd, from `configure terminal` to `end`.
-    pub fn bootstrap(&self) -> Result<Vec<String>, RenderError> {
-        let c = self.to_vty()?;
-        Ok(wrap(vty::render_lines(&c.commands())))
+    /// The full configuration for a freshly started bgpd.
+    pub fn bootstrap(&self) -> Vec<Command> {
+        self.config.commands()
     }
 
     /// Whether going from `self` to `new` needs bgpd restarted (a new `router bgp AS`).
     pub fn needs_restart(&self, new: &BgpdSettings) -> bool {
-        self.local_as != new.local_as
+        self.config.asn != new.config.asn
     }
 
     /// The minimal commands turning `self` into `new` (the vty crate's diff: timers, passwords
-    /// and descriptions change in place, the neighbor is never removed for them), from
-    /// `configure terminal` to `end`; empty when nothing changed.
-    pub fn diff(&self, new: &BgpdSettings) -> Result<Vec<String>, RenderError> {
-        let old = self.to_vty()?;
-        let new = new.to_vty()?;
-        Ok(wrap(vty::render_lines(&vty::diff(&old, &new))))
+    /// and descriptions change in place, the neighbor is never removed for them); empty when
+    /// nothing changed.
+    pub fn diff(&self, new: &BgpdSettings) -> Vec<Command> {
+        vty::diff(&self.config, &new.config)
     }
 }
 
@@ -228,15 +126,23 @@ address = "2001:db8::2"
 remote_as = 65003
 "#;
 
+    /// The command lines as the Vty session sends them (navigation included).
+    fn lines(cmds: &[Command]) -> Vec<String> {
+        vty::render_lines(cmds)
+    }
+
     fn has(cmds: &[String], line: &str) -> bool {
         cmds.iter().any(|c| c == line)
     }
 
     #[test]
     fn bootstrap_has_everything() {
-        let cmds = settings(BASE).bootstrap().unwrap();
-        assert_eq!(cmds.first().unwrap(), "configure terminal");
-        assert_eq!(cmds.last().unwrap(), "end");
+        let s = settings(BASE);
+        s.config().validate().unwrap();
+        let cmds = lines(&s.bootstrap());
+        for c in &cmds {
+            vty::validate_line(c).unwrap();
+        }
         for line in [
             "log file /run/t/bgpd-p1.log",
             "router bgp 65001",
@@ -274,7 +180,7 @@ remote_as = 65003
     #[test]
     fn no_change_no_commands() {
         let a = settings(BASE);
-        assert!(a.diff(&a.clone()).unwrap().is_empty());
+        assert!(a.diff(&a.clone()).is_empty());
     }
 
     #[test]
@@ -285,7 +191,7 @@ remote_as = 65003
                 .replace("keepalive = 10", "keepalive = 20\npassword = \"pw\"")
                 .replace("hold_time = 30", "hold_time = 60\nconnect_retry = 9"),
         );
-        let d = a.diff(&b).unwrap();
+        let d = lines(&a.diff(&b));
         for line in [
             "router bgp 65001",
             "neighbor 192.0.2.2 timers 20 60",
@@ -296,7 +202,7 @@ remote_as = 65003
         }
         assert!(!d.iter().any(|c| c.starts_with("no neighbor")), "{d:#?}");
         assert!(!d.iter().any(|c| c.contains("remote-as")), "{d:#?}");
-        let back = b.diff(&a).unwrap();
+        let back = lines(&b.diff(&a));
         assert!(has(&back, "no neighbor 192.0.2.2 password"), "{back:#?}");
         assert!(
             !back.iter().any(|c| c == "no neighbor 192.0.2.2"),
@@ -316,7 +222,7 @@ remote_as = 65003
                 "[[port.peer]]\naddress = \"2001:db8::2\"\nremote_as = 65003\n",
                 "[[port.peer]]\naddress = \"2001:db8::3\"\nremote_as = 65003\n",
             );
-        let d = a.diff(&settings(&text)).unwrap();
+        let d = lines(&a.diff(&settings(&text)));
         for line in [
             "no neighbor 2001:db8::2",
             "neighbor 2001:db8::3 remote-as 65003",
@@ -334,7 +240,7 @@ remote_as = 65003
     fn remote_as_change_touches_only_that_neighbor_and_local_as_needs_restart() {
         let a = settings(BASE);
         let b = settings(&BASE.replace("remote_as = 65003", "remote_as = 65009"));
-        let d = a.diff(&b).unwrap();
+        let d = lines(&a.diff(&b));
         assert!(has(&d, "neighbor 2001:db8::2 remote-as 65009"), "{d:#?}");
         assert!(!d.iter().any(|c| c.contains("192.0.2.2")), "{d:#?}");
         assert!(!a.needs_restart(&b));

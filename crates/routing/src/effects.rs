@@ -3,117 +3,15 @@
 
 use std::error::Error as StdError;
 use std::future::Future;
-use std::net::{Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
+use std::net::SocketAddr;
 
-use ipnetwork::{IpNetwork, Ipv4Network};
+use bgpd::BgpdEvent;
+use ipnetwork::IpNetwork;
 use tokio::sync::mpsc;
 
-use crate::config::{ControllerConfig, MacAddr, PortConfig};
-use crate::types::{BgpdEvent, PeerStatus, RouteStats, ZebraEvent};
-
-/// Names of the links of one port.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LinkNames {
-    /// Host side of the datapath veth (`NAME`).
-    pub datapath_host: String,
-    /// Namespace side of the datapath veth (`NAME_m`).
-    pub datapath_inside: String,
-    /// Host side of the Vty veth (`NAME_v`).
-    pub vty_host: String,
-    /// Namespace side of the Vty veth (`NAME_vm`).
-    pub vty_inside: String,
-    /// Bridge of the Vty veth (`NAME_br`).
-    pub bridge: String,
-}
-
-impl LinkNames {
-    /// Names derived from a base name (≤ 12 bytes).
-    pub fn from_base(base: &str) -> LinkNames {
-        LinkNames {
-            datapath_host: base.to_string(),
-            datapath_inside: format!("{base}_m"),
-            vty_host: format!("{base}_v"),
-            vty_inside: format!("{base}_vm"),
-            bridge: format!("{base}_br"),
-        }
-    }
-}
-
-/// Everything needed to build and run one port: its configuration plus the names, addresses and
-/// files derived from the controller settings and the port's slot.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PortPlan {
-    /// The port's configuration.
-    pub port: PortConfig,
-    /// The controller's configuration.
-    pub controller: ControllerConfig,
-    /// Slot number (index of its /30 in the Vty range).
-    pub slot: u32,
-    /// Namespace name.
-    pub namespace: String,
-    /// Link names.
-    pub links: LinkNames,
-    /// Bridge address (host side of the Vty link), a /30.
-    pub vty_host_addr: Ipv4Network,
-    /// Namespace address of the Vty link, a /30.
-    pub vty_ns_addr: Ipv4Network,
-    /// Zebra Unix socket.
-    pub zebra_socket: PathBuf,
-    /// bgpd pid file.
-    pub pid_file: PathBuf,
-    /// bgpd's almost-empty startup configuration file.
-    pub bgpd_config: PathBuf,
-}
-
-impl PortPlan {
-    /// Derives the plan of `port` in `slot`. The configuration has been validated, so the slot's
-    /// /30 fits in the Vty range when `slot` is below the range's capacity.
-    pub fn new(controller: &ControllerConfig, port: &PortConfig, slot: u32) -> PortPlan {
-        let base = u32::from(controller.vty_range.network()).wrapping_add(slot.wrapping_mul(4));
-        let host = Ipv4Addr::from(base.wrapping_add(1));
-        let ns = Ipv4Addr::from(base.wrapping_add(2));
-        let to30 = |a: Ipv4Addr| {
-            Ipv4Network::new(a, 30).unwrap_or_else(|_| Ipv4Network::from(Ipv4Addr::UNSPECIFIED))
-        };
-        let run = &controller.run_dir;
-        PortPlan {
-            port: port.clone(),
-            controller: controller.clone(),
-            slot,
-            namespace: port.ifname.clone(),
-            links: LinkNames::from_base(&port.ifname),
-            vty_host_addr: to30(host),
-            vty_ns_addr: to30(ns),
-            zebra_socket: run.join(format!("zebra-{}.sock", port.name)),
-            pid_file: run.join(format!("bgpd-{}.pid", port.name)),
-            bgpd_config: run.join(format!("bgpd-{}.conf", port.name)),
-        }
-    }
-
-    /// Where bgpd's Vty listens (namespace address, Vty port).
-    pub fn vty_addr(&self) -> SocketAddr {
-        SocketAddr::new(self.vty_ns_addr.ip().into(), self.controller.vty_port)
-    }
-
-    /// Whether going from `self` to `new` needs the port rebuilt (container, zebra, bgpd), as
-    /// opposed to a Vty diff and maybe new flows.
-    pub fn needs_rebuild(&self, new: &PortPlan) -> bool {
-        let (a, b) = (&self.port, &new.port);
-        self.namespace != new.namespace
-            || self.links != new.links
-            || self.vty_host_addr != new.vty_host_addr
-            || self.zebra_socket != new.zebra_socket
-            || self.controller != new.controller
-            || a.uplink != b.uplink
-            || a.address != b.address
-            || a.address6 != b.address6
-            || a.mac != b.mac
-            || a.mtu != b.mtu
-            || a.max_routes != b.max_routes
-            || a.local_as != b.local_as
-    }
-}
+use crate::config::{ControllerConfig, MacAddr};
+pub use crate::plan::{LinkNames, PortPlan};
+use crate::types::{PeerStatus, RouteStats, ZebraEvent};
 
 /// What a built container looks like, for the zebra server, the flows and the Vty.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -247,11 +145,12 @@ impl ZebraFeed for mpsc::Receiver<ZebraEvent> {
 
 /// One Vty session to a bgpd.
 pub trait VtySession: Send + 'static {
-    /// Sends configuration commands (from `configure terminal` to `end`) in order, failing on the
-    /// first one bgpd rejects.
+    /// Applies typed configuration commands (from [`vty::diff`] or [`vty::BgpConfig::commands`])
+    /// in order, failing on the first one bgpd rejects. The session renders them, with the
+    /// `configure terminal` / node navigation / `end` around them; nothing is sent for none.
     fn apply(
         &mut self,
-        commands: &[String],
+        commands: &[vty::Command],
     ) -> impl Future<Output = Result<(), EffectError>> + Send;
     /// Reads every neighbor's state.
     fn read_peers(&mut self) -> impl Future<Output = Result<Vec<PeerStatus>, EffectError>> + Send;
@@ -311,7 +210,7 @@ pub trait Effects: Send + Sync + 'static {
     fn remove_flows(&self, plan: &PortPlan)
         -> impl Future<Output = Result<(), EffectError>> + Send;
 
-    /// Starts supervising bgpd in the container.
+    /// Starts supervising bgpd in the container; its events are the supervisor's own.
     fn start_bgpd(
         &self,
         plan: &PortPlan,

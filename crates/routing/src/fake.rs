@@ -12,12 +12,13 @@ use crate::config::ControllerConfig;
 use crate::effects::{
     BgpdControl, ContainerFacts, EffectError, Effects, PortPlan, Step, VtySession, ZebraControl,
 };
-use crate::types::{BgpdEvent, PeerStatus, RouteChange, RouteStats, ZebraEvent};
+use crate::types::{PeerStatus, RouteChange, RouteStats, ZebraEvent};
+use bgpd::{BgpdEvent, ExitInfo};
 
 #[derive(Debug, Default)]
 struct State {
     log: Vec<String>,
-    applied: BTreeMap<String, Vec<Vec<String>>>,
+    applied: BTreeMap<String, Vec<Vec<vty::Command>>>,
     zebra_tx: BTreeMap<String, mpsc::Sender<ZebraEvent>>,
     zebra_stats: BTreeMap<String, Arc<Mutex<FakeZebraTable>>>,
     bgpd_tx: BTreeMap<String, mpsc::Sender<BgpdEvent>>,
@@ -79,9 +80,18 @@ impl FakeEffects {
         self.st().log.clone()
     }
 
-    /// Every successfully applied command batch of `port`, oldest first.
-    pub fn applied(&self, port: &str) -> Vec<Vec<String>> {
+    /// Every successfully applied batch of typed commands of `port`, oldest first.
+    pub fn applied(&self, port: &str) -> Vec<Vec<vty::Command>> {
         self.st().applied.get(port).cloned().unwrap_or_default()
+    }
+
+    /// The same batches as the command lines the Vty session renders (node navigation
+    /// included, without `configure terminal` / `end`).
+    pub fn applied_lines(&self, port: &str) -> Vec<Vec<String>> {
+        self.applied(port)
+            .iter()
+            .map(|b| vty::render_lines(b))
+            .collect()
     }
 
     /// Makes the next `n` calls of `step` fail.
@@ -148,7 +158,10 @@ impl FakeEffects {
         let Some(tx) = tx else { return false };
         let evs = [
             BgpdEvent::Exited {
-                reason: "killed by signal 9".into(),
+                status: ExitInfo::Signal {
+                    signal: 9,
+                    core_dumped: false,
+                },
             },
             BgpdEvent::Restarting {
                 attempt: 1,
@@ -198,10 +211,11 @@ pub struct FakeVty {
 }
 
 impl VtySession for FakeVty {
-    async fn apply(&mut self, commands: &[String]) -> Result<(), EffectError> {
+    async fn apply(&mut self, commands: &[vty::Command]) -> Result<(), EffectError> {
         let mut st = self.fx.st();
         if let Some(needle) = &st.reject {
-            if let Some(bad) = commands.iter().find(|c| c.contains(needle.as_str())) {
+            if let Some(bad) = commands.iter().find(|c| c.line().contains(needle.as_str())) {
+                let bad = bad.line();
                 return Err(EffectError::new(
                     Step::Vty,
                     &self.port,
@@ -305,7 +319,7 @@ impl Effects for FakeEffects {
                 datapath_host: plan.links.datapath_host.clone(),
                 datapath_inside: plan.links.datapath_inside.clone(),
                 datapath_inside_ifindex: 2,
-                mac: plan.port.mac,
+                mac: Some(plan.mac()),
                 mtu: plan.port.mtu,
                 addresses: plan.port.addresses(),
                 vty_addr: plan.vty_addr(),

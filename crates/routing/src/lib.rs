@@ -3,7 +3,10 @@
 //!
 //! * [`config`]: the TOML configuration, validated whole (key paths in every error, injection-safe
 //!   strings).
-//! * [`bgpconf`]: what bgpd must be told, as Vty commands: full bootstrap and minimal diffs.
+//! * [`bgpconf`]: what bgpd must be told, as typed Vty commands: full bootstrap and minimal
+//!   diffs, rendered only by the Vty session.
+//! * [`plan`]: every name, address and file of a port, derived once ([`PortPlan`]); the
+//!   container spec handed to `netns` comes from it.
 //! * [`RoutingHandler`]: starts, updates and stops one actor per port. Each actor builds the
 //!   container → zebra server → flows → bgpd, bootstraps bgpd over the Vty on every `Ready`
 //!   (so after every restart), follows configuration changes with minimal diffs (a rebuild only
@@ -37,10 +40,13 @@ pub mod config;
 pub mod effects;
 pub mod fake;
 mod handler;
+pub mod plan;
 pub mod real;
 pub mod sink;
 mod types;
 
+/// What the bgpd supervisor reports (the `bgpd` crate's events, used as they are).
+pub use bgpd::BgpdEvent;
 pub use effects::{
     BgpdControl, ContainerFacts, EffectError, Effects, PortPlan, Step, VtySession, ZebraControl,
     ZebraFeed,
@@ -51,6 +57,5 @@ pub use sink::{
     TableSink,
 };
 pub use types::{
-    BgpdEvent, PeerStatus, PortPhase, PortStatus, RouteChange, RouteCounts, RoutePath, RouteStats,
-    ZebraEvent,
+    PeerStatus, PortPhase, PortStatus, RouteChange, RouteCounts, RoutePath, RouteStats, ZebraEvent,
 };

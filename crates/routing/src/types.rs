@@ -1,7 +1,6 @@
 //! Events the port actor consumes, the route model it passes on, and the status it reports.
 
 use std::net::IpAddr;
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -25,36 +24,6 @@ pub enum ZebraEvent {
     Route(RouteChange),
     /// bgpd's zebra session ended: every route it gave is void.
     SessionDown,
-}
-
-/// What the bgpd supervisor reports to the port actor.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum BgpdEvent {
-    /// A bgpd process is being started.
-    Starting,
-    /// bgpd is up and its Vty answers: it must be (re)configured.
-    Ready {
-        /// Its pid.
-        pid: u32,
-    },
-    /// bgpd exited (crash, kill, or stop).
-    Exited {
-        /// How it ended.
-        reason: String,
-    },
-    /// A restart is scheduled.
-    Restarting {
-        /// Restart number.
-        attempt: u32,
-        /// Delay before it.
-        delay: Duration,
-    },
-    /// The supervisor stopped trying.
-    GaveUp {
-        /// Why.
-        reason: String,
-    },
 }
 
 /// Where a port is in its lifecycle.

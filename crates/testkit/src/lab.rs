@@ -1,17 +1,24 @@
-//! A small lab for privileged tests: namespaces, veth links and real FRR bgpd processes, built with
-//! the `ip` command and removed on drop.
+//! The project's network lab for privileged tests: uniquely named namespaces, veth links and real
+//! FRR bgpd processes, removed on drop.
 //!
-//! This module is for tests only. It shells out to iproute2 so that tests of the project's own
-//! netlink code are checked against an independent implementation.
+//! The lab itself is the [`lab`] crate (built on `netns`, shared with `midonet-bgp demo`); this
+//! module gives its objects unique names and `io::Result` signatures for tests. [`ip`] and
+//! [`TestNs::ip`] run iproute2 for tests that check the kernel's state, or set up something the
+//! lab has no helper for, with an implementation independent of the project's netlink code.
 
 use std::io;
 use std::net::{SocketAddr, TcpStream};
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+pub use lab::{wait_until, LabNs};
 
 use crate::unique_name;
+
+fn io_err(e: lab::LabError) -> io::Error {
+    io::Error::other(e)
+}
 
 fn run(cmd: &mut Command) -> io::Result<Output> {
     let out = cmd.output()?;
@@ -37,190 +44,117 @@ pub fn ip(args: &[&str]) -> io::Result<String> {
 /// namespace is deleted.
 #[derive(Debug)]
 pub struct TestNs {
-    name: String,
+    ns: LabNs,
 }
 
 impl TestNs {
     /// Creates a namespace named `prefix` + a unique suffix (see [`unique_name`]).
     pub fn new(prefix: &str) -> io::Result<TestNs> {
-        let name = unique_name(prefix);
-        ip(&["netns", "add", &name])?;
-        let ns = TestNs { name };
-        ns.ip(&["link", "set", "lo", "up"])?;
-        Ok(ns)
+        let ns = LabNs::create(&unique_name(prefix)).map_err(io_err)?;
+        Ok(TestNs { ns })
+    }
+
+    /// The lab namespace.
+    pub fn lab(&self) -> &LabNs {
+        &self.ns
     }
 
     /// The namespace's name (as `ip netns list` shows it).
     pub fn name(&self) -> &str {
-        &self.name
+        self.ns.name()
     }
 
     /// The namespace's bind-mount path, `/run/netns/NAME`.
     pub fn path(&self) -> PathBuf {
-        Path::new("/run/netns").join(&self.name)
+        self.ns.path().to_path_buf()
     }
 
     /// Runs `ip -n NAME ARGS` and returns its standard output.
     pub fn ip(&self, args: &[&str]) -> io::Result<String> {
-        let mut full = vec!["-n", self.name.as_str()];
+        let mut full = vec!["-n", self.name()];
         full.extend_from_slice(args);
         ip(&full)
     }
 
-    /// Runs a program inside the namespace (`ip netns exec NAME ARGS`) and returns its output,
-    /// whatever its exit status.
+    /// Runs a program inside the namespace and returns its output, whatever its exit status.
+    /// `args[0]` is the program.
     pub fn exec(&self, args: &[&str]) -> io::Result<Output> {
-        Command::new("ip")
-            .args(["netns", "exec", &self.name])
-            .args(args)
+        let Some((program, rest)) = args.split_first() else {
+            return Err(io::Error::other("exec: no program"));
+        };
+        self.ns
+            .command(program)
+            .map_err(io_err)?
+            .args(rest)
             .output()
     }
 
     /// Runs a program inside the namespace and fails unless it exits successfully.
     pub fn exec_ok(&self, args: &[&str]) -> io::Result<String> {
-        let out = run(Command::new("ip")
-            .args(["netns", "exec", &self.name])
-            .args(args))?;
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        let out = self.exec(args)?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(io::Error::other(format!(
+                "{args:?} in {} failed ({}): {}",
+                self.name(),
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            )))
+        }
     }
 
     /// Adds an address (`192.0.2.1/24`, `2001:db8::1/64`) to a link; IPv6 addresses skip duplicate
     /// address detection so they are usable at once.
     pub fn add_addr(&self, ifname: &str, cidr: &str) -> io::Result<()> {
-        if cidr.contains(':') {
-            self.ip(&["addr", "add", cidr, "dev", ifname, "nodad"])?;
-        } else {
-            self.ip(&["addr", "add", cidr, "dev", ifname])?;
-        }
-        Ok(())
+        self.ns.add_addr(ifname, cidr).map_err(io_err)
     }
 
     /// The interface index of `ifname` inside the namespace.
     pub fn ifindex(&self, ifname: &str) -> io::Result<u32> {
-        let p = Path::new("/sys/class/net").join(ifname).join("ifindex");
-        let out = self.exec_ok(&["cat", &p.to_string_lossy()])?;
-        out.trim()
-            .parse()
-            .map_err(|e| io::Error::other(format!("ifindex of {ifname}: {e}")))
+        self.ns.ifindex(ifname).map_err(io_err)
     }
 
-    /// Pids of the processes running inside the namespace.
+    /// Pids of the processes running inside the namespace (empty if they cannot be listed).
     pub fn pids(&self) -> Vec<u32> {
-        ip(&["netns", "pids", &self.name])
-            .map(|s| {
-                s.split_whitespace()
-                    .filter_map(|p| p.parse().ok())
-                    .collect()
-            })
-            .unwrap_or_default()
+        self.ns.pids().unwrap_or_default()
     }
 
     /// Opens a TCP connection from inside the namespace (see [`connect_tcp_in`]).
     pub fn connect_tcp(&self, addr: SocketAddr, timeout: Duration) -> io::Result<TcpStream> {
-        connect_tcp_in(&self.path(), addr, timeout)
-    }
-}
-
-impl Drop for TestNs {
-    fn drop(&mut self) {
-        for pid in self.pids() {
-            // SAFETY: kill has no memory-safety preconditions.
-            unsafe {
-                libc::kill(pid as libc::pid_t, libc::SIGKILL);
-            }
-        }
-        let _ = ip(&["netns", "del", &self.name]);
+        self.ns.connect_tcp(addr, timeout)
     }
 }
 
 /// Creates a veth pair with end `a_if` in namespace `a` and end `b_if` in namespace `b`, both up.
 pub fn veth_between(a: &TestNs, a_if: &str, b: &TestNs, b_if: &str) -> io::Result<()> {
-    a.ip(&[
-        "link",
-        "add",
-        a_if,
-        "type",
-        "veth",
-        "peer",
-        "name",
-        b_if,
-        "netns",
-        b.name(),
-    ])?;
-    a.ip(&["link", "set", a_if, "up"])?;
-    b.ip(&["link", "set", b_if, "up"])?;
-    Ok(())
+    lab::veth_between(&a.ns, a_if, &b.ns, b_if).map_err(io_err)
 }
 
-/// Opens a TCP connection to `addr` from inside the namespace mounted at `netns_path`.
+/// Opens a TCP connection to `addr` from inside the named namespace.
 ///
 /// The socket is created on a short-lived thread that first enters the namespace; the returned
 /// stream keeps that namespace for its whole life and may be used from any thread (for tokio:
 /// `set_nonblocking(true)` then `tokio::net::TcpStream::from_std`).
 pub fn connect_tcp_in(
-    netns_path: &Path,
+    namespace: &str,
     addr: SocketAddr,
     timeout: Duration,
 ) -> io::Result<TcpStream> {
-    let file = std::fs::File::open(netns_path)?;
-    std::thread::spawn(move || {
-        // SAFETY: setns on a valid namespace fd; it only changes this (short-lived) thread.
-        if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        TcpStream::connect_timeout(&addr, timeout)
-    })
-    .join()
-    .map_err(|_| io::Error::other("connect thread panicked"))?
-}
-
-/// Polls `cond` every 50 ms until it holds or `timeout` passes; returns whether it held.
-pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if cond() {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    lab::connect_tcp_in(namespace, addr, timeout)
 }
 
 /// How a [`TestBgpd`] is started.
-#[derive(Debug, Clone)]
-pub struct BgpdOptions {
-    /// Zebra socket to connect to; `None` runs bgpd without zebra (`-Z -z /nonexistent`).
-    pub zebra_socket: Option<PathBuf>,
-    /// Vty listen address inside the namespace.
-    pub vty_addr: String,
-    /// Vty TCP port inside the namespace.
-    pub vty_port: u16,
-    /// Extra command-line arguments.
-    pub extra_args: Vec<String>,
-}
-
-impl Default for BgpdOptions {
-    fn default() -> Self {
-        BgpdOptions {
-            zebra_socket: None,
-            vty_addr: "127.0.0.1".into(),
-            vty_port: 2605,
-            extra_args: Vec::new(),
-        }
-    }
-}
+pub type BgpdOptions = lab::BgpdOptions;
 
 /// A real FRR bgpd running inside a [`TestNs`]; killed (SIGKILL) and its files removed on drop.
 ///
-/// Its directory holds `bgpd.conf`, `bgpd.pid`, `bgpd.log` (stdout and stderr) and the vtysh
-/// socket, so [`TestBgpd::vtysh`] can query it independently of the project's Vty client.
+/// Its directory (under the temporary directory) holds `bgpd.conf`, `bgpd.pid`, `bgpd.out`
+/// (stdout and stderr) and the vtysh socket, so [`TestBgpd::vtysh`] can query it independently
+/// of the project's Vty client.
 #[derive(Debug)]
 pub struct TestBgpd {
-    child: Option<Child>,
-    dir: PathBuf,
-    ns_name: String,
+    bgpd: lab::Bgpd,
 }
 
 impl TestBgpd {
@@ -234,91 +168,37 @@ impl TestBgpd {
         opts: &BgpdOptions,
     ) -> io::Result<TestBgpd> {
         let dir = std::env::temp_dir().join(format!("testbgpd-{}", unique_name("b")));
-        std::fs::create_dir_all(&dir)?;
-        let conf = dir.join("bgpd.conf");
-        std::fs::write(&conf, config)?;
-        let log = std::fs::File::create(dir.join("bgpd.log"))?;
-        let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", ns.name()])
-            .arg(bgpd)
-            .arg("-S")
-            .arg("-f")
-            .arg(&conf)
-            .arg("-i")
-            .arg(dir.join("bgpd.pid"))
-            .arg("-A")
-            .arg(&opts.vty_addr)
-            .arg("-P")
-            .arg(opts.vty_port.to_string())
-            .arg("--vty_socket")
-            .arg(&dir);
-        match &opts.zebra_socket {
-            Some(sock) => cmd.arg("-z").arg(sock),
-            None => cmd.args(["-Z", "-z", "/nonexistent"]),
-        };
-        cmd.args(&opts.extra_args)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log);
-        let child = cmd.spawn()?;
-        let me = TestBgpd {
-            child: Some(child),
-            dir,
-            ns_name: ns.name().to_string(),
-        };
-        let sock = me.dir.join("bgpd.vty");
-        if !wait_until(Duration::from_secs(20), || sock.exists()) {
-            return Err(io::Error::other(format!(
-                "bgpd did not create {} within 20 s; log:\n{}",
-                sock.display(),
-                me.log()
-            )));
-        }
-        Ok(me)
+        let bgpd = lab::Bgpd::start(bgpd, &ns.ns, &dir, config, opts).map_err(io_err)?;
+        Ok(TestBgpd { bgpd })
     }
 
-    /// The bgpd's pid (`ip netns exec` execs bgpd in place, so it is the child's pid).
+    /// The bgpd's pid.
     pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(|c| c.id())
+        self.bgpd.pid()
     }
 
-    /// The directory with the config, pid file, log and vtysh socket.
+    /// The directory with the config, pid file, output and vtysh socket.
     pub fn dir(&self) -> &Path {
-        &self.dir
+        self.bgpd.dir()
     }
 
     /// The namespace it runs in.
     pub fn ns_name(&self) -> &str {
-        &self.ns_name
+        self.bgpd.ns_name()
     }
 
     /// bgpd's stdout and stderr so far.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("bgpd.log")).unwrap_or_default()
+        self.bgpd.log()
     }
 
     /// Runs the commands through `vtysh` (each as one `-c`) and returns the output.
     /// Configuration commands need `"configure terminal"` first, as typed at a terminal.
     pub fn vtysh(&self, cmds: &[&str]) -> io::Result<String> {
-        let mut cmd = Command::new("vtysh");
-        cmd.arg("--vty_socket").arg(&self.dir).args(["-d", "bgpd"]);
-        for c in cmds {
-            cmd.arg("-c").arg(c);
-        }
-        let out = cmd.output()?;
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        if out.status.success() {
-            Ok(text)
-        } else {
-            Err(io::Error::other(format!(
-                "vtysh {cmds:?} failed ({}): {text}{}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr)
-            )))
-        }
+        self.bgpd.vtysh(cmds).map_err(io_err)
     }
 
-    /// Runs one `show ... json` command through vtysh and parses the output as JSON text.
+    /// Runs one `show ... json` command through vtysh and returns its output.
     pub fn vtysh_json(&self, cmd: &str) -> io::Result<String> {
         self.vtysh(&[cmd])
     }
@@ -349,16 +229,6 @@ impl TestBgpd {
 
     /// Kills bgpd with SIGKILL and reaps it.
     pub fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Drop for TestBgpd {
-    fn drop(&mut self) {
-        self.kill();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        self.bgpd.kill();
     }
 }

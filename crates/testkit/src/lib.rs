@@ -8,7 +8,9 @@
 //! [`unique_name`] gives names for namespaces and links that never collide between tests running
 //! in parallel or with leftovers of an earlier run, and stay within the kernel's 15-byte limit.
 
+pub mod bird;
 pub mod lab;
+pub mod zookeeper;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -51,7 +51,7 @@ fn two_plain_bgpds_establish_and_clean_up() {
         );
         assert!(a.pids().contains(&ba.pid().unwrap()));
         let sock = testkit::lab::connect_tcp_in(
-            &a.path(),
+            a.name(),
             "127.0.0.1:2605".parse().unwrap(),
             Duration::from_secs(5),
         );

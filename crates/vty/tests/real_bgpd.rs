@@ -320,3 +320,95 @@ async fn typed_config_as_change_and_reverts_on_bgpd() {
         .contains("  network 198.51.100.0/24\n"));
     vty.close().await.unwrap();
 }
+
+/// The timer ranges of RFC 4271 (hold time 0 or 3–65535) and FRR (keepalive 0–65535, connect
+/// retry 1–65535) are what the typed values accept, and bgpd takes every one of them — FRR's
+/// datacenter 3/9, a keepalive above a third of the hold time (even above the hold time; bgpd
+/// then uses a third of the hold time, [`Timers::effective_keepalive`]), and the extremes — as
+/// typed commands from `Vty::configure`.
+#[tokio::test]
+async fn timer_ranges_match_what_bgpd_accepts() {
+    use vty::config::{Asn, ConnectRetry, Timers};
+    let Some(bgpd) = testkit::require_bgpd("timer_ranges_match_what_bgpd_accepts") else {
+        return;
+    };
+    let lab = common::start_bgpd(&bgpd, "r7", "");
+    let mut vty = common::login(&lab, &common::options()).await.unwrap();
+    let opts = vty::BatchOptions::default();
+    let cases: [((u16, u16), u16); 7] = [
+        ((3, 9), 2),
+        ((3, 9), 1),
+        ((0, 0), 65535),
+        ((60, 9), 5),
+        ((10, 3), 120),
+        ((30, 0), 9),
+        ((65535, 65535), 1),
+    ];
+    let mut old = vty::BgpConfig::new(Asn::new(65000).unwrap());
+    for (i, ((ka, hold), cr)) in cases.into_iter().enumerate() {
+        let peer: std::net::IpAddr = format!("198.51.100.{}", i + 1).parse().unwrap();
+        let mut new = old.clone();
+        let mut n = vty::Neighbor::new(peer, Asn::new(65001).unwrap());
+        n.timers = Some(Timers::new(ka, hold).unwrap());
+        n.connect_retry = Some(ConnectRetry::new(cr).unwrap());
+        new.add_neighbor(n);
+        let cmds = if i == 0 {
+            new.commands()
+        } else {
+            vty::diff(&old, &new)
+        };
+        vty.configure(&cmds, &opts)
+            .await
+            .unwrap()
+            .into_result()
+            .unwrap_or_else(|e| panic!("timers {ka} {hold} / connect {cr}: {e}"));
+        let rc = vty.running_config().await.unwrap();
+        let t = Timers::new(ka, hold).unwrap();
+        for l in [
+            format!(" neighbor {peer} timers {} {hold}", t.effective_keepalive()),
+            format!(" neighbor {peer} timers connect {cr}"),
+        ] {
+            // bgpd leaves out the values that equal its defaults (connect 120).
+            if cr == 120 && l.contains("connect") {
+                continue;
+            }
+            assert!(rc.lines().any(|x| x == l), "{l:?} missing:\n{rc}");
+        }
+        old = new;
+    }
+    // The router-level forms take the same ranges.
+    vty.exec("configure terminal").await.unwrap();
+    vty.exec("router bgp 65000").await.unwrap();
+    vty.exec("timers bgp 3 9").await.unwrap();
+    vty.exec("end").await.unwrap();
+    // What bgpd refuses, the typed values refuse too: a hold time of 1 or 2 seconds, a connect
+    // retry of 0.
+    vty.exec("configure terminal").await.unwrap();
+    vty.exec("router bgp 65000").await.unwrap();
+    for (cmd, typed_ok) in [
+        (
+            "neighbor 198.51.100.1 timers 3 2",
+            Timers::new(3, 2).is_ok(),
+        ),
+        (
+            "neighbor 198.51.100.1 timers 0 1",
+            Timers::new(0, 1).is_ok(),
+        ),
+        (
+            "neighbor 198.51.100.1 timers connect 0",
+            ConnectRetry::new(0).is_ok(),
+        ),
+    ] {
+        let r = vty.exec(cmd).await;
+        assert!(
+            matches!(r, Err(VtyError::Rejected { .. })),
+            "{cmd}: bgpd said {r:?}"
+        );
+        assert!(
+            !typed_ok,
+            "{cmd}: the typed value accepts what bgpd refuses"
+        );
+    }
+    vty.exec("end").await.unwrap();
+    vty.close().await.unwrap();
+}

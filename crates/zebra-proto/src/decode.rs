@@ -331,10 +331,10 @@ fn interface(profile: Profile, r: &mut Reader<'_>) -> Result<InterfaceInfo, Deco
     let mtu6 = r.u32("mtu6")?;
     let bandwidth = r.u32("bandwidth")?;
     let link_ifindex = if frr { r.u32("link_ifindex")? } else { 0 };
-    let ll_type = if profile == Profile::QuaggaV2 {
-        0
-    } else {
+    let ll_type = if profile.interface_has_link_layer() {
         r.u32("ll_type")?
+    } else {
+        0
     };
     let at = r.offset();
     let hw_len = r.u32("hw_addr_len")?;
@@ -347,7 +347,7 @@ fn interface(profile: Profile, r: &mut Reader<'_>) -> Result<InterfaceInfo, Deco
         ));
     }
     let hw_addr = r.bytes("hw_addr", hw_len as usize)?.to_vec();
-    let link_params = if profile == Profile::QuaggaV2 {
+    let link_params = if !profile.interface_has_link_layer() {
         None
     } else {
         let at = r.offset();

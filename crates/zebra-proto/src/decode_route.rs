@@ -252,7 +252,7 @@ pub(crate) fn old_route(
     let flags = r.u8("flags")?;
     let msg_at = r.offset();
     let message = r.u8("message")?;
-    if profile == Profile::QuaggaV2 && message & (om::MTU | om::TAG) != 0 {
+    if !profile.old_route_has_mtu_tag() && message & (om::MTU | om::TAG) != 0 {
         return Err(r.invalid(
             "message",
             msg_at,

@@ -357,7 +357,7 @@ fn interface(
             profile,
         ));
     }
-    if profile == Profile::QuaggaV2 && (i.ll_type != 0 || i.link_params.is_some()) {
+    if !profile.interface_has_link_layer() && (i.ll_type != 0 || i.link_params.is_some()) {
         return Err(not_in(cmd, "ll_type/link_params", profile));
     }
     if i.hw_addr.len() > 20 {
@@ -385,12 +385,12 @@ fn interface(
     if frr {
         dst.put_u32(i.link_ifindex);
     }
-    if profile != Profile::QuaggaV2 {
+    if profile.interface_has_link_layer() {
         dst.put_u32(i.ll_type);
     }
     dst.put_u32(i.hw_addr.len() as u32);
     dst.put_slice(&i.hw_addr);
-    if profile != Profile::QuaggaV2 {
+    if profile.interface_has_link_layer() {
         match &i.link_params {
             None => dst.put_u8(0),
             Some(lp) => {

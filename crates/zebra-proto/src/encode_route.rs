@@ -205,7 +205,7 @@ pub(crate) fn old_route(
     if rt.prefix.is_ipv6() != v6 {
         return Err(invalid(cmd, "prefix", "family does not match the command"));
     }
-    if profile == Profile::QuaggaV2 && (rt.mtu.is_some() || rt.tag.is_some()) {
+    if !profile.old_route_has_mtu_tag() && (rt.mtu.is_some() || rt.tag.is_some()) {
         return Err(EncodeError::FieldNotInProfile {
             command: cmd,
             field: "mtu/tag",

@@ -50,17 +50,12 @@ impl Header {
                 expected: profile.version(),
             });
         }
-        let (vrf_id, command) = match profile {
-            Profile::QuaggaV2 => (0, u16::from_be_bytes([h[4], h[5]])),
-            Profile::QuaggaV3 => (
-                u32::from(u16::from_be_bytes([h[4], h[5]])),
-                u16::from_be_bytes([h[6], h[7]]),
-            ),
-            Profile::Frr84 => (
-                u32::from_be_bytes([h[4], h[5], h[6], h[7]]),
-                u16::from_be_bytes([h[8], h[9]]),
-            ),
-        };
+        // The VRF id (0, 2 or 4 bytes, big-endian) sits between the version and the command.
+        let vrf_bytes = &h[4..size - 2];
+        let vrf_id = vrf_bytes
+            .iter()
+            .fold(0u32, |acc, &b| (acc << 8) | u32::from(b));
+        let command = u16::from_be_bytes([h[size - 2], h[size - 1]]);
         if usize::from(length) < size {
             return Err(DecodeError::LengthTooSmall {
                 length: length.into(),
@@ -93,19 +88,13 @@ impl Header {
         dst.put_u16(0);
         dst.put_u8(profile.marker());
         dst.put_u8(profile.version());
-        match profile {
-            Profile::QuaggaV2 => {
-                if vrf_id != 0 {
-                    return Err(EncodeError::VrfOutOfRange { vrf_id, profile });
-                }
-            }
-            Profile::QuaggaV3 => {
-                let v = u16::try_from(vrf_id)
-                    .map_err(|_| EncodeError::VrfOutOfRange { vrf_id, profile })?;
-                dst.put_u16(v);
-            }
-            Profile::Frr84 => dst.put_u32(vrf_id),
+        let size = profile.vrf_id_size();
+        // `size` is at most 4: the id fits when no bit above its size is set.
+        if size < 4 && u64::from(vrf_id) >> (8 * size) != 0 {
+            return Err(EncodeError::VrfOutOfRange { vrf_id, profile });
         }
+        let be = vrf_id.to_be_bytes();
+        dst.put_slice(&be[4 - size..]);
         dst.put_u16(command);
         Ok(())
     }

@@ -24,52 +24,92 @@ impl Profile {
     /// Every profile this crate implements.
     pub const ALL: [Profile; 3] = [Profile::QuaggaV2, Profile::QuaggaV3, Profile::Frr84];
 
+    /// Everything that differs between profiles, in one table per profile: a new profile is
+    /// one [`Spec`] and one command table.
+    const fn spec(self) -> &'static Spec {
+        match self {
+            Profile::QuaggaV2 => &QUAGGA_V2,
+            Profile::QuaggaV3 => &QUAGGA_V3,
+            Profile::Frr84 => &FRR84,
+        }
+    }
+
     /// Header size in bytes (6, 8 or 10).
     pub const fn header_size(self) -> usize {
-        match self {
-            Profile::QuaggaV2 => 6,
-            Profile::QuaggaV3 => 8,
-            Profile::Frr84 => 10,
-        }
+        4 + self.vrf_id_size() + 2
+    }
+
+    /// Size of the header's VRF id field in bytes: 0 (Quagga v2), 2 (Quagga v3) or 4 (FRR).
+    pub const fn vrf_id_size(self) -> usize {
+        self.spec().vrf_id_size
     }
 
     /// Marker byte (255 for Quagga, 254 for FRR).
     pub const fn marker(self) -> u8 {
-        match self {
-            Profile::QuaggaV2 | Profile::QuaggaV3 => 255,
-            Profile::Frr84 => 254,
-        }
+        self.spec().marker
     }
 
     /// Version byte.
     pub const fn version(self) -> u8 {
-        match self {
-            Profile::QuaggaV2 => 2,
-            Profile::QuaggaV3 => 3,
-            Profile::Frr84 => 6,
-        }
+        self.spec().version
     }
 
     /// Largest frame (header included) the daemon accepts: 4096 for Quagga, 16384 for FRR.
     pub const fn max_frame_size(self) -> usize {
-        match self {
-            Profile::QuaggaV2 | Profile::QuaggaV3 => 4096,
-            Profile::Frr84 => 16384,
-        }
+        self.spec().max_frame_size
     }
 
     /// Maximum interface name length on the wire (the fixed-size name field).
     pub const fn interface_name_size(self) -> usize {
-        match self {
-            Profile::QuaggaV2 | Profile::QuaggaV3 => 20,
-            Profile::Frr84 => 16,
-        }
+        self.spec().interface_name_size
     }
 
-    /// Whether the profile uses FRR's `zapi_route` messages (ROUTE_ADD …) rather than the old
-    /// IPV4/IPV6_ROUTE_ADD messages.
+    /// Whether the profile uses FRR's message layouts: `zapi_route` messages (ROUTE_ADD …)
+    /// rather than the old IPV4/IPV6_ROUTE_ADD messages, FRR's HELLO fields (instance, session,
+    /// synchronous), FRR's interface fields (PTM, speed, link ifindex) and FRR's NEXTHOP_UPDATE.
     pub const fn is_frr(self) -> bool {
-        matches!(self, Profile::Frr84)
+        self.spec().frr
+    }
+
+    /// Whether interface messages carry the link-layer type and link parameters (all but
+    /// Quagga v2).
+    pub const fn interface_has_link_layer(self) -> bool {
+        self.spec().interface_link_layer
+    }
+
+    /// Whether the old (Quagga) route messages may carry MTU and TAG (Quagga v3, not v2).
+    pub const fn old_route_has_mtu_tag(self) -> bool {
+        self.spec().old_route_mtu_tag
+    }
+
+    /// The route type number of BGP (`ZEBRA_ROUTE_BGP` in `lib/route_types.txt`).
+    pub const fn route_type_bgp(self) -> u8 {
+        self.spec().route_type_bgp
+    }
+
+    /// Wire numbers of commands the daemon sends that this crate leaves untyped (they decode to
+    /// [`Message::Unknown`](crate::Message::Unknown)) and that a zebra may safely ignore, e.g.
+    /// FRR 8.4's VRF_LABEL and DUPLICATE_ADDR_DETECTION.
+    pub const fn ignorable_untyped(self) -> &'static [u16] {
+        self.spec().ignorable_untyped
+    }
+
+    /// A short human-readable name, e.g. `"FRR 8.4"` (also the [`Display`](std::fmt::Display)
+    /// form).
+    pub const fn description(self) -> &'static str {
+        self.spec().description
+    }
+
+    /// A stable identifier for configuration files and command lines, e.g. `"frr84"`; parsed
+    /// back by [`FromStr`](std::str::FromStr).
+    pub const fn slug(self) -> &'static str {
+        self.spec().slug
+    }
+
+    /// Whether this profile has `command` at all (e.g. CAPABILITIES is FRR-only, nexthop
+    /// tracking needs Quagga v3 or FRR).
+    pub fn supports(self, command: Command) -> bool {
+        self.command_number(command).is_some()
     }
 
     /// The wire number of `command` in this profile, or `None` if the profile has no such command.
@@ -86,23 +126,110 @@ impl Profile {
     }
 
     fn table(self) -> &'static [(Command, u16)] {
-        match self {
-            Profile::QuaggaV2 => QUAGGA_V2_COMMANDS,
-            Profile::QuaggaV3 => QUAGGA_V3_COMMANDS,
-            Profile::Frr84 => FRR84_COMMANDS,
-        }
+        self.spec().commands
     }
 }
 
 impl std::fmt::Display for Profile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Profile::QuaggaV2 => "Quagga v2",
-            Profile::QuaggaV3 => "Quagga v3",
-            Profile::Frr84 => "FRR 8.4",
-        })
+        f.write_str(self.description())
     }
 }
+
+/// A profile name that [`Profile::from_str`](std::str::FromStr) does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown zebra protocol profile {found:?} (known: {known})")]
+pub struct UnknownProfileName {
+    /// The name given.
+    pub found: String,
+    /// The names accepted, comma-separated.
+    pub known: String,
+}
+
+impl std::str::FromStr for Profile {
+    type Err = UnknownProfileName;
+
+    fn from_str(s: &str) -> Result<Profile, UnknownProfileName> {
+        Profile::ALL
+            .into_iter()
+            .find(|p| p.slug() == s)
+            .ok_or_else(|| UnknownProfileName {
+                found: s.to_owned(),
+                known: Profile::ALL
+                    .iter()
+                    .map(|p| p.slug())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+    }
+}
+
+/// What distinguishes one profile from another.
+#[derive(Debug)]
+struct Spec {
+    description: &'static str,
+    slug: &'static str,
+    marker: u8,
+    version: u8,
+    vrf_id_size: usize,
+    max_frame_size: usize,
+    interface_name_size: usize,
+    frr: bool,
+    interface_link_layer: bool,
+    old_route_mtu_tag: bool,
+    route_type_bgp: u8,
+    ignorable_untyped: &'static [u16],
+    commands: &'static [(Command, u16)],
+}
+
+const QUAGGA_V2: Spec = Spec {
+    description: "Quagga v2",
+    slug: "quagga-v2",
+    marker: 255,
+    version: 2,
+    vrf_id_size: 0,
+    max_frame_size: 4096,
+    interface_name_size: 20,
+    frr: false,
+    interface_link_layer: false,
+    old_route_mtu_tag: false,
+    route_type_bgp: 9,
+    ignorable_untyped: &[],
+    commands: QUAGGA_V2_COMMANDS,
+};
+
+const QUAGGA_V3: Spec = Spec {
+    description: "Quagga v3",
+    slug: "quagga-v3",
+    marker: 255,
+    version: 3,
+    vrf_id_size: 2,
+    max_frame_size: 4096,
+    interface_name_size: 20,
+    frr: false,
+    interface_link_layer: true,
+    old_route_mtu_tag: true,
+    route_type_bgp: 9,
+    ignorable_untyped: &[],
+    commands: QUAGGA_V3_COMMANDS,
+};
+
+const FRR84: Spec = Spec {
+    description: "FRR 8.4",
+    slug: "frr84",
+    marker: 254,
+    version: 6,
+    vrf_id_size: 4,
+    max_frame_size: 16384,
+    interface_name_size: 16,
+    frr: true,
+    interface_link_layer: true,
+    old_route_mtu_tag: false,
+    route_type_bgp: 9,
+    // VRF_LABEL (35) and DUPLICATE_ADDR_DETECTION (79), zapi-facts §5.
+    ignorable_untyped: &[35, 79],
+    commands: FRR84_COMMANDS,
+};
 
 /// Quagga 0.99 (lib/zebra.h) command numbers.
 const QUAGGA_V2_COMMANDS: &[(Command, u16)] = &[
@@ -206,6 +333,32 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn profiles_answer_what_they_support() {
+        let sizes: Vec<_> = Profile::ALL.iter().map(|p| p.header_size()).collect();
+        assert_eq!(sizes, [6, 8, 10]);
+        for p in Profile::ALL {
+            assert_eq!(p.slug().parse::<Profile>(), Ok(p));
+            assert_eq!(p.to_string(), p.description());
+            // FRR layouts come with FRR's commands, Quagga's with the old ones.
+            assert_eq!(p.supports(Command::Capabilities), p.is_frr(), "{p}");
+            assert_eq!(p.supports(Command::RouteAdd), p.is_frr(), "{p}");
+            assert_eq!(p.supports(Command::Ipv4RouteAdd), !p.is_frr(), "{p}");
+            assert!(p.header_size() <= p.max_frame_size());
+            for n in p.ignorable_untyped() {
+                assert_eq!(p.command(*n), None, "{p}: {n} is typed");
+            }
+        }
+        assert!(!Profile::QuaggaV2.supports(Command::NexthopUpdate));
+        assert!(Profile::QuaggaV3.supports(Command::NexthopUpdate));
+        assert!(!Profile::QuaggaV2.interface_has_link_layer());
+        assert!(Profile::QuaggaV3.old_route_has_mtu_tag());
+        assert_eq!(Profile::Frr84.route_type_bgp(), 9);
+        let err = "frr7".parse::<Profile>().unwrap_err();
+        assert_eq!(err.found, "frr7");
+        assert!(err.to_string().contains("frr84"), "{err}");
     }
 
     #[test]

@@ -81,9 +81,11 @@ fn bgpd_frames_decode_and_reencode_exactly() {
     b.add_addr("zb", "192.0.2.2/24").unwrap();
     b.add_addr("zb", "2001:db8::2/64").unwrap();
     let za = a.ifindex("za").unwrap();
-    let mac_text = a.exec_ok(&["cat", "/sys/class/net/za/address"]).unwrap();
+    let mac_text = a.ip(&["-br", "link", "show", "dev", "za"]).unwrap();
     let mac: Vec<u8> = mac_text
-        .trim()
+        .split_whitespace()
+        .nth(2)
+        .unwrap()
         .split(':')
         .map(|h| u8::from_str_radix(h, 16).unwrap())
         .collect();

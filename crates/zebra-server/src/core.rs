@@ -11,12 +11,13 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 use ipnetwork::IpNetwork;
+use zebra_proto::{Command, Profile};
 
 use crate::nht::{NhtQuery, ResolvedRoute, Rib};
 use crate::routes::{normalize, RouteTable, Upsert};
 use crate::types::{
-    derive_router_id, ClientId, CloseReason, ExtraRoute, Interface, ProfileName, RouteEvent,
-    RoutePath, RouteStats, ServerEvent,
+    derive_router_id, ClientId, CloseReason, ExtraRoute, Interface, RouteEvent, RoutePath,
+    RouteStats, ServerEvent,
 };
 
 /// Settings of the core (the protocol-level part of [`crate::ServerConfig`]).
@@ -206,7 +207,7 @@ struct NhtEntry {
 
 #[derive(Debug, Default)]
 struct ClientState {
-    profile: Option<ProfileName>,
+    profile: Option<Profile>,
     wants_interfaces: bool,
     wants_router_id: bool,
     nht: HashMap<(IpNetwork, u16), NhtEntry>,
@@ -221,7 +222,7 @@ pub struct ServerCore {
     next_id: u64,
     routes: RouteTable,
     grace_deadline: Option<Instant>,
-    unknown_seen: HashSet<(Option<ProfileName>, u16)>,
+    unknown_seen: HashSet<(Profile, u16)>,
     full_logged: bool,
     received: u64,
     deletes: u64,
@@ -337,8 +338,10 @@ impl ServerCore {
         id
     }
 
-    /// Records the profile detected from a client's first frame.
-    pub fn set_client_profile(&mut self, client: ClientId, profile: ProfileName) {
+    /// Records the profile of a client (detected from its first frame, or configured). A
+    /// client's requests are handled once its profile is known: the server sets it before it
+    /// decodes the first request.
+    pub fn set_client_profile(&mut self, client: ClientId, profile: Profile) {
         if let Some(c) = self.clients.get_mut(&client) {
             c.profile = Some(profile);
         }
@@ -410,20 +413,23 @@ impl ServerCore {
         let Some(state) = self.clients.get_mut(&client) else {
             return;
         };
+        let Some(profile) = state.profile else {
+            tracing::warn!(%client, ?request, "request before the client's profile is known; ignored");
+            return;
+        };
         match request {
             Request::Hello {
                 proto,
                 instance,
                 synchronous,
             } => {
-                let profile = state.profile.unwrap_or(ProfileName::Frr84);
                 out.push(Output::Event(ServerEvent::ClientHello {
                     client,
                     proto,
                     instance,
                     profile,
                 }));
-                if !synchronous && profile == ProfileName::Frr84 {
+                if !synchronous && profile.supports(Command::Capabilities) {
                     out.push(Output::Send {
                         client,
                         reply: Reply::Capabilities,
@@ -494,11 +500,11 @@ impl ServerCore {
             }
             Request::Ignored { .. } => {}
             Request::Unknown { command } => {
-                if self.unknown_seen.insert((state.profile, command)) {
+                if self.unknown_seen.insert((profile, command)) {
                     tracing::warn!(
                         %client,
                         command,
-                        profile = ?state.profile,
+                        %profile,
                         "unknown zebra command ignored (logged once per command)"
                     );
                 }

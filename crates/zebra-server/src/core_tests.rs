@@ -27,8 +27,15 @@ fn core_with(cfg: CoreConfig) -> (ServerCore, ClientId, Vec<Output>) {
     let mut core = ServerCore::new(cfg);
     let mut out = Vec::new();
     let id = core.client_connected(&mut out);
-    core.set_client_profile(id, ProfileName::Frr84);
+    core.set_client_profile(id, Profile::Frr84);
     (core, id, out)
+}
+
+/// Another FRR 8.4 client on `core`.
+fn connect(core: &mut ServerCore, out: &mut Vec<Output>) -> ClientId {
+    let id = core.client_connected(out);
+    core.set_client_profile(id, Profile::Frr84);
+    id
 }
 
 fn core() -> (ServerCore, ClientId) {
@@ -114,7 +121,7 @@ fn hello_gets_capabilities_unless_synchronous() {
 #[test]
 fn quagga_hello_gets_no_capabilities() {
     let (mut c, id) = core();
-    c.set_client_profile(id, ProfileName::QuaggaV3);
+    c.set_client_profile(id, Profile::QuaggaV3);
     let out = req(
         &mut c,
         id,
@@ -170,7 +177,7 @@ fn router_id_is_configured_or_derived_and_updates_reach_those_who_asked() {
     // IPv6 router id: not served.
     assert!(sends(&req(&mut c, id, Request::RouterIdAdd { afi: 2 })).is_empty());
     let mut out = Vec::new();
-    let other = c.client_connected(&mut out);
+    let other = connect(&mut c, &mut out);
     c.set_router_id(Some("198.51.100.7".parse().unwrap()), &mut out);
     let s: Vec<_> = out
         .iter()
@@ -437,7 +444,7 @@ fn routes_become_replace_and_withdraw_events() {
 fn closing_withdraws_the_routes_of_that_client_and_reports_all_gone() {
     let (mut c, a) = core();
     let mut out = Vec::new();
-    let b = c.client_connected(&mut out);
+    let b = connect(&mut c, &mut out);
     req(
         &mut c,
         a,
@@ -504,7 +511,7 @@ fn grace_keeps_refreshed_routes_and_withdraws_the_rest() {
     assert_eq!(c.next_deadline(), Some(t0 + Duration::from_secs(30)));
     // bgpd comes back and refreshes one route unchanged: no event.
     let mut out = Vec::new();
-    let b = c.client_connected(&mut out);
+    let b = connect(&mut c, &mut out);
     let out = req(
         &mut c,
         b,

@@ -67,6 +67,8 @@ pub use crate::events::EventReceiver;
 pub use crate::nht::{ResolvedNexthop, ResolvedRoute};
 pub use crate::server::{ServerConfig, ZebraServer};
 pub use crate::types::{
-    iff, ClientId, CloseReason, ExtraNexthop, ExtraRoute, ExtraRouteKind, Interface, ProfileName,
-    RouteEvent, RoutePath, RouteStats, ServerEvent,
+    iff, ClientId, CloseReason, ExtraNexthop, ExtraRoute, ExtraRouteKind, Interface, RouteEvent,
+    RoutePath, RouteStats, ServerEvent,
 };
+/// The protocol profile a client speaks (the codec's, re-exported).
+pub use zebra_proto::Profile;

@@ -331,8 +331,7 @@ impl Loop {
                 if let Some(c) = self.conns.get_mut(&client) {
                     c.profile = Some(profile);
                 }
-                self.core
-                    .set_client_profile(client, wire::profile_name(profile));
+                self.core.set_client_profile(client, profile);
                 tracing::debug!(%client, %profile, "zebra client profile");
             }
             Cmd::Requests { client, batch } => {
@@ -418,7 +417,11 @@ impl Loop {
         let Some(c) = self.conns.get_mut(&client) else {
             return;
         };
-        let profile = c.profile.unwrap_or(Profile::Frr84);
+        // The core only answers clients whose profile it was told, which is set here first.
+        let Some(profile) = c.profile else {
+            tracing::warn!(%client, "reply to a client of unknown profile dropped");
+            return;
+        };
         let Some(msg) = wire::message_for(profile, reply) else {
             return;
         };
@@ -569,7 +572,7 @@ async fn read_frames(
             }
             let frame = buf.split_to(len);
             match zebra_proto::decode_into(p, &frame, &mut msg) {
-                Ok(header) => batch.push(wire::request_from(&header, &msg)),
+                Ok(header) => batch.push(wire::request_from(p, header.command, &msg)),
                 Err(e) => {
                     let command = Header::decode(p, &frame).map(|h| h.command).unwrap_or(0);
                     if acted_on(p, command) {

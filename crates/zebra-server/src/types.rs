@@ -3,6 +3,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use ipnetwork::IpNetwork;
+use zebra_proto::Profile;
 
 /// Linux interface flag bits (`IFF_*` from `<net/if.h>`), as carried in ZAPI interface messages.
 pub mod iff {
@@ -285,7 +286,7 @@ pub enum ServerEvent {
         /// Protocol instance.
         instance: u16,
         /// Protocol profile detected from its first frame.
-        profile: ProfileName,
+        profile: Profile,
     },
     /// A client connection ended.
     ClientGone {
@@ -302,19 +303,6 @@ pub enum ServerEvent {
         /// How many routes were withdrawn.
         withdrawn: usize,
     },
-}
-
-/// The protocol generation a client speaks (a copy of `zebra_proto::Profile` that does not
-/// tie this crate's public API to the codec's versioning).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ProfileName {
-    /// Quagga 0.99 (ZAPI version 2).
-    QuaggaV2,
-    /// Quagga 1.x (ZAPI version 3).
-    QuaggaV3,
-    /// FRR 8.2–9.1 (ZAPI version 6).
-    Frr84,
 }
 
 /// The router id to announce, or how to choose it.

@@ -4,14 +4,14 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnetwork::{IpNetwork, Ipv4Network};
 use zebra_proto::{
-    Capabilities, Header, InterfaceAddress, InterfaceInfo, Message, NexthopLookupReply,
+    Capabilities, Command, InterfaceAddress, InterfaceInfo, Message, NexthopLookupReply,
     NexthopRegistration, NexthopTarget, NexthopUpdate, Nexthops, OldNexthop, OldNexthopUpdate,
     OldNexthops, OldRoute, Profile, RouterIdUpdate, ZapiNexthop, ZapiRoute,
 };
 
 use crate::core::{NhtRegistration, Reply, Request};
 use crate::nht::{ResolvedNexthop, ResolvedRoute};
-use crate::types::{Interface, ProfileName, RoutePath};
+use crate::types::{Interface, RoutePath};
 
 /// zebra's `ZEBRA_INTERFACE_ACTIVE` status bit.
 const ZEBRA_INTERFACE_ACTIVE: u8 = 0x01;
@@ -23,21 +23,10 @@ const LLT_ETHER: u32 = 1;
 const LLT_LOOPBACK: u32 = 30;
 /// `BLACKHOLE_NULL`.
 const BLACKHOLE_NULL: u8 = 1;
-/// Route type BGP.
-const ROUTE_BGP: u8 = 9;
 /// `ZEBRA_FLAG_IBGP`.
 const FLAG_IBGP: u32 = 0x04;
 /// ECMP width announced in CAPABILITIES.
 pub(crate) const MULTIPATH: u32 = 64;
-
-/// The public profile name of a codec profile.
-pub(crate) fn profile_name(p: Profile) -> ProfileName {
-    match p {
-        Profile::QuaggaV2 => ProfileName::QuaggaV2,
-        Profile::QuaggaV3 => ProfileName::QuaggaV3,
-        _ => ProfileName::Frr84,
-    }
-}
 
 fn registrations(v: &[NexthopRegistration]) -> Vec<NhtRegistration> {
     v.iter()
@@ -50,18 +39,18 @@ fn registrations(v: &[NexthopRegistration]) -> Vec<NhtRegistration> {
         .collect()
 }
 
-fn default_distance(route_type: u8, flags: u32) -> u8 {
+fn default_distance(profile: Profile, route_type: u8, flags: u32) -> u8 {
     match route_type {
-        ROUTE_BGP if flags & FLAG_IBGP != 0 => 200,
-        ROUTE_BGP => 20,
-        _ => 0,
+        t if t != profile.route_type_bgp() => 0,
+        _ if flags & FLAG_IBGP != 0 => 200,
+        _ => 20,
     }
 }
 
-fn zapi_paths(r: &ZapiRoute) -> Vec<RoutePath> {
+fn zapi_paths(profile: Profile, r: &ZapiRoute) -> Vec<RoutePath> {
     let distance = r
         .distance
-        .unwrap_or_else(|| default_distance(r.route_type, r.flags));
+        .unwrap_or_else(|| default_distance(profile, r.route_type, r.flags));
     let metric = r.metric.unwrap_or(0);
     r.nexthop_slice()
         .iter()
@@ -75,10 +64,10 @@ fn zapi_paths(r: &ZapiRoute) -> Vec<RoutePath> {
         .collect()
 }
 
-fn old_paths(r: &OldRoute) -> Vec<RoutePath> {
+fn old_paths(profile: Profile, r: &OldRoute) -> Vec<RoutePath> {
     let distance = r
         .distance
-        .unwrap_or_else(|| default_distance(r.route_type, 0));
+        .unwrap_or_else(|| default_distance(profile, r.route_type, 0));
     let metric = r.metric.unwrap_or(0);
     r.paths()
         .into_iter()
@@ -92,14 +81,9 @@ fn old_paths(r: &OldRoute) -> Vec<RoutePath> {
         .collect()
 }
 
-/// FRR 8.4 commands bgpd sends that the codec keeps untyped and a server may ignore
-/// (zapi-facts §5): VRF_LABEL (35) and DUPLICATE_ADDR_DETECTION (79).
-const FRR84_IGNORED_UNTYPED: [u16; 2] = [35, 79];
-
-/// The core request for a decoded message.
+/// The core request for a decoded message with wire command number `command`.
 /// (Taken by reference: a decoded `Message` is large, moving it costs more than the lookup.)
-pub(crate) fn request_from(header: &Header, msg: &Message) -> Request {
-    let command = header.command;
+pub(crate) fn request_from(profile: Profile, command: u16, msg: &Message) -> Request {
     match msg {
         Message::Hello(h) => Request::Hello {
             proto: h.route_type,
@@ -119,19 +103,17 @@ pub(crate) fn request_from(header: &Header, msg: &Message) -> Request {
         Message::Ipv4NexthopLookup(addr) => Request::Ipv4NexthopLookup(*addr),
         Message::RouteAdd(r) if r.safi == 1 => Request::RouteAdd {
             prefix: r.prefix,
-            paths: zapi_paths(r),
+            paths: zapi_paths(profile, r),
         },
         Message::RouteDelete(r) if r.safi == 1 => Request::RouteDelete { prefix: r.prefix },
         Message::Ipv4RouteAdd(r) | Message::Ipv6RouteAdd(r) if r.safi <= 1 => Request::RouteAdd {
             prefix: r.prefix,
-            paths: old_paths(r),
+            paths: old_paths(profile, r),
         },
         Message::Ipv4RouteDelete(r) | Message::Ipv6RouteDelete(r) if r.safi <= 1 => {
             Request::RouteDelete { prefix: r.prefix }
         }
-        Message::Unknown { command, .. }
-            if header.version == 6 && FRR84_IGNORED_UNTYPED.contains(command) =>
-        {
+        Message::Unknown { command, .. } if profile.ignorable_untyped().contains(command) => {
             Request::Ignored { command: *command }
         }
         Message::Unknown { command, .. } => Request::Unknown { command: *command },
@@ -140,7 +122,7 @@ pub(crate) fn request_from(header: &Header, msg: &Message) -> Request {
 }
 
 fn interface_info(profile: Profile, i: &Interface) -> InterfaceInfo {
-    let frr = profile == Profile::Frr84;
+    let frr = profile.is_frr();
     let max_name = profile.interface_name_size().saturating_sub(1);
     let mut name = i.name.clone();
     while name.len() > max_name {
@@ -159,10 +141,10 @@ fn interface_info(profile: Profile, i: &Interface) -> InterfaceInfo {
         mtu6: i.mtu,
         bandwidth: 0,
         link_ifindex: 0,
-        ll_type: match profile {
-            Profile::QuaggaV2 => 0,
-            _ if i.is_loopback() => LLT_LOOPBACK,
-            _ => LLT_ETHER,
+        ll_type: match profile.interface_has_link_layer() {
+            false => 0,
+            true if i.is_loopback() => LLT_LOOPBACK,
+            true => LLT_ETHER,
         },
         hw_addr: i.mac.to_vec(),
         link_params: None,
@@ -221,12 +203,11 @@ fn zero_prefix_like(p: &IpNetwork) -> IpNetwork {
 }
 
 /// The message for a core reply in `profile`, or `None` if the profile has no such message
-/// (CAPABILITIES for Quagga, NHT for Quagga v2).
+/// (CAPABILITIES for Quagga, NHT for Quagga v2, IPV4_NEXTHOP_LOOKUP for FRR).
 pub(crate) fn message_for(profile: Profile, reply: &Reply) -> Option<Message> {
-    let frr = profile == Profile::Frr84;
     Some(match reply {
         Reply::Capabilities => {
-            if !frr {
+            if !profile.supports(Command::Capabilities) {
                 return None;
             }
             Message::Capabilities(Capabilities {
@@ -262,7 +243,8 @@ pub(crate) fn message_for(profile: Profile, reply: &Reply) -> Option<Message> {
             target,
             resolved,
         } => match profile {
-            Profile::Frr84 => Message::NexthopUpdate(match resolved {
+            _ if !profile.supports(Command::NexthopUpdate) => return None,
+            _ if profile.is_frr() => Message::NexthopUpdate(match resolved {
                 Some(r) => frr_update(*safi, *target, r),
                 None => {
                     let mut u = NexthopUpdate::unresolved(*safi, *target);
@@ -270,15 +252,14 @@ pub(crate) fn message_for(profile: Profile, reply: &Reply) -> Option<Message> {
                     u
                 }
             }),
-            Profile::QuaggaV3 => Message::OldNexthopUpdate(OldNexthopUpdate {
+            _ => Message::OldNexthopUpdate(OldNexthopUpdate {
                 prefix: *target,
                 metric: resolved.as_ref().map_or(0, |r| r.metric),
                 nexthops: old_nexthops(resolved.as_ref()),
             }),
-            _ => return None,
         },
         Reply::Ipv4NexthopLookupReply { addr, resolved } => {
-            if frr {
+            if !profile.supports(Command::Ipv4NexthopLookup) {
                 return None;
             }
             Message::Ipv4NexthopLookupReply(NexthopLookupReply {
@@ -342,7 +323,7 @@ mod tests {
 
     fn request_of(profile: Profile, frame: &[u8]) -> Request {
         let (header, msg) = zebra_proto::decode(profile, frame).unwrap();
-        request_from(&header, &msg)
+        request_from(profile, header.command, &msg)
     }
 
     #[test]
@@ -494,14 +475,7 @@ mod tests {
         r.nexthops = Some([nh].into_iter().collect());
         r.distance = Some(20);
         r.metric = Some(7);
-        let h = Header {
-            length: 0,
-            marker: 254,
-            version: 6,
-            vrf_id: 0,
-            command: 8,
-        };
-        let req = request_from(&h, &Message::RouteAdd(r.clone()));
+        let req = request_from(Profile::Frr84, 8, &Message::RouteAdd(r.clone()));
         assert_eq!(
             req,
             Request::RouteAdd {
@@ -517,7 +491,7 @@ mod tests {
         );
         r.safi = 2;
         assert_eq!(
-            request_from(&h, &Message::RouteAdd(r)),
+            request_from(Profile::Frr84, 8, &Message::RouteAdd(r)),
             Request::Ignored { command: 8 }
         );
     }

@@ -105,12 +105,16 @@ fn nl_err(
     port: impl Into<String>,
 ) -> impl FnOnce(rtnetlink::Error) -> DatapathError {
     let port = port.into();
-    move |source| DatapathError::Netlink { op, port, source }
+    move |e| DatapathError::Netlink {
+        op,
+        port,
+        source: netlink::failure(e),
+    }
 }
 
 impl TcDatapath {
-    /// Opens a netlink connection in the named network namespace (`/run/netns/NAME`, or an absolute
-    /// path to a namespace file), or in the current one for `None`. The socket is created on a
+    /// Opens a netlink connection in the named network namespace (as `ip netns` names it, see
+    /// [`netns::NetNs::open`]), or in the current one for `None`. The socket is created on a
     /// short-lived dedicated thread that enters the namespace, so the caller's threads never
     /// change namespace. Must be called inside a tokio runtime (the connection runs as a task).
     pub fn new(host_netns: Option<&str>) -> Result<TcDatapath, DatapathError> {

@@ -39,6 +39,21 @@ pub fn errno(e: &rtnetlink::Error) -> Option<i32> {
     }
 }
 
+/// The error as the crate's public type: the kernel's errno and its text, or the transport
+/// failure, without netlink types.
+pub fn failure(e: rtnetlink::Error) -> netns::NetlinkFailure {
+    match errno(&e) {
+        Some(n) => netns::NetlinkFailure {
+            errno: Some(n),
+            detail: std::io::Error::from_raw_os_error(n).to_string(),
+        },
+        None => netns::NetlinkFailure {
+            errno: None,
+            detail: e.to_string(),
+        },
+    }
+}
+
 /// One node (hash table or key node) of a u32 filter dump.
 #[derive(Debug, Clone, Default)]
 pub struct FilterNode {

@@ -2,8 +2,12 @@
 //! parsed and validated as a whole before anything is applied.
 //!
 //! [`Config::parse`] either returns a fully validated [`Config`] or every problem found, each
-//! naming its key path (`port[0].peer[1].keepalive`) and why it is wrong. Every string that later
-//! reaches bgpd's Vty is checked here against command injection (see [`VtyText`]).
+//! naming its key path (`port[0].peer[1].keepalive`) and why it is wrong. Every value that later
+//! reaches bgpd's Vty is built here with the `vty` crate's own constructors
+//! ([`vty::config::values`]), the same typed values the Vty commands are rendered from: whatever
+//! validation accepts renders, and whatever could not render is a validation error with its key
+//! path. Values bgpd accepts but adjusts (a keepalive above a third of the hold time) are
+//! reported as [`ConfigWarning`]s.
 
 mod raw;
 mod text;
@@ -15,40 +19,23 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use ipnetwork::{IpNetwork, Ipv4Network, Ipv6Network};
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
-pub use text::{MacAddr, TextError, VtyText};
+pub use crate::plan::{base_name, MAX_BASE_NAME};
+pub use netns::MacAddr;
+pub use text::{TextError, VtyText};
+pub use vty::config::{
+    Asn, ConnectRetry, Description, LogFile, MaximumPaths, Multihop, Password, Prefix, Timers,
+};
 
-/// Keepalive range MidoNet accepted, in seconds.
-pub const KEEPALIVE_RANGE: (u32, u32) = (5, 3600);
-/// Hold-time range MidoNet accepted, in seconds (0 also allowed: no hold timer).
-pub const HOLD_TIME_RANGE: (u32, u32) = (5, 7200);
-/// Connect-retry range MidoNet accepted, in seconds.
-pub const CONNECT_RETRY_RANGE: (u32, u32) = (5, 3600);
-/// Default keepalive, seconds.
-pub const DEFAULT_KEEPALIVE: u32 = 60;
-/// Default hold time, seconds.
-pub const DEFAULT_HOLD_TIME: u32 = 180;
-/// Default connect-retry, seconds.
-pub const DEFAULT_CONNECT_RETRY: u32 = 120;
+/// Default keepalive, seconds (bgpd's own default, so it is not sent).
+pub const DEFAULT_KEEPALIVE: u16 = Timers::BGPD_DEFAULT.keepalive();
+/// Default hold time, seconds (bgpd's own default, so it is not sent).
+pub const DEFAULT_HOLD_TIME: u16 = Timers::BGPD_DEFAULT.hold();
+/// Default connect-retry, seconds (bgpd's own default, so it is not sent).
+pub const DEFAULT_CONNECT_RETRY: u16 = ConnectRetry::BGPD_DEFAULT.get();
 /// Default `maximum-paths` (ECMP width).
-pub const DEFAULT_MAXIMUM_PATHS: u8 = 8;
-/// Largest `maximum-paths` accepted (FRR's compile-time limit on Debian is at least 64).
-pub const MAX_MAXIMUM_PATHS: u8 = 64;
-/// Longest base name of a port's namespace and links (the `_br`/`_vm` suffixes bring it to 15).
-pub const MAX_BASE_NAME: usize = 12;
-
-/// The base name of a port's namespace and links: `<prefix>-` and the port name's ASCII letters
-/// and digits, cut to [`MAX_BASE_NAME`] bytes (the netns crate's naming rule).
-pub fn base_name(prefix: &str, port_name: &str) -> String {
-    let room = MAX_BASE_NAME.saturating_sub(prefix.len() + 1);
-    let id: String = port_name
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .take(room)
-        .collect();
-    format!("{prefix}-{id}")
-}
+pub const DEFAULT_MAXIMUM_PATHS: u16 = 8;
 
 /// A validated configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -57,6 +44,26 @@ pub struct Config {
     pub controller: ControllerConfig,
     /// The BGP ports, in file order (names are unique).
     pub ports: Vec<PortConfig>,
+    /// Values that are valid but that bgpd will adjust (see [`ConfigWarning`]).
+    pub warnings: Vec<ConfigWarning>,
+}
+
+/// A value bgpd accepts but does not use as written, e.g. a keepalive above a third of the hold
+/// time (bgpd then sends keepalives every third of the hold time).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("{path}: {reason}")]
+pub struct ConfigWarning {
+    /// Key path of the value, e.g. `port[0].peer[1].keepalive`.
+    pub path: String,
+    /// What bgpd will do instead.
+    pub reason: String,
+}
+
+fn serialize_mac<S: Serializer>(mac: &Option<MacAddr>, s: S) -> Result<S::Ok, S::Error> {
+    match mac {
+        Some(m) => s.collect_str(m),
+        None => s.serialize_none(),
+    }
 }
 
 /// `[controller]`: where things live and how they are named.
@@ -107,23 +114,24 @@ pub struct PortConfig {
     pub address: Option<Ipv4Network>,
     /// Router port IPv6 address with its real prefix length.
     pub address6: Option<Ipv6Network>,
-    /// Router port MAC address; `None` lets the kernel choose.
+    /// Router port MAC address; `None`: one derived from the port name.
+    #[serde(serialize_with = "serialize_mac")]
     pub mac: Option<MacAddr>,
     /// MTU of the datapath link given to bgpd.
     pub mtu: u32,
     /// The local AS number.
-    pub local_as: u32,
+    pub local_as: Asn,
     /// BGP router id.
     pub router_id: Ipv4Addr,
     /// Prefixes advertised to every peer.
-    pub networks: BTreeSet<IpNetwork>,
+    pub networks: BTreeSet<Prefix>,
     /// ECMP width (`maximum-paths`).
-    pub maximum_paths: u8,
+    pub maximum_paths: MaximumPaths,
     /// Most learned routes the port's zebra server holds (default
     /// [`DEFAULT_MAX_ROUTES`]); further new prefixes are refused, counted and never stored.
     pub max_routes: usize,
     /// bgpd log file (`log file PATH`).
-    pub log_file: PathBuf,
+    pub log_file: LogFile,
     /// Turns on `debug bgp` logging.
     pub debug: bool,
     /// The peers, in file order (addresses are unique).
@@ -136,19 +144,17 @@ pub struct PeerConfig {
     /// Peer address (IPv4 or IPv6).
     pub address: IpAddr,
     /// Peer AS number.
-    pub remote_as: u32,
-    /// Keepalive interval, seconds.
-    pub keepalive: u32,
-    /// Hold time, seconds (0: none).
-    pub hold_time: u32,
+    pub remote_as: Asn,
+    /// Keepalive interval and hold time (0: none), seconds.
+    pub timers: Timers,
     /// Connect-retry interval, seconds.
-    pub connect_retry: u32,
+    pub connect_retry: ConnectRetry,
     /// TCP MD5 password.
-    pub password: Option<VtyText>,
+    pub password: Option<Password>,
     /// eBGP multihop TTL; `None` means directly connected.
-    pub multihop: Option<u8>,
+    pub multihop: Option<Multihop>,
     /// Free-text description.
-    pub description: Option<VtyText>,
+    pub description: Option<Description>,
     /// Administratively shut down.
     pub shutdown: bool,
 }

@@ -26,6 +26,10 @@ address = "2001:db8::2"
 remote_as = 65002
 "#;
 
+fn timers(p: &PeerConfig) -> (u16, u16, u16) {
+    (p.timers.keepalive(), p.timers.hold(), p.connect_retry.get())
+}
+
 fn problems(text: &str) -> Vec<ConfigError> {
     Config::parse(text).unwrap_err().problems()
 }
@@ -49,14 +53,16 @@ fn good_config_parses_with_defaults() {
     assert_eq!(p.router_id, Ipv4Addr::new(192, 0, 2, 1));
     assert_eq!(p.mac.unwrap().to_string(), "02:00:00:00:00:01");
     assert_eq!(p.networks.len(), 2);
-    assert_eq!(p.maximum_paths, DEFAULT_MAXIMUM_PATHS);
-    assert_eq!(p.log_file, PathBuf::from("/tmp/mbgp-test/bgpd-uplink1.log"));
+    assert_eq!(p.maximum_paths.get(), DEFAULT_MAXIMUM_PATHS);
+    assert_eq!(p.log_file.as_str(), "/tmp/mbgp-test/bgpd-uplink1.log");
     let a = &p.peers[0];
-    assert_eq!((a.keepalive, a.hold_time, a.connect_retry), (10, 30, 120));
+    assert_eq!(timers(a), (10, 30, 120));
     assert_eq!(a.password.as_ref().unwrap().as_str(), "s3cret");
+    assert_eq!(a.description.as_ref().unwrap().as_str(), "provider A");
     let b = &p.peers[1];
-    assert_eq!((b.keepalive, b.hold_time, b.connect_retry), (60, 180, 120));
+    assert_eq!(timers(b), (60, 180, 120));
     assert!(b.address.is_ipv6());
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
 }
 
 #[test]
@@ -67,42 +73,129 @@ fn defaults_section_and_port_timers_cascade() {
     );
     let c = Config::parse(&text).unwrap();
     let b = &c.ports[0].peers[1];
-    assert_eq!((b.keepalive, b.hold_time, b.connect_retry), (20, 0, 7));
+    assert_eq!(timers(b), (20, 0, 7));
 }
 
 #[test]
-fn every_timer_range_is_enforced_with_its_key_path() {
-    let text = GOOD
-        .replace("keepalive = 10", "keepalive = 4")
-        .replace("hold_time = 30", "hold_time = 7201")
-        .replace(
-            "remote_as = 65002\n\"#",
-            "remote_as = 65002\nconnect_retry = 3601\n\"#",
+fn timers_take_the_ranges_of_rfc_4271_and_bgpd() {
+    // FRR's datacenter profile (issue #13): keepalive 3, hold 9, connect retry 2.
+    let dc = GOOD
+        .replace("keepalive = 10", "keepalive = 3")
+        .replace("hold_time = 30", "hold_time = 9\nconnect_retry = 2");
+    let c = Config::parse(&dc).unwrap();
+    assert_eq!(timers(&c.ports[0].peers[0]), (3, 9, 2));
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    for (ka, hold, cr) in [(0, 0, 1), (0, 3, 65535), (1, 3, 1), (21845, 65535, 65535)] {
+        let text = GOOD
+            .replace("keepalive = 10", &format!("keepalive = {ka}"))
+            .replace(
+                "hold_time = 30",
+                &format!("hold_time = {hold}\nconnect_retry = {cr}"),
+            );
+        let c = Config::parse(&text).unwrap_or_else(|e| panic!("{ka}/{hold}/{cr}: {e}"));
+        assert_eq!(timers(&c.ports[0].peers[0]), (ka, hold, cr));
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    }
+}
+
+#[test]
+fn one_wrong_timer_gives_one_error_under_its_own_key() {
+    for (set, key, needle) in [
+        ("keepalive = 70000", "keepalive", "70000 is outside 0–65535"),
+        ("keepalive = -1", "keepalive", "-1 is outside 0–65535"),
+        ("hold_time = 2", "hold_time", "hold time 2 s must be 0"),
+        ("hold_time = 1", "hold_time", "hold time 1 s must be 0"),
+        ("hold_time = 65536", "hold_time", "65536 is outside 0–65535"),
+        ("connect_retry = 0", "connect_retry", "outside 1..=65535"),
+        ("connect_retry = 99999", "connect_retry", "outside 0–65535"),
+    ] {
+        let (field, _) = set.split_once(" = ").unwrap();
+        let text = GOOD
+            .replace("keepalive = 10\n", "")
+            .replace("hold_time = 30\n", "")
+            .replace(
+                "remote_as = 65002\nkeepalive",
+                "remote_as = 65002\nkeepalive",
+            )
+            .replacen(
+                "remote_as = 65002\n",
+                &format!("remote_as = 65002\n{set}\n"),
+                1,
+            );
+        assert!(text.contains(set), "{text}");
+        assert_eq!(field, key);
+        let e = problems(&text);
+        assert_eq!(e.len(), 1, "{set}: {e:#?}");
+        assert!(
+            has(&e, &format!("port[0].peer[0].{key}"), needle),
+            "{set}: {e:#?}"
         );
-    let text = format!("{text}connect_retry = 3601\n");
+    }
+    // A wrong keepalive next to a short hold time: still only the keepalive's error.
+    let text = GOOD
+        .replace("keepalive = 10", "keepalive = 70000")
+        .replace("hold_time = 30", "hold_time = 9");
     let e = problems(&text);
+    assert_eq!(e.len(), 1, "{e:#?}");
+    // In `[defaults]` and on a port, the key path says where.
+    let text = GOOD.replace("[controller]", "[defaults]\nhold_time = 2\n[controller]");
+    let e = problems(&text);
+    assert_eq!(e.len(), 1, "{e:#?}");
+    assert!(has(&e, "defaults.hold_time", "must be 0"), "{e:#?}");
+    let text = GOOD.replace("local_as = 65001", "local_as = 65001\nconnect_retry = 0");
+    let e = problems(&text);
+    assert_eq!(e.len(), 1, "{e:#?}");
+    assert!(has(&e, "port[0].connect_retry", "outside"), "{e:#?}");
+}
+
+#[test]
+fn a_keepalive_bgpd_will_lower_is_a_warning_not_an_error() {
+    // bgpd accepts `timers 60 9` and sends keepalives every 3 s (a third of the hold time).
+    let text = GOOD
+        .replace("keepalive = 10\n", "")
+        .replace("hold_time = 30", "hold_time = 9");
+    let c = Config::parse(&text).unwrap();
+    assert_eq!(timers(&c.ports[0].peers[0]), (60, 9, 120));
+    assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+    let w = &c.warnings[0];
+    assert_eq!(w.path, "port[0].peer[0].hold_time");
+    assert!(w.reason.contains("every 3 s"), "{w}");
+    let text = GOOD.replace("keepalive = 10", "keepalive = 11");
+    let c = Config::parse(&text).unwrap();
+    assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+    assert_eq!(c.warnings[0].path, "port[0].peer[0].keepalive");
+    // Set once in `[defaults]`, warned once there, not again for every peer inheriting it.
+    let text = GOOD
+        .replace("keepalive = 10\n", "")
+        .replace("hold_time = 30\n", "")
+        .replace(
+            "[controller]",
+            "[defaults]\nkeepalive = 30\nhold_time = 0\n[controller]",
+        );
+    let c = Config::parse(&text).unwrap();
+    assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+    assert_eq!(c.warnings[0].path, "defaults.keepalive");
     assert!(
-        has(&e, "port[0].peer[0].keepalive", "outside 5–3600"),
-        "{e:?}"
-    );
-    assert!(
-        has(&e, "port[0].peer[0].hold_time", "outside 5–7200 (or 0)"),
-        "{e:?}"
-    );
-    assert!(
-        has(&e, "port[0].peer[1].connect_retry", "outside 5–3600"),
-        "{e:?}"
+        c.warnings[0].reason.contains("no keepalives"),
+        "{}",
+        c.warnings[0]
     );
 }
 
 #[test]
-fn keepalive_longer_than_hold_is_rejected() {
-    let text = GOOD.replace("hold_time = 30", "hold_time = 6");
+fn a_description_with_two_inner_spaces_is_a_check_config_error() {
+    // It used to pass validation and then fail rendering, leaving bgpd unconfigured.
+    let text = GOOD.replace("provider A", "provider  A");
     let e = problems(&text);
+    assert_eq!(e.len(), 1, "{e:#?}");
     assert!(
-        has(&e, "port[0].peer[0].keepalive", "longer than the hold time"),
-        "{e:?}"
+        has(&e, "port[0].peer[0].description", "repeated spaces"),
+        "{e:#?}"
     );
+    for bad in [" lead", "trail "] {
+        let e = problems(&GOOD.replace("provider A", bad));
+        assert!(has(&e, "port[0].peer[0].description", "spaces"), "{e:#?}");
+    }
 }
 
 #[test]
@@ -132,8 +225,13 @@ fn injection_attempts_are_rejected_in_every_vty_string() {
     assert!(has(
         &problems(&text),
         "port[0].peer[0].description",
-        "at most 80"
+        "length 81 is outside 1..=80"
     ));
+    // A password is never echoed in an error.
+    let text = GOOD.replace("s3cret", "s3cret two");
+    let e = problems(&text);
+    assert!(has(&e, "port[0].peer[0].password", "' '"), "{e:?}");
+    assert!(!format!("{e:?}").contains("s3cret"), "{e:?}");
     let text = GOOD.replace("run_dir = \"/tmp/mbgp-test\"", "run_dir = \"/tmp/a\\nb\"");
     assert!(has(&problems(&text), "controller.run_dir", "forbidden"));
 }
@@ -152,10 +250,12 @@ fn peer_outside_subnet_needs_multihop() {
     );
     let ok = text.replace("keepalive = 10", "keepalive = 10\nmultihop = true");
     let c = Config::parse(&ok).unwrap();
-    assert_eq!(c.ports[0].peers[0].multihop, Some(255));
+    assert_eq!(c.ports[0].peers[0].multihop.map(Multihop::get), Some(255));
     let ttl = text.replace("keepalive = 10", "keepalive = 10\nmultihop = 3");
     assert_eq!(
-        Config::parse(&ttl).unwrap().ports[0].peers[0].multihop,
+        Config::parse(&ttl).unwrap().ports[0].peers[0]
+            .multihop
+            .map(Multihop::get),
         Some(3)
     );
     let bad = text.replace("keepalive = 10", "keepalive = 10\nmultihop = 300");

@@ -1,4 +1,5 @@
-//! Strings safe to send to bgpd's Vty, and MAC addresses.
+//! Strings safe to place in bgpd's configuration file and Vty login (the controller's Vty
+//! password, paths); the values of Vty commands are the `vty` crate's typed values.
 
 use std::fmt;
 
@@ -33,9 +34,6 @@ pub enum TextError {
         /// Byte offset.
         offset: usize,
     },
-    /// Leading or trailing whitespace (bgpd would strip it).
-    #[error("must not start or end with whitespace")]
-    Padded,
 }
 
 /// A string that can be placed inside one Vty command without changing its meaning: printable
@@ -45,15 +43,6 @@ pub enum TextError {
 pub struct VtyText(pub(crate) String);
 
 impl VtyText {
-    /// A free-text line (spaces allowed inside) of at most `max` bytes.
-    pub fn line(s: &str, max: usize) -> Result<VtyText, TextError> {
-        check(s, max)?;
-        if s.starts_with(' ') || s.ends_with(' ') {
-            return Err(TextError::Padded);
-        }
-        Ok(VtyText(s.to_string()))
-    }
-
     /// A single word (no spaces) of at most `max` bytes.
     pub fn word(s: &str, max: usize) -> Result<VtyText, TextError> {
         check(s, max)?;
@@ -89,50 +78,4 @@ fn check(s: &str, max: usize) -> Result<(), TextError> {
         }
     }
     Ok(())
-}
-
-/// A MAC address, written `02:00:00:00:00:01`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct MacAddr(pub [u8; 6]);
-
-impl MacAddr {
-    /// Parses `aa:bb:cc:dd:ee:ff` (or with `-`); rejects multicast and all-zero addresses.
-    pub fn parse(s: &str) -> Result<MacAddr, String> {
-        let parts: Vec<&str> = s.split([':', '-']).collect();
-        if parts.len() != 6 {
-            return Err(format!("{s:?} is not six hex bytes separated by ':'"));
-        }
-        let mut out = [0u8; 6];
-        for (slot, part) in out.iter_mut().zip(&parts) {
-            if part.len() != 2 {
-                return Err(format!("{s:?}: byte {part:?} is not two hex digits"));
-            }
-            *slot = u8::from_str_radix(part, 16)
-                .map_err(|_| format!("{s:?}: byte {part:?} is not hex"))?;
-        }
-        if out == [0; 6] {
-            return Err("the all-zero MAC address is not usable".into());
-        }
-        if out[0] & 1 == 1 {
-            return Err(format!("{s} is a multicast address"));
-        }
-        Ok(MacAddr(out))
-    }
-}
-
-impl fmt::Display for MacAddr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let b = self.0;
-        write!(
-            f,
-            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-            b[0], b[1], b[2], b[3], b[4], b[5]
-        )
-    }
-}
-
-impl Serialize for MacAddr {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
 }

@@ -1,4 +1,8 @@
 //! Whole-file validation: every problem is collected with its key path.
+//!
+//! Every value that reaches a Vty command is built with the `vty` crate's constructor for it
+//! (the ranges and characters bgpd accepts live there, once); a refused value is reported once,
+//! under its own key, and nothing derived from it is checked again.
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::{IpAddr, Ipv4Addr};
@@ -15,19 +19,25 @@ use super::*;
 const MAX_PORT_NAME: usize = 32;
 /// Longest namespace name we create.
 const MAX_NAMESPACE: usize = 64;
-/// Longest MD5 password FRR accepts.
+/// Longest Vty password (bgpd's configuration file `password` line).
 const MAX_PASSWORD: usize = 80;
-/// Longest neighbor description FRR accepts.
-const MAX_DESCRIPTION: usize = 80;
-/// Longest path given to bgpd (`log file`).
+/// Longest path given to bgpd.
 const MAX_PATH: usize = 200;
 
+/// Problems (`.0`) and warnings (`.1`) found so far.
 #[derive(Default)]
-struct Errors(Vec<ConfigError>);
+struct Errors(Vec<ConfigError>, Vec<ConfigWarning>);
 
 impl Errors {
     fn push(&mut self, path: impl Into<String>, reason: impl Into<String>) {
         self.0.push(ConfigError {
+            path: path.into(),
+            reason: reason.into(),
+        });
+    }
+
+    fn warn(&mut self, path: impl Into<String>, reason: impl Into<String>) {
+        self.1.push(ConfigWarning {
             path: path.into(),
             reason: reason.into(),
         });
@@ -63,8 +73,8 @@ pub(super) fn validate(raw: RawConfig) -> Result<Config, ConfigErrors> {
             ports.push(port);
         }
     }
-    let slots = controller.vty_range.size() / 4;
-    if (ports.len() as u64) > u64::from(slots) {
+    let slots = crate::plan::vty_slots(controller.vty_range);
+    if (ports.len() as u64) > slots {
         errs.push(
             "controller.vty_range",
             format!(
@@ -75,7 +85,11 @@ pub(super) fn validate(raw: RawConfig) -> Result<Config, ConfigErrors> {
         );
     }
     if errs.0.is_empty() {
-        Ok(Config { controller, ports })
+        Ok(Config {
+            controller,
+            ports,
+            warnings: errs.1,
+        })
     } else {
         Err(ConfigErrors::Invalid(errs.0))
     }
@@ -211,102 +225,135 @@ fn check_path(key: &str, p: &std::path::Path, errs: &mut Errors) -> bool {
     false
 }
 
-struct Timers {
-    keepalive: u32,
-    hold_time: u32,
-    connect_retry: u32,
+/// The timers in force at one level (`defaults`, a port, a peer), inherited by the next.
+#[derive(Clone, Copy)]
+struct TimerValues {
+    keepalive: u16,
+    hold_time: u16,
+    connect_retry: ConnectRetry,
 }
 
-fn defaults(raw: &RawDefaults, errs: &mut Errors) -> Timers {
-    let base = Timers {
-        keepalive: DEFAULT_KEEPALIVE,
-        hold_time: DEFAULT_HOLD_TIME,
-        connect_retry: DEFAULT_CONNECT_RETRY,
-    };
+impl TimerValues {
+    /// bgpd's own defaults.
+    fn bgpd() -> TimerValues {
+        TimerValues {
+            keepalive: Timers::BGPD_DEFAULT.keepalive(),
+            hold_time: Timers::BGPD_DEFAULT.hold(),
+            connect_retry: ConnectRetry::BGPD_DEFAULT,
+        }
+    }
+
+    /// The pair as the `vty` value (the hold time was checked by the same constructor when set).
+    fn timers(&self) -> Timers {
+        Timers::new(self.keepalive, self.hold_time).unwrap_or(Timers::BGPD_DEFAULT)
+    }
+}
+
+fn defaults(raw: &RawDefaults, errs: &mut Errors) -> TimerValues {
     timers(
         "defaults",
         raw.keepalive,
         raw.hold_time,
         raw.connect_retry,
-        &base,
+        &TimerValues::bgpd(),
         errs,
     )
 }
 
+/// A number of seconds as bgpd's commands take it (16 bits); the `vty` constructors check the
+/// field's own range.
+fn seconds(key: &str, v: Option<i64>, errs: &mut Errors) -> Option<u16> {
+    let v = v?;
+    match u16::try_from(v) {
+        Ok(s) => Some(s),
+        Err(_) => {
+            errs.push(key, format!("{v} is outside 0–65535 seconds"));
+            None
+        }
+    }
+}
+
+/// The timers set at `path` over those inherited from `base`. Each wrong value gives one error
+/// under its own key and the inherited value is kept, so nothing else is reported because of
+/// it. A keepalive bgpd will lower (above a third of the hold time) is a warning.
 fn timers(
     path: &str,
     keepalive: Option<i64>,
     hold_time: Option<i64>,
     connect_retry: Option<i64>,
-    base: &Timers,
+    base: &TimerValues,
     errs: &mut Errors,
-) -> Timers {
-    let ka = ranged(
-        &format!("{path}.keepalive"),
-        keepalive,
-        KEEPALIVE_RANGE,
-        false,
-        base.keepalive,
-        errs,
-    );
-    let hold = ranged(
-        &format!("{path}.hold_time"),
-        hold_time,
-        HOLD_TIME_RANGE,
-        true,
-        base.hold_time,
-        errs,
-    );
-    let cr = ranged(
-        &format!("{path}.connect_retry"),
-        connect_retry,
-        CONNECT_RETRY_RANGE,
-        false,
-        base.connect_retry,
-        errs,
-    );
-    if hold != 0 && ka > hold && (keepalive.is_some() || hold_time.is_some()) {
-        errs.push(
-            format!("{path}.keepalive"),
-            format!("keepalive {ka} s is longer than the hold time {hold} s"),
-        );
+) -> TimerValues {
+    let before = errs.0.len();
+    let ka_key = format!("{path}.keepalive");
+    let hold_key = format!("{path}.hold_time");
+    let ka = seconds(&ka_key, keepalive, errs);
+    let hold = seconds(&hold_key, hold_time, errs);
+    let mut out = *base;
+    if let Some(ka) = ka {
+        out.keepalive = ka;
     }
-    Timers {
-        keepalive: ka,
-        hold_time: hold,
-        connect_retry: cr,
-    }
-}
-
-fn ranged(
-    key: &str,
-    v: Option<i64>,
-    (lo, hi): (u32, u32),
-    zero_ok: bool,
-    default: u32,
-    errs: &mut Errors,
-) -> u32 {
-    match v {
-        None => default,
-        Some(0) if zero_ok => 0,
-        Some(v) if v >= i64::from(lo) && v <= i64::from(hi) => v as u32,
-        Some(v) => {
-            let zero = if zero_ok { " (or 0)" } else { "" };
-            errs.push(key, format!("{v} is outside {lo}–{hi}{zero} seconds"));
-            default
+    if let Some(hold) = hold {
+        match Timers::new(out.keepalive, hold) {
+            Ok(_) => out.hold_time = hold,
+            Err(e) => errs.push(&hold_key, e.to_string()),
         }
     }
+    let cr_key = format!("{path}.connect_retry");
+    if let Some(cr) = seconds(&cr_key, connect_retry, errs) {
+        match ConnectRetry::new(cr) {
+            Ok(c) => out.connect_retry = c,
+            Err(e) => errs.push(&cr_key, e.to_string()),
+        }
+    }
+    let set_here = ka.is_some() || hold.is_some();
+    let t = out.timers();
+    if set_here && errs.0.len() == before && t.keepalive_is_lowered() {
+        let key = if ka.is_some() { ka_key } else { hold_key };
+        let reason = if t.hold() == 0 {
+            format!(
+                "keepalive {} s with hold time 0: bgpd sends no keepalives at all",
+                t.keepalive()
+            )
+        } else {
+            format!(
+                "keepalive {} s is more than a third of the hold time {} s; bgpd will send \
+                 keepalives every {} s",
+                t.keepalive(),
+                t.hold(),
+                t.effective_keepalive()
+            )
+        };
+        errs.warn(key, reason);
+    }
+    out
 }
 
-fn asn(key: &str, v: Option<i64>, errs: &mut Errors) -> Option<u32> {
-    match v {
-        None => {
-            errs.push(key, "is required");
+fn asn(key: &str, v: Option<i64>, errs: &mut Errors) -> Option<Asn> {
+    let Some(v) = v else {
+        errs.push(key, "is required");
+        return None;
+    };
+    match u32::try_from(v).ok().map(Asn::new) {
+        Some(Ok(a)) => Some(a),
+        _ => {
+            errs.push(key, format!("{v} is not an AS number (1–4294967295)"));
             None
         }
-        Some(v) if (1..=i64::from(u32::MAX)).contains(&v) => Some(v as u32),
-        Some(v) => {
-            errs.push(key, format!("{v} is not an AS number (1–4294967295)"));
+    }
+}
+
+/// Builds a `vty` value, reporting its constructor's refusal under `key`.
+fn typed<T>(
+    key: &str,
+    given: &str,
+    r: Result<T, vty::ConfigError>,
+    errs: &mut Errors,
+) -> Option<T> {
+    match r {
+        Ok(v) => Some(v),
+        Err(e) => {
+            errs.push(key, format!("{given:?}: {e}"));
             None
         }
     }
@@ -326,7 +373,7 @@ fn port(
     path: &str,
     raw: &RawPort,
     controller: &ControllerConfig,
-    defaults: &Timers,
+    defaults: &TimerValues,
     errs: &mut Errors,
 ) -> Option<PortConfig> {
     let before = errs.0.len();
@@ -413,10 +460,20 @@ fn port(
             "a port needs `address` or `address6` (or both)",
         );
     }
-    let mac = raw.mac.as_ref().and_then(|s| match MacAddr::parse(s) {
-        Ok(m) => Some(m),
-        Err(e) => {
-            errs.push(format!("{path}.mac"), e);
+    let mac = raw.mac.as_ref().and_then(|s| match s.parse::<MacAddr>() {
+        Ok(m) if m.is_unicast() => Some(m),
+        Ok(m) => {
+            errs.push(
+                format!("{path}.mac"),
+                format!("{m} is a multicast or all-zero address"),
+            );
+            None
+        }
+        Err(_) => {
+            errs.push(
+                format!("{path}.mac"),
+                format!("{s:?} is not six hex bytes separated by ':' or '-'"),
+            );
             None
         }
     });
@@ -476,8 +533,10 @@ fn port(
                 errs.push(key, format!("{s} is not a unicast prefix"))
             }
             Ok(n) => {
-                if !networks.insert(n) {
-                    errs.push(key, format!("{s} is listed twice"));
+                if let Some(p) = typed(&key, s, Prefix::new(n.ip(), n.prefix()), errs) {
+                    if !networks.insert(p) {
+                        errs.push(key, format!("{s} is listed twice"));
+                    }
                 }
             }
             Err(_) => errs.push(
@@ -486,16 +545,16 @@ fn port(
             ),
         }
     }
-    let maximum_paths = match raw.maximum_paths {
-        None => DEFAULT_MAXIMUM_PATHS,
-        Some(v) if v >= 1 && v <= i64::from(MAX_MAXIMUM_PATHS) => v as u8,
-        Some(v) => {
-            errs.push(
-                format!("{path}.maximum_paths"),
-                format!("{v} is outside 1–{MAX_MAXIMUM_PATHS}"),
-            );
-            DEFAULT_MAXIMUM_PATHS
-        }
+    let maximum_paths = {
+        let key = format!("{path}.maximum_paths");
+        let v = raw
+            .maximum_paths
+            .unwrap_or(i64::from(DEFAULT_MAXIMUM_PATHS));
+        let r = u16::try_from(v)
+            .ok()
+            .map(MaximumPaths::new)
+            .unwrap_or_else(|| MaximumPaths::new(0));
+        typed(&key, &v.to_string(), r, errs)
     };
     let port_timers = timers(
         path,
@@ -513,11 +572,15 @@ fn port(
             name_valid,
         ),
     };
-    if check_log_file && check_path(&format!("{path}.log_file"), &log_file, errs) {
-        if let Some(Err(e)) = log_file.to_str().map(vty::config::LogFile::new) {
-            errs.push(format!("{path}.log_file"), e.to_string());
+    let log_key = format!("{path}.log_file");
+    let log_file = match (check_log_file, log_file.to_str()) {
+        (false, _) => None,
+        (true, None) => {
+            errs.push(&log_key, "must be valid UTF-8");
+            None
         }
-    }
+        (true, Some(s)) => typed(&log_key, s, LogFile::new(s), errs),
+    };
     let mut peers = Vec::new();
     let mut seen: HashMap<IpAddr, usize> = HashMap::new();
     if raw.peer.is_empty() {
@@ -549,9 +612,9 @@ fn port(
         local_as: local_as?,
         router_id: router_id?,
         networks,
-        maximum_paths,
+        maximum_paths: maximum_paths?,
         max_routes,
-        log_file,
+        log_file: log_file?,
         debug: raw.debug,
         peers,
     })
@@ -562,21 +625,23 @@ fn peer(
     raw: &RawPeer,
     address: Option<Ipv4Network>,
     address6: Option<Ipv6Network>,
-    port_timers: &Timers,
+    port_timers: &TimerValues,
     errs: &mut Errors,
 ) -> Option<PeerConfig> {
     let before = errs.0.len();
     let multihop = match raw.multihop {
         None | Some(RawMultihop::Flag(false)) => None,
-        Some(RawMultihop::Flag(true)) => Some(255),
-        Some(RawMultihop::Ttl(t)) if (1..=255).contains(&t) => Some(t as u8),
-        Some(RawMultihop::Ttl(t)) => {
-            errs.push(
-                format!("{path}.multihop"),
-                format!("TTL {t} is outside 1–255 (or use true/false)"),
-            );
-            None
-        }
+        Some(RawMultihop::Flag(true)) => Multihop::new(255).ok(),
+        Some(RawMultihop::Ttl(t)) => match u8::try_from(t).ok().map(Multihop::new) {
+            Some(Ok(m)) => Some(m),
+            _ => {
+                errs.push(
+                    format!("{path}.multihop"),
+                    format!("TTL {t} is outside 1–255 (or use true/false)"),
+                );
+                None
+            }
+        },
     };
     let addr = match &raw.address {
         None => {
@@ -633,35 +698,26 @@ fn peer(
         errs,
     );
     let password = raw.password.as_ref().and_then(|s| {
-        let key = format!("{path}.password");
-        let t = text_word(&key, s, MAX_PASSWORD, errs)?;
-        // The Vty client's own rules too (it would refuse to send anything else).
-        match vty::config::Password::new(s) {
-            Ok(_) => Some(t),
+        // Never echo a password in an error.
+        match Password::new(s) {
+            Ok(p) => Some(p),
             Err(e) => {
-                errs.push(key, e.to_string());
+                errs.push(format!("{path}.password"), e.to_string());
                 None
             }
         }
     });
-    let description =
-        raw.description
-            .as_ref()
-            .and_then(|s| match VtyText::line(s, MAX_DESCRIPTION) {
-                Ok(t) => Some(t),
-                Err(e) => {
-                    errs.push(format!("{path}.description"), format!("{s:?} {e}"));
-                    None
-                }
-            });
+    let description = raw
+        .description
+        .as_ref()
+        .and_then(|s| typed(&format!("{path}.description"), s, Description::new(s), errs));
     if errs.0.len() != before {
         return None;
     }
     Some(PeerConfig {
         address: addr?,
         remote_as: remote_as?,
-        keepalive: t.keepalive,
-        hold_time: t.hold_time,
+        timers: t.timers(),
         connect_retry: t.connect_retry,
         password,
         multihop,

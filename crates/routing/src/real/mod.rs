@@ -19,7 +19,8 @@ use crate::config::ControllerConfig;
 use crate::effects::{
     BgpdControl, ContainerFacts, EffectError, Effects, PortPlan, Step, VtySession,
 };
-use crate::types::{BgpdEvent, PeerStatus};
+use crate::types::PeerStatus;
+use bgpd::BgpdEvent;
 
 pub use zebra::{RealZebra, RealZebraEvents};
 
@@ -59,32 +60,6 @@ impl RealEffects {
     }
 }
 
-/// A stable locally administered MAC for a port without a configured one.
-fn derived_mac(name: &str) -> netns::MacAddr {
-    // FNV-1a: stable across runs and platforms.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in name.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    netns::MacAddr::local_from_seed(h)
-}
-
-fn container_spec(plan: &PortPlan) -> netns::ContainerSpec {
-    let port = &plan.port;
-    let mac = port
-        .mac
-        .map(|m| netns::MacAddr(m.0))
-        .unwrap_or_else(|| derived_mac(&port.name));
-    let mut spec = netns::ContainerSpec::new(port.name.clone(), plan.slot, mac, port.addresses());
-    spec.prefix = plan.controller.prefix.clone();
-    spec.host_netns = plan.controller.host_namespace.clone();
-    spec.mtu = port.mtu;
-    spec.vty_range = plan.controller.vty_range;
-    spec.vty_port = plan.controller.vty_port;
-    spec
-}
-
 fn remove_file(path: &std::path::Path) {
     match std::fs::remove_file(path) {
         Ok(()) => debug!(path = %path.display(), "removed"),
@@ -97,7 +72,6 @@ fn remove_file(path: &std::path::Path) {
 #[derive(Debug)]
 pub struct RealBgpd {
     supervisor: bgpd::Supervisor,
-    forward: tokio::task::JoinHandle<()>,
 }
 
 impl BgpdControl for RealBgpd {
@@ -107,24 +81,6 @@ impl BgpdControl for RealBgpd {
     fn restarts(&self) -> u32 {
         self.supervisor.restarts()
     }
-}
-
-fn map_bgpd_event(ev: bgpd::BgpdEvent) -> Option<BgpdEvent> {
-    Some(match ev {
-        bgpd::BgpdEvent::Starting => BgpdEvent::Starting,
-        bgpd::BgpdEvent::Ready { pid } => BgpdEvent::Ready { pid },
-        bgpd::BgpdEvent::Exited { status } => BgpdEvent::Exited {
-            reason: format!("{status:?}"),
-        },
-        bgpd::BgpdEvent::StartFailed { cause } => BgpdEvent::Exited {
-            reason: format!("start failed: {cause:?}"),
-        },
-        bgpd::BgpdEvent::Restarting { attempt, delay } => BgpdEvent::Restarting { attempt, delay },
-        bgpd::BgpdEvent::GaveUp { reason } => BgpdEvent::GaveUp {
-            reason: format!("{reason:?}"),
-        },
-        _ => return None,
-    })
 }
 
 /// A logged-in Vty session.
@@ -140,10 +96,10 @@ impl std::fmt::Debug for RealVty {
 }
 
 impl VtySession for RealVty {
-    async fn apply(&mut self, commands: &[String]) -> Result<(), EffectError> {
+    async fn apply(&mut self, commands: &[vty::Command]) -> Result<(), EffectError> {
         let report = self
             .vty
-            .batch(commands, &vty::BatchOptions::default())
+            .configure(commands, &vty::BatchOptions::default())
             .await
             .map_err(|e| EffectError::new(Step::Vty, &self.port, e))?;
         match report.into_result() {
@@ -237,11 +193,16 @@ impl Effects for RealEffects {
         plan: &PortPlan,
     ) -> Result<(netns::Container, ContainerFacts), EffectError> {
         let name = &plan.port.name;
-        let spec = container_spec(plan);
+        let spec = plan.container_spec();
         let c = netns::Container::apply(&spec)
             .await
             .map_err(|e| EffectError::new(Step::Container, name, e))?;
-        let inside = c.datapath_inside().clone();
+        let inside = c
+            .veth(&plan.links.datapath_host)
+            .map(|v| v.inside.clone())
+            .ok_or_else(|| {
+                EffectError::new(Step::Container, name, "the datapath veth was not built")
+            })?;
         let mut addresses = inside.addresses.clone();
         if plan.port.address6.is_some() {
             // bgpd needs the interface's link-local address for IPv6 next hops; the kernel adds
@@ -253,18 +214,15 @@ impl Effects for RealEffects {
             }
         }
         let facts = ContainerFacts {
-            namespace: c.netns().name().to_string(),
-            datapath_host: c.datapath_host_name().to_string(),
+            namespace: plan.namespace.clone(),
+            datapath_host: plan.links.datapath_host.clone(),
             datapath_inside: inside.name.clone(),
             datapath_inside_ifindex: inside.index,
-            mac: Some(crate::config::MacAddr(inside.mac.0)),
+            mac: Some(inside.mac),
             mtu: inside.mtu,
             addresses,
-            vty_addr: c.vty_socket_addr(),
+            vty_addr: plan.vty_addr(),
         };
-        if facts.namespace != plan.namespace {
-            warn!(port = %name, planned = %plan.namespace, built = %facts.namespace, "namespace name differs from plan");
-        }
         info!(port = %name, namespace = %facts.namespace, "container ready");
         Ok((c, facts))
     }
@@ -277,7 +235,7 @@ impl Effects for RealEffects {
         let name = &plan.port.name;
         let result = match container {
             Some(c) => c.teardown().await,
-            None => container_spec(plan).remove().await,
+            None => plan.container_spec().remove().await,
         };
         remove_file(&plan.zebra_socket);
         remove_file(&plan.pid_file);
@@ -354,29 +312,14 @@ impl Effects for RealEffects {
         spec.vty_addr = facts.vty_addr;
         spec.vty_reach = bgpd::VtyReach::BgpdNamespace;
         spec.pid_file = plan.pid_file.clone();
-        spec.log_file = Some(plan.port.log_file.clone());
+        spec.log_file = Some(plan.port.log_file.as_str().into());
         // bgpd restarts follow the controller's backoff settings too.
         spec.backoff.initial = c.restart_backoff_initial;
         spec.backoff.max = c.restart_backoff_max.max(c.restart_backoff_initial);
-        let (supervisor, mut rx) =
+        // The supervisor's own events go straight to the actor.
+        let (supervisor, events) =
             bgpd::Supervisor::start(spec).map_err(|e| EffectError::new(Step::Bgpd, name, e))?;
-        let (tx, out) = mpsc::channel(64);
-        let forward = tokio::spawn(async move {
-            while let Some(ev) = rx.recv().await {
-                if let Some(ev) = map_bgpd_event(ev) {
-                    if tx.send(ev).await.is_err() {
-                        return;
-                    }
-                }
-            }
-        });
-        Ok((
-            RealBgpd {
-                supervisor,
-                forward,
-            },
-            out,
-        ))
+        Ok((RealBgpd { supervisor }, events))
     }
 
     async fn stop_bgpd(&self, b: RealBgpd) {
@@ -384,7 +327,6 @@ impl Effects for RealEffects {
         if let Err(e) = b.supervisor.stop().await {
             warn!(namespace = %ns, error = %e, "stopping bgpd");
         }
-        b.forward.abort();
     }
 
     async fn connect_vty(

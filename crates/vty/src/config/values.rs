@@ -6,6 +6,8 @@ use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 
+use serde::Serialize;
+
 /// Why a configuration value was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -62,8 +64,8 @@ pub enum ConfigError {
         /// The path.
         path: String,
     },
-    /// A hold time of 1 or 2 seconds (bgpd accepts 0 or 3..=65535).
-    #[error("hold time {hold} must be 0 or 3..=65535")]
+    /// A hold time of 1 or 2 seconds (RFC 4271 and bgpd accept 0 or 3..=65535).
+    #[error("hold time {hold} s must be 0 (no hold timer) or 3..=65535")]
     BadHoldTime {
         /// The hold time.
         hold: u16,
@@ -121,7 +123,8 @@ fn check_text(field: &'static str, s: &str, max: usize, spaces: bool) -> Result<
 }
 
 /// An autonomous system number, 1..=4294967295.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
 pub struct Asn(u32);
 
 impl Asn {
@@ -144,7 +147,8 @@ impl fmt::Display for Asn {
 }
 
 /// A neighbor description: 1..=80 bytes of printable ASCII, single inner spaces, no `?`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
 pub struct Description(String);
 
 impl Description {
@@ -190,8 +194,16 @@ impl fmt::Debug for Password {
     }
 }
 
+/// Serialized as `"<redacted>"`, like its `Debug` form: a password never leaves in a dump.
+impl Serialize for Password {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("<redacted>")
+    }
+}
+
 /// An absolute log file path: one word of printable ASCII, at most 255 bytes.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
 pub struct LogFile(String);
 
 impl LogFile {
@@ -212,14 +224,20 @@ impl LogFile {
     }
 }
 
-/// `timers KEEPALIVE HOLD`: keepalive 0..=65535, hold 0 or 3..=65535 (bgpd's ranges).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// `timers KEEPALIVE HOLD`: keepalive 0..=65535, hold 0 or 3..=65535 (RFC 4271 §4.2 and bgpd).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub struct Timers {
     keepalive: u16,
     hold: u16,
 }
 
 impl Timers {
+    /// bgpd's defaults (`timers 60 180`, what a neighbor without a `timers` line uses).
+    pub const BGPD_DEFAULT: Timers = Timers {
+        keepalive: 60,
+        hold: 180,
+    };
+
     /// Validates keepalive and hold time (seconds).
     pub fn new(keepalive: u16, hold: u16) -> Result<Timers, ConfigError> {
         if hold == 1 || hold == 2 {
@@ -229,21 +247,37 @@ impl Timers {
     }
 
     /// Keepalive interval in seconds.
-    pub fn keepalive(self) -> u16 {
+    pub const fn keepalive(self) -> u16 {
         self.keepalive
     }
 
     /// Hold time in seconds.
-    pub fn hold(self) -> u16 {
+    pub const fn hold(self) -> u16 {
         self.hold
+    }
+
+    /// The keepalive interval bgpd really uses: at most a third of the hold time (bgpd accepts
+    /// a longer keepalive and silently lowers it, as RFC 4271 §10 suggests).
+    pub fn effective_keepalive(self) -> u16 {
+        self.keepalive.min(self.hold / 3)
+    }
+
+    /// True when bgpd will lower the keepalive to a third of the hold time
+    /// ([`Timers::effective_keepalive`] differs from [`Timers::keepalive`]).
+    pub fn keepalive_is_lowered(self) -> bool {
+        self.effective_keepalive() != self.keepalive
     }
 }
 
 /// `timers connect N`: 1..=65535 seconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
 pub struct ConnectRetry(u16);
 
 impl ConnectRetry {
+    /// bgpd's default (120 s, what a neighbor without `timers connect` uses).
+    pub const BGPD_DEFAULT: ConnectRetry = ConnectRetry(120);
+
     /// Validates a connect-retry interval.
     pub fn new(secs: u16) -> Result<ConnectRetry, ConfigError> {
         check_range("connect retry", secs.into(), 1, 65535)?;
@@ -251,13 +285,14 @@ impl ConnectRetry {
     }
 
     /// Seconds.
-    pub fn get(self) -> u16 {
+    pub const fn get(self) -> u16 {
         self.0
     }
 }
 
 /// `ebgp-multihop N`: 1..=255 hops.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
 pub struct Multihop(u8);
 
 impl Multihop {
@@ -274,7 +309,8 @@ impl Multihop {
 }
 
 /// `advertisement-interval N`: 0..=600 seconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
 pub struct AdvertisementInterval(u16);
 
 impl AdvertisementInterval {
@@ -291,7 +327,8 @@ impl AdvertisementInterval {
 }
 
 /// `maximum-paths N`: 1..=256 (FRR 8.4 as built by Debian, `--enable-multipath=256`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
 pub struct MaximumPaths(u16);
 
 impl MaximumPaths {
@@ -344,6 +381,13 @@ impl Prefix {
     /// True for a zero-length prefix (a default route).
     pub fn is_default(self) -> bool {
         self.len == 0
+    }
+}
+
+/// Serialized as its text form (`192.0.2.0/24`).
+impl Serialize for Prefix {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
     }
 }
 

@@ -1,0 +1,419 @@
+//! The publisher's side of chunked route publication, sans I/O: one port's learned routes
+//! partitioned by a hash of the prefix into a power-of-two number of chunks, each chunk encoded
+//! well below ZooKeeper's 1 MB znode limit. A change dirties only its prefix's chunk, so an
+//! update rewrites one small znode, not the table; a table that outgrows its chunks is
+//! re-partitioned into a new generation (more chunks), written before the meta document points
+//! at it.
+
+use std::collections::{BTreeSet, HashMap};
+
+use ipnetwork::IpNetwork;
+
+use crate::doc::{encode, PublishedPath, RouteChunk, RoutesMeta, SCHEMA};
+
+/// Default upper bound of one chunk's encoded size (ZooKeeper refuses values over ~1 MB).
+pub const DEFAULT_MAX_CHUNK_BYTES: usize = 256 * 1024;
+/// Largest number of chunks of one port (2^16 × 256 KiB = 16 GiB: never reached in practice).
+const MAX_CHUNKS: usize = 1 << 16;
+
+/// One change of a port's learned routes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TableChange {
+    /// `prefix` is reachable through exactly these paths (an empty list withdraws it).
+    Replace(IpNetwork, Vec<PublishedPath>),
+    /// `prefix` is gone.
+    Withdraw(IpNetwork),
+    /// Every route is gone (the port stopped).
+    Clear,
+}
+
+/// The chunk a prefix belongs to among `count` (a power of two) chunks: a mix of the address
+/// bytes and the length, stable across versions and hosts.
+pub fn chunk_of(prefix: &IpNetwork, count: usize) -> usize {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut feed = |b: u8| {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    };
+    match prefix {
+        IpNetwork::V4(n) => n.ip().octets().into_iter().for_each(&mut feed),
+        IpNetwork::V6(n) => n.ip().octets().into_iter().for_each(&mut feed),
+    }
+    feed(prefix.prefix());
+    // splitmix64 finaliser: FNV's low bits alone are weak.
+    h ^= h >> 30;
+    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h ^= h >> 27;
+    h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^= h >> 31;
+    (h as usize) & (count - 1)
+}
+
+/// One chunk write of a [`Flush`].
+#[derive(Debug, Clone)]
+pub struct ChunkWrite {
+    /// Chunk index.
+    pub index: usize,
+    /// Encoded [`RouteChunk`].
+    pub data: Vec<u8>,
+}
+
+/// What to write to publish the table's current state: the dirty chunks, then the meta
+/// document, then the deletion of a replaced generation's chunks.
+#[derive(Debug, Clone)]
+pub struct Flush {
+    /// Generation of the chunks written.
+    pub generation: u64,
+    /// Table version published.
+    pub version: u64,
+    /// Chunks to write (create or overwrite).
+    pub chunks: Vec<ChunkWrite>,
+    /// Encoded [`RoutesMeta`], written after every chunk.
+    pub meta: Vec<u8>,
+    /// Chunks of older generations to delete after the meta: (generation, chunk count).
+    pub delete: Vec<(u64, usize)>,
+}
+
+/// One port's routes, chunked, with what is not yet written.
+#[derive(Debug)]
+pub struct ChunkedTable {
+    host: String,
+    max_chunk_bytes: usize,
+    chunks: Vec<HashMap<IpNetwork, Vec<PublishedPath>>>,
+    chunk_versions: Vec<u64>,
+    dirty: BTreeSet<usize>,
+    generation: u64,
+    version: u64,
+    routes: usize,
+    meta_dirty: bool,
+    /// Generations whose chunks may exist in the store and must be deleted once the meta no
+    /// longer points at them.
+    stale: Vec<(u64, usize)>,
+    bytes_per_route: usize,
+}
+
+impl ChunkedTable {
+    /// An empty table published by `host`, chunks at most `max_chunk_bytes` (at least 4 KiB).
+    pub fn new(host: &str, max_chunk_bytes: usize) -> ChunkedTable {
+        ChunkedTable {
+            host: host.to_string(),
+            max_chunk_bytes: max_chunk_bytes.max(4096),
+            chunks: vec![HashMap::new()],
+            chunk_versions: vec![0],
+            dirty: BTreeSet::from([0]),
+            generation: 1,
+            version: 0,
+            routes: 0,
+            meta_dirty: true,
+            stale: Vec::new(),
+            bytes_per_route: 64,
+        }
+    }
+
+    /// Number of prefixes.
+    pub fn len(&self) -> usize {
+        self.routes
+    }
+
+    /// True when no prefix is known.
+    pub fn is_empty(&self) -> bool {
+        self.routes == 0
+    }
+
+    /// Number of chunks.
+    pub fn chunk_count(&self) -> usize {
+        self.chunks.len()
+    }
+
+    /// True when something is not yet written.
+    pub fn is_dirty(&self) -> bool {
+        self.meta_dirty || !self.dirty.is_empty() || !self.stale.is_empty()
+    }
+
+    /// Applies one change; returns whether the table changed.
+    pub fn apply(&mut self, change: TableChange) -> bool {
+        match change {
+            TableChange::Replace(prefix, paths) if paths.is_empty() => {
+                self.apply(TableChange::Withdraw(prefix))
+            }
+            TableChange::Replace(prefix, mut paths) => {
+                paths.sort();
+                paths.dedup();
+                let i = chunk_of(&prefix, self.chunks.len());
+                match self.chunks[i].insert(prefix, paths.clone()) {
+                    Some(old) if old == paths => false,
+                    old => {
+                        if old.is_none() {
+                            self.routes += 1;
+                        }
+                        self.dirty.insert(i);
+                        true
+                    }
+                }
+            }
+            TableChange::Withdraw(prefix) => {
+                let i = chunk_of(&prefix, self.chunks.len());
+                if self.chunks[i].remove(&prefix).is_some() {
+                    self.routes -= 1;
+                    self.dirty.insert(i);
+                    true
+                } else {
+                    false
+                }
+            }
+            TableChange::Clear => {
+                if self.routes == 0 {
+                    return false;
+                }
+                let n = self.chunks.len();
+                self.chunks = vec![HashMap::new(); n];
+                self.routes = 0;
+                self.dirty.extend(0..n);
+                true
+            }
+        }
+    }
+
+    /// The store lost what was written (a new session: ephemeral znodes are gone): everything
+    /// is written again on the next flush.
+    pub fn forget_written(&mut self) {
+        self.dirty.extend(0..self.chunks.len());
+        self.meta_dirty = true;
+        self.stale.clear();
+    }
+
+    fn wanted_chunks(&self) -> usize {
+        let bytes = self.routes.saturating_mul(self.bytes_per_route);
+        let per_chunk = (self.max_chunk_bytes / 2).max(1);
+        bytes
+            .div_ceil(per_chunk)
+            .next_power_of_two()
+            .clamp(1, MAX_CHUNKS)
+    }
+
+    fn repartition(&mut self, count: usize) {
+        let old = std::mem::take(&mut self.chunks);
+        self.stale.push((self.generation, old.len()));
+        self.generation += 1;
+        self.chunks = vec![HashMap::new(); count];
+        for (prefix, paths) in old.into_iter().flatten() {
+            let i = chunk_of(&prefix, count);
+            self.chunks[i].insert(prefix, paths);
+        }
+        self.chunk_versions = vec![0; count];
+        self.dirty = (0..count).collect();
+        self.meta_dirty = true;
+    }
+
+    fn encode_chunk(&self, i: usize, version: u64) -> Vec<u8> {
+        let mut routes: Vec<(IpNetwork, Vec<PublishedPath>)> = self.chunks[i]
+            .iter()
+            .map(|(p, v)| (*p, v.clone()))
+            .collect();
+        routes.sort_unstable_by_key(|r| r.0);
+        encode(&RouteChunk {
+            schema: SCHEMA,
+            version,
+            routes,
+        })
+    }
+
+    /// Plans the writes that publish the current state, or `None` when everything is written.
+    /// The table counts the plan as written; call [`ChunkedTable::failed`] with it if writing
+    /// it fails.
+    pub fn plan(&mut self) -> Option<Flush> {
+        if !self.is_dirty() {
+            return None;
+        }
+        let n = self.chunks.len();
+        let wanted = self.wanted_chunks();
+        if wanted > n || (n > 1 && wanted * 4 <= n) {
+            self.repartition(wanted);
+        }
+        let version = self.version + 1;
+        let mut writes: Vec<ChunkWrite> = Vec::new();
+        loop {
+            writes.clear();
+            let mut too_big = false;
+            for &i in &self.dirty {
+                let data = self.encode_chunk(i, version);
+                too_big |= data.len() > self.max_chunk_bytes;
+                writes.push(ChunkWrite { index: i, data });
+            }
+            if !too_big || self.chunks.len() >= MAX_CHUNKS {
+                break;
+            }
+            // Skewed or larger routes than estimated: double the chunks and encode again.
+            let sizes: usize = writes.iter().map(|w| w.data.len()).sum();
+            let routes: usize = writes.iter().map(|w| self.chunks[w.index].len()).sum();
+            self.bytes_per_route = (sizes / routes.max(1)).max(self.bytes_per_route);
+            let count = (self.chunks.len() * 2).min(MAX_CHUNKS);
+            self.repartition(count);
+        }
+        let (bytes, routes) = writes.iter().fold((0usize, 0usize), |(b, r), w| {
+            (b + w.data.len(), r + self.chunks[w.index].len())
+        });
+        if let Some(per_route) = bytes.checked_div(routes) {
+            self.bytes_per_route = per_route.max(16);
+        }
+        for w in &writes {
+            self.chunk_versions[w.index] = version;
+        }
+        self.version = version;
+        self.dirty.clear();
+        self.meta_dirty = false;
+        let meta = encode(&RoutesMeta {
+            schema: SCHEMA,
+            host: self.host.clone(),
+            version,
+            generation: self.generation,
+            chunks: self.chunk_versions.clone(),
+            routes: self.routes as u64,
+        });
+        Some(Flush {
+            generation: self.generation,
+            version,
+            chunks: writes,
+            meta,
+            delete: std::mem::take(&mut self.stale),
+        })
+    }
+
+    /// Writing `flush` failed: its chunks, the meta and its deletions are due again.
+    pub fn failed(&mut self, flush: Flush) {
+        if flush.generation == self.generation {
+            self.dirty.extend(flush.chunks.iter().map(|w| w.index));
+        }
+        self.meta_dirty = true;
+        self.stale.extend(flush.delete);
+    }
+
+    /// The routes of the table (sorted), for tests and status.
+    pub fn routes(&self) -> Vec<(IpNetwork, Vec<PublishedPath>)> {
+        let mut v: Vec<_> = self
+            .chunks
+            .iter()
+            .flatten()
+            .map(|(p, x)| (*p, x.clone()))
+            .collect();
+        v.sort_unstable_by_key(|r| r.0);
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::doc::decode;
+
+    fn path(gw: &str) -> PublishedPath {
+        PublishedPath {
+            gateway: Some(gw.parse().unwrap()),
+            distance: 20,
+            metric: 0,
+            weight: None,
+        }
+    }
+
+    fn prefix(i: u32) -> IpNetwork {
+        let a = 0xC612_0000u32 + (i << 8); // 198.18.0.0/15 and up, /24s
+        IpNetwork::new(std::net::Ipv4Addr::from(a).into(), 24).unwrap()
+    }
+
+    #[test]
+    fn chunk_of_is_stable_and_spreads() {
+        let mut counts = [0usize; 8];
+        for i in 0..8000 {
+            counts[chunk_of(&prefix(i), 8)] += 1;
+        }
+        for c in counts {
+            assert!((800..1200).contains(&c), "{counts:?}");
+        }
+        assert_eq!(chunk_of(&prefix(5), 8), chunk_of(&prefix(5), 8));
+    }
+
+    #[test]
+    fn a_change_rewrites_only_its_chunk() {
+        let mut t = ChunkedTable::new("h1", 8192);
+        for i in 0..2000 {
+            t.apply(TableChange::Replace(prefix(i), vec![path("192.0.2.2")]));
+        }
+        let f = t.plan().unwrap();
+        let n = t.chunk_count();
+        assert!(n >= 16, "{n} chunks");
+        assert_eq!(f.chunks.len(), n);
+        for w in &f.chunks {
+            assert!(
+                w.data.len() <= 8192,
+                "chunk {} is {} bytes",
+                w.index,
+                w.data.len()
+            );
+        }
+        assert!(t.plan().is_none());
+        // One replace, one withdraw, one no-op.
+        assert!(t.apply(TableChange::Replace(prefix(3), vec![path("192.0.2.3")])));
+        assert!(t.apply(TableChange::Withdraw(prefix(4))));
+        assert!(!t.apply(TableChange::Replace(prefix(5), vec![path("192.0.2.2")])));
+        let f2 = t.plan().unwrap();
+        let expect: BTreeSet<usize> = [chunk_of(&prefix(3), n), chunk_of(&prefix(4), n)].into();
+        let got: BTreeSet<usize> = f2.chunks.iter().map(|w| w.index).collect();
+        assert_eq!(got, expect);
+        assert_eq!(f2.version, f.version + 1);
+        let meta: RoutesMeta = decode(&f2.meta).unwrap();
+        assert_eq!(meta.routes, 1999);
+        assert_eq!(meta.chunks.len(), n);
+        for i in 0..n {
+            let want = if expect.contains(&i) {
+                f2.version
+            } else {
+                f.version
+            };
+            assert_eq!(meta.chunks[i], want);
+        }
+    }
+
+    #[test]
+    fn growth_makes_a_new_generation_and_deletes_the_old_one() {
+        let mut t = ChunkedTable::new("h1", 4096);
+        t.apply(TableChange::Replace(prefix(1), vec![path("192.0.2.2")]));
+        let f1 = t.plan().unwrap();
+        assert_eq!(f1.chunks.len(), 1);
+        for i in 0..3000 {
+            t.apply(TableChange::Replace(prefix(i), vec![path("192.0.2.2")]));
+        }
+        let f2 = t.plan().unwrap();
+        assert!(f2.generation > f1.generation);
+        assert!(f2.delete.contains(&(f1.generation, 1)), "{:?}", f2.delete);
+        let mut seen = 0;
+        for w in &f2.chunks {
+            assert!(w.data.len() <= 4096);
+            let c: RouteChunk = decode(&w.data).unwrap();
+            seen += c.routes.len();
+            for (p, _) in &c.routes {
+                assert_eq!(chunk_of(p, t.chunk_count()), w.index);
+            }
+        }
+        assert_eq!(seen, 3000);
+        // Shrinking back after a clear.
+        assert!(t.apply(TableChange::Clear));
+        let f3 = t.plan().unwrap();
+        assert_eq!(t.chunk_count(), 1);
+        assert_eq!(f3.delete, vec![(f2.generation, f2.chunks.len())]);
+        assert!(t.is_empty());
+    }
+
+    #[test]
+    fn a_failed_flush_is_planned_again() {
+        let mut t = ChunkedTable::new("h1", 8192);
+        t.apply(TableChange::Replace(prefix(1), vec![path("192.0.2.2")]));
+        let f = t.plan().unwrap();
+        t.failed(f);
+        let f = t.plan().unwrap();
+        assert_eq!(f.chunks.len(), 1);
+        t.forget_written();
+        assert!(t.is_dirty());
+        let f = t.plan().unwrap();
+        assert_eq!(f.chunks.len(), t.chunk_count());
+    }
+}

@@ -1,0 +1,325 @@
+//! [`RouteWatcher`]: follows every port's published routes with one persistent recursive watch
+//! on `ROOT/routes`. A publication is committed by its `meta` document; on each meta change the
+//! watcher fetches only the chunks whose version moved (all of them when the generation
+//! changed), and reports the per-prefix differences.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ipnetwork::IpNetwork;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::{sleep, sleep_until, Instant};
+use tracing::{debug, warn};
+
+use crate::doc::{decode, PublishedPath, RouteChunk, RouteTable, RoutesMeta};
+use crate::error::ClusterError;
+use crate::layout::StoreUrl;
+use crate::session::{State, Zk};
+
+/// A change of one port's published routes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteEvent {
+    /// The port.
+    pub port: String,
+    /// The publishing host, `None` when the publication is gone (its leader stopped or died).
+    pub host: Option<String>,
+    /// The publication's version (0 when gone).
+    pub version: u64,
+    /// Prefixes now reachable through exactly these paths.
+    pub replaced: Vec<(IpNetwork, Vec<PublishedPath>)>,
+    /// Prefixes no longer reachable.
+    pub withdrawn: Vec<IpNetwork>,
+}
+
+#[derive(Debug, Default)]
+struct PortState {
+    host: String,
+    version: u64,
+    generation: u64,
+    chunk_versions: Vec<u64>,
+    chunk_prefixes: Vec<Vec<IpNetwork>>,
+}
+
+type View = Arc<Mutex<BTreeMap<String, (RoutesMeta, RouteTable)>>>;
+
+/// Follows every port's published routes (see the module docs). Runs its own session, so any
+/// process can embed one.
+#[derive(Debug)]
+pub struct RouteWatcher {
+    rx: mpsc::UnboundedReceiver<RouteEvent>,
+    view: View,
+    task: JoinHandle<()>,
+}
+
+impl RouteWatcher {
+    /// Connects (the first session must succeed) and starts following; the current routes of
+    /// every port arrive as the first events.
+    pub async fn start(
+        url: &StoreUrl,
+        session_timeout: Duration,
+    ) -> Result<RouteWatcher, ClusterError> {
+        let zk = Zk::connect(url, session_timeout).await?;
+        zk.ensure_layout().await?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let view: View = Arc::new(Mutex::new(BTreeMap::new()));
+        let task = tokio::spawn(run(zk, url.clone(), session_timeout, tx, view.clone()));
+        Ok(RouteWatcher { rx, view, task })
+    }
+
+    /// The next change (`None` once the watcher stopped).
+    pub async fn next(&mut self) -> Option<RouteEvent> {
+        self.rx.recv().await
+    }
+
+    /// Ports with a publication: (port, meta).
+    pub fn ports(&self) -> Vec<(String, RoutesMeta)> {
+        match self.view.lock() {
+            Ok(v) => v.iter().map(|(p, (m, _))| (p.clone(), m.clone())).collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// Number of prefixes currently published by `port`.
+    pub fn count(&self, port: &str) -> usize {
+        match self.view.lock() {
+            Ok(v) => v.get(port).map(|(_, t)| t.len()).unwrap_or(0),
+            Err(_) => 0,
+        }
+    }
+
+    /// A copy of `port`'s current routes with its meta.
+    pub fn routes(&self, port: &str) -> Option<(RoutesMeta, RouteTable)> {
+        self.view.lock().ok()?.get(port).cloned()
+    }
+}
+
+impl Drop for RouteWatcher {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn run(
+    first: Zk,
+    url: StoreUrl,
+    session_timeout: Duration,
+    tx: mpsc::UnboundedSender<RouteEvent>,
+    view: View,
+) {
+    let mut ports: HashMap<String, PortState> = HashMap::new();
+    let mut zk = Some(first);
+    loop {
+        let session = match zk.take() {
+            Some(z) => z,
+            None => match Zk::connect(&url, session_timeout).await {
+                Ok(z) => z,
+                Err(e) => {
+                    warn!(error = %e, "route watcher: cannot open a session; retrying");
+                    sleep(Duration::from_millis(500)).await;
+                    continue;
+                }
+            },
+        };
+        if follow(&session, &mut ports, &tx, &view).await.is_err() {
+            return; // the receiver is gone
+        }
+    }
+}
+
+/// Follows one session until it ends (`Ok`) or the receiver is dropped (`Err`).
+async fn follow(
+    zk: &Zk,
+    ports: &mut HashMap<String, PortState>,
+    tx: &mpsc::UnboundedSender<RouteEvent>,
+    view: &View,
+) -> Result<(), ()> {
+    let root = zk.layout.routes();
+    let mut watch = match zk.watch_tree(&root).await {
+        Ok(w) => w,
+        Err(e) => {
+            warn!(error = %e, "route watcher: cannot watch");
+            sleep(Duration::from_millis(500)).await;
+            return Ok(());
+        }
+    };
+    let mut state = zk.state_watch();
+    let mut full = true;
+    let mut dirty: BTreeSet<String> = BTreeSet::new();
+    let mut sync_at = Some(Instant::now());
+    loop {
+        let far = Instant::now() + Duration::from_secs(3600);
+        tokio::select! {
+            biased;
+            s = state.changed() => match s {
+                State::Ended => return Ok(()),
+                State::Connected => { full = true; sync_at = Some(Instant::now()); }
+                State::Disconnected => {}
+            },
+            (path, ended) = watch.changed() => {
+                if ended { return Ok(()); }
+                // ROOT/routes/PORT/meta (or the port's directory itself).
+                if let Some(rest) = path.strip_prefix(&format!("{root}/")) {
+                    let mut parts = rest.split('/');
+                    if let (Some(port), next) = (parts.next(), parts.next()) {
+                        if next.is_none() || next == Some("meta") {
+                            dirty.insert(port.to_string());
+                            sync_at.get_or_insert(Instant::now() + Duration::from_millis(5));
+                        }
+                    }
+                }
+            },
+            _ = sleep_until(sync_at.unwrap_or(far)), if sync_at.is_some() && zk.state() == State::Connected => {
+                sync_at = None;
+                let targets: Vec<String> = if full {
+                    match zk.children(&root).await {
+                        Ok(mut c) => { c.extend(ports.keys().cloned()); c.sort(); c.dedup(); c }
+                        Err(e) => {
+                            warn!(error = %e, "route watcher: cannot list ports");
+                            sync_at = Some(Instant::now() + Duration::from_millis(200));
+                            continue;
+                        }
+                    }
+                } else {
+                    std::mem::take(&mut dirty).into_iter().collect()
+                };
+                full = false;
+                for port in targets {
+                    match sync_port(zk, &port, ports, view).await {
+                        Ok(Some(ev)) => tx.send(ev).map_err(|_| ())?,
+                        Ok(None) => {}
+                        Err(e) => {
+                            debug!(%port, error = %e, "route watcher: port not read; retrying");
+                            dirty.insert(port);
+                            sync_at = Some(Instant::now() + Duration::from_millis(100));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Brings one port up to date; returns the change, if any.
+async fn sync_port(
+    zk: &Zk,
+    port: &str,
+    ports: &mut HashMap<String, PortState>,
+    view: &View,
+) -> Result<Option<RouteEvent>, ClusterError> {
+    let meta_path = zk.layout.routes_meta(port);
+    let Some(node) = zk.get(&meta_path).await? else {
+        // The publication is gone.
+        if ports.remove(port).is_none() {
+            return Ok(None);
+        }
+        let old = view.lock().ok().and_then(|mut v| v.remove(port));
+        let withdrawn = old
+            .map(|(_, t)| t.into_keys().collect())
+            .unwrap_or_default();
+        return Ok(Some(RouteEvent {
+            port: port.to_string(),
+            host: None,
+            version: 0,
+            replaced: Vec::new(),
+            withdrawn,
+        }));
+    };
+    let meta: RoutesMeta = decode(&node.data).map_err(|source| ClusterError::Document {
+        path: meta_path.clone(),
+        source,
+    })?;
+    let st = ports.entry(port.to_string()).or_default();
+    let whole = st.generation != meta.generation
+        || st.chunk_versions.len() != meta.chunks.len()
+        || st.host != meta.host
+        || meta.version < st.version;
+    let wanted: Vec<usize> = (0..meta.chunks.len())
+        .filter(|&i| whole || meta.chunks[i] > st.chunk_versions[i])
+        .collect();
+    if wanted.is_empty() && !whole {
+        st.version = meta.version;
+        if let Ok(mut v) = view.lock() {
+            if let Some(e) = v.get_mut(port) {
+                e.0 = meta;
+            }
+        }
+        return Ok(None);
+    }
+    let paths: Vec<String> = wanted
+        .iter()
+        .map(|&i| zk.layout.chunk(port, meta.generation, i))
+        .collect();
+    let mut fetched: Vec<(usize, RouteChunk)> = Vec::with_capacity(wanted.len());
+    for ((i, path), r) in wanted.iter().zip(&paths).zip(zk.get_many(&paths).await) {
+        let Some(node) = r? else {
+            // A newer publication replaced this generation: its meta event follows.
+            return Err(ClusterError::Contended(path.clone()));
+        };
+        let chunk: RouteChunk = decode(&node.data).map_err(|source| ClusterError::Document {
+            path: path.clone(),
+            source,
+        })?;
+        fetched.push((*i, chunk));
+    }
+    let mut replaced = Vec::new();
+    let mut withdrawn = Vec::new();
+    let Ok(mut v) = view.lock() else {
+        return Ok(None);
+    };
+    let entry = v
+        .entry(port.to_string())
+        .or_insert_with(|| (meta.clone(), RouteTable::new()));
+    let table = &mut entry.1;
+    if whole {
+        let mut new_table: RouteTable = BTreeMap::new();
+        let mut prefixes = vec![Vec::new(); meta.chunks.len()];
+        for (i, chunk) in fetched {
+            prefixes[i] = chunk.routes.iter().map(|(p, _)| *p).collect();
+            new_table.extend(chunk.routes);
+        }
+        for (p, paths) in &new_table {
+            if table.get(p) != Some(paths) {
+                replaced.push((*p, paths.clone()));
+            }
+        }
+        withdrawn.extend(
+            table
+                .keys()
+                .filter(|p| !new_table.contains_key(*p))
+                .copied(),
+        );
+        *table = new_table;
+        st.chunk_prefixes = prefixes;
+        st.chunk_versions = meta.chunks.clone();
+    } else {
+        for (i, chunk) in fetched {
+            let new: HashMap<IpNetwork, Vec<PublishedPath>> = chunk.routes.into_iter().collect();
+            for p in &st.chunk_prefixes[i] {
+                if !new.contains_key(p) && table.remove(p).is_some() {
+                    withdrawn.push(*p);
+                }
+            }
+            st.chunk_prefixes[i] = new.keys().copied().collect();
+            for (p, paths) in new {
+                if table.get(&p) != Some(&paths) {
+                    table.insert(p, paths.clone());
+                    replaced.push((p, paths));
+                }
+            }
+            st.chunk_versions[i] = chunk.version.max(meta.chunks[i]);
+        }
+    }
+    st.generation = meta.generation;
+    st.version = meta.version;
+    st.host = meta.host.clone();
+    entry.0 = meta.clone();
+    Ok(Some(RouteEvent {
+        port: port.to_string(),
+        host: Some(meta.host),
+        version: meta.version,
+        replaced,
+        withdrawn,
+    }))
+}

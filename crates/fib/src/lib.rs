@@ -1,0 +1,57 @@
+//! Kernel FIB writer: installs learned routes into a Linux routing table over rtnetlink.
+//!
+//! - Routes go to one table id (or a VRF device's table) in a chosen namespace (the process's
+//!   own by default), marked with protocol `bgp` (186) and one metric, so
+//!   `ip route show table T proto bgp` shows exactly ours.
+//! - ECMP path sets become multipath routes; each [`NextHop`] names its gateway, interface and
+//!   `onlink` flag. IPv4 and IPv6 (an IPv6 gateway of an IPv4 route is sent as `RTA_VIA`).
+//! - [`Fib::flush`] writes queued changes in batches: many requests per `sendmsg`, the kernel
+//!   acknowledging the last one and answering each refused one with an error that is mapped
+//!   back to its route ([`RouteFailure`]). Changes of one prefix between flushes are coalesced.
+//! - A path change replaces the route in place; a withdraw deletes it; a prefix we never
+//!   installed is only ever created exclusively, and deletes name our table, protocol and
+//!   metric, so a route we did not install (another protocol, another table) is never touched.
+//! - After a crash: [`Fib::begin_reconcile`] finds our routes of the earlier run and keeps them
+//!   (stale) so traffic keeps flowing; re-learned ones are kept or replaced; [`Fib::end_reconcile`]
+//!   deletes those never re-learned.
+//!
+//! The planning logic ([`plan::Planner`]) and the netlink encoding ([`wire`]) are sans-I/O and
+//! tested without sockets. A [`Fib`] blocks on the kernel: drive it from a dedicated thread.
+//!
+//! ```no_run
+//! use fib::{Fib, FibConfig, NextHop, TableSpec};
+//! # fn main() -> Result<(), fib::FibError> {
+//! let mut fib = Fib::open(&FibConfig {
+//!     table: TableSpec::Id(100),
+//!     namespace: Some("mnb-lab".into()),
+//!     ..FibConfig::default()
+//! })?;
+//! let found = fib.begin_reconcile()?; // routes of ours left by an earlier run stay in place
+//! let uplink = fib.ifindex("eth0")?.unwrap_or(0);
+//! fib.replace(
+//!     "203.0.113.0/24".parse().unwrap(),
+//!     vec![NextHop::onlink("192.0.2.1".parse().unwrap(), uplink)],
+//! );
+//! let report = fib.flush()?;
+//! for failure in &report.failures {
+//!     eprintln!("{failure}");
+//! }
+//! let swept = fib.end_reconcile()?; // once the peers have re-sent their routes
+//! println!("{found} found, {} created, {} swept", report.created, swept.deleted);
+//! # Ok(()) }
+//! ```
+
+mod error;
+mod fib;
+pub mod plan;
+mod socket;
+mod types;
+pub mod wire;
+
+pub use error::{FibError, Result};
+pub use fib::Fib;
+pub use plan::{FlushReport, OpKind, RouteFailure};
+pub use types::{
+    canonical, next_hops, FibConfig, FibRoute, NextHop, NextHops, TableSpec, DEFAULT_METRIC,
+    RTPROT_BGP,
+};

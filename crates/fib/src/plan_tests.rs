@@ -1,0 +1,264 @@
+use std::net::IpAddr;
+
+use super::*;
+use crate::types::next_hops;
+
+fn p(s: &str) -> IpNetwork {
+    s.parse().unwrap()
+}
+
+fn hop(gw: &str) -> NextHop {
+    NextHop::onlink(gw.parse::<IpAddr>().unwrap(), 7)
+}
+
+fn plan_all(planner: &mut Planner) -> (Vec<Op>, FlushReport) {
+    let mut report = FlushReport::default();
+    let ops = planner.plan(usize::MAX, &mut report);
+    (ops, report)
+}
+
+/// Plans everything and acknowledges every operation as the kernel would on success.
+fn flush_ok(planner: &mut Planner) -> (Vec<(OpKind, IpNetwork)>, FlushReport) {
+    let (ops, mut report) = plan_all(planner);
+    let done = ops.iter().map(|o| (o.kind, o.prefix)).collect();
+    for op in ops {
+        assert!(planner.complete(op, Ok(()), &mut report).is_none());
+    }
+    (done, report)
+}
+
+#[test]
+fn new_prefix_is_created_then_replaced_then_deleted() {
+    let mut pl = Planner::new();
+    pl.replace(p("192.0.2.0/24"), vec![hop("198.51.100.1")]);
+    let (ops, r) = flush_ok(&mut pl);
+    assert_eq!(ops, vec![(OpKind::Create, p("192.0.2.0/24"))]);
+    assert_eq!(r.created, 1);
+    pl.replace(
+        p("192.0.2.0/24"),
+        vec![hop("198.51.100.2"), hop("198.51.100.1")],
+    );
+    let (ops, r) = flush_ok(&mut pl);
+    assert_eq!(ops, vec![(OpKind::Replace, p("192.0.2.0/24"))]);
+    assert_eq!(r.replaced, 1);
+    assert_eq!(pl.installed(&p("192.0.2.0/24")).map(|h| h.len()), Some(2));
+    pl.withdraw(p("192.0.2.0/24"));
+    let (ops, r) = flush_ok(&mut pl);
+    assert_eq!(ops, vec![(OpKind::Delete, p("192.0.2.0/24"))]);
+    assert_eq!(r.deleted, 1);
+    assert_eq!(pl.installed_len(), 0);
+}
+
+#[test]
+fn same_next_hops_again_costs_nothing() {
+    let mut pl = Planner::new();
+    pl.replace(p("2001:db8:1::/48"), vec![hop("2001:db8::1")]);
+    flush_ok(&mut pl);
+    // Same set, other order and a duplicate: no operation.
+    pl.replace(
+        p("2001:db8:1::/48"),
+        vec![hop("2001:db8::1"), hop("2001:db8::1")],
+    );
+    let (ops, r) = flush_ok(&mut pl);
+    assert!(ops.is_empty());
+    assert_eq!(r, FlushReport::default());
+}
+
+#[test]
+fn flapping_between_flushes_is_coalesced() {
+    let mut pl = Planner::new();
+    for i in 0..10 {
+        pl.replace(
+            p("192.0.2.0/24"),
+            vec![hop(&format!("198.51.100.{}", i + 1))],
+        );
+        pl.withdraw(p("192.0.2.0/24"));
+    }
+    // Withdrawn last, never installed: nothing to do.
+    let (ops, _) = flush_ok(&mut pl);
+    assert!(ops.is_empty());
+    pl.replace(p("192.0.2.0/24"), vec![hop("198.51.100.1")]);
+    pl.replace(p("192.0.2.0/24"), vec![hop("198.51.100.9")]);
+    let (ops, _) = flush_ok(&mut pl);
+    assert_eq!(ops, vec![(OpKind::Create, p("192.0.2.0/24"))]);
+    assert_eq!(
+        pl.installed(&p("192.0.2.0/24")).map(|h| h.to_vec()),
+        Some(vec![hop("198.51.100.9")])
+    );
+}
+
+#[test]
+fn host_bits_are_cleared_and_empty_sets_withdraw() {
+    let mut pl = Planner::new();
+    pl.replace(p("192.0.2.77/24"), vec![hop("198.51.100.1")]);
+    flush_ok(&mut pl);
+    assert!(pl.installed(&p("192.0.2.0/24")).is_some());
+    pl.replace(p("192.0.2.0/24"), Vec::new());
+    let (ops, _) = flush_ok(&mut pl);
+    assert_eq!(ops, vec![(OpKind::Delete, p("192.0.2.0/24"))]);
+}
+
+#[test]
+fn plan_respects_the_batch_limit_and_keeps_order() {
+    let mut pl = Planner::new();
+    let prefixes: Vec<IpNetwork> = (0..10).map(|i| p(&format!("198.18.{i}.0/24"))).collect();
+    for prefix in &prefixes {
+        pl.replace(*prefix, vec![hop("192.0.2.1")]);
+    }
+    let mut seen = Vec::new();
+    loop {
+        let mut r = FlushReport::default();
+        let ops = pl.plan(3, &mut r);
+        if ops.is_empty() {
+            break;
+        }
+        assert!(ops.len() <= 3);
+        for op in ops {
+            seen.push(op.prefix);
+            pl.complete(op, Ok(()), &mut r);
+        }
+    }
+    assert_eq!(seen, prefixes);
+    assert_eq!(pl.pending(), 0);
+}
+
+#[test]
+fn a_refused_create_is_reported_not_installed_and_retried_on_demand() {
+    let mut pl = Planner::new();
+    pl.replace(p("192.0.2.0/24"), vec![hop("198.51.100.1")]);
+    let (ops, mut r) = plan_all(&mut pl);
+    let failure = pl
+        .complete(ops[0].clone(), Err(libc::EEXIST), &mut r)
+        .unwrap();
+    assert_eq!(failure.prefix, p("192.0.2.0/24"));
+    assert_eq!(failure.kind, OpKind::Create);
+    assert!(failure.message.contains("did not install"), "{failure}");
+    assert_eq!(pl.installed_len(), 0);
+    assert_eq!(pl.failed().count(), 1);
+    assert_eq!(pl.retry_failed(), 1);
+    let (ops, _) = flush_ok(&mut pl);
+    assert_eq!(ops, vec![(OpKind::Create, p("192.0.2.0/24"))]);
+    assert_eq!(pl.failed().count(), 0);
+}
+
+#[test]
+fn a_refused_replace_keeps_the_old_route() {
+    let mut pl = Planner::new();
+    pl.replace(p("192.0.2.0/24"), vec![hop("198.51.100.1")]);
+    flush_ok(&mut pl);
+    pl.replace(p("192.0.2.0/24"), vec![hop("198.51.100.2")]);
+    let (ops, mut r) = plan_all(&mut pl);
+    let f = pl.complete(ops[0].clone(), Err(libc::ENETUNREACH), &mut r);
+    assert_eq!(f.map(|f| f.errno), Some(libc::ENETUNREACH));
+    assert_eq!(
+        pl.installed(&p("192.0.2.0/24")).map(|h| h.to_vec()),
+        Some(vec![hop("198.51.100.1")])
+    );
+}
+
+#[test]
+fn deleting_a_route_already_gone_is_not_a_failure() {
+    let mut pl = Planner::new();
+    pl.replace(p("192.0.2.0/24"), vec![hop("198.51.100.1")]);
+    flush_ok(&mut pl);
+    pl.withdraw(p("192.0.2.0/24"));
+    let (ops, mut r) = plan_all(&mut pl);
+    assert!(pl
+        .complete(ops[0].clone(), Err(libc::ESRCH), &mut r)
+        .is_none());
+    assert_eq!(pl.installed_len(), 0);
+}
+
+fn found(prefix: &str, gws: &[&str]) -> FibRoute {
+    FibRoute {
+        prefix: p(prefix),
+        next_hops: next_hops(gws.iter().map(|g| hop(g)).collect()),
+    }
+}
+
+#[test]
+fn reconcile_keeps_relearned_replaces_changed_and_sweeps_the_rest() {
+    let mut pl = Planner::new();
+    pl.begin_reconcile(vec![
+        found("192.0.2.0/24", &["198.51.100.1"]),
+        found("198.18.0.0/24", &["198.51.100.1", "198.51.100.2"]),
+        found("2001:db8:5::/48", &["2001:db8::1"]),
+    ]);
+    assert!(pl.reconciling());
+    assert_eq!(pl.stale(), 3);
+    // Stale routes stay in place while nothing is re-learned.
+    let (ops, _) = flush_ok(&mut pl);
+    assert!(ops.is_empty());
+    // Re-learned: one unchanged, one with a different set, one new.
+    pl.replace(p("192.0.2.0/24"), vec![hop("198.51.100.1")]);
+    pl.replace(p("198.18.0.0/24"), vec![hop("198.51.100.2")]);
+    pl.replace(p("203.0.113.0/24"), vec![hop("198.51.100.1")]);
+    let (ops, r) = flush_ok(&mut pl);
+    assert_eq!(
+        ops,
+        vec![
+            (OpKind::Replace, p("198.18.0.0/24")),
+            (OpKind::Create, p("203.0.113.0/24")),
+        ]
+    );
+    assert_eq!(r.kept, 1);
+    assert_eq!(pl.stale(), 1);
+    // The one never re-learned is swept.
+    assert_eq!(pl.end_reconcile(), 1);
+    let (ops, _) = flush_ok(&mut pl);
+    assert_eq!(ops, vec![(OpKind::Delete, p("2001:db8:5::/48"))]);
+    assert_eq!(pl.installed_len(), 3);
+    assert_eq!(pl.stale(), 0);
+}
+
+#[test]
+fn end_reconcile_spares_routes_relearned_but_not_yet_flushed() {
+    let mut pl = Planner::new();
+    pl.begin_reconcile(vec![found("192.0.2.0/24", &["198.51.100.1"])]);
+    pl.replace(p("192.0.2.0/24"), vec![hop("198.51.100.1")]);
+    assert_eq!(pl.end_reconcile(), 0);
+    let (ops, _) = flush_ok(&mut pl);
+    assert!(ops.is_empty());
+    assert_eq!(pl.installed_len(), 1);
+}
+
+#[test]
+fn a_second_reconcile_marks_installed_routes_stale_again() {
+    let mut pl = Planner::new();
+    pl.replace(p("192.0.2.0/24"), vec![hop("198.51.100.1")]);
+    pl.replace(p("203.0.113.0/24"), vec![hop("198.51.100.1")]);
+    flush_ok(&mut pl);
+    pl.begin_reconcile(Vec::new());
+    assert_eq!(pl.stale(), 2);
+    pl.replace(p("203.0.113.0/24"), vec![hop("198.51.100.1")]);
+    flush_ok(&mut pl);
+    assert_eq!(pl.end_reconcile(), 1);
+    let (ops, _) = flush_ok(&mut pl);
+    assert_eq!(ops, vec![(OpKind::Delete, p("192.0.2.0/24"))]);
+}
+
+#[test]
+fn withdraw_all_deletes_everything_installed() {
+    let mut pl = Planner::new();
+    for i in 0..5 {
+        pl.replace(p(&format!("198.18.{i}.0/24")), vec![hop("192.0.2.1")]);
+    }
+    flush_ok(&mut pl);
+    pl.withdraw_all();
+    let (ops, r) = flush_ok(&mut pl);
+    assert_eq!(ops.len(), 5);
+    assert!(ops.iter().all(|(k, _)| *k == OpKind::Delete));
+    assert_eq!(r.deleted, 5);
+    assert_eq!(pl.routes().count(), 0);
+}
+
+#[test]
+fn identical_next_hop_sets_are_shared() {
+    let mut pl = Planner::new();
+    pl.replace(p("198.18.0.0/24"), vec![hop("192.0.2.1"), hop("192.0.2.2")]);
+    pl.replace(p("198.18.1.0/24"), vec![hop("192.0.2.2"), hop("192.0.2.1")]);
+    flush_ok(&mut pl);
+    let a = pl.installed(&p("198.18.0.0/24")).unwrap();
+    let b = pl.installed(&p("198.18.1.0/24")).unwrap();
+    assert!(std::sync::Arc::ptr_eq(a, b));
+}

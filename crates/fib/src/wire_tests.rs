@@ -1,0 +1,319 @@
+use std::num::NonZeroI32;
+
+use netlink_packet_core::{DoneMessage, ErrorMessage};
+
+use super::*;
+use crate::types::NextHops;
+
+const MARK: Marking = Marking {
+    table: 1000,
+    protocol: 186,
+    metric: 20,
+};
+
+fn p(s: &str) -> IpNetwork {
+    s.parse().unwrap()
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+fn op(kind: OpKind, prefix: &str, hops: Vec<NextHop>) -> Op {
+    Op {
+        kind,
+        prefix: p(prefix),
+        next_hops: NextHops::from(hops),
+    }
+}
+
+fn parse_one(buf: &[u8]) -> NetlinkMessage<RouteNetlinkMessage> {
+    NetlinkMessage::deserialize(buf).unwrap()
+}
+
+fn route_of(m: NetlinkMessage<RouteNetlinkMessage>) -> RouteMessage {
+    match m.payload {
+        NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewRoute(r))
+        | NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelRoute(r)) => r,
+        other => panic!("not a route message: {other:?}"),
+    }
+}
+
+#[test]
+fn create_is_exclusive_and_carries_table_protocol_metric_and_onlink() {
+    let mut buf = Vec::new();
+    let o = op(
+        OpKind::Create,
+        "192.0.2.0/24",
+        vec![NextHop::onlink(ip("198.51.100.1"), 5)],
+    );
+    encode_op(&mut buf, &o, &MARK, 42, false);
+    let m = parse_one(&buf);
+    assert_eq!(m.header.sequence_number, 42);
+    assert_eq!(m.header.flags, NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL);
+    let r = route_of(m);
+    assert_eq!(r.header.address_family, AddressFamily::Inet);
+    assert_eq!(r.header.destination_prefix_length, 24);
+    assert_eq!(u8::from(r.header.protocol), 186);
+    // 1000 does not fit the 8-bit field: RTA_TABLE carries it.
+    assert_eq!(r.header.table, 0);
+    assert!(r.header.flags.contains(RouteFlags::Onlink));
+    assert!(r.attributes.contains(&RouteAttribute::Table(1000)));
+    assert!(r.attributes.contains(&RouteAttribute::Priority(20)));
+    assert!(r.attributes.contains(&RouteAttribute::Oif(5)));
+    assert!(r
+        .attributes
+        .contains(&RouteAttribute::Gateway(RouteAddress::Inet(
+            "198.51.100.1".parse().unwrap()
+        ))));
+    assert!(r
+        .attributes
+        .contains(&RouteAttribute::Destination(RouteAddress::Inet(
+            "192.0.2.0".parse().unwrap()
+        ))));
+}
+
+#[test]
+fn replace_and_delete_flags_and_ack_request() {
+    let mut buf = Vec::new();
+    let o = op(
+        OpKind::Replace,
+        "2001:db8:1::/48",
+        vec![NextHop::via(ip("2001:db8::1"))],
+    );
+    encode_op(&mut buf, &o, &MARK, 1, true);
+    let m = parse_one(&buf);
+    assert_eq!(
+        m.header.flags,
+        NLM_F_REQUEST | NLM_F_CREATE | NLM_F_REPLACE | NLM_F_ACK
+    );
+    let r = route_of(m);
+    assert_eq!(r.header.address_family, AddressFamily::Inet6);
+    assert!(!r.header.flags.contains(RouteFlags::Onlink));
+
+    let mut buf = Vec::new();
+    let d = op(
+        OpKind::Delete,
+        "192.0.2.0/24",
+        vec![NextHop::via(ip("198.51.100.1"))],
+    );
+    encode_op(&mut buf, &d, &MARK, 2, false);
+    let m = parse_one(&buf);
+    assert_eq!(m.header.flags, NLM_F_REQUEST);
+    let r = route_of(m);
+    // A delete names exactly our key: prefix, table, protocol, metric; no next hops.
+    assert_eq!(u8::from(r.header.protocol), 186);
+    assert!(r.attributes.contains(&RouteAttribute::Priority(20)));
+    assert!(!r
+        .attributes
+        .iter()
+        .any(|a| matches!(a, RouteAttribute::Gateway(_) | RouteAttribute::MultiPath(_))));
+}
+
+#[test]
+fn several_next_hops_make_one_multipath_route() {
+    let mut buf = Vec::new();
+    let o = op(
+        OpKind::Create,
+        "203.0.113.0/24",
+        vec![
+            NextHop::onlink(ip("198.51.100.1"), 5),
+            NextHop::onlink(ip("198.51.100.2"), 6),
+        ],
+    );
+    encode_op(&mut buf, &o, &MARK, 3, false);
+    let r = route_of(parse_one(&buf));
+    let Some(RouteAttribute::MultiPath(list)) = r
+        .attributes
+        .iter()
+        .find(|a| matches!(a, RouteAttribute::MultiPath(_)))
+    else {
+        panic!("no multipath attribute");
+    };
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[1].interface_index, 6);
+    assert!(list[1].flags.contains(RouteNextHopFlags::Onlink));
+    assert_eq!(hop_gateway(&list[1].attributes), Some(ip("198.51.100.2")));
+    assert!(!r
+        .attributes
+        .iter()
+        .any(|a| matches!(a, RouteAttribute::Gateway(_))));
+}
+
+#[test]
+fn a_gateway_of_the_other_family_is_sent_as_via() {
+    let mut buf = Vec::new();
+    let o = op(
+        OpKind::Create,
+        "192.0.2.0/24",
+        vec![NextHop::onlink(ip("fe80::1"), 5)],
+    );
+    encode_op(&mut buf, &o, &MARK, 4, false);
+    let r = route_of(parse_one(&buf));
+    assert!(r.attributes.contains(&RouteAttribute::Via(RouteVia::Inet6(
+        "fe80::1".parse().unwrap()
+    ))));
+}
+
+#[test]
+fn batches_are_concatenated_aligned_messages() {
+    let mut buf = Vec::new();
+    for i in 0..50u32 {
+        let o = op(
+            OpKind::Create,
+            &format!("198.18.{i}.0/24"),
+            vec![NextHop::onlink(ip("192.0.2.1"), 2)],
+        );
+        encode_op(&mut buf, &o, &MARK, 100 + i, i == 49);
+    }
+    assert_eq!(buf.len() % 4, 0);
+    // Walk the buffer as the kernel does.
+    let mut rest = &buf[..];
+    let mut seqs = Vec::new();
+    while !rest.is_empty() {
+        let len = u32::from_ne_bytes(rest[..4].try_into().unwrap()) as usize;
+        seqs.push(parse_one(&rest[..len]).header.sequence_number);
+        rest = &rest[(len + 3) & !3..];
+    }
+    assert_eq!(seqs, (100..150).collect::<Vec<_>>());
+}
+
+fn kernel_reply(seq: u32, flags: u16, payload: NetlinkPayload<RouteNetlinkMessage>) -> Vec<u8> {
+    let mut header = NetlinkHeader::default();
+    header.sequence_number = seq;
+    header.flags = flags;
+    let mut msg = NetlinkMessage::new(header, payload);
+    msg.finalize();
+    let mut buf = vec![0; msg.buffer_len()];
+    msg.serialize(&mut buf);
+    buf
+}
+
+fn error(code: i32) -> NetlinkPayload<RouteNetlinkMessage> {
+    let mut e = ErrorMessage::default();
+    e.code = NonZeroI32::new(code);
+    e.header = vec![0; 16];
+    NetlinkPayload::Error(e)
+}
+
+#[test]
+fn acks_and_errors_decode_to_their_sequence_numbers() {
+    let mut dgram = kernel_reply(7, 0, error(-libc::EEXIST));
+    dgram.extend(kernel_reply(9, 0, error(0)));
+    let replies = decode(&dgram).unwrap();
+    assert_eq!(
+        replies,
+        vec![
+            Reply::Ack {
+                seq: 7,
+                errno: libc::EEXIST
+            },
+            Reply::Ack { seq: 9, errno: 0 },
+        ]
+    );
+}
+
+#[test]
+fn dumped_routes_decode_with_their_marks_and_next_hops() {
+    let mark = Marking {
+        table: 100,
+        protocol: 186,
+        metric: 20,
+    };
+    let o = op(
+        OpKind::Create,
+        "2001:db8:7::/48",
+        vec![
+            NextHop::onlink(ip("2001:db8::1"), 3),
+            NextHop::onlink(ip("2001:db8::2"), 3),
+        ],
+    );
+    let msg = route_message(&o, &mark);
+    let mut dgram = kernel_reply(
+        5,
+        netlink_packet_core::NLM_F_MULTIPART,
+        NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewRoute(msg)),
+    );
+    let mut done = DoneMessage::default();
+    done.code = 0;
+    dgram.extend(kernel_reply(5, NLM_F_DUMP_INTR, NetlinkPayload::Done(done)));
+    let replies = decode(&dgram).unwrap();
+    assert_eq!(replies.len(), 2);
+    match &replies[0] {
+        Reply::Route {
+            seq,
+            table,
+            protocol,
+            metric,
+            route: Some(route),
+            interrupted,
+        } => {
+            assert_eq!((*seq, *table, *protocol, *metric), (5, 100, 186, 20));
+            assert!(!interrupted);
+            assert_eq!(route.prefix, p("2001:db8:7::/48"));
+            assert_eq!(route.next_hops, o.next_hops);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        replies[1],
+        Reply::Done {
+            seq: 5,
+            interrupted: true
+        }
+    );
+}
+
+#[test]
+fn a_single_path_route_decodes_back_to_its_op() {
+    let o = op(
+        OpKind::Create,
+        "192.0.2.0/24",
+        vec![NextHop::onlink(ip("198.51.100.1"), 5)],
+    );
+    let (table, protocol, metric, route) = decode_route(&route_message(&o, &MARK));
+    assert_eq!((table, protocol, metric), (1000, 186, 20));
+    assert_eq!(route.map(|r| r.next_hops), Some(o.next_hops));
+}
+
+#[test]
+fn truncated_and_garbage_input_is_an_error_not_a_panic() {
+    let mut buf = Vec::new();
+    let o = op(
+        OpKind::Create,
+        "192.0.2.0/24",
+        vec![NextHop::via(ip("198.51.100.1"))],
+    );
+    encode_op(&mut buf, &o, &MARK, 1, false);
+    for cut in 1..buf.len() {
+        let _ = decode(&buf[..cut]);
+    }
+    assert!(decode(&[0xff; 40]).is_err());
+    let mut lying = buf.clone();
+    lying[0] = 8; // length below the header size
+    assert!(decode(&lying).is_err());
+    assert_eq!(decode(&[]).unwrap(), Vec::new());
+}
+
+#[test]
+fn link_answers_give_the_vrf_table() {
+    let mut link = LinkMessage::default();
+    link.header.index = 12;
+    link.attributes.push(LinkAttribute::LinkInfo(vec![
+        LinkInfo::Kind(netlink_packet_route::link::InfoKind::Vrf),
+        LinkInfo::Data(InfoData::Vrf(vec![InfoVrf::TableId(1234)])),
+    ]));
+    let dgram = kernel_reply(
+        3,
+        0,
+        NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(link)),
+    );
+    assert_eq!(
+        decode(&dgram).unwrap(),
+        vec![Reply::Link {
+            seq: 3,
+            index: 12,
+            vrf_table: Some(1234)
+        }]
+    );
+}

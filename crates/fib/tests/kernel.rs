@@ -1,0 +1,446 @@
+//! The FIB writer against the real kernel, in namespaces made by the test (root only; under
+//! CI a missing privilege fails instead of skipping). Only documentation addresses are used.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::IpAddr;
+use std::process::Command;
+
+use fib::{Fib, FibConfig, NextHop, OpKind, TableSpec};
+use ipnetwork::IpNetwork;
+use netns::NetNsGuard;
+use serde_json::Value;
+
+/// A namespace with veth uplinks `up0` and `up1` (`up0` (192.0.2.10/24, 2001:db8::10/64), removed on drop.
+struct Lab {
+    ns: NetNsGuard,
+    name: String,
+}
+
+fn ip(ns: &str, args: &str) -> std::process::Output {
+    let out = Command::new("ip")
+        .arg("-n")
+        .arg(ns)
+        .args(args.split_whitespace())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "ip -n {ns} {args}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+impl Lab {
+    fn new() -> Lab {
+        let name = testkit::unique_name("fib");
+        let ns = NetNsGuard::create(&name).unwrap();
+        ip(&name, "link add name up0 type veth peer name up0p");
+        ip(&name, "link add name up1 type veth peer name up1p");
+        ip(&name, "link set up0p up");
+        ip(&name, "link set up1p up");
+        ip(&name, "addr add 192.0.2.10/24 dev up0");
+        ip(&name, "addr add 2001:db8::10/64 dev up0 nodad");
+        ip(&name, "link set up0 up");
+        ip(&name, "link set up1 up");
+        Lab { ns, name }
+    }
+
+    fn fib(&self, table: u32) -> Fib {
+        Fib::open(&FibConfig {
+            table: TableSpec::Id(table),
+            namespace: Some(self.name.clone()),
+            ..FibConfig::default()
+        })
+        .unwrap()
+    }
+
+    /// `ip -j route show table T [proto bgp]` for both families.
+    fn routes(&self, table: &str, proto: Option<&str>) -> Vec<Value> {
+        let mut all = Vec::new();
+        for fam in ["-4", "-6"] {
+            let mut args = format!("{fam} -j route show table {table}");
+            if let Some(p) = proto {
+                args.push_str(&format!(" proto {p}"));
+            }
+            let out = Command::new("ip")
+                .arg("-n")
+                .arg(&self.name)
+                .args(args.split_whitespace())
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            if !out.status.success() && stderr.contains("FIB table does not exist") {
+                continue; // IPv6 tables exist only once they hold a route
+            }
+            assert!(out.status.success(), "ip {args}: {stderr}");
+            let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Array(vec![]));
+            if let Value::Array(a) = v {
+                all.extend(a);
+            }
+        }
+        all
+    }
+
+    fn route(&self, table: &str, dst: &str) -> Option<Value> {
+        self.routes(table, Some("bgp"))
+            .into_iter()
+            .find(|r| r["dst"] == dst)
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        // NetNsGuard deletes the namespace (and with it every link and route).
+        let _ = &self.ns;
+    }
+}
+
+fn p(s: &str) -> IpNetwork {
+    s.parse().unwrap()
+}
+
+fn a(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+fn gateways(route: &Value) -> Vec<String> {
+    match route.get("nexthops") {
+        Some(Value::Array(hops)) => {
+            let mut g: Vec<String> = hops
+                .iter()
+                .map(|h| h["gateway"].as_str().unwrap_or("").to_string())
+                .collect();
+            g.sort();
+            g
+        }
+        _ => vec![route["gateway"].as_str().unwrap_or("").to_string()],
+    }
+}
+
+#[test]
+fn routes_are_created_replaced_and_deleted_with_multipath_and_onlink() {
+    let Some(()) = testkit::require_root("routes_are_created_replaced_and_deleted") else {
+        return;
+    };
+    let lab = Lab::new();
+    let mut fib = lab.fib(100);
+    let up0 = fib.ifindex("up0").unwrap().unwrap();
+    let up1 = fib.ifindex("up1").unwrap().unwrap();
+    assert_eq!(fib.ifindex("nosuchdev").unwrap(), None);
+    // up1 has no address: the gateway is reachable only because it is `onlink`.
+    fib.replace(
+        p("203.0.113.0/24"),
+        vec![NextHop::onlink(a("198.51.100.1"), up1)],
+    );
+    fib.replace(
+        p("198.18.0.0/24"),
+        vec![
+            NextHop::onlink(a("192.0.2.1"), up0),
+            NextHop::onlink(a("192.0.2.2"), up0),
+        ],
+    );
+    fib.replace(
+        p("2001:db8:100::/48"),
+        vec![NextHop::onlink(a("2001:db8::1"), up0)],
+    );
+    fib.replace(
+        p("2001:db8:200::/48"),
+        vec![
+            NextHop::onlink(a("2001:db8::1"), up0),
+            NextHop::onlink(a("2001:db8::2"), up0),
+        ],
+    );
+    let r = fib.flush().unwrap();
+    assert_eq!((r.created, r.failures.len()), (4, 0), "{r:?}");
+
+    let single = lab.route("100", "203.0.113.0/24").unwrap();
+    assert_eq!(single["gateway"], "198.51.100.1");
+    assert_eq!(single["dev"], "up1");
+    assert_eq!(single["metric"], 20);
+    assert!(single["flags"].to_string().contains("onlink"), "{single}");
+    let multi = lab.route("100", "198.18.0.0/24").unwrap();
+    assert_eq!(gateways(&multi), ["192.0.2.1", "192.0.2.2"]);
+    let multi6 = lab.route("100", "2001:db8:200::/48").unwrap();
+    assert_eq!(gateways(&multi6), ["2001:db8::1", "2001:db8::2"]);
+    assert!(lab.route("100", "2001:db8:100::/48").is_some());
+    // Nothing went to the main table.
+    assert!(lab.routes("main", Some("bgp")).is_empty());
+
+    // Path change: replaced in place (one route, new set); withdraw: gone.
+    fib.replace(
+        p("198.18.0.0/24"),
+        vec![NextHop::onlink(a("192.0.2.3"), up0)],
+    );
+    fib.replace(
+        p("2001:db8:100::/48"),
+        vec![
+            NextHop::onlink(a("2001:db8::3"), up0),
+            NextHop::onlink(a("2001:db8::4"), up0),
+        ],
+    );
+    fib.withdraw(p("203.0.113.0/24"));
+    let r = fib.flush().unwrap();
+    assert_eq!(
+        (r.replaced, r.deleted, r.failures.len()),
+        (2, 1, 0),
+        "{r:?}"
+    );
+    assert_eq!(
+        gateways(&lab.route("100", "198.18.0.0/24").unwrap()),
+        ["192.0.2.3"]
+    );
+    assert_eq!(
+        gateways(&lab.route("100", "2001:db8:100::/48").unwrap()),
+        ["2001:db8::3", "2001:db8::4"]
+    );
+    assert!(lab.route("100", "203.0.113.0/24").is_none());
+    assert_eq!(lab.routes("100", Some("bgp")).len(), 3);
+    assert_eq!(fib.dump().unwrap().len(), 3);
+}
+
+#[test]
+fn routes_we_did_not_install_are_never_touched() {
+    let Some(()) = testkit::require_root("routes_we_did_not_install_are_never_touched") else {
+        return;
+    };
+    let lab = Lab::new();
+    // Same prefix and metric in our table from another protocol; a bgp route in another table;
+    // and a static route that our withdraw must not delete.
+    ip(
+        &lab.name,
+        "route add 203.0.113.0/24 via 192.0.2.99 dev up0 table 100 proto static metric 20",
+    );
+    ip(
+        &lab.name,
+        "route add 198.18.5.0/24 via 192.0.2.98 dev up0 table 200 proto bgp metric 20",
+    );
+    ip(
+        &lab.name,
+        "route add 198.18.6.0/24 via 192.0.2.97 dev up0 table 100 proto static metric 20",
+    );
+    let mut fib = lab.fib(100);
+    let up0 = fib.ifindex("up0").unwrap().unwrap();
+    assert_eq!(
+        fib.begin_reconcile().unwrap(),
+        0,
+        "foreign routes are not ours"
+    );
+    fib.replace(
+        p("203.0.113.0/24"),
+        vec![NextHop::onlink(a("192.0.2.1"), up0)],
+    );
+    fib.replace(
+        p("198.18.7.0/24"),
+        vec![NextHop::onlink(a("192.0.2.1"), up0)],
+    );
+    let r = fib.flush().unwrap();
+    assert_eq!(r.created, 1);
+    assert_eq!(r.failures.len(), 1, "{r:?}");
+    assert_eq!(r.failures[0].prefix, p("203.0.113.0/24"));
+    assert_eq!(r.failures[0].kind, OpKind::Create);
+    assert_eq!(r.failures[0].errno, libc::EEXIST);
+    // Withdrawing prefixes held by others deletes nothing.
+    fib.withdraw(p("198.18.6.0/24"));
+    fib.withdraw(p("203.0.113.0/24"));
+    fib.withdraw(p("198.18.5.0/24"));
+    fib.flush().unwrap();
+    fib.withdraw_all();
+    let r = fib.end_reconcile().unwrap();
+    assert_eq!(r.deleted, 1);
+    let statics = lab.routes("100", Some("static"));
+    assert_eq!(statics.len(), 2, "{statics:?}");
+    assert_eq!(
+        lab.routes("100", None)
+            .iter()
+            .find(|r| r["dst"] == "203.0.113.0/24")
+            .map(|r| r["gateway"].clone()),
+        Some(Value::from("192.0.2.99"))
+    );
+    assert_eq!(lab.routes("200", Some("bgp")).len(), 1);
+}
+
+#[test]
+fn routes_survive_a_restart_until_reconciled() {
+    let Some(()) = testkit::require_root("routes_survive_a_restart_until_reconciled") else {
+        return;
+    };
+    let lab = Lab::new();
+    {
+        let mut fib = lab.fib(300);
+        let up0 = fib.ifindex("up0").unwrap().unwrap();
+        for i in 0..3 {
+            fib.replace(
+                p(&format!("198.18.{i}.0/24")),
+                vec![
+                    NextHop::onlink(a("192.0.2.1"), up0),
+                    NextHop::onlink(a("192.0.2.2"), up0),
+                ],
+            );
+        }
+        fib.replace(
+            p("2001:db8:9::/48"),
+            vec![NextHop::onlink(a("2001:db8::1"), up0)],
+        );
+        assert_eq!(fib.flush().unwrap().created, 4);
+        // The writer goes away without cleaning up, as in a crash.
+    }
+    assert_eq!(lab.routes("300", Some("bgp")).len(), 4);
+    let mut fib = lab.fib(300);
+    let up0 = fib.ifindex("up0").unwrap().unwrap();
+    assert_eq!(fib.begin_reconcile().unwrap(), 4);
+    assert_eq!(fib.stale(), 4);
+    // Nothing re-learned yet: everything stays.
+    fib.flush().unwrap();
+    assert_eq!(lab.routes("300", Some("bgp")).len(), 4);
+    // Re-learned: one unchanged, one changed; the rest never comes back.
+    fib.replace(
+        p("198.18.0.0/24"),
+        vec![
+            NextHop::onlink(a("192.0.2.2"), up0),
+            NextHop::onlink(a("192.0.2.1"), up0),
+        ],
+    );
+    fib.replace(
+        p("198.18.1.0/24"),
+        vec![NextHop::onlink(a("192.0.2.3"), up0)],
+    );
+    let r = fib.flush().unwrap();
+    assert_eq!((r.kept, r.replaced, r.created), (1, 1, 0), "{r:?}");
+    let r = fib.end_reconcile().unwrap();
+    assert_eq!(r.deleted, 2);
+    let left: Vec<String> = lab
+        .routes("300", Some("bgp"))
+        .iter()
+        .map(|r| r["dst"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(left, ["198.18.0.0/24", "198.18.1.0/24"]);
+}
+
+#[test]
+fn a_refused_route_is_mapped_to_its_prefix_and_the_batch_goes_on() {
+    let Some(()) = testkit::require_root("a_refused_route_is_mapped_to_its_prefix") else {
+        return;
+    };
+    let lab = Lab::new();
+    let mut fib = lab.fib(400);
+    let up0 = fib.ifindex("up0").unwrap().unwrap();
+    for i in 0..200u32 {
+        let prefix = p(&format!("198.18.{}.{}/30", i / 64, (i % 64) * 4));
+        if i == 77 {
+            // Not on-link and no route to it: the kernel refuses this one.
+            fib.replace(
+                prefix,
+                vec![NextHop {
+                    gateway: Some(a("198.51.100.1")),
+                    ifindex: Some(up0),
+                    onlink: false,
+                }],
+            );
+        } else {
+            fib.replace(prefix, vec![NextHop::onlink(a("192.0.2.1"), up0)]);
+        }
+    }
+    let r = fib.flush().unwrap();
+    assert_eq!(r.created, 199);
+    assert_eq!(r.failures.len(), 1);
+    assert_eq!(r.failures[0].prefix, p("198.18.1.52/30"));
+    assert_eq!(fib.len(), 199);
+    assert_eq!(lab.routes("400", Some("bgp")).len(), 199);
+}
+
+#[test]
+fn many_routes_go_in_batches() {
+    let Some(()) = testkit::require_root("many_routes_go_in_batches") else {
+        return;
+    };
+    let lab = Lab::new();
+    let mut fib = lab.fib(500);
+    let up0 = fib.ifindex("up0").unwrap().unwrap();
+    let n = 20_000u32;
+    for i in 0..n {
+        let prefix = IpNetwork::new(
+            IpAddr::from([198, 18 + (i >> 16) as u8, (i >> 8) as u8, i as u8]),
+            32,
+        )
+        .unwrap();
+        fib.replace(
+            prefix,
+            vec![
+                NextHop::onlink(a("192.0.2.1"), up0),
+                NextHop::onlink(a("192.0.2.2"), up0),
+            ],
+        );
+    }
+    let r = fib.flush().unwrap();
+    assert_eq!((r.created as u32, r.failures.len()), (n, 0));
+    assert_eq!(fib.dump().unwrap().len() as u32, n);
+    fib.withdraw_all();
+    assert_eq!(fib.flush().unwrap().deleted as u32, n);
+    assert!(fib.dump().unwrap().is_empty());
+}
+
+#[test]
+fn vrf_devices_give_their_table() {
+    let Some(()) = testkit::require_root("vrf_devices_give_their_table") else {
+        return;
+    };
+    let lab = Lab::new();
+    let made = Command::new("ip")
+        .args([
+            "-n", &lab.name, "link", "add", "vrfx", "type", "vrf", "table", "777",
+        ])
+        .output()
+        .unwrap();
+    if !made.status.success() {
+        let why = format!(
+            "the kernel cannot make VRF devices: {}",
+            String::from_utf8_lossy(&made.stderr)
+        );
+        assert!(!testkit::in_ci(), "vrf_devices_give_their_table: {why}");
+        eprintln!("SKIPPED vrf_devices_give_their_table: {why}");
+        return;
+    }
+    let mut fib = Fib::open(&FibConfig {
+        table: TableSpec::Vrf("vrfx".into()),
+        namespace: Some(lab.name.clone()),
+        ..FibConfig::default()
+    })
+    .unwrap();
+    assert_eq!(fib.table(), 777);
+    let up0 = fib.ifindex("up0").unwrap().unwrap();
+    fib.replace(
+        p("203.0.113.0/24"),
+        vec![NextHop::onlink(a("192.0.2.1"), up0)],
+    );
+    assert_eq!(fib.flush().unwrap().created, 1);
+    assert!(lab.route("777", "203.0.113.0/24").is_some());
+}
+
+#[test]
+fn bad_tables_and_namespaces_are_refused() {
+    let Some(()) = testkit::require_root("bad_tables_and_namespaces_are_refused") else {
+        return;
+    };
+    let lab = Lab::new();
+    let err = Fib::open(&FibConfig {
+        table: TableSpec::Vrf("up0".into()),
+        namespace: Some(lab.name.clone()),
+        ..FibConfig::default()
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("not a VRF"), "{err}");
+    let err = Fib::open(&FibConfig {
+        namespace: Some("mnb-no-such-ns".into()),
+        ..FibConfig::default()
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("mnb-no-such-ns"), "{err}");
+    let err = Fib::open(&FibConfig {
+        table: TableSpec::Id(0),
+        namespace: Some(lab.name.clone()),
+        ..FibConfig::default()
+    })
+    .unwrap_err();
+    assert!(matches!(err, fib::FibError::BadTable), "{err}");
+}
