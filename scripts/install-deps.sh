@@ -10,6 +10,7 @@ command -v tc >/dev/null 2>&1 || need_apt+=(iproute2)
 command -v ping >/dev/null 2>&1 || need_apt+=(iputils-ping)
 command -v iperf3 >/dev/null 2>&1 || need_apt+=(iperf3)
 command -v pkill >/dev/null 2>&1 || need_apt+=(procps)
+command -v debootstrap >/dev/null 2>&1 || need_apt+=(debootstrap)
 # BIRD 2 originates the full table of the controller benchmark (midonet-bgp controller_1m).
 command -v bird >/dev/null 2>&1 || need_apt+=(bird2)
 
@@ -28,6 +29,11 @@ fi
 # bgpd processes and needs none of those (they would also hold the default vty ports).
 if command -v service >/dev/null 2>&1 && pgrep -x watchfrr >/dev/null 2>&1; then
   service frr stop >/dev/null 2>&1 || true
+fi
+
+# FRR 10.3 for the interop tests: a Debian 13 chroot, built once and cached (see the script).
+if [ "$(id -u)" -eq 0 ]; then
+  "$(dirname "$0")/frr10-chroot.sh" >/dev/null
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then

@@ -2,8 +2,11 @@
 //! namespace), checks configuration files, answers `status`/`routes` queries over a local control
 //! socket, and runs a self-contained demo lab.
 
+mod cluster;
+mod cluster_cli;
 mod control;
 mod demo;
+mod notify;
 mod print;
 mod run;
 
@@ -28,22 +31,51 @@ struct Cli {
     /// `warn` for the demo); RUST_LOG overrides.
     #[arg(long, global = true)]
     log: Option<String>,
+    /// Log format: `text` for people, `json` for collectors (one JSON object per line, with
+    /// `port` and `peer` fields where an event concerns them).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+/// How log events are written (to standard error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per event and line.
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the controller with a configuration file (reloaded on SIGHUP and when it changes).
     Run {
-        /// The TOML configuration (see docs/config.md).
-        #[arg(long, short)]
-        config: PathBuf,
+        /// The TOML configuration (see docs/config.md). With `--store`: host-local settings
+        /// only (`[controller]`, `[defaults]`), optional.
+        #[arg(long, short, required_unless_present = "store")]
+        config: Option<PathBuf>,
+        /// Cluster mode: zk://HOST:PORT[,HOST:PORT…]/ROOT (see docs/cluster.md).
+        #[arg(long, requires = "host_id")]
+        store: Option<String>,
+        /// This host's id in the cluster.
+        #[arg(long, requires = "store")]
+        host_id: Option<String>,
+        /// ZooKeeper session timeout in milliseconds (cluster mode).
+        #[arg(long, default_value_t = 10_000, requires = "store")]
+        session_timeout_ms: u64,
     },
+    /// Operate on the cluster store: ports, hosts, status, routes, announcements.
+    Cluster(cluster_cli::ClusterArgs),
     /// Validate a configuration file and print every problem with its key path.
     CheckConfig {
         /// The TOML configuration.
         file: PathBuf,
+        /// Print the verdict as JSON: `{"file", "ok", "ports", "peers"}` or
+        /// `{"file", "ok": false, "errors": [{"key", "reason"}]}`.
+        #[arg(long)]
+        json: bool,
     },
     /// Run a self-contained lab: an upstream FRR peer in its own namespace and one BGP port.
     Demo(demo::DemoArgs),
@@ -52,6 +84,19 @@ enum Command {
     Routes(RoutesArgs),
     /// Print each port's bgpd and per-peer state from the running controller.
     Status(QueryArgs),
+    /// Make the running controller re-read its configuration file now (like SIGHUP, but
+    /// reports whether the file was accepted).
+    Reload(SocketArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct SocketArgs {
+    /// Control socket of the running controller.
+    #[arg(long, conflicts_with = "config")]
+    socket: Option<PathBuf>,
+    /// Take the control socket path from this configuration file.
+    #[arg(long)]
+    config: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -59,12 +104,8 @@ struct QueryArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
-    /// Control socket of the running controller.
-    #[arg(long, conflicts_with = "config")]
-    socket: Option<PathBuf>,
-    /// Take the control socket path from this configuration file.
-    #[arg(long)]
-    config: Option<PathBuf>,
+    #[command(flatten)]
+    socket: SocketArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -82,14 +123,18 @@ struct RoutesArgs {
     page_size: u32,
 }
 
-fn init_logging(filter: &str) {
+fn init_logging(filter: &str, format: LogFormat) {
     let env = tracing_subscriber::EnvFilter::try_from_default_env()
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(filter))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(env)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        // Event fields (`port`, `peer`, `state`, `message`, …) at the top level of each object.
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, std::io::Error> {
@@ -108,7 +153,13 @@ fn load(path: &Path) -> Result<(Config, String), ExitCode> {
         }
     };
     match Config::parse(&text) {
-        Ok(c) => Ok((c, text)),
+        Ok(c) => {
+            // Valid, but bgpd will not use the value as written.
+            for w in &c.warnings {
+                eprintln!("{}: warning: {w}", path.display());
+            }
+            Ok((c, text))
+        }
         Err(e) => {
             eprintln!("{}: {e}", path.display());
             Err(ExitCode::from(2))
@@ -116,7 +167,7 @@ fn load(path: &Path) -> Result<(Config, String), ExitCode> {
     }
 }
 
-fn socket_of(q: &QueryArgs) -> Result<PathBuf, ExitCode> {
+fn socket_of(q: &SocketArgs) -> Result<PathBuf, ExitCode> {
     if let Some(s) = &q.socket {
         return Ok(s.clone());
     }
@@ -134,7 +185,7 @@ fn query_runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
 }
 
 fn status(q: &QueryArgs) -> ExitCode {
-    let socket = match socket_of(q) {
+    let socket = match socket_of(&q.socket) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -166,7 +217,7 @@ fn status(q: &QueryArgs) -> ExitCode {
 /// Lists the routes page by page, printing each page as it arrives.
 fn routes(args: &RoutesArgs) -> ExitCode {
     use std::io::Write;
-    let socket = match socket_of(&args.query) {
+    let socket = match socket_of(&args.query.socket) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -222,6 +273,77 @@ fn routes(args: &RoutesArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// `midonet-bgp reload`: asks the controller to re-read its file; fails with the controller's
+/// list of problems when the file is rejected (the running state is then unchanged).
+fn reload(args: &SocketArgs) -> ExitCode {
+    let socket = match socket_of(args) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(control::ask(&socket, control::Request::Reload)) {
+        Ok(_) => {
+            println!("reloaded");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("reload failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `midonet-bgp check-config [--json] FILE`: exit status 0 when valid, 2 when not.
+fn check_config(file: &Path, json: bool) -> ExitCode {
+    if !json {
+        return match load(file) {
+            Ok((c, _)) => {
+                let peers: usize = c.ports.iter().map(|p| p.peers.len()).sum();
+                println!(
+                    "{}: OK ({} port(s), {} peer(s))",
+                    file.display(),
+                    c.ports.len(),
+                    peers
+                );
+                ExitCode::SUCCESS
+            }
+            Err(code) => code,
+        };
+    }
+    let verdict = match std::fs::read_to_string(file) {
+        Err(e) => Err(vec![routing::config::ConfigError {
+            path: String::new(),
+            reason: format!("cannot read: {e}"),
+        }]),
+        Ok(text) => Config::parse(&text).map_err(|e| e.problems()),
+    };
+    let (code, value) = match verdict {
+        Ok(c) => {
+            let peers: usize = c.ports.iter().map(|p| p.peers.len()).sum();
+            let value = serde_json::json!({
+                "file": file, "ok": true, "ports": c.ports.len(), "peers": peers
+            });
+            (ExitCode::SUCCESS, value)
+        }
+        Err(problems) => {
+            let errors: Vec<_> = problems
+                .iter()
+                .map(|p| serde_json::json!({ "key": p.path, "reason": p.reason }))
+                .collect();
+            let value = serde_json::json!({ "file": file, "ok": false, "errors": errors });
+            (ExitCode::from(2), value)
+        }
+    };
+    println!("{value}");
+    code
+}
+
 fn run_controller(path: &Path) -> ExitCode {
     let (config, text) = match load(path) {
         Ok(c) => c,
@@ -252,30 +374,86 @@ fn run_controller(path: &Path) -> ExitCode {
     }
 }
 
+fn run_cluster(
+    store: String,
+    host_id: String,
+    config: Option<PathBuf>,
+    timeout_ms: u64,
+) -> ExitCode {
+    let url = match ::cluster::StoreUrl::parse(&store) {
+        Ok(u) => u,
+        Err(e) => {
+            eprintln!("midonet-bgp: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let opts = cluster::ClusterRunOptions {
+        url,
+        host_id,
+        config,
+        session_timeout: std::time::Duration::from_millis(timeout_ms.clamp(1000, 600_000)),
+    };
+    match rt.block_on(cluster::run(opts, routing::real::RealEffects::new())) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(cluster::ClusterRunError::Local(e)) => {
+            eprintln!("{e}");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("midonet-bgp: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::CheckConfig { file } => match load(&file) {
-            Ok((c, _)) => {
-                let peers: usize = c.ports.iter().map(|p| p.peers.len()).sum();
-                println!(
-                    "{}: OK ({} port(s), {} peer(s))",
-                    file.display(),
-                    c.ports.len(),
-                    peers
-                );
-                ExitCode::SUCCESS
-            }
-            Err(code) => code,
-        },
-        Command::Run { config } => {
-            init_logging(cli.log.as_deref().unwrap_or("info"));
+        Command::CheckConfig { file, json } => check_config(&file, json),
+        Command::Run {
+            config,
+            store: Some(store),
+            host_id,
+            session_timeout_ms,
+        } => {
+            init_logging(cli.log.as_deref().unwrap_or("info"), cli.log_format);
+            run_cluster(
+                store,
+                host_id.unwrap_or_default(),
+                config,
+                session_timeout_ms,
+            )
+        }
+        Command::Run {
+            config: Some(config),
+            ..
+        } => {
+            init_logging(cli.log.as_deref().unwrap_or("info"), cli.log_format);
             run_controller(&config)
         }
+        Command::Run { .. } => {
+            eprintln!("midonet-bgp run: --config FILE or --store URL --host-id ID is required");
+            ExitCode::from(2)
+        }
+        Command::Cluster(args) => {
+            init_logging(cli.log.as_deref().unwrap_or("warn"), cli.log_format);
+            cluster_cli::main(args)
+        }
         Command::Demo(args) => {
-            init_logging(cli.log.as_deref().unwrap_or("warn,zebra_server=error"));
+            init_logging(
+                cli.log.as_deref().unwrap_or("warn,zebra_server=error"),
+                cli.log_format,
+            );
             demo::main(args)
         }
+        Command::Reload(args) => reload(&args),
         Command::Routes(r) => routes(&r),
         Command::Status(q) => status(&q),
     }

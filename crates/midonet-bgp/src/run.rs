@@ -12,6 +12,14 @@ use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 
 use crate::control::{ControlError, ControlServer, Pending, Reply, Request};
+use crate::notify;
+
+/// Tells systemd (`Type=notify`) about a state change; a failure is logged, never fatal.
+fn tell_systemd(state: &str) {
+    if let Err(e) = notify::notify(state) {
+        warn!(error = %e, "cannot notify systemd");
+    }
+}
 
 /// Why `run` stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -84,6 +92,7 @@ pub async fn run<E: Effects>(
     }
     let report = handler.apply(&config).await;
     info!(ports = ?report.added, "started");
+    tell_systemd(notify::READY);
     if let Some(r) = ready {
         let _ = r.send(());
     }
@@ -123,20 +132,26 @@ pub async fn run<E: Effects>(
         match outcome {
             None => {}
             Some(Err(e)) => {
-                error!("configuration rejected, running state unchanged: {e}");
-                eprintln!("configuration rejected, running state unchanged:\n{e}");
+                // One log event (no extra stderr text: `--log-format json` stays one object per line).
+                error!("configuration rejected, running state unchanged:\n{e}");
             }
             Some(Ok(new)) => {
+                for w in &new.warnings {
+                    warn!("configuration: {w}");
+                }
                 if new.controller.control_socket != current.controller.control_socket {
                     warn!("control_socket changes take effect at the next start");
                 }
+                tell_systemd(&notify::reloading());
                 let report = handler.apply(&new).await;
                 info!(added = ?report.added, removed = ?report.removed, updated = ?report.updated, "configuration reloaded");
+                tell_systemd(notify::READY);
                 current = new;
             }
         }
     }
     info!("shutting down");
+    tell_systemd(notify::STOPPING);
     handler.shutdown().await;
     drop(server);
     Ok(())

@@ -46,7 +46,7 @@ fn check_config_lists_every_problem_with_its_key_path() {
     let bad = GOOD
         .replace(
             "remote_as = 65002",
-            "remote_as = 65002\nkeepalive = 4\ndescription = \"x\\n router bgp 1\"",
+            "remote_as = 65002\nkeepalive = 70000\ndescription = \"x\\n router bgp 1\"",
         )
         .replace("\"203.0.113.0/24\"", "\"203.0.113.7/24\"");
     let bad = format!(
@@ -57,9 +57,9 @@ fn check_config_lists_every_problem_with_its_key_path() {
     let (_, err) = text(&o);
     assert_eq!(o.status.code(), Some(2), "{err}");
     for needle in [
-        "port[0].peer[0].keepalive: 4 is outside 5–3600",
+        "port[0].peer[0].keepalive: 70000 is outside 0–65535",
         "port[0].peer[0].description",
-        "forbidden character '\\n'",
+        "character '\\n' at offset 1 is not allowed",
         "port[0].networks[0]: 203.0.113.7/24 has host bits set",
         "port[0].peer[1].address: 198.51.100.1 is outside the port's subnet",
         "port[0].peer[1].password",
@@ -134,4 +134,43 @@ fn status_reads_the_socket_from_the_config_file() {
     let (_, err) = text(&o);
     assert_eq!(o.status.code(), Some(1));
     assert!(err.contains("ctl.sock"), "{err}");
+}
+
+#[test]
+fn check_config_takes_rfc_timers_warns_about_a_lowered_keepalive_and_refuses_what_cannot_render() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("timers.toml");
+    // FRR's datacenter timers (issue #13).
+    let dc = GOOD.replace(
+        "remote_as = 65002",
+        "remote_as = 65002\nkeepalive = 3\nhold_time = 9\nconnect_retry = 2",
+    );
+    std::fs::write(&f, dc).unwrap();
+    let o = bin().arg("check-config").arg(&f).output().unwrap();
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}{err}");
+    assert!(!err.contains("warning"), "{err}");
+    // bgpd accepts a keepalive above a third of the hold time and lowers it: a warning.
+    let lowered = GOOD.replace("remote_as = 65002", "remote_as = 65002\nhold_time = 9");
+    std::fs::write(&f, lowered).unwrap();
+    let o = bin().arg("check-config").arg(&f).output().unwrap();
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}{err}");
+    assert!(
+        err.contains("warning: port[0].peer[0].hold_time: keepalive 60 s is more than a third"),
+        "{err}"
+    );
+    // Two inner spaces: bgpd would store another description, so it is an error here.
+    let spaced = GOOD.replace(
+        "remote_as = 65002",
+        "remote_as = 65002\ndescription = \"provider  A\"",
+    );
+    std::fs::write(&f, spaced).unwrap();
+    let o = bin().arg("check-config").arg(&f).output().unwrap();
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("port[0].peer[0].description: \"provider  A\": description: leading, trailing or repeated spaces"),
+        "{err}"
+    );
 }

@@ -249,7 +249,7 @@ async fn controller_reload_kill_9_restart_and_clean_exit() {
         ctl.log()
     );
     // A bad file is rejected and the running state stays.
-    std::fs::write(&file, config_text(&lab, &run, "\"203.0.113.0/24\"", 2)).unwrap();
+    std::fs::write(&file, config_text(&lab, &run, "\"203.0.113.0/24\"", 70000)).unwrap();
     assert!(
         wait_blocking(30, || ctl.log().contains("port[0].peer[0].keepalive")).await,
         "rejection not reported:\n{}",

@@ -401,7 +401,15 @@ impl<E: Effects> PortActor<E> {
         }
         if let Some(vty) = self.vty.as_mut() {
             match vty.read_peers().await {
-                Ok(peers) => self.peers = peers,
+                Ok(peers) => {
+                    for p in &peers {
+                        let before = self.peers.iter().find(|o| o.address == p.address);
+                        if before.map(|o| &o.state) != Some(&p.state) {
+                            info!(port = %self.name(), peer = %p.address, state = %p.state, "peer state");
+                        }
+                    }
+                    self.peers = peers;
+                }
                 Err(e) => {
                     debug!(port = %self.name(), error = %e, "status read failed");
                     if !e.rejected {

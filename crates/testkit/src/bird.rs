@@ -54,9 +54,10 @@ impl TestBird {
         let conf = dir.join("bird.conf");
         std::fs::write(&conf, config)?;
         let log = std::fs::File::create(dir.join("bird.log"))?;
-        let child = Command::new("ip")
-            .args(["netns", "exec", ns.name()])
-            .arg(bird)
+        let child = ns
+            .lab()
+            .command(bird)
+            .map_err(io::Error::other)?
             .arg("-f")
             .arg("-c")
             .arg(&conf)

@@ -152,9 +152,31 @@ pub type BgpdOptions = lab::BgpdOptions;
 /// Its directory (under the temporary directory) holds `bgpd.conf`, `bgpd.pid`, `bgpd.out`
 /// (stdout and stderr) and the vtysh socket, so [`TestBgpd::vtysh`] can query it independently
 /// of the project's Vty client.
+///
+/// [`TestBgpd::start_in_chroot`] runs a bgpd of another FRR version from a chroot (see
+/// [`crate::require_frr10`]).
 #[derive(Debug)]
 pub struct TestBgpd {
     bgpd: lab::Bgpd,
+    /// The chroot bgpd runs in, if any (its own vtysh is used).
+    chroot: Option<PathBuf>,
+    /// Bind mounts inside the chroot, unmounted on drop (last first).
+    mounts: Vec<PathBuf>,
+}
+
+/// Bind-mounts `dir` at the same path inside `root`; returns the mount point.
+fn bind_into(root: &Path, dir: &Path) -> io::Result<PathBuf> {
+    let target = root.join(dir.strip_prefix("/").unwrap_or(dir));
+    std::fs::create_dir_all(&target)?;
+    run(Command::new("mount").arg("--bind").arg(dir).arg(&target))?;
+    Ok(target)
+}
+
+fn unmount_all(mounts: &mut Vec<PathBuf>) {
+    for m in mounts.drain(..).rev() {
+        let _ = Command::new("umount").arg("-l").arg(&m).status();
+        let _ = std::fs::remove_dir(&m);
+    }
 }
 
 impl TestBgpd {
@@ -169,7 +191,63 @@ impl TestBgpd {
     ) -> io::Result<TestBgpd> {
         let dir = std::env::temp_dir().join(format!("testbgpd-{}", unique_name("b")));
         let bgpd = lab::Bgpd::start(bgpd, &ns.ns, &dir, config, opts).map_err(io_err)?;
-        Ok(TestBgpd { bgpd })
+        Ok(TestBgpd {
+            bgpd,
+            chroot: None,
+            mounts: Vec::new(),
+        })
+    }
+
+    /// Like [`TestBgpd::start`], for the bgpd at `bgpd` inside the chroot `root` (e.g.
+    /// [`crate::FRR10_BGPD`] in the chroot of [`crate::require_frr10`]).
+    ///
+    /// bgpd's directory and the zebra socket's directory are bind-mounted at the same paths
+    /// inside the chroot, so every path on its command line means the same inside and outside;
+    /// they are unmounted on drop. bgpd runs through a small `exec chroot ROOT BGPD "$@"` script
+    /// in its directory, so its pid is the child's.
+    pub fn start_in_chroot(
+        root: &Path,
+        bgpd: &Path,
+        ns: &TestNs,
+        config: &str,
+        opts: &BgpdOptions,
+    ) -> io::Result<TestBgpd> {
+        let dir = std::env::temp_dir().join(format!("testbgpd-{}", unique_name("c")));
+        std::fs::create_dir_all(&dir)?;
+        let mut mounts = Vec::new();
+        let res = (|| {
+            mounts.push(bind_into(root, &dir)?);
+            if let Some(sock_dir) = opts.zebra_socket.as_deref().and_then(Path::parent) {
+                mounts.push(bind_into(root, sock_dir)?);
+            }
+            let wrapper = dir.join("bgpd-chroot.sh");
+            let quote = |p: &Path| format!("'{}'", p.display().to_string().replace('\'', "'\\''"));
+            std::fs::write(
+                &wrapper,
+                format!(
+                    "#!/bin/sh\nexec chroot {} {} \"$@\"\n",
+                    quote(root),
+                    quote(bgpd)
+                ),
+            )?;
+            std::fs::set_permissions(
+                &wrapper,
+                std::os::unix::fs::PermissionsExt::from_mode(0o755),
+            )?;
+            lab::Bgpd::start(&wrapper, &ns.ns, &dir, config, opts).map_err(io_err)
+        })();
+        match res {
+            Ok(bgpd) => Ok(TestBgpd {
+                bgpd,
+                chroot: Some(root.to_path_buf()),
+                mounts,
+            }),
+            Err(e) => {
+                unmount_all(&mut mounts);
+                let _ = std::fs::remove_dir_all(&dir);
+                Err(e)
+            }
+        }
     }
 
     /// The bgpd's pid.
@@ -195,7 +273,21 @@ impl TestBgpd {
     /// Runs the commands through `vtysh` (each as one `-c`) and returns the output.
     /// Configuration commands need `"configure terminal"` first, as typed at a terminal.
     pub fn vtysh(&self, cmds: &[&str]) -> io::Result<String> {
-        self.bgpd.vtysh(cmds).map_err(io_err)
+        let Some(root) = &self.chroot else {
+            return self.bgpd.vtysh(cmds).map_err(io_err);
+        };
+        // A chrooted bgpd is asked with its own version's vtysh.
+        let mut cmd = Command::new("chroot");
+        cmd.arg(root)
+            .arg("vtysh")
+            .arg("--vty_socket")
+            .arg(self.dir())
+            .args(["-d", "bgpd"]);
+        for c in cmds {
+            cmd.arg("-c").arg(c);
+        }
+        let out = run(&mut cmd)?;
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
     /// Runs one `show ... json` command through vtysh and returns its output.
@@ -230,5 +322,13 @@ impl TestBgpd {
     /// Kills bgpd with SIGKILL and reaps it.
     pub fn kill(&mut self) {
         self.bgpd.kill();
+    }
+}
+
+impl Drop for TestBgpd {
+    fn drop(&mut self) {
+        // bgpd first, then the mounts; the lab removes the directory afterwards.
+        self.bgpd.kill();
+        unmount_all(&mut self.mounts);
     }
 }

@@ -84,6 +84,43 @@ pub fn require_bgpd(test: &str) -> Option<PathBuf> {
     }
 }
 
+/// Where `scripts/frr10-chroot.sh` builds the Debian 13 chroot with FRR 10.3 (overridden by
+/// `MIDONET_BGP_FRR10_CHROOT`).
+pub const FRR10_CHROOT_DEFAULT: &str = "/var/cache/midonet-bgp/frr10-trixie";
+
+/// bgpd's path inside the FRR 10 chroot.
+pub const FRR10_BGPD: &str = "/usr/lib/frr/bgpd";
+
+/// The stamp file the build script writes last (it holds bgpd's `--version` line).
+const FRR10_STAMP: &str = ".midonet-bgp-frr10-ready";
+
+/// The root of a finished FRR 10 chroot (stamp file and bgpd present), if any.
+pub fn find_frr10() -> Option<PathBuf> {
+    let root = std::env::var_os("MIDONET_BGP_FRR10_CHROOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(FRR10_CHROOT_DEFAULT));
+    let bgpd = root.join(FRR10_BGPD.trim_start_matches('/'));
+    (root.join(FRR10_STAMP).is_file() && bgpd.is_file()).then_some(root)
+}
+
+/// Returns the FRR 10 chroot's root when the test can run its bgpd (root, chroot built by
+/// `scripts/frr10-chroot.sh`); otherwise prints why the test is skipped (or panics under CI)
+/// and returns `None`. Start its bgpd with [`lab::BgpdOptions::chroot`] set to the root and
+/// [`FRR10_BGPD`] as the path.
+pub fn require_frr10(test: &str) -> Option<PathBuf> {
+    require_root(test)?;
+    match find_frr10() {
+        Some(p) => Some(p),
+        None => {
+            skip(
+                test,
+                "needs the FRR 10.3 chroot (run scripts/frr10-chroot.sh as root)",
+            );
+            None
+        }
+    }
+}
+
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// A name `prefix` + a suffix unique to this process and call, at most 15 bytes long (the kernel's

@@ -376,11 +376,40 @@ async fn timer_ranges_match_what_bgpd_accepts() {
         }
         old = new;
     }
-    // The router-level forms take the same ranges.
+    // The router-level form takes the same ranges.
     vty.exec("configure terminal").await.unwrap();
     vty.exec("router bgp 65000").await.unwrap();
     vty.exec("timers bgp 3 9").await.unwrap();
     vty.exec("end").await.unwrap();
+    // `maximum-paths` takes what the typed value takes (Debian's FRR is built for 256 paths).
+    let mut paths = old.clone();
+    paths.ipv4.maximum_paths = Some(vty::config::MaximumPaths::new(256).unwrap());
+    vty.configure(&vty::diff(&old, &paths), &opts)
+        .await
+        .unwrap()
+        .into_result()
+        .unwrap();
+    assert!(vty::config::MaximumPaths::new(257).is_err());
+    vty.exec("configure terminal").await.unwrap();
+    vty.exec("router bgp 65000").await.unwrap();
+    vty.exec("address-family ipv4 unicast").await.unwrap();
+    assert!(matches!(
+        vty.exec("maximum-paths 257").await,
+        Err(VtyError::Rejected { .. })
+    ));
+    vty.exec("end").await.unwrap();
+    // 256 is also bgpd's default there, so it is not shown; a smaller width is.
+    let rc = vty.running_config().await.unwrap();
+    assert!(!rc.contains("maximum-paths"), "{rc}");
+    let mut narrower = paths.clone();
+    narrower.ipv4.maximum_paths = Some(vty::config::MaximumPaths::new(64).unwrap());
+    vty.configure(&vty::diff(&paths, &narrower), &opts)
+        .await
+        .unwrap()
+        .into_result()
+        .unwrap();
+    let rc = vty.running_config().await.unwrap();
+    assert!(rc.contains("  maximum-paths 64\n"), "{rc}");
     // What bgpd refuses, the typed values refuse too: a hold time of 1 or 2 seconds, a connect
     // retry of 0.
     vty.exec("configure terminal").await.unwrap();

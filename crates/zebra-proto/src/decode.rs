@@ -76,7 +76,13 @@ pub fn decode_into(
         | (Some(Command::RedistributeRouteAdd), Message::RedistributeRouteAdd(route))
         | (Some(Command::RedistributeRouteDel), Message::RedistributeRouteDel(route)) => {
             route.reset_keeping_nexthops();
-            fill_route_named(command.map_or("ROUTE", Command::name), body, hsize, route)?;
+            fill_route_named(
+                profile,
+                command.map_or("ROUTE", Command::name),
+                body,
+                hsize,
+                route,
+            )?;
         }
         _ => *out = decode_message(profile, header.command, body, hsize)?,
     }
@@ -111,6 +117,7 @@ fn fill_route(
     route: &mut ZapiRoute,
 ) -> Result<(), DecodeError> {
     fill_route_named(
+        profile,
         profile.command(number).map_or("ROUTE", Command::name),
         body,
         offset,
@@ -121,13 +128,14 @@ fn fill_route(
 /// Decode a `zapi_route` body into `route` (reset beforehand) and check it is fully consumed.
 #[inline(never)]
 fn fill_route_named(
+    profile: Profile,
     name: &'static str,
     body: &[u8],
     offset: usize,
     route: &mut ZapiRoute,
 ) -> Result<(), DecodeError> {
     let mut r = Reader::new(body, offset, name);
-    zapi_route_into(&mut r, route)?;
+    zapi_route_into(profile, &mut r, route)?;
     r.finish()
 }
 
@@ -198,12 +206,22 @@ pub(crate) fn decode_body(
             mpls: r.bool("mpls")?,
             multipath: r.u32("multipath")?,
             mlag_role: r.u8("mlag_role")?,
+            v6_with_v4_nexthop: if profile.capabilities_has_v6_with_v4_nexthop() {
+                r.bool("v6_with_v4_nexthop")?
+            } else {
+                false
+            },
+            graceful_restart: if profile.capabilities_has_graceful_restart() {
+                r.bool("graceful_restart")?
+            } else {
+                false
+            },
         }),
         Command::NexthopRegister => Message::NexthopRegister(registrations(profile, &mut r)?),
         Command::NexthopUnregister => Message::NexthopUnregister(registrations(profile, &mut r)?),
         Command::NexthopUpdate => {
             if profile.is_frr() {
-                Message::NexthopUpdate(nexthop_update(&mut r)?)
+                Message::NexthopUpdate(nexthop_update(profile, &mut r)?)
             } else {
                 Message::OldNexthopUpdate(old_nexthop_update(&mut r)?)
             }
@@ -294,7 +312,7 @@ fn hello(profile: Profile, r: &mut Reader<'_>) -> Result<Hello, DecodeError> {
         route_type,
         instance: r.u16("instance")?,
         session_id: r.u32("session_id")?,
-        receive_notify: r.bool("receive_notify")?,
+        receive_notify: profile.hello_has_receive_notify() && r.bool("receive_notify")?,
         synchronous: r.bool("synchronous")?,
     })
 }
@@ -327,6 +345,11 @@ fn interface(profile: Profile, r: &mut Reader<'_>) -> Result<InterfaceInfo, Deco
     };
     let metric = r.u32("metric")?;
     let speed = if frr { r.u32("speed")? } else { 0 };
+    let txqlen = if profile.interface_has_txqlen() {
+        r.u32("txqlen")?
+    } else {
+        0
+    };
     let mtu = r.u32("mtu")?;
     let mtu6 = r.u32("mtu6")?;
     let bandwidth = r.u32("bandwidth")?;
@@ -366,6 +389,7 @@ fn interface(profile: Profile, r: &mut Reader<'_>) -> Result<InterfaceInfo, Deco
         ptm_status,
         metric,
         speed,
+        txqlen,
         mtu,
         mtu6,
         bandwidth,
@@ -494,7 +518,7 @@ fn registrations(
     Ok(out)
 }
 
-fn nexthop_update(r: &mut Reader<'_>) -> Result<NexthopUpdate, DecodeError> {
+fn nexthop_update(profile: Profile, r: &mut Reader<'_>) -> Result<NexthopUpdate, DecodeError> {
     let at = r.offset();
     let message = r.u32("message")?;
     if message & !crate::route::route_message::SRTE != 0 {
@@ -520,11 +544,15 @@ fn nexthop_update(r: &mut Reader<'_>) -> Result<NexthopUpdate, DecodeError> {
     let instance = r.u16("instance")?;
     let distance = r.u8("distance")?;
     let metric = r.u32("metric")?;
-    let count = r.u8("nexthop_num")?;
+    let count = if profile.nexthop_update_count_size() == 2 {
+        r.u16("nexthop_num")?
+    } else {
+        r.u8("nexthop_num")?.into()
+    };
     r.check_count("nexthops", count.into(), 7)?;
     let mut nexthops = Nexthops::new();
     for _ in 0..count {
-        nexthops.push(nexthop(r, false)?);
+        nexthops.push(nexthop(profile, r, false)?);
     }
     Ok(NexthopUpdate {
         safi,

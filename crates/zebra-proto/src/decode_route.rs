@@ -4,7 +4,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::decode::{family_u8, make_prefix, old_nexthop_list};
 use crate::error::DecodeError;
-use crate::profile::Profile;
+use crate::profile::{Profile, Seg6LocalContext};
 use crate::route::{
     nexthop_flags as nf, old_message as om, route_message as rm, BackupIndexes, Labels,
     NexthopExtras, NexthopTarget, Nexthops, OldNexthop, OldRoute, Seg6Local, ZapiNexthop,
@@ -44,7 +44,11 @@ fn check_plen(r: &Reader<'_>, plen: u8, v6: bool, at: usize) -> Result<(), Decod
 }
 
 /// One FRR `zapi_nexthop`; `srte` says whether the route carries ZAPI_MESSAGE_SRTE.
-pub(crate) fn nexthop(r: &mut Reader<'_>, srte: bool) -> Result<ZapiNexthop, DecodeError> {
+pub(crate) fn nexthop(
+    profile: Profile,
+    r: &mut Reader<'_>,
+    srte: bool,
+) -> Result<ZapiNexthop, DecodeError> {
     let vrf_id = r.u32("nexthop.vrf_id")?;
     let type_at = r.offset();
     let kind = r.u8("nexthop.type")?;
@@ -70,6 +74,7 @@ pub(crate) fn nexthop(r: &mut Reader<'_>, srte: bool) -> Result<ZapiNexthop, Dec
         6 => NexthopTarget::Blackhole(r.u8("nexthop.bh_type")?),
         v => return Err(r.invalid("nexthop.type", type_at, v.into(), "unknown nexthop type")),
     };
+    let mut label_type = 0;
     let labels = if wire_flags & nf::LABEL != 0 {
         let at = r.offset();
         let n = r.u8("nexthop.label_num")?;
@@ -81,6 +86,9 @@ pub(crate) fn nexthop(r: &mut Reader<'_>, srte: bool) -> Result<ZapiNexthop, Dec
                 "more than MPLS_MAX_LABELS (16)",
             ));
         }
+        if profile.nexthop_has_label_type() {
+            label_type = r.u8("nexthop.label_type")?;
+        }
         let mut labels = Labels::new();
         for _ in 0..n {
             labels.push(r.u32_host("nexthop.labels")?);
@@ -89,10 +97,12 @@ pub(crate) fn nexthop(r: &mut Reader<'_>, srte: bool) -> Result<ZapiNexthop, Dec
     } else {
         None
     };
-    let weight = if wire_flags & nf::WEIGHT != 0 {
-        Some(r.u32("nexthop.weight")?)
-    } else {
+    let weight = if wire_flags & nf::WEIGHT == 0 {
         None
+    } else if profile.nexthop_weight_size() == 8 {
+        Some(r.u64("nexthop.weight")?)
+    } else {
+        Some(r.u32("nexthop.weight")?.into())
     };
     let mut extras: Option<Box<NexthopExtras>> = None;
     if wire_flags & nf::EVPN != 0 {
@@ -119,32 +129,80 @@ pub(crate) fn nexthop(r: &mut Reader<'_>, srte: bool) -> Result<ZapiNexthop, Dec
             Some(BackupIndexes::from_slice(idx));
     }
     if wire_flags & nf::SEG6LOCAL != 0 {
-        let s = Seg6Local {
-            action: r.u32("nexthop.seg6local_action")?,
-            nh4: r.ipv4("nexthop.seg6local_ctx.nh4")?,
-            nh6: r.ipv6("nexthop.seg6local_ctx.nh6")?,
-            table: r.u32_host("nexthop.seg6local_ctx.table")?,
-        };
-        extras.get_or_insert_with(Default::default).seg6local = Some(s);
+        extras.get_or_insert_with(Default::default).seg6local = Some(seg6local(profile, r)?);
     }
     if wire_flags & nf::SEG6 != 0 {
-        extras.get_or_insert_with(Default::default).seg6_segs = Some(r.ipv6("nexthop.seg6_segs")?);
+        let segs = if profile.nexthop_seg6_is_list() {
+            let at = r.offset();
+            let n = r.u8("nexthop.seg_num")?;
+            if usize::from(n) > SRV6_MAX_SIDS {
+                return Err(r.invalid(
+                    "nexthop.seg_num",
+                    at,
+                    n.into(),
+                    "more than SRV6_MAX_SIDS (16)",
+                ));
+            }
+            r.check_count("nexthop.seg6_segs", n.into(), 16)?;
+            let mut segs = Vec::with_capacity(n.into());
+            for _ in 0..n {
+                segs.push(r.ipv6("nexthop.seg6_segs")?);
+            }
+            segs
+        } else {
+            vec![r.ipv6("nexthop.seg6_segs")?]
+        };
+        extras.get_or_insert_with(Default::default).seg6_segs = Some(segs);
     }
     Ok(ZapiNexthop {
         vrf_id,
         target,
         flags: wire_flags & !nf::FIELD_BITS,
         labels,
+        label_type,
         weight,
         srte_color,
         extras,
     })
 }
 
+/// `SRV6_MAX_SIDS` (lib/srv6.h, FRR 10).
+pub(crate) const SRV6_MAX_SIDS: usize = 16;
+
+/// `seg6local_action` and the raw `struct seg6local_context` of the profile.
+fn seg6local(profile: Profile, r: &mut Reader<'_>) -> Result<Seg6Local, DecodeError> {
+    let mut s = Seg6Local {
+        action: r.u32("nexthop.seg6local_action")?,
+        nh4: r.ipv4("nexthop.seg6local_ctx.nh4")?,
+        nh6: r.ipv6("nexthop.seg6local_ctx.nh6")?,
+        table: r.u32_host("nexthop.seg6local_ctx.table")?,
+        flv_ops: 0,
+        lcblock_len: 0,
+        lcnode_func_len: 0,
+        sid_structure: [0; 4],
+    };
+    let ctx = profile.seg6local_context();
+    if ctx != Seg6LocalContext::Plain {
+        s.flv_ops = r.u32_host("nexthop.seg6local_ctx.flv.flv_ops")?;
+        s.lcblock_len = r.u8("nexthop.seg6local_ctx.flv.lcblock_len")?;
+        s.lcnode_func_len = r.u8("nexthop.seg6local_ctx.flv.lcnode_func_len")?;
+        // Struct padding: FRR copies it raw, so its content is whatever was in memory.
+        r.bytes("nexthop.seg6local_ctx.flv.padding", 2)?;
+    }
+    if ctx == Seg6LocalContext::FlavorsAndStructure {
+        s.sid_structure = r.array::<4>("nexthop.seg6local_ctx.sid_structure")?;
+    }
+    Ok(s)
+}
+
 /// FRR `zapi_route` (ROUTE_ADD/DELETE, REDISTRIBUTE_ROUTE_ADD/DEL), decoded in place into `out`
 /// (which starts as `ZapiRoute::new`): the nexthops go straight into their inline storage, so a
 /// route is never copied while it is built.
-pub(crate) fn zapi_route_into(r: &mut Reader<'_>, out: &mut ZapiRoute) -> Result<(), DecodeError> {
+pub(crate) fn zapi_route_into(
+    profile: Profile,
+    r: &mut Reader<'_>,
+    out: &mut ZapiRoute,
+) -> Result<(), DecodeError> {
     out.route_type = r.u8("type")?;
     out.instance = r.u16("instance")?;
     out.flags = r.u32("flags")?;
@@ -177,7 +235,7 @@ pub(crate) fn zapi_route_into(r: &mut Reader<'_>, out: &mut ZapiRoute) -> Result
         let nhs = out.nexthops.get_or_insert_with(Nexthops::new);
         nhs.clear();
         for _ in 0..count {
-            nhs.push(nexthop(r, srte)?);
+            nhs.push(nexthop(profile, r, srte)?);
         }
     } else {
         out.nexthops = None;
@@ -187,7 +245,7 @@ pub(crate) fn zapi_route_into(r: &mut Reader<'_>, out: &mut ZapiRoute) -> Result
         r.check_count("backup_nexthops", count.into(), MIN_NEXTHOP)?;
         let nhs = out.backup_nexthops.insert(Vec::with_capacity(count.into()));
         for _ in 0..count {
-            nhs.push(nexthop(r, srte)?);
+            nhs.push(nexthop(profile, r, srte)?);
         }
     }
     if message & rm::DISTANCE != 0 {

@@ -111,7 +111,11 @@ fn body(profile: Profile, message: &Message, dst: &mut BytesMut) -> Result<(), E
             if profile.is_frr() {
                 dst.put_u16(h.instance);
                 dst.put_u32(h.session_id);
-                dst.put_u8(h.receive_notify.into());
+                if profile.hello_has_receive_notify() {
+                    dst.put_u8(h.receive_notify.into());
+                } else if h.receive_notify {
+                    return Err(not_in(cmd, "receive_notify", profile));
+                }
                 dst.put_u8(h.synchronous.into());
             } else if h.instance != 0 || h.session_id != 0 || h.receive_notify || h.synchronous {
                 return Err(not_in(
@@ -144,6 +148,16 @@ fn body(profile: Profile, message: &Message, dst: &mut BytesMut) -> Result<(), E
             dst.put_u8(c.mpls.into());
             dst.put_u32(c.multipath);
             dst.put_u8(c.mlag_role);
+            if profile.capabilities_has_v6_with_v4_nexthop() {
+                dst.put_u8(c.v6_with_v4_nexthop.into());
+            } else if c.v6_with_v4_nexthop {
+                return Err(not_in(cmd, "v6_with_v4_nexthop", profile));
+            }
+            if profile.capabilities_has_graceful_restart() {
+                dst.put_u8(c.graceful_restart.into());
+            } else if c.graceful_restart {
+                return Err(not_in(cmd, "graceful_restart", profile));
+            }
         }
         Message::NexthopRegister(list) | Message::NexthopUnregister(list) => {
             for e in list {
@@ -173,12 +187,21 @@ fn body(profile: Profile, message: &Message, dst: &mut BytesMut) -> Result<(), E
             dst.put_u16(u.instance);
             dst.put_u8(u.distance);
             dst.put_u32(u.metric);
-            let n = u8::try_from(u.nexthops.len()).map_err(|_| EncodeError::InvalidField {
-                command: cmd,
-                field: "nexthops",
-                reason: "more than 255",
-            })?;
-            dst.put_u8(n);
+            if profile.nexthop_update_count_size() == 2 {
+                let n = u16::try_from(u.nexthops.len()).map_err(|_| EncodeError::InvalidField {
+                    command: cmd,
+                    field: "nexthops",
+                    reason: "more than 65535",
+                })?;
+                dst.put_u16(n);
+            } else {
+                let n = u8::try_from(u.nexthops.len()).map_err(|_| EncodeError::InvalidField {
+                    command: cmd,
+                    field: "nexthops",
+                    reason: "more than 255",
+                })?;
+                dst.put_u8(n);
+            }
             for nh in &u.nexthops {
                 if nh.srte_color.is_some() {
                     return Err(EncodeError::InvalidField {
@@ -187,7 +210,7 @@ fn body(profile: Profile, message: &Message, dst: &mut BytesMut) -> Result<(), E
                         reason: "NHT nexthops carry no colour",
                     });
                 }
-                zapi_nexthop(cmd, nh, false, dst)?;
+                zapi_nexthop(profile, cmd, nh, false, dst)?;
             }
         }
         Message::OldNexthopUpdate(u) => {
@@ -198,7 +221,7 @@ fn body(profile: Profile, message: &Message, dst: &mut BytesMut) -> Result<(), E
         Message::RouteAdd(rt)
         | Message::RouteDelete(rt)
         | Message::RedistributeRouteAdd(rt)
-        | Message::RedistributeRouteDel(rt) => zapi_route(cmd, rt, dst)?,
+        | Message::RedistributeRouteDel(rt) => zapi_route(profile, cmd, rt, dst)?,
         Message::Ipv4RouteAdd(rt) | Message::Ipv4RouteDelete(rt) => {
             old_route(profile, cmd, false, rt, dst)?
         }
@@ -378,6 +401,11 @@ fn interface(
     dst.put_u32(i.metric);
     if frr {
         dst.put_u32(i.speed);
+    }
+    if profile.interface_has_txqlen() {
+        dst.put_u32(i.txqlen);
+    } else if i.txqlen != 0 {
+        return Err(not_in(cmd, "txqlen", profile));
     }
     dst.put_u32(i.mtu);
     dst.put_u32(i.mtu6);

@@ -2,11 +2,12 @@
 
 use bytes::{BufMut, BytesMut};
 
+use crate::decode_route::SRV6_MAX_SIDS;
 use crate::encode::put_family_u8;
 use crate::error::EncodeError;
-use crate::profile::Profile;
+use crate::profile::{Profile, Seg6LocalContext};
 use crate::route::{
-    NexthopTarget, OldNexthop, OldRoute, ZapiNexthop, ZapiRoute, MPLS_MAX_LABELS,
+    NexthopTarget, OldNexthop, OldRoute, Seg6Local, ZapiNexthop, ZapiRoute, MPLS_MAX_LABELS,
     NEXTHOP_MAX_BACKUPS, ZAPI_OPAQUE_MAX,
 };
 
@@ -19,6 +20,14 @@ fn put_short_prefix(addr: std::net::IpAddr, plen: u8, dst: &mut BytesMut) {
     }
 }
 
+fn not_in(command: &'static str, field: &'static str, profile: Profile) -> EncodeError {
+    EncodeError::FieldNotInProfile {
+        command,
+        field,
+        profile,
+    }
+}
+
 fn invalid(command: &'static str, field: &'static str, reason: &'static str) -> EncodeError {
     EncodeError::InvalidField {
         command,
@@ -28,6 +37,7 @@ fn invalid(command: &'static str, field: &'static str, reason: &'static str) -> 
 }
 
 pub(crate) fn zapi_nexthop(
+    profile: Profile,
     cmd: &'static str,
     nh: &ZapiNexthop,
     srte: bool,
@@ -57,12 +67,29 @@ pub(crate) fn zapi_nexthop(
             ));
         }
         dst.put_u8(labels.len() as u8);
+        if profile.nexthop_has_label_type() {
+            dst.put_u8(nh.label_type);
+        } else if nh.label_type != 0 {
+            return Err(not_in(cmd, "nexthop.label_type", profile));
+        }
         for l in labels {
             dst.put_u32_ne(*l);
         }
+    } else if nh.label_type != 0 {
+        return Err(invalid(
+            cmd,
+            "nexthop.label_type",
+            "label type without labels",
+        ));
     }
     if let Some(w) = nh.weight {
-        dst.put_u32(w);
+        if profile.nexthop_weight_size() == 8 {
+            dst.put_u64(w);
+        } else {
+            let w = u32::try_from(w)
+                .map_err(|_| invalid(cmd, "nexthop.weight", "more than 32 bits in this profile"))?;
+            dst.put_u32(w);
+        }
     }
     let extras = nh.extras.as_deref();
     if let Some(mac) = extras.and_then(|x| x.rmac) {
@@ -98,18 +125,65 @@ pub(crate) fn zapi_nexthop(
         dst.put_slice(b);
     }
     if let Some(s) = extras.and_then(|x| x.seg6local.as_ref()) {
-        dst.put_u32(s.action);
-        dst.put_slice(&s.nh4.octets());
-        dst.put_slice(&s.nh6.octets());
-        dst.put_u32_ne(s.table);
+        seg6local(profile, cmd, s, dst)?;
     }
-    if let Some(seg) = extras.and_then(|x| x.seg6_segs) {
-        dst.put_slice(&seg.octets());
+    if let Some(segs) = extras.and_then(|x| x.seg6_segs.as_ref()) {
+        if profile.nexthop_seg6_is_list() {
+            if segs.len() > SRV6_MAX_SIDS {
+                return Err(invalid(
+                    cmd,
+                    "nexthop.seg6_segs",
+                    "more than SRV6_MAX_SIDS (16)",
+                ));
+            }
+            dst.put_u8(segs.len() as u8);
+        } else if segs.len() != 1 {
+            return Err(invalid(
+                cmd,
+                "nexthop.seg6_segs",
+                "exactly one segment in this profile",
+            ));
+        }
+        for seg in segs {
+            dst.put_slice(&seg.octets());
+        }
+    }
+    Ok(())
+}
+
+fn seg6local(
+    profile: Profile,
+    cmd: &'static str,
+    s: &Seg6Local,
+    dst: &mut BytesMut,
+) -> Result<(), EncodeError> {
+    let ctx = profile.seg6local_context();
+    if ctx == Seg6LocalContext::Plain
+        && (s.flv_ops != 0 || s.lcblock_len != 0 || s.lcnode_func_len != 0)
+    {
+        return Err(not_in(cmd, "nexthop.seg6local.flavors", profile));
+    }
+    if ctx != Seg6LocalContext::FlavorsAndStructure && s.sid_structure != [0; 4] {
+        return Err(not_in(cmd, "nexthop.seg6local.sid_structure", profile));
+    }
+    dst.put_u32(s.action);
+    dst.put_slice(&s.nh4.octets());
+    dst.put_slice(&s.nh6.octets());
+    dst.put_u32_ne(s.table);
+    if ctx != Seg6LocalContext::Plain {
+        dst.put_u32_ne(s.flv_ops);
+        dst.put_u8(s.lcblock_len);
+        dst.put_u8(s.lcnode_func_len);
+        dst.put_bytes(0, 2);
+    }
+    if ctx == Seg6LocalContext::FlavorsAndStructure {
+        dst.put_slice(&s.sid_structure);
     }
     Ok(())
 }
 
 pub(crate) fn zapi_route(
+    profile: Profile,
     cmd: &'static str,
     rt: &ZapiRoute,
     dst: &mut BytesMut,
@@ -137,7 +211,7 @@ pub(crate) fn zapi_route(
             u16::try_from(nhs.len()).map_err(|_| invalid(cmd, "nexthops", "more than 65535"))?;
         dst.put_u16(n);
         for nh in nhs {
-            zapi_nexthop(cmd, nh, rt.srte, dst)?;
+            zapi_nexthop(profile, cmd, nh, rt.srte, dst)?;
         }
     }
     if let Some(nhs) = &rt.backup_nexthops {
@@ -145,7 +219,7 @@ pub(crate) fn zapi_route(
             .map_err(|_| invalid(cmd, "backup_nexthops", "more than 65535"))?;
         dst.put_u16(n);
         for nh in nhs {
-            zapi_nexthop(cmd, nh, rt.srte, dst)?;
+            zapi_nexthop(profile, cmd, nh, rt.srte, dst)?;
         }
     }
     if let Some(d) = rt.distance {

@@ -102,7 +102,9 @@ impl Header {
 
 /// Guess the profile of a peer from the first bytes it sent (at least 4: length, marker,
 /// version). Marker 255 with version 2 or 3 is Quagga v2/v3; marker 254 with version 6 is
-/// FRR (assumed 8.2–9.1 numbering, [`Profile::Frr84`]).
+/// FRR — assumed 8.2–9.0 numbering, [`Profile::Frr84`]: the header cannot tell FRR 8.4 from
+/// FRR 10.x, so a caller that knows its daemon's version (e.g. from `bgpd --version`) uses that
+/// profile instead when [`Profile::shares_header_with`] the detected one.
 ///
 /// Returns [`DecodeError::IncompleteHeader`] when fewer than 4 bytes are available and
 /// [`DecodeError::UnknownProfile`] for any other marker/version pair (FRR 4–7's versions 4/5,

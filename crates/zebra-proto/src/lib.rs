@@ -73,7 +73,7 @@ pub use encode::encode;
 pub use error::{DecodeError, EncodeError};
 pub use header::{detect_profile, Header};
 pub use message::*;
-pub use profile::{Profile, UnknownProfileName};
+pub use profile::{Profile, Seg6LocalContext, UnknownProfileName};
 pub use route::{
     BackupIndexes, Labels, NexthopExtras, NexthopTarget, Nexthops, OldNexthop, OldNexthops,
     OldPath, OldRoute, Seg6Local, ZapiNexthop, ZapiRoute, INLINE_LABELS, INLINE_NEXTHOPS,

@@ -183,7 +183,8 @@ pub struct Hello {
     pub instance: u16,
     /// Session id (FRR).
     pub session_id: u32,
-    /// Whether the client wants ROUTE_NOTIFY_OWNER messages (FRR).
+    /// Whether the client wants ROUTE_NOTIFY_OWNER messages (FRR 8.x; not on the wire in FRR
+    /// 10, see [`Profile::hello_has_receive_notify`](crate::Profile::hello_has_receive_notify)).
     pub receive_notify: bool,
     /// Whether the client is synchronous (label manager connections; FRR).
     pub synchronous: bool,
@@ -214,6 +215,9 @@ pub struct InterfaceInfo {
     pub metric: u32,
     /// Speed in Mbit/s (FRR).
     pub speed: u32,
+    /// Transmit queue length (FRR 10; see
+    /// [`Profile::interface_has_txqlen`](crate::Profile::interface_has_txqlen)).
+    pub txqlen: u32,
     /// IPv4 MTU.
     pub mtu: u32,
     /// IPv6 MTU.
@@ -265,7 +269,9 @@ pub struct RouterIdUpdate {
     pub prefix: IpNetwork,
 }
 
-/// CAPABILITIES body (FRR): `vrf_backend u32 | mpls u8 | multipath u32 | mlag_role u8`.
+/// CAPABILITIES body (FRR): `vrf_backend u32 | mpls u8 | multipath u32 | mlag_role u8`, then
+/// `v6_with_v4_nexthop u8` (FRR 10) and `graceful_restart u8` (FRR 10.2 and later). Fields a
+/// profile lacks must be false to encode for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Capabilities {
@@ -277,6 +283,10 @@ pub struct Capabilities {
     pub multipath: u32,
     /// MLAG role.
     pub mlag_role: u8,
+    /// zebra accepts IPv6 routes with IPv4 nexthops (FRR 10).
+    pub v6_with_v4_nexthop: bool,
+    /// zebra has graceful restart configured (FRR 10.2 and later).
+    pub graceful_restart: bool,
 }
 
 /// One NEXTHOP_REGISTER/UNREGISTER entry.

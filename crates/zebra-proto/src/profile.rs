@@ -15,14 +15,36 @@ pub enum Profile {
     QuaggaV2,
     /// Quagga 1.0–1.2: 8-byte header with a 16-bit VRF id, marker 255, version 3.
     QuaggaV3,
-    /// FRR 8.2–9.1 (Debian 12 ships 8.4.4): 10-byte header with a 32-bit VRF id,
-    /// marker 254, version 6, FRR 8.2 command numbering.
+    /// FRR 8.2–9.0 (Debian 12 ships 8.4.4): 10-byte header with a 32-bit VRF id,
+    /// marker 254, version 6, FRR 8.2 command numbering. (FRR 9.1 renumbered from
+    /// BFD_CLIENT_REGISTER on and is not covered.)
     Frr84,
+    /// FRR 10.0: FRR 8.4's header; commands renumbered (INTERFACE_SET_ARP inserted at 7,
+    /// INTERFACE_VRF_UPDATE removed), route type BGP = 10 (ZEBRA_ROUTE_LOCAL inserted), HELLO
+    /// without `receive_notify`, interfaces with `txqlen`, CAPABILITIES with
+    /// `v6_with_v4_nexthop`, nexthops with a label type, a 32-bit weight and SRv6 segment lists.
+    Frr100,
+    /// FRR 10.1: as 10.0 with a 64-bit nexthop weight.
+    Frr101,
+    /// FRR 10.2: as 10.1 with VRF_UNREGISTER removed (commands from VRF_ADD on move down one,
+    /// from ERROR on up two: SRV6_MANAGER_* inserted), CAPABILITIES with `graceful_restart`,
+    /// and a longer SRv6 local SID context.
+    Frr102,
+    /// FRR 10.3 (Debian 13 ships 10.3): as 10.2 with a 16-bit nexthop count in NEXTHOP_UPDATE.
+    Frr103,
 }
 
 impl Profile {
     /// Every profile this crate implements.
-    pub const ALL: [Profile; 3] = [Profile::QuaggaV2, Profile::QuaggaV3, Profile::Frr84];
+    pub const ALL: [Profile; 7] = [
+        Profile::QuaggaV2,
+        Profile::QuaggaV3,
+        Profile::Frr84,
+        Profile::Frr100,
+        Profile::Frr101,
+        Profile::Frr102,
+        Profile::Frr103,
+    ];
 
     /// Everything that differs between profiles, in one table per profile: a new profile is
     /// one [`Spec`] and one command table.
@@ -31,6 +53,10 @@ impl Profile {
             Profile::QuaggaV2 => &QUAGGA_V2,
             Profile::QuaggaV3 => &QUAGGA_V3,
             Profile::Frr84 => &FRR84,
+            Profile::Frr100 => &FRR100,
+            Profile::Frr101 => &FRR101,
+            Profile::Frr102 => &FRR102,
+            Profile::Frr103 => &FRR103,
         }
     }
 
@@ -82,6 +108,52 @@ impl Profile {
         self.spec().old_route_mtu_tag
     }
 
+    /// Whether FRR's HELLO carries `receive_notify` (FRR 8.x; FRR 10 dropped it).
+    pub const fn hello_has_receive_notify(self) -> bool {
+        self.spec().hello_receive_notify
+    }
+
+    /// Whether interface messages carry `txqlen` after `speed` (FRR 10).
+    pub const fn interface_has_txqlen(self) -> bool {
+        self.spec().interface_txqlen
+    }
+
+    /// Whether CAPABILITIES ends with `v6_with_v4_nexthop` (FRR 10).
+    pub const fn capabilities_has_v6_with_v4_nexthop(self) -> bool {
+        self.spec().caps_v6_with_v4_nexthop
+    }
+
+    /// Whether CAPABILITIES ends with `graceful_restart` (FRR 10.2 and later).
+    pub const fn capabilities_has_graceful_restart(self) -> bool {
+        self.spec().caps_graceful_restart
+    }
+
+    /// Whether a labelled nexthop carries a label type byte after the label count (FRR 10).
+    pub const fn nexthop_has_label_type(self) -> bool {
+        self.spec().nexthop_label_type
+    }
+
+    /// Size in bytes of a nexthop's weight: 4 (FRR 8.4, 10.0) or 8 (FRR 10.1 and later).
+    pub const fn nexthop_weight_size(self) -> usize {
+        self.spec().nexthop_weight_size
+    }
+
+    /// Whether the SEG6 nexthop part is a counted segment list (FRR 10) rather than exactly one
+    /// segment (FRR 8.4).
+    pub const fn nexthop_seg6_is_list(self) -> bool {
+        self.spec().seg6_list
+    }
+
+    /// Which tail the raw SRv6 local SID context (`struct seg6local_context`) has.
+    pub const fn seg6local_context(self) -> Seg6LocalContext {
+        self.spec().seg6local
+    }
+
+    /// Size in bytes of NEXTHOP_UPDATE's nexthop count: 1 (up to FRR 10.2) or 2 (FRR 10.3).
+    pub const fn nexthop_update_count_size(self) -> usize {
+        self.spec().nhu_count_size
+    }
+
     /// The route type number of BGP (`ZEBRA_ROUTE_BGP` in `lib/route_types.txt`).
     pub const fn route_type_bgp(self) -> u8 {
         self.spec().route_type_bgp
@@ -104,6 +176,12 @@ impl Profile {
     /// back by [`FromStr`](std::str::FromStr).
     pub const fn slug(self) -> &'static str {
         self.spec().slug
+    }
+
+    /// Whether frames of both profiles carry the same header marker and version, i.e. the
+    /// header alone cannot tell them apart (FRR 8.4 and FRR 10.x both use 254/6).
+    pub const fn shares_header_with(self, other: Profile) -> bool {
+        self.marker() == other.marker() && self.version() == other.version()
     }
 
     /// Whether this profile has `command` at all (e.g. CAPABILITIES is FRR-only, nexthop
@@ -164,6 +242,30 @@ impl std::str::FromStr for Profile {
     }
 }
 
+/// The layout of FRR's raw `struct seg6local_context` after `nh4`, `nh6` and `table`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Seg6LocalContext {
+    /// Nothing more (FRR 8.4): 24 bytes.
+    Plain,
+    /// `struct seg6local_flavors_info` (`flv_ops` u32, two u8 lengths, 2 padding bytes) (FRR
+    /// 10.0–10.1): 32 bytes.
+    Flavors,
+    /// The flavors plus the SID structure (block, node, function, argument lengths, u8 each)
+    /// (FRR 10.2 and later): 36 bytes.
+    FlavorsAndStructure,
+}
+
+impl Seg6LocalContext {
+    /// Size of the context struct on the wire.
+    pub const fn size(self) -> usize {
+        match self {
+            Seg6LocalContext::Plain => 24,
+            Seg6LocalContext::Flavors => 32,
+            Seg6LocalContext::FlavorsAndStructure => 36,
+        }
+    }
+}
+
 /// What distinguishes one profile from another.
 #[derive(Debug)]
 struct Spec {
@@ -180,7 +282,42 @@ struct Spec {
     route_type_bgp: u8,
     ignorable_untyped: &'static [u16],
     commands: &'static [(Command, u16)],
+    hello_receive_notify: bool,
+    interface_txqlen: bool,
+    caps_v6_with_v4_nexthop: bool,
+    caps_graceful_restart: bool,
+    nexthop_label_type: bool,
+    nexthop_weight_size: usize,
+    seg6_list: bool,
+    seg6local: Seg6LocalContext,
+    nhu_count_size: usize,
 }
+
+/// The FRR 8.x message layouts (also the unused defaults of the Quagga rows).
+const FRR8_LAYOUT: Spec = Spec {
+    description: "",
+    slug: "",
+    marker: 254,
+    version: 6,
+    vrf_id_size: 4,
+    max_frame_size: 16384,
+    interface_name_size: 16,
+    frr: true,
+    interface_link_layer: true,
+    old_route_mtu_tag: false,
+    route_type_bgp: 9,
+    ignorable_untyped: &[],
+    commands: &[],
+    hello_receive_notify: true,
+    interface_txqlen: false,
+    caps_v6_with_v4_nexthop: false,
+    caps_graceful_restart: false,
+    nexthop_label_type: false,
+    nexthop_weight_size: 4,
+    seg6_list: false,
+    seg6local: Seg6LocalContext::Plain,
+    nhu_count_size: 1,
+};
 
 const QUAGGA_V2: Spec = Spec {
     description: "Quagga v2",
@@ -196,6 +333,7 @@ const QUAGGA_V2: Spec = Spec {
     route_type_bgp: 9,
     ignorable_untyped: &[],
     commands: QUAGGA_V2_COMMANDS,
+    ..FRR8_LAYOUT
 };
 
 const QUAGGA_V3: Spec = Spec {
@@ -212,6 +350,7 @@ const QUAGGA_V3: Spec = Spec {
     route_type_bgp: 9,
     ignorable_untyped: &[],
     commands: QUAGGA_V3_COMMANDS,
+    ..FRR8_LAYOUT
 };
 
 const FRR84: Spec = Spec {
@@ -229,6 +368,48 @@ const FRR84: Spec = Spec {
     // VRF_LABEL (35) and DUPLICATE_ADDR_DETECTION (79), zapi-facts §5.
     ignorable_untyped: &[35, 79],
     commands: FRR84_COMMANDS,
+    ..FRR8_LAYOUT
+};
+
+const FRR100: Spec = Spec {
+    description: "FRR 10.0",
+    slug: "frr100",
+    route_type_bgp: 10,
+    // VRF_LABEL (36) and DUPLICATE_ADDR_DETECTION (79).
+    ignorable_untyped: &[36, 79],
+    commands: FRR100_COMMANDS,
+    hello_receive_notify: false,
+    interface_txqlen: true,
+    caps_v6_with_v4_nexthop: true,
+    nexthop_label_type: true,
+    seg6_list: true,
+    seg6local: Seg6LocalContext::Flavors,
+    ..FRR84
+};
+
+const FRR101: Spec = Spec {
+    description: "FRR 10.1",
+    slug: "frr101",
+    nexthop_weight_size: 8,
+    ..FRR100
+};
+
+const FRR102: Spec = Spec {
+    description: "FRR 10.2",
+    slug: "frr102",
+    // VRF_LABEL (35) and DUPLICATE_ADDR_DETECTION (78).
+    ignorable_untyped: &[35, 78],
+    commands: FRR102_COMMANDS,
+    caps_graceful_restart: true,
+    seg6local: Seg6LocalContext::FlavorsAndStructure,
+    ..FRR101
+};
+
+const FRR103: Spec = Spec {
+    description: "FRR 10.3",
+    slug: "frr103",
+    nhu_count_size: 2,
+    ..FRR102
 };
 
 /// Quagga 0.99 (lib/zebra.h) command numbers.
@@ -280,7 +461,7 @@ const QUAGGA_V3_COMMANDS: &[(Command, u16)] = &[
     (Command::NexthopUpdate, 29),
 ];
 
-/// FRR 8.2–9.1 (`zebra_message_types_t` in lib/zclient.h) command numbers.
+/// FRR 8.2–9.0 (`zebra_message_types_t` in lib/zclient.h) command numbers.
 const FRR84_COMMANDS: &[(Command, u16)] = &[
     (Command::InterfaceAdd, 0),
     (Command::InterfaceDelete, 1),
@@ -316,6 +497,82 @@ const FRR84_COMMANDS: &[(Command, u16)] = &[
     (Command::RouteNotifyRequest, 124),
 ];
 
+/// FRR 10.0–10.1 (`zebra_message_types_t` in lib/zclient.h at frr-10.0 and frr-10.1) command
+/// numbers: FRR 8.4's from ROUTE_ADD to VRF_UNREGISTER plus one (INTERFACE_SET_ARP is 7), the
+/// rest unchanged (INTERFACE_VRF_UPDATE was removed).
+const FRR100_COMMANDS: &[(Command, u16)] = &[
+    (Command::InterfaceAdd, 0),
+    (Command::InterfaceDelete, 1),
+    (Command::InterfaceAddressAdd, 2),
+    (Command::InterfaceAddressDelete, 3),
+    (Command::InterfaceUp, 4),
+    (Command::InterfaceDown, 5),
+    (Command::RouteAdd, 9),
+    (Command::RouteDelete, 10),
+    (Command::RouteNotifyOwner, 11),
+    (Command::RedistributeAdd, 12),
+    (Command::RedistributeDelete, 13),
+    (Command::RedistributeDefaultAdd, 14),
+    (Command::RedistributeDefaultDelete, 15),
+    (Command::RouterIdAdd, 16),
+    (Command::RouterIdDelete, 17),
+    (Command::RouterIdUpdate, 18),
+    (Command::Hello, 19),
+    (Command::Capabilities, 20),
+    (Command::NexthopRegister, 21),
+    (Command::NexthopUnregister, 22),
+    (Command::NexthopUpdate, 23),
+    (Command::RedistributeRouteAdd, 31),
+    (Command::RedistributeRouteDel, 32),
+    (Command::VrfAdd, 34),
+    (Command::VrfDelete, 35),
+    (Command::BfdClientRegister, 37),
+    (Command::LabelManagerConnect, 50),
+    (Command::LabelManagerConnectAsync, 51),
+    (Command::GetLabelChunk, 52),
+    (Command::Error, 118),
+    (Command::ClientCapabilities, 119),
+    (Command::RouteNotifyRequest, 124),
+];
+
+/// FRR 10.2–10.3 (lib/zclient.h at frr-10.2 and frr-10.3; frr-10.4.0 has the same numbers)
+/// command numbers: 10.0's with VRF_UNREGISTER removed (VRF_ADD … minus one) and
+/// SRV6_MANAGER_GET_LOCATOR/GET_SRV6_SID/RELEASE_SRV6_SID inserted before ERROR (plus two).
+const FRR102_COMMANDS: &[(Command, u16)] = &[
+    (Command::InterfaceAdd, 0),
+    (Command::InterfaceDelete, 1),
+    (Command::InterfaceAddressAdd, 2),
+    (Command::InterfaceAddressDelete, 3),
+    (Command::InterfaceUp, 4),
+    (Command::InterfaceDown, 5),
+    (Command::RouteAdd, 9),
+    (Command::RouteDelete, 10),
+    (Command::RouteNotifyOwner, 11),
+    (Command::RedistributeAdd, 12),
+    (Command::RedistributeDelete, 13),
+    (Command::RedistributeDefaultAdd, 14),
+    (Command::RedistributeDefaultDelete, 15),
+    (Command::RouterIdAdd, 16),
+    (Command::RouterIdDelete, 17),
+    (Command::RouterIdUpdate, 18),
+    (Command::Hello, 19),
+    (Command::Capabilities, 20),
+    (Command::NexthopRegister, 21),
+    (Command::NexthopUnregister, 22),
+    (Command::NexthopUpdate, 23),
+    (Command::RedistributeRouteAdd, 31),
+    (Command::RedistributeRouteDel, 32),
+    (Command::VrfAdd, 33),
+    (Command::VrfDelete, 34),
+    (Command::BfdClientRegister, 36),
+    (Command::LabelManagerConnect, 49),
+    (Command::LabelManagerConnectAsync, 50),
+    (Command::GetLabelChunk, 51),
+    (Command::Error, 120),
+    (Command::ClientCapabilities, 121),
+    (Command::RouteNotifyRequest, 126),
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -338,7 +595,7 @@ mod tests {
     #[test]
     fn profiles_answer_what_they_support() {
         let sizes: Vec<_> = Profile::ALL.iter().map(|p| p.header_size()).collect();
-        assert_eq!(sizes, [6, 8, 10]);
+        assert_eq!(sizes, [6, 8, 10, 10, 10, 10, 10]);
         for p in Profile::ALL {
             assert_eq!(p.slug().parse::<Profile>(), Ok(p));
             assert_eq!(p.to_string(), p.description());
@@ -356,6 +613,23 @@ mod tests {
         assert!(!Profile::QuaggaV2.interface_has_link_layer());
         assert!(Profile::QuaggaV3.old_route_has_mtu_tag());
         assert_eq!(Profile::Frr84.route_type_bgp(), 9);
+        for p in [
+            Profile::Frr100,
+            Profile::Frr101,
+            Profile::Frr102,
+            Profile::Frr103,
+        ] {
+            assert_eq!(p.route_type_bgp(), 10, "{p}");
+            assert!(!p.hello_has_receive_notify());
+            assert!(p.interface_has_txqlen());
+            assert!(p.nexthop_has_label_type());
+        }
+        let weights: Vec<_> = Profile::ALL.map(|p| p.nexthop_weight_size()).to_vec();
+        assert_eq!(weights[2..], [4, 4, 8, 8, 8]);
+        assert_eq!(Profile::Frr102.nexthop_update_count_size(), 1);
+        assert_eq!(Profile::Frr103.nexthop_update_count_size(), 2);
+        assert_eq!(Profile::Frr101.seg6local_context().size(), 32);
+        assert_eq!(Profile::Frr103.seg6local_context().size(), 36);
         let err = "frr7".parse::<Profile>().unwrap_err();
         assert_eq!(err.found, "frr7");
         assert!(err.to_string().contains("frr84"), "{err}");
@@ -387,6 +661,20 @@ mod tests {
             "DUPLICATE_ADDR_DETECTION stays untyped"
         );
         assert_eq!(Profile::Frr84.header_size(), 10);
+        // FRR 10.3 numbers seen live (zapi-facts §10) and read from lib/zclient.h.
+        let p = Profile::Frr103;
+        assert_eq!(p.command_number(Command::Hello), Some(19));
+        assert_eq!(p.command_number(Command::RouterIdAdd), Some(16));
+        assert_eq!(p.command_number(Command::BfdClientRegister), Some(36));
+        assert_eq!(p.command_number(Command::LabelManagerConnect), Some(49));
+        assert_eq!(p.command_number(Command::RouteAdd), Some(9));
+        assert_eq!(p.ignorable_untyped(), [35, 78]);
+        // FRR 10.0/10.1 keep VRF_UNREGISTER: BFD and the label manager sit one higher.
+        let p = Profile::Frr100;
+        assert_eq!(p.command_number(Command::BfdClientRegister), Some(37));
+        assert_eq!(p.command_number(Command::LabelManagerConnect), Some(50));
+        assert_eq!(p.command_number(Command::Error), Some(118));
+        assert_eq!(Profile::Frr102.command_number(Command::Error), Some(120));
         assert_eq!(Profile::QuaggaV3.max_frame_size(), 4096);
     }
 }

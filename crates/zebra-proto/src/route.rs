@@ -217,6 +217,15 @@ pub struct Seg6Local {
     pub nh6: Ipv6Addr,
     /// `ctx.table`: the context struct is copied raw, so this is in the daemon's host order.
     pub table: u32,
+    /// `ctx.flv.flv_ops` (FRR 10, host order; see
+    /// [`Profile::seg6local_context`](crate::Profile::seg6local_context)).
+    pub flv_ops: u32,
+    /// `ctx.flv.lcblock_len` (FRR 10).
+    pub lcblock_len: u8,
+    /// `ctx.flv.lcnode_func_len` (FRR 10).
+    pub lcnode_func_len: u8,
+    /// `ctx.block_len`, `node_len`, `function_len`, `argument_len` (FRR 10.2 and later).
+    pub sid_structure: [u8; 4],
 }
 
 /// Rarely used parts of a nexthop (EVPN, backup paths, SRv6), kept out of line so that the
@@ -230,8 +239,8 @@ pub struct NexthopExtras {
     pub backup_indexes: Option<BackupIndexes>,
     /// SRv6 local SID behaviour (flag SEG6LOCAL).
     pub seg6local: Option<Seg6Local>,
-    /// SRv6 headend segment (flag SEG6).
-    pub seg6_segs: Option<Ipv6Addr>,
+    /// SRv6 headend segments (flag SEG6): exactly one in FRR 8.4, up to 16 in FRR 10.
+    pub seg6_segs: Option<Vec<Ipv6Addr>>,
 }
 
 impl NexthopExtras {
@@ -258,8 +267,10 @@ pub struct ZapiNexthop {
     pub flags: u8,
     /// MPLS labels (flag LABEL), **in the daemon's host byte order** on the wire.
     pub labels: Option<Labels>,
-    /// Weight (flag WEIGHT).
-    pub weight: Option<u32>,
+    /// Label type (FRR 10, on the wire only with `labels`; must be 0 otherwise).
+    pub label_type: u8,
+    /// Weight (flag WEIGHT): 32 bits in FRR 8.4 and 10.0, 64 bits from FRR 10.1 on.
+    pub weight: Option<u64>,
     /// SR-TE colour: present on every nexthop exactly when the route has ZAPI_MESSAGE_SRTE.
     pub srte_color: Option<u32>,
     /// EVPN/backup/SRv6 parts (boxed, decoded only when one of their flags is set). A box with
@@ -275,6 +286,7 @@ impl ZapiNexthop {
             target,
             flags: 0,
             labels: None,
+            label_type: 0,
             weight: None,
             srte_color: None,
             extras: None,

@@ -304,6 +304,8 @@ fn server_capabilities() {
             mpls: false,
             multipath: 64,
             mlag_role: 0,
+            v6_with_v4_nexthop: false,
+            graceful_restart: false,
         }),
     );
 }
@@ -318,6 +320,7 @@ fn za() -> InterfaceInfo {
         ptm_status: 2,
         metric: 0,
         speed: 10000,
+        txqlen: 0,
         mtu: 1500,
         mtu6: 1500,
         bandwidth: 0,
@@ -605,8 +608,12 @@ fn route_add_every_optional_field() {
             nh4: v4("192.0.2.1"),
             nh6: v6("2001:db8::9"),
             table: 254,
+            flv_ops: 0,
+            lcblock_len: 0,
+            lcnode_func_len: 0,
+            sid_structure: [0; 4],
         }),
-        seg6_segs: Some(v6("2001:db8::aa")),
+        seg6_segs: Some(vec![v6("2001:db8::aa")]),
     }));
     let mut nh2 = ZapiNexthop::new(NexthopTarget::Blackhole(2));
     nh2.srte_color = Some(2);

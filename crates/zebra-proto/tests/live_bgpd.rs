@@ -2,14 +2,19 @@
 //! peer (a second bgpd without zebra) and checks that every frame bgpd sends decodes and
 //! re-encodes to the same bytes.
 //!
-//! With `ZEBRA_PROTO_CAPTURE=FILE` the frames are also written to FILE (one line per frame:
-//! connection, direction, command, hex) — this is how tests/golden/frr84_bgpd.txt was made.
+//! Runs against FRR 8.4 (the host's bgpd) and FRR 10.3 (the Debian 13 chroot of
+//! `scripts/frr10-chroot.sh`, the peer being the host's bgpd).
+//!
+//! With `ZEBRA_PROTO_CAPTURE=FILE` (8.4) or `ZEBRA_PROTO_CAPTURE_FRR10=FILE` (10.3) the frames
+//! are also written to FILE (one line per frame: connection, direction, command, hex) — this is
+//! how tests/golden/frr84_bgpd_capture.txt and frr103_bgpd_capture.txt were made.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
 use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -73,6 +78,52 @@ fn bgpd_frames_decode_and_reencode_exactly() {
     let Some(bgpd) = testkit::require_bgpd("bgpd_frames_decode_and_reencode_exactly") else {
         return;
     };
+    capture(Profile::Frr84, &bgpd, &bgpd, None, "ZEBRA_PROTO_CAPTURE");
+}
+
+#[test]
+fn frr10_bgpd_frames_decode_and_reencode_exactly() {
+    let test = "frr10_bgpd_frames_decode_and_reencode_exactly";
+    let Some(root) = testkit::require_frr10(test) else {
+        return;
+    };
+    let Some(peer) = testkit::require_bgpd(test) else {
+        return;
+    };
+    let records = capture(
+        Profile::Frr103,
+        Path::new(testkit::FRR10_BGPD),
+        &peer,
+        Some(root),
+        "ZEBRA_PROTO_CAPTURE_FRR10",
+    );
+    // bgpd 10.3 opens three connections: main (BGP), VNC and the synchronous label manager,
+    // which gets its LABEL_MANAGER_CONNECT answered.
+    let hellos: Vec<_> = records
+        .iter()
+        .filter_map(|r| match &r.decoded {
+            Ok(Message::Hello(h)) if r.dir == Dir::FromClient => Some(*h),
+            _ => None,
+        })
+        .collect();
+    assert!(hellos.iter().any(|h| h.route_type == 10 && !h.synchronous));
+    assert!(hellos.iter().any(|h| h.route_type == 18), "{hellos:?}");
+    assert!(hellos.iter().any(|h| h.synchronous), "{hellos:?}");
+    assert!(records
+        .iter()
+        .any(|r| r.dir == Dir::ToClient
+            && matches!(r.decoded, Ok(Message::LabelManagerConnectReply(_)))));
+}
+
+/// Runs bgpd (`bgpd`, inside `chroot` if set) against the capturing zebra with a peer running
+/// the host's `peer_bgpd`; checks every frame and returns the records.
+fn capture(
+    profile: Profile,
+    bgpd: &Path,
+    peer_bgpd: &Path,
+    chroot: Option<PathBuf>,
+    capture_env: &str,
+) -> Vec<Record> {
     let a = TestNs::new("zpa").unwrap();
     let b = TestNs::new("zpb").unwrap();
     veth_between(&a, "za", &b, "zb").unwrap();
@@ -112,6 +163,7 @@ fn bgpd_frames_decode_and_reencode_exactly() {
     let dir = tempfile::tempdir().unwrap();
     let sock = dir.path().join("zserv.api");
     let responder = Responder {
+        profile,
         interfaces: vec![
             iface(
                 "lo",
@@ -136,12 +188,15 @@ fn bgpd_frames_decode_and_reencode_exactly() {
     };
     let server = CaptureServer::start(&sock, responder).unwrap();
 
-    let peer = TestBgpd::start(&bgpd, &b, CONF_B, &BgpdOptions::default()).unwrap();
+    let peer = TestBgpd::start(peer_bgpd, &b, CONF_B, &BgpdOptions::default()).unwrap();
     let opts = BgpdOptions {
         zebra_socket: Some(sock.clone()),
         ..BgpdOptions::default()
     };
-    let me = TestBgpd::start(&bgpd, &a, CONF_A, &opts).unwrap();
+    let me = match &chroot {
+        Some(root) => TestBgpd::start_in_chroot(root, bgpd, &a, CONF_A, &opts).unwrap(),
+        None => TestBgpd::start(bgpd, &a, CONF_A, &opts).unwrap(),
+    };
 
     let v4 = |m: &Message| matches!(m, Message::RouteAdd(r) if r.prefix.to_string() == "198.51.100.0/24");
     let v6 = |m: &Message| matches!(m, Message::RouteAdd(r) if r.prefix.to_string() == "2001:db8:100::/48");
@@ -202,13 +257,13 @@ fn bgpd_frames_decode_and_reencode_exactly() {
             .unwrap_or_else(|e| panic!("bgpd frame {} failed: {e}", hex(&r.bytes)));
         let vrf = u32::from_be_bytes(r.bytes[4..8].try_into().unwrap());
         let mut out = BytesMut::new();
-        encode(Profile::Frr84, vrf, msg, &mut out).unwrap();
+        encode(profile, vrf, msg, &mut out).unwrap();
         assert_eq!(hex(&out), hex(&r.bytes), "re-encoding {msg:?}");
         frames += 1;
     }
     assert!(frames >= 10, "only {frames} frames captured");
     let msgs = client_msgs(&records);
-    // Each connection starts with HELLO; the main one as route type BGP (9).
+    // Each connection starts with HELLO; the main one as route type BGP.
     for conn in 0..=records.iter().map(|r| r.conn).max().unwrap_or(0) {
         let first = records
             .iter()
@@ -223,7 +278,7 @@ fn bgpd_frames_decode_and_reencode_exactly() {
     }
     assert!(msgs
         .iter()
-        .any(|m| matches!(m, Message::Hello(h) if h.route_type == 9)));
+        .any(|m| matches!(m, Message::Hello(h) if h.route_type == profile.route_type_bgp())));
     assert!(msgs
         .iter()
         .any(|m| matches!(m, Message::NexthopRegister(_))));
@@ -236,7 +291,7 @@ fn bgpd_frames_decode_and_reencode_exactly() {
         _ => None,
     });
     let route = route.unwrap();
-    assert_eq!(route.route_type, 9);
+    assert_eq!(route.route_type, profile.route_type_bgp());
     let gw = route
         .nexthop_slice()
         .first()
@@ -248,7 +303,7 @@ fn bgpd_frames_decode_and_reencode_exactly() {
         NexthopTarget::Ipv4 { .. } | NexthopTarget::Ipv4Ifindex { .. }
     ));
 
-    if let Ok(path) = std::env::var("ZEBRA_PROTO_CAPTURE") {
+    if let Ok(path) = std::env::var(capture_env) {
         let mut f = std::fs::File::create(path).unwrap();
         for r in &records {
             let name = r.decoded.as_ref().map(|m| m.name()).unwrap_or("ERROR");
@@ -261,4 +316,5 @@ fn bgpd_frames_decode_and_reencode_exactly() {
             writeln!(f, "  # {:?}", r.decoded).unwrap();
         }
     }
+    records
 }

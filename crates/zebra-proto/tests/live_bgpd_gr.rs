@@ -157,6 +157,7 @@ fn run(bgpd: &Path, bird: Option<&Path>) {
     let dir = tempfile::tempdir().unwrap();
     let sock = dir.path().join("zserv.api");
     let responder = Responder {
+        profile: Profile::Frr84,
         interfaces: vec![
             iface("lo", 1, LOOPBACK_FLAGS, 65536, 772, &[], &["127.0.0.1/8"]),
             iface(

@@ -54,7 +54,7 @@ fn allocations<T>(f: impl FnOnce() -> T) -> (usize, T) {
     (COUNT.with(|c| c.get()), out)
 }
 
-fn route_frame(prefix: &str, n: u16, labels: usize, v6: bool) -> Vec<u8> {
+fn route_frame_for(profile: Profile, prefix: &str, n: u16, labels: usize, v6: bool) -> Vec<u8> {
     let mut route = ZapiRoute::new(9, prefix.parse().unwrap());
     route.nexthops = Some(nexthops((1..=n).map(|i| {
         let target = if v6 {
@@ -72,14 +72,38 @@ fn route_frame(prefix: &str, n: u16, labels: usize, v6: bool) -> Vec<u8> {
         if labels > 0 {
             nh.labels = Some((0..labels as u32).map(|l| 16 + l).collect());
         }
-        nh.weight = Some(u32::from(i));
+        nh.weight = Some(u64::from(i));
         nh
     })));
     route.distance = Some(20);
     route.metric = Some(0);
     let mut buf = BytesMut::new();
-    encode(Profile::Frr84, 0, &Message::RouteAdd(route), &mut buf).unwrap();
+    encode(profile, 0, &Message::RouteAdd(route), &mut buf).unwrap();
     buf.to_vec()
+}
+
+fn route_frame(prefix: &str, n: u16, labels: usize, v6: bool) -> Vec<u8> {
+    route_frame_for(Profile::Frr84, prefix, n, labels, v6)
+}
+
+#[test]
+fn route_add_decode_does_not_allocate_in_any_frr_profile() {
+    for profile in Profile::ALL.into_iter().filter(|p| p.is_frr()) {
+        for (prefix, n, labels, v6) in [
+            ("198.51.100.0/24", 8, 2, false),
+            ("2001:db8:100::/48", 8, 2, true),
+        ] {
+            let frame = route_frame_for(profile, prefix, n, labels, v6);
+            let (allocs, res) = allocations(|| decode(profile, &frame));
+            let (_, msg) = res.unwrap();
+            assert_eq!(allocs, 0, "{profile}: decoding {msg:?} allocated");
+            let mut into = Message::InterfaceAddRequest;
+            decode_into(profile, &frame, &mut into).unwrap();
+            let (allocs, res) = allocations(|| decode_into(profile, &frame, &mut into));
+            assert!(res.is_ok());
+            assert_eq!(allocs, 0, "{profile}: decode_into allocated");
+        }
+    }
 }
 
 #[test]

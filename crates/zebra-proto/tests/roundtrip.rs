@@ -27,7 +27,7 @@ fn roundtrip_profile(profile: Profile, seed: u64, iterations: usize) {
         };
         fit(profile, &mut m);
         buf.clear();
-        let vrf = if profile == Profile::QuaggaV2 {
+        let vrf = if profile.vrf_id_size() == 0 {
             0
         } else {
             rng.u32(..u16::MAX as u32)
@@ -71,6 +71,36 @@ fn roundtrip_quagga_v3() {
 #[test]
 fn roundtrip_quagga_v2() {
     roundtrip_profile(Profile::QuaggaV2, 0x5eed_0003, 30_000);
+}
+
+#[test]
+fn roundtrip_frr100() {
+    roundtrip_profile(Profile::Frr100, 0x5eed_0100, 30_000);
+}
+
+#[test]
+fn roundtrip_frr101() {
+    roundtrip_profile(Profile::Frr101, 0x5eed_0101, 30_000);
+}
+
+#[test]
+fn roundtrip_frr102() {
+    roundtrip_profile(Profile::Frr102, 0x5eed_0102, 30_000);
+}
+
+#[test]
+fn roundtrip_frr103() {
+    roundtrip_profile(Profile::Frr103, 0x5eed_0103, 30_000);
+}
+
+/// Every profile is covered by a round-trip test above.
+#[test]
+fn every_profile_has_a_roundtrip_test() {
+    assert_eq!(
+        Profile::ALL.len(),
+        7,
+        "add a roundtrip_* test for the new profile"
+    );
 }
 
 /// `decode_into` reuses the caller's route: decoding routes with different nexthop sets (and

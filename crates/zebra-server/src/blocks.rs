@@ -170,6 +170,14 @@ impl<K: BlockKey, V: Copy> BlockMap<K, V> {
         }
     }
 
+    /// The value of `(key, slot)`, if present.
+    pub(crate) fn get(&self, key: K, slot: u8) -> Option<&V> {
+        let hash = key.hash_with(&self.seed);
+        let block = self.blocks.find(hash, |b| b.key == key)?;
+        let at = block.locate(slot).ok()?;
+        block.entries.get(at).map(|e| &e.1)
+    }
+
     /// Removes `(key, slot)`; returns its value if it was present.
     pub(crate) fn remove(&mut self, key: K, slot: u8) -> Option<V> {
         let seed = self.seed;

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use ipnetwork::IpNetwork;
 use zebra_proto::{Command, Profile};
 
+use crate::gr::{GrAction, GrMessage, GrTable};
 use crate::nht::{NhtQuery, ResolvedRoute, Rib};
 use crate::routes::{normalize, RouteTable, Upsert};
 use crate::types::{
@@ -105,6 +106,14 @@ pub enum Request {
     NexthopUnregister(Vec<NhtRegistration>),
     /// Quagga v2 IPV4_NEXTHOP_LOOKUP.
     Ipv4NexthopLookup(Ipv4Addr),
+    /// LABEL_MANAGER_CONNECT on a synchronous connection (FRR): the client blocks until it is
+    /// answered (bgpd 10.3 retries forever otherwise).
+    LabelManagerConnect {
+        /// Client protocol (route type).
+        proto: u8,
+        /// Instance.
+        instance: u16,
+    },
     /// ROUTE_ADD / IPV4_ROUTE_ADD / IPV6_ROUTE_ADD: the full path set of `prefix`.
     RouteAdd {
         /// Destination.
@@ -122,6 +131,8 @@ pub enum Request {
         /// Wire command number.
         command: u16,
     },
+    /// CLIENT_CAPABILITIES: graceful restart (see [`GrMessage`]).
+    ClientCapability(GrMessage),
     /// A command the server does not know (logged once per command number).
     Unknown {
         /// Wire command number.
@@ -167,6 +178,13 @@ pub enum Reply {
         target: IpNetwork,
         /// The resolving route, `None` when unresolved.
         resolved: Option<ResolvedRoute>,
+    },
+    /// LABEL_MANAGER_CONNECT reply (success) to a synchronous label-manager connection.
+    LabelManagerConnected {
+        /// Client protocol (route type), echoed.
+        proto: u8,
+        /// Instance, echoed.
+        instance: u16,
     },
     /// Reply to Quagga v2 IPV4_NEXTHOP_LOOKUP.
     Ipv4NexthopLookupReply {
@@ -221,7 +239,9 @@ pub struct ServerCore {
     clients: BTreeMap<ClientId, ClientState>,
     next_id: u64,
     routes: RouteTable,
-    grace_deadline: Option<Instant>,
+    /// Closed clients without graceful restart whose routes wait out `withdraw_grace`.
+    grace: Vec<(Instant, ClientId)>,
+    gr: GrTable,
     unknown_seen: HashSet<(Profile, u16)>,
     full_logged: bool,
     received: u64,
@@ -253,7 +273,8 @@ impl ServerCore {
             clients: BTreeMap::new(),
             next_id: 1,
             routes,
-            grace_deadline: None,
+            grace: Vec::new(),
+            gr: GrTable::default(),
             unknown_seen: HashSet::new(),
             full_logged: false,
             received: 0,
@@ -359,20 +380,20 @@ impl ServerCore {
         if self.clients.remove(&client).is_none() {
             return;
         }
-        let owner = owner_of(client);
-        match self.cfg.withdraw_grace {
-            None => {
-                for prefix in self.routes.take_owned(owner) {
-                    out.push(Output::Event(ServerEvent::Route(RouteEvent::Withdraw {
-                        prefix,
-                    })));
-                }
+        match self.gr.closed(client, now) {
+            GrAction::KeepStale { owner } => {
+                let kept = self.routes.mark_stale(owner_of(owner));
+                tracing::info!(%client, kept, "graceful restart: routes kept stale");
             }
-            Some(grace) => {
-                if self.routes.mark_stale(owner) > 0 {
-                    self.grace_deadline = Some(now + grace);
+            GrAction::Withdraw { owner } => match self.cfg.withdraw_grace {
+                None => Self::withdraw(self.routes.take_owned(owner_of(owner)), out),
+                Some(grace) => {
+                    if self.routes.mark_stale(owner_of(owner)) > 0 {
+                        self.grace.push((now + grace, owner));
+                    }
                 }
-            }
+            },
+            other @ GrAction::Sweep { .. } => self.apply_gr(other, out),
         }
         out.push(Output::Event(ServerEvent::ClientGone { client, reason }));
         if self.clients.is_empty() {
@@ -382,24 +403,97 @@ impl ServerCore {
 
     /// When [`ServerCore::handle_timeout`] must next be called, if ever.
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.grace_deadline
+        let grace = self.grace.iter().map(|(d, _)| *d).min();
+        match (grace, self.gr.next_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
-    /// Withdraws stale routes whose grace period has ended.
+    /// Withdraws stale routes whose grace period (`withdraw_grace`, or a graceful restart's
+    /// stale time) has ended.
     pub fn handle_timeout(&mut self, now: Instant, out: &mut Vec<Output>) {
-        match self.grace_deadline {
-            Some(d) if d <= now => {}
-            _ => return,
+        let (due, waiting): (Vec<_>, Vec<_>) = self.grace.iter().partition(|(d, _)| *d <= now);
+        if !due.is_empty() {
+            self.grace = waiting;
+            let owners: Vec<u32> = due.iter().map(|(_, c)| owner_of(*c)).collect();
+            let gone = self.routes.take_stale_of(&owners, None);
+            let withdrawn = gone.len();
+            Self::withdraw(gone, out);
+            out.push(Output::Event(ServerEvent::GraceExpired { withdrawn }));
         }
-        self.grace_deadline = None;
-        let gone = self.routes.take_stale();
-        let withdrawn = gone.len();
-        for prefix in gone {
+        for action in self.gr.timeout(now) {
+            self.apply_gr(action, out);
+        }
+    }
+
+    /// Keeps the routes in `routes` (recovered by the embedder from an earlier run, e.g. after
+    /// the controller restarted while its datapath kept forwarding) as stale routes of the
+    /// client that will say HELLO with route type `proto` and `instance` (bgpd: 9, 0), exactly
+    /// as if that client had restarted: what it sends again with the same paths produces no
+    /// event, changed paths one `Replace`, and what it does not send again is withdrawn at its
+    /// ROUTE_UPDATE_COMPLETE (for a family it said PENDING for) or after `stale_time`.
+    /// Returns how many routes are held (prefixes already known are left as they are).
+    pub fn recover_routes(
+        &mut self,
+        proto: u8,
+        instance: u16,
+        routes: Vec<(IpNetwork, Vec<RoutePath>)>,
+        stale_time: Duration,
+        now: Instant,
+    ) -> usize {
+        let owner = ClientId(RECOVERED_OWNER);
+        let mut held = 0;
+        for (prefix, paths) in routes {
+            let prefix = normalize(prefix);
+            if paths.is_empty() || self.routes.contains(&prefix) {
+                continue;
+            }
+            let fp = self.routes.fingerprint(&paths);
+            if self.routes.upsert(&prefix, owner_of(owner), fp) == Upsert::Changed {
+                held += 1;
+            }
+        }
+        self.routes.mark_stale(owner_of(owner));
+        self.gr.recover(proto, instance, owner, stale_time, now);
+        held
+    }
+
+    fn apply_gr(&mut self, action: GrAction, out: &mut Vec<Output>) {
+        match action {
+            GrAction::Sweep {
+                owners,
+                family,
+                cause,
+            } => {
+                let owners: Vec<u32> = owners.into_iter().map(owner_of).collect();
+                let gone = self.routes.take_stale_of(&owners, family);
+                let withdrawn = gone.len();
+                tracing::info!(
+                    ?family,
+                    ?cause,
+                    withdrawn,
+                    "graceful restart: stale routes swept"
+                );
+                Self::withdraw(gone, out);
+                out.push(Output::Event(ServerEvent::StaleRoutesSwept {
+                    family,
+                    withdrawn,
+                    cause,
+                }));
+            }
+            GrAction::KeepStale { owner } | GrAction::Withdraw { owner } => {
+                tracing::debug!(%owner, "unexpected GR action outside a close");
+            }
+        }
+    }
+
+    fn withdraw(prefixes: Vec<IpNetwork>, out: &mut Vec<Output>) {
+        for prefix in prefixes {
             out.push(Output::Event(ServerEvent::Route(RouteEvent::Withdraw {
                 prefix,
             })));
         }
-        out.push(Output::Event(ServerEvent::GraceExpired { withdrawn }));
     }
 
     /// Handles one decoded client message.
@@ -429,6 +523,7 @@ impl ServerCore {
                     instance,
                     profile,
                 }));
+                self.gr.hello(client, proto, instance, synchronous);
                 if !synchronous && profile.supports(Command::Capabilities) {
                     out.push(Output::Send {
                         client,
@@ -488,6 +583,10 @@ impl ServerCore {
                     reply: Reply::Ipv4NexthopLookupReply { addr, resolved },
                 });
             }
+            Request::LabelManagerConnect { proto, instance } => out.push(Output::Send {
+                client,
+                reply: Reply::LabelManagerConnected { proto, instance },
+            }),
             Request::RouteAdd { prefix, paths } => self.route_add(client, prefix, paths, out),
             Request::RouteDelete { prefix } => {
                 self.deletes += 1;
@@ -496,6 +595,11 @@ impl ServerCore {
                     out.push(Output::Event(ServerEvent::Route(RouteEvent::Withdraw {
                         prefix,
                     })));
+                }
+            }
+            Request::ClientCapability(m) => {
+                if let Some(action) = self.gr.message(client, m) {
+                    self.apply_gr(action, out);
                 }
             }
             Request::Ignored { .. } => {}
@@ -691,6 +795,9 @@ impl ServerCore {
     }
 }
 
+/// The owner of routes recovered with [`ServerCore::recover_routes`] (connection ids start at 1).
+const RECOVERED_OWNER: u64 = 0;
+
 fn owner_of(client: ClientId) -> u32 {
     // Ids are allocated sequentially; 2^32 connections in one server's life wrap harmlessly
     // except for route ownership between clients 2^32 apart.
@@ -761,3 +868,7 @@ fn interface_diff(old: &[Interface], new: &[Interface]) -> Vec<Reply> {
 #[cfg(test)]
 #[path = "core_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "core_gr_tests.rs"]
+mod gr_tests;

@@ -745,3 +745,37 @@ fn interface_unsubscribe_stops_interface_announcements() {
     // Subscribing again brings the full list back.
     assert!(!req(&mut c, id, Request::InterfaceRequest).is_empty());
 }
+
+#[test]
+fn synchronous_label_manager_connect_is_answered() {
+    let (mut c, id) = core();
+    c.set_client_profile(id, Profile::Frr103);
+    let out = req(
+        &mut c,
+        id,
+        Request::Hello {
+            proto: 10,
+            instance: 0,
+            synchronous: true,
+        },
+    );
+    assert!(
+        sends(&out).is_empty(),
+        "no CAPABILITIES on a synchronous connection"
+    );
+    let out = req(
+        &mut c,
+        id,
+        Request::LabelManagerConnect {
+            proto: 10,
+            instance: 0,
+        },
+    );
+    assert_eq!(
+        sends(&out),
+        vec![Reply::LabelManagerConnected {
+            proto: 10,
+            instance: 0
+        }]
+    );
+}

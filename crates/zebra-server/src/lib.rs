@@ -54,6 +54,7 @@ pub mod core;
 mod error;
 mod events;
 mod fasthash;
+mod gr;
 pub mod nht;
 mod routes;
 mod server;
@@ -64,6 +65,7 @@ mod wire;
 pub use crate::core::{CoreConfig, NhtRegistration, Output, Reply, Request, ServerCore};
 pub use crate::error::ServerError;
 pub use crate::events::EventReceiver;
+pub use crate::gr::{Family, GrMessage, SweepCause};
 pub use crate::nht::{ResolvedNexthop, ResolvedRoute};
 pub use crate::server::{ServerConfig, ZebraServer};
 pub use crate::types::{

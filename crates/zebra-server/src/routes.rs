@@ -11,6 +11,7 @@ use ipnetwork::{IpNetwork, Ipv4Network, Ipv6Network};
 
 use crate::blocks::{BlockMap, Inserted};
 use crate::fasthash::SeededState;
+use crate::gr::Family;
 use crate::types::RoutePath;
 
 /// What the table keeps per route: 12 bytes (alignment 4), so that a block entry (slot and
@@ -180,6 +181,20 @@ impl RouteTable {
         }
     }
 
+    /// Whether `prefix` (already normalised) is in the table.
+    pub(crate) fn contains(&self, prefix: &IpNetwork) -> bool {
+        match prefix {
+            IpNetwork::V4(p) => {
+                let (key, slot) = split4(p);
+                self.v4.get(key, slot).is_some()
+            }
+            IpNetwork::V6(p) => {
+                let (key, slot) = split6(p);
+                self.v6.get(key, slot).is_some()
+            }
+        }
+    }
+
     /// Removes `prefix`; true if it was present.
     pub(crate) fn remove(&mut self, prefix: &IpNetwork) -> bool {
         match prefix {
@@ -233,9 +248,34 @@ impl RouteTable {
         n
     }
 
-    /// Removes and returns every stale route.
-    pub(crate) fn take_stale(&mut self) -> Vec<IpNetwork> {
-        self.take_where(Meta::stale)
+    /// Removes and returns the stale routes owned by one of `owners`, of `family` (or of
+    /// both families).
+    pub(crate) fn take_stale_of(
+        &mut self,
+        owners: &[u32],
+        family: Option<Family>,
+    ) -> Vec<IpNetwork> {
+        let gone = |m: &Meta| m.stale() && owners.iter().any(|&o| m.owned_by(o));
+        let mut out = Vec::new();
+        if family != Some(Family::Ipv6) {
+            self.v4.retain(|k, s, m| {
+                if gone(m) {
+                    out.push(join4(k, s));
+                    return false;
+                }
+                true
+            });
+        }
+        if family != Some(Family::Ipv4) {
+            self.v6.retain(|k, s, m| {
+                if gone(m) {
+                    out.push(join6(k, s));
+                    return false;
+                }
+                true
+            });
+        }
+        out
     }
 
     /// Every prefix in the table (unordered).
@@ -393,12 +433,15 @@ mod tests {
         assert_eq!(t.mark_stale(1), 1);
         // Refreshing clears the stale mark.
         assert_eq!(t.upsert(&p1, 2, 11), Upsert::Unchanged);
-        assert!(t.take_stale().is_empty());
+        assert!(t.take_stale_of(&[1, 2], None).is_empty());
+        assert!(t.contains(&p1) && t.contains(&p2) && !t.contains(&p3));
         assert_eq!(t.mark_stale(2), 2);
-        let mut gone = t.take_stale();
-        gone.sort();
-        assert_eq!(gone.len(), 2);
+        // Only the named owners' stale routes of the named family go.
+        assert!(t.take_stale_of(&[1], None).is_empty());
+        assert_eq!(t.take_stale_of(&[2], Some(Family::Ipv6)), vec![p2]);
+        assert_eq!(t.take_stale_of(&[7, 2], Some(Family::Ipv4)), vec![p1]);
         assert_eq!(t.len(), 0);
+        assert!(!t.contains(&p1));
         assert!(!t.remove(&p1));
         t.upsert(&p1, 5, 1);
         assert_eq!(t.take_owned(5), vec![p1]);

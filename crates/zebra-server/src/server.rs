@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
+use ipnetwork::IpNetwork;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{UnixListener, UnixStream};
@@ -20,7 +21,9 @@ use crate::core::{CoreConfig, Output, Request, ServerCore};
 use crate::error::ServerError;
 use crate::events::{EventReceiver, MAX_EVENT_BATCH};
 use crate::socket::{bind, SocketFile};
-use crate::types::{ClientId, CloseReason, ExtraRoute, Interface, RouteStats, ServerEvent};
+use crate::types::{
+    ClientId, CloseReason, ExtraRoute, Interface, RoutePath, RouteStats, ServerEvent,
+};
 use crate::wire;
 
 /// How to run a [`ZebraServer`].
@@ -53,6 +56,11 @@ pub struct ServerConfig {
     /// Events in flight to the embedder before the server waits for it (rounded up to whole
     /// batches of up to 1,024 events; at least two batches).
     pub event_capacity: usize,
+    /// The protocol profile of the daemon that connects, when known (e.g. from
+    /// `bgpd::version`). The frame header tells only the family (Quagga v2, v3 or FRR), not
+    /// FRR 8.4 from 10.x: `None` detects per connection and takes FRR 8.4 for an FRR header;
+    /// `Some(p)` uses `p` and refuses a client whose header belongs to another family.
+    pub profile: Option<Profile>,
 }
 
 impl ServerConfig {
@@ -72,6 +80,7 @@ impl ServerConfig {
             max_nht_per_client: core.max_nht_per_client,
             max_clients: 16,
             event_capacity: 16 * 1024,
+            profile: None,
         }
     }
 
@@ -88,6 +97,9 @@ impl ServerConfig {
     }
 }
 
+/// bgpd's route type (`ZEBRA_ROUTE_BGP`).
+const ROUTE_BGP: u8 = 9;
+
 /// Run-time changes from the handle.
 #[derive(Debug)]
 enum Control {
@@ -95,6 +107,10 @@ enum Control {
     RouterId(Option<Ipv4Addr>),
     ExtraRoutes(Vec<ExtraRoute>),
     Grace(Option<Duration>),
+    Recover {
+        routes: Vec<(IpNetwork, Vec<RoutePath>)>,
+        stale_time: Duration,
+    },
 }
 
 /// What connection tasks tell the loop.
@@ -157,6 +173,7 @@ impl ZebraServer {
             events: event_tx,
             cancel: cancel.clone(),
             max_clients: cfg.max_clients.max(1),
+            profile: cfg.profile,
             out: Vec::new(),
             spare: Vec::new(),
             batch: Vec::new(),
@@ -211,6 +228,16 @@ impl ZebraServer {
         let _ = self.control.send(Control::Grace(grace));
     }
 
+    /// Hands over routes recovered from an earlier run of the embedder (a controller restart
+    /// while the datapath kept forwarding): they are held as the stale routes of a restarted
+    /// bgpd (route type BGP, instance 0), so the next bgpd takes them over — routes it learns
+    /// again with the same paths produce no event, changed ones one `Replace`, and the rest are
+    /// withdrawn at its ROUTE_UPDATE_COMPLETE for a pending family or after `stale_time`. Call
+    /// it before bgpd connects. See [`ServerCore::recover_routes`].
+    pub fn recover_routes(&self, routes: Vec<(IpNetwork, Vec<RoutePath>)>, stale_time: Duration) {
+        let _ = self.control.send(Control::Recover { routes, stale_time });
+    }
+
     /// Stops serving, closes every connection and removes the socket file.
     pub async fn shutdown(mut self) {
         self.cancel.cancel();
@@ -241,6 +268,8 @@ struct Loop {
     stats: Arc<Mutex<RouteStats>>,
     /// The counters last written there.
     published: RouteStats,
+    /// The configured profile, if any (see [`ServerConfig::profile`]).
+    profile: Option<Profile>,
     conns: HashMap<ClientId, Conn>,
     events: mpsc::Sender<Vec<ServerEvent>>,
     cancel: CancellationToken,
@@ -310,7 +339,13 @@ impl Loop {
         let (read, write) = stream.into_split();
         let token = self.cancel.child_token();
         let (output, output_rx) = mpsc::channel(OUTPUT_CAPACITY);
-        tokio::spawn(read_loop(client, read, cmd_tx.clone(), token.clone()));
+        tokio::spawn(read_loop(
+            client,
+            read,
+            cmd_tx.clone(),
+            token.clone(),
+            self.profile,
+        ));
         tokio::spawn(write_loop(write, output_rx, token.clone()));
         tracing::debug!(%client, "zebra client connected");
         self.conns.insert(
@@ -356,6 +391,12 @@ impl Loop {
             Control::RouterId(id) => self.core.set_router_id(id, &mut self.out),
             Control::ExtraRoutes(r) => self.core.set_extra_routes(r, &mut self.out),
             Control::Grace(g) => self.core.set_withdraw_grace(g),
+            Control::Recover { routes, stale_time } => {
+                let held =
+                    self.core
+                        .recover_routes(ROUTE_BGP, 0, routes, stale_time, Instant::now());
+                tracing::info!(held, ?stale_time, "recovered routes held for the next bgpd");
+            }
         }
     }
 
@@ -479,10 +520,11 @@ async fn read_loop(
     mut r: OwnedReadHalf,
     cmd_tx: mpsc::Sender<Cmd>,
     token: CancellationToken,
+    configured: Option<Profile>,
 ) {
     let reason = tokio::select! {
         _ = token.cancelled() => return,
-        res = read_frames(client, &mut r, &cmd_tx) => match res {
+        res = read_frames(client, &mut r, &cmd_tx, configured) => match res {
             Ok(()) => CloseReason::PeerClosed,
             Err(reason) => reason,
         },
@@ -513,10 +555,31 @@ fn acted_on(profile: Profile, number: u16) -> bool {
     )
 }
 
+/// The profile of a client from its first bytes: the detected family, refined to the
+/// configured profile when their headers agree.
+pub(crate) fn client_profile(
+    first_bytes: &[u8],
+    configured: Option<Profile>,
+) -> Result<Option<Profile>, CloseReason> {
+    match zebra_proto::detect_profile(first_bytes) {
+        Ok(p) => match configured {
+            None => Ok(Some(p)),
+            Some(c) if c.shares_header_with(p) => Ok(Some(c)),
+            Some(c) => Err(CloseReason::ProfileMismatch {
+                configured: c,
+                detected: p,
+            }),
+        },
+        Err(zebra_proto::DecodeError::IncompleteHeader { .. }) => Ok(None),
+        Err(_) => Err(CloseReason::UnknownProfile),
+    }
+}
+
 async fn read_frames(
     client: ClientId,
     r: &mut OwnedReadHalf,
     cmd_tx: &mpsc::Sender<Cmd>,
+    configured: Option<Profile>,
 ) -> Result<(), CloseReason> {
     let mut buf = BytesMut::with_capacity(READ_CHUNK);
     let mut profile: Option<Profile> = None;
@@ -543,8 +606,8 @@ async fn read_frames(
         }
         let p = match profile {
             Some(p) => p,
-            None => match zebra_proto::detect_profile(&buf) {
-                Ok(p) => {
+            None => match client_profile(&buf, configured)? {
+                Some(p) => {
                     profile = Some(p);
                     cmd_tx
                         .send(Cmd::Profile { client, profile: p })
@@ -552,8 +615,7 @@ async fn read_frames(
                         .map_err(|_| closed())?;
                     p
                 }
-                Err(zebra_proto::DecodeError::IncompleteHeader { .. }) => continue,
-                Err(_) => return Err(CloseReason::UnknownProfile),
+                None => continue,
             },
         };
         let mut batch = Vec::with_capacity(buf.len() / 32 + 1);
@@ -599,5 +661,33 @@ async fn read_frames(
         if let Some(f) = failure {
             return Err(f);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_configured_profile_refines_the_header_family_or_refuses() {
+        let frr = [0x00, 0x12, 0xfe, 0x06];
+        let quagga = [0x00, 0x08, 0xff, 0x03];
+        assert_eq!(client_profile(&frr, None), Ok(Some(Profile::Frr84)));
+        assert_eq!(
+            client_profile(&frr, Some(Profile::Frr103)),
+            Ok(Some(Profile::Frr103))
+        );
+        assert_eq!(
+            client_profile(&quagga, Some(Profile::Frr103)),
+            Err(CloseReason::ProfileMismatch {
+                configured: Profile::Frr103,
+                detected: Profile::QuaggaV3
+            })
+        );
+        assert_eq!(client_profile(&frr[..3], Some(Profile::Frr103)), Ok(None));
+        assert_eq!(
+            client_profile(&[0, 8, 0xfe, 4], None),
+            Err(CloseReason::UnknownProfile)
+        );
     }
 }

@@ -5,6 +5,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use ipnetwork::IpNetwork;
 use zebra_proto::Profile;
 
+use crate::gr::{Family, SweepCause};
+
 /// Linux interface flag bits (`IFF_*` from `<net/if.h>`), as carried in ZAPI interface messages.
 pub mod iff {
     /// Interface is administratively up.
@@ -245,6 +247,14 @@ pub enum CloseReason {
     Malformed(String),
     /// The first frame matched no supported protocol profile.
     UnknownProfile,
+    /// The first frame's header belongs to another family than the configured profile
+    /// (e.g. a Quagga header while FRR 10.3 was configured).
+    ProfileMismatch {
+        /// The configured profile.
+        configured: Profile,
+        /// The family detected from the header.
+        detected: Profile,
+    },
     /// The client did not read its replies fast enough and its output queue overflowed.
     OutputOverflow,
     /// A socket error (kind as text).
@@ -259,6 +269,15 @@ impl std::fmt::Display for CloseReason {
             CloseReason::PeerClosed => f.write_str("peer closed the connection"),
             CloseReason::Malformed(e) => write!(f, "malformed frame: {e}"),
             CloseReason::UnknownProfile => f.write_str("first frame matches no known ZAPI profile"),
+            CloseReason::ProfileMismatch {
+                configured,
+                detected,
+            } => write!(
+                f,
+                "first frame is {detected} (marker {}, version {}) but {configured} was configured",
+                detected.marker(),
+                detected.version()
+            ),
             CloseReason::OutputOverflow => f.write_str("output queue overflow"),
             CloseReason::Io(e) => write!(f, "socket error: {e}"),
             CloseReason::Shutdown => f.write_str("server shutting down"),
@@ -302,6 +321,16 @@ pub enum ServerEvent {
     GraceExpired {
         /// How many routes were withdrawn.
         withdrawn: usize,
+    },
+    /// Graceful restart: the stale routes of a restarted client that it did not send again
+    /// were withdrawn (the `Withdraw` events precede this one).
+    StaleRoutesSwept {
+        /// The family swept (`None`: both).
+        family: Option<Family>,
+        /// How many routes were withdrawn.
+        withdrawn: usize,
+        /// Why now.
+        cause: SweepCause,
     },
 }
 

@@ -4,12 +4,14 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnetwork::{IpNetwork, Ipv4Network};
 use zebra_proto::{
-    Capabilities, Command, InterfaceAddress, InterfaceInfo, Message, NexthopLookupReply,
-    NexthopRegistration, NexthopTarget, NexthopUpdate, Nexthops, OldNexthop, OldNexthopUpdate,
-    OldNexthops, OldRoute, Profile, RouterIdUpdate, ZapiNexthop, ZapiRoute,
+    Capabilities, ClientCapabilities, Command, InterfaceAddress, InterfaceInfo,
+    LabelManagerConnectReply, Message, NexthopLookupReply, NexthopRegistration, NexthopTarget,
+    NexthopUpdate, Nexthops, OldNexthop, OldNexthopUpdate, OldNexthops, OldRoute, Profile,
+    RouterIdUpdate, ZapiNexthop, ZapiRoute,
 };
 
 use crate::core::{NhtRegistration, Reply, Request};
+use crate::gr::GrMessage;
 use crate::nht::{ResolvedNexthop, ResolvedRoute};
 use crate::types::{Interface, RoutePath};
 
@@ -59,7 +61,7 @@ fn zapi_paths(profile: Profile, r: &ZapiRoute) -> Vec<RoutePath> {
             ifindex: nh.target.ifindex(),
             distance,
             metric,
-            weight: nh.weight.map_or(1, u64::from),
+            weight: nh.weight.unwrap_or(1),
         })
         .collect()
 }
@@ -101,6 +103,10 @@ pub(crate) fn request_from(profile: Profile, command: u16, msg: &Message) -> Req
         Message::NexthopRegister(v) => Request::NexthopRegister(registrations(v)),
         Message::NexthopUnregister(v) => Request::NexthopUnregister(registrations(v)),
         Message::Ipv4NexthopLookup(addr) => Request::Ipv4NexthopLookup(*addr),
+        Message::LabelManagerConnect(c) => Request::LabelManagerConnect {
+            proto: c.proto,
+            instance: c.instance,
+        },
         Message::RouteAdd(r) if r.safi == 1 => Request::RouteAdd {
             prefix: r.prefix,
             paths: zapi_paths(profile, r),
@@ -116,9 +122,42 @@ pub(crate) fn request_from(profile: Profile, command: u16, msg: &Message) -> Req
         Message::Unknown { command, .. } if profile.ignorable_untyped().contains(command) => {
             Request::Ignored { command: *command }
         }
+        Message::ClientCapabilities(c) => match gr_message(c) {
+            Some(m) => Request::ClientCapability(m),
+            None => Request::Ignored { command },
+        },
         Message::Unknown { command, .. } => Request::Unknown { command: *command },
         _ => Request::Ignored { command },
     }
+}
+
+/// The graceful-restart meaning of a CLIENT_CAPABILITIES body (`None` for a capability code
+/// zebra does not know either).
+fn gr_message(c: &ClientCapabilities) -> Option<GrMessage> {
+    Some(match *c {
+        ClientCapabilities::GrCapabilities {
+            stale_removal_time,
+            vrf_id,
+        } => GrMessage::Capable {
+            stale_time: stale_removal_time,
+            vrf_id,
+        },
+        ClientCapabilities::RibStaleTime {
+            stale_removal_time,
+            vrf_id,
+        } => GrMessage::StaleTime {
+            stale_time: stale_removal_time,
+            vrf_id,
+        },
+        ClientCapabilities::RouteUpdatePending { afi, safi, vrf_id } => {
+            GrMessage::UpdatePending { afi, safi, vrf_id }
+        }
+        ClientCapabilities::RouteUpdateComplete { afi, safi, vrf_id } => {
+            GrMessage::UpdateComplete { afi, safi, vrf_id }
+        }
+        ClientCapabilities::GrDisable { vrf_id } => GrMessage::Disable { vrf_id },
+        _ => return None,
+    })
 }
 
 fn interface_info(profile: Profile, i: &Interface) -> InterfaceInfo {
@@ -137,6 +176,7 @@ fn interface_info(profile: Profile, i: &Interface) -> InterfaceInfo {
         ptm_status: if frr { PTM_STATUS_UNKNOWN } else { 0 },
         metric: 0,
         speed: 0,
+        txqlen: 0,
         mtu: i.mtu,
         mtu6: i.mtu,
         bandwidth: 0,
@@ -215,6 +255,9 @@ pub(crate) fn message_for(profile: Profile, reply: &Reply) -> Option<Message> {
                 mpls: false,
                 multipath: MULTIPATH,
                 mlag_role: 0,
+                // IPv6 routes with IPv4 nexthops are not installed anywhere by us.
+                v6_with_v4_nexthop: false,
+                graceful_restart: false,
             })
         }
         Reply::InterfaceAdd(i) => Message::InterfaceAdd(interface_info(profile, i)),
@@ -258,6 +301,16 @@ pub(crate) fn message_for(profile: Profile, reply: &Reply) -> Option<Message> {
                 nexthops: old_nexthops(resolved.as_ref()),
             }),
         },
+        Reply::LabelManagerConnected { proto, instance } => {
+            if !profile.supports(Command::LabelManagerConnect) {
+                return None;
+            }
+            Message::LabelManagerConnectReply(LabelManagerConnectReply {
+                proto: *proto,
+                instance: *instance,
+                result: 0,
+            })
+        }
         Reply::Ipv4NexthopLookupReply { addr, resolved } => {
             if !profile.supports(Command::Ipv4NexthopLookup) {
                 return None;
@@ -494,5 +547,76 @@ mod tests {
             request_from(Profile::Frr84, 8, &Message::RouteAdd(r)),
             Request::Ignored { command: 8 }
         );
+    }
+
+    #[test]
+    fn label_manager_reply_and_frr10_layouts() {
+        let reply = Reply::LabelManagerConnected {
+            proto: 10,
+            instance: 0,
+        };
+        for p in Profile::ALL {
+            match message_for(p, &reply) {
+                Some(m) => {
+                    assert!(p.is_frr());
+                    let mut buf = BytesMut::new();
+                    zebra_proto::encode(p, 0, &m, &mut buf).unwrap();
+                    // 10-byte header + proto + instance + result (zapi-facts §10).
+                    assert_eq!(buf.len(), 14, "{p}");
+                }
+                None => assert!(!p.is_frr(), "{p}"),
+            }
+        }
+        let lm = [
+            0x00, 0x0d, 0xfe, 0x06, 0, 0, 0, 0, 0x00, 0x31, 0x0a, 0x00, 0x00,
+        ];
+        assert_eq!(
+            request_of(Profile::Frr103, &lm),
+            Request::LabelManagerConnect {
+                proto: 10,
+                instance: 0
+            }
+        );
+        // FRR 10.3's VRF_LABEL (35) and DUPLICATE_ADDR_DETECTION (78) are ignored, BGP routes
+        // (type 10) get BGP's default distance.
+        let dad = [0x00, 0x0b, 0xfe, 0x06, 0, 0, 0, 0, 0x00, 78, 0x00];
+        assert_eq!(
+            request_of(Profile::Frr103, &dad),
+            Request::Ignored { command: 78 }
+        );
+        let mut r = ZapiRoute::new(10, net("198.51.100.0/24"));
+        r.nexthops = Some(
+            [ZapiNexthop::new(NexthopTarget::Ipv4 {
+                gate: "192.0.2.2".parse().unwrap(),
+                ifindex: 0,
+            })]
+            .into_iter()
+            .collect(),
+        );
+        let Request::RouteAdd { paths, .. } =
+            request_from(Profile::Frr103, 9, &Message::RouteAdd(r.clone()))
+        else {
+            panic!("not a route");
+        };
+        assert_eq!(paths[0].distance, 20);
+        let Request::RouteAdd { paths, .. } =
+            request_from(Profile::Frr84, 8, &Message::RouteAdd(r))
+        else {
+            panic!("not a route");
+        };
+        assert_eq!(paths[0].distance, 0, "type 10 is not BGP in FRR 8.4");
+        // Interfaces and CAPABILITIES round-trip in every FRR 10 profile.
+        for p in [
+            Profile::Frr100,
+            Profile::Frr101,
+            Profile::Frr102,
+            Profile::Frr103,
+        ] {
+            round_trip(p, &Reply::Capabilities);
+            round_trip(
+                p,
+                &Reply::InterfaceAdd(Interface::loopback(1, vec![net("127.0.0.1/8")])),
+            );
+        }
     }
 }

@@ -55,6 +55,7 @@ pub fn diff(old: &BgpConfig, new: &BgpConfig) -> Vec<Command> {
             flag(new.network_import_check, "bgp network import-check"),
         );
     }
+    super::gr::router_diff(r, old.graceful_restart, new.graceful_restart, &mut out);
     for addr in old.neighbors.keys() {
         if !new.neighbors.contains_key(addr) {
             push(&mut out, r, format!("no neighbor {addr}"));
@@ -139,6 +140,8 @@ fn router_full(cfg: &BgpConfig, out: &mut Vec<Command>) {
     if !cfg.network_import_check {
         push(out, r, "no bgp network import-check".into());
     }
+    // Before the neighbors, so that they are created with the router-wide GR mode.
+    super::gr::router_diff(r, None, cfg.graceful_restart, out);
     for n in cfg.neighbors.values() {
         neighbor_full(r, n, out);
     }
@@ -213,6 +216,7 @@ fn neighbor_diff(r: Node, o: &Neighbor, n: &Neighbor, out: &mut Vec<Command>) {
             None => push(out, r, format!("no neighbor {a} advertisement-interval")),
         }
     }
+    super::gr::neighbor_diff(r, a, o.graceful_restart, n.graceful_restart, out);
     if o.shutdown != n.shutdown {
         push(out, r, flag(n.shutdown, &format!("neighbor {a} shutdown")));
     }

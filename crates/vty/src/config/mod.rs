@@ -6,12 +6,14 @@
 //! navigation between commands.
 
 mod diff;
+pub mod gr;
 pub mod values;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr};
 
 pub use diff::diff;
+pub use gr::{GracefulRestart, PeerGrMode};
 pub use values::{
     AdvertisementInterval, Asn, ConfigError, ConnectRetry, DebugFlag, Description, LogFile,
     MaximumPaths, Multihop, Password, Prefix, Timers,
@@ -110,6 +112,8 @@ pub struct Neighbor {
     pub shutdown: bool,
     /// `neighbor X advertisement-interval N`.
     pub advertisement_interval: Option<AdvertisementInterval>,
+    /// `neighbor X graceful-restart[-helper|-disable]` (`None`: the router-wide mode).
+    pub graceful_restart: Option<PeerGrMode>,
 }
 
 impl Neighbor {
@@ -125,6 +129,7 @@ impl Neighbor {
             description: None,
             shutdown: false,
             advertisement_interval: None,
+            graceful_restart: None,
         }
     }
 }
@@ -158,6 +163,8 @@ pub struct BgpConfig {
     /// `bgp network import-check` (on by default in bgpd; off lets `network` lines be announced
     /// without a matching route in the RIB).
     pub network_import_check: bool,
+    /// `bgp graceful-restart` and its timers (`None`: bgpd's default, GR helper only).
+    pub graceful_restart: Option<GracefulRestart>,
     /// Neighbors by address.
     pub neighbors: BTreeMap<IpAddr, Neighbor>,
     /// `address-family ipv4 unicast`.
@@ -180,6 +187,7 @@ impl BgpConfig {
             ebgp_requires_policy: false,
             default_ipv4_unicast: true,
             network_import_check: true,
+            graceful_restart: None,
             neighbors: BTreeMap::new(),
             ipv4: AddressFamily::default(),
             ipv6: AddressFamily::default(),

@@ -47,15 +47,50 @@ fn wire_prefix(p: IpNetwork) -> IpNetwork {
     IpNetwork::new(ip, p.prefix()).unwrap()
 }
 
-fn fit_route(r: &mut ZapiRoute) {
-    let fix_nh = |nh: &mut ZapiNexthop| {
-        if let Some(l) = nh.labels.as_mut() {
-            l.truncate(16);
-        }
-        if let Some(b) = nh.extras.as_mut().and_then(|x| x.backup_indexes.as_mut()) {
+/// Clear what the profile's nexthop layout cannot carry.
+fn fit_nexthop(profile: Profile, nh: &mut ZapiNexthop) {
+    if let Some(l) = nh.labels.as_mut() {
+        l.truncate(16);
+    }
+    if nh.labels.is_none() || !profile.nexthop_has_label_type() {
+        nh.label_type = 0;
+    }
+    if profile.nexthop_weight_size() == 4 {
+        nh.weight = nh.weight.map(|w| w & u64::from(u32::MAX));
+    }
+    if let Some(x) = nh.extras.as_mut() {
+        if let Some(b) = x.backup_indexes.as_mut() {
             b.truncate(8);
         }
-    };
+        if let Some(s) = x.seg6local.as_mut() {
+            let ctx = profile.seg6local_context();
+            if ctx == Seg6LocalContext::Plain {
+                s.flv_ops = 0;
+                s.lcblock_len = 0;
+                s.lcnode_func_len = 0;
+            }
+            if ctx != Seg6LocalContext::FlavorsAndStructure {
+                s.sid_structure = [0; 4];
+            }
+        }
+        if let Some(segs) = x.seg6_segs.as_mut() {
+            segs.truncate(if profile.nexthop_seg6_is_list() {
+                16
+            } else {
+                1
+            });
+            if segs.is_empty() && !profile.nexthop_seg6_is_list() {
+                x.seg6_segs = None;
+            }
+        }
+        if x.is_empty() {
+            nh.extras = None;
+        }
+    }
+}
+
+fn fit_route(profile: Profile, r: &mut ZapiRoute) {
+    let fix_nh = |nh: &mut ZapiNexthop| fit_nexthop(profile, nh);
     r.nexthops.iter_mut().flatten().for_each(fix_nh);
     r.backup_nexthops.iter_mut().flatten().for_each(fix_nh);
     if let Some(o) = r.opaque.as_mut() {
@@ -73,6 +108,11 @@ pub fn fit(profile: Profile, m: &mut Message) {
                 ..Hello::default()
             }
         }
+        Message::Hello(h) if !profile.hello_has_receive_notify() => h.receive_notify = false,
+        Message::Capabilities(c) => {
+            c.v6_with_v4_nexthop &= profile.capabilities_has_v6_with_v4_nexthop();
+            c.graceful_restart &= profile.capabilities_has_graceful_restart();
+        }
         Message::InterfaceAdd(i)
         | Message::InterfaceDelete(i)
         | Message::InterfaceUp(i)
@@ -83,9 +123,12 @@ pub fn fit(profile: Profile, m: &mut Message) {
                 i.speed = 0;
                 i.link_ifindex = 0;
             }
-            if profile == Profile::QuaggaV2 {
+            if !profile.interface_has_link_layer() {
                 i.ll_type = 0;
                 i.link_params = None;
+            }
+            if !profile.interface_has_txqlen() {
+                i.txqlen = 0;
             }
         }
         Message::NexthopRegister(list) | Message::NexthopUnregister(list) if quagga => {
@@ -105,7 +148,7 @@ pub fn fit(profile: Profile, m: &mut Message) {
         Message::RouteAdd(r)
         | Message::RouteDelete(r)
         | Message::RedistributeRouteAdd(r)
-        | Message::RedistributeRouteDel(r) => fit_route(r),
+        | Message::RedistributeRouteDel(r) => fit_route(profile, r),
         _ => {}
     }
     // Old-style routes: family follows the command; v2 has no MTU/TAG; ≤ 255 entries.
@@ -118,7 +161,7 @@ pub fn fit(profile: Profile, m: &mut Message) {
         if r.prefix.is_ipv6() != v6 {
             r.prefix = wire_prefix(swap_family(r.prefix));
         }
-        if profile == Profile::QuaggaV2 {
+        if !profile.old_route_has_mtu_tag() {
             r.mtu = None;
             r.tag = None;
         }
@@ -129,12 +172,7 @@ pub fn fit(profile: Profile, m: &mut Message) {
     match m {
         Message::NexthopUpdate(u) => {
             for nh in u.nexthops.iter_mut() {
-                if let Some(l) = nh.labels.as_mut() {
-                    l.truncate(16);
-                }
-                if let Some(b) = nh.extras.as_mut().and_then(|x| x.backup_indexes.as_mut()) {
-                    b.truncate(8);
-                }
+                fit_nexthop(profile, nh);
             }
         }
         Message::OldNexthopUpdate(u) => u.nexthops.truncate(255),
@@ -165,7 +203,7 @@ pub fn expected_variants(profile: Profile) -> Vec<&'static str> {
         "Unknown",
     ];
     match profile {
-        Profile::Frr84 => v.extend([
+        p if p.is_frr() => v.extend([
             "Capabilities",
             "NexthopRegister",
             "NexthopUnregister",

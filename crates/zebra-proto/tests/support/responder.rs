@@ -1,5 +1,6 @@
-//! A minimal zebra for tests: answers what FRR 8.4 bgpd needs (capabilities, interfaces,
-//! router id, connected nexthop tracking) and records every frame, both directions.
+//! A minimal zebra for tests: answers what FRR 8.4 and 10.x bgpd need (capabilities,
+//! interfaces, router id, connected nexthop tracking, the label manager's synchronous connect)
+//! and records every frame, both directions.
 //!
 //! The answering logic is sans-I/O ([`Responder::answer`]); [`CaptureServer`] runs it on a Unix
 //! socket with one thread per connection.
@@ -18,8 +19,9 @@ use std::time::Duration;
 use bytes::BytesMut;
 use ipnetwork::IpNetwork;
 use zebra_proto::{
-    decode, encode, frame_length, Capabilities, InterfaceAddress, InterfaceInfo, Message,
-    NexthopTarget, NexthopUpdate, Profile, RouterIdUpdate, ZapiNexthop,
+    decode, encode, frame_length, Capabilities, InterfaceAddress, InterfaceInfo,
+    LabelManagerConnectReply, Message, NexthopTarget, NexthopUpdate, Profile, RouterIdUpdate,
+    ZapiNexthop,
 };
 
 /// One interface the responder announces, with its addresses.
@@ -54,6 +56,7 @@ pub fn iface(
             ptm_status: 2, // ZEBRA_PTM_STATUS_UNKNOWN
             metric: 0,
             speed: 0,
+            txqlen: 0,
             mtu,
             mtu6: mtu,
             bandwidth: 0,
@@ -69,6 +72,8 @@ pub fn iface(
 /// What to answer.
 #[derive(Debug, Clone)]
 pub struct Responder {
+    /// The profile the client speaks (the header cannot tell FRR 8.4 from 10.x).
+    pub profile: Profile,
     pub interfaces: Vec<Iface>,
     pub router_id: Ipv4Addr,
 }
@@ -87,12 +92,24 @@ impl Responder {
     /// The messages a zebra sends back for `msg`.
     pub fn answer(&self, msg: &Message) -> Vec<Message> {
         match msg {
+            Message::Hello(h) if h.synchronous => Vec::new(),
             Message::Hello(_) => vec![Message::Capabilities(Capabilities {
                 vrf_backend: 0,
                 mpls: false,
                 multipath: 64,
                 mlag_role: 0,
+                v6_with_v4_nexthop: false,
+                graceful_restart: false,
             })],
+            Message::LabelManagerConnect(c) => {
+                vec![Message::LabelManagerConnectReply(
+                    LabelManagerConnectReply {
+                        proto: c.proto,
+                        instance: c.instance,
+                        result: 0,
+                    },
+                )]
+            }
             Message::InterfaceAddRequest => {
                 let mut out = Vec::new();
                 for i in &self.interfaces {
@@ -233,7 +250,7 @@ fn serve(
     stop: &AtomicBool,
 ) {
     let _ = stream.set_read_timeout(Some(Duration::from_millis(100)));
-    let profile = Profile::Frr84;
+    let profile = resp.profile;
     let mut buf: Vec<u8> = Vec::new();
     let mut chunk = [0u8; 8192];
     while !stop.load(Ordering::Relaxed) {

@@ -1,0 +1,403 @@
+//! Graceful restart of zebra clients: what FRR's zebra does with ZEBRA_CLIENT_CAPABILITIES
+//! (zebra/zebra_gr.c), as a sans-I/O state machine the core drives.
+//!
+//! A client says HELLO with its route type and instance (bgpd: 9, 0); GR state belongs to that
+//! *identity*, so that a restarted bgpd (a new connection) takes over what the old one left.
+//!
+//! * `GR_CAPABILITIES { stale_time }` makes the identity GR-capable. When its connection then
+//!   closes, its routes are not withdrawn but kept **stale** for `stale_time` (bgpd sends its
+//!   `rib-stale-time`, 500 s by default).
+//! * The next connection with the same identity (the restarted bgpd) re-sends routes; a route
+//!   sent again is fresh again (the core emits nothing if its paths are unchanged).
+//! * `ROUTE_UPDATE_PENDING { afi, safi }` says bgpd defers path selection for that family (it
+//!   waits for its peers' End-of-RIB); the matching `ROUTE_UPDATE_COMPLETE` says it has sent
+//!   every route of the family: the stale routes of that family that were not sent again are
+//!   withdrawn then (a *sweep*).
+//! * At the end of the stale time every route still stale is withdrawn, whatever came back.
+//! * `RIB_STALE_TIME` changes the stale time for the next restart (a running one keeps its end,
+//!   as zebra keeps its timer); `GR_DISABLE` ends GR for the identity and withdraws its stale routes at once.
+//! * A client that never sent GR_CAPABILITIES (Quagga, bgpd without `bgp graceful-restart`) has
+//!   its routes withdrawn as soon as it closes, as before.
+//!
+//! Deliberate differences from zebra 8.4/10.3, each because real bgpd 8.4.4 showed it (see
+//! `zebra-proto/tests/live_bgpd_gr.rs` and docs/routing.md, "GR timeline"):
+//!
+//! * A COMPLETE sweeps a family only if this connection said PENDING for it. bgpd says
+//!   COMPLETE for every AFI/SAFI right at Established when it does not defer (a peer without GR,
+//!   or a peer in its own start-up period with the R bit), *before* it has the routes again;
+//!   zebra would withdraw everything then and install it again moments later (a flap). Here
+//!   those routes stay stale until they come back or the stale time ends.
+//! * Each closed connection's stale routes get their own stale time (zebra keeps the first
+//!   timer running when bgpd restarts again before it ends, and then withdraws the routes the
+//!   second bgpd had re-sent as well).
+//! * PENDING/COMPLETE marks are per connection (zebra keeps them from earlier incarnations, so
+//!   a second restart's first COMPLETE would end it for every family).
+//! * GR_CAPABILITIES and RIB_STALE_TIME always set the stale time of the *next* restart (zebra
+//!   ignores both while a restart is running and keeps GR_CAPABILITIES' first value, so a
+//!   restarted bgpd with a new `rib-stale-time` would keep the old one).
+//! * Only the default VRF (0) and SAFI unicast (1) are served, like the rest of this server;
+//!   capabilities for others are ignored (zebra 10.3 also ignores non-unicast SAFIs).
+//! * Only bgpd's main connection takes over the GR state (a synchronous HELLO — the label
+//!   manager's connection — does not), and a second live connection with the same identity
+//!   gets none.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use crate::types::ClientId;
+
+/// `ZEBRA_ROUTE_CONNECT`: route types up to this one are not dynamic; zebra refuses GR for them.
+const ROUTE_CONNECT: u8 = 2;
+/// FRR's internal `AFI_IP` / `AFI_IP6` (not IANA's numbering, though equal here).
+const AFI_IP: u32 = 1;
+const AFI_IP6: u32 = 2;
+/// FRR's internal `SAFI_UNICAST`.
+const SAFI_UNICAST: u32 = 1;
+
+/// A ZEBRA_CLIENT_CAPABILITIES message, reduced to what the server acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum GrMessage {
+    /// ZEBRA_CLIENT_GR_CAPABILITIES: the client does graceful restart; keep its routes this
+    /// many seconds after it disconnects.
+    Capable {
+        /// Stale time in seconds.
+        stale_time: u32,
+        /// VRF.
+        vrf_id: u32,
+    },
+    /// ZEBRA_CLIENT_RIB_STALE_TIME: a new stale time.
+    StaleTime {
+        /// Stale time in seconds.
+        stale_time: u32,
+        /// VRF.
+        vrf_id: u32,
+    },
+    /// ZEBRA_CLIENT_ROUTE_UPDATE_PENDING: the client defers the routes of this family.
+    UpdatePending {
+        /// FRR's internal AFI (1 IPv4, 2 IPv6).
+        afi: u32,
+        /// FRR's internal SAFI (1 unicast).
+        safi: u32,
+        /// VRF.
+        vrf_id: u32,
+    },
+    /// ZEBRA_CLIENT_ROUTE_UPDATE_COMPLETE: the client has sent every route of this family.
+    UpdateComplete {
+        /// FRR's internal AFI (1 IPv4, 2 IPv6).
+        afi: u32,
+        /// FRR's internal SAFI (1 unicast).
+        safi: u32,
+        /// VRF.
+        vrf_id: u32,
+    },
+    /// ZEBRA_CLIENT_GR_DISABLE: graceful restart is off for the client.
+    Disable {
+        /// VRF.
+        vrf_id: u32,
+    },
+}
+
+/// An address family of learned routes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Family {
+    /// IPv4.
+    Ipv4,
+    /// IPv6.
+    Ipv6,
+}
+
+impl Family {
+    fn from_afi(afi: u32) -> Option<Family> {
+        match afi {
+            AFI_IP => Some(Family::Ipv4),
+            AFI_IP6 => Some(Family::Ipv6),
+            _ => None,
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            Family::Ipv4 => 0,
+            Family::Ipv6 => 1,
+        }
+    }
+}
+
+/// What the core must do to the route table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum GrAction {
+    /// Withdraw every route of `owner` now (a client without GR closed).
+    Withdraw {
+        /// The closed connection.
+        owner: ClientId,
+    },
+    /// Keep `owner`'s routes, marked stale (a GR-capable client closed).
+    KeepStale {
+        /// The closed connection.
+        owner: ClientId,
+    },
+    /// Withdraw the routes still stale that belong to one of `owners`, of `family` or of
+    /// every family.
+    Sweep {
+        /// Closed connections whose stale routes go.
+        owners: Vec<ClientId>,
+        /// Only this family (`None`: all).
+        family: Option<Family>,
+        /// Why (for logs and the embedder's event).
+        cause: SweepCause,
+    },
+}
+
+/// Why stale routes of a restarted client were withdrawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SweepCause {
+    /// The restarted client said ROUTE_UPDATE_COMPLETE for the family.
+    UpdateComplete,
+    /// The stale time ran out.
+    StaleTimeExpired,
+    /// The client turned graceful restart off.
+    Disabled,
+}
+
+/// The identity GR state belongs to: route type and instance from HELLO.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Identity {
+    proto: u8,
+    instance: u16,
+}
+
+/// A restart in progress: the closed connection whose routes are stale, and when they go.
+#[derive(Debug, Clone, Copy)]
+struct Restart {
+    deadline: Instant,
+    owner: ClientId,
+}
+
+/// GR state of one identity (zebra's `client_gr_info`).
+#[derive(Debug, Clone)]
+struct Info {
+    /// The connection that has the identity now, if any.
+    live: Option<ClientId>,
+    /// The live connection said GR_CAPABILITIES (and no GR_DISABLE since).
+    capable: bool,
+    stale_time: Duration,
+    pending: [bool; 2],
+    complete: [bool; 2],
+    /// One per closed connection whose stale routes may remain.
+    restarts: Vec<Restart>,
+}
+
+impl Info {
+    fn new(live: Option<ClientId>, stale_time: Duration) -> Info {
+        Info {
+            live,
+            capable: false,
+            stale_time,
+            pending: [false; 2],
+            complete: [false; 2],
+            restarts: Vec::new(),
+        }
+    }
+}
+
+/// The GR state of every client identity. See the module documentation.
+#[derive(Debug, Default)]
+pub(crate) struct GrTable {
+    infos: HashMap<Identity, Info>,
+    /// Identities of the live connections that may take part in GR.
+    identity: HashMap<ClientId, Identity>,
+}
+
+impl GrTable {
+    /// A client said HELLO. A dynamic, asynchronous client takes over the GR state its
+    /// identity left (zebra's `zebra_gr_client_reconnect`).
+    pub(crate) fn hello(&mut self, client: ClientId, proto: u8, instance: u16, synchronous: bool) {
+        if synchronous || proto <= ROUTE_CONNECT {
+            return;
+        }
+        let id = Identity { proto, instance };
+        if let Some(info) = self.infos.get_mut(&id) {
+            match info.live {
+                Some(other) if other != client => {
+                    tracing::warn!(
+                        %client, %other, proto, instance,
+                        "second live connection with the same route type and instance: no graceful restart for it"
+                    );
+                    return;
+                }
+                _ => {
+                    info.live = Some(client);
+                    info.capable = false;
+                    info.pending = [false; 2];
+                    info.complete = [false; 2];
+                }
+            }
+        }
+        self.identity.insert(client, id);
+    }
+
+    /// A CLIENT_CAPABILITIES message from `client`.
+    pub(crate) fn message(&mut self, client: ClientId, msg: GrMessage) -> Option<GrAction> {
+        let Some(&id) = self.identity.get(&client) else {
+            tracing::debug!(%client, ?msg, "GR capability from a client without a dynamic HELLO ignored");
+            return None;
+        };
+        let vrf = match msg {
+            GrMessage::Capable { vrf_id, .. }
+            | GrMessage::StaleTime { vrf_id, .. }
+            | GrMessage::UpdatePending { vrf_id, .. }
+            | GrMessage::UpdateComplete { vrf_id, .. }
+            | GrMessage::Disable { vrf_id } => vrf_id,
+        };
+        if vrf != 0 {
+            tracing::debug!(%client, ?msg, "GR capability for a VRF other than the default ignored");
+            return None;
+        }
+        match msg {
+            GrMessage::Capable { stale_time, .. } => {
+                let t = Duration::from_secs(u64::from(stale_time));
+                let info = self
+                    .infos
+                    .entry(id)
+                    .or_insert_with(|| Info::new(Some(client), t));
+                info.capable = true;
+                info.stale_time = t;
+                None
+            }
+            GrMessage::StaleTime { stale_time, .. } => {
+                if let Some(info) = self.infos.get_mut(&id) {
+                    info.stale_time = Duration::from_secs(u64::from(stale_time));
+                }
+                None
+            }
+            GrMessage::UpdatePending { afi, safi, .. } => {
+                let fam = unicast_family(afi, safi)?;
+                let info = self.infos.get_mut(&id)?;
+                info.pending[fam.index()] = true;
+                None
+            }
+            GrMessage::UpdateComplete { afi, safi, .. } => {
+                let fam = unicast_family(afi, safi)?;
+                let info = self.infos.get_mut(&id)?;
+                info.complete[fam.index()] = true;
+                if info.restarts.is_empty() || !info.pending[fam.index()] {
+                    return None;
+                }
+                Some(GrAction::Sweep {
+                    owners: info.restarts.iter().map(|r| r.owner).collect(),
+                    family: Some(fam),
+                    cause: SweepCause::UpdateComplete,
+                })
+            }
+            GrMessage::Disable { .. } => {
+                let info = self.infos.remove(&id)?;
+                if info.restarts.is_empty() {
+                    return None;
+                }
+                Some(GrAction::Sweep {
+                    owners: info.restarts.iter().map(|r| r.owner).collect(),
+                    family: None,
+                    cause: SweepCause::Disabled,
+                })
+            }
+        }
+    }
+
+    /// `client` closed: its routes are kept stale if its identity does graceful restart,
+    /// otherwise withdrawn.
+    pub(crate) fn closed(&mut self, client: ClientId, now: Instant) -> GrAction {
+        let Some(id) = self.identity.remove(&client) else {
+            return GrAction::Withdraw { owner: client };
+        };
+        let Some(info) = self.infos.get_mut(&id) else {
+            return GrAction::Withdraw { owner: client };
+        };
+        if info.live != Some(client) {
+            return GrAction::Withdraw { owner: client };
+        }
+        info.live = None;
+        if !std::mem::take(&mut info.capable) {
+            return GrAction::Withdraw { owner: client };
+        }
+        info.pending = [false; 2];
+        info.complete = [false; 2];
+        info.restarts.push(Restart {
+            deadline: now + info.stale_time,
+            owner: client,
+        });
+        GrAction::KeepStale { owner: client }
+    }
+
+    /// Starts a restart for routes recovered from an earlier run of the embedder (owned by
+    /// `owner`, a pseudo-connection): the next bgpd (route type `proto`, `instance`) takes it
+    /// over as if it were the old bgpd restarting.
+    pub(crate) fn recover(
+        &mut self,
+        proto: u8,
+        instance: u16,
+        owner: ClientId,
+        stale_time: Duration,
+        now: Instant,
+    ) {
+        let id = Identity { proto, instance };
+        let info = self
+            .infos
+            .entry(id)
+            .or_insert_with(|| Info::new(None, stale_time));
+        info.restarts.push(Restart {
+            deadline: now + stale_time,
+            owner,
+        });
+    }
+
+    /// The earliest end of a restart, if any is in progress.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        self.infos
+            .values()
+            .flat_map(|i| i.restarts.iter().map(|r| r.deadline))
+            .min()
+    }
+
+    /// Ends the restarts whose stale time is over: their stale routes go. An identity whose
+    /// client never came back is forgotten (zebra deletes the stale client).
+    pub(crate) fn timeout(&mut self, now: Instant) -> Vec<GrAction> {
+        let mut out = Vec::new();
+        self.infos.retain(|_, info| {
+            let (due, running): (Vec<Restart>, Vec<Restart>) =
+                info.restarts.iter().partition(|r| r.deadline <= now);
+            if due.is_empty() {
+                return true;
+            }
+            info.restarts = running;
+            out.push(GrAction::Sweep {
+                owners: due.iter().map(|r| r.owner).collect(),
+                family: None,
+                cause: SweepCause::StaleTimeExpired,
+            });
+            info.live.is_some() || !info.restarts.is_empty()
+        });
+        out
+    }
+
+    /// Whether `client`'s identity does graceful restart now (its routes would be kept).
+    #[cfg(test)]
+    pub(crate) fn keeps_routes_of(&self, client: ClientId) -> bool {
+        self.identity
+            .get(&client)
+            .and_then(|id| self.infos.get(id))
+            .is_some_and(|i| i.live == Some(client) && i.capable)
+    }
+}
+
+fn unicast_family(afi: u32, safi: u32) -> Option<Family> {
+    if safi != SAFI_UNICAST {
+        return None;
+    }
+    Family::from_afi(afi)
+}
+
+#[cfg(test)]
+#[path = "gr_tests.rs"]
+mod tests;
