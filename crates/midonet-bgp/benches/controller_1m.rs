@@ -78,7 +78,7 @@ impl Bird {
         writeln!(f, "}}").unwrap();
         writeln!(
             f,
-            "protocol bgp port {{\n  local 192.0.2.2 as 65002;\n  neighbor 192.0.2.1 as 65001;\n  ipv4 {{ import none; export all; }};\n}}"
+            "protocol bgp controller {{\n  local 192.0.2.2 as 65002;\n  neighbor 192.0.2.1 as 65001;\n  ipv4 {{ import none; export all; }};\n}}"
         )
         .unwrap();
         f.flush().unwrap();
