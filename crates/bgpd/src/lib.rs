@@ -45,6 +45,29 @@
 //! supervisor.stop().await
 //! # }
 //! ```
+//!
+//! What the supervisor will run is visible before anything starts:
+//!
+//! ```
+//! use bgpd::{BgpdSpec, ConfigFile, ZebraSocket};
+//!
+//! let config = ConfigFile::Managed {
+//!     path: "/run/midonet-bgp/port0/bgpd.conf".into(),
+//!     hostname: "port0".into(),
+//!     log_file: None,
+//! };
+//! let mut spec = BgpdSpec::new("mnb-port0", "/run/midonet-bgp/port0", config, "secret");
+//! spec.zebra = ZebraSocket::Path("/run/midonet-bgp/port0/zserv.api".into());
+//! let args: Vec<String> = spec.args().iter().map(|a| a.to_string_lossy().into_owned()).collect();
+//! // Its own zebra socket, pid file and vtysh directory: nothing shared with a host FRR.
+//! for pair in [
+//!     ["-z", "/run/midonet-bgp/port0/zserv.api"],
+//!     ["-i", "/run/midonet-bgp/port0/bgpd.pid"],
+//!     ["--vty_socket", "/run/midonet-bgp/port0"],
+//! ] {
+//!     assert!(args.windows(2).any(|w| w == pair), "{pair:?} not in {args:?}");
+//! }
+//! ```
 
 mod backoff;
 mod error;
@@ -57,6 +80,7 @@ mod readiness;
 mod secret;
 mod spec;
 mod supervisor;
+pub mod version;
 
 pub use backoff::{Backoff, BackoffPolicy, Decision, GiveUpPolicy};
 pub use error::BgpdError;

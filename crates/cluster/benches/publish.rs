@@ -171,8 +171,13 @@ async fn publish_run(n: u32) {
             .is_some_and(|r| r > 0)
     });
     let delta = t2 - t0;
-    let meta = store.routes().await.unwrap();
-    let chunks = meta["p1"].0.chunks.len();
+    let chunks = match store.routes().await {
+        Ok(meta) => meta.get("p1").map(|m| m.0.chunks.len()).unwrap_or(0),
+        Err(e) => {
+            eprintln!("reading the chunk count failed: {e}");
+            0
+        }
+    };
     let mntr = zk.mntr(0).unwrap();
     println!(
         "routes {n}: published and seen by a RouteWatcher in another process in {:.3} s ({:.0} routes/s); \

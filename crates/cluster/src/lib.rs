@@ -23,6 +23,19 @@
 //! `SyncConnected`, `Expired`) that fencing is built on. The older `zookeeper` crate is
 //! synchronous and `tokio-zookeeper` has neither persistent watches nor recent releases.
 //! Its types stay inside this crate.
+//!
+//! Store URLs and the znode layout need no ZooKeeper:
+//!
+//! ```
+//! use cluster::layout::{Layout, StoreUrl};
+//! # fn main() -> Result<(), cluster::ClusterError> {
+//! let url = StoreUrl::parse("zk://192.0.2.10:2181,192.0.2.11:2181/midonet-bgp")?;
+//! assert_eq!(url.servers, "192.0.2.10:2181,192.0.2.11:2181");
+//! let layout = Layout::new(&url.root)?;
+//! assert!(layout.port("uplink1").starts_with("/midonet-bgp/"));
+//! assert!(StoreUrl::parse("http://192.0.2.10/midonet-bgp").is_err());
+//! # Ok(()) }
+//! ```
 
 pub mod doc;
 mod error;

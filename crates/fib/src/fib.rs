@@ -118,6 +118,11 @@ impl Fib {
         self.planner.stale()
     }
 
+    /// Number of wanted routes the kernel refused (not retried yet).
+    pub fn refused(&self) -> usize {
+        self.planner.failed().count()
+    }
+
     /// Queues every route the kernel refused again; returns how many.
     pub fn retry_failed(&mut self) -> usize {
         self.planner.retry_failed()

@@ -40,6 +40,19 @@
 //! println!("{found} found, {} created, {} swept", report.created, swept.deleted);
 //! # Ok(()) }
 //! ```
+//!
+//! Routes are described with plain types, checked without the kernel:
+//!
+//! ```
+//! use fib::{canonical, next_hops, NextHop};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! assert_eq!(canonical("192.0.2.7/24".parse()?).to_string(), "192.0.2.0/24");
+//! let a = NextHop::onlink("192.0.2.1".parse()?, 2);
+//! let b = NextHop::onlink("192.0.2.9".parse()?, 2);
+//! // Sorted and deduplicated: the same set, however the paths arrived.
+//! assert_eq!(next_hops(vec![b, a, b]), next_hops(vec![a, b]));
+//! # Ok(()) }
+//! ```
 
 mod error;
 mod fib;

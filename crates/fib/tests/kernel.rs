@@ -381,6 +381,7 @@ fn many_routes_go_in_batches() {
 }
 
 #[test]
+#[ignore = "needs the kernel's vrf module, which the CI machine's kernel does not have (`ip link add … type vrf` fails); run with --ignored where it exists"]
 fn vrf_devices_give_their_table() {
     let Some(()) = testkit::require_root("vrf_devices_give_their_table") else {
         return;

@@ -10,16 +10,24 @@
 //! caller waits for the answer. From async code, call it from `spawn_blocking` or
 //! `block_in_place`.
 //!
-//! ```no_run
+//! ```
 //! # fn main() -> Result<(), lab::LabError> {
-//! let a = lab::LabNs::create("lab-doc-a")?; // lo is up inside
-//! let b = lab::LabNs::create("lab-doc-b")?;
+//! # // Namespaces need root (CI runs the doc tests as root); elsewhere the example is skipped.
+//! # if unsafe { libc::geteuid() } != 0 { return Ok(()) }
+//! let id = std::process::id();
+//! let a = lab::LabNs::create(&format!("labdoc-a{id}"))?; // lo is up inside
+//! let b = lab::LabNs::create(&format!("labdoc-b{id}"))?;
 //! lab::veth_between(&a, "va", &b, "vb")?;
 //! a.add_addr("va", "192.0.2.1/24")?;
 //! b.add_addr("vb", "192.0.2.2/24")?;
-//! let out = a.command("ping")?.args(["-c1", "-W1", "192.0.2.2"]).output();
-//! println!("{out:?}");
-//! # Ok(()) } // both namespaces and the veth pair are gone here
+//! assert!(a.link("va")?.up);
+//! let addrs = b.addresses("vb")?;
+//! assert!(addrs.iter().any(|x| x.network.to_string() == "192.0.2.2/24"), "{addrs:?}");
+//! // Programs run inside with `a.command("ping")?.args(["-c1", "192.0.2.2"]).status()`.
+//! let path = a.path().to_path_buf();
+//! drop((a, b)); // both namespaces and the veth pair are removed
+//! assert!(!path.exists());
+//! # Ok(()) }
 //! ```
 
 mod bgpd;

@@ -36,7 +36,9 @@ impl LabNs {
     /// Creates the namespace `name` (an error if it exists) with `lo` up.
     pub fn create(name: &str) -> Result<LabNs, LabError> {
         let ns = NetNsGuard::create(name).map_err(LabError::netns(format!("create {name}")))?;
-        let rtnl = Rtnl::open(Some(&ns)).map_err(LabError::netns(format!("netlink in {name}")))?;
+        // Sync API: wait for the netlink thread here (as `Rtnl::open` did before it became async).
+        let rtnl = futures::executor::block_on(Rtnl::open(Some(&ns)))
+            .map_err(LabError::netns(format!("netlink in {name}")))?;
         Ok(LabNs {
             rtnl: RtnlDebug(rtnl),
             ns,

@@ -220,6 +220,10 @@ pub async fn run<E: Effects>(opts: ClusterRunOptions, env: E) -> Result<(), Clus
     }
     let mut assignment = member.assignment();
     let mut running: Vec<String> = Vec::new();
+    let mut current = local.config.clone();
+    // Ports started here that still have to announce themselves (ARP / unsolicited NA) once
+    // their container is up, with a deadline.
+    let mut announce: std::collections::BTreeMap<String, tokio::time::Instant> = Default::default();
     let mut status = tokio::time::interval(local.config.controller.status_interval);
     status.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     info!(host = %opts.host_id, store = %opts.url.servers, root = %opts.url.root, "cluster mode started");
@@ -241,6 +245,11 @@ pub async fn run<E: Effects>(opts: ClusterRunOptions, env: E) -> Result<(), Clus
                             let _ = publisher.released(port);
                         }
                         running = a.ports.keys().cloned().collect();
+                        for port in &report.added {
+                            announce.insert(port.clone(), tokio::time::Instant::now() + Duration::from_secs(60));
+                        }
+                        announce.retain(|p, _| a.ports.contains_key(p));
+                        current = config;
                     }
                     Err(problems) => {
                         // Every port validated alone; together they conflict (e.g. names that
@@ -253,7 +262,25 @@ pub async fn run<E: Effects>(opts: ClusterRunOptions, env: E) -> Result<(), Clus
                 }
             }
             _ = status.tick() => {
-                for p in handler.status().await {
+                let statuses = handler.status().await;
+                announce.retain(|_, deadline| *deadline > tokio::time::Instant::now());
+                for p in &statuses {
+                    if p.phase != routing::PortPhase::Running || !announce.contains_key(&p.name) {
+                        continue;
+                    }
+                    let Some(cfg) = current.port(&p.name) else { continue };
+                    announce.remove(&p.name);
+                    let addresses = cfg.addresses().iter().map(|n| n.ip()).collect();
+                    let peers = cfg.peer_addresses();
+                    let (ns, ifname, port) = (p.namespace.clone(), format!("{}_m", p.namespace), p.name.clone());
+                    tokio::spawn(async move {
+                        match crate::takeover::send(&ns, &ifname, addresses, peers).await {
+                            Ok(n) => info!(%port, frames = n, "announced the port's addresses (ARP / unsolicited NA)"),
+                            Err(e) => warn!(%port, error = %e, "cannot announce the port's addresses"),
+                        }
+                    });
+                }
+                for p in statuses {
                     let mut v = serde_json::to_value(&p).unwrap_or(Value::Null);
                     if let Value::Object(o) = &mut v {
                         // Routes are published in their own chunked znodes; the status has counts.
@@ -266,8 +293,9 @@ pub async fn run<E: Effects>(opts: ClusterRunOptions, env: E) -> Result<(), Clus
                 let Some(p) = req else { continue };
                 let reply = match p.request {
                     Request::Status => Reply::status(handler.status().await),
-                    Request::Routes(_) => Reply::error("in --store mode the routes are published to the store; read them with `midonet-bgp cluster --store URL routes`".into()),
-                    Request::Reload => Reply::error("in --store mode the configuration comes from the store; use `midonet-bgp cluster put-port`".into()),
+                    Request::Routes(_) => Reply::error("in --store mode the routes are published to the store; read them with `midonet-bgp cluster --store URL routes`"),
+                    Request::Watch { .. } => Reply::error("watch is served by the connection"),
+                    Request::Reload => Reply::error("in --store mode the configuration comes from the store; use `midonet-bgp cluster put-port`"),
                 };
                 let _ = p.reply.send(reply);
             }

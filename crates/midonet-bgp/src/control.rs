@@ -2,7 +2,16 @@
 //! line (`{"request":"status"}`), the server answers one line per request. `status` carries
 //! counts only; the learned routes are listed a page at a time
 //! (`{"request":"routes","port":"p1","within":"198.51.100.0/24","limit":1000}`, then again with
-//! `"after"` set to the reply's `next`), so no reply grows with the table.
+//! `"after"` set to the reply's `next`), so no reply grows with the table; `watch` streams them
+//! (the current table page by page, then every change).
+//!
+//! The connection layer (binding, permissions, limits, deadlines) is in [`server`], the wire
+//! format (line splitting, request parsing) in [`codec`].
+
+pub mod codec;
+pub mod server;
+#[cfg(test)]
+mod tests;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -10,9 +19,11 @@ use std::time::Duration;
 use routing::{PortStatus, RoutePage, RouteQuery};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::{mpsc, oneshot};
-use tracing::{debug, warn};
+use tokio::net::UnixStream;
+use tokio::sync::oneshot;
+
+pub use codec::{parse_request, LineCodec, RequestError, MAX_REQUEST_LINE};
+pub use server::{authorize, Access, ControlServer, Denied, Peer};
 
 /// A request on the control socket.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,6 +35,43 @@ pub enum Request {
     Reload,
     /// One page of learned routes.
     Routes(RouteQuery),
+    /// The route stream: the current routes (of `port`, or of every port), then every change,
+    /// one JSON line each, until the client closes (see `watch.rs`). Served by the connection
+    /// itself; the main loop only answers the `routes` pages it asks for the current table.
+    Watch {
+        /// Only this port's routes.
+        #[serde(default)]
+        port: Option<String>,
+    },
+}
+
+impl Request {
+    /// Whether the request changes the controller's state (then only root may send it).
+    pub fn changes_state(&self) -> bool {
+        match self {
+            Request::Status | Request::Routes(_) | Request::Watch { .. } => false,
+            Request::Reload => true,
+        }
+    }
+
+    /// The request's name on the wire.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Request::Status => "status",
+            Request::Reload => "reload",
+            Request::Routes(_) => "routes",
+            Request::Watch { .. } => "watch",
+        }
+    }
+
+    /// When the request opens the route stream (served by the connection, not answered by
+    /// one reply): `Some` with its port filter (`Some(None)`: every port).
+    pub fn stream_port(&self) -> Option<Option<&str>> {
+        match self {
+            Request::Watch { port } => Some(port.as_deref()),
+            Request::Status | Request::Reload | Request::Routes(_) => None,
+        }
+    }
 }
 
 /// A reply on the control socket.
@@ -63,11 +111,16 @@ impl Reply {
         }
     }
 
-    /// A failed reply.
-    pub fn error(message: String) -> Reply {
+    /// A successful reply carrying nothing (a done `reload`).
+    pub fn done() -> Reply {
+        Reply::status(Vec::new())
+    }
+
+    /// A failed reply with `error`.
+    pub fn error(error: impl Into<String>) -> Reply {
         Reply {
             ok: false,
-            error: Some(message),
+            error: Some(error.into()),
             ports: Vec::new(),
             page: None,
         }
@@ -93,6 +146,9 @@ pub enum ControlError {
         /// The cause.
         source: std::io::Error,
     },
+    /// Something other than a socket is at the socket path; it is left alone.
+    #[error("control socket {0} exists and is not a socket; refusing to replace it")]
+    NotASocket(PathBuf),
     /// Another process already serves this socket.
     #[error("control socket {0} is in use: is another midonet-bgp running?")]
     InUse(PathBuf),
@@ -107,95 +163,6 @@ pub enum ControlError {
     /// The server reported an error.
     #[error("{0}")]
     Server(String),
-}
-
-/// The bound socket; removes its file on drop.
-pub struct ControlServer {
-    path: PathBuf,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for ControlServer {
-    fn drop(&mut self) {
-        self.task.abort();
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
-
-impl ControlServer {
-    /// Binds `path` (replacing a stale socket file left by a crash) and forwards requests to
-    /// `tx`.
-    pub async fn bind(
-        path: &Path,
-        tx: mpsc::Sender<Pending>,
-    ) -> Result<ControlServer, ControlError> {
-        let io = |source| ControlError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(io)?;
-        }
-        if path.exists() {
-            if UnixStream::connect(path).await.is_ok() {
-                return Err(ControlError::InUse(path.to_path_buf()));
-            }
-            std::fs::remove_file(path).map_err(io)?;
-        }
-        let listener = UnixListener::bind(path).map_err(io)?;
-        let task = tokio::spawn(async move {
-            loop {
-                match listener.accept().await {
-                    Ok((stream, _)) => {
-                        tokio::spawn(serve(stream, tx.clone()));
-                    }
-                    Err(e) => {
-                        warn!(error = %e, "control socket accept failed");
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                    }
-                }
-            }
-        });
-        Ok(ControlServer {
-            path: path.to_path_buf(),
-            task,
-        })
-    }
-}
-
-async fn serve(stream: UnixStream, tx: mpsc::Sender<Pending>) {
-    let (r, mut w) = stream.into_split();
-    let mut lines = BufReader::new(r).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
-        let reply = match serde_json::from_str::<Request>(&line) {
-            Err(e) => Reply::error(format!("bad request: {e}")),
-            Ok(request) => {
-                let (rtx, rrx) = oneshot::channel();
-                if tx
-                    .send(Pending {
-                        request,
-                        reply: rtx,
-                    })
-                    .await
-                    .is_err()
-                {
-                    return;
-                }
-                match rrx.await {
-                    Ok(r) => r,
-                    Err(_) => return,
-                }
-            }
-        };
-        let Ok(mut text) = serde_json::to_string(&reply) else {
-            return;
-        };
-        text.push('\n');
-        if w.write_all(text.as_bytes()).await.is_err() {
-            debug!("control client went away");
-            return;
-        }
-    }
 }
 
 /// Sends one request to the server at `path` and returns its reply.
@@ -236,43 +203,4 @@ pub async fn ask(path: &Path, request: Request) -> Result<Reply, ControlError> {
         ));
     }
     Ok(reply)
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
-    use super::*;
-
-    #[tokio::test]
-    async fn round_trip_and_bad_requests() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("c.sock");
-        let (tx, mut rx) = mpsc::channel(4);
-        let server = ControlServer::bind(&path, tx.clone()).await.unwrap();
-        tokio::spawn(async move {
-            while let Some(p) = rx.recv().await {
-                let _ = p.reply.send(Reply::status(Vec::new()));
-            }
-        });
-        let r = ask(&path, Request::Status).await.unwrap();
-        assert!(r.ok);
-        // A second server on the same live socket is refused.
-        assert!(matches!(
-            ControlServer::bind(&path, tx.clone()).await,
-            Err(ControlError::InUse(_))
-        ));
-        // Garbage gets an error line, not a hang or a crash.
-        let mut s = UnixStream::connect(&path).await.unwrap();
-        s.write_all(b"{nonsense\n").await.unwrap();
-        let mut line = String::new();
-        BufReader::new(s).read_line(&mut line).await.unwrap();
-        let reply: Reply = serde_json::from_str(&line).unwrap();
-        assert!(!reply.ok);
-        assert!(reply.error.unwrap().contains("bad request"));
-        drop(server);
-        assert!(!path.exists(), "socket file removed on drop");
-        // A stale socket file (crashed server) is replaced.
-        std::fs::write(&path, b"").unwrap();
-        let _again = ControlServer::bind(&path, tx).await.unwrap();
-    }
 }

@@ -307,7 +307,8 @@ async fn demo(
                 let reply = match p.request {
                     Request::Status => Reply::status(handler.status().await),
                     Request::Routes(query) => Reply::page(table.page(&query)),
-                    Request::Reload => Reply::error("the demo has a fixed configuration".into()),
+                    Request::Watch { .. } => Reply::error("watch is served by the connection"),
+                    Request::Reload => Reply::error("the demo has a fixed configuration"),
                 };
                 let _ = p.reply.send(reply);
             }

@@ -4,17 +4,18 @@
 
 mod cluster;
 mod cluster_cli;
-mod control;
 mod demo;
 mod notify;
 mod print;
 mod run;
+mod takeover;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
+use midonet_bgp::{control, watch};
 use routing::config::Config;
 
 /// Default control socket when neither `--socket` nor `--config` is given.
@@ -80,7 +81,8 @@ enum Command {
     /// Run a self-contained lab: an upstream FRR peer in its own namespace and one BGP port.
     Demo(demo::DemoArgs),
     /// Print the routes learned by each port of the running controller (fetched a page at a
-    /// time; `--json` prints one JSON object per route and line).
+    /// time; `--json` prints one JSON object per route and line), or with `--watch` the current
+    /// routes and then every change.
     Routes(RoutesArgs),
     /// Print each port's bgpd and per-peer state from the running controller.
     Status(QueryArgs),
@@ -112,11 +114,14 @@ struct QueryArgs {
 struct RoutesArgs {
     #[command(flatten)]
     query: QueryArgs,
+    /// Print the current routes, then every change as it happens (until interrupted).
+    #[arg(long)]
+    watch: bool,
     /// Only this port's routes.
     #[arg(long)]
     port: Option<String>,
     /// Only routes inside this prefix (the prefix itself and its more-specifics).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "watch")]
     prefix: Option<ipnetwork::IpNetwork>,
     /// Routes asked for per request.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=10_000))]
@@ -301,47 +306,99 @@ fn reload(args: &SocketArgs) -> ExitCode {
 
 /// `midonet-bgp check-config [--json] FILE`: exit status 0 when valid, 2 when not.
 fn check_config(file: &Path, json: bool) -> ExitCode {
-    if !json {
-        return match load(file) {
-            Ok((c, _)) => {
-                let peers: usize = c.ports.iter().map(|p| p.peers.len()).sum();
-                println!(
-                    "{}: OK ({} port(s), {} peer(s))",
-                    file.display(),
-                    c.ports.len(),
-                    peers
-                );
-                ExitCode::SUCCESS
-            }
-            Err(code) => code,
-        };
-    }
+    use routing::config::ConfigError;
     let verdict = match std::fs::read_to_string(file) {
-        Err(e) => Err(vec![routing::config::ConfigError {
+        Err(e) => Err(vec![ConfigError {
             path: String::new(),
             reason: format!("cannot read: {e}"),
         }]),
-        Ok(text) => Config::parse(&text).map_err(|e| e.problems()),
+        Ok(text) => Config::parse(&text)
+            .and_then(|c| c.check_environment().map(|()| c))
+            .map_err(|e| e.problems())
+            .and_then(|c| {
+                // The zebra server must speak the protocol of the bgpd it will launch.
+                match bgpd::version::detect_blocking(&c.controller.bgpd_path) {
+                    Ok(d) => Ok((c, d)),
+                    Err(e) => Err(vec![ConfigError {
+                        path: "controller.bgpd_path".to_string(),
+                        reason: e.to_string(),
+                    }]),
+                }
+            }),
     };
-    let (code, value) = match verdict {
-        Ok(c) => {
+    let (code, value, text) = match verdict {
+        Ok((c, detected)) => {
             let peers: usize = c.ports.iter().map(|p| p.peers.len()).sum();
+            let warnings: Vec<String> = c.warnings.iter().map(|w| w.to_string()).collect();
+            if !json {
+                // Valid, but bgpd will not use the value as written.
+                for w in &warnings {
+                    eprintln!("{}: warning: {w}", file.display());
+                }
+            }
             let value = serde_json::json!({
-                "file": file, "ok": true, "ports": c.ports.len(), "peers": peers
+                "file": file, "ok": true, "ports": c.ports.len(), "peers": peers,
+                "warnings": warnings,
+                "bgpd": {
+                    "path": c.controller.bgpd_path,
+                    "version": detected.version.to_string(),
+                    "profile": detected.profile.to_string(),
+                }
             });
-            (ExitCode::SUCCESS, value)
+            let text = format!(
+                "{}: OK ({} port(s), {} peer(s))\nbgpd: {} is {} (zebra profile {})",
+                file.display(),
+                c.ports.len(),
+                peers,
+                c.controller.bgpd_path.display(),
+                detected.version,
+                detected.profile
+            );
+            (ExitCode::SUCCESS, value, text)
         }
         Err(problems) => {
             let errors: Vec<_> = problems
                 .iter()
                 .map(|p| serde_json::json!({ "key": p.path, "reason": p.reason }))
                 .collect();
+            let text = problems
+                .iter()
+                .map(|p| format!("{}: {}: {}", file.display(), p.path, p.reason))
+                .collect::<Vec<_>>()
+                .join("\n");
             let value = serde_json::json!({ "file": file, "ok": false, "errors": errors });
-            (ExitCode::from(2), value)
+            (ExitCode::from(2), value, text)
         }
     };
-    println!("{value}");
+    if json {
+        println!("{value}");
+    } else if code == ExitCode::SUCCESS {
+        println!("{text}");
+    } else {
+        eprintln!("{text}");
+    }
     code
+}
+
+fn watch_routes(r: &RoutesArgs) -> ExitCode {
+    let socket = match socket_of(&r.query.socket) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(watch::watch_client(&socket, r.port.clone(), r.query.json)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn run_controller(path: &Path) -> ExitCode {
@@ -356,15 +413,32 @@ fn run_controller(path: &Path) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Err(e) = config.check_environment() {
+        eprintln!("{}: {e}", path.display());
+        return ExitCode::from(2);
+    }
+    // The one table of learned routes (answers `routes` and starts every watcher), then the
+    // kernel tables, then the watchers: each port's batch goes through all three in one call.
     let table = Arc::new(routing::TableSink::new());
+    let kernel = Arc::new(routing::kernel::KernelSink::new());
+    let chain: Vec<Arc<dyn routing::RouteSink>> = vec![table.clone(), kernel.clone()];
+    let sink = Arc::new(watch::WatchSink::new(Arc::new(routing::TeeSink::new(
+        chain,
+    ))));
     let followed = run::Followed::new(path, Some(text));
     let result = rt.block_on(run::run(
         followed,
         config,
         routing::real::RealEffects::new(),
         table,
+        sink,
+        Some(kernel.clone()),
         None,
     ));
+    // The ports withdrew their routes while stopping: let the writers delete them.
+    if !kernel.sync(std::time::Duration::from_secs(30)) {
+        eprintln!("midonet-bgp: the route sink did not finish writing the kernel tables");
+    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -454,6 +528,7 @@ fn main() -> ExitCode {
             demo::main(args)
         }
         Command::Reload(args) => reload(&args),
+        Command::Routes(r) if r.watch => watch_routes(&r),
         Command::Routes(r) => routes(&r),
         Command::Status(q) => status(&q),
     }

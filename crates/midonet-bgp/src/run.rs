@@ -6,13 +6,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use routing::config::{Config, ConfigErrors};
-use routing::{Effects, RoutingHandler, TableSink};
+use routing::kernel::KernelSink;
+use routing::{Effects, RouteSink, RoutingHandler, TableSink};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 
-use crate::control::{ControlError, ControlServer, Pending, Reply, Request};
+use crate::control::{Access, ControlError, ControlServer, Pending, Reply, Request};
 use crate::notify;
+use midonet_bgp::lock::{LockError, PrefixLock, LOCK_DIR};
 
 /// Tells systemd (`Type=notify`) about a state change; a failure is logged, never fatal.
 fn tell_systemd(state: &str) {
@@ -30,6 +32,35 @@ pub enum RunError {
     /// Signal handlers could not be installed.
     #[error("installing signal handlers: {0}")]
     Signals(std::io::Error),
+    /// Another controller uses the same name prefix (or the lock could not be taken).
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    /// `control_group` names no group of this host.
+    #[error("controller.control_group {name:?}: {reason}")]
+    Group {
+        /// The configured group.
+        name: String,
+        /// Why it cannot be used.
+        reason: String,
+    },
+}
+
+/// The gid of `name` (a group name, or a number taken as it is).
+fn resolve_group(name: &str) -> Result<u32, RunError> {
+    if let Ok(gid) = name.parse::<u32>() {
+        return Ok(gid);
+    }
+    match nix::unistd::Group::from_name(name) {
+        Ok(Some(g)) => Ok(g.gid.as_raw()),
+        Ok(None) => Err(RunError::Group {
+            name: name.to_string(),
+            reason: "no such group on this host".into(),
+        }),
+        Err(e) => Err(RunError::Group {
+            name: name.to_string(),
+            reason: e.to_string(),
+        }),
+    }
 }
 
 /// The configuration file being followed.
@@ -70,26 +101,56 @@ impl Followed {
     }
 }
 
-/// Runs the controller until SIGINT or SIGTERM; returns after everything is torn down. Learned
-/// routes go to `table`, which answers `routes` requests page by page.
+/// Attaches the ports of `config` to their kernel tables (blocking work, off the runtime).
+async fn configure_kernel(kernel: Option<&Arc<KernelSink>>, config: &Config) {
+    let Some(kernel) = kernel else { return };
+    let (k, c) = (kernel.clone(), config.clone());
+    match tokio::task::spawn_blocking(move || k.configure(&c)).await {
+        Ok(errors) => {
+            for e in errors {
+                error!("{e}");
+            }
+        }
+        Err(e) => error!("configuring the kernel route sink: {e}"),
+    }
+}
+
+/// Runs the controller until SIGINT or SIGTERM; returns after everything is torn down.
+/// Learned routes go to `sink`, which includes `table`; `table` answers `routes` requests
+/// (and the route stream's first pages) page by page. `kernel`, when given, is (re)configured
+/// with every configuration applied; it is usually also part of `sink`.
 pub async fn run<E: Effects>(
     mut followed: Followed,
     config: Config,
     env: E,
     table: Arc<TableSink>,
+    sink: Arc<dyn RouteSink>,
+    kernel: Option<Arc<KernelSink>>,
     ready: Option<tokio::sync::oneshot::Sender<()>>,
 ) -> Result<(), RunError> {
+    // First of all: a second controller with our prefix would sweep our namespaces (and we
+    // theirs), so only one may run.
+    let _lock = PrefixLock::acquire(std::path::Path::new(LOCK_DIR), &config.controller.prefix)?;
+    let access = Access {
+        group: config
+            .controller
+            .control_group
+            .as_deref()
+            .map(resolve_group)
+            .transpose()?,
+    };
     let mut hup = signal(SignalKind::hangup()).map_err(RunError::Signals)?;
     let mut int = signal(SignalKind::interrupt()).map_err(RunError::Signals)?;
     let mut term = signal(SignalKind::terminate()).map_err(RunError::Signals)?;
-    let mut handler = RoutingHandler::new(env, table.clone());
+    let mut handler = RoutingHandler::new(env, sink);
     let (tx, mut requests) = mpsc::channel::<Pending>(16);
-    let server = ControlServer::bind(&config.controller.control_socket, tx).await?;
+    let server = ControlServer::bind_with(&config.controller.control_socket, access, tx).await?;
     match handler.sweep(&config).await {
         Ok(gone) if !gone.is_empty() => info!(?gone, "removed leftovers of an earlier run"),
         Ok(_) => {}
         Err(e) => warn!(error = %e, "sweeping leftovers"),
     }
+    configure_kernel(kernel.as_ref(), &config).await;
     let report = handler.apply(&config).await;
     info!(ports = ?report.added, "started");
     tell_systemd(notify::READY);
@@ -115,11 +176,15 @@ pub async fn run<E: Effects>(
                         let _ = p.reply.send(Reply::page(table.page(&query)));
                         None
                     }
+                    Request::Watch { .. } => {
+                        let _ = p.reply.send(Reply::error("watch is served by the connection"));
+                        None
+                    }
                     Request::Reload => {
                         let r = followed.check(true);
                         let reply = match &r {
                             Some(Err(e)) => Reply::error(e.to_string()),
-                            _ => Reply::status(Vec::new()),
+                            _ => Reply::done(),
                         };
                         let _ = p.reply.send(reply);
                         r
@@ -139,10 +204,13 @@ pub async fn run<E: Effects>(
                 for w in &new.warnings {
                     warn!("configuration: {w}");
                 }
-                if new.controller.control_socket != current.controller.control_socket {
-                    warn!("control_socket changes take effect at the next start");
+                if new.controller.control_socket != current.controller.control_socket
+                    || new.controller.control_group != current.controller.control_group
+                {
+                    warn!("control_socket and control_group changes take effect at the next start");
                 }
                 tell_systemd(&notify::reloading());
+                configure_kernel(kernel.as_ref(), &new).await;
                 let report = handler.apply(&new).await;
                 info!(added = ?report.added, removed = ?report.removed, updated = ?report.updated, "configuration reloaded");
                 tell_systemd(notify::READY);

@@ -37,6 +37,39 @@ fn check_config_accepts_a_good_file() {
     let (out, err) = text(&o);
     assert!(o.status.success(), "{out}{err}");
     assert!(out.contains("OK (1 port(s), 1 peer(s))"), "{out}");
+    // The default bgpd_path is Debian's FRR bgpd: its version and profile are named.
+    if testkit::find_bgpd().is_some() || testkit::in_ci() {
+        assert!(out.contains("bgpd: /usr/lib/frr/bgpd is FRR "), "{out}");
+        assert!(out.contains("(zebra profile FRR "), "{out}");
+    }
+}
+
+#[test]
+fn check_config_refuses_an_unsupported_or_unknown_bgpd() {
+    let dir = tempfile::tempdir().unwrap();
+    // A "bgpd" reporting FRR 9.1 (renumbered commands, no profile) and one printing nothing.
+    let fake = dir.path().join("bgpd-9.1");
+    std::fs::write(&fake, "#!/bin/sh\necho 'bgpd version 9.1'\n").unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    for (binary, expected) in [
+        (
+            fake.display().to_string(),
+            "bgpd FRR 9.1 is not supported (supported: FRR 8.2",
+        ),
+        ("/bin/true".to_string(), "no \"bgpd version X.Y\" line"),
+    ] {
+        let f = dir.path().join("c.toml");
+        let conf = GOOD.replace(
+            "[controller]\n",
+            &format!("[controller]\nbgpd_path = \"{binary}\"\n"),
+        );
+        std::fs::write(&f, conf).unwrap();
+        let o = bin().arg("check-config").arg(&f).output().unwrap();
+        let (out, err) = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{out}{err}");
+        assert!(err.contains("controller.bgpd_path: "), "{err}");
+        assert!(err.contains(expected), "{err}");
+    }
 }
 
 #[test]
@@ -173,4 +206,42 @@ fn check_config_takes_rfc_timers_warns_about_a_lowered_keepalive_and_refuses_wha
         err.contains("port[0].peer[0].description: \"provider  A\": description: leading, trailing or repeated spaces"),
         "{err}"
     );
+}
+
+#[test]
+fn check_config_validates_the_route_sink() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("sink.toml");
+    // Out-of-range values are named by key path.
+    let bad = format!(
+        "[sink]\nkind = \"fib\"\ntable = 0\n{GOOD}[port.sink]\ntable = 255\nnamespace = \"a/b\"\n"
+    );
+    std::fs::write(&f, bad).unwrap();
+    let o = bin().arg("check-config").arg(&f).output().unwrap();
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    for needle in [
+        "sink.kind: \"fib\" is not \"kernel\" or \"none\"",
+        "sink.table: 0 is not a routing table id",
+        "port[0].sink.table: 255 is the kernel's local table",
+        "port[0].sink.namespace",
+    ] {
+        assert!(err.contains(needle), "missing {needle:?} in:\n{err}");
+    }
+    // A namespace that does not exist is found by check-config.
+    let absent = format!("[sink]\nkind = \"kernel\"\nnamespace = \"mnb-absent-sink-ns\"\n{GOOD}");
+    std::fs::write(&f, absent).unwrap();
+    let o = bin().arg("check-config").arg(&f).output().unwrap();
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("sink.namespace: namespace \"mnb-absent-sink-ns\" does not exist"),
+        "{err}"
+    );
+    // A good kernel sink passes.
+    let good = format!("[sink]\nkind = \"kernel\"\ntable = 100\n{GOOD}");
+    std::fs::write(&f, good).unwrap();
+    let o = bin().arg("check-config").arg(&f).output().unwrap();
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}{err}");
 }

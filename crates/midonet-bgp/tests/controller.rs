@@ -371,6 +371,61 @@ async fn invalid_config_is_rejected_before_anything_is_applied() {
     assert!(tc_filters(&lab, "up1").trim().is_empty());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_controller_with_the_same_prefix_is_refused() {
+    let Some(()) = testkit::require_root("a_second_controller_with_the_same_prefix_is_refused")
+    else {
+        return;
+    };
+    let lab = Lab::new();
+    // Two controllers with their own run directories and sockets but one prefix; no ports, so
+    // only the sweep and the control socket are involved.
+    let write = |n: &str| {
+        let run = lab.run_path().join(n);
+        let file = lab.run_path().join(format!("{n}.toml"));
+        let text = format!(
+            "[controller]\nprefix = \"{}\"\nrun_dir = \"{}\"\nhost_namespace = \"{}\"\n",
+            lab.prefix,
+            run.display(),
+            lab.host.name()
+        );
+        std::fs::write(&file, text).unwrap();
+        (file, run.join("control.sock"))
+    };
+    let (first_cfg, first_sock) = write("first");
+    let (second_cfg, second_sock) = write("second");
+    let mut first = Controller::start(&first_cfg, &lab.run_path().join("first.log"));
+    assert!(
+        wait_blocking(30, || status_json(&first_sock).is_some()).await,
+        "first controller never answered: {}",
+        first.log()
+    );
+    let o = tokio::task::spawn_blocking(move || {
+        bin().args(["run", "--config"]).arg(&second_cfg).output()
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(!o.status.success(), "second controller ran: {err}");
+    assert!(
+        err.contains(&format!("already uses the name prefix `{}`", lab.prefix)),
+        "{err}"
+    );
+    assert!(
+        !second_sock.exists(),
+        "the refused controller bound its socket"
+    );
+    // The first one is untouched and still serves.
+    assert!(first.alive());
+    assert!(status_json(&first_sock).is_some());
+    first.signal(libc::SIGTERM);
+    assert_eq!(first.wait_exit(30).await, Some(0), "{}", first.log());
+    let lock =
+        std::path::Path::new(midonet_bgp::lock::LOCK_DIR).join(format!("{}.lock", lab.prefix));
+    assert!(!lock.exists(), "lock file left behind");
+}
+
 #[test]
 fn demo_converges_and_cleans_up() {
     let Some(_bgpd) = testkit::require_bgpd("demo_converges_and_cleans_up") else {

@@ -64,7 +64,7 @@ fn check_config_json_reports_counts_or_every_problem_with_its_key() {
     let text_bad = GOOD
         .replace(
             "remote_as = 65002\n[[",
-            "remote_as = 65002\nkeepalive = 4\n[[",
+            "remote_as = 65002\nkeepalive = 70000\n[[",
         )
         .replace("local_as = 65001", "local_as = 0");
     std::fs::write(&bad, text_bad).unwrap();

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use ipnetwork::{IpNetwork, Ipv4Network, Ipv6Network};
 
 use crate::error::{NetnsError, Result};
-use crate::ns::{kill_processes_in, NetNs};
+use crate::ns::{kill_processes_in_async, NetNs};
 use crate::rtnl::Rtnl;
 use crate::spec::ContainerSpec;
 use crate::types::{Link, MacAddr, VethEnd};
@@ -425,13 +425,13 @@ impl Container {
             Ok(ns) => ns,
             Err(NetnsError::NotFound { .. }) => {
                 created_ns = true;
-                NetNs::create(&spec.namespace)?
+                NetNs::create_async(&spec.namespace).await?
             }
             Err(e) => return Err(e),
         };
         let mut a = Apply {
-            host: Rtnl::open(host_ns.as_ref())?,
-            inner: Rtnl::open(Some(&ns))?,
+            host: Rtnl::open(host_ns.as_ref()).await?,
+            inner: Rtnl::open(Some(&ns)).await?,
             ns: &ns,
             actions: Vec::new(),
         };
@@ -579,12 +579,12 @@ async fn wait_usable(inner: &Rtnl, index: u32, name: &str) -> Result<()> {
 pub(crate) async fn remove_wiring(spec: &ContainerSpec, host_ns: Option<&NetNs>) -> Result<()> {
     match NetNs::open(&spec.namespace) {
         Ok(ns) => {
-            kill_processes_in(&ns)?;
+            kill_processes_in_async(&ns).await?;
         }
         Err(NetnsError::NotFound { .. }) | Err(NetnsError::NotANamespace { .. }) => {}
         Err(e) => return Err(e),
     }
-    let host = Rtnl::open(host_ns)?;
+    let host = Rtnl::open(host_ns).await?;
     let mut ours = Vec::new();
     for (name, kind) in spec.host_links() {
         if let Some(l) = host.link(name).await? {
@@ -631,7 +631,7 @@ async fn delete_links_without_waiting_for_the_kernel(
     if indexes.is_empty() {
         return Ok(());
     }
-    let deleter = Rtnl::open(host_ns)?;
+    let deleter = Rtnl::open(host_ns).await?;
     let (tx, mut rx) = tokio::sync::oneshot::channel();
     let doomed = indexes.clone();
     std::thread::Builder::new()

@@ -48,6 +48,20 @@
 //! # Ok(()) }
 //! ```
 //!
+//! The plain types check their input without touching the system:
+//!
+//! ```
+//! # fn main() -> Result<(), netns::NetnsError> {
+//! let mac: netns::MacAddr = "02:00:5e:00:53:01".parse()?;
+//! assert!(mac.is_unicast());
+//! assert_eq!(mac.to_string(), "02:00:5e:00:53:01");
+//! assert!("02:00:5e:00:53".parse::<netns::MacAddr>().is_err());
+//! netns::validate_ns_name("mnb-uplink1")?;
+//! assert!(netns::validate_ns_name("../etc").is_err());
+//! assert!(netns::validate_ifname("a-name-longer-than-15").is_err());
+//! # Ok(()) }
+//! ```
+//!
 //! Namespaces alone:
 //!
 //! ```no_run
@@ -63,6 +77,7 @@
 mod container;
 mod error;
 mod ns;
+mod pidfd;
 mod rtnl;
 mod spec;
 mod sweep;
@@ -72,7 +87,8 @@ mod types;
 pub use container::{Action, BuiltVeth, Container, ContainerGuard, InsideInterface};
 pub use error::{NetlinkFailure, NetnsError, Result};
 pub use ns::{
-    delete, kill_processes_in, list, pids_in, validate_ns_name, NetNs, NetNsGuard, NETNS_RUN_DIR,
+    delete, kill_processes_in, kill_processes_in_async, list, pids_in, validate_ns_name, NetNs,
+    NetNsGuard, NETNS_RUN_DIR,
 };
 pub use rtnl::Rtnl;
 pub use spec::{

@@ -167,47 +167,45 @@ fn route_from_message(msg: &RouteMessage) -> Option<Route> {
 
 impl Rtnl {
     /// Opens a netlink connection in `ns` (`None`: the namespace of the calling thread).
-    pub fn open(ns: Option<&NetNs>) -> Result<Rtnl> {
+    ///
+    /// The connection runs on its own thread (entered into `ns`); this awaits that thread's
+    /// readiness without blocking the caller's executor thread.
+    pub async fn open(ns: Option<&NetNs>) -> Result<Rtnl> {
         let label: Arc<str> = match ns {
             Some(ns) => Arc::from(ns.name()),
             None => Arc::from("(current namespace)"),
         };
         let file = ns.map(|n| n.try_clone()).transpose()?;
-        let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel::<Result<rtnetlink::Handle>>(1);
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<Result<rtnetlink::Handle>>();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let thread_label = label.clone();
         std::thread::Builder::new()
             .name("netns-rtnl".to_string())
             .spawn(move || {
-                let fail = |e| {
-                    let _ = ready_tx.send(Err(e));
-                };
-                if let Some(ns) = &file {
-                    if let Err(e) = setns(ns.as_fd(), CloneFlags::CLONE_NEWNET) {
-                        return fail(NetnsError::errno("setns into", &thread_label, e));
+                let setup = || -> Result<_> {
+                    if let Some(ns) = &file {
+                        setns(ns.as_fd(), CloneFlags::CLONE_NEWNET)
+                            .map_err(|e| NetnsError::errno("setns into", &thread_label, e))?;
                     }
-                }
-                let rt = match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    Ok(rt) => rt,
-                    Err(e) => {
-                        return fail(NetnsError::os(
-                            "start netlink runtime for",
-                            &thread_label,
-                            e,
-                        ))
-                    }
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .map_err(|e| {
+                            NetnsError::os("start netlink runtime for", &thread_label, e)
+                        })?;
+                    let conn = {
+                        let _enter = rt.enter();
+                        rtnetlink::new_connection()
+                    };
+                    let (conn, handle, _unsolicited) = conn
+                        .map_err(|e| NetnsError::os("open netlink socket in", &thread_label, e))?;
+                    Ok((rt, conn, handle))
                 };
-                let conn = {
-                    let _enter = rt.enter();
-                    rtnetlink::new_connection()
-                };
-                let (conn, handle, _unsolicited) = match conn {
-                    Ok(c) => c,
+                let (rt, conn, handle) = match setup() {
+                    Ok(parts) => parts,
                     Err(e) => {
-                        return fail(NetnsError::os("open netlink socket in", &thread_label, e))
+                        let _ = ready_tx.send(Err(e));
+                        return;
                     }
                 };
                 drop(file);
@@ -222,7 +220,7 @@ impl Rtnl {
                 });
             })
             .map_err(|e| NetnsError::os("spawn netlink thread for", &label, e))?;
-        let handle = ready_rx.recv().map_err(|_| NetnsError::Thread {
+        let handle = ready_rx.await.map_err(|_| NetnsError::Thread {
             object: label.to_string(),
             reason: "netlink thread died",
         })??;

@@ -1,7 +1,7 @@
 //! Removing what a crashed run left behind.
 
 use crate::error::{NetnsError, Result};
-use crate::ns::{kill_processes_in, list, NetNs};
+use crate::ns::{kill_processes_in_async, list, NetNs};
 use crate::rtnl::Rtnl;
 use crate::spec::validate_prefix;
 
@@ -41,7 +41,9 @@ pub async fn sweep(prefix: &str, host_ns: Option<&NetNs>) -> Result<SweepReport>
         .collect();
     for name in &namespaces {
         match NetNs::open(name) {
-            Ok(ns) => report.killed_pids.extend(kill_processes_in(&ns)?),
+            Ok(ns) => report
+                .killed_pids
+                .extend(kill_processes_in_async(&ns).await?),
             // A stale file (crash between create and mount) or a vanished namespace: just
             // remove the name below.
             Err(NetnsError::NotANamespace { .. }) | Err(NetnsError::NotFound { .. }) => {}
@@ -49,7 +51,7 @@ pub async fn sweep(prefix: &str, host_ns: Option<&NetNs>) -> Result<SweepReport>
         }
     }
 
-    let host = Rtnl::open(host_ns)?;
+    let host = Rtnl::open(host_ns).await?;
     let mut doomed = Vec::new();
     for link in host.links().await? {
         let ours = matches!(link.kind.as_deref(), Some("veth") | Some("bridge"));

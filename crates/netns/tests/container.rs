@@ -39,7 +39,7 @@ async fn build_check_traffic_and_teardown() {
         .contains(&Action::CreatedNamespace(n.namespace.clone())));
 
     // Inside the namespace, through our own netlink connection.
-    let inner = Rtnl::open(Some(c.netns())).unwrap();
+    let inner = Rtnl::open(Some(c.netns())).await.unwrap();
     let dp = inner
         .link(&n.datapath_inside)
         .await
@@ -98,7 +98,7 @@ async fn build_check_traffic_and_teardown() {
     );
 
     // Host side: bridge with .1, vty veth enslaved, datapath veth up.
-    let hostnl = Rtnl::open(Some(&host)).unwrap();
+    let hostnl = Rtnl::open(Some(&host)).await.unwrap();
     let br = hostnl.link(&n.bridge).await.unwrap().unwrap();
     assert_eq!(br.kind.as_deref(), Some("bridge"));
     assert_eq!(Some(br.index), c.veths()[1].bridge_index);
@@ -377,7 +377,7 @@ async fn ipv6_address_is_usable_at_once() {
         .unwrap();
     assert!(bound.0.is_ok(), "bind IPv6: {:?}", bound.0);
     assert!(bound.1.is_ok(), "bind IPv4: {:?}", bound.1);
-    let inner = Rtnl::open(Some(c.netns())).unwrap();
+    let inner = Rtnl::open(Some(c.netns())).await.unwrap();
     let addrs = inner
         .addresses(Some(c.veths()[0].inside.index))
         .await

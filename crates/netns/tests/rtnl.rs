@@ -11,8 +11,8 @@ async fn links_addresses_and_routes_in_a_namespace() {
     };
     let a = NetNsGuard::create(&testkit::unique_name("mnbt")).unwrap();
     let b = NetNsGuard::create(&testkit::unique_name("mnbt")).unwrap();
-    let na = Rtnl::open(Some(&a)).unwrap();
-    let nb = Rtnl::open(Some(&b)).unwrap();
+    let na = Rtnl::open(Some(&a)).await.unwrap();
+    let nb = Rtnl::open(Some(&b)).await.unwrap();
     assert_eq!(na.namespace(), a.name());
 
     // Only lo, up (create brings it up).

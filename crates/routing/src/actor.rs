@@ -128,7 +128,15 @@ impl<E: Effects> PortActor<E> {
             let retry_at = self.retry_at;
             tokio::select! {
                 cmd = commands.recv() => match cmd {
-                    Some(PortCommand::Update(plan)) => self.update(*plan).await,
+                    Some(PortCommand::Update(plan)) => {
+                        self.update(*plan).await;
+                        // `status_interval` is live: the timer follows it.
+                        let period = self.plan.controller.status_interval;
+                        if tick.period() != period {
+                            tick = tokio::time::interval_at(Instant::now() + period, period);
+                            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                        }
+                    }
                     Some(PortCommand::Status(reply)) => { let _ = reply.send(self.status()); }
                     Some(PortCommand::Shutdown(reply)) => {
                         self.teardown().await;
@@ -264,9 +272,8 @@ impl<E: Effects> PortActor<E> {
     }
 
     fn session_down(&mut self) {
-        debug!(port = %self.name(), "zebra session ended; withdrawing routes");
         self.zebra_connected = false;
-        self.withdraw_all();
+        self.bgpd_routes_gone("zebra session ended");
     }
 
     /// Hands the collected route changes to the sink in one call.
@@ -339,8 +346,22 @@ impl<E: Effects> PortActor<E> {
         self.ready_pid = None;
         self.applied = None;
         self.peers.clear();
-        self.withdraw_all();
+        self.bgpd_routes_gone("bgpd down");
         self.last_error = Some(error);
+    }
+
+    /// bgpd (or its zebra session) went away while the port stays. Without graceful restart
+    /// its routes go now. With it the zebra server decides: it withdraws at once the routes of
+    /// a bgpd that never declared GR, and keeps a GR bgpd's routes stale until the restarted
+    /// bgpd has sent them again (no event when unchanged) or their stale time ends — so the
+    /// sink sees only real changes.
+    fn bgpd_routes_gone(&mut self, why: &str) {
+        if self.plan.port.graceful_restart.is_some() {
+            debug!(port = %self.name(), why, "graceful restart: routes kept for the zebra server to settle");
+        } else {
+            debug!(port = %self.name(), why, "withdrawing routes");
+            self.withdraw_all();
+        }
     }
 
     /// Brings bgpd's configuration to the desired one: the full bootstrap after a (re)start, the
@@ -423,18 +444,22 @@ impl<E: Effects> PortActor<E> {
     }
 
     async fn update(&mut self, plan: PortPlan) {
-        let rebuild = self.plan.needs_rebuild(&plan);
+        let reasons = self.plan.rebuild_reasons(&plan);
         let peers_changed = self.plan.port.peer_addresses() != plan.port.peer_addresses();
-        self.plan = plan;
-        self.desired = BgpdSettings::from(&self.plan.port);
-        if rebuild {
-            info!(port = %self.name(), "configuration change needs a rebuild");
+        if !reasons.is_empty() {
+            info!(port = %self.name(), ?reasons, "configuration change needs a rebuild");
+            // Torn down with the plan it was built with: a new prefix, run_dir or
+            // host_namespace must not leave the old filters, links, namespace or files behind.
             self.teardown().await;
+            self.plan = plan;
+            self.desired = BgpdSettings::from(&self.plan.port);
             self.port_restarts += 1;
             self.backoff = self.plan.controller.restart_backoff_initial;
             self.setup().await;
             return;
         }
+        self.plan = plan;
+        self.desired = BgpdSettings::from(&self.plan.port);
         if peers_changed {
             if let Some(facts) = self.built.as_ref().map(|b| b.facts.clone()) {
                 if let Err(e) = self.env.install_flows(&self.plan, &facts).await {

@@ -37,6 +37,7 @@ fn neighbor(p: &PeerConfig) -> vty::Neighbor {
     n.ebgp_multihop = p.multihop;
     n.description = p.description.clone();
     n.shutdown = p.shutdown;
+    n.graceful_restart = p.graceful_restart;
     n
 }
 
@@ -46,6 +47,7 @@ impl From<&PortConfig> for BgpdSettings {
         c.router_id = Some(p.router_id);
         c.ebgp_requires_policy = false;
         c.network_import_check = false;
+        c.graceful_restart = p.graceful_restart;
         c.log_file = Some(p.log_file.clone());
         if p.debug {
             c.debug = [
@@ -246,5 +248,92 @@ remote_as = 65003
         assert!(!a.needs_restart(&b));
         let c = settings(&BASE.replace("local_as = 65001", "local_as = 65010"));
         assert!(a.needs_restart(&c));
+    }
+
+    #[test]
+    fn graceful_restart_is_on_by_default_and_configurable() {
+        let cmds = lines(&settings(BASE).bootstrap());
+        let gr = cmds
+            .iter()
+            .position(|c| c == "bgp graceful-restart")
+            .unwrap();
+        assert!(has(&cmds, "bgp graceful-restart preserve-fw-state"));
+        // Before the neighbors, so that they take the router-wide mode.
+        let first_neighbor = cmds
+            .iter()
+            .position(|c| c.starts_with("neighbor "))
+            .unwrap();
+        assert!(gr < first_neighbor, "{cmds:#?}");
+        // bgpd's default timers are not sent.
+        assert!(
+            !cmds.iter().any(|c| c.contains("restart-time")),
+            "{cmds:#?}"
+        );
+
+        let tuned = BASE.replace(
+            "local_as = 65001",
+            "local_as = 65001\nrestart_time = 30\nstalepath_time = 90",
+        );
+        let tuned = tuned.replacen(
+            "remote_as = 65003",
+            "remote_as = 65003\ngraceful_restart = \"helper\"",
+            1,
+        );
+        let b = settings(&tuned);
+        let cmds = lines(&b.bootstrap());
+        for line in [
+            "bgp graceful-restart restart-time 30",
+            "bgp graceful-restart stalepath-time 90",
+            "neighbor 2001:db8::2 graceful-restart-helper",
+        ] {
+            assert!(has(&cmds, line), "{line} missing from {cmds:#?}");
+        }
+        // Turning it off is a live diff, not a restart.
+        let off = settings(&tuned.replace(
+            "local_as = 65001",
+            "local_as = 65001\ngraceful_restart = false",
+        ));
+        assert!(!b.needs_restart(&off));
+        let d = lines(&b.diff(&off));
+        for line in [
+            "no bgp graceful-restart",
+            "no bgp graceful-restart preserve-fw-state",
+            "no bgp graceful-restart restart-time",
+            "no bgp graceful-restart stalepath-time",
+        ] {
+            assert!(has(&d, line), "{line} missing from {d:#?}");
+        }
+        assert!(!lines(&off.bootstrap())
+            .iter()
+            .any(|c| c.starts_with("bgp graceful-restart")));
+    }
+
+    #[test]
+    fn graceful_restart_values_are_checked() {
+        let bad = BASE
+            .replace(
+                "local_as = 65001",
+                "local_as = 65001\nrestart_time = 4096\nstalepath_time = 0",
+            )
+            .replacen(
+                "remote_as = 65003",
+                "remote_as = 65003\ngraceful_restart = \"sometimes\"",
+                1,
+            );
+        let problems = Config::parse(&bad).unwrap_err().problems();
+        let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "port[0].restart_time",
+                "port[0].stalepath_time",
+                "port[0].peer[1].graceful_restart"
+            ],
+            "{problems:?}"
+        );
+        assert!(
+            problems[0].reason.contains("4096 is outside 0–4095"),
+            "{problems:?}"
+        );
     }
 }

@@ -29,6 +29,10 @@ struct State {
     reject: Option<String>,
     peers: Vec<PeerStatus>,
     next_pid: u32,
+    /// Files the real effects would create, by path (zebra socket, pid file, bgpd config).
+    files: BTreeSet<std::path::PathBuf>,
+    /// How often a peer status was read.
+    peer_reads: u64,
 }
 
 /// Fake side effects (see the module documentation). Clones share state. Flows are computed
@@ -112,6 +116,17 @@ impl FakeEffects {
     /// Containers currently built.
     pub fn containers(&self) -> BTreeSet<String> {
         self.st().containers.clone()
+    }
+
+    /// Files that exist as the real effects would have left them (zebra sockets, pid files,
+    /// bgpd configs), keyed by path exactly as the real ones are.
+    pub fn files(&self) -> BTreeSet<std::path::PathBuf> {
+        self.st().files.clone()
+    }
+
+    /// How many times a port's peer status was read (any port).
+    pub fn peer_reads(&self) -> u64 {
+        self.st().peer_reads
     }
 
     /// The in-memory datapath holding every port's flows (group = the port's namespace name).
@@ -232,7 +247,9 @@ impl VtySession for FakeVty {
     }
 
     async fn read_peers(&mut self) -> Result<Vec<PeerStatus>, EffectError> {
-        Ok(self.fx.st().peers.clone())
+        let mut st = self.fx.st();
+        st.peer_reads += 1;
+        Ok(st.peers.clone())
     }
 
     async fn close(self) {}
@@ -333,7 +350,12 @@ impl Effects for FakeEffects {
         _container: Option<String>,
     ) -> Result<(), EffectError> {
         self.record(format!("destroy {}", plan.port.name));
-        self.st().containers.remove(&plan.namespace);
+        let mut st = self.st();
+        st.containers.remove(&plan.namespace);
+        // Like the real effects: the plan's files go with the container.
+        for f in [&plan.zebra_socket, &plan.pid_file, &plan.bgpd_config] {
+            st.files.remove(f);
+        }
         Ok(())
     }
 
@@ -344,6 +366,7 @@ impl Effects for FakeEffects {
     ) -> Result<(FakeZebra, mpsc::Receiver<ZebraEvent>), EffectError> {
         self.maybe_fail(Step::Zebra, &plan.port.name)?;
         self.record(format!("zebra {}", plan.port.name));
+        self.st().files.insert(plan.zebra_socket.clone());
         let (tx, rx) = mpsc::channel(1024);
         let table = Arc::new(Mutex::new(FakeZebraTable {
             stats: RouteStats {
@@ -416,6 +439,8 @@ impl Effects for FakeEffects {
             st.bgpd_tx.insert(plan.port.name.clone(), tx.clone());
             st.bgpd_pids
                 .insert(plan.port.name.clone(), pid_cell.clone());
+            st.files.insert(plan.pid_file.clone());
+            st.files.insert(plan.bgpd_config.clone());
         }
         let _ = tx.send(BgpdEvent::Starting).await;
         let _ = tx.send(BgpdEvent::Ready { pid }).await;

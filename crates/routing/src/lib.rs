@@ -18,20 +18,35 @@
 //! * [`Effects`]: every side effect, behind one trait; [`real::RealEffects`] implements it over
 //!   the project's crates, [`fake::FakeEffects`] in memory for tests.
 //!
-//! ```no_run
+//! ```
 //! use std::sync::Arc;
 //! use routing::{config::Config, fake::FakeEffects, RoutingHandler, TableSink};
 //!
-//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! let config = Config::load(std::path::Path::new("/etc/midonet-bgp.toml"))?;
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+//! // Usually `Config::load(Path::new("/etc/midonet-bgp.toml"))`.
+//! let config = Config::parse(r#"
+//!     [[port]]
+//!     name = "uplink1"
+//!     uplink = "eth1"
+//!     address = "192.0.2.1/24"
+//!     local_as = 65001
+//!     [[port.peer]]
+//!     address = "192.0.2.2"
+//!     remote_as = 65002
+//! "#)?;
 //! let sink = Arc::new(TableSink::new());
+//! // `real::RealEffects::new()` in a controller; the fake one needs neither root nor bgpd.
 //! let mut handler = RoutingHandler::new(FakeEffects::new(), sink.clone());
-//! handler.apply(&config).await;
+//! let report = handler.apply(&config).await;
+//! assert_eq!(report.added, ["uplink1"]);
 //! for port in handler.status().await {
 //!     println!("{}: {:?}, {} routes", port.name, port.phase, port.routes.accepted);
 //! }
 //! handler.shutdown().await;
-//! # Ok(()) }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # })
+//! # }
 //! ```
 
 mod actor;
@@ -40,6 +55,7 @@ pub mod config;
 pub mod effects;
 pub mod fake;
 mod handler;
+pub mod kernel;
 pub mod plan;
 pub mod real;
 pub mod sink;
@@ -54,7 +70,7 @@ pub use effects::{
 pub use handler::{ApplyReport, RoutingHandler};
 pub use sink::{
     ChannelSink, Installed, RouteCursor, RoutePage, RouteQuery, RouteRow, RouteSink, SinkEvent,
-    TableSink,
+    TableSink, TeeSink,
 };
 pub use types::{
     PeerStatus, PortPhase, PortStatus, RouteChange, RouteCounts, RoutePath, RouteStats, ZebraEvent,

@@ -165,21 +165,61 @@ impl PortPlan {
     }
 
     /// Whether going from `self` to `new` needs the port rebuilt (container, zebra, bgpd), as
-    /// opposed to a Vty diff and maybe new flows.
+    /// opposed to a Vty diff and maybe new flows. See [`PortPlan::rebuild_reasons`].
     pub fn needs_rebuild(&self, new: &PortPlan) -> bool {
+        !self.rebuild_reasons(new).is_empty()
+    }
+
+    /// The configuration keys whose change from `self` to `new` rebuilds the port, by key name
+    /// (empty: the change is applied live).
+    ///
+    /// A port is rebuilt only for what its container, zebra server or bgpd process were built
+    /// from: its names (`prefix`, the port name), its Vty link (`vty_range` through its slot's
+    /// /30, `vty_port`, `vty_password` in bgpd's start-up file), where its files live
+    /// (`run_dir`), the host side (`host_namespace`), the bgpd binary (`bgpd_path`), its
+    /// datapath link (`uplink`, `address`, `address6`, `mac`, `mtu`), the zebra server's route
+    /// cap (`max_routes`) and its AS (`local_as`:
+    /// bgpd cannot rename an instance). `status_interval` and `restart_backoff_*` are read
+    /// when used and `control_socket` belongs to the process, so they never rebuild a port;
+    /// every other port and peer key is a Vty diff.
+    pub fn rebuild_reasons(&self, new: &PortPlan) -> Vec<&'static str> {
+        let (c, d) = (&self.controller, &new.controller);
         let (a, b) = (&self.port, &new.port);
-        self.namespace != new.namespace
-            || self.links != new.links
-            || self.vty_host_addr != new.vty_host_addr
-            || self.zebra_socket != new.zebra_socket
-            || self.controller != new.controller
-            || a.uplink != b.uplink
-            || a.address != b.address
-            || a.address6 != b.address6
-            || a.mac != b.mac
-            || a.mtu != b.mtu
-            || a.max_routes != b.max_routes
-            || a.local_as != b.local_as
+        let mut why = Vec::new();
+        let mut check = |changed: bool, key: &'static str| {
+            if changed {
+                why.push(key);
+            }
+        };
+        check(c.prefix != d.prefix, "prefix");
+        check(
+            self.namespace != new.namespace || self.links != new.links,
+            "namespace and link names",
+        );
+        check(c.vty_range != d.vty_range, "vty_range");
+        check(
+            self.vty_host_addr != new.vty_host_addr || self.vty_ns_addr != new.vty_ns_addr,
+            "vty link address (slot)",
+        );
+        check(c.vty_port != d.vty_port, "vty_port");
+        check(c.vty_password != d.vty_password, "vty_password");
+        check(
+            c.run_dir != d.run_dir
+                || self.zebra_socket != new.zebra_socket
+                || self.pid_file != new.pid_file
+                || self.bgpd_config != new.bgpd_config,
+            "run_dir",
+        );
+        check(c.host_namespace != d.host_namespace, "host_namespace");
+        check(c.bgpd_path != d.bgpd_path, "bgpd_path");
+        check(a.uplink != b.uplink, "uplink");
+        check(a.address != b.address, "address");
+        check(a.address6 != b.address6, "address6");
+        check(a.mac != b.mac, "mac");
+        check(a.mtu != b.mtu, "mtu");
+        check(a.max_routes != b.max_routes, "max_routes");
+        check(a.local_as != b.local_as, "local_as");
+        why
     }
 }
 

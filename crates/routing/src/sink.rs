@@ -22,11 +22,14 @@
 //!   not keep count.
 //!
 //! Sinks are called from the port actors (one task per port, several ports at once), so they
-//! must not block: a sink that writes a kernel FIB, streams to watchers or publishes to
-//! ZooKeeper queues the batch to its own task. Graceful restart will add two port-level
-//! operations with default implementations, so existing sinks keep working: `mark_stale(port)`
-//! (the routes stay but are marked) and `sweep_stale(port)` (marked routes that no `Replace`
-//! refreshed since are withdrawn).
+//! must not block: a sink that writes a kernel FIB (`kernel::KernelSink`: one batch becomes
+//! one FIB write), streams to watchers or publishes to ZooKeeper queues the batch to its own
+//! task. [`TeeSink`] feeds several sinks the same batches.
+//!
+//! Graceful restart needs nothing of a sink: when a bgpd that declared GR goes away, the zebra
+//! server keeps its routes (stale) and the actor does not call `withdraw_all`; the routes the
+//! restarted bgpd sends again are unchanged (no change reaches the sink), and those it does
+//! not are withdrawn, in batches, when the zebra server's GR timer sweeps them.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -106,6 +109,45 @@ impl RouteSink for ChannelSink {
         let _ = self.tx.send(SinkEvent::WithdrawAll {
             port: port.to_string(),
         });
+    }
+}
+
+/// A [`RouteSink`] handing every batch to several sinks, in order (the controller's table,
+/// then a kernel FIB writer, ...). `installed` is the first sink's answer that has one.
+pub struct TeeSink {
+    sinks: Vec<Arc<dyn RouteSink>>,
+}
+
+impl TeeSink {
+    /// A sink feeding `sinks`, in this order.
+    pub fn new(sinks: Vec<Arc<dyn RouteSink>>) -> TeeSink {
+        TeeSink { sinks }
+    }
+}
+
+impl std::fmt::Debug for TeeSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TeeSink")
+            .field("sinks", &self.sinks.len())
+            .finish()
+    }
+}
+
+impl RouteSink for TeeSink {
+    fn apply(&self, port: &str, changes: &[RouteChange]) {
+        for s in &self.sinks {
+            s.apply(port, changes);
+        }
+    }
+
+    fn withdraw_all(&self, port: &str) {
+        for s in &self.sinks {
+            s.withdraw_all(port);
+        }
+    }
+
+    fn installed(&self, port: &str) -> Option<Installed> {
+        self.sinks.iter().find_map(|s| s.installed(port))
     }
 }
 

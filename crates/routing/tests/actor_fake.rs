@@ -128,10 +128,18 @@ async fn lifecycle_order_and_bootstrap() {
     assert!(fx.flows("p1").is_none());
 }
 
+/// BASE without graceful restart: the actor itself withdraws when bgpd or its zebra session goes.
+fn no_gr() -> String {
+    BASE.replace(
+        "local_as = 65001",
+        "local_as = 65001\ngraceful_restart = false",
+    )
+}
+
 #[tokio::test(start_paused = true)]
 async fn routes_flow_to_sink_and_are_withdrawn_when_zebra_session_ends() {
     let (fx, sink, mut h) = started();
-    h.apply(&cfg(BASE)).await;
+    h.apply(&cfg(&no_gr())).await;
     wait_for(&h, "p1", "configured", |s| s.config_applied).await;
     let ecmp = vec![path("192.0.2.2"), path("192.0.2.3")];
     assert!(fx.zebra("p1", ZebraEvent::SessionUp).await);
@@ -169,6 +177,49 @@ async fn routes_flow_to_sink_and_are_withdrawn_when_zebra_session_ends() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn with_graceful_restart_the_zebra_server_settles_routes_not_the_actor() {
+    let (fx, sink, mut h) = started();
+    h.apply(&cfg(BASE)).await;
+    wait_for(&h, "p1", "configured", |s| s.config_applied).await;
+    let boot = fx.applied_lines("p1")[0].clone();
+    assert!(boot.iter().any(|l| l == "bgp graceful-restart"), "{boot:?}");
+    let (kept, gone) = (net("198.51.100.0/24"), net("203.0.113.0/24"));
+    for p in [kept, gone] {
+        fx.zebra(
+            "p1",
+            ZebraEvent::Route(RouteChange::Replace {
+                prefix: p,
+                paths: vec![path("192.0.2.2")],
+            }),
+        )
+        .await;
+    }
+    wait_for(&h, "p1", "routes", |s| s.routes.installed == Some(2)).await;
+    // bgpd dies and its zebra session ends: nothing is withdrawn by the actor.
+    fx.zebra("p1", ZebraEvent::SessionDown).await;
+    assert!(fx.crash_bgpd("p1").await);
+    wait_for(&h, "p1", "reconfigured", |s| {
+        s.config_applied && fx.applied("p1").len() == 2
+    })
+    .await;
+    assert_eq!(sink.len(), 2, "routes kept across the restart");
+    // The zebra server's sweep after the restart withdraws what did not come back, once.
+    fx.zebra(
+        "p1",
+        ZebraEvent::Route(RouteChange::Withdraw { prefix: gone }),
+    )
+    .await;
+    wait_for(&h, "p1", "swept", |s| s.routes.installed == Some(1)).await;
+    assert_eq!(sink.len(), 1);
+    assert!(
+        sink.routes("p1").contains_key(&kept),
+        "the route bgpd sent again is kept"
+    );
+    h.shutdown().await;
+    assert!(sink.is_empty(), "shutdown withdraws every route");
+}
+
+#[tokio::test(start_paused = true)]
 async fn thousands_of_learned_routes_under_the_default_cap() {
     // Gap 8: MidoNet capped learned routes at 200 per port; the default cap is 2 M.
     let (fx, sink, mut h) = started();
@@ -199,7 +250,7 @@ async fn thousands_of_learned_routes_under_the_default_cap() {
 async fn bgpd_restart_reapplies_full_config_and_withdraws_routes_every_time() {
     // Gap 1: the health loop keeps working after any number of restarts.
     let (fx, sink, mut h) = started();
-    h.apply(&cfg(BASE)).await;
+    h.apply(&cfg(&no_gr())).await;
     wait_for(&h, "p1", "configured", |s| s.config_applied).await;
     for round in 1..=5usize {
         fx.zebra(

@@ -144,6 +144,23 @@ pub fn connect_tcp_in(
     lab::connect_tcp_in(namespace, addr, timeout)
 }
 
+/// Checks `cond` every 50 ms for `window` and returns false as soon as it does not hold: for
+/// "nothing happens" assertions, instead of one look after a fixed sleep (which misses
+/// something that happens and goes away again). The caller says in a comment why a violation
+/// would show within `window`.
+pub fn holds_for(window: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + window;
+    loop {
+        if !cond() {
+            return false;
+        }
+        if std::time::Instant::now() >= deadline {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// How a [`TestBgpd`] is started.
 pub type BgpdOptions = lab::BgpdOptions;
 

@@ -35,11 +35,26 @@ pub fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
+/// Environment variable naming a file to which every skipped test appends one line
+/// (`NAME: REASON`); `scripts/test.sh` sets it and prints a summary at the end.
+pub const SKIP_LOG_ENV: &str = "MNB_SKIP_LOG";
+
 fn skip(test: &str, reason: &str) {
     if in_ci() {
         panic!("{test}: cannot be skipped under CI: {reason}");
     }
     eprintln!("SKIPPED {test}: {reason}");
+    if let Some(path) = std::env::var_os(SKIP_LOG_ENV) {
+        use std::io::Write;
+        // One short write per line with O_APPEND: lines of parallel tests do not interleave.
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            let _ = f.write_all(format!("{test}: {reason}\n").as_bytes());
+        }
+    }
 }
 
 /// Returns `Some(())` when the test may use privileged kernel features; otherwise prints why the
@@ -105,7 +120,7 @@ pub fn find_frr10() -> Option<PathBuf> {
 
 /// Returns the FRR 10 chroot's root when the test can run its bgpd (root, chroot built by
 /// `scripts/frr10-chroot.sh`); otherwise prints why the test is skipped (or panics under CI)
-/// and returns `None`. Start its bgpd with [`lab::BgpdOptions::chroot`] set to the root and
+/// and returns `None`. Start its bgpd with [`lab::TestBgpd::start_in_chroot`] with the root and
 /// [`FRR10_BGPD`] as the path.
 pub fn require_frr10(test: &str) -> Option<PathBuf> {
     require_root(test)?;
@@ -158,6 +173,26 @@ fn base36(mut v: u32, width: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn skips_are_logged_outside_ci_and_fail_under_ci() {
+        let dir = std::env::temp_dir().join(unique_name("skiplog"));
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let log = dir.join("skips");
+        // The only test of this binary that reads or writes these variables.
+        std::env::set_var(SKIP_LOG_ENV, &log);
+        std::env::set_var("CI", "false");
+        skip("a_test", "needs root");
+        skip("b_test", "needs bgpd");
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        assert_eq!(text, "a_test: needs root\nb_test: needs bgpd\n");
+        std::env::set_var("CI", "true");
+        let panicked = std::panic::catch_unwind(|| skip("c_test", "needs root")).is_err();
+        std::env::remove_var("CI");
+        std::env::remove_var(SKIP_LOG_ENV);
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(panicked, "a skip under CI=true must fail the test");
+    }
 
     #[test]
     fn unique_names_are_short_distinct_and_alphanumeric() {

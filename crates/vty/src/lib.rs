@@ -43,6 +43,28 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! The typed configuration and its diffs need no bgpd:
+//!
+//! ```
+//! use vty::config::{Asn, Neighbor, Timers};
+//! use vty::{diff, render_lines, BgpConfig};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut old = BgpConfig::new(Asn::new(64512)?);
+//! old.add_neighbor(Neighbor::new("192.0.2.2".parse()?, Asn::new(64513)?));
+//! let full = render_lines(&old.commands());
+//! assert!(full.iter().any(|l| l.contains("neighbor 192.0.2.2 remote-as 64513")), "{full:?}");
+//!
+//! let mut new = old.clone();
+//! if let Some(n) = new.neighbors.values_mut().next() {
+//!     n.timers = Some(Timers::new(10, 30)?);
+//! }
+//! let changed = render_lines(&diff(&old, &new));
+//! assert!(changed.iter().any(|l| l.contains("neighbor 192.0.2.2 timers 10 30")), "{changed:?}");
+//! assert!(!changed.iter().any(|l| l.contains("remote-as")), "{changed:?}");
+//! # Ok(()) }
+//! ```
 
 mod batch;
 mod client;

@@ -388,8 +388,13 @@ impl ServerCore {
             GrAction::Withdraw { owner } => match self.cfg.withdraw_grace {
                 None => Self::withdraw(self.routes.take_owned(owner_of(owner)), out),
                 Some(grace) => {
+                    // A grace too long to represent as an instant (the server refuses those; a
+                    // direct embedder of the core may not) keeps the stale routes until a
+                    // client refreshes them, with no deadline: the longest wait there is.
                     if self.routes.mark_stale(owner_of(owner)) > 0 {
-                        self.grace.push((now + grace, owner));
+                        if let Some(deadline) = now.checked_add(grace) {
+                            self.grace.push((deadline, owner));
+                        }
                     }
                 }
             },

@@ -779,3 +779,27 @@ fn synchronous_label_manager_connect_is_answered() {
         }]
     );
 }
+
+#[test]
+fn a_grace_too_long_for_an_instant_keeps_routes_without_panicking() {
+    let (mut c, a, _) = core_with(CoreConfig {
+        interfaces: ifs(),
+        withdraw_grace: Some(Duration::MAX),
+        ..CoreConfig::default()
+    });
+    req(
+        &mut c,
+        a,
+        Request::RouteAdd {
+            prefix: net("198.51.100.0/24"),
+            paths: vec![path("192.0.2.2", 5)],
+        },
+    );
+    let mut out = Vec::new();
+    c.client_closed(a, CloseReason::PeerClosed, Instant::now(), &mut out);
+    assert!(!events(&out)
+        .iter()
+        .any(|e| matches!(e, ServerEvent::Route(_))));
+    assert_eq!(c.next_deadline(), None);
+    assert_eq!(c.route_count(), 1);
+}

@@ -42,4 +42,12 @@ pub enum ServerError {
         /// The path.
         path: PathBuf,
     },
+    /// The withdraw grace period is longer than [`crate::MAX_WITHDRAW_GRACE`].
+    #[error("withdraw grace {grace:?} is longer than the most allowed, {max:?}")]
+    GraceTooLong {
+        /// The grace asked for.
+        grace: std::time::Duration,
+        /// The most allowed.
+        max: std::time::Duration,
+    },
 }

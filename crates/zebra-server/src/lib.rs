@@ -48,6 +48,26 @@
 //! server.shutdown().await;
 //! # Ok(()) }
 //! ```
+//!
+//! Serving the socket needs no bgpd (here a plain client connects where bgpd would):
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+//! let dir = std::env::temp_dir().join(format!("zebra-server-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir)?;
+//! let socket = dir.join("zserv.api");
+//! let (server, _events) = zebra_server::ZebraServer::start(zebra_server::ServerConfig::new(
+//!     socket.clone(),
+//! ))
+//! .await?;
+//! let _client = tokio::net::UnixStream::connect(&socket).await?;
+//! server.shutdown().await;
+//! std::fs::remove_dir_all(&dir)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # })
+//! # }
+//! ```
 
 mod blocks;
 pub mod core;
@@ -56,6 +76,7 @@ mod events;
 mod fasthash;
 mod gr;
 pub mod nht;
+mod reader;
 mod routes;
 mod server;
 mod socket;
@@ -67,7 +88,8 @@ pub use crate::error::ServerError;
 pub use crate::events::EventReceiver;
 pub use crate::gr::{Family, GrMessage, SweepCause};
 pub use crate::nht::{ResolvedNexthop, ResolvedRoute};
-pub use crate::server::{ServerConfig, ZebraServer};
+pub use crate::reader::{Decoded, FrameReader};
+pub use crate::server::{ServerConfig, ZebraServer, MAX_WITHDRAW_GRACE};
 pub use crate::types::{
     iff, ClientId, CloseReason, ExtraNexthop, ExtraRoute, ExtraRouteKind, Interface, RouteEvent,
     RoutePath, RouteStats, ServerEvent,

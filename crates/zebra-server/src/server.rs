@@ -1,7 +1,7 @@
 //! The tokio layer: a Unix-socket listener, one reader and one writer task per connection, and
 //! one loop that owns the [`ServerCore`] and everything it decides.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -15,16 +15,16 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use zebra_proto::{Command, Header, Profile};
+use zebra_proto::Profile;
 
 use crate::core::{CoreConfig, Output, Request, ServerCore};
 use crate::error::ServerError;
 use crate::events::{EventReceiver, MAX_EVENT_BATCH};
+use crate::reader::FrameReader;
 use crate::socket::{bind, SocketFile};
 use crate::types::{
     ClientId, CloseReason, ExtraRoute, Interface, RoutePath, RouteStats, ServerEvent,
 };
-use crate::wire;
 
 /// How to run a [`ZebraServer`].
 #[derive(Debug, Clone)]
@@ -100,6 +100,20 @@ impl ServerConfig {
 /// bgpd's route type (`ZEBRA_ROUTE_BGP`).
 const ROUTE_BGP: u8 = 9;
 
+/// The longest withdraw grace a [`ZebraServer`] accepts: 4,095 s, the most bgpd's own graceful
+/// restart timers (`bgp graceful-restart restart-time`, `stalepath-time`) accept.
+pub const MAX_WITHDRAW_GRACE: Duration = Duration::from_secs(4095);
+
+fn check_grace(grace: Option<Duration>) -> Result<(), ServerError> {
+    match grace {
+        Some(grace) if grace > MAX_WITHDRAW_GRACE => Err(ServerError::GraceTooLong {
+            grace,
+            max: MAX_WITHDRAW_GRACE,
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// Run-time changes from the handle.
 #[derive(Debug)]
 enum Control {
@@ -151,7 +165,9 @@ pub struct ZebraServer {
 impl ZebraServer {
     /// Binds the socket and starts serving. Events arrive on the returned receiver; if it is
     /// not read the server eventually stops reading from bgpd (bounded buffers everywhere).
+    /// A withdraw grace longer than [`MAX_WITHDRAW_GRACE`] is refused.
     pub async fn start(cfg: ServerConfig) -> Result<(ZebraServer, EventReceiver), ServerError> {
+        check_grace(cfg.withdraw_grace)?;
         let (std_listener, socket) = bind(&cfg.socket_path, cfg.socket_group)?;
         let listener = UnixListener::from_std(std_listener).map_err(|source| ServerError::Io {
             op: "register listener",
@@ -223,9 +239,12 @@ impl ZebraServer {
         let _ = self.control.send(Control::ExtraRoutes(routes));
     }
 
-    /// Changes the grace period for routes of connections that close from now on.
-    pub fn set_withdraw_grace(&self, grace: Option<Duration>) {
+    /// Changes the grace period for routes of connections that close from now on; a grace
+    /// longer than [`MAX_WITHDRAW_GRACE`] is refused and the current one kept.
+    pub fn set_withdraw_grace(&self, grace: Option<Duration>) -> Result<(), ServerError> {
+        check_grace(grace)?;
         let _ = self.control.send(Control::Grace(grace));
+        Ok(())
     }
 
     /// Hands over routes recovered from an earlier run of the embedder (a controller restart
@@ -458,17 +477,7 @@ impl Loop {
         let Some(c) = self.conns.get_mut(&client) else {
             return;
         };
-        // The core only answers clients whose profile it was told, which is set here first.
-        let Some(profile) = c.profile else {
-            tracing::warn!(%client, "reply to a client of unknown profile dropped");
-            return;
-        };
-        let Some(msg) = wire::message_for(profile, reply) else {
-            return;
-        };
-        if let Err(e) = zebra_proto::encode(profile, 0, &msg, &mut c.pending) {
-            tracing::warn!(%client, error = %e, message = msg.name(), "cannot encode reply");
-        }
+        crate::reader::encode_reply(client, c.profile, reply, &mut c.pending);
     }
 
     /// Hands the pending batch of events to the embedder, waiting while its channel is full;
@@ -532,29 +541,6 @@ async fn read_loop(
     let _ = cmd_tx.send(Cmd::Closed { client, reason }).await;
 }
 
-/// Commands the server acts on: a body that does not decode closes the connection. Other
-/// commands with an intact header but an undecodable body are ignored (logged once).
-fn acted_on(profile: Profile, number: u16) -> bool {
-    matches!(
-        profile.command(number),
-        Some(
-            Command::Hello
-                | Command::InterfaceAdd
-                | Command::RouterIdAdd
-                | Command::RouterIdDelete
-                | Command::NexthopRegister
-                | Command::NexthopUnregister
-                | Command::RouteAdd
-                | Command::RouteDelete
-                | Command::Ipv4RouteAdd
-                | Command::Ipv4RouteDelete
-                | Command::Ipv6RouteAdd
-                | Command::Ipv6RouteDelete
-                | Command::Ipv4NexthopLookup
-        )
-    )
-}
-
 /// The profile of a client from its first bytes: the detected family, refined to the
 /// configured profile when their headers agree.
 pub(crate) fn client_profile(
@@ -582,10 +568,7 @@ async fn read_frames(
     configured: Option<Profile>,
 ) -> Result<(), CloseReason> {
     let mut buf = BytesMut::with_capacity(READ_CHUNK);
-    let mut profile: Option<Profile> = None;
-    let mut logged: HashSet<u16> = HashSet::new();
-    // Decoded in place: a route message is large (inline nexthops), so one is reused.
-    let mut msg = zebra_proto::Message::InterfaceAddRequest;
+    let mut reader = FrameReader::with_configured(client, configured);
     let closed = || CloseReason::Shutdown;
     loop {
         if buf.capacity() - buf.len() < READ_CHUNK / 4 {
@@ -596,56 +579,19 @@ async fn read_frames(
             .await
             .map_err(|e| CloseReason::Io(e.to_string()))?;
         if n == 0 {
-            if buf.is_empty() {
-                return Ok(());
-            }
-            return Err(CloseReason::Malformed(format!(
-                "connection closed inside a frame ({} bytes pending)",
-                buf.len()
-            )));
-        }
-        let p = match profile {
-            Some(p) => p,
-            None => match client_profile(&buf, configured)? {
-                Some(p) => {
-                    profile = Some(p);
-                    cmd_tx
-                        .send(Cmd::Profile { client, profile: p })
-                        .await
-                        .map_err(|_| closed())?;
-                    p
-                }
-                None => continue,
-            },
-        };
-        let mut batch = Vec::with_capacity(buf.len() / 32 + 1);
-        let mut failure = None;
-        loop {
-            let len = match zebra_proto::frame_length(p, &buf) {
-                Ok(Some(len)) => len,
-                Ok(None) => break,
-                Err(e) => {
-                    failure = Some(CloseReason::Malformed(e.to_string()));
-                    break;
-                }
+            return match reader.finish(&buf) {
+                CloseReason::PeerClosed => Ok(()),
+                reason => Err(reason),
             };
-            if buf.len() < len {
-                break;
-            }
-            let frame = buf.split_to(len);
-            match zebra_proto::decode_into(p, &frame, &mut msg) {
-                Ok(header) => batch.push(wire::request_from(p, header.command, &msg)),
-                Err(e) => {
-                    let command = Header::decode(p, &frame).map(|h| h.command).unwrap_or(0);
-                    if acted_on(p, command) {
-                        failure = Some(CloseReason::Malformed(e.to_string()));
-                        break;
-                    }
-                    if logged.insert(command) {
-                        tracing::warn!(%client, command, error = %e, "undecodable message ignored (logged once per command)");
-                    }
-                    batch.push(Request::Ignored { command });
-                }
+        }
+        let mut batch = Vec::with_capacity(buf.len() / 32 + 1);
+        let found = reader.decode(&mut buf, &mut batch);
+        if found.profile_detected {
+            if let Some(profile) = reader.profile() {
+                cmd_tx
+                    .send(Cmd::Profile { client, profile })
+                    .await
+                    .map_err(|_| closed())?;
             }
         }
         if !batch.is_empty() {
@@ -658,7 +604,7 @@ async fn read_frames(
             // batch is read and decoded while the loop works through this one.
             tokio::task::yield_now().await;
         }
-        if let Some(f) = failure {
+        if let Some(f) = found.failure {
             return Err(f);
         }
     }

@@ -1,7 +1,9 @@
-//! Interop tests against real FRR 8.4 bgpd processes in namespaces the tests create.
+//! Interop tests against real FRR bgpd processes in namespaces the tests create, once with FRR
+//! 8.4 (the host's bgpd) and once with FRR 10.3 (`frr10_*`, the bgpd of the Debian 13 chroot of
+//! `scripts/frr10-chroot.sh`, served with the configured profile `Frr103`).
 //!
 //! bgpd A is connected to our server (`-z <our socket>`); B (and C) are plain external peers
-//! without zebra. Addresses are documentation ranges only.
+//! without zebra (the host's bgpd). Addresses are documentation ranges only.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -15,9 +17,64 @@ use std::time::Duration;
 
 use common::{interfaces_in, net, wait_link_local, Events};
 use testkit::lab::{veth_between, BgpdOptions, TestBgpd, TestNs};
-use zebra_server::{CloseReason, ExtraRoute, RouteEvent, ServerConfig, ServerEvent, ZebraServer};
+use zebra_server::{
+    CloseReason, ExtraRoute, Profile, RouteEvent, ServerConfig, ServerEvent, ZebraServer,
+};
 
 const LONG: Duration = Duration::from_secs(90);
+
+/// The bgpd under test (A) and the bgpd of the external peers.
+struct Daemon {
+    /// A's bgpd (a path inside `chroot` when set).
+    bin: PathBuf,
+    /// The chroot A runs in.
+    chroot: Option<PathBuf>,
+    /// The peers' bgpd (the host's).
+    peer: PathBuf,
+    /// The profile the server is configured with (`None`: detected from the header).
+    profile: Option<Profile>,
+    /// A's route type for BGP.
+    bgp: u8,
+}
+
+impl Daemon {
+    /// The host's FRR 8.4 bgpd, its profile detected from the header.
+    fn frr84(test: &str) -> Option<Daemon> {
+        let bin = testkit::require_bgpd(test)?;
+        Some(Daemon {
+            peer: bin.clone(),
+            bin,
+            chroot: None,
+            profile: None,
+            bgp: Profile::Frr84.route_type_bgp(),
+        })
+    }
+
+    /// FRR 10.3 from the chroot, the server configured for it.
+    fn frr103(test: &str) -> Option<Daemon> {
+        let root = testkit::require_frr10(test)?;
+        let peer = testkit::require_bgpd(test)?;
+        Some(Daemon {
+            bin: PathBuf::from(testkit::FRR10_BGPD),
+            chroot: Some(root),
+            peer,
+            profile: Some(Profile::Frr103),
+            bgp: Profile::Frr103.route_type_bgp(),
+        })
+    }
+
+    /// Starts A with `config`, connected to `sock`.
+    fn start_a(&self, ns: &TestNs, config: &str, sock: &Path) -> TestBgpd {
+        let opts = BgpdOptions {
+            zebra_socket: Some(sock.to_path_buf()),
+            ..BgpdOptions::default()
+        };
+        match &self.chroot {
+            Some(root) => TestBgpd::start_in_chroot(root, &self.bin, ns, config, &opts).unwrap(),
+            None => TestBgpd::start(&self.bin, ns, config, &opts).unwrap(),
+        }
+    }
+}
 
 struct Lab {
     a: TestNs,
@@ -151,8 +208,9 @@ fn has_route(bgpd: &TestBgpd, prefix: &str) -> bool {
         .is_some_and(|v| v["routes"].get(prefix).is_some())
 }
 
-async fn start_server(lab: &Lab) -> (ZebraServer, Events) {
+async fn start_server(lab: &Lab, d: &Daemon) -> (ZebraServer, Events) {
     let mut cfg = ServerConfig::new(&lab.sock);
+    cfg.profile = d.profile;
     cfg.interfaces = interfaces_in(&lab.a);
     cfg.router_id = Some("203.0.113.254".parse().unwrap());
     // The embedder owns 203.0.113.0/24 (so bgpd's import check passes for it), nothing else.
@@ -182,26 +240,35 @@ fn send_and_expect_close(sock: &Path, bytes: &[u8], half_close: bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn frr_learns_advertises_withdraws_and_relearns() {
-    let Some(bgpd_bin) = testkit::require_bgpd("frr_learns_advertises_withdraws_and_relearns")
-    else {
-        return;
-    };
+    if let Some(d) = Daemon::frr84("frr_learns_advertises_withdraws_and_relearns") {
+        learns_advertises_withdraws_and_relearns(&d).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frr10_learns_advertises_withdraws_and_relearns() {
+    if let Some(d) = Daemon::frr103("frr10_learns_advertises_withdraws_and_relearns") {
+        learns_advertises_withdraws_and_relearns(&d).await;
+    }
+}
+
+async fn learns_advertises_withdraws_and_relearns(d: &Daemon) {
     let lab = lab(false);
     let va = lab.a.ifindex("va").unwrap();
-    let (server, mut events) = start_server(&lab).await;
+    let (server, mut events) = start_server(&lab, d).await;
     // B is passive: A must open the sessions, which it does only after our NHT answers.
     let b = start_bgpd(
-        &bgpd_bin,
+        &d.peer,
         &lab.b,
         &config_peer("b", "192.0.2.2", "192.0.2.1", Some("2001:db8:ab::1"), true),
         None,
     );
-    let mut a = start_bgpd(&bgpd_bin, &lab.a, &config_a(false, ""), Some(&lab.sock));
+    let mut a = d.start_a(&lab.a, &config_a(false, ""), &lab.sock);
     assert!(
         events
             .wait_for(LONG, |e| matches!(
                 e,
-                ServerEvent::ClientHello { proto: 9, .. }
+                ServerEvent::ClientHello { proto, .. } if *proto == d.bgp
             ))
             .await,
         "bgpd never said hello; log:\n{}",
@@ -251,9 +318,14 @@ async fn frr_learns_advertises_withdraws_and_relearns() {
         "B did not learn A's networks: {:?}",
         b.vtysh(&["show bgp ipv4 unicast"])
     );
-    std::thread::sleep(Duration::from_secs(2));
+    // A announced its valid networks together, and B has them; an invalid one let through
+    // would arrive with them or right after, so it must stay absent over the next 2 s
+    // (watched throughout, not looked at once).
     assert!(
-        !has_route(&b, "203.0.113.128/25"),
+        testkit::lab::holds_for(Duration::from_secs(2), || !has_route(
+            &b,
+            "203.0.113.128/25"
+        )),
         "a network covered only by a shorter route passed the import check"
     );
 
@@ -319,7 +391,7 @@ async fn frr_learns_advertises_withdraws_and_relearns() {
     assert!(events.table().is_empty(), "left: {:?}", events.table());
 
     // Restarted: relearned.
-    let a2 = start_bgpd(&bgpd_bin, &lab.a, &config_a(false, ""), Some(&lab.sock));
+    let a2 = d.start_a(&lab.a, &config_a(false, ""), &lab.sock);
     assert!(
         events
             .wait_for(LONG, |e| matches!(e, ServerEvent::Route(RouteEvent::Replace { prefix, .. }) if *prefix == v6))
@@ -335,17 +407,26 @@ async fn frr_learns_advertises_withdraws_and_relearns() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn frr_session_comes_up_when_the_peer_initiates() {
-    let Some(bgpd_bin) = testkit::require_bgpd("frr_session_comes_up_when_the_peer_initiates")
-    else {
-        return;
-    };
+    if let Some(d) = Daemon::frr84("frr_session_comes_up_when_the_peer_initiates") {
+        session_comes_up_when_the_peer_initiates(&d).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frr10_session_comes_up_when_the_peer_initiates() {
+    if let Some(d) = Daemon::frr103("frr10_session_comes_up_when_the_peer_initiates") {
+        session_comes_up_when_the_peer_initiates(&d).await;
+    }
+}
+
+async fn session_comes_up_when_the_peer_initiates(d: &Daemon) {
     let lab = lab(false);
-    let (server, mut events) = start_server(&lab).await;
+    let (server, mut events) = start_server(&lab, d).await;
     // A is passive: B opens the sessions; A must accept them, which needs the interface that
     // owns its local address (else "nexthop_set failed, resetting connection").
-    let mut a = start_bgpd(&bgpd_bin, &lab.a, &config_a(true, ""), Some(&lab.sock));
+    let mut a = d.start_a(&lab.a, &config_a(true, ""), &lab.sock);
     let b = start_bgpd(
-        &bgpd_bin,
+        &d.peer,
         &lab.b,
         &config_peer("b", "192.0.2.2", "192.0.2.1", Some("2001:db8:ab::1"), false),
         None,
@@ -378,24 +459,32 @@ async fn frr_session_comes_up_when_the_peer_initiates() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn frr_two_peers_same_prefix_give_one_replace_with_two_paths() {
-    let Some(bgpd_bin) =
-        testkit::require_bgpd("frr_two_peers_same_prefix_give_one_replace_with_two_paths")
-    else {
-        return;
-    };
+    if let Some(d) = Daemon::frr84("frr_two_peers_same_prefix_give_one_replace_with_two_paths") {
+        two_peers_same_prefix_give_one_replace_with_two_paths(&d).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frr10_two_peers_same_prefix_give_one_replace_with_two_paths() {
+    if let Some(d) = Daemon::frr103("frr10_two_peers_same_prefix_give_one_replace_with_two_paths") {
+        two_peers_same_prefix_give_one_replace_with_two_paths(&d).await;
+    }
+}
+
+async fn two_peers_same_prefix_give_one_replace_with_two_paths(d: &Daemon) {
     let lab = lab(true);
-    let (server, mut events) = start_server(&lab).await;
+    let (server, mut events) = start_server(&lab, d).await;
     let extra = " neighbor 192.0.2.130 remote-as 65002\n neighbor 192.0.2.130 timers 3 9\n neighbor 192.0.2.130 timers connect 2\n";
-    let a = start_bgpd(&bgpd_bin, &lab.a, &config_a(false, extra), Some(&lab.sock));
+    let a = d.start_a(&lab.a, &config_a(false, extra), &lab.sock);
     let b = start_bgpd(
-        &bgpd_bin,
+        &d.peer,
         &lab.b,
         &config_peer("b", "192.0.2.2", "192.0.2.1", None, false),
         None,
     );
     let c_ns = lab.c.as_ref().unwrap();
     let c = start_bgpd(
-        &bgpd_bin,
+        &d.peer,
         c_ns,
         &config_peer("c", "192.0.2.130", "192.0.2.129", None, false),
         None,
@@ -429,38 +518,55 @@ async fn frr_two_peers_same_prefix_give_one_replace_with_two_paths() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn frr_session_waits_for_the_interface_and_follows_run_time_changes() {
-    let Some(bgpd_bin) =
-        testkit::require_bgpd("frr_session_waits_for_the_interface_and_follows_run_time_changes")
-    else {
-        return;
-    };
+    if let Some(d) =
+        Daemon::frr84("frr_session_waits_for_the_interface_and_follows_run_time_changes")
+    {
+        session_waits_for_the_interface_and_follows_run_time_changes(&d).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frr10_session_waits_for_the_interface_and_follows_run_time_changes() {
+    if let Some(d) =
+        Daemon::frr103("frr10_session_waits_for_the_interface_and_follows_run_time_changes")
+    {
+        session_waits_for_the_interface_and_follows_run_time_changes(&d).await;
+    }
+}
+
+async fn session_waits_for_the_interface_and_follows_run_time_changes(d: &Daemon) {
     let lab = lab(false);
     let all = interfaces_in(&lab.a);
     let lo_only: Vec<_> = all.iter().filter(|i| i.name == "lo").cloned().collect();
     let mut cfg = ServerConfig::new(&lab.sock);
+    cfg.profile = d.profile;
     cfg.interfaces = lo_only;
     cfg.router_id = Some("203.0.113.254".parse().unwrap());
     let (server, rx) = ZebraServer::start(cfg).await.unwrap();
     let mut events = Events::new(rx);
     let b = start_bgpd(
-        &bgpd_bin,
+        &d.peer,
         &lab.b,
         &config_peer("b", "192.0.2.2", "192.0.2.1", None, true),
         None,
     );
-    let a = start_bgpd(&bgpd_bin, &lab.a, &config_a(false, ""), Some(&lab.sock));
+    let a = d.start_a(&lab.a, &config_a(false, ""), &lab.sock);
     assert!(
         events
             .wait_for(LONG, |e| matches!(
                 e,
-                ServerEvent::ClientHello { proto: 9, .. }
+                ServerEvent::ClientHello { proto, .. } if *proto == d.bgp
             ))
             .await
     );
     // Without the peering interface the peer's address is unresolved: no session.
-    std::thread::sleep(Duration::from_secs(6));
+    // bgpd registered its peer's nexthop at HELLO time and got "unresolved"; had the answer
+    // been "resolved" it would connect at once and reach Established within a few seconds on
+    // this directly attached link. Watched over 6 s, so a session that comes up and drops
+    // again is caught too.
     assert!(
-        !established(&a).contains("192.0.2.2"),
+        testkit::lab::holds_for(Duration::from_secs(6), || !established(&a)
+            .contains("192.0.2.2")),
         "session came up although NHT answered unresolved"
     );
     // A router id change reaches bgpd (which applies it only while no session is up).

@@ -474,6 +474,27 @@ async fn frr_client_capabilities_nht_updates_routes_and_malformed_neighbour() {
 }
 
 #[tokio::test]
+async fn a_huge_withdraw_grace_is_a_typed_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = ServerConfig::new(dir.path().join("zserv.api"));
+    cfg.withdraw_grace = Some(Duration::MAX);
+    assert!(matches!(
+        ZebraServer::start(cfg).await,
+        Err(zebra_server::ServerError::GraceTooLong { .. })
+    ));
+    let (srv, _ev) = server(&dir, |_| {}).await;
+    assert!(matches!(
+        srv.set_withdraw_grace(Some(
+            zebra_server::MAX_WITHDRAW_GRACE + Duration::from_secs(1)
+        )),
+        Err(zebra_server::ServerError::GraceTooLong { .. })
+    ));
+    srv.set_withdraw_grace(Some(zebra_server::MAX_WITHDRAW_GRACE))
+        .unwrap();
+    srv.shutdown().await;
+}
+
+#[tokio::test]
 async fn grace_period_keeps_routes_until_it_ends() {
     let dir = tempfile::tempdir().unwrap();
     let (srv, mut ev) = server(&dir, |c| {

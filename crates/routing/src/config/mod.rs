@@ -10,6 +10,7 @@
 //! reported as [`ConfigWarning`]s.
 
 mod raw;
+mod sink;
 mod text;
 mod validate;
 
@@ -23,9 +24,13 @@ use serde::{Serialize, Serializer};
 
 pub use crate::plan::{base_name, MAX_BASE_NAME};
 pub use netns::MacAddr;
+pub use sink::{
+    SinkConfig, SinkKind, DEFAULT_RECONCILE_SECS, DEFAULT_SINK_METRIC, MAX_RECONCILE_SECS,
+};
 pub use text::{TextError, VtyText};
 pub use vty::config::{
-    Asn, ConnectRetry, Description, LogFile, MaximumPaths, Multihop, Password, Prefix, Timers,
+    Asn, ConnectRetry, Description, GracefulRestart, LogFile, MaximumPaths, Multihop, Password,
+    PeerGrMode, Prefix, Timers,
 };
 
 /// Default keepalive, seconds (bgpd's own default, so it is not sent).
@@ -44,6 +49,8 @@ pub struct Config {
     pub controller: ControllerConfig,
     /// The BGP ports, in file order (names are unique).
     pub ports: Vec<PortConfig>,
+    /// `[sink]`: where learned routes go, for ports without their own `[port.sink]`.
+    pub sink: SinkConfig,
     /// Values that are valid but that bgpd will adjust (see [`ConfigWarning`]).
     pub warnings: Vec<ConfigWarning>,
 }
@@ -82,6 +89,9 @@ pub struct ControllerConfig {
     pub run_dir: PathBuf,
     /// Unix socket of the control interface (`midonet-bgp status` / `routes`).
     pub control_socket: PathBuf,
+    /// Group (name or number) whose members may read `status`/`routes` over the control socket
+    /// (the socket becomes 0660 with this group); `None`: root only (0600).
+    pub control_group: Option<String>,
     /// Namespace playing the host side (labs and tests); `None` is the current namespace.
     pub host_namespace: Option<String>,
     /// Path of FRR's bgpd binary.
@@ -134,8 +144,14 @@ pub struct PortConfig {
     pub log_file: LogFile,
     /// Turns on `debug bgp` logging.
     pub debug: bool,
+    /// Graceful restart (`bgp graceful-restart`, restart and stale-path times, forwarding state
+    /// preserved); `None` when `graceful_restart = false` (bgpd's default: helper only).
+    #[serde(skip)]
+    pub graceful_restart: Option<GracefulRestart>,
     /// The peers, in file order (addresses are unique).
     pub peers: Vec<PeerConfig>,
+    /// Where this port's learned routes go (`[port.sink]` over `[sink]`).
+    pub sink: SinkConfig,
 }
 
 /// One BGP neighbor of a port.
@@ -157,6 +173,9 @@ pub struct PeerConfig {
     pub description: Option<Description>,
     /// Administratively shut down.
     pub shutdown: bool,
+    /// The peer's own graceful-restart mode; `None` follows the port's.
+    #[serde(skip)]
+    pub graceful_restart: Option<PeerGrMode>,
 }
 
 impl PortConfig {
@@ -252,6 +271,31 @@ impl Config {
             message: e.to_string(),
         })?;
         Config::parse(&text)
+    }
+
+    /// Checks what the file alone cannot tell (the sinks' namespaces exist); `check-config`
+    /// and the controller run it before applying a configuration.
+    pub fn check_environment(&self) -> Result<(), ConfigErrors> {
+        let host = self.controller.host_namespace.as_deref();
+        let mut errors: Vec<ConfigError> = Vec::new();
+        if let Err(e) = self.sink.check_environment("sink", host) {
+            errors.push(e);
+        }
+        for (i, port) in self.ports.iter().enumerate() {
+            if port.sink != self.sink {
+                if let Err(e) = port
+                    .sink
+                    .check_environment(&format!("port[{i}].sink"), host)
+                {
+                    errors.push(e);
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigErrors::Invalid(errors))
+        }
     }
 
     /// The port named `name`.

@@ -13,6 +13,8 @@ pub(crate) struct RawConfig {
     pub defaults: RawDefaults,
     #[serde(default)]
     pub port: Vec<RawPort>,
+    #[serde(default)]
+    pub sink: super::sink::RawSink,
 }
 
 /// `[controller]`.
@@ -25,6 +27,7 @@ pub(crate) struct RawController {
     pub vty_password: Option<String>,
     pub run_dir: Option<String>,
     pub control_socket: Option<String>,
+    pub control_group: Option<String>,
     pub host_namespace: Option<String>,
     pub bgpd_path: Option<String>,
     pub status_interval: Option<u64>,
@@ -63,8 +66,12 @@ pub(crate) struct RawPort {
     pub log_file: Option<String>,
     #[serde(default)]
     pub debug: bool,
+    pub graceful_restart: Option<bool>,
+    pub restart_time: Option<i64>,
+    pub stalepath_time: Option<i64>,
     #[serde(default)]
     pub peer: Vec<RawPeer>,
+    pub sink: Option<super::sink::RawSink>,
 }
 
 /// `[[port.peer]]`.
@@ -81,6 +88,7 @@ pub(crate) struct RawPeer {
     pub description: Option<String>,
     #[serde(default)]
     pub shutdown: bool,
+    pub graceful_restart: Option<String>,
 }
 
 /// `multihop = true` or `multihop = TTL`.

@@ -113,10 +113,6 @@ fn one_wrong_timer_gives_one_error_under_its_own_key() {
         let text = GOOD
             .replace("keepalive = 10\n", "")
             .replace("hold_time = 30\n", "")
-            .replace(
-                "remote_as = 65002\nkeepalive",
-                "remote_as = 65002\nkeepalive",
-            )
             .replacen(
                 "remote_as = 65002\n",
                 &format!("remote_as = 65002\n{set}\n"),
@@ -419,4 +415,27 @@ fn an_invalid_port_name_is_reported_once_not_again_through_the_derived_log_file(
     let errs = problems(&text);
     let n = errs.iter().filter(|e| e.path == "port[0].log_file").count();
     assert_eq!(n, 1, "{errs:?}");
+}
+
+#[test]
+fn control_group_is_a_group_name_or_number() {
+    assert_eq!(Config::parse(GOOD).unwrap().controller.control_group, None);
+    for ok in ["adm", "bgp-readers", "_ops", "1001"] {
+        let text = GOOD.replace(
+            "[controller]",
+            &format!("[controller]\ncontrol_group = \"{ok}\""),
+        );
+        let c = Config::parse(&text).unwrap();
+        assert_eq!(c.controller.control_group.as_deref(), Some(ok));
+    }
+    for bad in ["", "-rf", "a b", "x/y", &"g".repeat(33)] {
+        let text = GOOD.replace(
+            "[controller]",
+            &format!("[controller]\ncontrol_group = \"{bad}\""),
+        );
+        assert!(
+            has(&problems(&text), "controller.control_group", "group name"),
+            "{bad}"
+        );
+    }
 }

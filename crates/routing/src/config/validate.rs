@@ -48,12 +48,18 @@ pub(super) fn validate(raw: RawConfig) -> Result<Config, ConfigErrors> {
     let mut errs = Errors::default();
     let controller = controller(&raw.controller, &mut errs);
     let defaults = defaults(&raw.defaults, &mut errs);
+    let sink = super::sink::sink(
+        "sink",
+        &raw.sink,
+        &super::SinkConfig::default(),
+        &mut errs.0,
+    );
     let mut ports = Vec::new();
     let mut names: HashMap<String, usize> = HashMap::new();
     let mut ifnames: HashMap<String, usize> = HashMap::new();
     for (i, p) in raw.port.iter().enumerate() {
         let path = format!("port[{i}]");
-        if let Some(port) = port(&path, p, &controller, &defaults, &mut errs) {
+        if let Some(port) = port(&path, p, &controller, &defaults, &sink, &mut errs) {
             if let Some(j) = names.insert(port.name.clone(), i) {
                 errs.push(
                     format!("{path}.name"),
@@ -88,6 +94,7 @@ pub(super) fn validate(raw: RawConfig) -> Result<Config, ConfigErrors> {
         Ok(Config {
             controller,
             ports,
+            sink,
             warnings: errs.1,
         })
     } else {
@@ -164,6 +171,19 @@ fn controller(raw: &RawController, errs: &mut Errors) -> ControllerConfig {
         .map(PathBuf::from)
         .unwrap_or_else(|| run_dir.join("control.sock"));
     check_path("controller.control_socket", &control_socket, errs);
+    let control_group = raw.control_group.clone();
+    if let Some(g) = &control_group {
+        // What useradd/groupadd accept: a name that does not start with '-', or a number.
+        let name_ok = !g.starts_with('-')
+            && g.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+        if g.is_empty() || g.len() > 32 || !name_ok {
+            errs.push(
+                "controller.control_group",
+                "must be a group name (1–32 letters, digits, '_', '-' or '.', not starting with '-') or a number",
+            );
+        }
+    }
     let host_namespace = raw.host_namespace.clone();
     if let Some(ns) = &host_namespace {
         if ns.is_empty() || ns.len() > MAX_NAMESPACE || !ns.chars().all(is_link_name_char) {
@@ -200,6 +220,7 @@ fn controller(raw: &RawController, errs: &mut Errors) -> ControllerConfig {
         vty_password,
         run_dir,
         control_socket,
+        control_group,
         host_namespace,
         bgpd_path,
         status_interval: Duration::from_secs(status_interval),
@@ -374,9 +395,14 @@ fn port(
     raw: &RawPort,
     controller: &ControllerConfig,
     defaults: &TimerValues,
+    base_sink: &super::SinkConfig,
     errs: &mut Errors,
 ) -> Option<PortConfig> {
     let before = errs.0.len();
+    let sink = match &raw.sink {
+        Some(s) => super::sink::sink(&format!("{path}.sink"), s, base_sink, &mut errs.0),
+        None => base_sink.clone(),
+    };
     let mut name_valid = false;
     let name = match &raw.name {
         None => {
@@ -581,6 +607,7 @@ fn port(
         }
         (true, Some(s)) => typed(&log_key, s, LogFile::new(s), errs),
     };
+    let graceful_restart = port_graceful_restart(path, raw, errs);
     let mut peers = Vec::new();
     let mut seen: HashMap<IpAddr, usize> = HashMap::new();
     if raw.peer.is_empty() {
@@ -616,8 +643,76 @@ fn port(
         max_routes,
         log_file: log_file?,
         debug: raw.debug,
+        graceful_restart: graceful_restart?,
         peers,
+        sink,
     })
+}
+
+/// `graceful_restart` (default on), `restart_time`, `stalepath_time` of a port. `Some(None)`:
+/// GR off; `None`: an error was reported.
+fn port_graceful_restart(
+    path: &str,
+    raw: &RawPort,
+    errs: &mut Errors,
+) -> Option<Option<GracefulRestart>> {
+    let secs = |key: &str, v: Option<i64>, default: u16, min: i64, errs: &mut Errors| {
+        let v = v.unwrap_or(i64::from(default));
+        match u16::try_from(v) {
+            Ok(s) if (min..=4095).contains(&v) => Some(s),
+            _ => {
+                errs.push(
+                    format!("{path}.{key}"),
+                    format!("{v} is outside {min}–4095 seconds"),
+                );
+                None
+            }
+        }
+    };
+    let restart = secs(
+        "restart_time",
+        raw.restart_time,
+        vty::config::gr::DEFAULT_RESTART_TIME,
+        0,
+        errs,
+    );
+    let stalepath = secs(
+        "stalepath_time",
+        raw.stalepath_time,
+        vty::config::gr::DEFAULT_STALEPATH_TIME,
+        1,
+        errs,
+    );
+    if !raw.graceful_restart.unwrap_or(true) {
+        for (key, set) in [
+            ("restart_time", raw.restart_time.is_some()),
+            ("stalepath_time", raw.stalepath_time.is_some()),
+        ] {
+            if set {
+                errs.warn(
+                    format!("{path}.{key}"),
+                    "has no effect with graceful_restart = false",
+                );
+            }
+        }
+        return Some(None);
+    }
+    let (restart, stalepath) = (restart?, stalepath?);
+    // The forwarding state is preserved (the datapath keeps forwarding while bgpd restarts),
+    // so helpers keep our routes; zebra's stale time is bgpd's default.
+    let gr = GracefulRestart::new(
+        restart,
+        stalepath,
+        vty::config::gr::DEFAULT_RIB_STALE_TIME,
+        true,
+    );
+    typed(
+        &format!("{path}.restart_time"),
+        &restart.to_string(),
+        gr,
+        errs,
+    )
+    .map(Some)
 }
 
 fn peer(
@@ -711,6 +806,19 @@ fn peer(
         .description
         .as_ref()
         .and_then(|s| typed(&format!("{path}.description"), s, Description::new(s), errs));
+    let graceful_restart = match raw.graceful_restart.as_deref() {
+        None => None,
+        Some("restart") => Some(PeerGrMode::Restart),
+        Some("helper") => Some(PeerGrMode::Helper),
+        Some("disable") => Some(PeerGrMode::Disable),
+        Some(other) => {
+            errs.push(
+                format!("{path}.graceful_restart"),
+                format!("{other:?} is not \"restart\", \"helper\" or \"disable\""),
+            );
+            None
+        }
+    };
     if errs.0.len() != before {
         return None;
     }
@@ -723,5 +831,6 @@ fn peer(
         multihop,
         description,
         shutdown: raw.shutdown,
+        graceful_restart,
     })
 }

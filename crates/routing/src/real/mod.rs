@@ -28,6 +28,8 @@ pub use zebra::{RealZebra, RealZebraEvents};
 #[derive(Default)]
 pub struct RealEffects {
     datapaths: Mutex<Vec<(Option<String>, Arc<datapath::TcDatapath>)>>,
+    /// The Zebra profile of each bgpd binary, detected once (`bgpd::version`).
+    profiles: Mutex<Vec<(std::path::PathBuf, zebra_server::Profile)>>,
 }
 
 impl std::fmt::Debug for RealEffects {
@@ -57,6 +59,31 @@ impl RealEffects {
         );
         dps.push((host.clone(), dp.clone()));
         Ok(dp)
+    }
+
+    /// The Zebra profile for `plan`'s bgpd: `BGPD --version` mapped by `bgpd::version` (once
+    /// per binary); an unsupported version fails the port with the version found and the ones
+    /// supported.
+    async fn zebra_profile(&self, plan: &PortPlan) -> Result<zebra_server::Profile, EffectError> {
+        let binary = &plan.controller.bgpd_path;
+        {
+            let known = self.profiles.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((_, p)) = known.iter().find(|(b, _)| b == binary) {
+                return Ok(*p);
+            }
+        }
+        let detected = bgpd::version::detect(binary)
+            .await
+            .map_err(|e| EffectError::new(Step::Zebra, &plan.port.name, e))?;
+        info!(
+            bgpd = %binary.display(),
+            version = %detected.version,
+            profile = %detected.profile,
+            "bgpd version detected"
+        );
+        let mut known = self.profiles.lock().unwrap_or_else(|p| p.into_inner());
+        known.push((binary.clone(), detected.profile));
+        Ok(detected.profile)
     }
 }
 
@@ -255,7 +282,8 @@ impl Effects for RealEffects {
         plan: &PortPlan,
         facts: &ContainerFacts,
     ) -> Result<(RealZebra, RealZebraEvents), EffectError> {
-        zebra::start(plan, facts).await
+        let profile = self.zebra_profile(plan).await?;
+        zebra::start(plan, facts, profile).await
     }
 
     async fn stop_zebra(&self, z: RealZebra) {
@@ -360,7 +388,7 @@ impl Effects for RealEffects {
 
 /// Waits (up to 5 s) for the IPv6 link-local address of interface `index` in `ns`.
 async fn link_local(ns: &netns::NetNs, index: u32) -> Option<ipnetwork::IpNetwork> {
-    let rtnl = netns::Rtnl::open(Some(ns)).ok()?;
+    let rtnl = netns::Rtnl::open(Some(ns)).await.ok()?;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     loop {
         if let Ok(addrs) = rtnl.addresses(Some(index)).await {

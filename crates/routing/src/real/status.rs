@@ -42,8 +42,10 @@ pub fn parse_summary(text: &str) -> Result<Vec<PeerStatus>, SummaryError> {
                 routes_installed: None,
                 routes_refused: 0,
             });
-            e.prefixes_received = e.prefixes_received.map(|n| n + p.pfx_rcd);
-            e.prefixes_sent = e.prefixes_sent.map(|n| n + p.pfx_snt);
+            // bgpd reports u64 counts; a sum past u64::MAX (only a broken or hostile bgpd
+            // answers that) is unknown rather than a panic or a wrapped number.
+            e.prefixes_received = e.prefixes_received.and_then(|n| n.checked_add(p.pfx_rcd));
+            e.prefixes_sent = e.prefixes_sent.and_then(|n| n.checked_add(p.pfx_snt));
         }
     }
     Ok(peers.into_values().collect())
@@ -71,6 +73,19 @@ mod tests {
         assert_eq!(p[1].prefixes_received, Some(2));
         assert_eq!(p[1].prefixes_sent, Some(2));
         assert_eq!(p[1].remote_as, Some(65002));
+    }
+
+    #[test]
+    fn prefix_sums_past_u64_are_unknown_not_a_panic() {
+        let text = r#"{
+  "ipv4Unicast":{"peers":{
+    "2001:db8::2":{"remoteAs":65002,"state":"Established","peerUptimeMsec":0,"pfxRcd":18446744073709551615,"pfxSnt":1}}},
+  "ipv6Unicast":{"peers":{
+    "2001:db8::2":{"remoteAs":65002,"state":"Established","peerUptimeMsec":0,"pfxRcd":1,"pfxSnt":18446744073709551615}}}
+}"#;
+        let p = parse_summary(text).unwrap();
+        assert_eq!(p[0].prefixes_received, None);
+        assert_eq!(p[0].prefixes_sent, None);
     }
 
     #[test]

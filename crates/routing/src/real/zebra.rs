@@ -85,9 +85,12 @@ fn map_event(ev: zebra_server::ServerEvent) -> Option<ZebraEvent> {
 pub async fn start(
     plan: &PortPlan,
     facts: &ContainerFacts,
+    profile: zebra_server::Profile,
 ) -> Result<(RealZebra, RealZebraEvents), EffectError> {
     let name = &plan.port.name;
     let mut cfg = zebra_server::ServerConfig::new(plan.zebra_socket.clone());
+    // The header cannot tell FRR 8.4 from 10.x: serve the version bgpd_path has.
+    cfg.profile = Some(profile);
     cfg.interfaces = interfaces(facts);
     cfg.router_id = Some(plan.port.router_id);
     cfg.max_routes = plan.port.max_routes;

@@ -79,6 +79,8 @@ impl RouteSink for CountingSink {
 /// A provider: namespace, zebra server, FRR bgpd.
 pub struct Provider {
     pub bgpd: TestBgpd,
+    /// Every route change the provider's bgpd gave its zebra (its selected routes), in order.
+    pub rib: Arc<std::sync::Mutex<Vec<zebra_server::RouteEvent>>>,
     zebra: Option<zebra_server::ZebraServer>,
     pub ns: TestNs,
     _dir: tempfile::TempDir,
@@ -134,7 +136,18 @@ impl Provider {
         let mut cfg = zebra_server::ServerConfig::new(&sock);
         cfg.interfaces = vec![zebra_server::Interface::loopback(1, Vec::new()), iface];
         let (zebra, mut events) = zebra_server::ZebraServer::start(cfg).await.unwrap();
-        tokio::spawn(async move { while events.recv().await.is_some() {} });
+        // What the provider's bgpd installs and removes: its own best routes, event by event.
+        let rib = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = rib.clone();
+        tokio::spawn(async move {
+            while let Some(ev) = events.recv().await {
+                if let zebra_server::ServerEvent::Route(r) = ev {
+                    if let Ok(mut l) = log.lock() {
+                        l.push(r);
+                    }
+                }
+            }
+        });
         let opts = BgpdOptions {
             zebra_socket: Some(sock),
             ..BgpdOptions::default()
@@ -142,6 +155,7 @@ impl Provider {
         let b = tokio::task::block_in_place(|| TestBgpd::start(bgpd, &ns, config, &opts)).unwrap();
         Provider {
             bgpd: b,
+            rib,
             zebra: Some(zebra),
             ns,
             _dir: dir,

@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# STATUS: unfinished — scenario 1 (bgpd alone) runs; scenario 2 (FRR zebra) does not finish yet
+# (zebra starts, routes never counted in the FIB), scenario 3 not reached. No figures recorded.
+#
+# Full-table benchmark (issue #16): a BIRD 2 provider, in its own namespace, exports N IPv4 /24s
+# over eBGP to, in turn,
+#   1. bgpd alone (-Z: no zebra)            -> seconds until bgpd has received N
+#   2. FRR's zebra + bgpd                  -> seconds until N are in the namespace's FIB,
+#                                             zebra's peak RSS
+#   3. `midonet-bgp run` with the kernel    -> seconds until the controller holds N (counted on
+#      sink                                    its route stream), until N are in the FIB,
+#                                             the controller's peak RSS
+# and prints them side by side with the ratios to bgpd alone.
+#
+#   sudo bash benches/fullfeed.sh [N ...]      # default: 10000 100000 1000000
+#   MIDONET_BGP=target/release/midonet-bgp     # binary to measure (default: release, else debug)
+#
+# Everything lives in namespaces the script creates (removed on exit). The routes are generated
+# from 32.0.0.0 upwards (a million /24s do not fit the documentation ranges); they exist only in
+# those namespaces' tables. Root, bird2 and frr are needed (scripts/install-deps.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ "$(id -u)" = 0 ] || { echo "run as root" >&2; exit 1; }
+NS=(); PIDS=(); TMP=$(mktemp -d /tmp/fullfeed.XXXXXX)
+cleanup() {
+  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null || true; done
+  local x; for x in "${NS[@]:-}"; do [ -n "$x" ] && ip netns del "$x" 2>/dev/null || true; done
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+BIN=${MIDONET_BGP:-}
+if [ -z "$BIN" ]; then
+  if [ -x target/release/midonet-bgp ]; then BIN=target/release/midonet-bgp; else BIN=target/debug/midonet-bgp; fi
+fi
+BGPD=/usr/lib/frr/bgpd ZEBRA=/usr/lib/frr/zebra
+sizes=("$@"); [ ${#sizes[@]} -gt 0 ] || sizes=(10000 100000 1000000)
+tag=ff$$
+
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN{printf "%.1f", b-a}'; }
+peak_kb() { awk '/VmHWM/{print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+mkns() { ip netns add "$1"; NS+=("$1"); ip -n "$1" link set lo up; }
+
+# The provider namespace $1 with BIRD exporting N /24s to 192.0.2.1, linked by veth to $2/$3.
+provider() {
+  local pns=$1 peer_ns=$2 peer_if=$3 n=$4 dir=$TMP/bird-$1
+  mkdir -p "$dir"
+  mkns "$pns"
+  ip link add "p$tag" netns "$pns" type veth peer name "$peer_if" netns "$peer_ns"
+  ip -n "$pns" addr add 192.0.2.2/24 dev "p$tag"; ip -n "$pns" link set "p$tag" up
+  ip -n "$peer_ns" link set "$peer_if" up
+  {
+    printf 'router id 192.0.2.2;\nprotocol device {}\nprotocol static s4 {\n  ipv4;\n'
+    awk -v n="$n" 'BEGIN{for(i=0;i<n;i++) printf "  route %d.%d.%d.0/24 blackhole;\n", 32+int(i/65536), int(i/256)%256, i%256}'
+    printf '}\n'
+  } > "$dir/bird.conf"
+  cat >> "$dir/bird.conf" <<CONF
+protocol bgp dut {
+  local 192.0.2.2 as 65100; neighbor 192.0.2.1 as 65001;
+  connect delay time 1; connect retry time 1; error wait time 1, 2;
+  ipv4 { import none; export all; };
+}
+CONF
+  ip netns exec "$pns" bird -c "$dir/bird.conf" -s "$dir/bird.ctl" -P "$dir/bird.pid" >/dev/null
+  for _ in $(seq 600); do [ -s "$dir/bird.pid" ] && break; sleep 0.1; done
+  PIDS+=("$(cat "$dir/bird.pid")")
+  # Wait until BIRD has its N static routes.
+  for _ in $(seq 6000); do
+    birdc -s "$dir/bird.ctl" show route count 2>/dev/null | grep -q "^$n of $n routes" && return 0
+    sleep 0.1
+  done
+  echo "BIRD did not load $n routes" >&2; return 1
+}
+
+bgpd_conf() {
+  cat <<CONF
+hostname dut
+password x
+router bgp 65001
+ bgp router-id 192.0.2.1
+ no bgp ebgp-requires-policy
+ no bgp network import-check
+ neighbor 192.0.2.2 remote-as 65100
+ neighbor 192.0.2.2 timers connect 1
+!
+CONF
+}
+
+pfx_rcvd() { # vty dir
+  vtysh --vty_socket "$1" -d bgpd -c "show bgp ipv4 unicast summary json" 2>/dev/null \
+    | awk -F: '/"pfxRcd"/{gsub(/[^0-9]/,"",$2); print $2; exit}'
+}
+
+fib_count() { ip -n "$1" -4 route show table "${2:-main}" proto bgp 2>/dev/null | wc -l; }
+
+# 1. bgpd alone.
+bgpd_alone() {
+  local n=$1 d=$TMP/alone; mkdir -p "$d"; chown frr:frr "$d" 2>/dev/null || true
+  mkns "a1$tag"; provider "a2$tag" "a1$tag" "d$tag" "$n"
+  ip -n "a1$tag" addr add 192.0.2.1/24 dev "d$tag"
+  bgpd_conf > "$d/bgpd.conf"
+  local t0; t0=$(now)
+  ip netns exec "a1$tag" "$BGPD" -Z -z /nonexistent -f "$d/bgpd.conf" -i "$d/bgpd.pid" --vty_socket "$d" -S -d
+  for _ in $(seq 600); do [ -s "$d/bgpd.pid" ] && break; sleep 0.05; done
+  PIDS+=("$(cat "$d/bgpd.pid")")
+  while [ "$(pfx_rcvd "$d")" != "$n" ]; do sleep 0.05; done
+  echo "$(since "$t0")"
+}
+
+# 2. FRR's zebra + bgpd.
+frr_zebra() {
+  local n=$1 d=$TMP/zebra; chmod 755 "$TMP"; mkdir -p "$d"; chown frr:frr "$d"
+  mkns "z1$tag"; provider "z2$tag" "z1$tag" "d$tag" "$n"
+  ip -n "z1$tag" addr add 192.0.2.1/24 dev "d$tag"
+  bgpd_conf > "$d/bgpd.conf"; printf 'hostname z\npassword x\n' > "$d/zebra.conf"; chown frr:frr "$d"/*.conf
+  local t0; t0=$(now)
+  ip netns exec "z1$tag" "$ZEBRA" -z "$d/zserv.api" -f "$d/zebra.conf" -i "$d/zebra.pid" --vty_socket "$d" -u frr -g frr -d
+  for _ in $(seq 600); do [ -S "$d/zserv.api" ] && break; sleep 0.05; done
+  local zpid; zpid=$(cat "$d/zebra.pid"); PIDS+=("$zpid")
+  ip netns exec "z1$tag" "$BGPD" -z "$d/zserv.api" -f "$d/bgpd.conf" -i "$d/bgpd.pid" --vty_socket "$d" -S -d
+  for _ in $(seq 600); do [ -s "$d/bgpd.pid" ] && break; sleep 0.05; done
+  PIDS+=("$(cat "$d/bgpd.pid")")
+  while [ "$(fib_count "z1$tag")" -lt "$n" ]; do sleep 0.2; done
+  echo "$(since "$t0") $(( $(peak_kb "$zpid") / 1024 ))"
+}
+
+# 3. midonet-bgp run with the kernel sink.
+controller() {
+  local n=$1 d=$TMP/ctl; mkdir -p "$d"
+  mkns "c1$tag"; provider "c2$tag" "c1$tag" "u$tag" "$n"
+  cat > "$d/config.toml" <<CONF
+[controller]
+prefix = "ff"
+run_dir = "$d/run"
+host_namespace = "c1$tag"
+[sink]
+kind = "kernel"
+table = 200
+[[port]]
+name = "p1"
+uplink = "u$tag"
+address = "192.0.2.1/24"
+local_as = 65001
+router_id = "192.0.2.1"
+[[port.peer]]
+address = "192.0.2.2"
+remote_as = 65100
+connect_retry = 1
+CONF
+  local t0; t0=$(now)
+  "$BIN" run --config "$d/config.toml" 2> "$d/controller.log" & local cpid=$!; PIDS+=("$cpid")
+  for _ in $(seq 600); do [ -S "$d/run/control.sock" ] && break; sleep 0.05; done
+  # Count the routes the controller holds on its route stream.
+  ( "$BIN" routes --watch --json --socket "$d/run/control.sock" \
+      | awk -v n="$n" '/"op":"replace"/{c++; if (c >= n) exit} /"op":"dropped"/{print "DROPPED" > "/dev/stderr"; exit 1}'
+    now > "$d/held" ) &
+  local wpid=$!
+  local held="" fib=""
+  while [ -z "$fib" ]; do
+    [ -z "$held" ] && [ -s "$d/held" ] && held=$(awk -v a="$t0" '{printf "%.1f", $1-a}' "$d/held")
+    [ "$(fib_count "c1$tag" 200)" -ge "$n" ] && fib=$(since "$t0")
+    sleep 0.2
+  done
+  wait "$wpid" 2>/dev/null || true
+  [ -z "$held" ] && [ -s "$d/held" ] && held=$(awk -v a="$t0" '{printf "%.1f", $1-a}' "$d/held")
+  echo "${held:-?} $fib $(( $(peak_kb "$cpid") / 1024 ))"
+  kill -TERM "$cpid"; wait "$cpid" 2>/dev/null || true
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0 && a != "?") printf "%.2f", a/b; else print "?" }'; }
+
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -r); load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "binary: $BIN; bgpd: $("$BGPD" --version 2>/dev/null | head -1); $(bird --version 2>&1 | head -1)"
+printf '%9s | %11s | %14s %10s | %12s %12s %10s | %s\n' N "bgpd alone" "zebra FIB" "zebra RSS" "ctl holds" "ctl FIB" "ctl RSS" "ratios holds/FIB (zebra FIB)"
+for n in "${sizes[@]}"; do
+  a=$(bgpd_alone "$n"); cleanup; NS=(); PIDS=(); TMP=$(mktemp -d /tmp/fullfeed.XXXXXX)
+  read -r zf zr <<<"$(frr_zebra "$n")"; cleanup; NS=(); PIDS=(); TMP=$(mktemp -d /tmp/fullfeed.XXXXXX)
+  read -r ch cf cr <<<"$(controller "$n")"; cleanup; NS=(); PIDS=(); TMP=$(mktemp -d /tmp/fullfeed.XXXXXX)
+  printf '%9s | %9s s | %12s s %7s MB | %10s s %10s s %7s MB | %s / %s (%s)\n' "$n" "$a" "$zf" "$zr" "$ch" "$cf" "$cr" \
+    "$(ratio "$ch" "$a")" "$(ratio "$cf" "$a")" "$(ratio "$zf" "$a")"
+done

@@ -1,0 +1,506 @@
+//! [`KernelSink`]: a [`RouteSink`] installing learned routes into Linux
+//! routing tables through the `fib` crate.
+//!
+//! Every distinct (namespace, table, metric) of the ports' `[sink]` sections gets one writer: a
+//! dedicated OS thread owning a [`fib::Fib`]. The sink only queues changes to it (route
+//! processing never waits for the kernel); the thread coalesces whatever arrived since its last
+//! write and writes it in batches. At start each writer finds the routes left in its table by
+//! an earlier run and keeps them until they are re-learned or the configured grace
+//! (`reconcile_secs`) ends, or [`KernelSink::end_reconcile`] is called.
+
+mod merge;
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use fib::{Fib, FibConfig, TableSpec};
+use ipnetwork::IpNetwork;
+use serde::Serialize;
+use tracing::{debug, info, warn};
+
+pub use merge::{Merge, PortFacts};
+
+use crate::config::{Config, SinkConfig};
+use crate::sink::RouteSink;
+use crate::types::RouteChange;
+
+/// How often routes the kernel refused are tried again.
+const RETRY_EVERY: Duration = Duration::from_secs(5);
+/// Most queued changes taken in before a write.
+const DRAIN_MAX: usize = 1 << 16;
+
+/// Identifies one writer.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct TableKey {
+    /// Namespace (`None`: the process's own).
+    pub namespace: Option<String>,
+    /// Table id.
+    pub table: u32,
+    /// Metric of our routes.
+    pub metric: u32,
+}
+
+impl std::fmt::Display for TableKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "table {} metric {} in {}",
+            self.table,
+            self.metric,
+            self.namespace.as_deref().unwrap_or("the host namespace")
+        )
+    }
+}
+
+/// What a writer reports about its table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TableStats {
+    /// Which table.
+    pub key: TableKey,
+    /// Routes of ours in the table.
+    pub installed: usize,
+    /// Routes found at start, not re-learned yet.
+    pub stale: usize,
+    /// Wanted routes the kernel refused (retried every few seconds).
+    pub refused: usize,
+    /// Whether the reconciliation of routes from an earlier run is still under way.
+    pub reconciling: bool,
+    /// The last failure, if any.
+    pub last_error: Option<String>,
+}
+
+/// A kernel sink problem found while (re)configuring.
+#[derive(Debug, thiserror::Error)]
+#[error("route sink {key}: {source}")]
+pub struct SinkError {
+    /// The table.
+    pub key: TableKey,
+    /// Why it cannot be written.
+    #[source]
+    pub source: fib::FibError,
+}
+
+enum Msg {
+    Port(u16, PortSpec),
+    RemovePort(u16),
+    /// One batch of a port's route changes (one `RouteSink::apply`), written together.
+    Apply(u16, Vec<RouteChange>),
+    /// Every route of the port is gone (the port itself stays).
+    WithdrawAll(u16),
+    EndReconcile,
+    Sync(mpsc::SyncSender<()>),
+}
+
+/// A port as the writer thread needs it (names resolved there, in its namespace).
+#[derive(Debug, Clone)]
+struct PortSpec {
+    uplink: String,
+    peers: Vec<IpAddr>,
+    subnets: Vec<IpNetwork>,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    installed: AtomicUsize,
+    stale: AtomicUsize,
+    refused: AtomicUsize,
+    reconciling: AtomicBool,
+    last_error: Mutex<Option<String>>,
+}
+
+struct Writer {
+    tx: mpsc::Sender<Msg>,
+    shared: Arc<Shared>,
+}
+
+#[derive(Clone)]
+struct PortRoute {
+    id: u16,
+    tx: mpsc::Sender<Msg>,
+}
+
+#[derive(Default)]
+struct State {
+    writers: HashMap<TableKey, Writer>,
+    ports: HashMap<String, (TableKey, u16)>,
+    next_id: u16,
+}
+
+/// The kernel route sink (see the module documentation).
+#[derive(Default)]
+pub struct KernelSink {
+    routes: RwLock<HashMap<String, PortRoute>>,
+    state: Mutex<State>,
+}
+
+impl std::fmt::Debug for KernelSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KernelSink").finish_non_exhaustive()
+    }
+}
+
+impl KernelSink {
+    /// A sink with no table yet; [`KernelSink::configure`] attaches ports.
+    pub fn new() -> KernelSink {
+        KernelSink::default()
+    }
+
+    /// Attaches the ports of `config` whose sink is `kernel` to their tables (opening writers,
+    /// which start reconciling), updates ports already attached, and detaches the others (their
+    /// routes are withdrawn from the table). Returns the tables that could not be opened; their
+    /// ports' routes are not installed until a later `configure` succeeds.
+    pub fn configure(&self, config: &Config) -> Vec<SinkError> {
+        let mut errors = Vec::new();
+        let Ok(mut state) = self.state.lock() else {
+            return errors;
+        };
+        let host = config.controller.host_namespace.as_deref();
+        let mut wanted: HashMap<String, (TableKey, PortSpec, &SinkConfig)> = HashMap::new();
+        for port in &config.ports {
+            if !port.sink.is_kernel() {
+                continue;
+            }
+            let key = TableKey {
+                namespace: port.sink.effective_namespace(host).map(str::to_string),
+                table: port.sink.table,
+                metric: port.sink.metric,
+            };
+            let spec = PortSpec {
+                uplink: port.uplink.clone(),
+                peers: port.peer_addresses(),
+                subnets: port.addresses(),
+            };
+            wanted.insert(port.name.clone(), (key, spec, &port.sink));
+        }
+        // Detach ports gone, moved to another table, or no longer kernel.
+        let stale: Vec<String> = state
+            .ports
+            .iter()
+            .filter(|(name, (key, _))| wanted.get(*name).map(|w| &w.0) != Some(key))
+            .map(|(name, _)| name.clone())
+            .collect();
+        let mut routes = match self.routes.write() {
+            Ok(r) => r,
+            Err(_) => return errors,
+        };
+        for name in stale {
+            if let Some((key, id)) = state.ports.remove(&name) {
+                routes.remove(&name);
+                if let Some(w) = state.writers.get(&key) {
+                    let _ = w.tx.send(Msg::RemovePort(id));
+                }
+            }
+        }
+        let mut failed = std::collections::HashSet::new();
+        for (name, (key, spec, sink)) in wanted {
+            if failed.contains(&key) {
+                continue;
+            }
+            if !state.writers.contains_key(&key) {
+                match spawn_writer(&key, sink) {
+                    Ok(w) => {
+                        state.writers.insert(key.clone(), w);
+                    }
+                    Err(source) => {
+                        failed.insert(key.clone());
+                        errors.push(SinkError {
+                            key: key.clone(),
+                            source,
+                        });
+                        continue;
+                    }
+                }
+            }
+            let Some(tx) = state.writers.get(&key).map(|w| w.tx.clone()) else {
+                continue;
+            };
+            let id = match state.ports.get(&name) {
+                Some((_, id)) => *id,
+                None => {
+                    let id = state.next_id;
+                    state.next_id = state.next_id.wrapping_add(1);
+                    state.ports.insert(name.clone(), (key.clone(), id));
+                    id
+                }
+            };
+            let _ = tx.send(Msg::Port(id, spec));
+            routes.insert(name, PortRoute { id, tx });
+        }
+        errors
+    }
+
+    /// Ends the reconciliation of every table now: routes found at start and not re-learned
+    /// are removed.
+    pub fn end_reconcile(&self) {
+        if let Ok(state) = self.state.lock() {
+            for w in state.writers.values() {
+                let _ = w.tx.send(Msg::EndReconcile);
+            }
+        }
+    }
+
+    /// Waits until every change queued so far is written (or `timeout` passes); returns whether
+    /// every writer answered.
+    pub fn sync(&self, timeout: Duration) -> bool {
+        let txs: Vec<mpsc::Sender<Msg>> = match self.state.lock() {
+            Ok(s) => s.writers.values().map(|w| w.tx.clone()).collect(),
+            Err(_) => return false,
+        };
+        let deadline = Instant::now() + timeout;
+        txs.into_iter().all(|tx| {
+            let (done_tx, done_rx) = mpsc::sync_channel(1);
+            tx.send(Msg::Sync(done_tx)).is_ok()
+                && done_rx
+                    .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                    .is_ok()
+        })
+    }
+
+    /// What each table holds.
+    pub fn stats(&self) -> Vec<TableStats> {
+        let Ok(state) = self.state.lock() else {
+            return Vec::new();
+        };
+        let mut out: Vec<TableStats> = state
+            .writers
+            .iter()
+            .map(|(key, w)| TableStats {
+                key: key.clone(),
+                installed: w.shared.installed.load(Ordering::Relaxed),
+                stale: w.shared.stale.load(Ordering::Relaxed),
+                refused: w.shared.refused.load(Ordering::Relaxed),
+                reconciling: w.shared.reconciling.load(Ordering::Relaxed),
+                last_error: w.shared.last_error.lock().ok().and_then(|e| e.clone()),
+            })
+            .collect();
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        out
+    }
+
+    fn port(&self, port: &str) -> Option<PortRoute> {
+        self.routes.read().ok()?.get(port).cloned()
+    }
+}
+
+impl RouteSink for KernelSink {
+    fn apply(&self, port: &str, changes: &[RouteChange]) {
+        if changes.is_empty() {
+            return;
+        }
+        if let Some(p) = self.port(port) {
+            let _ = p.tx.send(Msg::Apply(p.id, changes.to_vec()));
+        }
+    }
+
+    fn withdraw_all(&self, port: &str) {
+        if let Some(p) = self.port(port) {
+            let _ = p.tx.send(Msg::WithdrawAll(p.id));
+        }
+    }
+}
+
+fn spawn_writer(key: &TableKey, sink: &SinkConfig) -> Result<Writer, fib::FibError> {
+    let mut fib = Fib::open(&FibConfig {
+        table: TableSpec::Id(key.table),
+        namespace: key.namespace.clone(),
+        metric: key.metric,
+        ..FibConfig::default()
+    })?;
+    let found = fib.begin_reconcile()?;
+    if found > 0 {
+        info!(%key, found, grace = ?sink.reconcile, "routes of an earlier run kept until re-learned");
+    }
+    let shared = Arc::new(Shared::default());
+    shared.reconciling.store(true, Ordering::Relaxed);
+    let (tx, rx) = mpsc::channel();
+    let thread_shared = shared.clone();
+    let thread_key = key.clone();
+    let deadline = Instant::now() + sink.reconcile;
+    std::thread::Builder::new()
+        .name(format!("fib-{}", key.table))
+        .spawn(move || writer_loop(fib, rx, thread_shared, thread_key, deadline))
+        .map_err(|source| fib::FibError::Io {
+            op: "spawn writer thread",
+            namespace: key.namespace.clone().unwrap_or_default(),
+            source,
+        })?;
+    Ok(Writer { tx, shared })
+}
+
+struct Worker {
+    fib: Fib,
+    merge: Merge,
+    shared: Arc<Shared>,
+    key: TableKey,
+}
+
+impl Worker {
+    fn set(&mut self, prefix: IpNetwork, hops: Vec<fib::NextHop>) {
+        if hops.is_empty() {
+            self.fib.withdraw(prefix);
+        } else {
+            self.fib.replace(prefix, hops);
+        }
+    }
+
+    fn handle(&mut self, msg: Msg, syncs: &mut Vec<mpsc::SyncSender<()>>) {
+        match msg {
+            Msg::Apply(id, changes) => {
+                for change in changes {
+                    let (prefix, hops) = match change {
+                        RouteChange::Replace { prefix, paths } => {
+                            (prefix, self.merge.replace(id, prefix, &paths))
+                        }
+                        RouteChange::Withdraw { prefix } => {
+                            (prefix, self.merge.withdraw(id, prefix))
+                        }
+                    };
+                    self.set(prefix, hops);
+                }
+            }
+            Msg::WithdrawAll(id) => {
+                for (prefix, hops) in self.merge.withdraw_port_routes(id) {
+                    self.set(prefix, hops);
+                }
+            }
+            Msg::Port(id, spec) => {
+                let uplink = match self.fib.ifindex(&spec.uplink) {
+                    Ok(Some(i)) => Some(i),
+                    Ok(None) => {
+                        warn!(key = %self.key, uplink = %spec.uplink, "uplink not found in the table's namespace: gateways resolved by the kernel");
+                        None
+                    }
+                    Err(e) => {
+                        warn!(key = %self.key, error = %e, "looking up the uplink");
+                        None
+                    }
+                };
+                let facts = PortFacts {
+                    uplink,
+                    peers: spec.peers.into_iter().collect(),
+                    subnets: spec.subnets,
+                };
+                for (prefix, hops) in self.merge.set_port(id, facts) {
+                    self.set(prefix, hops);
+                }
+            }
+            Msg::RemovePort(id) => {
+                for (prefix, hops) in self.merge.remove_port(id) {
+                    self.set(prefix, hops);
+                }
+            }
+            Msg::EndReconcile => self.end_reconcile(),
+            Msg::Sync(done) => syncs.push(done),
+        }
+    }
+
+    fn end_reconcile(&mut self) {
+        if !self.fib.reconciling() {
+            return;
+        }
+        match self.fib.end_reconcile() {
+            Ok(r) => {
+                info!(key = %self.key, removed = r.deleted, kept = r.kept, "reconciliation ended");
+                self.report(r);
+            }
+            Err(e) => self.error(e.to_string()),
+        }
+        self.shared.reconciling.store(false, Ordering::Relaxed);
+    }
+
+    fn error(&self, message: String) {
+        warn!(key = %self.key, "{message}");
+        if let Ok(mut e) = self.shared.last_error.lock() {
+            *e = Some(message);
+        }
+    }
+
+    fn report(&self, r: fib::FlushReport) {
+        if !r.failures.is_empty() {
+            let first = r
+                .failures
+                .iter()
+                .take(3)
+                .map(|f| f.to_string())
+                .collect::<Vec<_>>();
+            self.error(format!(
+                "{} route(s) refused by the kernel, e.g. {}",
+                r.failures.len(),
+                first.join("; ")
+            ));
+        }
+        if r.operations() > 0 {
+            debug!(key = %self.key, created = r.created, replaced = r.replaced, deleted = r.deleted, "FIB written");
+        }
+    }
+
+    fn flush(&mut self) {
+        match self.fib.flush() {
+            Ok(r) => self.report(r),
+            Err(e) => self.error(e.to_string()),
+        }
+        self.shared
+            .installed
+            .store(self.fib.len(), Ordering::Relaxed);
+        self.shared.stale.store(self.fib.stale(), Ordering::Relaxed);
+        self.shared
+            .refused
+            .store(self.fib.refused(), Ordering::Relaxed);
+    }
+}
+
+fn writer_loop(
+    fib: Fib,
+    rx: mpsc::Receiver<Msg>,
+    shared: Arc<Shared>,
+    key: TableKey,
+    deadline: Instant,
+) {
+    let mut w = Worker {
+        fib,
+        merge: Merge::new(),
+        shared,
+        key,
+    };
+    let mut next_retry = Instant::now() + RETRY_EVERY;
+    let mut syncs = Vec::new();
+    loop {
+        let now = Instant::now();
+        let mut wake = next_retry;
+        if w.fib.reconciling() {
+            wake = wake.min(deadline);
+        }
+        match rx.recv_timeout(wake.saturating_duration_since(now)) {
+            Ok(msg) => w.handle(msg, &mut syncs),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+        for _ in 0..DRAIN_MAX {
+            match rx.try_recv() {
+                Ok(msg) => w.handle(msg, &mut syncs),
+                Err(_) => break,
+            }
+        }
+        let now = Instant::now();
+        if w.fib.reconciling() && now >= deadline {
+            w.end_reconcile();
+        }
+        if now >= next_retry {
+            next_retry = now + RETRY_EVERY;
+            let n = w.fib.retry_failed();
+            if n > 0 {
+                debug!(key = %w.key, n, "retrying refused routes");
+            }
+        }
+        w.flush();
+        for done in syncs.drain(..) {
+            let _ = done.send(());
+        }
+    }
+    // Every sender is gone (the sink was dropped): write what is queued and stop.
+    w.flush();
+}
