@@ -73,7 +73,7 @@ async fn kill_9_round(graceful: bool) {
     h.apply(&config(&format!("{}{}", lab.controller(), port(extra, ""))))
         .await;
     let s = wait_port(&h, "p1", 90, "session up", |s| {
-        established(s, 1) && has_routes(s, &["198.51.100.0/24"])
+        established(s, 1) && has_routes(&sink.table, "p1", &["198.51.100.0/24"])
     })
     .await;
     assert!(
@@ -117,12 +117,15 @@ async fn kill_9_round(graceful: bool) {
     let s = if graceful {
         s
     } else {
-        wait_port(&h, "p1", 60, "route back", |s| {
-            has_routes(s, &["198.51.100.0/24"])
+        wait_port(&h, "p1", 60, "route back", |_| {
+            has_routes(&sink.table, "p1", &["198.51.100.0/24"])
         })
         .await
     };
-    assert!(has_routes(&s, &["198.51.100.0/24"]), "{s:#?}");
+    assert!(
+        has_routes(&sink.table, "p1", &["198.51.100.0/24"]),
+        "{s:#?}"
+    );
     // Let bgpd finish its restart (End-of-RIB both ways, its update-complete to zebra).
     tokio::time::sleep(Duration::from_secs(3)).await;
     // At least ten samples over the whole restart, however slowly vtysh answers under load.

@@ -12,7 +12,7 @@ use std::time::Duration;
 use ipnetwork::IpNetwork;
 use routing::config::Config;
 use routing::real::RealEffects;
-use routing::{PortStatus, RoutePath, RouteSink, RoutingHandler, TableSink};
+use routing::{Installed, PortStatus, RouteChange, RouteSink, RoutingHandler, TableSink};
 use testkit::lab::{veth_between, BgpdOptions, TestBgpd, TestNs};
 
 /// A name prefix (7 lowercase letters/digits) unique to this process and call, so the
@@ -51,7 +51,7 @@ impl Drop for PrefixGuard {
     }
 }
 
-/// A sink that keeps the table and counts withdrawals.
+/// A sink that keeps the table and counts withdrawals (single routes and whole ports).
 #[derive(Default)]
 pub struct CountingSink {
     pub table: TableSink,
@@ -59,12 +59,20 @@ pub struct CountingSink {
 }
 
 impl RouteSink for CountingSink {
-    fn replace(&self, port: &str, prefix: IpNetwork, paths: &[RoutePath]) {
-        self.table.replace(port, prefix, paths);
+    fn apply(&self, port: &str, changes: &[RouteChange]) {
+        let withdrawn = changes
+            .iter()
+            .filter(|c| matches!(c, RouteChange::Withdraw { .. }))
+            .count();
+        self.withdrawals.fetch_add(withdrawn, Ordering::SeqCst);
+        self.table.apply(port, changes);
     }
-    fn withdraw(&self, port: &str, prefix: IpNetwork) {
+    fn withdraw_all(&self, port: &str) {
         self.withdrawals.fetch_add(1, Ordering::SeqCst);
-        self.table.withdraw(port, prefix);
+        self.table.withdraw_all(port);
+    }
+    fn installed(&self, port: &str) -> Option<Installed> {
+        self.table.installed(port)
     }
 }
 
@@ -338,10 +346,17 @@ pub fn established(s: &PortStatus, n: usize) -> bool {
     s.peers.len() == n && s.peers.iter().all(|p| p.state == "Established")
 }
 
-pub fn has_routes(s: &PortStatus, prefixes: &[&str]) -> bool {
+/// Whether the sink holds every one of `prefixes` for `port`.
+pub fn has_routes(table: &TableSink, port: &str, prefixes: &[&str]) -> bool {
+    let routes = table.routes(port);
     prefixes
         .iter()
-        .all(|p| s.routes.iter().any(|r| r.prefix.to_string() == *p))
+        .all(|p| routes.keys().any(|r| r.to_string() == *p))
+}
+
+/// How many routes the status says the sink holds.
+pub fn installed(s: &PortStatus) -> u64 {
+    s.routes.installed.unwrap_or(0)
 }
 
 /// Namespaces and host-side objects left with this prefix (for cleanliness checks).
