@@ -28,7 +28,7 @@
 //!   own start-up period, `bgp graceful-restart restart-time` long, so two young speakers both
 //!   set it and neither defers) — *before* it has the routes again; zebra would withdraw
 //!   everything then and install it again moments later (a flap). Here such a COMPLETE starts
-//!   a *settle* period instead ([`GrTable::settle`], each further undeferred COMPLETE of the
+//!   a *settle* period instead (`DEFAULT_SETTLE`, 30 s; each further undeferred COMPLETE of the
 //!   family restarts it): the family's routes still stale when it ends are swept. Keeping them
 //!   to the stale time (500 s) would keep a prefix the peer withdrew while bgpd was down (bgpd
 //!   never learns it again, so it never sends a delete for it) for that long. A PENDING for the
