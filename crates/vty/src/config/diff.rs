@@ -169,7 +169,7 @@ fn neighbor_full(r: &Node, n: &Neighbor, out: &mut Vec<Command>) {
     let blank = Neighbor::new(n.address, n.remote_as);
     push(
         out,
-        &r,
+        r,
         format!("neighbor {} remote-as {}", n.address, n.remote_as),
     );
     neighbor_diff(r, &blank, n, out);
@@ -178,55 +178,55 @@ fn neighbor_full(r: &Node, n: &Neighbor, out: &mut Vec<Command>) {
 fn neighbor_diff(r: &Node, o: &Neighbor, n: &Neighbor, out: &mut Vec<Command>) {
     let a = n.address;
     if o.remote_as != n.remote_as {
-        push(out, &r, format!("neighbor {a} remote-as {}", n.remote_as));
+        push(out, r, format!("neighbor {a} remote-as {}", n.remote_as));
     }
     if o.description != n.description {
         match &n.description {
-            Some(d) => push(out, &r, format!("neighbor {a} description {}", d.as_str())),
-            None => push(out, &r, format!("no neighbor {a} description")),
+            Some(d) => push(out, r, format!("neighbor {a} description {}", d.as_str())),
+            None => push(out, r, format!("no neighbor {a} description")),
         }
     }
     if o.password != n.password {
         match &n.password {
-            Some(p) => push(out, &r, format!("neighbor {a} password {}", p.as_str())),
-            None => push(out, &r, format!("no neighbor {a} password")),
+            Some(p) => push(out, r, format!("neighbor {a} password {}", p.as_str())),
+            None => push(out, r, format!("no neighbor {a} password")),
         }
     }
     if o.timers != n.timers {
         match n.timers {
             Some(t) => push(
                 out,
-                &r,
+                r,
                 format!("neighbor {a} timers {} {}", t.keepalive(), t.hold()),
             ),
-            None => push(out, &r, format!("no neighbor {a} timers")),
+            None => push(out, r, format!("no neighbor {a} timers")),
         }
     }
     if o.connect_retry != n.connect_retry {
         match n.connect_retry {
-            Some(c) => push(out, &r, format!("neighbor {a} timers connect {}", c.get())),
-            None => push(out, &r, format!("no neighbor {a} timers connect")),
+            Some(c) => push(out, r, format!("neighbor {a} timers connect {}", c.get())),
+            None => push(out, r, format!("no neighbor {a} timers connect")),
         }
     }
     if o.ebgp_multihop != n.ebgp_multihop {
         match n.ebgp_multihop {
-            Some(m) => push(out, &r, format!("neighbor {a} ebgp-multihop {}", m.get())),
-            None => push(out, &r, format!("no neighbor {a} ebgp-multihop")),
+            Some(m) => push(out, r, format!("neighbor {a} ebgp-multihop {}", m.get())),
+            None => push(out, r, format!("no neighbor {a} ebgp-multihop")),
         }
     }
     if o.advertisement_interval != n.advertisement_interval {
         match n.advertisement_interval {
             Some(i) => push(
                 out,
-                &r,
+                r,
                 format!("neighbor {a} advertisement-interval {}", i.get()),
             ),
-            None => push(out, &r, format!("no neighbor {a} advertisement-interval")),
+            None => push(out, r, format!("no neighbor {a} advertisement-interval")),
         }
     }
     super::gr::neighbor_diff(r, a, o.graceful_restart, n.graceful_restart, out);
     if o.shutdown != n.shutdown {
-        push(out, &r, flag(n.shutdown, &format!("neighbor {a} shutdown")));
+        push(out, r, flag(n.shutdown, &format!("neighbor {a} shutdown")));
     }
 }
 
