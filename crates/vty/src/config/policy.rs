@@ -164,6 +164,32 @@ impl PrefixEntry {
         self.prefix == other.prefix && self.ge == other.ge && self.le == other.le
     }
 
+    /// Whether the entry matches `p` (see [`PrefixList::permits`]).
+    pub fn matches(&self, p: Prefix) -> bool {
+        let (bits, len) = match self.prefix.addr() {
+            IpAddr::V4(_) => (32u8, self.prefix.prefix_len()),
+            IpAddr::V6(_) => (128u8, self.prefix.prefix_len()),
+        };
+        let covered = match (self.prefix.addr(), p.addr()) {
+            (IpAddr::V4(a), IpAddr::V4(b)) => {
+                p.prefix_len() >= len
+                    && (len == 0 || (u32::from(a) ^ u32::from(b)) >> (32 - u32::from(len)) == 0)
+            }
+            (IpAddr::V6(a), IpAddr::V6(b)) => {
+                p.prefix_len() >= len
+                    && (len == 0 || (u128::from(a) ^ u128::from(b)) >> (128 - u32::from(len)) == 0)
+            }
+            _ => false,
+        };
+        let (lo, hi) = match (self.ge, self.le) {
+            (None, None) => (len, len),
+            (Some(g), None) => (g, bits),
+            (None, Some(l)) => (len, l),
+            (Some(g), Some(l)) => (g, l),
+        };
+        covered && (lo..=hi).contains(&p.prefix_len())
+    }
+
     fn words(&self) -> String {
         let mut s = format!("{} {}", self.action.keyword(), self.prefix);
         if let Some(g) = self.ge {
@@ -235,6 +261,15 @@ impl PrefixList {
     /// What happens to a prefix no entry matches.
     pub fn default_action(&self) -> Action {
         self.default
+    }
+
+    /// Whether the list permits `prefix`, as bgpd evaluates it: the first entry whose prefix
+    /// covers it with a matching length decides (without `ge`/`le` only the exact length
+    /// matches; `ge` alone means up to the family's bits, `le` alone from the entry's length),
+    /// the default action otherwise.
+    pub fn permits(&self, prefix: Prefix) -> bool {
+        let hit = self.entries.iter().find(|e| e.matches(prefix));
+        hit.map_or(self.default, |e| e.action) == Action::Permit
     }
 
     /// Entry lines by sequence number (5, 10, …, then the default at [`Self::DEFAULT_SEQ`]).
