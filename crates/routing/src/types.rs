@@ -191,6 +191,11 @@ pub struct PeerStatus {
     pub prefixes_received: Option<u64>,
     /// Prefixes sent.
     pub prefixes_sent: Option<u64>,
+    /// While the session is not Established: why bgpd last reset it, as bgpd words it
+    /// (`lastResetDueTo` of `show bgp neighbors json`, e.g. `Reached received prefix count`
+    /// when `maximum_prefix` tore it down, `Admin. shutdown`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_reset: Option<String>,
 }
 
 /// One learned route.

@@ -454,6 +454,7 @@ async fn peer_status_is_polled() {
         uptime_secs: Some(12),
         prefixes_received: Some(3),
         prefixes_sent: Some(1),
+        last_reset: None,
     }]);
     h.apply(&cfg(BASE)).await;
     let s = wait_for(&h, "p1", "peers", |s| !s.peers.is_empty()).await;
