@@ -20,7 +20,7 @@ const ENTRY: u16 = 10;
 
 /// Adds a peer's prefix-lists and route-maps to `c` and hooks them to the neighbor in its
 /// family. The export route-map always exists: without `transit` it matches only routes this
-/// bgpd originates (`match peer local`), so nothing learned from one peer reaches another,
+/// this AS originates (an empty AS path), so nothing learned from one peer reaches another,
 /// whether `ebgp-requires-policy` is on or off. The import route-map exists only when an
 /// import policy is configured.
 fn peer_policy(c: &mut BgpConfig, p: &PeerConfig) {
@@ -67,13 +67,17 @@ fn peer_policy(c: &mut BgpConfig, p: &PeerConfig) {
     }
     let e = &pol.export;
     let name = pol.names.export.clone();
+    let own = pol.names.own_routes.clone();
+    if !e.transit {
+        c.policies.own_routes.insert(own.clone());
+    }
     if let Some(f) = &e.filter {
         c.policies
             .prefix_lists
             .insert((afi, name.clone()), f.clone());
     }
     let entry = RouteMapEntry {
-        match_local: !e.transit,
+        match_own: (!e.transit).then(|| own.clone()),
         match_prefix_list: e.filter.as_ref().map(|_| (afi, name.clone())),
         metric: e.med,
         communities: Some(&e.communities)
@@ -288,14 +292,17 @@ remote_as = 65003
         for line in [
             "route-map mnb-p1-192.0.2.2-out permit 10",
             "route-map mnb-p1-2001-db8--2-out permit 10",
-            "match peer local",
+            "bgp as-path access-list mnb-p1-own seq 5 permit ^$",
+            "match as-path mnb-p1-own",
             "neighbor 192.0.2.2 route-map mnb-p1-192.0.2.2-out out",
             "neighbor 2001:db8::2 route-map mnb-p1-2001-db8--2-out out",
         ] {
             assert!(has(&cmds, line), "{line} missing from {cmds:#?}");
         }
         assert_eq!(
-            cmds.iter().filter(|c| *c == "match peer local").count(),
+            cmds.iter()
+                .filter(|c| *c == "match as-path mnb-p1-own")
+                .count(),
             2,
             "{cmds:#?}"
         );
@@ -330,7 +337,7 @@ remote_as = 65003
             "set local-preference 300",
             "exit",
             "route-map mnb-p1-192.0.2.2-out permit 10",
-            "no match peer",
+            "no match as-path",
             "match ip address prefix-list mnb-p1-192.0.2.2-out",
             "set as-path prepend 65001 65001",
             "set metric 20",
@@ -346,7 +353,7 @@ remote_as = 65003
         assert!(!d.iter().any(|c| c.starts_with("no neighbor")), "{d:#?}");
         let back = lines(&b.diff(&a));
         for line in [
-            "match peer local",
+            "match as-path mnb-p1-own",
             "no neighbor 192.0.2.2 route-map mnb-p1-192.0.2.2-in in",
             "no neighbor 192.0.2.2 maximum-prefix",
             "no route-map mnb-p1-192.0.2.2-in",

@@ -192,8 +192,9 @@ pub struct PeerStatus {
     /// Prefixes sent.
     pub prefixes_sent: Option<u64>,
     /// While the session is not Established: why bgpd last reset it, as bgpd words it
-    /// (`lastResetDueTo` of `show bgp neighbors json`, e.g. `Reached received prefix count`
-    /// when `maximum_prefix` tore it down, `Admin. shutdown`).
+    /// (`lastResetDueTo` of `show bgp neighbors json`, with the NOTIFICATION's
+    /// `lastNotificationReason` when one ended it: `BGP Notification send: Cease/Maximum
+    /// Number of Prefixes Reached` after a `maximum_prefix` teardown; `Admin. shutdown`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_reset: Option<String>,
 }

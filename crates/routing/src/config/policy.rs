@@ -135,6 +135,9 @@ pub struct PolicyNames {
     /// The export route-map and prefix-list.
     #[serde(serialize_with = "name_str")]
     pub export: PolicyName,
+    /// The port's AS-path list matching only routes it originates (shared by its peers).
+    #[serde(serialize_with = "name_str")]
+    pub own_routes: PolicyName,
 }
 
 fn name_str<S: serde::Serializer>(n: &PolicyName, s: S) -> Result<S::Ok, S::Error> {
@@ -428,3 +431,7 @@ fn maximum_prefix(path: &str, raw: &RawMaximumPrefix, errs: &mut Errs) -> Option
         }
     }
 }
+
+#[cfg(test)]
+#[path = "policy_tests.rs"]
+mod tests;

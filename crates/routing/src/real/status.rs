@@ -58,10 +58,17 @@ pub fn add_reset_reasons(
 ) -> Result<(), SummaryError> {
     let neighbors = vty::status::parse_neighbors(neighbors_json.trim())?;
     for p in peers.iter_mut().filter(|p| p.state != "Established") {
-        p.last_reset = neighbors
-            .get(&p.address.to_string())
-            .and_then(|n| n.last_reset_due_to.clone())
-            .filter(|r| !r.is_empty());
+        p.last_reset = neighbors.get(&p.address.to_string()).and_then(|n| {
+            let due = n.last_reset_due_to.as_deref().filter(|r| !r.is_empty());
+            let note = n
+                .last_notification_reason
+                .as_deref()
+                .filter(|r| !r.is_empty());
+            match (due, note) {
+                (Some(d), Some(n)) => Some(format!("{d}: {n}")),
+                (d, n) => d.or(n).map(str::to_owned),
+            }
+        });
     }
     Ok(())
 }
@@ -86,13 +93,13 @@ mod tests {
         let mut p = parse_summary(text).unwrap();
         assert!(needs_reset_reasons(&p));
         let neighbors = r#"{
-  "192.0.2.2":{"remoteAs":65002,"bgpState":"Idle","lastResetDueTo":"Reached received prefix count"},
+  "192.0.2.2":{"remoteAs":65002,"bgpState":"Idle","lastResetDueTo":"BGP Notification send","lastNotificationReason":"Cease/Maximum Number of Prefixes Reached"},
   "192.0.2.3":{"remoteAs":65003,"bgpState":"Established","lastResetDueTo":"User reset"}
 }"#;
         add_reset_reasons(&mut p, neighbors).unwrap();
         assert_eq!(
             p[0].last_reset.as_deref(),
-            Some("Reached received prefix count")
+            Some("BGP Notification send: Cease/Maximum Number of Prefixes Reached")
         );
         // An Established session has no reason to show.
         assert_eq!(p[1].last_reset, None);

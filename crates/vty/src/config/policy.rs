@@ -401,8 +401,11 @@ pub struct SetCommunities<T> {
 pub struct RouteMapEntry {
     /// `deny` instead of `permit`.
     pub deny: bool,
-    /// `match peer local`: only routes this bgpd originates (`network` lines, redistribution).
-    pub match_local: bool,
+    /// `match as-path NAME`, NAME one of [`Policies::own_routes`]: only routes with an empty
+    /// AS path, i.e. originated in this AS (`network` lines, redistribution). (`match peer
+    /// local` would not do: in an outbound route-map bgpd matches it against the peer the
+    /// route is sent to.)
+    pub match_own: Option<PolicyName>,
     /// `match ip|ipv6 address prefix-list NAME`.
     pub match_prefix_list: Option<(Afi, PolicyName)>,
     /// `set local-preference N`.
@@ -432,8 +435,8 @@ impl RouteMapEntry {
     /// The `match`/`set` lines, each with a key naming its kind (for in-place diffs).
     fn lines(&self) -> BTreeMap<&'static str, String> {
         let mut m = BTreeMap::new();
-        if self.match_local {
-            m.insert("match peer", "match peer local".to_owned());
+        if let Some(n) = &self.match_own {
+            m.insert("match as-path", format!("match as-path {n}"));
         }
         if let Some((afi, name)) = &self.match_prefix_list {
             let key = match afi {
@@ -616,6 +619,9 @@ pub struct Policies {
     pub prefix_lists: BTreeMap<(Afi, PolicyName), PrefixList>,
     /// Route-maps by name.
     pub route_maps: BTreeMap<PolicyName, RouteMap>,
+    /// AS-path access-lists that permit only the empty AS path
+    /// (`bgp as-path access-list NAME seq 5 permit ^$`).
+    pub own_routes: BTreeSet<PolicyName>,
 }
 
 impl Policies {
@@ -633,6 +639,15 @@ impl Policies {
         for (name, rm) in &self.route_maps {
             for e in rm.values() {
                 e.validate()?;
+                if e.match_own
+                    .as_ref()
+                    .is_some_and(|n| !self.own_routes.contains(n))
+                {
+                    return Err(ConfigError::Policy {
+                        name: name.clone(),
+                        problem: "matches an as-path list that is not configured",
+                    });
+                }
                 if let Some(key) = &e.match_prefix_list {
                     if !self.prefix_lists.contains_key(key) {
                         return Err(ConfigError::Policy {
@@ -655,6 +670,12 @@ impl Policies {
 /// New and changed prefix-lists and route-maps (before the neighbors refer to them). Changed
 /// entries are removed first, so an entry never collides with one that is going away.
 pub(super) fn diff_before(old: &Policies, new: &Policies, out: &mut Vec<Command>) {
+    for name in new.own_routes.difference(&old.own_routes) {
+        out.push(Command::new(
+            Node::Config,
+            format!("bgp as-path access-list {name} seq 5 permit ^$"),
+        ));
+    }
     for (key, pl) in &new.prefix_lists {
         let (afi, name) = key;
         let kw = PrefixList::keyword(*afi);
@@ -726,6 +747,12 @@ pub(super) fn diff_after(old: &Policies, new: &Policies, out: &mut Vec<Command>)
         if !new.route_maps.contains_key(name) {
             out.push(Command::new(Node::Config, format!("no route-map {name}")));
         }
+    }
+    for name in old.own_routes.difference(&new.own_routes) {
+        out.push(Command::new(
+            Node::Config,
+            format!("no bgp as-path access-list {name}"),
+        ));
     }
     for (afi, name) in old.prefix_lists.keys() {
         if !new.prefix_lists.contains_key(&(*afi, name.clone())) {

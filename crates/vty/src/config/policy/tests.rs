@@ -32,7 +32,7 @@ fn sample() -> BgpConfig {
         .prefix_lists
         .insert((Afi::Ipv4, name("p1-out")), pl);
     let out = RouteMapEntry {
-        match_local: true,
+        match_own: Some(name("own")),
         match_prefix_list: Some((Afi::Ipv4, name("p1-out"))),
         metric: Some(50),
         prepend: Some((asn, 2)),
@@ -42,6 +42,7 @@ fn sample() -> BgpConfig {
         }),
         ..RouteMapEntry::default()
     };
+    c.policies.own_routes.insert(name("own"));
     c.policies
         .route_maps
         .insert(name("p1-out"), [(10, out)].into_iter().collect());
@@ -82,13 +83,15 @@ fn full_render_creates_policies_before_the_neighbors_use_them() {
             .position(|x| x == want)
             .unwrap_or_else(|| panic!("{want} missing from {l:#?}"))
     };
+    let own = pos("bgp as-path access-list own seq 5 permit ^$");
     let seq5 = pos("ip prefix-list p1-out seq 5 permit 203.0.113.0/24");
+    assert!(own < seq5);
     pos("ip prefix-list p1-out seq 10 deny 198.51.100.0/24 ge 25 le 32");
     pos("ip prefix-list p1-out seq 4294967295 deny any");
     let rm = pos("route-map p1-out permit 10");
     assert_eq!(l[rm + 1..rm + 7].len(), 6);
     for line in [
-        "match peer local",
+        "match as-path own",
         "match ip address prefix-list p1-out",
         "set metric 50",
         "set as-path prepend 65001 65001",
@@ -172,6 +175,7 @@ fn removing_a_policy_unhooks_it_before_deleting_it() {
             "exit",
             "no route-map p1-in",
             "no route-map p1-out",
+            "no bgp as-path access-list own",
             "no ip prefix-list p1-out",
         ]
     );
@@ -305,6 +309,9 @@ fn validate_catches_dangling_references() {
     assert!(c.validate().is_err());
     let mut c = sample();
     c.policies.prefix_lists.clear();
+    assert!(c.validate().is_err());
+    let mut c = sample();
+    c.policies.own_routes.clear();
     assert!(c.validate().is_err());
     let mut c = sample();
     if let Some(e) = c
