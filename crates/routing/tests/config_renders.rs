@@ -362,7 +362,8 @@ fn raw_policy(valid: bool) -> BoxedStrategy<RawPolicy> {
                 prop_oneof![Just("warn".to_string()), any_text()].boxed(),
             ),
             opt(mix(valid, (1i64..=65535).boxed(), (-1i64..=65536).boxed())),
-        )),
+        )
+            .boxed()),
     )
         .prop_map(
             |(
@@ -417,7 +418,12 @@ fn raw_peer(valid: bool) -> BoxedStrategy<RawPeer> {
             any_text(),
         )),
         opt(mix(valid, (1i64..=255).boxed(), (-1i64..=300).boxed())),
-        (any::<bool>(), raw_policy(valid)),
+        (
+            any::<bool>(),
+            // A policy has many keys: mostly valid ones in the mixed property, so that
+            // accepted configurations still come up often.
+            mix(valid, raw_policy(true), raw_policy(false)),
+        ),
     )
         .prop_map(
             |(v6, host, remote_as, ka, hold, cr, pw, desc, mh, (shutdown, policy))| RawPeer {

@@ -123,7 +123,8 @@ fn duplicates_and_contradictions_are_refused() {
     assert_eq!(e.len(), 1, "{e:?}");
     assert_eq!(e[0].path, "port[0].peer[0].export.prefixes[1]");
     assert!(e[0].reason.contains("prefixes[0]"), "{e:?}");
-    let e = problems("[port.peer.maximum_prefix]\nlimit = 5\naction = \"warn\"\nrestart_minutes = 1\n");
+    let e =
+        problems("[port.peer.maximum_prefix]\nlimit = 5\naction = \"warn\"\nrestart_minutes = 1\n");
     assert_eq!(e[0].path, "port[0].peer[0].maximum_prefix.restart_minutes");
     let e = problems("[port.peer.import]\nreplace_communities = true\n");
     assert_eq!(e[0].path, "port[0].peer[0].import.replace_communities");
