@@ -66,6 +66,9 @@ pub fn status(ports: &[PortStatus]) -> String {
                 opt(n.prefixes_received),
                 opt(n.prefixes_sent)
             );
+            if let Some(why) = &n.last_reset {
+                let _ = writeln!(out, "    last reset: {why}");
+            }
         }
         let _ = writeln!(out, "  learned routes: {}", p.routes.len());
     }

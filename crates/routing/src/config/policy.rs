@@ -125,6 +125,20 @@ impl ExportPolicy {
     }
 }
 
+impl super::PortConfig {
+    /// The peers a route this port originates for `prefix` (a `networks` entry or an
+    /// announcement) would be sent to: the peers of its family whose export filter permits
+    /// it. Pure: an announcement API asks it before announcing (empty: announcing is useless).
+    pub fn exported_to(&self, prefix: Prefix) -> Vec<IpAddr> {
+        self.peers
+            .iter()
+            .filter(|p| p.address.is_ipv4() == prefix.addr().is_ipv4())
+            .filter(|p| p.policy.export.allows_local(prefix))
+            .map(|p| p.address)
+            .collect()
+    }
+}
+
 /// Names of a peer's prefix-lists and route-maps in bgpd, derived by
 /// [`crate::plan::policy_names`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -69,6 +69,11 @@ fn a_full_policy_is_accepted() {
     assert!(p.export.allows_local(pre("203.0.113.0/24")));
     assert!(!p.export.allows_local(pre("203.0.113.0/25")));
     assert!(!p.export.allows_local(pre("198.51.100.0/24")));
+    let peer: std::net::IpAddr = "192.0.2.2".parse().unwrap();
+    assert_eq!(c.ports[0].exported_to(pre("203.0.113.0/24")), [peer]);
+    assert!(c.ports[0].exported_to(pre("198.51.100.0/24")).is_empty());
+    // No IPv6 peer: an IPv6 announcement would reach nobody.
+    assert!(c.ports[0].exported_to(pre("2001:db8:100::/48")).is_empty());
     // The import filter in bgpd's order: the default route is denied, more specifics of
     // 198.51.100.0/24 up to /32 permitted, the rest by the default.
     assert!(!f.permits(pre("0.0.0.0/0")));
