@@ -40,6 +40,8 @@ pub fn parse_summary(text: &str) -> Result<Vec<PeerStatus>, SummaryError> {
                 prefixes_received: Some(0),
                 prefixes_sent: Some(0),
                 last_reset: None,
+                routes_installed: None,
+                routes_refused: 0,
             });
             // bgpd reports u64 counts; a sum past u64::MAX (only a broken or hostile bgpd
             // answers that) is unknown rather than a panic or a wrapped number.
