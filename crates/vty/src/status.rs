@@ -263,6 +263,10 @@ pub struct NeighborStatus {
     /// Why the session was last reset.
     #[serde(default)]
     pub last_reset_due_to: Option<String>,
+    /// The code and subcode of the last NOTIFICATION sent or received, when that reset the
+    /// session (`Cease/Maximum Number of Prefixes Reached`).
+    #[serde(default)]
+    pub last_notification_reason: Option<String>,
     /// Local address of the TCP connection (`Unknown` when none).
     #[serde(default)]
     pub host_local: Option<String>,

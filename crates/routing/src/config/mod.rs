@@ -9,6 +9,7 @@
 //! path. Values bgpd accepts but adjusts (a keepalive above a third of the hold time) are
 //! reported as [`ConfigWarning`]s.
 
+mod policy;
 mod raw;
 mod secrets;
 mod sink;
@@ -26,6 +27,7 @@ use serde::{Serialize, Serializer};
 
 pub use crate::plan::{base_name, MAX_BASE_NAME};
 pub use netns::MacAddr;
+pub use policy::{ExportPolicy, ImportPolicy, PeerPolicy, PolicyNames};
 pub use sink::{
     SinkConfig, SinkKind, DEFAULT_RECONCILE_SECS, DEFAULT_SINK_METRIC, MAX_RECONCILE_SECS,
 };
@@ -182,6 +184,9 @@ pub struct PeerConfig {
     /// The peer's own graceful-restart mode; `None` follows the port's.
     #[serde(skip)]
     pub graceful_restart: Option<PeerGrMode>,
+    /// Import and export policy and the prefix limit (by default: only the port's own routes
+    /// are exported, everything is imported, no limit).
+    pub policy: PeerPolicy,
 }
 
 impl PortConfig {

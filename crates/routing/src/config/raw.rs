@@ -90,6 +90,9 @@ pub(crate) struct RawPeer {
     #[serde(default)]
     pub shutdown: bool,
     pub graceful_restart: Option<String>,
+    pub import: Option<super::policy::RawImport>,
+    pub export: Option<super::policy::RawExport>,
+    pub maximum_prefix: Option<super::policy::RawMaximumPrefix>,
 }
 
 /// `multihop = true` or `multihop = TTL`.

@@ -611,7 +611,7 @@ fn port(
     }
     for (j, rp) in raw.peer.iter().enumerate() {
         let ppath = format!("{path}.peer[{j}]");
-        if let Some(p) = peer(&ppath, rp, address, address6, &port_timers, errs) {
+        if let Some(p) = peer(&ppath, rp, address, address6, &port_timers, &ifname, errs) {
             if let Some(k) = seen.insert(p.address, j) {
                 errs.push(
                     format!("{ppath}.address"),
@@ -717,6 +717,7 @@ fn peer(
     address: Option<Ipv4Network>,
     address6: Option<Ipv6Network>,
     port_timers: &TimerValues,
+    ifname: &str,
     errs: &mut Errors,
 ) -> Option<PeerConfig> {
     let before = errs.0.len();
@@ -815,11 +816,33 @@ fn peer(
             None
         }
     };
+    let policy = addr.and_then(|a| {
+        let names = match crate::plan::policy_names(ifname, a) {
+            Ok(n) => n,
+            Err(e) => {
+                errs.push(
+                    format!("{path}.address"),
+                    format!("the policy names derived from it cannot be rendered: {e}"),
+                );
+                return None;
+            }
+        };
+        super::policy::peer_policy(
+            path,
+            a,
+            raw.import.as_ref(),
+            raw.export.as_ref(),
+            raw.maximum_prefix.as_ref(),
+            names,
+            &mut errs.0,
+        )
+    });
     if errs.0.len() != before {
         return None;
     }
     Some(PeerConfig {
         address: addr?,
+        policy: policy?,
         remote_as: remote_as?,
         timers: t.timers(),
         connect_retry: t.connect_retry,

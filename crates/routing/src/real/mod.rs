@@ -148,8 +148,19 @@ impl VtySession for RealVty {
             .exec("show bgp summary json")
             .await
             .map_err(|e| EffectError::new(Step::Vty, &self.port, e))?;
-        status::parse_summary(&text)
-            .map_err(|e| EffectError::new(Step::Vty, &self.port, e).rejected())
+        let mut peers = status::parse_summary(&text)
+            .map_err(|e| EffectError::new(Step::Vty, &self.port, e).rejected())?;
+        if status::needs_reset_reasons(&peers) {
+            // Only while a session is down: the per-neighbor output is large.
+            let text = self
+                .vty
+                .exec("show bgp neighbors json")
+                .await
+                .map_err(|e| EffectError::new(Step::Vty, &self.port, e))?;
+            status::add_reset_reasons(&mut peers, &text)
+                .map_err(|e| EffectError::new(Step::Vty, &self.port, e).rejected())?;
+        }
+        Ok(peers)
     }
 
     async fn close(self) {
