@@ -10,7 +10,10 @@
 
 pub mod bird;
 pub mod lab;
+pub mod quagga;
 pub mod zookeeper;
+
+pub use quagga::{find_quagga, require_quagga};
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
