@@ -161,11 +161,8 @@ impl TestQuagga {
     /// printed (telnet negotiation and prompts removed). Configuration commands need
     /// `"configure terminal"` first, as typed at a terminal.
     pub fn vty(&self, cmds: &[&str]) -> io::Result<String> {
-        let mut s = crate::lab::connect_tcp_in(
-            &self.ns_name,
-            self.opts.vty_addr,
-            Duration::from_secs(2),
-        )?;
+        let mut s =
+            crate::lab::connect_tcp_in(&self.ns_name, self.opts.vty_addr, Duration::from_secs(2))?;
         s.set_read_timeout(Some(Duration::from_millis(200)))?;
         let mut buf = Vec::new();
         read_until(&mut s, &mut buf, |t| t.ends_with("Password: "))?;
@@ -279,11 +276,7 @@ fn is_prompt(text: &str) -> bool {
 }
 
 /// Reads from `s` into `buf` until `done(printable text)` holds; fails after 5 s.
-fn read_until(
-    s: &mut TcpStream,
-    buf: &mut Vec<u8>,
-    done: impl Fn(&str) -> bool,
-) -> io::Result<()> {
+fn read_until(s: &mut TcpStream, buf: &mut Vec<u8>, done: impl Fn(&str) -> bool) -> io::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(5);
     let mut chunk = [0u8; 4096];
     loop {
@@ -304,7 +297,11 @@ fn read_until(
                 ))
             }
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) => {}
             Err(e) => return Err(e),
         }
     }
