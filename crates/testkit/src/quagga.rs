@@ -17,8 +17,9 @@ use crate::lab::{wait_until, TestNs};
 use crate::{require_root, skip, unique_name};
 
 /// Where `scripts/quagga-build.sh` installs Quagga 1.2.4 (overridden by
-/// `MIDONET_BGP_QUAGGA_PREFIX`); the suffix is the start of the pinned tarball's SHA-256.
-pub const QUAGGA_PREFIX_DEFAULT: &str = "/var/cache/midonet-bgp/quagga-1.2.4-936e8cafd426f301";
+/// `MIDONET_BGP_QUAGGA_PREFIX`); the suffix is the start of the pinned tarball's SHA-256 and the
+/// script's build-recipe revision.
+pub const QUAGGA_PREFIX_DEFAULT: &str = "/var/cache/midonet-bgp/quagga-1.2.4-936e8cafd426f301-r2";
 
 /// The stamp file the build script writes last (it holds bgpd's `--version` line).
 const QUAGGA_STAMP: &str = ".midonet-bgp-quagga-ready";
