@@ -28,8 +28,8 @@ pub use zebra::RealZebra;
 #[derive(Default)]
 pub struct RealEffects {
     datapaths: Mutex<Vec<(Option<String>, Arc<datapath::TcDatapath>)>>,
-    /// The Zebra profile of each bgpd binary, detected once (`bgpd::version`).
-    profiles: Mutex<Vec<(std::path::PathBuf, zebra_server::Profile)>>,
+    /// The Zebra profile and flavour of each bgpd binary, detected once (`bgpd::version`).
+    profiles: Mutex<Vec<(std::path::PathBuf, zebra_server::Profile, vty::Flavour)>>,
 }
 
 impl std::fmt::Debug for RealEffects {
@@ -61,15 +61,18 @@ impl RealEffects {
         Ok(dp)
     }
 
-    /// The Zebra profile for `plan`'s bgpd: `BGPD --version` mapped by `bgpd::version` (once
-    /// per binary); an unsupported version fails the port with the version found and the ones
-    /// supported.
-    async fn zebra_profile(&self, plan: &PortPlan) -> Result<zebra_server::Profile, EffectError> {
+    /// The Zebra profile and flavour for `plan`'s bgpd: `BGPD --version` mapped by
+    /// `bgpd::version` (once per binary); an unsupported version fails the port with the
+    /// version found and the ones supported.
+    async fn detected(
+        &self,
+        plan: &PortPlan,
+    ) -> Result<(zebra_server::Profile, vty::Flavour), EffectError> {
         let binary = &plan.controller.bgpd_path;
         {
             let known = self.profiles.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some((_, p)) = known.iter().find(|(b, _)| b == binary) {
-                return Ok(*p);
+            if let Some((_, p, f)) = known.iter().find(|(b, _, _)| b == binary) {
+                return Ok((*p, *f));
             }
         }
         let detected = bgpd::version::detect(binary)
@@ -81,9 +84,10 @@ impl RealEffects {
             profile = %detected.profile,
             "bgpd version detected"
         );
+        let flavour = detected.flavour();
         let mut known = self.profiles.lock().unwrap_or_else(|p| p.into_inner());
-        known.push((binary.clone(), detected.profile));
-        Ok(detected.profile)
+        known.push((binary.clone(), detected.profile, flavour));
+        Ok((detected.profile, flavour))
     }
 }
 
@@ -114,11 +118,15 @@ impl BgpdControl for RealBgpd {
 pub struct RealVty {
     vty: vty::Vty,
     port: String,
+    flavour: vty::Flavour,
 }
 
 impl std::fmt::Debug for RealVty {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RealVty").field("port", &self.port).finish()
+        f.debug_struct("RealVty")
+            .field("port", &self.port)
+            .field("flavour", &self.flavour)
+            .finish()
     }
 }
 
@@ -139,13 +147,22 @@ impl VtySession for RealVty {
         }
     }
 
+    fn flavour(&self) -> vty::Flavour {
+        self.flavour
+    }
+
     async fn read_peers(&mut self) -> Result<Vec<PeerStatus>, EffectError> {
-        let text = self
-            .vty
-            .exec("show bgp summary json")
-            .await
-            .map_err(|e| EffectError::new(Step::Vty, &self.port, e))?;
-        status::parse_summary(&text)
+        let mut outputs = Vec::new();
+        for cmd in self.flavour.summary_commands() {
+            let text = self
+                .vty
+                .exec(cmd)
+                .await
+                .map_err(|e| EffectError::new(Step::Vty, &self.port, e))?;
+            outputs.push(text);
+        }
+        let outputs: Vec<&str> = outputs.iter().map(String::as_str).collect();
+        status::parse_summary(&self.flavour, &outputs)
             .map_err(|e| EffectError::new(Step::Vty, &self.port, e).rejected())
     }
 
@@ -281,7 +298,7 @@ impl Effects for RealEffects {
         plan: &PortPlan,
         facts: &ContainerFacts,
     ) -> Result<(RealZebra, mpsc::Receiver<ZebraEvent>), EffectError> {
-        let profile = self.zebra_profile(plan).await?;
+        let (profile, _) = self.detected(plan).await?;
         zebra::start(plan, facts, profile).await
     }
 
@@ -335,6 +352,7 @@ impl Effects for RealEffects {
             c.vty_password.as_str(),
         );
         spec.binary = Some(c.bgpd_path.clone());
+        spec.flavour = self.detected(plan).await?.1;
         spec.zebra = bgpd::ZebraSocket::Path(plan.zebra_socket.clone());
         spec.vty_addr = facts.vty_addr;
         spec.vty_reach = bgpd::VtyReach::BgpdNamespace;
@@ -362,6 +380,7 @@ impl Effects for RealEffects {
         facts: &ContainerFacts,
     ) -> Result<RealVty, EffectError> {
         let name = &plan.port.name;
+        let (_, flavour) = self.detected(plan).await?;
         let opts = vty::VtyOptions {
             password: Some(plan.controller.vty_password.as_str().to_string()),
             enable_password: None,
@@ -381,6 +400,7 @@ impl Effects for RealEffects {
         Ok(RealVty {
             vty,
             port: name.clone(),
+            flavour,
         })
     }
 }
