@@ -1,0 +1,136 @@
+//! End to end with external peers we did not write: GoBGP (`gobgpd`) as the provider of a port,
+//! over IPv4 and IPv6 — sessions up, the provider's routes learned into the port's table, our
+//! networks learned by the provider, a withdrawal followed. The port's bgpd is the host's FRR.
+//! Needs root, FRR and GoBGP (skipped elsewhere, never under CI).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use testkit::gobgp::TestGobgp;
+
+const PORT: &str = r#"
+[[port]]
+name = "p1"
+uplink = "up1"
+address = "192.0.2.1/24"
+address6 = "2001:db8::1/64"
+local_as = 65001
+networks = ["203.0.113.0/24", "2001:db8:100::/48"]
+[[port.peer]]
+address = "192.0.2.2"
+remote_as = 65002
+keepalive = 5
+hold_time = 15
+connect_retry = 5
+[[port.peer]]
+address = "2001:db8::2"
+remote_as = 65002
+keepalive = 5
+hold_time = 15
+connect_retry = 5
+"#;
+
+/// GoBGP's configuration: AS 65002, one neighbor per family.
+const GOBGP_CONF: &str = r#"
+[global.config]
+  as = 65002
+  router-id = "192.0.2.2"
+  local-address-list = ["192.0.2.2", "2001:db8::2"]
+
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "192.0.2.1"
+    peer-as = 65001
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv4-unicast"
+
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "2001:db8::1"
+    peer-as = 65001
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv6-unicast"
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gobgp_peer_ipv4_and_ipv6_routes_both_ways() {
+    let test = "gobgp_peer_ipv4_and_ipv6_routes_both_ways";
+    let Some(gobgpd) = testkit::gobgp::require_gobgpd(test) else {
+        return;
+    };
+    let Some(_bgpd) = testkit::require_bgpd(test) else {
+        return;
+    };
+    let lab = Lab::new();
+    let ns = lab.provider_ns("up1", &["192.0.2.2/24", "2001:db8::2/64"]);
+    let gobgp = tokio::task::block_in_place(|| TestGobgp::start(&gobgpd, &ns, GOBGP_CONF)).unwrap();
+    let nets = ["198.51.100.0/24", "2001:db8:1000::/48"];
+    tokio::task::block_in_place(|| {
+        gobgp
+            .gobgp(&["global", "rib", "add", "-a", "ipv4", nets[0]])
+            .unwrap();
+        gobgp
+            .gobgp(&["global", "rib", "add", "-a", "ipv6", nets[1]])
+            .unwrap();
+    });
+
+    let sink = Arc::new(CountingSink::default());
+    let mut h = handler(sink.clone());
+    let cfg = config(&format!("{}{PORT}", lab.controller()));
+    h.sweep(&cfg).await.unwrap();
+    h.apply(&cfg).await;
+
+    let s = wait_port(&h, "p1", 90, "both GoBGP sessions up and its routes", |s| {
+        established(s, 2) && has_routes(s, &nets)
+    })
+    .await;
+    let r4 = s
+        .routes
+        .iter()
+        .find(|r| r.prefix.to_string() == nets[0])
+        .unwrap();
+    assert_eq!(r4.paths[0].gateway.unwrap().to_string(), "192.0.2.2");
+    let r6 = s
+        .routes
+        .iter()
+        .find(|r| r.prefix.to_string() == nets[1])
+        .unwrap();
+    assert!(r6.paths[0].gateway.unwrap().is_ipv6(), "{r6:?}");
+    assert_eq!(sink.table.routes("p1").len(), nets.len());
+
+    // GoBGP learns our networks over both families.
+    let learned = |afi: &str, prefix: &str| {
+        gobgp
+            .gobgp(&["global", "rib", "-a", afi])
+            .is_ok_and(|t| t.contains(prefix))
+    };
+    assert!(
+        wait_blocking(60, || learned("ipv4", "203.0.113.0/24")
+            && learned("ipv6", "2001:db8:100::/48"))
+        .await,
+        "GoBGP did not learn our networks: {:?} {:?}\n{}",
+        gobgp.gobgp(&["global", "rib", "-a", "ipv4"]),
+        gobgp.gobgp(&["global", "rib", "-a", "ipv6"]),
+        gobgp.log()
+    );
+
+    // GoBGP withdraws its IPv6 prefix: it leaves the port's table.
+    tokio::task::block_in_place(|| {
+        gobgp
+            .gobgp(&["global", "rib", "del", "-a", "ipv6", nets[1]])
+            .unwrap();
+    });
+    wait_port(&h, "p1", 60, "the withdrawn prefix gone", |s| {
+        !has_routes(s, &nets[1..]) && has_routes(s, &nets[..1])
+    })
+    .await;
+
+    h.shutdown().await;
+    assert!(sink.table.is_empty());
+    assert!(leftovers(&lab).is_empty(), "{:?}", leftovers(&lab));
+}
