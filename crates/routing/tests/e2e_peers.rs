@@ -1,7 +1,7 @@
-//! End to end with external peers we did not write: GoBGP (`gobgpd`) as the provider of a port,
+//! End to end with external peers we did not write: GoBGP (`gobgpd`) and BIRD 2 as the provider of a port,
 //! over IPv4 and IPv6 — sessions up, the provider's routes learned into the port's table, our
 //! networks learned by the provider, a withdrawal followed. The port's bgpd is the host's FRR.
-//! Needs root, FRR and GoBGP (skipped elsewhere, never under CI).
+//! Needs root, FRR, GoBGP and BIRD (skipped elsewhere, never under CI).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -127,6 +127,88 @@ async fn gobgp_peer_ipv4_and_ipv6_routes_both_ways() {
     });
     wait_port(&h, "p1", 60, "the withdrawn prefix gone", |s| {
         !has_routes(s, &nets[1..]) && has_routes(s, &nets[..1])
+    })
+    .await;
+
+    h.shutdown().await;
+    assert!(sink.table.is_empty());
+    assert!(leftovers(&lab).is_empty(), "{:?}", leftovers(&lab));
+}
+
+/// BIRD 2's configuration: AS 65002, one session per family, a static route each to announce.
+const BIRD_CONF: &str = r#"
+router id 192.0.2.2;
+protocol device {}
+protocol static s4 { ipv4; route 198.51.100.0/24 unreachable; }
+protocol static s6 { ipv6; route 2001:db8:1000::/48 unreachable; }
+protocol bgp p4 {
+  local 192.0.2.2 as 65002;
+  neighbor 192.0.2.1 as 65001;
+  ipv4 { import all; export all; };
+}
+protocol bgp p6 {
+  local 2001:db8::2 as 65002;
+  neighbor 2001:db8::1 as 65001;
+  ipv6 { import all; export all; };
+}
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bird_peer_ipv4_and_ipv6_routes_both_ways() {
+    let test = "bird_peer_ipv4_and_ipv6_routes_both_ways";
+    let Some(bird) = testkit::bird::require_bird(test) else {
+        return;
+    };
+    let Some(_bgpd) = testkit::require_bgpd(test) else {
+        return;
+    };
+    let lab = Lab::new();
+    let ns = lab.provider_ns("up1", &["192.0.2.2/24", "2001:db8::2/64"]);
+    let b = tokio::task::block_in_place(|| testkit::bird::TestBird::start(&bird, &ns, BIRD_CONF))
+        .unwrap();
+    let nets = ["198.51.100.0/24", "2001:db8:1000::/48"];
+
+    let sink = Arc::new(CountingSink::default());
+    let mut h = handler(sink.clone());
+    let cfg = config(&format!("{}{PORT}", lab.controller()));
+    h.sweep(&cfg).await.unwrap();
+    h.apply(&cfg).await;
+
+    let s = wait_port(&h, "p1", 90, "both BIRD sessions up and its routes", |s| {
+        established(s, 2) && has_routes(s, &nets)
+    })
+    .await;
+    let r4 = s
+        .routes
+        .iter()
+        .find(|r| r.prefix.to_string() == nets[0])
+        .unwrap();
+    assert_eq!(r4.paths[0].gateway.unwrap().to_string(), "192.0.2.2");
+    let r6 = s
+        .routes
+        .iter()
+        .find(|r| r.prefix.to_string() == nets[1])
+        .unwrap();
+    assert!(r6.paths[0].gateway.unwrap().is_ipv6(), "{r6:?}");
+
+    // BIRD learns our networks over both families.
+    let learned = |proto: &str, prefix: &str| {
+        b.birdc(&format!("show route protocol {proto}"))
+            .is_ok_and(|t| t.contains(prefix))
+    };
+    assert!(
+        wait_blocking(60, || learned("p4", "203.0.113.0/24")
+            && learned("p6", "2001:db8:100::/48"))
+        .await,
+        "BIRD did not learn our networks: {:?}\n{}",
+        b.birdc("show route all"),
+        b.log()
+    );
+
+    // BIRD withdraws its IPv4 prefix: it leaves the port's table.
+    tokio::task::block_in_place(|| b.birdc("disable s4")).unwrap();
+    wait_port(&h, "p1", 60, "the withdrawn prefix gone", |s| {
+        !has_routes(s, &nets[..1]) && has_routes(s, &nets[1..])
     })
     .await;
 
