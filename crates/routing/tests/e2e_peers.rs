@@ -86,22 +86,15 @@ async fn gobgp_peer_ipv4_and_ipv6_routes_both_ways() {
     h.apply(&cfg).await;
 
     let s = wait_port(&h, "p1", 90, "both GoBGP sessions up and its routes", |s| {
-        established(s, 2) && has_routes(s, &nets)
+        established(s, 2) && has_routes(&sink.table, "p1", &nets)
     })
     .await;
-    let r4 = s
-        .routes
-        .iter()
-        .find(|r| r.prefix.to_string() == nets[0])
-        .unwrap();
-    assert_eq!(r4.paths[0].gateway.unwrap().to_string(), "192.0.2.2");
-    let r6 = s
-        .routes
-        .iter()
-        .find(|r| r.prefix.to_string() == nets[1])
-        .unwrap();
-    assert!(r6.paths[0].gateway.unwrap().is_ipv6(), "{r6:?}");
+    let r4 = &sink.table.routes("p1")[&nets[0].parse().unwrap()];
+    assert_eq!(r4[0].gateway.unwrap().to_string(), "192.0.2.2");
+    let r6 = &sink.table.routes("p1")[&nets[1].parse().unwrap()];
+    assert!(r6[0].gateway.unwrap().is_ipv6(), "{r6:?}");
     assert_eq!(sink.table.routes("p1").len(), nets.len());
+    assert_eq!(s.routes.installed, Some(nets.len() as u64));
 
     // GoBGP learns our networks over both families.
     let learned = |afi: &str, prefix: &str| {
@@ -125,8 +118,8 @@ async fn gobgp_peer_ipv4_and_ipv6_routes_both_ways() {
             .gobgp(&["global", "rib", "del", "-a", "ipv6", nets[1]])
             .unwrap();
     });
-    wait_port(&h, "p1", 60, "the withdrawn prefix gone", |s| {
-        !has_routes(s, &nets[1..]) && has_routes(s, &nets[..1])
+    wait_port(&h, "p1", 60, "the withdrawn prefix gone", |_| {
+        !has_routes(&sink.table, "p1", &nets[1..]) && has_routes(&sink.table, "p1", &nets[..1])
     })
     .await;
 
@@ -175,21 +168,14 @@ async fn bird_peer_ipv4_and_ipv6_routes_both_ways() {
     h.apply(&cfg).await;
 
     let s = wait_port(&h, "p1", 90, "both BIRD sessions up and its routes", |s| {
-        established(s, 2) && has_routes(s, &nets)
+        established(s, 2) && has_routes(&sink.table, "p1", &nets)
     })
     .await;
-    let r4 = s
-        .routes
-        .iter()
-        .find(|r| r.prefix.to_string() == nets[0])
-        .unwrap();
-    assert_eq!(r4.paths[0].gateway.unwrap().to_string(), "192.0.2.2");
-    let r6 = s
-        .routes
-        .iter()
-        .find(|r| r.prefix.to_string() == nets[1])
-        .unwrap();
-    assert!(r6.paths[0].gateway.unwrap().is_ipv6(), "{r6:?}");
+    let r4 = &sink.table.routes("p1")[&nets[0].parse().unwrap()];
+    assert_eq!(r4[0].gateway.unwrap().to_string(), "192.0.2.2");
+    let r6 = &sink.table.routes("p1")[&nets[1].parse().unwrap()];
+    assert!(r6[0].gateway.unwrap().is_ipv6(), "{r6:?}");
+    assert_eq!(s.routes.installed, Some(nets.len() as u64));
 
     // BIRD learns our networks over both families.
     let learned = |proto: &str, prefix: &str| {
@@ -207,8 +193,8 @@ async fn bird_peer_ipv4_and_ipv6_routes_both_ways() {
 
     // BIRD withdraws its IPv4 prefix: it leaves the port's table.
     tokio::task::block_in_place(|| b.birdc("disable s4")).unwrap();
-    wait_port(&h, "p1", 60, "the withdrawn prefix gone", |s| {
-        !has_routes(s, &nets[..1]) && has_routes(s, &nets[1..])
+    wait_port(&h, "p1", 60, "the withdrawn prefix gone", |_| {
+        !has_routes(&sink.table, "p1", &nets[..1]) && has_routes(&sink.table, "p1", &nets[1..])
     })
     .await;
 

@@ -83,7 +83,7 @@ async fn quagga_sessions_routes_status_kill9_and_withdraw() {
     };
     let s = wait_port(&h, "p1", 90, "both sessions up and all routes", |s| {
         established(s, 2)
-            && has_routes(s, &nets)
+            && has_routes(&sink.table, "p1", &nets)
             && received(s, false) == Some(1)
             && received(s, true) == Some(2)
     })
@@ -96,20 +96,13 @@ async fn quagga_sessions_routes_status_kill9_and_withdraw() {
     let v6 = s.peers.iter().find(|p| p.address.is_ipv6()).unwrap();
     assert_eq!(v6.prefixes_received, Some(2));
     assert_eq!(v6.prefixes_sent, None);
-    let r4 = s
-        .routes
-        .iter()
-        .find(|r| r.prefix.to_string() == "198.51.100.0/24")
-        .unwrap();
-    assert_eq!(r4.paths[0].gateway.unwrap().to_string(), "192.0.2.2");
+    let r4 = &sink.table.routes("p1")[&"198.51.100.0/24".parse().unwrap()];
+    assert_eq!(r4[0].gateway.unwrap().to_string(), "192.0.2.2");
     // Quagga's IPV4_ROUTE_ADD carries eBGP's distance.
-    assert_eq!(r4.paths[0].distance, 20);
-    let r6 = s
-        .routes
-        .iter()
-        .find(|r| r.prefix.to_string() == "2001:db8:1000::/48")
-        .unwrap();
-    assert!(r6.paths[0].gateway.unwrap().is_ipv6(), "{r6:?}");
+    assert_eq!(r4[0].distance, 20);
+    let r6 = &sink.table.routes("p1")[&"2001:db8:1000::/48".parse().unwrap()];
+    assert!(r6[0].gateway.unwrap().is_ipv6(), "{r6:?}");
+    assert_eq!(s.routes.installed, Some(nets.len() as u64));
     assert_eq!(sink.table.routes("p1").len(), nets.len());
 
     // Our networks reach the provider over both families.
@@ -136,7 +129,11 @@ async fn quagga_sessions_routes_status_kill9_and_withdraw() {
         "p1",
         90,
         "bgpd restarted with sessions and routes",
-        |s| s.bgpd_pid.is_some_and(|p| p != pid) && established(s, 2) && has_routes(s, &nets),
+        |s| {
+            s.bgpd_pid.is_some_and(|p| p != pid)
+                && established(s, 2)
+                && has_routes(&sink.table, "p1", &nets)
+        },
     )
     .await;
     assert!(s.zebra_connected);
@@ -147,8 +144,9 @@ async fn quagga_sessions_routes_status_kill9_and_withdraw() {
         "address-family ipv4 unicast",
         "no network 198.51.100.0/24",
     ]);
-    wait_port(&h, "p1", 60, "the withdrawn prefix gone", |s| {
-        !has_routes(s, &["198.51.100.0/24"]) && has_routes(s, &nets[1..])
+    wait_port(&h, "p1", 60, "the withdrawn prefix gone", |_| {
+        !has_routes(&sink.table, "p1", &["198.51.100.0/24"])
+            && has_routes(&sink.table, "p1", &nets[1..])
     })
     .await;
 
