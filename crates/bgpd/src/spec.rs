@@ -143,6 +143,10 @@ pub struct BgpdSpec {
     pub readiness: ReadinessPolicy,
     /// How long `stop` waits after SIGTERM before SIGKILL (default 5 s).
     pub stop_timeout: Duration,
+    /// What the binary's command line supports (default [`vty::Flavour::FRR`]; see
+    /// [`crate::version::Detected::flavour`]). A Quagga bgpd gets no `--vty_socket`, `-Z` or
+    /// `--log` (its log file is set over the Vty).
+    pub flavour: vty::Flavour,
 }
 
 impl BgpdSpec {
@@ -173,6 +177,7 @@ impl BgpdSpec {
             backoff: BackoffPolicy::default(),
             readiness: ReadinessPolicy::default(),
             stop_timeout: Duration::from_secs(5),
+            flavour: vty::Flavour::FRR,
         }
     }
 
@@ -289,7 +294,10 @@ impl BgpdSpec {
                 a.push(p.into());
             }
             ZebraSocket::Disabled => {
-                a.extend(["-Z", "-z", "/nonexistent"].map(OsString::from));
+                if self.flavour.has_no_zebra_option() {
+                    a.push("-Z".into());
+                }
+                a.extend(["-z", "/nonexistent"].map(OsString::from));
             }
         }
         a.push("-i".into());
@@ -298,9 +306,15 @@ impl BgpdSpec {
         a.push(self.vty_addr.ip().to_string().into());
         a.push("-P".into());
         a.push(self.vty_addr.port().to_string().into());
-        a.push("--vty_socket".into());
-        a.push(self.vty_socket_dir.as_os_str().into());
-        if let Some(l) = &self.log_file {
+        if self.flavour.has_vty_socket_option() {
+            a.push("--vty_socket".into());
+            a.push(self.vty_socket_dir.as_os_str().into());
+        }
+        if let Some(l) = self
+            .log_file
+            .as_ref()
+            .filter(|_| self.flavour.has_log_option())
+        {
             let mut v = OsString::from("file:");
             v.push(l);
             a.push("--log".into());
@@ -398,6 +412,27 @@ mod tests {
             "-S -f /etc/mnb/bgpd.conf -Z -z /nonexistent -i /run/mnb/bgp-1234567/bgpd.pid -A 127.0.0.1 -P 2605 \
              --vty_socket /run/mnb/bgp-1234567 --log file:/run/mnb/bgp-1234567/bgpd.log"
         );
+    }
+
+    #[test]
+    fn quagga_command_line_has_only_the_flags_quagga_knows() {
+        // Quagga 1.2.4's `bgpd --help`: -d -f -i -z -p -l -A -P -r -n -u -g -S -v -C -h.
+        let mut s = spec();
+        s.flavour = vty::Flavour::QUAGGA;
+        let args: Vec<String> = s
+            .args()
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            args.join(" "),
+            "-S -f /etc/mnb/bgpd.conf -z /nonexistent -i /run/mnb/bgp-1234567/bgpd.pid -A 127.0.0.1 -P 2605"
+        );
+        s.zebra = ZebraSocket::Path("/run/mnb/z.api".into());
+        assert!(s
+            .args()
+            .windows(2)
+            .any(|w| w[0] == "-z" && w[1] == "/run/mnb/z.api"));
     }
 
     #[test]

@@ -354,7 +354,19 @@ fn check_config(file: &Path, json: bool) -> ExitCode {
     let (code, value, text) = match verdict {
         Ok((c, detected)) => {
             let peers: usize = c.ports.iter().map(|p| p.peers.len()).sum();
-            let warnings: Vec<String> = c.warnings.iter().map(|w| w.to_string()).collect();
+            let mut warnings: Vec<String> = c.warnings.iter().map(|w| w.to_string()).collect();
+            // Settings this bgpd flavour cannot take (e.g. Quagga and preserve-fw-state): the
+            // port runs without them.
+            let flavour = detected.flavour();
+            for p in &c.ports {
+                let settings = routing::bgpconf::BgpdSettings::from(p);
+                for u in settings.unsupported(&flavour) {
+                    warnings.push(format!(
+                        "port {}: {} bgpd ({}) cannot do {}",
+                        p.name, flavour, detected.version, u
+                    ));
+                }
+            }
             if !json {
                 // Valid, but bgpd will not use the value as written.
                 for w in &warnings {
@@ -368,6 +380,7 @@ fn check_config(file: &Path, json: bool) -> ExitCode {
                     "path": c.controller.bgpd_path,
                     "version": detected.version.to_string(),
                     "profile": detected.profile.to_string(),
+                    "flavour": flavour.name(),
                 }
             });
             let text = format!(

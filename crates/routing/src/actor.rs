@@ -383,9 +383,12 @@ impl<E: Effects> PortActor<E> {
                 }
             }
         }
+        let Some(flavour) = self.vty.as_ref().map(|v| v.flavour()) else {
+            return;
+        };
         let commands = match &self.applied {
-            None => self.desired.bootstrap(),
-            Some(a) => a.diff(&self.desired),
+            None => self.desired.bootstrap_for(&flavour),
+            Some(a) => a.diff_for(&self.desired, &flavour),
         };
         if commands.is_empty() {
             return;

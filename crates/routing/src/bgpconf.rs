@@ -184,9 +184,20 @@ impl BgpdSettings {
         &self.config
     }
 
-    /// The full configuration for a freshly started bgpd.
+    /// The full configuration for a freshly started FRR bgpd.
     pub fn bootstrap(&self) -> Vec<Command> {
         self.config.commands()
+    }
+
+    /// [`BgpdSettings::bootstrap`] for a bgpd of flavour `fl` (settings it cannot take are
+    /// left out; `check-config` names them, see [`BgpdSettings::unsupported`]).
+    pub fn bootstrap_for(&self, fl: &vty::Flavour) -> Vec<Command> {
+        self.config.commands_for(fl)
+    }
+
+    /// The settings a bgpd of flavour `fl` cannot take.
+    pub fn unsupported(&self, fl: &vty::Flavour) -> Vec<vty::Unsupported> {
+        fl.unsupported(&self.config)
     }
 
     /// Whether going from `self` to `new` needs bgpd restarted (a new `router bgp AS`).
@@ -199,6 +210,11 @@ impl BgpdSettings {
     /// nothing changed.
     pub fn diff(&self, new: &BgpdSettings) -> Vec<Command> {
         vty::diff(&self.config, &new.config)
+    }
+
+    /// [`BgpdSettings::diff`] for a bgpd of flavour `fl`.
+    pub fn diff_for(&self, new: &BgpdSettings, fl: &vty::Flavour) -> Vec<Command> {
+        vty::diff_for(&self.config, &new.config, fl)
     }
 }
 
@@ -432,6 +448,31 @@ remote_as = 65003
         assert!(!a.needs_restart(&b));
         let c = settings(&BASE.replace("local_as = 65001", "local_as = 65010"));
         assert!(a.needs_restart(&c));
+    }
+
+    #[test]
+    fn quagga_bootstrap_leaves_out_what_quagga_lacks_and_says_so() {
+        let s = settings(BASE);
+        let q = lines(&s.bootstrap_for(&vty::Flavour::QUAGGA));
+        assert!(
+            !q.iter().any(|c| c.contains("ebgp-requires-policy")),
+            "{q:#?}"
+        );
+        assert!(!q.iter().any(|c| c.contains("preserve-fw-state")), "{q:#?}");
+        assert!(has(&q, "bgp graceful-restart"), "{q:#?}");
+        assert!(has(&q, "neighbor 192.0.2.2 timers 10 30"), "{q:#?}");
+        let names: Vec<String> = s
+            .unsupported(&vty::Flavour::QUAGGA)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert!(
+            names.iter().any(|n| n.contains("preserve-fw-state")),
+            "{names:?}"
+        );
+        assert!(s.unsupported(&vty::Flavour::FRR).is_empty());
+        // The FRR rendering is unchanged.
+        assert_eq!(s.bootstrap_for(&vty::Flavour::FRR), s.bootstrap());
     }
 
     #[test]

@@ -145,6 +145,10 @@ impl ZebraFeed for mpsc::Receiver<ZebraEvent> {
 
 /// One Vty session to a bgpd.
 pub trait VtySession: Send + 'static {
+    /// What the bgpd behind the session supports; configuration is rendered for it.
+    fn flavour(&self) -> vty::Flavour {
+        vty::Flavour::FRR
+    }
     /// Applies typed configuration commands (from [`vty::diff`] or [`vty::BgpConfig::commands`])
     /// in order, failing on the first one bgpd rejects. The session renders them, with the
     /// `configure terminal` / node navigation / `end` around them; nothing is sent for none.

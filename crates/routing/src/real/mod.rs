@@ -29,8 +29,8 @@ pub use zebra::{RealZebra, RealZebraEvents};
 #[derive(Default)]
 pub struct RealEffects {
     datapaths: Mutex<Vec<(Option<String>, Arc<datapath::TcDatapath>)>>,
-    /// The Zebra profile of each bgpd binary, detected once (`bgpd::version`).
-    profiles: Mutex<Vec<(std::path::PathBuf, zebra_server::Profile)>>,
+    /// The Zebra profile and flavour of each bgpd binary, detected once (`bgpd::version`).
+    profiles: Mutex<Vec<(std::path::PathBuf, zebra_server::Profile, vty::Flavour)>>,
     /// The Vty secrets of each running bgpd.
     secrets: secrets::SecretStore,
 }
@@ -64,15 +64,18 @@ impl RealEffects {
         Ok(dp)
     }
 
-    /// The Zebra profile for `plan`'s bgpd: `BGPD --version` mapped by `bgpd::version` (once
-    /// per binary); an unsupported version fails the port with the version found and the ones
-    /// supported.
-    async fn zebra_profile(&self, plan: &PortPlan) -> Result<zebra_server::Profile, EffectError> {
+    /// The Zebra profile and flavour for `plan`'s bgpd: `BGPD --version` mapped by
+    /// `bgpd::version` (once per binary); an unsupported version fails the port with the
+    /// version found and the ones supported.
+    async fn detected(
+        &self,
+        plan: &PortPlan,
+    ) -> Result<(zebra_server::Profile, vty::Flavour), EffectError> {
         let binary = &plan.controller.bgpd_path;
         {
             let known = self.profiles.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some((_, p)) = known.iter().find(|(b, _)| b == binary) {
-                return Ok(*p);
+            if let Some((_, p, f)) = known.iter().find(|(b, _, _)| b == binary) {
+                return Ok((*p, *f));
             }
         }
         let detected = bgpd::version::detect(binary)
@@ -84,9 +87,10 @@ impl RealEffects {
             profile = %detected.profile,
             "bgpd version detected"
         );
+        let flavour = detected.flavour();
         let mut known = self.profiles.lock().unwrap_or_else(|p| p.into_inner());
-        known.push((binary.clone(), detected.profile));
-        Ok(detected.profile)
+        known.push((binary.clone(), detected.profile, flavour));
+        Ok((detected.profile, flavour))
     }
 }
 
@@ -117,11 +121,15 @@ impl BgpdControl for RealBgpd {
 pub struct RealVty {
     vty: vty::Vty,
     port: String,
+    flavour: vty::Flavour,
 }
 
 impl std::fmt::Debug for RealVty {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RealVty").field("port", &self.port).finish()
+        f.debug_struct("RealVty")
+            .field("port", &self.port)
+            .field("flavour", &self.flavour)
+            .finish()
     }
 }
 
@@ -142,15 +150,24 @@ impl VtySession for RealVty {
         }
     }
 
+    fn flavour(&self) -> vty::Flavour {
+        self.flavour
+    }
+
     async fn read_peers(&mut self) -> Result<Vec<PeerStatus>, EffectError> {
-        let text = self
-            .vty
-            .exec("show bgp summary json")
-            .await
-            .map_err(|e| EffectError::new(Step::Vty, &self.port, e))?;
-        let mut peers = status::parse_summary(&text)
+        let mut outputs = Vec::new();
+        for cmd in self.flavour.summary_commands() {
+            let text = self
+                .vty
+                .exec(cmd)
+                .await
+                .map_err(|e| EffectError::new(Step::Vty, &self.port, e))?;
+            outputs.push(text);
+        }
+        let outputs: Vec<&str> = outputs.iter().map(String::as_str).collect();
+        let mut peers = status::parse_summary(&self.flavour, &outputs)
             .map_err(|e| EffectError::new(Step::Vty, &self.port, e).rejected())?;
-        if status::needs_reset_reasons(&peers) {
+        if self.flavour.has_json_status() && status::needs_reset_reasons(&peers) {
             // Only while a session is down: the per-neighbor output is large.
             let text = self
                 .vty
@@ -296,7 +313,7 @@ impl Effects for RealEffects {
         plan: &PortPlan,
         facts: &ContainerFacts,
     ) -> Result<(RealZebra, RealZebraEvents), EffectError> {
-        let profile = self.zebra_profile(plan).await?;
+        let (profile, _) = self.detected(plan).await?;
         zebra::start(plan, facts, profile).await
     }
 
@@ -352,6 +369,7 @@ impl Effects for RealEffects {
         // Only the controller's end of the Vty link may open a Vty session.
         spec.vty_allow = Some(plan.vty_host_addr.ip());
         spec.binary = Some(c.bgpd_path.clone());
+        spec.flavour = self.detected(plan).await?.1;
         spec.zebra = bgpd::ZebraSocket::Path(plan.zebra_socket.clone());
         spec.vty_addr = facts.vty_addr;
         // The readiness check logs in like the controller: from the host side of the Vty link.
@@ -394,6 +412,7 @@ impl Effects for RealEffects {
                     "no Vty secrets: bgpd was not started by this controller",
                 )
             })?;
+        let (_, flavour) = self.detected(plan).await?;
         let opts = vty::VtyOptions {
             password: Some(secrets.password.expose().to_string()),
             enable_password: Some(secrets.enable.expose().to_string()),
@@ -413,6 +432,7 @@ impl Effects for RealEffects {
         Ok(RealVty {
             vty,
             port: name.clone(),
+            flavour,
         })
     }
 }

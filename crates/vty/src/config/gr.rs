@@ -142,6 +142,7 @@ pub(super) fn router_diff(
     old: Option<GracefulRestart>,
     new: Option<GracefulRestart>,
     out: &mut Vec<Command>,
+    fl: &crate::flavour::Flavour,
 ) {
     let base = GracefulRestart::default();
     // Unset timers are bgpd's defaults, and no F bit.
@@ -160,7 +161,7 @@ pub(super) fn router_diff(
         };
         out.push(Command::new(r.clone(), line.to_owned()));
     }
-    if o.preserve_fw_state != n.preserve_fw_state {
+    if o.preserve_fw_state != n.preserve_fw_state && fl.has_gr_preserve_fw_state() {
         let line = if n.preserve_fw_state {
             "bgp graceful-restart preserve-fw-state"
         } else {
@@ -239,7 +240,13 @@ mod tests {
     #[test]
     fn enabling_with_defaults_renders_only_what_differs() {
         let mut out = Vec::new();
-        router_diff(&r(), None, Some(GracefulRestart::default()), &mut out);
+        router_diff(
+            &r(),
+            None,
+            Some(GracefulRestart::default()),
+            &mut out,
+            &crate::flavour::Flavour::FRR,
+        );
         assert_eq!(
             lines(&out),
             [
@@ -249,7 +256,7 @@ mod tests {
         );
         let mut out = Vec::new();
         let g = GracefulRestart::new(30, 60, 90, true).unwrap();
-        router_diff(&r(), None, Some(g), &mut out);
+        router_diff(&r(), None, Some(g), &mut out, &crate::flavour::Flavour::FRR);
         assert_eq!(
             lines(&out),
             [
@@ -262,7 +269,7 @@ mod tests {
         );
         // Back to bgpd's defaults: every setting undone.
         let mut out = Vec::new();
-        router_diff(&r(), Some(g), None, &mut out);
+        router_diff(&r(), Some(g), None, &mut out, &crate::flavour::Flavour::FRR);
         assert_eq!(
             lines(&out),
             [
@@ -280,13 +287,31 @@ mod tests {
         let a = GracefulRestart::new(30, 360, 90, true).unwrap();
         let b = GracefulRestart::new(30, 360, 500, true).unwrap();
         let mut out = Vec::new();
-        router_diff(&r(), Some(a), Some(b), &mut out);
+        router_diff(
+            &r(),
+            Some(a),
+            Some(b),
+            &mut out,
+            &crate::flavour::Flavour::FRR,
+        );
         assert_eq!(lines(&out), ["no bgp graceful-restart rib-stale-time"]);
         let mut out = Vec::new();
-        router_diff(&r(), Some(b), Some(a), &mut out);
+        router_diff(
+            &r(),
+            Some(b),
+            Some(a),
+            &mut out,
+            &crate::flavour::Flavour::FRR,
+        );
         assert_eq!(lines(&out), ["bgp graceful-restart rib-stale-time 90"]);
         let mut out = Vec::new();
-        router_diff(&r(), Some(a), Some(a), &mut out);
+        router_diff(
+            &r(),
+            Some(a),
+            Some(a),
+            &mut out,
+            &crate::flavour::Flavour::FRR,
+        );
         assert!(out.is_empty());
     }
 

@@ -13,7 +13,7 @@ pub mod values;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr};
 
-pub use diff::diff;
+pub use diff::{diff, diff_for};
 pub use gr::{GracefulRestart, PeerGrMode};
 pub use policy::{
     Action, Community, LargeCommunity, MaxPrefixAction, MaximumPrefix, NeighborPolicy, Policies,
@@ -295,9 +295,14 @@ impl BgpConfig {
         Ok(())
     }
 
-    /// The commands that build this configuration on a bgpd without BGP configuration.
+    /// The commands that build this configuration on an FRR bgpd without BGP configuration.
     pub fn commands(&self) -> Vec<Command> {
-        diff::full(self)
+        diff::full(self, &crate::flavour::Flavour::FRR)
+    }
+
+    /// [`BgpConfig::commands`] for a bgpd of flavour `fl` (see [`diff_for`]).
+    pub fn commands_for(&self, fl: &crate::flavour::Flavour) -> Vec<Command> {
+        diff::full(self, fl)
     }
 }
 
