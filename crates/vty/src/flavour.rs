@@ -46,6 +46,10 @@ pub struct Flavour {
     nht_debug: bool,
     json_status: bool,
     family_maximum_paths: bool,
+    /// The command that starts an AS-path access list: `bgp as-path access-list` (FRR 7.5 and
+    /// later, with sequence numbers) or `ip as-path access-list` (Quagga, without).
+    as_path_list: &'static str,
+    as_path_list_seq: bool,
 }
 
 /// A configured feature a flavour cannot render, as `check-config` reports it.
@@ -77,6 +81,8 @@ impl Flavour {
         nht_debug: true,
         json_status: true,
         family_maximum_paths: true,
+        as_path_list: "bgp as-path access-list",
+        as_path_list_seq: true,
     };
 
     /// Quagga 0.99.x–1.2 bgpd.
@@ -100,6 +106,9 @@ impl Flavour {
         // `maximum-paths` inside `address-family ipv4|ipv6 unicast` (Quagga built with
         // `--enable-multipath`).
         family_maximum_paths: true,
+        // Quagga 1.2 spells it `ip as-path access-list NAME permit REGEX` (no `seq`).
+        as_path_list: "ip as-path access-list",
+        as_path_list_seq: false,
     };
 
     /// The suite's name (`FRR`, `Quagga`).
@@ -147,6 +156,20 @@ impl Flavour {
     /// bgpd takes `maximum-paths N` inside the address-family nodes.
     pub fn has_family_maximum_paths(&self) -> bool {
         self.family_maximum_paths
+    }
+
+    /// The line defining AS-path access list `name` with one entry, `permit REGEX`.
+    pub fn as_path_list_permit(&self, name: &str, regex: &str) -> String {
+        if self.as_path_list_seq {
+            format!("{} {name} seq 5 permit {regex}", self.as_path_list)
+        } else {
+            format!("{} {name} permit {regex}", self.as_path_list)
+        }
+    }
+
+    /// The line removing AS-path access list `name`.
+    pub fn no_as_path_list(&self, name: &str) -> String {
+        format!("no {} {name}", self.as_path_list)
     }
 
     /// The commands that read every peer's state, in the order [`Flavour::parse_summary`]

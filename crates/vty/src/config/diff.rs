@@ -31,7 +31,7 @@ pub fn diff(old: &BgpConfig, new: &BgpConfig) -> Vec<Command> {
 pub fn diff_for(old: &BgpConfig, new: &BgpConfig, fl: &Flavour) -> Vec<Command> {
     let mut out = Vec::new();
     diff_globals(old, new, &mut out, fl);
-    super::policy::diff_before(&old.policies, &new.policies, &mut out);
+    super::policy::diff_before(&old.policies, &new.policies, &mut out, fl);
     if old.asn != new.asn {
         push(
             &mut out,
@@ -39,7 +39,7 @@ pub fn diff_for(old: &BgpConfig, new: &BgpConfig, fl: &Flavour) -> Vec<Command> 
             format!("no router bgp {}", old.asn),
         );
         router_full(new, &mut out, fl);
-        super::policy::diff_after(&old.policies, &new.policies, &mut out);
+        super::policy::diff_after(&old.policies, &new.policies, &mut out, fl);
         return out;
     }
     let r = Node::Router(new.asn);
@@ -99,7 +99,7 @@ pub fn diff_for(old: &BgpConfig, new: &BgpConfig, fl: &Flavour) -> Vec<Command> 
             fl,
         );
     }
-    super::policy::diff_after(&old.policies, &new.policies, &mut out);
+    super::policy::diff_after(&old.policies, &new.policies, &mut out, fl);
     out
 }
 
@@ -141,7 +141,7 @@ pub(super) fn full(cfg: &BgpConfig, fl: &Flavour) -> Vec<Command> {
     empty.network_import_check = true;
     let mut out = Vec::new();
     diff_globals(&empty, cfg, &mut out, fl);
-    super::policy::diff_before(&empty.policies, &cfg.policies, &mut out);
+    super::policy::diff_before(&empty.policies, &cfg.policies, &mut out, fl);
     router_full(cfg, &mut out, fl);
     out
 }

@@ -669,11 +669,16 @@ impl Policies {
 
 /// New and changed prefix-lists and route-maps (before the neighbors refer to them). Changed
 /// entries are removed first, so an entry never collides with one that is going away.
-pub(super) fn diff_before(old: &Policies, new: &Policies, out: &mut Vec<Command>) {
+pub(super) fn diff_before(
+    old: &Policies,
+    new: &Policies,
+    out: &mut Vec<Command>,
+    fl: &crate::flavour::Flavour,
+) {
     for name in new.own_routes.difference(&old.own_routes) {
         out.push(Command::new(
             Node::Config,
-            format!("bgp as-path access-list {name} seq 5 permit ^$"),
+            fl.as_path_list_permit(&name.to_string(), "^$"),
         ));
     }
     for (key, pl) in &new.prefix_lists {
@@ -742,7 +747,12 @@ pub(super) fn diff_before(old: &Policies, new: &Policies, out: &mut Vec<Command>
 }
 
 /// Prefix-lists and route-maps no longer configured (after the neighbors stopped using them).
-pub(super) fn diff_after(old: &Policies, new: &Policies, out: &mut Vec<Command>) {
+pub(super) fn diff_after(
+    old: &Policies,
+    new: &Policies,
+    out: &mut Vec<Command>,
+    fl: &crate::flavour::Flavour,
+) {
     for name in old.route_maps.keys() {
         if !new.route_maps.contains_key(name) {
             out.push(Command::new(Node::Config, format!("no route-map {name}")));
@@ -751,7 +761,7 @@ pub(super) fn diff_after(old: &Policies, new: &Policies, out: &mut Vec<Command>)
     for name in old.own_routes.difference(&new.own_routes) {
         out.push(Command::new(
             Node::Config,
-            format!("no bgp as-path access-list {name}"),
+            fl.no_as_path_list(&name.to_string()),
         ));
     }
     for (afi, name) in old.prefix_lists.keys() {

@@ -324,3 +324,31 @@ fn validate_catches_dangling_references() {
     }
     assert!(c.validate().is_err());
 }
+
+#[test]
+fn quagga_spells_the_as_path_list_its_way() {
+    // Quagga 1.2 has `ip as-path access-list NAME permit REGEX` (no `bgp` keyword, no `seq`);
+    // everything else of the policy is spelled alike.
+    let c = sample();
+    let q = render_lines(&c.commands_for(&crate::flavour::Flavour::QUAGGA));
+    assert!(
+        q.iter()
+            .any(|l| l == "ip as-path access-list own permit ^$"),
+        "{q:#?}"
+    );
+    assert!(!q.iter().any(|l| l.starts_with("bgp as-path")), "{q:#?}");
+    assert!(q
+        .iter()
+        .any(|l| l == "ip prefix-list p1-out seq 5 permit 203.0.113.0/24"));
+    let mut without = c.clone();
+    without.policies.own_routes.clear();
+    let d = render_lines(&crate::config::diff_for(
+        &c,
+        &without,
+        &crate::flavour::Flavour::QUAGGA,
+    ));
+    assert!(
+        d.iter().any(|l| l == "no ip as-path access-list own"),
+        "{d:#?}"
+    );
+}
