@@ -272,6 +272,7 @@ mod tests {
                     paths: vec![path("192.0.2.2")],
                 })
                 .collect(),
+            counters: Default::default(),
         }
     }
 

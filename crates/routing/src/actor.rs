@@ -15,6 +15,7 @@ use bgpd::BgpdEvent;
 
 use crate::bgpconf::BgpdSettings;
 use crate::effects::{BgpdControl, ContainerFacts, Effects, PortPlan, VtySession};
+use crate::metrics::PortCounters;
 use crate::types::{
     PeerStatus, PortPhase, PortStatus, RouteEntry, RoutePath, RouteSink, ZebraEvent,
 };
@@ -60,6 +61,7 @@ pub(crate) struct PortActor<E: Effects> {
     bgpd_restarts_before: u32,
     retry_at: Option<Instant>,
     backoff: Duration,
+    counters: PortCounters,
 }
 
 async fn recv_opt<T>(rx: &mut Option<mpsc::Receiver<T>>) -> Option<T> {
@@ -93,6 +95,7 @@ impl<E: Effects> PortActor<E> {
             bgpd_restarts_before: 0,
             retry_at: Some(Instant::now()),
             backoff,
+            counters: PortCounters::default(),
         }
     }
 
@@ -359,7 +362,9 @@ impl<E: Effects> PortActor<E> {
             return;
         }
         let Some(vty) = self.vty.as_mut() else { return };
-        match vty.apply(&commands).await {
+        let result = vty.apply(&commands).await;
+        self.counters.config_batch(commands.len(), result.is_ok());
+        match result {
             Ok(()) => {
                 debug!(port = %self.name(), n = commands.len(), "configuration applied");
                 self.applied = Some(self.desired.clone());
@@ -389,7 +394,9 @@ impl<E: Effects> PortActor<E> {
             self.sync().await;
         }
         if let Some(vty) = self.vty.as_mut() {
-            match vty.read_peers().await {
+            let read = vty.read_peers().await;
+            self.counters.status_read(read.is_ok());
+            match read {
                 Ok(peers) => {
                     for p in &peers {
                         let before = self.peers.iter().find(|o| o.address == p.address);
@@ -460,6 +467,7 @@ impl<E: Effects> PortActor<E> {
                     paths: paths.clone(),
                 })
                 .collect(),
+            counters: self.counters.clone(),
         }
     }
 }

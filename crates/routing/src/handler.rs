@@ -144,6 +144,7 @@ impl<E: Effects> RoutingHandler<E> {
                     last_error: Some("port actor ended".into()),
                     peers: Vec::new(),
                     routes: Vec::new(),
+                    counters: Default::default(),
                 }),
             }
         }

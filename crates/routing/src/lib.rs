@@ -53,6 +53,7 @@ pub mod effects;
 pub mod fake;
 mod handler;
 pub mod kernel;
+pub mod metrics;
 pub mod plan;
 pub mod real;
 mod types;
@@ -61,6 +62,7 @@ mod types;
 pub use bgpd::BgpdEvent;
 pub use effects::{BgpdControl, ContainerFacts, EffectError, Effects, PortPlan, Step, VtySession};
 pub use handler::{ApplyReport, RoutingHandler};
+pub use metrics::PortCounters;
 pub use types::{
     ChannelSink, PeerStatus, PortPhase, PortStatus, RouteChange, RouteEntry, RoutePath, RouteSink,
     TableSink, ZebraEvent,

@@ -7,6 +7,8 @@ use std::sync::Mutex;
 
 use ipnetwork::IpNetwork;
 use serde::{Deserialize, Serialize};
+
+use crate::metrics::PortCounters;
 use tokio::sync::mpsc;
 
 /// One ECMP path of a learned route.
@@ -227,4 +229,7 @@ pub struct PortStatus {
     pub peers: Vec<PeerStatus>,
     /// Learned routes.
     pub routes: Vec<RouteEntry>,
+    /// What the port actor counted (Vty batches, configuration applies).
+    #[serde(default)]
+    pub counters: PortCounters,
 }

@@ -122,6 +122,11 @@ async fn lifecycle_order_and_bootstrap() {
     ] {
         assert!(has(boot, c), "{c} missing from {boot:?}");
     }
+    // The actor counted the batch it sent, where it sent it.
+    assert_eq!(s.counters.config_applies, 1);
+    assert_eq!(s.counters.vty_config_commands, boot.len() as u64);
+    assert_eq!(s.counters.vty_config_failures, 0);
+    assert!(s.counters.config_applied_at.is_some());
     h.shutdown().await;
     assert!(fx.containers().is_empty());
     assert!(fx.flows("p1").is_none());
@@ -375,8 +380,13 @@ async fn rejected_command_is_reported_and_retried() {
     let s = wait_for(&h, "p1", "error shown", |s| s.last_error.is_some()).await;
     assert!(!s.config_applied);
     assert!(s.last_error.as_ref().unwrap().contains("rejected"), "{s:?}");
+    assert!(s.counters.vty_config_failures >= 1, "{:?}", s.counters);
+    assert_eq!(s.counters.config_applies, 0);
+    assert_eq!(s.counters.config_applied_at, None);
     fx.reject_commands_containing(None);
-    wait_for(&h, "p1", "applied on retry", |s| s.config_applied).await;
+    let s = wait_for(&h, "p1", "applied on retry", |s| s.config_applied).await;
+    assert_eq!(s.counters.config_applies, 1);
+    assert!(s.counters.config_applied_at.is_some());
     h.shutdown().await;
 }
 
