@@ -288,12 +288,13 @@ pub async fn run<E: Effects>(opts: ClusterRunOptions, env: E) -> Result<(), Clus
             req = requests.recv() => {
                 let Some(p) = req else { continue };
                 let reply = match p.request {
-                    Request::Status => Reply { ok: true, error: None, ports: handler.status().await },
-                    Request::Watch { .. } => Reply { ok: false, error: Some("watch is served by the connection".into()), ports: Vec::new() },
+                    Request::Status => Reply { ok: true, error: None, ports: handler.status().await, bgpd: None },
+                    Request::Watch { .. } => Reply { ok: false, error: Some("watch is served by the connection".into()), ports: Vec::new(), bgpd: None },
                     Request::Reload => Reply {
                         ok: false,
                         error: Some("in --store mode the configuration comes from the store; use `midonet-bgp cluster put-port`".into()),
                         ports: Vec::new(),
+                        bgpd: None,
                     },
                 };
                 let _ = p.reply.send(reply);

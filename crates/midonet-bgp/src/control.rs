@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use routing::PortStatus;
+
+use crate::metrics::BgpdInfo;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;
@@ -69,6 +71,9 @@ pub struct Reply {
     /// Port status (for `status`).
     #[serde(default)]
     pub ports: Vec<PortStatus>,
+    /// The configured bgpd's version and Zebra profile (for `status`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bgpd: Option<BgpdInfo>,
 }
 
 impl Reply {
@@ -78,6 +83,7 @@ impl Reply {
             ok: false,
             error: Some(error.into()),
             ports: Vec::new(),
+            bgpd: None,
         }
     }
 }

@@ -297,9 +297,9 @@ async fn demo(
             Some(p) = requests.recv() => {
                 let ports = handler.status().await;
                 let reply = match p.request {
-                    Request::Status => Reply { ok: true, error: None, ports },
-                    Request::Watch { .. } => Reply { ok: false, error: Some("watch is served by the connection".into()), ports: Vec::new() },
-                    Request::Reload => Reply { ok: false, error: Some("the demo has a fixed configuration".into()), ports: Vec::new() },
+                    Request::Status => Reply { ok: true, error: None, ports, bgpd: None },
+                    Request::Watch { .. } => Reply { ok: false, error: Some("watch is served by the connection".into()), ports: Vec::new(), bgpd: None },
+                    Request::Reload => Reply { ok: false, error: Some("the demo has a fixed configuration".into()), ports: Vec::new(), bgpd: None },
                 };
                 let _ = p.reply.send(reply);
             }

@@ -3,4 +3,5 @@
 
 pub mod control;
 pub mod lock;
+pub mod metrics;
 pub mod watch;

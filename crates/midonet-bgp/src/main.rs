@@ -187,8 +187,8 @@ fn query(q: &QueryArgs, routes: bool) -> ExitCode {
         }
     };
     let reply = rt.block_on(control::ask(&socket, control::Request::Status));
-    let ports = match reply {
-        Ok(r) => r.ports,
+    let (ports, bgpd) = match reply {
+        Ok(r) => (r.ports, r.bgpd),
         Err(e) => {
             eprintln!("{e}");
             return ExitCode::FAILURE;
@@ -201,7 +201,7 @@ fn query(q: &QueryArgs, routes: bool) -> ExitCode {
                 .map(|p| serde_json::json!({ "port": p.name, "routes": p.routes }))
                 .collect::<Vec<_>>())
         } else {
-            serde_json::json!(ports)
+            serde_json::json!({ "bgpd": bgpd, "ports": ports })
         };
         match serde_json::to_string_pretty(&value) {
             Ok(s) => println!("{s}"),
@@ -213,6 +213,9 @@ fn query(q: &QueryArgs, routes: bool) -> ExitCode {
     } else if routes {
         print!("{}", print::routes(&ports));
     } else {
+        if let Some(b) = &bgpd {
+            println!("{}", b.line());
+        }
         print!("{}", print::status(&ports));
     }
     ExitCode::SUCCESS
