@@ -236,7 +236,7 @@ async fn metrics_during_a_real_session_match_status() {
     assert_eq!(
         value(
             &text,
-            &format!(r#"midonet_bgp_port_phase{{port="p1",phase="running"}}"#)
+            r#"midonet_bgp_port_phase{port="p1",phase="running"}"#
         ),
         Some(1)
     );
