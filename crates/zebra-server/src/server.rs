@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use zebra_proto::Profile;
 
 use crate::core::{CoreConfig, Output, Request, ServerCore};
+use crate::counters::{MessageStats, SharedStats};
 use crate::error::ServerError;
 use crate::events::{EventReceiver, MAX_EVENT_BATCH};
 use crate::reader::FrameReader;
@@ -155,6 +156,7 @@ pub struct ZebraServer {
     cancel: CancellationToken,
     task: Option<JoinHandle<()>>,
     socket: SocketFile,
+    messages: SharedStats,
 }
 
 impl ZebraServer {
@@ -173,7 +175,9 @@ impl ZebraServer {
         let (event_tx, event_rx) = mpsc::channel(batches);
         let (control, control_rx) = mpsc::unbounded_channel();
         let cancel = CancellationToken::new();
+        let messages = SharedStats::default();
         let state = Loop {
+            messages: messages.clone(),
             core: ServerCore::new(cfg.core_config()),
             conns: HashMap::new(),
             events: event_tx,
@@ -192,9 +196,16 @@ impl ZebraServer {
                 cancel,
                 task: Some(task),
                 socket,
+                messages,
             },
             EventReceiver::new(event_rx),
         ))
+    }
+
+    /// The messages received from bgpd by command, and the frames that did not decode, since
+    /// the server started. Cheap, and never waits for the server's loop.
+    pub fn message_stats(&self) -> MessageStats {
+        self.messages.get()
     }
 
     /// The socket path.
@@ -262,6 +273,8 @@ struct Conn {
 
 struct Loop {
     core: ServerCore,
+    /// Where the readers add their message counts.
+    messages: SharedStats,
     /// The configured profile, if any (see [`ServerConfig::profile`]).
     profile: Option<Profile>,
     conns: HashMap<ClientId, Conn>,
@@ -325,6 +338,7 @@ impl Loop {
             cmd_tx.clone(),
             token.clone(),
             self.profile,
+            self.messages.clone(),
         ));
         tokio::spawn(write_loop(write, output_rx, token.clone()));
         tracing::debug!(%client, "zebra client connected");
@@ -491,10 +505,11 @@ async fn read_loop(
     cmd_tx: mpsc::Sender<Cmd>,
     token: CancellationToken,
     configured: Option<Profile>,
+    messages: SharedStats,
 ) {
     let reason = tokio::select! {
         _ = token.cancelled() => return,
-        res = read_frames(client, &mut r, &cmd_tx, configured) => match res {
+        res = read_frames(client, &mut r, &cmd_tx, configured, &messages) => match res {
             Ok(()) => CloseReason::PeerClosed,
             Err(reason) => reason,
         },
@@ -527,6 +542,7 @@ async fn read_frames(
     r: &mut OwnedReadHalf,
     cmd_tx: &mpsc::Sender<Cmd>,
     configured: Option<Profile>,
+    messages: &SharedStats,
 ) -> Result<(), CloseReason> {
     let mut buf = BytesMut::with_capacity(READ_CHUNK);
     let mut reader = FrameReader::with_configured(client, configured);
@@ -547,6 +563,7 @@ async fn read_frames(
         }
         let mut batch = Vec::with_capacity(buf.len() / 32 + 1);
         let found = reader.decode(&mut buf, &mut batch);
+        messages.add(reader.tally());
         if found.profile_detected {
             if let Some(profile) = reader.profile() {
                 cmd_tx
