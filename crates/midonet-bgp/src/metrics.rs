@@ -1,7 +1,8 @@
 //! Prometheus metrics (OpenMetrics text) of the controller, served on `[controller] metrics`.
 //!
 //! Every value has one owner where its event happens: the port actors count Vty batches and
-//! configuration applies ([`routing::PortCounters`]), the bgpd supervisor its restarts, the
+//! configuration applies ([`routing::PortCounters`]), the zebra server the messages bgpd sends
+//! and the frames that do not decode, the bgpd supervisor its restarts, the
 //! actor its rebuilds and held routes, bgpd's own status read its peers; the main loop counts
 //! reloads in [`Metrics`]. A scrape asks the main loop for the same structured status
 //! `midonet-bgp status` shows (never its text) through a [`Source`], and renders it here with
@@ -437,6 +438,30 @@ impl Collector for SnapshotCollector {
                     .config_applied_at
                     .map(|t| (port_label(p), gauge(t)))
             }),
+        )?;
+        let messages = ports.iter().flat_map(|p| {
+            p.counters.zebra_messages.iter().map(move |(command, n)| {
+                (
+                    [("port", p.name.clone()), ("type", label_value(command))],
+                    counter(*n),
+                )
+            })
+        });
+        family::<Labels2, _>(
+            &mut e,
+            "zebra_messages_received",
+            "Zebra messages received from bgpd, by command (UNKNOWN: a number the session's profile does not type)",
+            None,
+            messages,
+        )?;
+        family(
+            &mut e,
+            "zebra_decode_errors",
+            "Zebra frames from bgpd that did not decode (a command the server acts on also closes the session)",
+            None,
+            ports
+                .iter()
+                .map(|p| (port_label(p), counter(p.counters.zebra_decode_errors))),
         )?;
         self.encode_peers(&mut e)
     }

@@ -277,6 +277,28 @@ async fn metrics_during_a_real_session_match_status() {
     assert!(up <= num(&peer["uptime_secs"]), "{up} vs {peer}");
     let reads = value(&text, &format!("midonet_bgp_vty_status_reads_total{p}")).unwrap();
     assert!(reads >= 1 && reads <= num(&port["counters"]["vty_status_reads"]));
+    // What bgpd sent over Zebra, counted by the zebra server: HELLOs, at least one ROUTE_ADD
+    // per learned prefix, nothing undecodable.
+    let zebra = |t: &str| {
+        value(
+            &text,
+            &format!(r#"midonet_bgp_zebra_messages_received_total{{port="p1",type="{t}"}}"#),
+        )
+    };
+    let counted = &port["counters"]["zebra_messages"];
+    // FRR 8.4's bgpd opens two zclient sessions (the main one and its synchronous one), each
+    // with a HELLO.
+    assert_eq!(zebra("HELLO"), Some(num(&counted["HELLO"])), "{text}");
+    assert!((1..=2).contains(&num(&counted["HELLO"])), "{status}");
+    let adds = zebra("ROUTE_ADD").unwrap();
+    assert!(
+        adds >= 2 && adds <= num(&counted["ROUTE_ADD"]),
+        "{adds} {status}"
+    );
+    assert_eq!(
+        value(&text, &format!("midonet_bgp_zebra_decode_errors_total{p}")),
+        Some(0)
+    );
 
     // Anything but GET /metrics is refused by the running endpoint.
     let (line, _) = http(addr, "GET / HTTP/1.1\r\n\r\n").unwrap();

@@ -223,6 +223,10 @@ impl<E: Effects> PortActor<E> {
                 if let Some(bg) = &b.bgpd {
                     self.bgpd_restarts_before += bg.restarts();
                 }
+                if let Some(z) = &b.zebra {
+                    // The next build's server counts from 0: keep this one's in the totals.
+                    self.counters.add_zebra(&self.env.zebra_messages(z));
+                }
                 (b.container, b.bgpd, b.zebra)
             }
             None => (None, None, None),
@@ -467,7 +471,13 @@ impl<E: Effects> PortActor<E> {
                     paths: paths.clone(),
                 })
                 .collect(),
-            counters: self.counters.clone(),
+            counters: {
+                let mut c = self.counters.clone();
+                if let Some(z) = self.built.as_ref().and_then(|b| b.zebra.as_ref()) {
+                    c.add_zebra(&self.env.zebra_messages(z));
+                }
+                c
+            },
         }
     }
 }

@@ -32,6 +32,8 @@ struct State {
     files: BTreeSet<std::path::PathBuf>,
     /// How often a peer status was read.
     peer_reads: u64,
+    /// What each running fake zebra server "received": one message per event fed to it.
+    zebra_messages: BTreeMap<String, zebra_server::MessageStats>,
 }
 
 /// Fake side effects (see the module documentation). Clones share state. Flows are computed
@@ -141,10 +143,19 @@ impl FakeEffects {
     /// Sends a zebra event to `port`'s actor; false if it has no zebra server.
     pub async fn zebra(&self, port: &str, ev: ZebraEvent) -> bool {
         let tx = self.st().zebra_tx.get(port).cloned();
-        match tx {
-            Some(tx) => tx.send(ev).await.is_ok(),
-            None => false,
+        let Some(tx) = tx else { return false };
+        // The message a real bgpd would have sent for this event (a session ending is the
+        // connection closing, no message).
+        let command = match &ev {
+            ZebraEvent::SessionUp => Some("HELLO"),
+            ZebraEvent::Replace { .. } => Some("ROUTE_ADD"),
+            ZebraEvent::Withdraw { .. } => Some("ROUTE_DELETE"),
+            ZebraEvent::SessionDown => None,
+        };
+        if let (Some(c), Some(m)) = (command, self.st().zebra_messages.get_mut(port)) {
+            *m.by_command.entry(c).or_insert(0) += 1;
         }
+        tx.send(ev).await.is_ok()
     }
 
     /// Simulates a bgpd crash and automatic restart (Exited, Restarting, Ready with a new pid).
@@ -317,12 +328,24 @@ impl Effects for FakeEffects {
         self.st().files.insert(plan.zebra_socket.clone());
         let (tx, rx) = mpsc::channel(1024);
         self.st().zebra_tx.insert(plan.port.name.clone(), tx);
+        self.st()
+            .zebra_messages
+            .insert(plan.port.name.clone(), Default::default());
         Ok((plan.port.name.clone(), rx))
     }
 
     async fn stop_zebra(&self, zebra: String) {
         self.record(format!("stop zebra {zebra}"));
         self.st().zebra_tx.remove(&zebra);
+        self.st().zebra_messages.remove(&zebra);
+    }
+
+    fn zebra_messages(&self, zebra: &String) -> zebra_server::MessageStats {
+        self.st()
+            .zebra_messages
+            .get(zebra)
+            .cloned()
+            .unwrap_or_default()
     }
 
     async fn install_flows(

@@ -4,6 +4,7 @@
 //!
 //! [`PortStatus`]: crate::PortStatus
 
+use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -25,6 +26,11 @@ pub struct PortCounters {
     pub config_applies: u64,
     /// When bgpd last accepted a whole configuration batch, in seconds since the Unix epoch.
     pub config_applied_at: Option<u64>,
+    /// Zebra messages received from bgpd, by command name (counted by the port's zebra
+    /// server; the counts of the servers of earlier builds of the port are included).
+    pub zebra_messages: BTreeMap<String, u64>,
+    /// Zebra frames from bgpd that did not decode (same owner and scope).
+    pub zebra_decode_errors: u64,
 }
 
 impl PortCounters {
@@ -40,6 +46,18 @@ impl PortCounters {
         } else {
             self.vty_config_failures = self.vty_config_failures.saturating_add(1);
         }
+    }
+
+    /// Adds a zebra server's message counts (`before` + `now`, as the port's totals).
+    pub fn add_zebra(&mut self, stats: &zebra_server::MessageStats) {
+        for (command, n) in &stats.by_command {
+            let slot = self
+                .zebra_messages
+                .entry((*command).to_string())
+                .or_insert(0);
+            *slot = slot.saturating_add(*n);
+        }
+        self.zebra_decode_errors = self.zebra_decode_errors.saturating_add(stats.decode_errors);
     }
 
     /// A status read was sent; `ok` tells whether it was answered and understood.
@@ -79,6 +97,20 @@ mod tests {
         assert_eq!(c.vty_status_failures, 1);
         let at = c.config_applied_at.unwrap_or(0);
         assert!(at > 1_600_000_000, "a Unix time, got {at}");
+    }
+
+    #[test]
+    fn zebra_counts_of_successive_servers_add_up() {
+        let mut c = PortCounters::default();
+        let mut s = zebra_server::MessageStats::default();
+        s.by_command.insert("HELLO", 1);
+        s.by_command.insert("ROUTE_ADD", 5);
+        s.decode_errors = 1;
+        c.add_zebra(&s);
+        c.add_zebra(&s);
+        assert_eq!(c.zebra_messages.get("HELLO"), Some(&2));
+        assert_eq!(c.zebra_messages.get("ROUTE_ADD"), Some(&10));
+        assert_eq!(c.zebra_decode_errors, 2);
     }
 
     #[test]

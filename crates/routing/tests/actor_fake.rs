@@ -169,6 +169,10 @@ async fn routes_flow_to_sink_and_are_withdrawn_when_zebra_session_ends() {
     );
     let s = wait_for(&h, "p1", "two routes", |s| s.routes.len() == 2).await;
     assert!(s.zebra_connected);
+    // The zebra server's message counts are in the port's status.
+    assert_eq!(s.counters.zebra_messages.get("HELLO"), Some(&1));
+    assert_eq!(s.counters.zebra_messages.get("ROUTE_ADD"), Some(&2));
+    assert_eq!(s.counters.zebra_decode_errors, 0);
     assert_eq!(sink.routes("p1")[&net("198.51.100.0/24")], ecmp);
     // Gap 6: routes go when the zebra session drops, even though bgpd keeps running.
     fx.zebra("p1", ZebraEvent::SessionDown).await;
@@ -337,6 +341,8 @@ async fn as_or_address_change_rebuilds_the_port() {
     let (fx, _sink, mut h) = started();
     h.apply(&cfg(BASE)).await;
     wait_for(&h, "p1", "configured", |s| s.config_applied).await;
+    assert!(fx.zebra("p1", ZebraEvent::SessionUp).await);
+    wait_for(&h, "p1", "zebra up", |s| s.zebra_connected).await;
     for (i, text) in [
         BASE.replace("local_as = 65001", "local_as = 65011"),
         BASE.replace(
@@ -358,6 +364,8 @@ async fn as_or_address_change_rebuilds_the_port() {
         })
         .await;
         assert_eq!(s.phase, PortPhase::Running);
+        // The first server's messages stay counted across rebuilds (new servers).
+        assert_eq!(s.counters.zebra_messages.get("HELLO"), Some(&1), "{s:?}");
         let log = fx.log();
         assert_eq!(
             log.iter().filter(|l| l.starts_with("container")).count(),

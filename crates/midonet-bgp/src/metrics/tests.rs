@@ -52,6 +52,10 @@ fn port() -> PortStatus {
             vty_status_failures: 2,
             config_applies: 3,
             config_applied_at: Some(1_764_000_000),
+            zebra_messages: [("HELLO".to_string(), 1), ("ROUTE_ADD".to_string(), 40)]
+                .into_iter()
+                .collect(),
+            zebra_decode_errors: 1,
         },
     }
 }
@@ -115,6 +119,9 @@ fn every_value_of_the_snapshot_is_rendered_with_help_and_type() {
             format!("midonet_bgp_config_last_applied_timestamp_seconds{{{p}}}"),
             "1764000000",
         ),
+        (format!(r#"midonet_bgp_zebra_messages_received_total{{{p},type="HELLO"}}"#), "1"),
+        (format!(r#"midonet_bgp_zebra_messages_received_total{{{p},type="ROUTE_ADD"}}"#), "40"),
+        (format!("midonet_bgp_zebra_decode_errors_total{{{p}}}"), "1"),
         (format!(r#"midonet_bgp_peer_state{{{peer4},state="Established"}}"#), "1"),
         (format!(r#"midonet_bgp_peer_state{{{peer4},state="Idle"}}"#), "0"),
         // "Idle (Admin)" is the Idle state.
