@@ -1,5 +1,9 @@
 //! The local control socket: a Unix socket speaking JSON lines. A client writes one request per
-//! line (`{"request":"status"}`), the server answers one line per request.
+//! line (`{"request":"status"}`), the server answers one line per request. `status` carries
+//! counts only; the learned routes are listed a page at a time
+//! (`{"request":"routes","port":"p1","within":"198.51.100.0/24","limit":1000}`, then again with
+//! `"after"` set to the reply's `next`), so no reply grows with the table; `watch` streams them
+//! (the current table page by page, then every change).
 //!
 //! The connection layer (binding, permissions, limits, deadlines) is in [`server`], the wire
 //! format (line splitting, request parsing) in [`codec`].
@@ -12,7 +16,7 @@ mod tests;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use routing::PortStatus;
+use routing::{PortStatus, RoutePage, RouteQuery};
 
 use crate::metrics::BgpdInfo;
 use serde::{Deserialize, Serialize};
@@ -27,13 +31,15 @@ pub use server::{authorize, Access, ControlServer, Denied, Peer};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "request", rename_all = "snake_case")]
 pub enum Request {
-    /// Every port's status (peers, routes, bgpd pid and restarts).
+    /// Every port's status (peers, route counts, bgpd pid and restarts).
     Status,
     /// Re-read the configuration file now.
     Reload,
+    /// One page of learned routes.
+    Routes(RouteQuery),
     /// The route stream: the current routes (of `port`, or of every port), then every change,
     /// one JSON line each, until the client closes (see `watch.rs`). Served by the connection
-    /// itself; the main loop only answers the `status` it asks for the current routes.
+    /// itself; the main loop only answers the `routes` pages it asks for the current table.
     Watch {
         /// Only this port's routes.
         #[serde(default)]
@@ -45,7 +51,7 @@ impl Request {
     /// Whether the request changes the controller's state (then only root may send it).
     pub fn changes_state(&self) -> bool {
         match self {
-            Request::Status | Request::Watch { .. } => false,
+            Request::Status | Request::Routes(_) | Request::Watch { .. } => false,
             Request::Reload => true,
         }
     }
@@ -55,7 +61,17 @@ impl Request {
         match self {
             Request::Status => "status",
             Request::Reload => "reload",
+            Request::Routes(_) => "routes",
             Request::Watch { .. } => "watch",
+        }
+    }
+
+    /// When the request opens the route stream (served by the connection, not answered by
+    /// one reply): `Some` with its port filter (`Some(None)`: every port).
+    pub fn stream_port(&self) -> Option<Option<&str>> {
+        match self {
+            Request::Watch { port } => Some(port.as_deref()),
+            Request::Status | Request::Reload | Request::Routes(_) => None,
         }
     }
 }
@@ -71,18 +87,55 @@ pub struct Reply {
     /// Port status (for `status`).
     #[serde(default)]
     pub ports: Vec<PortStatus>,
+    /// One page of routes (for `routes`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<RoutePage>,
     /// The configured bgpd's version and Zebra profile (for `status`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bgpd: Option<BgpdInfo>,
 }
 
 impl Reply {
+    /// A successful reply carrying `ports`.
+    pub fn status(ports: Vec<PortStatus>) -> Reply {
+        Reply {
+            ok: true,
+            error: None,
+            ports,
+            page: None,
+            bgpd: None,
+        }
+    }
+
+    /// This reply with the configured bgpd's version and profile (for `status`).
+    pub fn with_bgpd(mut self, bgpd: BgpdInfo) -> Reply {
+        self.bgpd = Some(bgpd);
+        self
+    }
+
+    /// A successful reply carrying a page of routes.
+    pub fn page(page: RoutePage) -> Reply {
+        Reply {
+            ok: true,
+            error: None,
+            ports: Vec::new(),
+            page: Some(page),
+            bgpd: None,
+        }
+    }
+
+    /// A successful reply carrying nothing (a done `reload`).
+    pub fn done() -> Reply {
+        Reply::status(Vec::new())
+    }
+
     /// A failed reply with `error`.
     pub fn error(error: impl Into<String>) -> Reply {
         Reply {
             ok: false,
             error: Some(error.into()),
             ports: Vec::new(),
+            page: None,
             bgpd: None,
         }
     }

@@ -377,11 +377,47 @@ impl Collector for SnapshotCollector {
         family(
             &mut e,
             "routes_held",
-            "Learned routes the port holds (handed to the route sink)",
+            "Learned routes the port's zebra server holds (handed to the route sink)",
             None,
             ports
                 .iter()
-                .map(|p| (port_label(p), gauge(p.routes.len() as u64))),
+                .map(|p| (port_label(p), gauge(p.routes.accepted))),
+        )?;
+        family(
+            &mut e,
+            "routes_max",
+            "The port's cap on held routes (max_routes)",
+            None,
+            ports
+                .iter()
+                .map(|p| (port_label(p), gauge(p.routes.max_routes))),
+        )?;
+        family(
+            &mut e,
+            "routes_received",
+            "Route adds received from bgpd by the port's zebra server",
+            None,
+            ports
+                .iter()
+                .map(|p| (port_label(p), counter(p.routes.received))),
+        )?;
+        family(
+            &mut e,
+            "routes_refused",
+            "Route adds of new prefixes the port's zebra server refused because the cap was reached",
+            None,
+            ports
+                .iter()
+                .map(|p| (port_label(p), counter(p.routes.refused))),
+        )?;
+        family(
+            &mut e,
+            "routes_installed",
+            "Routes of the port the route sink (FIB) holds, when the sink keeps count",
+            None,
+            ports
+                .iter()
+                .filter_map(|p| p.routes.installed.map(|n| (port_label(p), gauge(n)))),
         )?;
         family(
             &mut e,
@@ -531,6 +567,13 @@ impl SnapshotCollector {
             peers().filter_map(|(port, addr, peer)| {
                 peer.prefixes_sent.map(|n| (pair(port, addr), gauge(n)))
             }),
+        )?;
+        family(
+            e,
+            "peer_routes_refused",
+            "Route adds through the peer the zebra server refused because the port's cap was reached",
+            None,
+            peers().map(|(port, addr, peer)| (pair(port, addr), counter(peer.routes_refused))),
         )?;
         Ok(())
     }

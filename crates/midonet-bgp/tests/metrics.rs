@@ -110,7 +110,7 @@ fn established(v: &serde_json::Value) -> bool {
     p["peers"]
         .as_array()
         .is_some_and(|ps| !ps.is_empty() && ps.iter().all(|x| x["state"] == "Established"))
-        && p["routes"].as_array().is_some_and(|r| !r.is_empty())
+        && p["routes"]["accepted"].as_u64() == Some(2)
         && p["config_applied"] == true
 }
 
@@ -227,7 +227,15 @@ async fn metrics_during_a_real_session_match_status() {
     assert!(num(&port["counters"]["vty_config_commands"]) > 0);
     assert_eq!(
         value(&text, &format!("midonet_bgp_routes_held{p}")),
-        Some(port["routes"].as_array().unwrap().len() as u64)
+        Some(num(&port["routes"]["accepted"]))
+    );
+    assert_eq!(
+        value(&text, &format!("midonet_bgp_routes_refused_total{p}")),
+        Some(num(&port["routes"]["refused"]))
+    );
+    assert_eq!(
+        value(&text, &format!("midonet_bgp_routes_max{p}")),
+        Some(num(&port["routes"]["max_routes"]))
     );
     assert_eq!(
         value(&text, &format!("midonet_bgp_routes_held{p}")),

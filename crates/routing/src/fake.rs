@@ -10,9 +10,9 @@ use tokio::sync::mpsc;
 
 use crate::config::ControllerConfig;
 use crate::effects::{
-    BgpdControl, ContainerFacts, EffectError, Effects, PortPlan, Step, VtySession,
+    BgpdControl, ContainerFacts, EffectError, Effects, PortPlan, Step, VtySession, ZebraControl,
 };
-use crate::types::{PeerStatus, ZebraEvent};
+use crate::types::{PeerStatus, RouteChange, RouteStats, ZebraEvent};
 use bgpd::{BgpdEvent, ExitInfo};
 
 #[derive(Debug, Default)]
@@ -20,6 +20,7 @@ struct State {
     log: Vec<String>,
     applied: BTreeMap<String, Vec<Vec<vty::Command>>>,
     zebra_tx: BTreeMap<String, mpsc::Sender<ZebraEvent>>,
+    zebra_stats: BTreeMap<String, Arc<Mutex<FakeZebraTable>>>,
     bgpd_tx: BTreeMap<String, mpsc::Sender<BgpdEvent>>,
     bgpd_pids: BTreeMap<String, Arc<AtomicU32>>,
     containers: BTreeSet<String>,
@@ -32,8 +33,6 @@ struct State {
     files: BTreeSet<std::path::PathBuf>,
     /// How often a peer status was read.
     peer_reads: u64,
-    /// What each running fake zebra server "received": one message per event fed to it.
-    zebra_messages: BTreeMap<String, zebra_server::MessageStats>,
 }
 
 /// Fake side effects (see the module documentation). Clones share state. Flows are computed
@@ -140,22 +139,24 @@ impl FakeEffects {
         self.st().flows.get(port).cloned()
     }
 
-    /// Sends a zebra event to `port`'s actor; false if it has no zebra server.
+    /// Sends a zebra event to `port`'s actor, counting it as the zebra server would (a route
+    /// change it would drop as a repeat is still sent); false if it has no zebra server.
     pub async fn zebra(&self, port: &str, ev: ZebraEvent) -> bool {
-        let tx = self.st().zebra_tx.get(port).cloned();
-        let Some(tx) = tx else { return false };
-        // The message a real bgpd would have sent for this event (a session ending is the
-        // connection closing, no message).
-        let command = match &ev {
-            ZebraEvent::SessionUp => Some("HELLO"),
-            ZebraEvent::Replace { .. } => Some("ROUTE_ADD"),
-            ZebraEvent::Withdraw { .. } => Some("ROUTE_DELETE"),
-            ZebraEvent::SessionDown => None,
+        let (tx, table) = {
+            let st = self.st();
+            (
+                st.zebra_tx.get(port).cloned(),
+                st.zebra_stats.get(port).cloned(),
+            )
         };
-        if let (Some(c), Some(m)) = (command, self.st().zebra_messages.get_mut(port)) {
-            *m.by_command.entry(c).or_insert(0) += 1;
+        if let Some(table) = table {
+            let mut t = table.lock().unwrap_or_else(|p| p.into_inner());
+            t.count(&ev);
         }
-        tx.send(ev).await.is_ok()
+        match tx {
+            Some(tx) => tx.send(ev).await.is_ok(),
+            None => false,
+        }
     }
 
     /// Simulates a bgpd crash and automatic restart (Exited, Restarting, Ready with a new pid).
@@ -254,9 +255,62 @@ impl VtySession for FakeVty {
     async fn close(self) {}
 }
 
+/// The fake zebra server's table: the prefixes it holds and its counters.
+#[derive(Debug, Default)]
+struct FakeZebraTable {
+    prefixes: BTreeSet<ipnetwork::IpNetwork>,
+    stats: RouteStats,
+    /// What a real server would have received: one message per event fed to it.
+    messages: zebra_server::MessageStats,
+}
+
+impl FakeZebraTable {
+    fn count(&mut self, ev: &ZebraEvent) {
+        // The message a real bgpd would have sent for this event (a session ending is the
+        // connection closing, no message).
+        let command = match ev {
+            ZebraEvent::SessionUp => Some("HELLO"),
+            ZebraEvent::Route(RouteChange::Replace { .. }) => Some("ROUTE_ADD"),
+            ZebraEvent::Route(RouteChange::Withdraw { .. }) => Some("ROUTE_DELETE"),
+            _ => None,
+        };
+        if let Some(c) = command {
+            *self.messages.by_command.entry(c).or_insert(0) += 1;
+        }
+        match ev {
+            ZebraEvent::Route(RouteChange::Replace { prefix, .. }) => {
+                self.stats.received += 1;
+                self.prefixes.insert(*prefix);
+            }
+            ZebraEvent::Route(RouteChange::Withdraw { prefix }) => {
+                self.stats.deletes += 1;
+                self.prefixes.remove(prefix);
+            }
+            ZebraEvent::SessionDown => self.prefixes.clear(),
+            _ => {}
+        }
+        self.stats.held = self.prefixes.len() as u64;
+    }
+}
+
+/// The fake's zebra server handle.
+#[derive(Debug)]
+pub struct FakeZebra {
+    port: String,
+    table: Arc<Mutex<FakeZebraTable>>,
+}
+
+impl ZebraControl for FakeZebra {
+    fn route_stats(&self) -> RouteStats {
+        let t = self.table.lock().unwrap_or_else(|p| p.into_inner());
+        t.stats.clone()
+    }
+}
+
 impl Effects for FakeEffects {
     type Container = String;
-    type Zebra = String;
+    type Zebra = FakeZebra;
+    type ZebraEvents = mpsc::Receiver<ZebraEvent>;
     type Bgpd = FakeBgpd;
     type Vty = FakeVty;
 
@@ -322,30 +376,40 @@ impl Effects for FakeEffects {
         &self,
         plan: &PortPlan,
         _facts: &ContainerFacts,
-    ) -> Result<(String, mpsc::Receiver<ZebraEvent>), EffectError> {
+    ) -> Result<(FakeZebra, mpsc::Receiver<ZebraEvent>), EffectError> {
         self.maybe_fail(Step::Zebra, &plan.port.name)?;
         self.record(format!("zebra {}", plan.port.name));
         self.st().files.insert(plan.zebra_socket.clone());
         let (tx, rx) = mpsc::channel(1024);
-        self.st().zebra_tx.insert(plan.port.name.clone(), tx);
-        self.st()
-            .zebra_messages
-            .insert(plan.port.name.clone(), Default::default());
-        Ok((plan.port.name.clone(), rx))
+        let table = Arc::new(Mutex::new(FakeZebraTable {
+            stats: RouteStats {
+                limit: plan.port.max_routes as u64,
+                ..RouteStats::default()
+            },
+            ..FakeZebraTable::default()
+        }));
+        let mut st = self.st();
+        st.zebra_tx.insert(plan.port.name.clone(), tx);
+        st.zebra_stats.insert(plan.port.name.clone(), table.clone());
+        Ok((
+            FakeZebra {
+                port: plan.port.name.clone(),
+                table,
+            },
+            rx,
+        ))
     }
 
-    async fn stop_zebra(&self, zebra: String) {
-        self.record(format!("stop zebra {zebra}"));
-        self.st().zebra_tx.remove(&zebra);
-        self.st().zebra_messages.remove(&zebra);
+    async fn stop_zebra(&self, zebra: FakeZebra) {
+        self.record(format!("stop zebra {}", zebra.port));
+        let mut st = self.st();
+        st.zebra_tx.remove(&zebra.port);
+        st.zebra_stats.remove(&zebra.port);
     }
 
-    fn zebra_messages(&self, zebra: &String) -> zebra_server::MessageStats {
-        self.st()
-            .zebra_messages
-            .get(zebra)
-            .cloned()
-            .unwrap_or_default()
+    fn zebra_messages(&self, zebra: &FakeZebra) -> zebra_server::MessageStats {
+        let t = zebra.table.lock().unwrap_or_else(|p| p.into_inner());
+        t.messages.clone()
     }
 
     async fn install_flows(

@@ -11,7 +11,8 @@ use tracing::info;
 use crate::actor::{PortActor, PortCommand};
 use crate::config::{Config, ControllerConfig};
 use crate::effects::{EffectError, Effects, PortPlan};
-use crate::types::{PortPhase, PortStatus, RouteSink};
+use crate::sink::RouteSink;
+use crate::types::{PortPhase, PortStatus, RouteCounts};
 
 struct PortHandle {
     plan: PortPlan,
@@ -143,7 +144,7 @@ impl<E: Effects> RoutingHandler<E> {
                     zebra_connected: false,
                     last_error: Some("port actor ended".into()),
                     peers: Vec::new(),
-                    routes: Vec::new(),
+                    routes: RouteCounts::default(),
                     counters: Default::default(),
                 }),
             }

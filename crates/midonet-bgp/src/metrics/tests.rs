@@ -31,6 +31,8 @@ fn port() -> PortStatus {
                 uptime_secs: Some(3723),
                 prefixes_received: Some(5),
                 prefixes_sent: Some(1),
+                routes_installed: Some(5),
+                routes_refused: 2,
             },
             PeerStatus {
                 address: "2001:db8::2".parse().unwrap(),
@@ -39,12 +41,18 @@ fn port() -> PortStatus {
                 uptime_secs: Some(12),
                 prefixes_received: None,
                 prefixes_sent: None,
+                routes_installed: None,
+                routes_refused: 0,
             },
         ],
-        routes: vec![routing::RouteEntry {
-            prefix: "198.51.100.0/24".parse().unwrap(),
-            paths: Vec::new(),
-        }],
+        routes: routing::RouteCounts {
+            received: 9,
+            deleted: 3,
+            accepted: 1,
+            installed: Some(1),
+            refused: 2,
+            max_routes: 100,
+        },
         counters: PortCounters {
             vty_config_commands: 17,
             vty_config_failures: 1,
@@ -110,6 +118,11 @@ fn every_value_of_the_snapshot_is_rendered_with_help_and_type() {
         (format!("midonet_bgp_bgpd_restarts_total{{{p}}}"), "2"),
         (format!("midonet_bgp_port_rebuilds_total{{{p}}}"), "1"),
         (format!("midonet_bgp_routes_held{{{p}}}"), "1"),
+        (format!("midonet_bgp_routes_max{{{p}}}"), "100"),
+        (format!("midonet_bgp_routes_received_total{{{p}}}"), "9"),
+        (format!("midonet_bgp_routes_refused_total{{{p}}}"), "2"),
+        (format!("midonet_bgp_routes_installed{{{p}}}"), "1"),
+        (format!("midonet_bgp_peer_routes_refused_total{{{peer4}}}"), "2"),
         (format!("midonet_bgp_vty_config_commands_total{{{p}}}"), "17"),
         (format!("midonet_bgp_vty_config_failures_total{{{p}}}"), "1"),
         (format!("midonet_bgp_vty_status_reads_total{{{p}}}"), "30"),
@@ -505,6 +518,7 @@ async fn control_source_asks_the_main_loop_for_status() {
             ok: true,
             error: None,
             ports: vec![port()],
+            page: None,
             bgpd: Some(bgpd()),
         });
         // The loop is gone: the next scrape has nothing.
