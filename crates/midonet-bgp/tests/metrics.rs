@@ -111,6 +111,8 @@ fn established(v: &serde_json::Value) -> bool {
         .as_array()
         .is_some_and(|ps| !ps.is_empty() && ps.iter().all(|x| x["state"] == "Established"))
         && p["routes"]["accepted"].as_u64() == Some(2)
+        // bgpd's own count, read at the actor's next status poll.
+        && p["peers"][0]["prefixes_received"].as_u64() == Some(2)
         && p["config_applied"] == true
 }
 
