@@ -120,6 +120,13 @@ pub struct BgpdSpec {
     pub vty_reach: VtyReach,
     /// The Vty password (must match the config file's `password`). Never logged.
     pub vty_password: Secret,
+    /// The `enable password` written into the managed config file (`None`: bgpd enters enable
+    /// mode without one). Never logged.
+    pub enable_password: Option<Secret>,
+    /// The only address allowed to open a TCP Vty session: written into the managed config file
+    /// as an `access-list` permitting this /32 and `line vty` / `access-class` (bgpd refuses every
+    /// other source). `None`: no restriction.
+    pub vty_allow: Option<Ipv4Addr>,
     /// bgpd's pid file (`-i`); its directory is created (0750) if missing.
     pub pid_file: PathBuf,
     /// Directory of bgpd's Vty Unix socket (`--vty_socket`); created (0750) if missing. One per
@@ -157,6 +164,8 @@ impl BgpdSpec {
             vty_addr: SocketAddr::from((Ipv4Addr::LOCALHOST, DEFAULT_VTY_PORT)),
             vty_reach: VtyReach::BgpdNamespace,
             vty_password: vty_password.into(),
+            enable_password: None,
+            vty_allow: None,
             pid_file: run_dir.join("bgpd.pid"),
             vty_socket_dir: run_dir.to_path_buf(),
             log_file: Some(run_dir.join("bgpd.log")),
@@ -201,6 +210,15 @@ impl BgpdSpec {
         }
         if !pw.bytes().all(|b| b.is_ascii_graphic()) {
             return bad("vty_password", "must be printable ASCII without spaces");
+        }
+        if let Some(en) = &self.enable_password {
+            let en = en.expose();
+            if en.is_empty() || !en.bytes().all(|b| b.is_ascii_graphic()) {
+                return bad(
+                    "enable_password",
+                    "must be non-empty printable ASCII without spaces",
+                );
+            }
         }
         if let ConfigFile::Managed {
             hostname, log_file, ..
@@ -299,6 +317,10 @@ impl BgpdSpec {
     pub fn vty_options(&self) -> vty::VtyOptions {
         let mut o = vty::VtyOptions::default();
         o.password = Some(self.vty_password.expose().to_string());
+        o.enable_password = self
+            .enable_password
+            .as_ref()
+            .map(|p| p.expose().to_string());
         o.timeout = self.readiness.attempt_timeout;
         o
     }
@@ -311,9 +333,22 @@ fn path_is_config_safe(p: &Path) -> bool {
 }
 
 /// The text of a [`ConfigFile::Managed`] file.
+/// The name of the access list restricting the Vty (see [`BgpdSpec::vty_allow`]).
+pub(crate) const VTY_ACCESS_LIST: &str = "midonet-bgp-vty";
+
+/// The secrets and the Vty restriction of a managed config file.
+pub(crate) struct VtyLock<'a> {
+    /// `password`.
+    pub password: &'a Secret,
+    /// `enable password`.
+    pub enable_password: Option<&'a Secret>,
+    /// The only source address allowed on the Vty.
+    pub allow: Option<Ipv4Addr>,
+}
+
 pub(crate) fn managed_config_text(
     hostname: &str,
-    password: &Secret,
+    lock: &VtyLock<'_>,
     log_file: Option<&Path>,
 ) -> String {
     let mut s = String::from(
@@ -321,7 +356,15 @@ pub(crate) fn managed_config_text(
     );
     s.push_str("! Per-port configuration is applied over the Vty.\n");
     s.push_str(&format!("hostname {hostname}\n"));
-    s.push_str(&format!("password {}\n", password.expose()));
+    s.push_str(&format!("password {}\n", lock.password.expose()));
+    if let Some(en) = lock.enable_password {
+        s.push_str(&format!("enable password {}\n", en.expose()));
+    }
+    if let Some(a) = lock.allow {
+        s.push_str(&format!(
+            "access-list {VTY_ACCESS_LIST} seq 5 permit {a}/32\nline vty\n access-class {VTY_ACCESS_LIST}\nexit\n"
+        ));
+    }
     if let Some(l) = log_file {
         s.push_str(&format!("log file {}\n", l.display()));
     }
@@ -461,15 +504,40 @@ mod tests {
 
     #[test]
     fn managed_config_has_hostname_password_and_optional_log() {
-        let t = managed_config_text(
-            "mnb",
-            &Secret::new("pw1"),
-            Some(Path::new("/var/log/x.log")),
-        );
+        let pw = Secret::new("pw1");
+        let lock = VtyLock {
+            password: &pw,
+            enable_password: None,
+            allow: None,
+        };
+        let t = managed_config_text("mnb", &lock, Some(Path::new("/var/log/x.log")));
         assert!(t.contains("\nhostname mnb\n"));
         assert!(t.contains("\npassword pw1\n"));
         assert!(t.contains("\nlog file /var/log/x.log\n"));
-        assert!(!managed_config_text("mnb", &Secret::new("pw1"), None).contains("log file"));
+        let t = managed_config_text("mnb", &lock, None);
+        assert!(!t.contains("log file"));
+        assert!(
+            !t.contains("enable password") && !t.contains("access-class"),
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn managed_config_locks_enable_and_the_vty_source() {
+        let (pw, en) = (Secret::new("pw1"), Secret::new("en2"));
+        let lock = VtyLock {
+            password: &pw,
+            enable_password: Some(&en),
+            allow: Some(Ipv4Addr::new(169, 254, 0, 1)),
+        };
+        let t = managed_config_text("mnb", &lock, None);
+        assert!(t.contains("\nenable password en2\n"), "{t}");
+        assert!(
+            t.contains(&format!(
+                "\naccess-list {VTY_ACCESS_LIST} seq 5 permit 169.254.0.1/32\nline vty\n access-class {VTY_ACCESS_LIST}\n"
+            )),
+            "{t}"
+        );
     }
 
     #[test]

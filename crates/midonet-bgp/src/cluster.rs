@@ -207,6 +207,20 @@ pub struct ClusterRunOptions {
 pub async fn run<E: Effects>(opts: ClusterRunOptions, env: E) -> Result<(), ClusterRunError> {
     let local =
         Arc::new(LocalSettings::load(opts.config.as_deref()).map_err(ClusterRunError::Local)?);
+    // The Vty range is a local setting: checked against the host's addresses once, at start.
+    let overlaps = midonet_bgp::hostaddr::vty_range_problems(&local.config.controller).await;
+    if !overlaps.is_empty() {
+        let shown = opts
+            .config
+            .as_deref()
+            .map(|p| format!("{}: ", p.display()))
+            .unwrap_or_default();
+        let lines: Vec<String> = overlaps
+            .iter()
+            .map(|p| format!("{shown}{}: {}", p.path, p.reason))
+            .collect();
+        return Err(ClusterRunError::Local(lines.join("\n")));
+    }
     let mut int = signal(SignalKind::interrupt()).map_err(ClusterRunError::Signals)?;
     let mut term = signal(SignalKind::terminate()).map_err(ClusterRunError::Signals)?;
     let mut mc = MemberConfig::new(opts.url.clone(), &opts.host_id);

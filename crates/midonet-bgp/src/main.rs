@@ -309,6 +309,22 @@ fn reload(args: &SocketArgs) -> ExitCode {
     }
 }
 
+/// [`midonet_bgp::hostaddr::vty_range_problems`] from a synchronous caller.
+fn vty_range_problems_blocking(
+    controller: &routing::config::ControllerConfig,
+) -> Vec<routing::config::ConfigError> {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(midonet_bgp::hostaddr::vty_range_problems(controller)),
+        Err(e) => vec![routing::config::ConfigError {
+            path: "controller.vty_range".to_string(),
+            reason: format!("cannot start a runtime to read the host's addresses: {e}"),
+        }],
+    }
+}
+
 /// `midonet-bgp check-config [--json] FILE`: exit status 0 when valid, 2 when not.
 fn check_config(file: &Path, json: bool) -> ExitCode {
     use routing::config::ConfigError;
@@ -320,6 +336,15 @@ fn check_config(file: &Path, json: bool) -> ExitCode {
         Ok(text) => Config::parse(&text)
             .and_then(|c| c.check_environment().map(|()| c))
             .map_err(|e| e.problems())
+            .and_then(|c| {
+                // The Vty range must not overlap an address of the host side.
+                let problems = vty_range_problems_blocking(&c.controller);
+                if problems.is_empty() {
+                    Ok(c)
+                } else {
+                    Err(problems)
+                }
+            })
             .and_then(|c| {
                 // The zebra server must speak the protocol of the bgpd it will launch.
                 match bgpd::version::detect_blocking(&c.controller.bgpd_path) {
@@ -420,6 +445,15 @@ fn run_controller(path: &Path) -> ExitCode {
     };
     if let Err(e) = config.check_environment() {
         eprintln!("{}: {e}", path.display());
+        return ExitCode::from(2);
+    }
+    let overlaps = rt.block_on(midonet_bgp::hostaddr::vty_range_problems(
+        &config.controller,
+    ));
+    if !overlaps.is_empty() {
+        for p in &overlaps {
+            eprintln!("{}: {}: {}", path.display(), p.path, p.reason);
+        }
         return ExitCode::from(2);
     }
     // The one table of learned routes (answers `routes` and starts every watcher), then the

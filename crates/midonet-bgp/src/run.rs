@@ -105,6 +105,25 @@ impl Followed {
     }
 }
 
+/// A new valid configuration whose `vty_range` changed is checked against the host's addresses
+/// (see [`midonet_bgp::hostaddr`]) before it is applied; an overlap rejects it.
+async fn screen(
+    outcome: Option<Result<Config, ConfigErrors>>,
+    current: &Config,
+) -> Option<Result<Config, ConfigErrors>> {
+    match outcome {
+        Some(Ok(new)) if new.controller.vty_range != current.controller.vty_range => {
+            let problems = midonet_bgp::hostaddr::vty_range_problems(&new.controller).await;
+            if problems.is_empty() {
+                Some(Ok(new))
+            } else {
+                Some(Err(ConfigErrors::Invalid(problems)))
+            }
+        }
+        other => other,
+    }
+}
+
 /// Attaches the ports of `config` to their kernel tables (blocking work, off the runtime).
 async fn configure_kernel(kernel: Option<&Arc<KernelSink>>, config: &Config) {
     let Some(kernel) = kernel else { return };
@@ -177,8 +196,8 @@ pub async fn run<E: Effects>(
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let outcome = tokio::select! {
-            _ = hup.recv() => { info!("SIGHUP: reloading"); followed.check(true) }
-            _ = poll.tick() => followed.check(false),
+            _ = hup.recv() => { info!("SIGHUP: reloading"); screen(followed.check(true), &current).await }
+            _ = poll.tick() => screen(followed.check(false), &current).await,
             req = requests.recv() => {
                 let Some(p) = req else { continue };
                 match p.request {
@@ -196,7 +215,7 @@ pub async fn run<E: Effects>(
                         None
                     }
                     Request::Reload => {
-                        let r = followed.check(true);
+                        let r = screen(followed.check(true), &current).await;
                         let reply = match &r {
                             Some(Err(e)) => Reply::error(e.to_string()),
                             _ => Reply::done(),

@@ -297,7 +297,7 @@ async fn live_changes_use_minimal_diffs() {
     let router = Node::Router(Asn::new(65001).unwrap());
     assert_eq!(
         typed(&fx.applied("p1")[1]),
-        [(router, "neighbor 192.0.2.2 timers 15 30")]
+        [(router.clone(), "neighbor 192.0.2.2 timers 15 30")]
     );
     assert_eq!(
         fx.applied_lines("p1")[1],
@@ -314,9 +314,17 @@ async fn live_changes_use_minimal_diffs() {
     let more = format!("{timers}[[port.peer]]\naddress = \"192.0.2.3\"\nremote_as = 65003\n");
     h.apply(&cfg(&more)).await;
     wait_for(&h, "p1", "peer diff", |_| fx.applied("p1").len() == 3).await;
+    // With its export route-map: only the port's own routes (the AS-path list exists already).
+    let out = vty::config::PolicyName::new("mnb-p1-192.0.2.3-out").unwrap();
+    let entry = Node::RouteMap(out, vty::config::Action::Permit, 10);
+    let v4 = Node::AddressFamily(Asn::new(65001).unwrap(), Afi::Ipv4);
     assert_eq!(
         typed(&fx.applied("p1")[2]),
-        [(router, "neighbor 192.0.2.3 remote-as 65003")]
+        [
+            (entry, "match as-path mnb-p1-own"),
+            (router, "neighbor 192.0.2.3 remote-as 65003"),
+            (v4, "neighbor 192.0.2.3 route-map mnb-p1-192.0.2.3-out out"),
+        ]
     );
     assert_eq!(
         fx.flows("p1").unwrap(),
@@ -486,6 +494,7 @@ async fn peer_status_is_polled() {
         uptime_secs: Some(12),
         prefixes_received: Some(3),
         prefixes_sent: Some(1),
+        last_reset: None,
         routes_installed: None,
         routes_refused: 0,
     }]);

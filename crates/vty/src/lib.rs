@@ -71,6 +71,7 @@ mod client;
 pub mod config;
 mod error;
 pub mod prompt;
+pub mod redact;
 pub mod status;
 pub mod telnet;
 
@@ -81,4 +82,5 @@ pub use config::{
 };
 pub use error::{LineError, VtyError};
 pub use prompt::Mode;
+pub use redact::{redact, Redacted};
 pub use status::{BgpSummary, FamilySummary, NeighborStatus, PeerState, PeerSummary};

@@ -4,6 +4,7 @@
 //! Everything is derived from the [`PortPlan`] (which carries the controller settings), so a
 //! reload that changes the host-side namespace or the run directory needs no new `RealEffects`.
 
+mod secrets;
 mod status;
 mod zebra;
 
@@ -30,6 +31,8 @@ pub struct RealEffects {
     datapaths: Mutex<Vec<(Option<String>, Arc<datapath::TcDatapath>)>>,
     /// The Zebra profile of each bgpd binary, detected once (`bgpd::version`).
     profiles: Mutex<Vec<(std::path::PathBuf, zebra_server::Profile)>>,
+    /// The Vty secrets of each running bgpd.
+    secrets: secrets::SecretStore,
 }
 
 impl std::fmt::Debug for RealEffects {
@@ -145,8 +148,19 @@ impl VtySession for RealVty {
             .exec("show bgp summary json")
             .await
             .map_err(|e| EffectError::new(Step::Vty, &self.port, e))?;
-        status::parse_summary(&text)
-            .map_err(|e| EffectError::new(Step::Vty, &self.port, e).rejected())
+        let mut peers = status::parse_summary(&text)
+            .map_err(|e| EffectError::new(Step::Vty, &self.port, e).rejected())?;
+        if status::needs_reset_reasons(&peers) {
+            // Only while a session is down: the per-neighbor output is large.
+            let text = self
+                .vty
+                .exec("show bgp neighbors json")
+                .await
+                .map_err(|e| EffectError::new(Step::Vty, &self.port, e))?;
+            status::add_reset_reasons(&mut peers, &text)
+                .map_err(|e| EffectError::new(Step::Vty, &self.port, e).rejected())?;
+        }
+        Ok(peers)
     }
 
     async fn close(self) {
@@ -333,16 +347,22 @@ impl Effects for RealEffects {
             hostname: plan.namespace.clone(),
             log_file: None,
         };
-        let mut spec = bgpd::BgpdSpec::new(
-            plan.namespace.clone(),
-            &run,
-            config,
-            c.vty_password.as_str(),
-        );
+        let secrets = self
+            .secrets
+            .start(&plan.namespace, c)
+            .map_err(|e| EffectError::new(Step::Bgpd, name, e))?;
+        let mut spec = bgpd::BgpdSpec::new(plan.namespace.clone(), &run, config, secrets.password);
+        spec.enable_password = Some(secrets.enable);
+        // Only the controller's end of the Vty link may open a Vty session.
+        spec.vty_allow = Some(plan.vty_host_addr.ip());
         spec.binary = Some(c.bgpd_path.clone());
         spec.zebra = bgpd::ZebraSocket::Path(plan.zebra_socket.clone());
         spec.vty_addr = facts.vty_addr;
-        spec.vty_reach = bgpd::VtyReach::BgpdNamespace;
+        // The readiness check logs in like the controller: from the host side of the Vty link.
+        spec.vty_reach = match &c.host_namespace {
+            None => bgpd::VtyReach::CurrentNamespace,
+            Some(h) => bgpd::VtyReach::Namespace(h.clone()),
+        };
         spec.pid_file = plan.pid_file.clone();
         spec.log_file = Some(plan.port.log_file.as_str().into());
         // bgpd restarts follow the controller's backoff settings too.
@@ -359,6 +379,7 @@ impl Effects for RealEffects {
         if let Err(e) = b.supervisor.stop().await {
             warn!(namespace = %ns, error = %e, "stopping bgpd");
         }
+        self.secrets.forget(&ns);
     }
 
     async fn connect_vty(
@@ -367,9 +388,19 @@ impl Effects for RealEffects {
         facts: &ContainerFacts,
     ) -> Result<RealVty, EffectError> {
         let name = &plan.port.name;
+        let secrets = self
+            .secrets
+            .get(&plan.namespace, &plan.controller)
+            .ok_or_else(|| {
+                EffectError::new(
+                    Step::Vty,
+                    name,
+                    "no Vty secrets: bgpd was not started by this controller",
+                )
+            })?;
         let opts = vty::VtyOptions {
-            password: Some(plan.controller.vty_password.as_str().to_string()),
-            enable_password: None,
+            password: Some(secrets.password.expose().to_string()),
+            enable_password: Some(secrets.enable.expose().to_string()),
             timeout: Duration::from_secs(10),
         };
         let addr = facts.vty_addr;

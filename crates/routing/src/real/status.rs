@@ -39,6 +39,7 @@ pub fn parse_summary(text: &str) -> Result<Vec<PeerStatus>, SummaryError> {
                 uptime_secs: Some(p.peer_uptime_msec / 1000),
                 prefixes_received: Some(0),
                 prefixes_sent: Some(0),
+                last_reset: None,
                 routes_installed: None,
                 routes_refused: 0,
             });
@@ -51,10 +52,64 @@ pub fn parse_summary(text: &str) -> Result<Vec<PeerStatus>, SummaryError> {
     Ok(peers.into_values().collect())
 }
 
+/// Fills [`PeerStatus::last_reset`] of the peers that are not Established from
+/// `show bgp neighbors json`.
+pub fn add_reset_reasons(
+    peers: &mut [PeerStatus],
+    neighbors_json: &str,
+) -> Result<(), SummaryError> {
+    let neighbors = vty::status::parse_neighbors(neighbors_json.trim())?;
+    for p in peers.iter_mut().filter(|p| p.state != "Established") {
+        p.last_reset = neighbors.get(&p.address.to_string()).and_then(|n| {
+            let due = n.last_reset_due_to.as_deref().filter(|r| !r.is_empty());
+            let note = n
+                .last_notification_reason
+                .as_deref()
+                .filter(|r| !r.is_empty());
+            match (due, note) {
+                (Some(d), Some(n)) => Some(format!("{d}: {n}")),
+                (d, n) => d.or(n).map(str::to_owned),
+            }
+        });
+    }
+    Ok(())
+}
+
+/// Whether some peer is not Established (then its reset reason is worth a query).
+pub fn needs_reset_reasons(peers: &[PeerStatus]) -> bool {
+    peers.iter().any(|p| p.state != "Established")
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+
+    #[test]
+    fn reset_reasons_of_peers_that_are_down() {
+        let text = r#"{
+  "ipv4Unicast":{"peers":{
+    "192.0.2.2":{"remoteAs":65002,"state":"Idle","peerState":"PfxCt","peerUptimeMsec":0,"pfxRcd":0,"pfxSnt":0},
+    "192.0.2.3":{"remoteAs":65003,"state":"Established","peerUptimeMsec":5000,"pfxRcd":1,"pfxSnt":1}}}
+}"#;
+        let mut p = parse_summary(text).unwrap();
+        assert!(needs_reset_reasons(&p));
+        let neighbors = r#"{
+  "192.0.2.2":{"remoteAs":65002,"bgpState":"Idle","lastResetDueTo":"BGP Notification send","lastNotificationReason":"Cease/Maximum Number of Prefixes Reached"},
+  "192.0.2.3":{"remoteAs":65003,"bgpState":"Established","lastResetDueTo":"User reset"}
+}"#;
+        add_reset_reasons(&mut p, neighbors).unwrap();
+        assert_eq!(
+            p[0].last_reset.as_deref(),
+            Some("BGP Notification send: Cease/Maximum Number of Prefixes Reached")
+        );
+        // An Established session has no reason to show.
+        assert_eq!(p[1].last_reset, None);
+        assert!(add_reset_reasons(&mut p, "% Unknown command").is_err());
+        p.pop();
+        p[0].state = "Established".into();
+        assert!(!needs_reset_reasons(&p));
+    }
 
     #[test]
     fn parses_both_families_and_sums_prefixes() {

@@ -5,8 +5,8 @@ use std::net::IpAddr;
 
 use super::{AddressFamily, Afi, BgpConfig, Command, Neighbor, Node};
 
-fn push(out: &mut Vec<Command>, node: Node, line: String) {
-    out.push(Command::new(node, line));
+fn push(out: &mut Vec<Command>, node: &Node, line: String) {
+    out.push(Command::new(node.clone(), line));
 }
 
 /// The commands that turn `old` into `new`, and nothing else.
@@ -22,49 +22,55 @@ fn push(out: &mut Vec<Command>, node: Node, line: String) {
 pub fn diff(old: &BgpConfig, new: &BgpConfig) -> Vec<Command> {
     let mut out = Vec::new();
     diff_globals(old, new, &mut out);
+    super::policy::diff_before(&old.policies, &new.policies, &mut out);
     if old.asn != new.asn {
-        push(&mut out, Node::Config, format!("no router bgp {}", old.asn));
+        push(
+            &mut out,
+            &Node::Config,
+            format!("no router bgp {}", old.asn),
+        );
         router_full(new, &mut out);
+        super::policy::diff_after(&old.policies, &new.policies, &mut out);
         return out;
     }
     let r = Node::Router(new.asn);
     if old.router_id != new.router_id {
         match new.router_id {
-            Some(id) => push(&mut out, r, format!("bgp router-id {id}")),
-            None => push(&mut out, r, "no bgp router-id".into()),
+            Some(id) => push(&mut out, &r, format!("bgp router-id {id}")),
+            None => push(&mut out, &r, "no bgp router-id".into()),
         }
     }
     if old.ebgp_requires_policy != new.ebgp_requires_policy {
         push(
             &mut out,
-            r,
+            &r,
             flag(new.ebgp_requires_policy, "bgp ebgp-requires-policy"),
         );
     }
     if old.default_ipv4_unicast != new.default_ipv4_unicast {
         push(
             &mut out,
-            r,
+            &r,
             flag(new.default_ipv4_unicast, "bgp default ipv4-unicast"),
         );
     }
     if old.network_import_check != new.network_import_check {
         push(
             &mut out,
-            r,
+            &r,
             flag(new.network_import_check, "bgp network import-check"),
         );
     }
-    super::gr::router_diff(r, old.graceful_restart, new.graceful_restart, &mut out);
+    super::gr::router_diff(&r, old.graceful_restart, new.graceful_restart, &mut out);
     for addr in old.neighbors.keys() {
         if !new.neighbors.contains_key(addr) {
-            push(&mut out, r, format!("no neighbor {addr}"));
+            push(&mut out, &r, format!("no neighbor {addr}"));
         }
     }
     for (addr, n) in &new.neighbors {
         match old.neighbors.get(addr) {
-            None => neighbor_full(r, n, &mut out),
-            Some(o) => neighbor_diff(r, o, n, &mut out),
+            None => neighbor_full(&r, n, &mut out),
+            Some(o) => neighbor_diff(&r, o, n, &mut out),
         }
     }
     for afi in [Afi::Ipv4, Afi::Ipv6] {
@@ -83,6 +89,7 @@ pub fn diff(old: &BgpConfig, new: &BgpConfig) -> Vec<Command> {
             &mut out,
         );
     }
+    super::policy::diff_after(&old.policies, &new.policies, &mut out);
     out
 }
 
@@ -97,15 +104,15 @@ fn flag(on: bool, cmd: &str) -> String {
 fn diff_globals(old: &BgpConfig, new: &BgpConfig, out: &mut Vec<Command>) {
     if old.log_file != new.log_file {
         match &new.log_file {
-            Some(f) => push(out, Node::Config, format!("log file {}", f.as_str())),
-            None => push(out, Node::Config, "no log file".into()),
+            Some(f) => push(out, &Node::Config, format!("log file {}", f.as_str())),
+            None => push(out, &Node::Config, "no log file".into()),
         }
     }
     for d in old.debug.difference(&new.debug) {
-        push(out, Node::Config, format!("no debug bgp {}", d.keyword()));
+        push(out, &Node::Config, format!("no debug bgp {}", d.keyword()));
     }
     for d in new.debug.difference(&old.debug) {
-        push(out, Node::Config, format!("debug bgp {}", d.keyword()));
+        push(out, &Node::Config, format!("debug bgp {}", d.keyword()));
     }
 }
 
@@ -116,6 +123,7 @@ pub(super) fn full(cfg: &BgpConfig) -> Vec<Command> {
     empty.network_import_check = true;
     let mut out = Vec::new();
     diff_globals(&empty, cfg, &mut out);
+    super::policy::diff_before(&empty.policies, &cfg.policies, &mut out);
     router_full(cfg, &mut out);
     out
 }
@@ -126,24 +134,24 @@ fn router_full(cfg: &BgpConfig, out: &mut Vec<Command>) {
     out.push(Command::entering(
         Node::Config,
         format!("router bgp {}", cfg.asn),
-        r,
+        r.clone(),
     ));
     if let Some(id) = cfg.router_id {
-        push(out, r, format!("bgp router-id {id}"));
+        push(out, &r, format!("bgp router-id {id}"));
     }
     if !cfg.ebgp_requires_policy {
-        push(out, r, "no bgp ebgp-requires-policy".into());
+        push(out, &r, "no bgp ebgp-requires-policy".into());
     }
     if !cfg.default_ipv4_unicast {
-        push(out, r, "no bgp default ipv4-unicast".into());
+        push(out, &r, "no bgp default ipv4-unicast".into());
     }
     if !cfg.network_import_check {
-        push(out, r, "no bgp network import-check".into());
+        push(out, &r, "no bgp network import-check".into());
     }
     // Before the neighbors, so that they are created with the router-wide GR mode.
-    super::gr::router_diff(r, None, cfg.graceful_restart, out);
+    super::gr::router_diff(&r, None, cfg.graceful_restart, out);
     for n in cfg.neighbors.values() {
-        neighbor_full(r, n, out);
+        neighbor_full(&r, n, out);
     }
     for afi in [Afi::Ipv4, Afi::Ipv6] {
         family_diff(
@@ -157,7 +165,7 @@ fn router_full(cfg: &BgpConfig, out: &mut Vec<Command>) {
     }
 }
 
-fn neighbor_full(r: Node, n: &Neighbor, out: &mut Vec<Command>) {
+fn neighbor_full(r: &Node, n: &Neighbor, out: &mut Vec<Command>) {
     let blank = Neighbor::new(n.address, n.remote_as);
     push(
         out,
@@ -167,7 +175,7 @@ fn neighbor_full(r: Node, n: &Neighbor, out: &mut Vec<Command>) {
     neighbor_diff(r, &blank, n, out);
 }
 
-fn neighbor_diff(r: Node, o: &Neighbor, n: &Neighbor, out: &mut Vec<Command>) {
+fn neighbor_diff(r: &Node, o: &Neighbor, n: &Neighbor, out: &mut Vec<Command>) {
     let a = n.address;
     if o.remote_as != n.remote_as {
         push(out, r, format!("neighbor {a} remote-as {}", n.remote_as));
@@ -232,23 +240,24 @@ fn family_diff(
 ) {
     let node = Node::AddressFamily(asn, afi);
     for p in o.networks.difference(&n.networks) {
-        push(out, node, format!("no network {p}"));
+        push(out, &node, format!("no network {p}"));
     }
     for p in n.networks.difference(&o.networks) {
-        push(out, node, format!("network {p}"));
+        push(out, &node, format!("network {p}"));
     }
     for a in o.activate.difference(&n.activate) {
         if !removed_neighbors.contains(a) {
-            push(out, node, format!("no neighbor {a} activate"));
+            push(out, &node, format!("no neighbor {a} activate"));
         }
     }
     for a in n.activate.difference(&o.activate) {
-        push(out, node, format!("neighbor {a} activate"));
+        push(out, &node, format!("neighbor {a} activate"));
     }
     if o.maximum_paths != n.maximum_paths {
         match n.maximum_paths {
-            Some(m) => push(out, node, format!("maximum-paths {}", m.get())),
-            None => push(out, node, "no maximum-paths".into()),
+            Some(m) => push(out, &node, format!("maximum-paths {}", m.get())),
+            None => push(out, &node, "no maximum-paths".into()),
         }
     }
+    super::policy::neighbors_diff(&node, &o.policy, &n.policy, removed_neighbors, out);
 }

@@ -78,8 +78,35 @@ pub enum ConfigError {
         /// What is wrong.
         problem: &'static str,
     },
+    /// A word that is not one of the accepted forms (a community, an action).
+    #[error("{field}: {text:?} is not {expected}")]
+    BadWord {
+        /// The field.
+        field: &'static str,
+        /// The text given.
+        text: String,
+        /// What is accepted.
+        expected: &'static str,
+    },
+    /// A prefix-list entry matching the same routes as an earlier one (bgpd would silently
+    /// ignore it).
+    #[error("entry {index} matches the same prefix and lengths as entry {first}")]
+    DuplicateEntry {
+        /// Index of the repeated entry.
+        index: usize,
+        /// Index of the first one.
+        first: usize,
+    },
+    /// A prefix-list or route-map that is inconsistent with the rest of the configuration.
+    #[error("policy {name}: {problem}")]
+    Policy {
+        /// The prefix-list or route-map.
+        name: super::policy::PolicyName,
+        /// What is wrong.
+        problem: &'static str,
+    },
     /// A prefix of the wrong address family for its section.
-    #[error("network {prefix} is not in the {family} address family")]
+    #[error("prefix {prefix} is not in the {family} address family")]
     WrongFamily {
         /// The prefix.
         prefix: Prefix,
