@@ -60,6 +60,7 @@ fuzz_target!(|data: &[u8]| {
             uptime_secs: Some(1),
             prefixes_received: None,
             prefixes_sent: None,
+            last_reset: None,
             routes_installed: None,
             routes_refused: 0,
         }],
