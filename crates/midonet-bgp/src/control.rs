@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use routing::{PortStatus, RoutePage, RouteQuery};
+
+use crate::metrics::BgpdInfo;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;
@@ -88,6 +90,9 @@ pub struct Reply {
     /// One page of routes (for `routes`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page: Option<RoutePage>,
+    /// The configured bgpd's version and Zebra profile (for `status`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bgpd: Option<BgpdInfo>,
 }
 
 impl Reply {
@@ -98,7 +103,14 @@ impl Reply {
             error: None,
             ports,
             page: None,
+            bgpd: None,
         }
+    }
+
+    /// This reply with the configured bgpd's version and profile (for `status`).
+    pub fn with_bgpd(mut self, bgpd: BgpdInfo) -> Reply {
+        self.bgpd = Some(bgpd);
+        self
     }
 
     /// A successful reply carrying a page of routes.
@@ -108,6 +120,7 @@ impl Reply {
             error: None,
             ports: Vec::new(),
             page: Some(page),
+            bgpd: None,
         }
     }
 
@@ -123,6 +136,7 @@ impl Reply {
             error: Some(error.into()),
             ports: Vec::new(),
             page: None,
+            bgpd: None,
         }
     }
 }

@@ -5,4 +5,5 @@
 pub mod control;
 pub mod hostaddr;
 pub mod lock;
+pub mod metrics;
 pub mod watch;

@@ -198,15 +198,17 @@ fn status(q: &QueryArgs) -> ExitCode {
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    let ports = match rt.block_on(control::ask(&socket, control::Request::Status)) {
-        Ok(r) => r.ports,
+    let reply = rt.block_on(control::ask(&socket, control::Request::Status));
+    let (ports, bgpd) = match reply {
+        Ok(r) => (r.ports, r.bgpd),
         Err(e) => {
             eprintln!("{e}");
             return ExitCode::FAILURE;
         }
     };
     if q.json {
-        match serde_json::to_string_pretty(&ports) {
+        let value = serde_json::json!({ "bgpd": bgpd, "ports": ports });
+        match serde_json::to_string_pretty(&value) {
             Ok(s) => println!("{s}"),
             Err(e) => {
                 eprintln!("cannot format JSON: {e}");
@@ -214,6 +216,9 @@ fn status(q: &QueryArgs) -> ExitCode {
             }
         }
     } else {
+        if let Some(b) = &bgpd {
+            println!("{}", b.line());
+        }
         print!("{}", print::status(&ports));
     }
     ExitCode::SUCCESS

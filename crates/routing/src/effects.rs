@@ -203,6 +203,9 @@ pub trait Effects: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(Self::Zebra, Self::ZebraEvents), EffectError>> + Send;
     /// Stops it and removes its socket.
     fn stop_zebra(&self, zebra: Self::Zebra) -> impl Future<Output = ()> + Send;
+    /// The messages the running zebra server received from bgpd, by command, and the frames
+    /// that did not decode (cheap; never waits for the server).
+    fn zebra_messages(&self, zebra: &Self::Zebra) -> zebra_server::MessageStats;
 
     /// Installs (or updates to) the flows steering BGP between the uplink and bgpd.
     fn install_flows(

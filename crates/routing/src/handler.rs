@@ -145,6 +145,7 @@ impl<E: Effects> RoutingHandler<E> {
                     last_error: Some("port actor ended".into()),
                     peers: Vec::new(),
                     routes: RouteCounts::default(),
+                    counters: Default::default(),
                 }),
             }
         }

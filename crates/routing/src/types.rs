@@ -4,6 +4,8 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::metrics::PortCounters;
+
 /// One ECMP path of a learned route: the zebra server's type, the only one in the project.
 pub use zebra_server::RoutePath;
 
@@ -114,4 +116,7 @@ pub struct PortStatus {
     pub peers: Vec<PeerStatus>,
     /// Learned-route counters (the routes themselves are paged from the sink's table).
     pub routes: RouteCounts,
+    /// What the port actor counted (Vty batches, configuration applies, zebra messages).
+    #[serde(default)]
+    pub counters: PortCounters,
 }

@@ -18,7 +18,7 @@ mod validate;
 mod vty_range;
 
 use std::collections::BTreeSet;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -100,6 +100,8 @@ pub struct ControllerConfig {
     /// Group (name or number) whose members may read `status`/`routes` over the control socket
     /// (the socket becomes 0660 with this group); `None`: root only (0600).
     pub control_group: Option<String>,
+    /// Address of the Prometheus metrics endpoint (`GET /metrics`); `None`: not served.
+    pub metrics: Option<SocketAddr>,
     /// Namespace playing the host side (labs and tests); `None` is the current namespace.
     pub host_namespace: Option<String>,
     /// Path of FRR's bgpd binary.

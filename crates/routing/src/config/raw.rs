@@ -29,6 +29,7 @@ pub(crate) struct RawController {
     pub run_dir: Option<String>,
     pub control_socket: Option<String>,
     pub control_group: Option<String>,
+    pub metrics: Option<String>,
     pub host_namespace: Option<String>,
     pub bgpd_path: Option<String>,
     pub status_interval: Option<u64>,

@@ -189,6 +189,16 @@ fn controller(raw: &RawController, errs: &mut Errors) -> ControllerConfig {
             );
         }
     }
+    let metrics = raw.metrics.as_deref().and_then(|m| match m.parse::<SocketAddr>() {
+        Ok(a) if a.port() != 0 => Some(a),
+        _ => {
+            errs.push(
+                "controller.metrics",
+                "must be an IP address and a port 1–65535, e.g. \"127.0.0.1:9179\" or \"[::1]:9179\"",
+            );
+            None
+        }
+    });
     let host_namespace = raw.host_namespace.clone();
     if let Some(ns) = &host_namespace {
         if ns.is_empty() || ns.len() > MAX_NAMESPACE || !ns.chars().all(is_link_name_char) {
@@ -227,6 +237,7 @@ fn controller(raw: &RawController, errs: &mut Errors) -> ControllerConfig {
         run_dir,
         control_socket,
         control_group,
+        metrics,
         host_namespace,
         bgpd_path,
         status_interval: Duration::from_secs(status_interval),

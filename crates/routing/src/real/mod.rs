@@ -321,6 +321,10 @@ impl Effects for RealEffects {
         z.stop().await;
     }
 
+    fn zebra_messages(&self, z: &RealZebra) -> zebra_server::MessageStats {
+        z.message_stats()
+    }
+
     async fn install_flows(
         &self,
         plan: &PortPlan,
