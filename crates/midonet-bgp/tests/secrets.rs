@@ -133,8 +133,10 @@ async fn wait_status(
         let t = text(&o);
         seen.push_str(&t);
         if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&o.stdout) {
-            if pred(&v[0]) {
-                return v[0].clone();
+            // `{"bgpd": {...}, "ports": [...]}`: the first port.
+            let port = &v["ports"][0];
+            if pred(port) {
+                return port.clone();
             }
         }
         assert!(
@@ -247,7 +249,7 @@ async fn passwords_never_reach_logs_status_or_errors() {
     let after = status(&socket, true);
     let v: serde_json::Value = serde_json::from_slice(&after.stdout).unwrap();
     assert_eq!(
-        v[0]["bgpd_pid"], port["bgpd_pid"],
+        v["ports"][0]["bgpd_pid"], port["bgpd_pid"],
         "the port was not rebuilt"
     );
 
