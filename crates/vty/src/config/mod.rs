@@ -5,6 +5,7 @@
 //! configuration node it runs in; [`render_lines`] adds the `router bgp` / `address-family`
 //! navigation between commands.
 
+pub mod announce;
 mod diff;
 pub mod gr;
 pub mod values;
@@ -12,6 +13,7 @@ pub mod values;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr};
 
+pub use announce::{Community, NetworkAttributes, NetworkRouteMap, NetworkRouteMaps, RouteMapName};
 pub use diff::diff;
 pub use gr::{GracefulRestart, PeerGrMode};
 pub use values::{
@@ -171,6 +173,8 @@ pub struct BgpConfig {
     pub ipv4: AddressFamily,
     /// `address-family ipv6 unicast`.
     pub ipv6: AddressFamily,
+    /// Route-maps of `network` lines (`network P route-map NAME`), see [`announce`].
+    pub network_route_maps: NetworkRouteMaps,
     /// `log file PATH`.
     pub log_file: Option<LogFile>,
     /// `debug bgp …` flags.
@@ -191,6 +195,7 @@ impl BgpConfig {
             neighbors: BTreeMap::new(),
             ipv4: AddressFamily::default(),
             ipv6: AddressFamily::default(),
+            network_route_maps: NetworkRouteMaps::new(),
             log_file: None,
             debug: BTreeSet::new(),
         }
@@ -218,7 +223,7 @@ impl BgpConfig {
     }
 
     /// Checks the cross-field rules: networks in the right family, activations of known
-    /// neighbors only.
+    /// neighbors only, network route-maps of configured networks with unique names.
     pub fn validate(&self) -> Result<(), ConfigError> {
         for (afi, fam, name) in [
             (Afi::Ipv4, &self.ipv4, "ipv4"),
@@ -241,6 +246,9 @@ impl BgpConfig {
                 }
             }
         }
+        announce::validate(&self.network_route_maps, |p| {
+            self.ipv4.networks.contains(p) || self.ipv6.networks.contains(p)
+        })?;
         for (k, n) in &self.neighbors {
             if *k != n.address {
                 return Err(ConfigError::Neighbor {

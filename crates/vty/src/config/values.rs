@@ -78,6 +78,20 @@ pub enum ConfigError {
         /// What is wrong.
         problem: &'static str,
     },
+    /// A community that is neither `AA:NN`, a 32-bit number nor a well-known name.
+    #[error("community {text:?} is not AA:NN (each 0..=65535), a 32-bit number or a well-known name (no-export, no-advertise, local-AS, internet, graceful-shutdown, blackhole, no-peer)")]
+    BadCommunity {
+        /// The community as given.
+        text: String,
+    },
+    /// A network route-map that belongs to no network, or a name used twice.
+    #[error("route-map {name}: {problem}")]
+    RouteMap {
+        /// The route-map.
+        name: String,
+        /// What is wrong.
+        problem: String,
+    },
     /// A prefix of the wrong address family for its section.
     #[error("network {prefix} is not in the {family} address family")]
     WrongFamily {
