@@ -13,6 +13,7 @@ use tracing::{debug, info, warn};
 
 use bgpd::BgpdEvent;
 
+use crate::announce::{AnnounceError, Announcement};
 use crate::bgpconf::BgpdSettings;
 use crate::effects::{BgpdControl, ContainerFacts, Effects, PortPlan, VtySession};
 use crate::types::{
@@ -27,6 +28,13 @@ pub(crate) enum PortCommand {
     Status(oneshot::Sender<PortStatus>),
     /// Tear everything down and end.
     Shutdown(oneshot::Sender<()>),
+    /// Announce a prefix at run time (see [`crate::announce`]).
+    Announce(Announcement, oneshot::Sender<Result<(), AnnounceError>>),
+    /// Withdraw a runtime announcement; answers what was announced.
+    Withdraw(
+        IpNetwork,
+        oneshot::Sender<Result<Announcement, AnnounceError>>,
+    ),
 }
 
 /// The built parts of a port.
@@ -42,6 +50,8 @@ pub(crate) struct PortActor<E: Effects> {
     env: Arc<E>,
     sink: Arc<dyn RouteSink>,
     plan: PortPlan,
+    /// Runtime announcements, kept across bgpd restarts, reloads and rebuilds.
+    announced: BTreeMap<IpNetwork, Announcement>,
     desired: BgpdSettings,
     built: Option<Built<E>>,
     zebra_rx: Option<mpsc::Receiver<ZebraEvent>>,
@@ -71,12 +81,14 @@ async fn recv_opt<T>(rx: &mut Option<mpsc::Receiver<T>>) -> Option<T> {
 
 impl<E: Effects> PortActor<E> {
     pub(crate) fn new(env: Arc<E>, sink: Arc<dyn RouteSink>, plan: PortPlan) -> Self {
-        let desired = BgpdSettings::from(&plan.port);
+        let announced = BTreeMap::new();
+        let desired = BgpdSettings::new(&plan.port, &announced);
         let backoff = plan.controller.restart_backoff_initial;
         PortActor {
             env,
             sink,
             plan,
+            announced,
             desired,
             built: None,
             zebra_rx: None,
@@ -118,6 +130,8 @@ impl<E: Effects> PortActor<E> {
                         }
                     }
                     Some(PortCommand::Status(reply)) => { let _ = reply.send(self.status()); }
+                    Some(PortCommand::Announce(a, reply)) => { let _ = reply.send(self.announce(a).await); }
+                    Some(PortCommand::Withdraw(p, reply)) => { let _ = reply.send(self.withdraw(p).await); }
                     Some(PortCommand::Shutdown(reply)) => {
                         self.teardown().await;
                         self.phase = PortPhase::Stopped;
@@ -420,14 +434,14 @@ impl<E: Effects> PortActor<E> {
             // host_namespace must not leave the old filters, links, namespace or files behind.
             self.teardown().await;
             self.plan = plan;
-            self.desired = BgpdSettings::from(&self.plan.port);
+            self.desired = BgpdSettings::new(&self.plan.port, &self.announced);
             self.port_restarts += 1;
             self.backoff = self.plan.controller.restart_backoff_initial;
             self.setup().await;
             return;
         }
         self.plan = plan;
-        self.desired = BgpdSettings::from(&self.plan.port);
+        self.desired = BgpdSettings::new(&self.plan.port, &self.announced);
         if peers_changed {
             if let Some(facts) = self.built.as_ref().map(|b| b.facts.clone()) {
                 if let Err(e) = self.env.install_flows(&self.plan, &facts).await {
@@ -437,6 +451,33 @@ impl<E: Effects> PortActor<E> {
             }
         }
         self.sync().await;
+    }
+
+    /// Accepts a runtime announcement (checked by [`crate::announce::check`]; a refusal changes
+    /// nothing) and brings bgpd to it now if it is up, else on its next `Ready`.
+    async fn announce(&mut self, a: Announcement) -> Result<(), AnnounceError> {
+        crate::announce::check(&self.plan.port, &self.announced, &a)?;
+        info!(port = %self.name(), prefix = %a.prefix, "announcing");
+        self.announced.insert(a.prefix, a);
+        self.desired = BgpdSettings::new(&self.plan.port, &self.announced);
+        self.sync().await;
+        Ok(())
+    }
+
+    /// Withdraws a runtime announcement (an unknown one is refused and changes nothing).
+    async fn withdraw(&mut self, prefix: IpNetwork) -> Result<Announcement, AnnounceError> {
+        crate::announce::check_withdraw(&self.plan.port, &self.announced, prefix)?;
+        let Some(gone) = self.announced.remove(&prefix) else {
+            return Err(AnnounceError::NotAnnounced {
+                port: self.plan.port.name.clone(),
+                prefix,
+                hint: "",
+            });
+        };
+        info!(port = %self.name(), %prefix, "withdrawing announcement");
+        self.desired = BgpdSettings::new(&self.plan.port, &self.announced);
+        self.sync().await;
+        Ok(gone)
     }
 
     fn status(&self) -> PortStatus {
@@ -452,6 +493,7 @@ impl<E: Effects> PortActor<E> {
             zebra_connected: self.zebra_connected,
             last_error: self.last_error.clone(),
             peers: self.peers.clone(),
+            announced: self.announced.values().cloned().collect(),
             routes: self
                 .routes
                 .iter()

@@ -47,6 +47,7 @@
 //! ```
 
 mod actor;
+pub mod announce;
 pub mod bgpconf;
 pub mod config;
 pub mod effects;
@@ -57,6 +58,7 @@ pub mod plan;
 pub mod real;
 mod types;
 
+pub use announce::{AnnounceError, Announcement, Community};
 /// What the bgpd supervisor reports (the `bgpd` crate's events, used as they are).
 pub use bgpd::BgpdEvent;
 pub use effects::{BgpdControl, ContainerFacts, EffectError, Effects, PortPlan, Step, VtySession};

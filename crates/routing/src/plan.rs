@@ -11,7 +11,9 @@ use std::path::PathBuf;
 
 use ipnetwork::{IpNetwork, Ipv4Network};
 
-use crate::config::{ControllerConfig, MacAddr, PortConfig};
+use vty::config::RouteMapName;
+
+use crate::config::{ControllerConfig, MacAddr, PortConfig, Prefix};
 
 /// Longest base name of a port's namespace and links (the `_br`/`_vm` suffixes bring it to the
 /// kernel's 15-byte limit on interface names).
@@ -27,6 +29,17 @@ pub fn base_name(prefix: &str, port_name: &str) -> String {
         .take(room)
         .collect();
     format!("{prefix}-{id}")
+}
+
+/// The name of the route-map of a runtime announcement of `prefix` in its port's bgpd:
+/// `ANNOUNCE-<address>-<length>`, `:` written as `_` (`ANNOUNCE-2001_db8__-48`); at most 52
+/// bytes of letters, digits, `.`, `_` and `-`.
+pub fn announcement_route_map(prefix: Prefix) -> Result<RouteMapName, vty::ConfigError> {
+    RouteMapName::new(&format!(
+        "ANNOUNCE-{}-{}",
+        prefix.addr().to_string().replace(':', "_"),
+        prefix.prefix_len()
+    ))
 }
 
 /// How many ports (one /30 each) the Vty range holds.

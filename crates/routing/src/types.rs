@@ -225,6 +225,9 @@ pub struct PortStatus {
     pub last_error: Option<String>,
     /// Neighbors (from the last status poll).
     pub peers: Vec<PeerStatus>,
+    /// Runtime announcements, in prefix order.
+    #[serde(default)]
+    pub announced: Vec<crate::announce::Announcement>,
     /// Learned routes.
     pub routes: Vec<RouteEntry>,
 }

@@ -28,6 +28,7 @@ pub use sink::{
     SinkConfig, SinkKind, DEFAULT_RECONCILE_SECS, DEFAULT_SINK_METRIC, MAX_RECONCILE_SECS,
 };
 pub use text::{TextError, VtyText};
+pub(crate) use validate::network;
 pub use vty::config::{
     Asn, ConnectRetry, Description, GracefulRestart, LogFile, MaximumPaths, Multihop, Password,
     PeerGrMode, Prefix, Timers,
