@@ -295,6 +295,9 @@ pub async fn run<E: Effects>(opts: ClusterRunOptions, env: E) -> Result<(), Clus
                         error: Some("in --store mode the configuration comes from the store; use `midonet-bgp cluster put-port`".into()),
                         ports: Vec::new(),
                     },
+                    Request::Announce { .. } | Request::Withdraw { .. } => Reply::error(
+                        "in --store mode announcements are kept in the store; use `midonet-bgp cluster announce` / `cluster withdraw`",
+                    ),
                 };
                 let _ = p.reply.send(reply);
             }

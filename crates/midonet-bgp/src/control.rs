@@ -12,7 +12,8 @@ mod tests;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use routing::PortStatus;
+use ipnetwork::IpNetwork;
+use routing::{Announcement, PortStatus};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;
@@ -37,6 +38,20 @@ pub enum Request {
         #[serde(default)]
         port: Option<String>,
     },
+    /// Announce a prefix from a port at run time (`RoutingHandler::announce`).
+    Announce {
+        /// The port.
+        port: String,
+        /// The prefix and its communities and MED.
+        announcement: Announcement,
+    },
+    /// Withdraw a runtime announcement (`RoutingHandler::withdraw`).
+    Withdraw {
+        /// The port.
+        port: String,
+        /// The announced prefix.
+        prefix: IpNetwork,
+    },
 }
 
 impl Request {
@@ -44,7 +59,7 @@ impl Request {
     pub fn changes_state(&self) -> bool {
         match self {
             Request::Status | Request::Watch { .. } => false,
-            Request::Reload => true,
+            Request::Reload | Request::Announce { .. } | Request::Withdraw { .. } => true,
         }
     }
 
@@ -54,6 +69,8 @@ impl Request {
             Request::Status => "status",
             Request::Reload => "reload",
             Request::Watch { .. } => "watch",
+            Request::Announce { .. } => "announce",
+            Request::Withdraw { .. } => "withdraw",
         }
     }
 }
@@ -72,6 +89,18 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// The reply to a request that only succeeds or fails (`announce`, `withdraw`).
+    pub fn done<T, E: std::fmt::Display>(result: Result<T, E>) -> Reply {
+        match result {
+            Ok(_) => Reply {
+                ok: true,
+                error: None,
+                ports: Vec::new(),
+            },
+            Err(e) => Reply::error(e.to_string()),
+        }
+    }
+
     /// A failed reply with `error`.
     pub fn error(error: impl Into<String>) -> Reply {
         Reply {

@@ -174,6 +174,14 @@ pub async fn run<E: Effects>(
                         let _ = p.reply.send(Reply { ok: false, error: Some("watch is served by the connection".into()), ports: Vec::new() });
                         None
                     }
+                    Request::Announce { port, announcement } => {
+                        let _ = p.reply.send(Reply::done(handler.announce(&port, announcement).await));
+                        None
+                    }
+                    Request::Withdraw { port, prefix } => {
+                        let _ = p.reply.send(Reply::done(handler.withdraw(&port, prefix).await));
+                        None
+                    }
                     Request::Reload => {
                         let r = followed.check(true);
                         let reply = match &r {

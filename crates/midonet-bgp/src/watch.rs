@@ -265,6 +265,7 @@ mod tests {
             zebra_connected: true,
             last_error: None,
             peers: Vec::new(),
+            announced: Vec::new(),
             routes: routes
                 .iter()
                 .map(|r| RouteEntry {
