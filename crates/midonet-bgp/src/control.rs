@@ -90,7 +90,7 @@ pub struct Reply {
 
 impl Reply {
     /// The reply to a request that only succeeds or fails (`announce`, `withdraw`).
-    pub fn done<T, E: std::fmt::Display>(result: Result<T, E>) -> Reply {
+    pub fn outcome<T, E: std::fmt::Display>(result: Result<T, E>) -> Reply {
         match result {
             Ok(_) => Reply {
                 ok: true,

@@ -300,8 +300,8 @@ async fn demo(
                     Request::Status => Reply { ok: true, error: None, ports },
                     Request::Watch { .. } => Reply { ok: false, error: Some("watch is served by the connection".into()), ports: Vec::new() },
                     Request::Reload => Reply { ok: false, error: Some("the demo has a fixed configuration".into()), ports: Vec::new() },
-                    Request::Announce { port, announcement } => Reply::done(handler.announce(&port, announcement).await),
-                    Request::Withdraw { port, prefix } => Reply::done(handler.withdraw(&port, prefix).await),
+                    Request::Announce { port, announcement } => Reply::outcome(handler.announce(&port, announcement).await),
+                    Request::Withdraw { port, prefix } => Reply::outcome(handler.withdraw(&port, prefix).await),
                 };
                 let _ = p.reply.send(reply);
             }

@@ -175,11 +175,11 @@ pub async fn run<E: Effects>(
                         None
                     }
                     Request::Announce { port, announcement } => {
-                        let _ = p.reply.send(Reply::done(handler.announce(&port, announcement).await));
+                        let _ = p.reply.send(Reply::outcome(handler.announce(&port, announcement).await));
                         None
                     }
                     Request::Withdraw { port, prefix } => {
-                        let _ = p.reply.send(Reply::done(handler.withdraw(&port, prefix).await));
+                        let _ = p.reply.send(Reply::outcome(handler.withdraw(&port, prefix).await));
                         None
                     }
                     Request::Reload => {
