@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use routing::config::Config;
 use routing::real::RealEffects;
-use routing::{ChannelSink, RouteChange, RoutingHandler};
+use routing::{ChannelSink, RouteChange, RoutingHandler, SinkEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -33,11 +33,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => break,
-            Some(change) = changes.recv() => match change {
-                RouteChange::Replace { port, prefix, paths } => {
-                    println!("{port}: {prefix} via {} path(s)", paths.len());
+            Some(event) = changes.recv() => match event {
+                SinkEvent::Apply { port, changes } => {
+                    for change in changes {
+                        match change {
+                            RouteChange::Replace { prefix, paths } => {
+                                println!("{port}: {prefix} via {} path(s)", paths.len());
+                            }
+                            RouteChange::Withdraw { prefix } => {
+                                println!("{port}: {prefix} withdrawn");
+                            }
+                        }
+                    }
                 }
-                RouteChange::Withdraw { port, prefix } => println!("{port}: {prefix} withdrawn"),
+                SinkEvent::WithdrawAll { port } => println!("{port}: every route withdrawn"),
                 other => println!("{other:?}"),
             },
             _ = tick.tick() => {

@@ -8,24 +8,30 @@
 
 use std::sync::Arc;
 
-use ipnetwork::IpNetwork;
 use routing::config::Config;
 use routing::fake::FakeEffects;
-use routing::{RoutePath, RouteSink, RoutingHandler, ZebraEvent};
+use routing::{RouteChange, RoutePath, RouteSink, RoutingHandler, ZebraEvent};
 
 /// The embedder's virtual router: here it just prints.
 struct PrintingRouter;
 
 impl RouteSink for PrintingRouter {
-    fn replace(&self, port: &str, prefix: IpNetwork, paths: &[RoutePath]) {
-        let gws: Vec<String> = paths
-            .iter()
-            .filter_map(|p| p.gateway.map(|g| g.to_string()))
-            .collect();
-        println!("router: {port}: {prefix} via {}", gws.join(", "));
+    fn apply(&self, port: &str, changes: &[RouteChange]) {
+        for change in changes {
+            match change {
+                RouteChange::Replace { prefix, paths } => {
+                    let gws: Vec<String> = paths
+                        .iter()
+                        .filter_map(|p| p.gateway.map(|g| g.to_string()))
+                        .collect();
+                    println!("router: {port}: {prefix} via {}", gws.join(", "));
+                }
+                RouteChange::Withdraw { prefix } => println!("router: {port}: {prefix} withdrawn"),
+            }
+        }
     }
-    fn withdraw(&self, port: &str, prefix: IpNetwork) {
-        println!("router: {port}: {prefix} withdrawn");
+    fn withdraw_all(&self, port: &str) {
+        println!("router: {port}: every route withdrawn");
     }
 }
 
@@ -66,14 +72,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             ifindex: Some(2),
             distance: 20,
             metric: 0,
+            weight: 1,
         });
     }
     fx.zebra(
         "uplink1",
-        ZebraEvent::Replace {
+        ZebraEvent::Route(RouteChange::Replace {
             prefix: "198.51.100.0/24".parse()?,
             paths,
-        },
+        }),
     )
     .await;
     // A timer change is one Vty command; the session is not reset.

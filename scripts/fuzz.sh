@@ -17,5 +17,14 @@ for t in $targets; do
   mkdir -p "corpus/$t"
   [ -d "seeds/$t" ] && cp -n seeds/"$t"/* "corpus/$t"/ 2>/dev/null || true
   echo "fuzz: $t for ${secs}s"
-  cargo fuzz run -O "$t" "corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=2048 2>&1 | tail -n 3
+  log="$(mktemp)"
+  if cargo fuzz run -O "$t" "corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=2048 >"$log" 2>&1; then
+    tail -n 1 "$log"
+  else
+    # Show what failed (the panic and the failing input), not the backtrace's last frames.
+    grep -v -E '^ +([0-9]+: |at )' "$log" | grep -v -E '^#[0-9]+' | tail -n 40
+    echo "fuzz: $t FAILED (full log: $log; add the input under fuzz/seeds/$t once fixed)"
+    exit 1
+  fi
+  rm -f "$log"
 done

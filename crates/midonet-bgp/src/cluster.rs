@@ -16,7 +16,7 @@ use cluster::{
 };
 use ipnetwork::IpNetwork;
 use routing::config::Config;
-use routing::{Effects, RoutePath, RouteSink, RoutingHandler};
+use routing::{Effects, RouteChange, RoutePath, RouteSink, RoutingHandler};
 use serde_json::{Map, Value};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
@@ -149,7 +149,7 @@ pub fn assignment_config(local: &LocalSettings, a: &Assignment) -> Result<Config
     local.config_for(&ports)
 }
 
-/// Forwards learned routes to the store.
+/// Forwards learned routes to the store, a batch per publish.
 struct StoreSink(Publisher);
 
 fn published(paths: &[RoutePath]) -> Vec<PublishedPath> {
@@ -159,24 +159,29 @@ fn published(paths: &[RoutePath]) -> Vec<PublishedPath> {
             gateway: p.gateway,
             distance: p.distance,
             metric: p.metric,
-            weight: None,
+            // 1 is what bgpd's routes carry when it gave no weight.
+            weight: (p.weight != 1).then(|| u32::try_from(p.weight).unwrap_or(u32::MAX)),
         })
         .collect()
 }
 
 impl RouteSink for StoreSink {
-    fn replace(&self, port: &str, prefix: IpNetwork, paths: &[RoutePath]) {
-        let change = TableChange::Replace(prefix, published(paths));
-        if self.0.publish(port, vec![change]).is_err() {
-            warn!(%port, "cluster member stopped; route not published");
+    fn apply(&self, port: &str, changes: &[RouteChange]) {
+        let changes = changes
+            .iter()
+            .map(|c| match c {
+                RouteChange::Replace { prefix, paths } => {
+                    TableChange::Replace(*prefix, published(paths))
+                }
+                RouteChange::Withdraw { prefix } => TableChange::Withdraw(*prefix),
+            })
+            .collect();
+        if self.0.publish(port, changes).is_err() {
+            warn!(%port, "cluster member stopped; routes not published");
         }
     }
-    fn withdraw(&self, port: &str, prefix: IpNetwork) {
-        if self
-            .0
-            .publish(port, vec![TableChange::Withdraw(prefix)])
-            .is_err()
-        {
+    fn withdraw_all(&self, port: &str) {
+        if self.0.publish(port, vec![TableChange::Clear]).is_err() {
             warn!(%port, "cluster member stopped; withdrawal not published");
         }
     }
@@ -278,9 +283,8 @@ pub async fn run<E: Effects>(opts: ClusterRunOptions, env: E) -> Result<(), Clus
                 for p in statuses {
                     let mut v = serde_json::to_value(&p).unwrap_or(Value::Null);
                     if let Value::Object(o) = &mut v {
-                        // Routes are published in their own chunked znodes.
-                        let n = o.remove("routes").and_then(|r| r.as_array().map(Vec::len)).unwrap_or(0);
-                        o.insert("route_count".into(), Value::from(n));
+                        // Routes are published in their own chunked znodes; the status has counts.
+                        o.insert("route_count".into(), Value::from(p.routes.accepted));
                     }
                     let _ = publisher.report(&p.name, v);
                 }
@@ -288,13 +292,10 @@ pub async fn run<E: Effects>(opts: ClusterRunOptions, env: E) -> Result<(), Clus
             req = requests.recv() => {
                 let Some(p) = req else { continue };
                 let reply = match p.request {
-                    Request::Status => Reply { ok: true, error: None, ports: handler.status().await },
-                    Request::Watch { .. } => Reply { ok: false, error: Some("watch is served by the connection".into()), ports: Vec::new() },
-                    Request::Reload => Reply {
-                        ok: false,
-                        error: Some("in --store mode the configuration comes from the store; use `midonet-bgp cluster put-port`".into()),
-                        ports: Vec::new(),
-                    },
+                    Request::Status => Reply::status(handler.status().await),
+                    Request::Routes(_) => Reply::error("in --store mode the routes are published to the store; read them with `midonet-bgp cluster --store URL routes`"),
+                    Request::Watch { .. } => Reply::error("watch is served by the connection"),
+                    Request::Reload => Reply::error("in --store mode the configuration comes from the store; use `midonet-bgp cluster put-port`"),
                     Request::Announce { .. } | Request::Withdraw { .. } => Reply::error(
                         "in --store mode announcements are kept in the store; use `midonet-bgp cluster announce` / `cluster withdraw`",
                     ),

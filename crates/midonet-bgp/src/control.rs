@@ -1,5 +1,9 @@
 //! The local control socket: a Unix socket speaking JSON lines. A client writes one request per
-//! line (`{"request":"status"}`), the server answers one line per request.
+//! line (`{"request":"status"}`), the server answers one line per request. `status` carries
+//! counts only; the learned routes are listed a page at a time
+//! (`{"request":"routes","port":"p1","within":"198.51.100.0/24","limit":1000}`, then again with
+//! `"after"` set to the reply's `next`), so no reply grows with the table; `watch` streams them
+//! (the current table page by page, then every change).
 //!
 //! The connection layer (binding, permissions, limits, deadlines) is in [`server`], the wire
 //! format (line splitting, request parsing) in [`codec`].
@@ -13,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use ipnetwork::IpNetwork;
-use routing::{Announcement, PortStatus};
+use routing::{Announcement, PortStatus, RoutePage, RouteQuery};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;
@@ -26,13 +30,15 @@ pub use server::{authorize, Access, ControlServer, Denied, Peer};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "request", rename_all = "snake_case")]
 pub enum Request {
-    /// Every port's status (peers, routes, bgpd pid and restarts).
+    /// Every port's status (peers, route counts, bgpd pid and restarts).
     Status,
     /// Re-read the configuration file now.
     Reload,
+    /// One page of learned routes.
+    Routes(RouteQuery),
     /// The route stream: the current routes (of `port`, or of every port), then every change,
     /// one JSON line each, until the client closes (see `watch.rs`). Served by the connection
-    /// itself; the main loop only answers the `status` it asks for the current routes.
+    /// itself; the main loop only answers the `routes` pages it asks for the current table.
     Watch {
         /// Only this port's routes.
         #[serde(default)]
@@ -58,7 +64,7 @@ impl Request {
     /// Whether the request changes the controller's state (then only root may send it).
     pub fn changes_state(&self) -> bool {
         match self {
-            Request::Status | Request::Watch { .. } => false,
+            Request::Status | Request::Routes(_) | Request::Watch { .. } => false,
             Request::Reload | Request::Announce { .. } | Request::Withdraw { .. } => true,
         }
     }
@@ -68,9 +74,23 @@ impl Request {
         match self {
             Request::Status => "status",
             Request::Reload => "reload",
+            Request::Routes(_) => "routes",
             Request::Watch { .. } => "watch",
             Request::Announce { .. } => "announce",
             Request::Withdraw { .. } => "withdraw",
+        }
+    }
+
+    /// When the request opens the route stream (served by the connection, not answered by
+    /// one reply): `Some` with its port filter (`Some(None)`: every port).
+    pub fn stream_port(&self) -> Option<Option<&str>> {
+        match self {
+            Request::Watch { port } => Some(port.as_deref()),
+            Request::Status
+            | Request::Reload
+            | Request::Routes(_)
+            | Request::Announce { .. }
+            | Request::Withdraw { .. } => None,
         }
     }
 }
@@ -86,17 +106,41 @@ pub struct Reply {
     /// Port status (for `status`).
     #[serde(default)]
     pub ports: Vec<PortStatus>,
+    /// One page of routes (for `routes`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<RoutePage>,
 }
 
 impl Reply {
+    /// A successful reply carrying `ports`.
+    pub fn status(ports: Vec<PortStatus>) -> Reply {
+        Reply {
+            ok: true,
+            error: None,
+            ports,
+            page: None,
+        }
+    }
+
+    /// A successful reply carrying a page of routes.
+    pub fn page(page: RoutePage) -> Reply {
+        Reply {
+            ok: true,
+            error: None,
+            ports: Vec::new(),
+            page: Some(page),
+        }
+    }
+
+    /// A successful reply carrying nothing (a done `reload`).
+    pub fn done() -> Reply {
+        Reply::status(Vec::new())
+    }
+
     /// The reply to a request that only succeeds or fails (`announce`, `withdraw`).
     pub fn outcome<T, E: std::fmt::Display>(result: Result<T, E>) -> Reply {
         match result {
-            Ok(_) => Reply {
-                ok: true,
-                error: None,
-                ports: Vec::new(),
-            },
+            Ok(_) => Reply::done(),
             Err(e) => Reply::error(e.to_string()),
         }
     }
@@ -107,6 +151,7 @@ impl Reply {
             ok: false,
             error: Some(error.into()),
             ports: Vec::new(),
+            page: None,
         }
     }
 }

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use ipnetwork::IpNetwork;
 use routing::config::Config;
-use routing::{ChannelSink, PortStatus, RoutingHandler};
+use routing::{ChannelSink, PortStatus, RouteSink, RoutingHandler, SinkEvent, TableSink};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
@@ -156,11 +156,11 @@ fn upstream_learned(up: &Bgpd) -> BTreeSet<String> {
     out
 }
 
-fn converged(status: &[PortStatus], at_upstream: &BTreeSet<String>) -> bool {
+fn converged(status: &[PortStatus], table: &TableSink, at_upstream: &BTreeSet<String>) -> bool {
     let Some(p) = status.first() else {
         return false;
     };
-    let learned: BTreeSet<IpNetwork> = p.routes.iter().map(|r| r.prefix).collect();
+    let learned: BTreeSet<IpNetwork> = table.routes(&p.name).into_keys().collect();
     let all_learned = UPSTREAM_PREFIXES
         .iter()
         .filter_map(|s| s.parse::<IpNetwork>().ok())
@@ -254,7 +254,9 @@ async fn demo(
         OUR_NETWORKS.join(", ")
     );
 
+    // Route batches are printed, then kept in a table that answers `routes`.
     let (sink, mut changes) = ChannelSink::new();
+    let table = TableSink::new();
     let mut handler = RoutingHandler::new(routing::real::RealEffects::new(), Arc::new(sink));
     if let Ok(gone) = handler.sweep(&config).await {
         if !gone.is_empty() {
@@ -292,14 +294,21 @@ async fn demo(
                 println!("== duration reached");
                 break ExitCode::SUCCESS;
             }
-            Some(c) = changes.recv() => println!("{}", print::route_change(&c)),
+            Some(ev) = changes.recv() => {
+                print!("{}", print::sink_event(&ev));
+                match &ev {
+                    SinkEvent::Apply { port, changes } => table.apply(port, changes),
+                    SinkEvent::WithdrawAll { port } => table.withdraw_all(port),
+                    _ => {}
+                }
+            }
             Some(_) = upstream_events.recv() => {}
             Some(p) = requests.recv() => {
-                let ports = handler.status().await;
                 let reply = match p.request {
-                    Request::Status => Reply { ok: true, error: None, ports },
-                    Request::Watch { .. } => Reply { ok: false, error: Some("watch is served by the connection".into()), ports: Vec::new() },
-                    Request::Reload => Reply { ok: false, error: Some("the demo has a fixed configuration".into()), ports: Vec::new() },
+                    Request::Status => Reply::status(handler.status().await),
+                    Request::Routes(query) => Reply::page(table.page(&query)),
+                    Request::Watch { .. } => Reply::error("watch is served by the connection"),
+                    Request::Reload => Reply::error("the demo has a fixed configuration"),
                     Request::Announce { port, announcement } => Reply::outcome(handler.announce(&port, announcement).await),
                     Request::Withdraw { port, prefix } => Reply::outcome(handler.withdraw(&port, prefix).await),
                 };
@@ -329,9 +338,9 @@ async fn demo(
                     println!("[upstream] lost {p}");
                 }
                 at_upstream = now;
-                let conv = converged(&status, &at_upstream);
+                let conv = converged(&status, &table, &at_upstream);
                 if conv && !was_converged {
-                    println!("== converged: both sessions Established, {} routes learned, our {} networks at the provider", status.first().map(|p| p.routes.len()).unwrap_or(0), OUR_NETWORKS.len());
+                    println!("== converged: both sessions Established, {} routes learned, our {} networks at the provider", table.len(), OUR_NETWORKS.len());
                     if args.exit_when_converged {
                         break ExitCode::SUCCESS;
                     }

@@ -80,7 +80,9 @@ enum Command {
     },
     /// Run a self-contained lab: an upstream FRR peer in its own namespace and one BGP port.
     Demo(demo::DemoArgs),
-    /// Print the routes learned by each port of the running controller.
+    /// Print the routes learned by each port of the running controller (fetched a page at a
+    /// time; `--json` prints one JSON object per route and line), or with `--watch` the current
+    /// routes and then every change.
     Routes(RoutesArgs),
     /// Print each port's bgpd and per-peer state from the running controller.
     Status(QueryArgs),
@@ -132,24 +134,30 @@ struct SocketArgs {
 }
 
 #[derive(Debug, clap::Args)]
-struct RoutesArgs {
-    #[command(flatten)]
-    query: QueryArgs,
-    /// Print the current routes, then every change as it happens (until interrupted).
-    #[arg(long)]
-    watch: bool,
-    /// Only this port's routes (with --watch).
-    #[arg(long, requires = "watch")]
-    port: Option<String>,
-}
-
-#[derive(Debug, clap::Args)]
 struct QueryArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
     #[command(flatten)]
     socket: SocketArgs,
+}
+
+#[derive(Debug, clap::Args)]
+struct RoutesArgs {
+    #[command(flatten)]
+    query: QueryArgs,
+    /// Print the current routes, then every change as it happens (until interrupted).
+    #[arg(long)]
+    watch: bool,
+    /// Only this port's routes.
+    #[arg(long)]
+    port: Option<String>,
+    /// Only routes inside this prefix (the prefix itself and its more-specifics).
+    #[arg(long, conflicts_with = "watch")]
+    prefix: Option<ipnetwork::IpNetwork>,
+    /// Routes asked for per request.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    page_size: u32,
 }
 
 fn init_logging(filter: &str, format: LogFormat) {
@@ -206,20 +214,23 @@ fn socket_of(q: &SocketArgs) -> Result<PathBuf, ExitCode> {
     Ok(PathBuf::from(DEFAULT_SOCKET))
 }
 
-fn query(q: &QueryArgs, routes: bool) -> ExitCode {
+fn query_runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    runtime().map_err(|e| {
+        eprintln!("cannot start the async runtime: {e}");
+        ExitCode::FAILURE
+    })
+}
+
+fn status(q: &QueryArgs) -> ExitCode {
     let socket = match socket_of(&q.socket) {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let rt = match runtime() {
+    let rt = match query_runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
-    let reply = rt.block_on(control::ask(&socket, control::Request::Status));
-    let ports = match reply {
+    let ports = match rt.block_on(control::ask(&socket, control::Request::Status)) {
         Ok(r) => r.ports,
         Err(e) => {
             eprintln!("{e}");
@@ -227,25 +238,74 @@ fn query(q: &QueryArgs, routes: bool) -> ExitCode {
         }
     };
     if q.json {
-        let value = if routes {
-            serde_json::json!(ports
-                .iter()
-                .map(|p| serde_json::json!({ "port": p.name, "routes": p.routes }))
-                .collect::<Vec<_>>())
-        } else {
-            serde_json::json!(ports)
-        };
-        match serde_json::to_string_pretty(&value) {
+        match serde_json::to_string_pretty(&ports) {
             Ok(s) => println!("{s}"),
             Err(e) => {
                 eprintln!("cannot format JSON: {e}");
                 return ExitCode::FAILURE;
             }
         }
-    } else if routes {
-        print!("{}", print::routes(&ports));
     } else {
         print!("{}", print::status(&ports));
+    }
+    ExitCode::SUCCESS
+}
+
+/// Lists the routes page by page, printing each page as it arrives.
+fn routes(args: &RoutesArgs) -> ExitCode {
+    use std::io::Write;
+    let socket = match socket_of(&args.query.socket) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let rt = match query_runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let mut query = routing::RouteQuery {
+        port: args.port.clone(),
+        within: args.prefix,
+        after: None,
+        limit: args.page_size as usize,
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut last_port = None;
+    let mut listed = 0usize;
+    loop {
+        let page = match rt.block_on(control::ask(
+            &socket,
+            control::Request::Routes(query.clone()),
+        )) {
+            Ok(r) => r.page.unwrap_or_default(),
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        listed += page.routes.len();
+        let written = if args.query.json {
+            page.routes.iter().try_for_each(|r| {
+                let line = serde_json::to_string(r).map_err(std::io::Error::other)?;
+                writeln!(out, "{line}")
+            })
+        } else {
+            out.write_all(print::routes(&page.routes, &mut last_port).as_bytes())
+        };
+        if let Err(e) = written.and_then(|()| out.flush()) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("cannot write: {e}");
+            return ExitCode::FAILURE;
+        }
+        match page.next {
+            Some(next) => query.after = Some(next),
+            None => break,
+        }
+    }
+    if !args.query.json {
+        let _ = writeln!(out, "{listed} routes");
     }
     ExitCode::SUCCESS
 }
@@ -416,13 +476,21 @@ fn run_controller(path: &Path) -> ExitCode {
         eprintln!("{}: {e}", path.display());
         return ExitCode::from(2);
     }
+    // The one table of learned routes (answers `routes` and starts every watcher), then the
+    // kernel tables, then the watchers: each port's batch goes through all three in one call.
+    let table = Arc::new(routing::TableSink::new());
     let kernel = Arc::new(routing::kernel::KernelSink::new());
+    let chain: Vec<Arc<dyn routing::RouteSink>> = vec![table.clone(), kernel.clone()];
+    let sink = Arc::new(watch::WatchSink::new(Arc::new(routing::TeeSink::new(
+        chain,
+    ))));
     let followed = run::Followed::new(path, Some(text));
     let result = rt.block_on(run::run(
         followed,
         config,
         routing::real::RealEffects::new(),
-        Arc::new(watch::WatchSink::new(kernel.clone())),
+        table,
+        sink,
         Some(kernel.clone()),
         None,
     ));
@@ -541,7 +609,7 @@ fn main() -> ExitCode {
             change(&w.socket, request, done)
         }
         Command::Routes(r) if r.watch => watch_routes(&r),
-        Command::Routes(r) => query(&r.query, true),
-        Command::Status(q) => query(&q, false),
+        Command::Routes(r) => routes(&r),
+        Command::Status(q) => status(&q),
     }
 }

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use routing::{PortStatus, RoutePath};
+use routing::{PortStatus, RouteChange, RoutePath, RouteRow, SinkEvent};
 
 fn paths(p: &[RoutePath]) -> String {
     p.iter()
@@ -11,7 +11,10 @@ fn paths(p: &[RoutePath]) -> String {
                 .gateway
                 .map(|g| g.to_string())
                 .unwrap_or_else(|| "-".into());
-            format!("via {gw} (distance {}, metric {})", p.distance, p.metric)
+            format!(
+                "via {gw} (distance {}, metric {}, weight {})",
+                p.distance, p.metric, p.weight
+            )
         })
         .collect::<Vec<_>>()
         .join(", ")
@@ -52,22 +55,34 @@ pub fn status(ports: &[PortStatus]) -> String {
         }
         let _ = writeln!(
             out,
-            "  {:<40} {:>10} {:<12} {:>10} {:>8} {:>8}",
-            "peer", "AS", "state", "uptime", "rcvd", "sent"
+            "  {:<40} {:>10} {:<12} {:>10} {:>8} {:>8} {:>9} {:>8}",
+            "peer", "AS", "state", "uptime", "rcvd", "sent", "installed", "refused"
         );
         for n in &p.peers {
             let _ = writeln!(
                 out,
-                "  {:<40} {:>10} {:<12} {:>10} {:>8} {:>8}",
+                "  {:<40} {:>10} {:<12} {:>10} {:>8} {:>8} {:>9} {:>8}",
                 n.address.to_string(),
                 opt(n.remote_as),
                 n.state,
                 uptime(n.uptime_secs),
                 opt(n.prefixes_received),
-                opt(n.prefixes_sent)
+                opt(n.prefixes_sent),
+                opt(n.routes_installed),
+                n.routes_refused,
             );
         }
-        let _ = writeln!(out, "  learned routes: {}", p.routes.len());
+        let r = &p.routes;
+        let _ = writeln!(
+            out,
+            "  learned routes: {} accepted (cap {}), {} installed, {} refused by the cap; {} adds and {} deletes received",
+            r.accepted,
+            r.max_routes,
+            opt(r.installed),
+            r.refused,
+            r.received,
+            r.deleted,
+        );
         announced(&mut out, p);
     }
     out
@@ -88,29 +103,41 @@ fn announced(out: &mut String, p: &PortStatus) {
     }
 }
 
-/// The `routes` text.
-pub fn routes(ports: &[PortStatus]) -> String {
+/// One page of the `routes` text: a port's header line before its first route.
+pub fn routes(rows: &[RouteRow], last_port: &mut Option<String>) -> String {
     let mut out = String::new();
-    for p in ports {
-        let _ = writeln!(out, "port {} ({} routes)", p.name, p.routes.len());
-        for r in &p.routes {
-            let _ = writeln!(out, "  {:<43} {}", r.prefix.to_string(), paths(&r.paths));
+    for r in rows {
+        if last_port.as_deref() != Some(r.port.as_str()) {
+            let _ = writeln!(out, "port {}", r.port);
+            *last_port = Some(r.port.clone());
         }
+        let _ = writeln!(out, "  {:<43} {}", r.prefix.to_string(), paths(&r.paths));
     }
     out
 }
 
-/// One route change, as the demo prints it.
-pub fn route_change(c: &routing::RouteChange) -> String {
-    match c {
-        routing::RouteChange::Replace {
-            port,
-            prefix,
-            paths: p,
-        } => format!("[{port}] learned  {prefix} {}", paths(p)),
-        routing::RouteChange::Withdraw { port, prefix } => {
-            format!("[{port}] withdrawn {prefix}")
+/// One batch of route changes, as the demo prints it.
+pub fn sink_event(ev: &SinkEvent) -> String {
+    let mut out = String::new();
+    match ev {
+        SinkEvent::Apply { port, changes } => {
+            for c in changes {
+                let _ = match c {
+                    RouteChange::Replace { prefix, paths: p } => {
+                        writeln!(out, "[{port}] learned  {prefix} {}", paths(p))
+                    }
+                    RouteChange::Withdraw { prefix } => {
+                        writeln!(out, "[{port}] withdrawn {prefix}")
+                    }
+                };
+            }
         }
-        _ => format!("{c:?}"),
+        SinkEvent::WithdrawAll { port } => {
+            let _ = writeln!(out, "[{port}] every route withdrawn");
+        }
+        other => {
+            let _ = writeln!(out, "{other:?}");
+        }
     }
+    out
 }

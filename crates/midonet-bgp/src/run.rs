@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use routing::config::{Config, ConfigErrors};
 use routing::kernel::KernelSink;
-use routing::{Effects, RouteSink, RoutingHandler};
+use routing::{Effects, RouteSink, RoutingHandler, TableSink};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 use tracing::{error, info, warn};
@@ -116,12 +116,14 @@ async fn configure_kernel(kernel: Option<&Arc<KernelSink>>, config: &Config) {
 }
 
 /// Runs the controller until SIGINT or SIGTERM; returns after everything is torn down.
-/// `kernel`, when given, is (re)configured with every configuration applied; it is usually
-/// also part of `sink`.
+/// Learned routes go to `sink`, which includes `table`; `table` answers `routes` requests
+/// (and the route stream's first pages) page by page. `kernel`, when given, is (re)configured
+/// with every configuration applied; it is usually also part of `sink`.
 pub async fn run<E: Effects>(
     mut followed: Followed,
     config: Config,
     env: E,
+    table: Arc<TableSink>,
     sink: Arc<dyn RouteSink>,
     kernel: Option<Arc<KernelSink>>,
     ready: Option<tokio::sync::oneshot::Sender<()>>,
@@ -167,11 +169,15 @@ pub async fn run<E: Effects>(
                 match p.request {
                     Request::Status => {
                         let ports = handler.status().await;
-                        let _ = p.reply.send(Reply { ok: true, error: None, ports });
+                        let _ = p.reply.send(Reply::status(ports));
+                        None
+                    }
+                    Request::Routes(query) => {
+                        let _ = p.reply.send(Reply::page(table.page(&query)));
                         None
                     }
                     Request::Watch { .. } => {
-                        let _ = p.reply.send(Reply { ok: false, error: Some("watch is served by the connection".into()), ports: Vec::new() });
+                        let _ = p.reply.send(Reply::error("watch is served by the connection"));
                         None
                     }
                     Request::Announce { port, announcement } => {
@@ -185,8 +191,8 @@ pub async fn run<E: Effects>(
                     Request::Reload => {
                         let r = followed.check(true);
                         let reply = match &r {
-                            Some(Err(e)) => Reply { ok: false, error: Some(e.to_string()), ports: Vec::new() },
-                            _ => Reply { ok: true, error: None, ports: Vec::new() },
+                            Some(Err(e)) => Reply::error(e.to_string()),
+                            _ => Reply::done(),
                         };
                         let _ = p.reply.send(reply);
                         r

@@ -94,13 +94,31 @@ fn status_json(socket: &Path) -> Option<serde_json::Value> {
     serde_json::from_slice(&o.stdout).ok()
 }
 
-fn port_ok(v: &serde_json::Value, route: &str) -> bool {
+/// `midonet-bgp routes --json` with extra arguments: one JSON object per line.
+fn routes_json(socket: &Path, args: &[&str]) -> Option<Vec<serde_json::Value>> {
+    let o = bin()
+        .args(["routes", "--json", "--socket"])
+        .arg(socket)
+        .args(args)
+        .output()
+        .ok()?;
+    if !o.status.success() {
+        return None;
+    }
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// The port's peers are up, it counts at least one installed route, and `route` is listed.
+fn port_ok(socket: &Path, v: &serde_json::Value, route: &str) -> bool {
     let p = &v[0];
     p["peers"]
         .as_array()
         .is_some_and(|ps| !ps.is_empty() && ps.iter().all(|x| x["state"] == "Established"))
-        && p["routes"]
-            .as_array()
+        && p["routes"]["installed"].as_u64().is_some_and(|n| n >= 1)
+        && routes_json(socket, &["--prefix", route])
             .is_some_and(|rs| rs.iter().any(|r| r["prefix"] == route))
 }
 
@@ -172,20 +190,33 @@ async fn controller_reload_kill_9_restart_and_clean_exit() {
     std::fs::write(&file, config_text(&lab, &run, "\"203.0.113.0/24\"", 10)).unwrap();
     let mut ctl = Controller::start(&file, &log);
     assert!(
-        wait_blocking(90, || status_json(&socket)
-            .is_some_and(|v| port_ok(&v, "198.51.100.0/24")))
+        wait_blocking(90, || status_json(&socket).is_some_and(|v| port_ok(
+            &socket,
+            &v,
+            "198.51.100.0/24"
+        )))
         .await,
         "controller did not converge:\n{}",
         ctl.log()
     );
-    let o = bin()
-        .args(["routes", "--json", "--socket"])
-        .arg(&socket)
-        .output()
-        .unwrap();
-    let routes: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    // Routes are listed one JSON object per line, page by page (a page of one here), and
+    // filtered by port and prefix.
+    let routes = routes_json(&socket, &["--page-size", "1"]).unwrap();
+    assert_eq!(routes.len(), 1, "{routes:?}");
     assert_eq!(routes[0]["port"], "p1");
-    assert_eq!(routes[0]["routes"][0]["paths"][0]["gateway"], "192.0.2.2");
+    assert_eq!(routes[0]["prefix"], "198.51.100.0/24");
+    assert_eq!(routes[0]["paths"][0]["gateway"], "192.0.2.2");
+    assert_eq!(routes[0]["paths"][0]["weight"], 1);
+    assert!(routes_json(&socket, &["--port", "nope"])
+        .unwrap()
+        .is_empty());
+    assert!(routes_json(&socket, &["--prefix", "10.0.0.0/8"])
+        .unwrap()
+        .is_empty());
+    let status = status_json(&socket).unwrap();
+    assert_eq!(status[0]["routes"]["accepted"], 1, "{status}");
+    assert_eq!(status[0]["routes"]["refused"], 0, "{status}");
+    assert_eq!(status[0]["peers"][0]["routes_installed"], 1, "{status}");
     let text = bin()
         .args(["status", "--socket"])
         .arg(&socket)
@@ -228,7 +259,7 @@ async fn controller_reload_kill_9_restart_and_clean_exit() {
     assert!(provider
         .learned_from("192.0.2.1")
         .contains("198.51.100.128/25"));
-    assert!(status_json(&socket).is_some_and(|v| port_ok(&v, "198.51.100.0/24")));
+    assert!(status_json(&socket).is_some_and(|v| port_ok(&socket, &v, "198.51.100.0/24")));
     // SIGHUP with a good file applies it.
     std::fs::write(&file, config_text(&lab, &run, "\"203.0.113.0/24\"", 10)).unwrap();
     ctl.signal(libc::SIGHUP);
@@ -260,8 +291,11 @@ async fn controller_reload_kill_9_restart_and_clean_exit() {
     );
     let mut ctl = Controller::start(&file, &lab.run_path().join("controller2.log"));
     assert!(
-        wait_blocking(120, || status_json(&socket)
-            .is_some_and(|v| port_ok(&v, "198.51.100.0/24")))
+        wait_blocking(120, || status_json(&socket).is_some_and(|v| port_ok(
+            &socket,
+            &v,
+            "198.51.100.0/24"
+        )))
         .await,
         "restart after kill -9 did not converge:\n{}",
         ctl.log()

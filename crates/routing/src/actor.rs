@@ -1,6 +1,7 @@
 //! One actor per BGP port: it owns the port's container, zebra server, flows, bgpd and Vty
 //! session, follows configuration changes, keeps bgpd configured across restarts and forwards
-//! learned routes to the [`RouteSink`].
+//! learned routes to the [`RouteSink`] a batch at a time. It keeps no route itself: the zebra
+//! server keeps a fingerprint per prefix, the sink keeps the routes.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -15,9 +16,12 @@ use bgpd::BgpdEvent;
 
 use crate::announce::{AnnounceError, Announcement};
 use crate::bgpconf::BgpdSettings;
-use crate::effects::{BgpdControl, ContainerFacts, Effects, PortPlan, VtySession};
+use crate::effects::{
+    BgpdControl, ContainerFacts, Effects, PortPlan, VtySession, ZebraControl, ZebraFeed,
+};
+use crate::sink::RouteSink;
 use crate::types::{
-    PeerStatus, PortPhase, PortStatus, RouteEntry, RoutePath, RouteSink, ZebraEvent,
+    PeerStatus, PortPhase, PortStatus, RouteChange, RouteCounts, RouteStats, ZebraEvent,
 };
 
 /// Requests to a port actor.
@@ -54,14 +58,21 @@ pub(crate) struct PortActor<E: Effects> {
     announced: BTreeMap<IpNetwork, Announcement>,
     desired: BgpdSettings,
     built: Option<Built<E>>,
-    zebra_rx: Option<mpsc::Receiver<ZebraEvent>>,
+    zebra_rx: Option<E::ZebraEvents>,
+    /// The zebra events being handled (kept for its capacity).
+    zebra_batch: Vec<ZebraEvent>,
+    /// Route changes collected from `zebra_batch` for one sink call.
+    changes: Vec<RouteChange>,
+    /// Whether the sink may hold routes of this port (a withdrawal of all is owed when it goes).
+    sink_has_routes: bool,
+    /// The counters of the last zebra server, kept when it stops.
+    last_stats: RouteStats,
     bgpd_rx: Option<mpsc::Receiver<BgpdEvent>>,
     vty: Option<E::Vty>,
     /// What the running bgpd has; `None` after a (re)start until the bootstrap succeeds.
     applied: Option<BgpdSettings>,
     /// Pid of the bgpd that reported Ready (so its Vty can be reached).
     ready_pid: Option<u32>,
-    routes: BTreeMap<IpNetwork, Vec<RoutePath>>,
     peers: Vec<PeerStatus>,
     phase: PortPhase,
     last_error: Option<String>,
@@ -79,6 +90,14 @@ async fn recv_opt<T>(rx: &mut Option<mpsc::Receiver<T>>) -> Option<T> {
     }
 }
 
+/// The next batch of a feed (0: it ended); pending forever without one.
+async fn recv_batch_opt<F: ZebraFeed>(feed: &mut Option<F>, out: &mut Vec<ZebraEvent>) -> usize {
+    match feed {
+        Some(f) => f.recv_batch(out).await,
+        None => std::future::pending().await,
+    }
+}
+
 impl<E: Effects> PortActor<E> {
     pub(crate) fn new(env: Arc<E>, sink: Arc<dyn RouteSink>, plan: PortPlan) -> Self {
         let announced = BTreeMap::new();
@@ -92,11 +111,14 @@ impl<E: Effects> PortActor<E> {
             desired,
             built: None,
             zebra_rx: None,
+            zebra_batch: Vec::new(),
+            changes: Vec::new(),
+            sink_has_routes: false,
+            last_stats: RouteStats::default(),
             bgpd_rx: None,
             vty: None,
             applied: None,
             ready_pid: None,
-            routes: BTreeMap::new(),
             peers: Vec::new(),
             phase: PortPhase::Starting,
             last_error: None,
@@ -143,12 +165,13 @@ impl<E: Effects> PortActor<E> {
                         return;
                     }
                 },
-                ev = recv_opt(&mut self.zebra_rx) => match ev {
-                    Some(ev) => self.on_zebra(ev),
-                    None => {
+                n = recv_batch_opt(&mut self.zebra_rx, &mut self.zebra_batch) => {
+                    if n > 0 {
+                        self.on_zebra_batch();
+                    } else {
                         // The zebra server ended on its own: its routes are void; rebuild.
                         self.zebra_rx = None;
-                        self.on_zebra(ZebraEvent::SessionDown);
+                        self.session_down();
                         self.fail("zebra server stopped").await;
                     }
                 },
@@ -248,6 +271,7 @@ impl<E: Effects> PortActor<E> {
             warn!(port = %self.name(), error = %e, "removing flows");
         }
         if let Some(z) = zebra {
+            self.last_stats = z.route_stats();
             env.stop_zebra(z).await;
         }
         if let Err(e) = env.destroy_container(&self.plan, container).await {
@@ -257,37 +281,47 @@ impl<E: Effects> PortActor<E> {
     }
 
     fn withdraw_all(&mut self) {
-        let routes = std::mem::take(&mut self.routes);
-        for prefix in routes.keys() {
-            self.sink.withdraw(&self.plan.port.name, *prefix);
+        self.changes.clear();
+        if std::mem::take(&mut self.sink_has_routes) {
+            self.sink.withdraw_all(&self.plan.port.name);
         }
     }
 
-    fn on_zebra(&mut self, ev: ZebraEvent) {
-        match ev {
-            ZebraEvent::SessionUp => {
-                debug!(port = %self.name(), "bgpd connected to zebra");
-                self.zebra_connected = true;
-            }
-            ZebraEvent::Replace { prefix, paths } => {
-                if paths.is_empty() {
-                    return self.on_zebra(ZebraEvent::Withdraw { prefix });
+    fn session_down(&mut self) {
+        self.zebra_connected = false;
+        self.bgpd_routes_gone("zebra session ended");
+    }
+
+    /// Hands the collected route changes to the sink in one call.
+    fn flush_changes(&mut self) {
+        if self.changes.is_empty() {
+            return;
+        }
+        self.sink.apply(&self.plan.port.name, &self.changes);
+        self.sink_has_routes = true;
+        self.changes.clear();
+    }
+
+    /// Handles the batch in `zebra_batch`: route changes go to the sink together, session
+    /// events in their place between them.
+    fn on_zebra_batch(&mut self) {
+        let mut batch = std::mem::take(&mut self.zebra_batch);
+        for ev in batch.drain(..) {
+            match ev {
+                ZebraEvent::Route(change) => self.changes.push(change),
+                ZebraEvent::SessionUp => {
+                    self.flush_changes();
+                    debug!(port = %self.name(), "bgpd connected to zebra");
+                    self.zebra_connected = true;
                 }
-                if self.routes.get(&prefix) != Some(&paths) {
-                    self.sink.replace(&self.plan.port.name, prefix, &paths);
-                    self.routes.insert(prefix, paths);
+                ZebraEvent::SessionDown => {
+                    self.flush_changes();
+                    self.session_down();
                 }
-            }
-            ZebraEvent::Withdraw { prefix } => {
-                if self.routes.remove(&prefix).is_some() {
-                    self.sink.withdraw(&self.plan.port.name, prefix);
-                }
-            }
-            ZebraEvent::SessionDown => {
-                self.zebra_connected = false;
-                self.bgpd_routes_gone("zebra session ended");
             }
         }
+        self.flush_changes();
+        self.zebra_batch = batch;
     }
 
     async fn on_bgpd(&mut self, ev: BgpdEvent) {
@@ -482,6 +516,26 @@ impl<E: Effects> PortActor<E> {
 
     fn status(&self) -> PortStatus {
         let bgpd = self.built.as_ref().and_then(|b| b.bgpd.as_ref());
+        let stats = match self.built.as_ref().and_then(|b| b.zebra.as_ref()) {
+            Some(z) => z.route_stats(),
+            None => self.last_stats.clone(),
+        };
+        let installed = self.sink.installed(&self.plan.port.name);
+        let mut peers = self.peers.clone();
+        for p in &mut peers {
+            let gw = Some(p.address);
+            p.routes_installed = installed.as_ref().map(|i| {
+                i.by_gateway
+                    .iter()
+                    .find(|(g, _)| Some(*g) == gw)
+                    .map_or(0, |(_, n)| *n)
+            });
+            p.routes_refused = stats
+                .refused_by_gateway
+                .iter()
+                .find(|(g, _)| *g == gw)
+                .map_or(0, |(_, n)| *n);
+        }
         PortStatus {
             name: self.plan.port.name.clone(),
             phase: self.phase,
@@ -492,16 +546,16 @@ impl<E: Effects> PortActor<E> {
             config_applied: self.applied.as_ref() == Some(&self.desired),
             zebra_connected: self.zebra_connected,
             last_error: self.last_error.clone(),
-            peers: self.peers.clone(),
+            peers,
             announced: self.announced.values().cloned().collect(),
-            routes: self
-                .routes
-                .iter()
-                .map(|(prefix, paths)| RouteEntry {
-                    prefix: *prefix,
-                    paths: paths.clone(),
-                })
-                .collect(),
+            routes: RouteCounts {
+                received: stats.received,
+                deleted: stats.deletes,
+                accepted: stats.held,
+                installed: installed.as_ref().map(|i| i.routes),
+                refused: stats.refused,
+                max_routes: self.plan.port.max_routes as u64,
+            },
         }
     }
 }

@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 
 use crate::config::{ControllerConfig, MacAddr};
 pub use crate::plan::{LinkNames, PortPlan};
-use crate::types::{PeerStatus, ZebraEvent};
+use crate::types::{PeerStatus, RouteStats, ZebraEvent};
 
 /// What a built container looks like, for the zebra server, the flows and the Vty.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,6 +110,39 @@ pub trait BgpdControl: Send + 'static {
     fn restarts(&self) -> u32;
 }
 
+/// A running zebra server, as the port actor sees it.
+pub trait ZebraControl: Send + 'static {
+    /// Its route counters (cheap; never waits for the server).
+    fn route_stats(&self) -> RouteStats;
+}
+
+/// The events of a running zebra server, a batch at a time.
+pub trait ZebraFeed: Send + 'static {
+    /// Appends the next events to `out` (waiting for at least one) and returns how many; 0
+    /// once the server has stopped. Cancel-safe: a call that does not complete loses nothing.
+    fn recv_batch(&mut self, out: &mut Vec<ZebraEvent>) -> impl Future<Output = usize> + Send;
+}
+
+/// A channel of single events is a feed (the fake's): a batch is every event already queued,
+/// up to 1,024.
+impl ZebraFeed for mpsc::Receiver<ZebraEvent> {
+    async fn recv_batch(&mut self, out: &mut Vec<ZebraEvent>) -> usize {
+        let Some(first) = self.recv().await else {
+            return 0;
+        };
+        out.push(first);
+        let mut n = 1;
+        while n < 1024 {
+            match self.try_recv() {
+                Ok(ev) => out.push(ev),
+                Err(_) => break,
+            }
+            n += 1;
+        }
+        n
+    }
+}
+
 /// One Vty session to a bgpd.
 pub trait VtySession: Send + 'static {
     /// Applies typed configuration commands (from [`vty::diff`] or [`vty::BgpConfig::commands`])
@@ -130,7 +163,9 @@ pub trait Effects: Send + Sync + 'static {
     /// A built container.
     type Container: Send + 'static;
     /// A running zebra server.
-    type Zebra: Send + 'static;
+    type Zebra: ZebraControl;
+    /// Its events.
+    type ZebraEvents: ZebraFeed;
     /// A running bgpd supervisor.
     type Bgpd: BgpdControl;
     /// A Vty session.
@@ -161,7 +196,7 @@ pub trait Effects: Send + Sync + 'static {
         &self,
         plan: &PortPlan,
         facts: &ContainerFacts,
-    ) -> impl Future<Output = Result<(Self::Zebra, mpsc::Receiver<ZebraEvent>), EffectError>> + Send;
+    ) -> impl Future<Output = Result<(Self::Zebra, Self::ZebraEvents), EffectError>> + Send;
     /// Stops it and removes its socket.
     fn stop_zebra(&self, zebra: Self::Zebra) -> impl Future<Output = ()> + Send;
 

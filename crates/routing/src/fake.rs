@@ -10,9 +10,9 @@ use tokio::sync::mpsc;
 
 use crate::config::ControllerConfig;
 use crate::effects::{
-    BgpdControl, ContainerFacts, EffectError, Effects, PortPlan, Step, VtySession,
+    BgpdControl, ContainerFacts, EffectError, Effects, PortPlan, Step, VtySession, ZebraControl,
 };
-use crate::types::{PeerStatus, ZebraEvent};
+use crate::types::{PeerStatus, RouteChange, RouteStats, ZebraEvent};
 use bgpd::{BgpdEvent, ExitInfo};
 
 #[derive(Debug, Default)]
@@ -20,6 +20,7 @@ struct State {
     log: Vec<String>,
     applied: BTreeMap<String, Vec<Vec<vty::Command>>>,
     zebra_tx: BTreeMap<String, mpsc::Sender<ZebraEvent>>,
+    zebra_stats: BTreeMap<String, Arc<Mutex<FakeZebraTable>>>,
     bgpd_tx: BTreeMap<String, mpsc::Sender<BgpdEvent>>,
     bgpd_pids: BTreeMap<String, Arc<AtomicU32>>,
     containers: BTreeSet<String>,
@@ -138,9 +139,20 @@ impl FakeEffects {
         self.st().flows.get(port).cloned()
     }
 
-    /// Sends a zebra event to `port`'s actor; false if it has no zebra server.
+    /// Sends a zebra event to `port`'s actor, counting it as the zebra server would (a route
+    /// change it would drop as a repeat is still sent); false if it has no zebra server.
     pub async fn zebra(&self, port: &str, ev: ZebraEvent) -> bool {
-        let tx = self.st().zebra_tx.get(port).cloned();
+        let (tx, table) = {
+            let st = self.st();
+            (
+                st.zebra_tx.get(port).cloned(),
+                st.zebra_stats.get(port).cloned(),
+            )
+        };
+        if let Some(table) = table {
+            let mut t = table.lock().unwrap_or_else(|p| p.into_inner());
+            t.count(&ev);
+        }
         match tx {
             Some(tx) => tx.send(ev).await.is_ok(),
             None => false,
@@ -243,9 +255,49 @@ impl VtySession for FakeVty {
     async fn close(self) {}
 }
 
+/// The fake zebra server's table: the prefixes it holds and its counters.
+#[derive(Debug, Default)]
+struct FakeZebraTable {
+    prefixes: BTreeSet<ipnetwork::IpNetwork>,
+    stats: RouteStats,
+}
+
+impl FakeZebraTable {
+    fn count(&mut self, ev: &ZebraEvent) {
+        match ev {
+            ZebraEvent::Route(RouteChange::Replace { prefix, .. }) => {
+                self.stats.received += 1;
+                self.prefixes.insert(*prefix);
+            }
+            ZebraEvent::Route(RouteChange::Withdraw { prefix }) => {
+                self.stats.deletes += 1;
+                self.prefixes.remove(prefix);
+            }
+            ZebraEvent::SessionDown => self.prefixes.clear(),
+            _ => {}
+        }
+        self.stats.held = self.prefixes.len() as u64;
+    }
+}
+
+/// The fake's zebra server handle.
+#[derive(Debug)]
+pub struct FakeZebra {
+    port: String,
+    table: Arc<Mutex<FakeZebraTable>>,
+}
+
+impl ZebraControl for FakeZebra {
+    fn route_stats(&self) -> RouteStats {
+        let t = self.table.lock().unwrap_or_else(|p| p.into_inner());
+        t.stats.clone()
+    }
+}
+
 impl Effects for FakeEffects {
     type Container = String;
-    type Zebra = String;
+    type Zebra = FakeZebra;
+    type ZebraEvents = mpsc::Receiver<ZebraEvent>;
     type Bgpd = FakeBgpd;
     type Vty = FakeVty;
 
@@ -311,18 +363,35 @@ impl Effects for FakeEffects {
         &self,
         plan: &PortPlan,
         _facts: &ContainerFacts,
-    ) -> Result<(String, mpsc::Receiver<ZebraEvent>), EffectError> {
+    ) -> Result<(FakeZebra, mpsc::Receiver<ZebraEvent>), EffectError> {
         self.maybe_fail(Step::Zebra, &plan.port.name)?;
         self.record(format!("zebra {}", plan.port.name));
         self.st().files.insert(plan.zebra_socket.clone());
         let (tx, rx) = mpsc::channel(1024);
-        self.st().zebra_tx.insert(plan.port.name.clone(), tx);
-        Ok((plan.port.name.clone(), rx))
+        let table = Arc::new(Mutex::new(FakeZebraTable {
+            stats: RouteStats {
+                limit: plan.port.max_routes as u64,
+                ..RouteStats::default()
+            },
+            ..FakeZebraTable::default()
+        }));
+        let mut st = self.st();
+        st.zebra_tx.insert(plan.port.name.clone(), tx);
+        st.zebra_stats.insert(plan.port.name.clone(), table.clone());
+        Ok((
+            FakeZebra {
+                port: plan.port.name.clone(),
+                table,
+            },
+            rx,
+        ))
     }
 
-    async fn stop_zebra(&self, zebra: String) {
-        self.record(format!("stop zebra {zebra}"));
-        self.st().zebra_tx.remove(&zebra);
+    async fn stop_zebra(&self, zebra: FakeZebra) {
+        self.record(format!("stop zebra {}", zebra.port));
+        let mut st = self.st();
+        st.zebra_tx.remove(&zebra.port);
+        st.zebra_stats.remove(&zebra.port);
     }
 
     async fn install_flows(

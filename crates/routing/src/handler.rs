@@ -14,7 +14,8 @@ use crate::actor::{PortActor, PortCommand};
 use crate::announce::{AnnounceError, Announcement};
 use crate::config::{Config, ControllerConfig};
 use crate::effects::{EffectError, Effects, PortPlan};
-use crate::types::{PortPhase, PortStatus, RouteSink};
+use crate::sink::RouteSink;
+use crate::types::{PortPhase, PortStatus, RouteCounts};
 
 struct PortHandle {
     plan: PortPlan,
@@ -147,7 +148,7 @@ impl<E: Effects> RoutingHandler<E> {
                     last_error: Some("port actor ended".into()),
                     peers: Vec::new(),
                     announced: Vec::new(),
-                    routes: Vec::new(),
+                    routes: RouteCounts::default(),
                 }),
             }
         }

@@ -10,8 +10,11 @@
 //! * [`RoutingHandler`]: starts, updates and stops one actor per port. Each actor builds the
 //!   container → zebra server → flows → bgpd, bootstraps bgpd over the Vty on every `Ready`
 //!   (so after every restart), follows configuration changes with minimal diffs (a rebuild only
-//!   when the AS, addresses, MAC or links change), forwards learned routes to a [`RouteSink`],
-//!   withdraws them when bgpd or its zebra session goes, and polls per-peer status.
+//!   when the AS, addresses, MAC or links change), hands learned routes in batches to a
+//!   [`RouteSink`], withdraws them when bgpd or its zebra session goes, and polls per-peer
+//!   status.
+//! * [`sink`]: the [`RouteSink`] contract, and [`TableSink`], the controller's one table of
+//!   learned routes (listed page by page).
 //! * [`Effects`]: every side effect, behind one trait; [`real::RealEffects`] implements it over
 //!   the project's crates, [`fake::FakeEffects`] in memory for tests.
 //!
@@ -38,7 +41,7 @@
 //! let report = handler.apply(&config).await;
 //! assert_eq!(report.added, ["uplink1"]);
 //! for port in handler.status().await {
-//!     println!("{}: {:?}, {} routes", port.name, port.phase, port.routes.len());
+//!     println!("{}: {:?}, {} routes", port.name, port.phase, port.routes.accepted);
 //! }
 //! handler.shutdown().await;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -56,14 +59,21 @@ mod handler;
 pub mod kernel;
 pub mod plan;
 pub mod real;
+pub mod sink;
 mod types;
 
 pub use announce::{AnnounceError, Announcement, Community};
 /// What the bgpd supervisor reports (the `bgpd` crate's events, used as they are).
 pub use bgpd::BgpdEvent;
-pub use effects::{BgpdControl, ContainerFacts, EffectError, Effects, PortPlan, Step, VtySession};
+pub use effects::{
+    BgpdControl, ContainerFacts, EffectError, Effects, PortPlan, Step, VtySession, ZebraControl,
+    ZebraFeed,
+};
 pub use handler::{ApplyReport, RoutingHandler};
+pub use sink::{
+    ChannelSink, Installed, RouteCursor, RoutePage, RouteQuery, RouteRow, RouteSink, SinkEvent,
+    TableSink, TeeSink,
+};
 pub use types::{
-    ChannelSink, PeerStatus, PortPhase, PortStatus, RouteChange, RouteEntry, RoutePath, RouteSink,
-    TableSink, ZebraEvent,
+    PeerStatus, PortPhase, PortStatus, RouteChange, RouteCounts, RoutePath, RouteStats, ZebraEvent,
 };

@@ -190,7 +190,8 @@ impl PortPlan {
     /// from: its names (`prefix`, the port name), its Vty link (`vty_range` through its slot's
     /// /30, `vty_port`, `vty_password` in bgpd's start-up file), where its files live
     /// (`run_dir`), the host side (`host_namespace`), the bgpd binary (`bgpd_path`), its
-    /// datapath link (`uplink`, `address`, `address6`, `mac`, `mtu`) and its AS (`local_as`:
+    /// datapath link (`uplink`, `address`, `address6`, `mac`, `mtu`), the zebra server's route
+    /// cap (`max_routes`) and its AS (`local_as`:
     /// bgpd cannot rename an instance). `status_interval` and `restart_backoff_*` are read
     /// when used and `control_socket` belongs to the process, so they never rebuild a port;
     /// every other port and peer key is a Vty diff.
@@ -229,6 +230,7 @@ impl PortPlan {
         check(a.address6 != b.address6, "address6");
         check(a.mac != b.mac, "mac");
         check(a.mtu != b.mtu, "mtu");
+        check(a.max_routes != b.max_routes, "max_routes");
         check(a.local_as != b.local_as, "local_as");
         why
     }

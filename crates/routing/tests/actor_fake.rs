@@ -8,8 +8,8 @@ use ipnetwork::IpNetwork;
 use routing::config::Config;
 use routing::fake::FakeEffects;
 use routing::{
-    BgpdEvent, PeerStatus, PortPhase, PortStatus, RoutePath, RoutingHandler, Step, TableSink,
-    ZebraEvent,
+    BgpdEvent, PeerStatus, PortPhase, PortStatus, RouteChange, RoutePath, RoutingHandler, Step,
+    TableSink, ZebraEvent,
 };
 use vty::config::{Afi, Asn, Command, Node};
 
@@ -57,6 +57,7 @@ fn path(gw: &str) -> RoutePath {
         ifindex: Some(2),
         distance: 20,
         metric: 0,
+        weight: 1,
     }
 }
 
@@ -145,29 +146,32 @@ async fn routes_flow_to_sink_and_are_withdrawn_when_zebra_session_ends() {
     assert!(
         fx.zebra(
             "p1",
-            ZebraEvent::Replace {
+            ZebraEvent::Route(RouteChange::Replace {
                 prefix: net("198.51.100.0/24"),
                 paths: ecmp.clone()
-            }
+            })
         )
         .await
     );
     assert!(
         fx.zebra(
             "p1",
-            ZebraEvent::Replace {
+            ZebraEvent::Route(RouteChange::Replace {
                 prefix: net("2001:db8:200::/48"),
                 paths: vec![path("2001:db8::2")]
-            }
+            })
         )
         .await
     );
-    let s = wait_for(&h, "p1", "two routes", |s| s.routes.len() == 2).await;
+    let s = wait_for(&h, "p1", "two routes", |s| s.routes.installed == Some(2)).await;
     assert!(s.zebra_connected);
     assert_eq!(sink.routes("p1")[&net("198.51.100.0/24")], ecmp);
     // Gap 6: routes go when the zebra session drops, even though bgpd keeps running.
     fx.zebra("p1", ZebraEvent::SessionDown).await;
-    wait_for(&h, "p1", "routes withdrawn", |s| s.routes.is_empty()).await;
+    wait_for(&h, "p1", "routes withdrawn", |s| {
+        s.routes.installed == Some(0)
+    })
+    .await;
     assert!(sink.is_empty());
     h.shutdown().await;
 }
@@ -183,14 +187,14 @@ async fn with_graceful_restart_the_zebra_server_settles_routes_not_the_actor() {
     for p in [kept, gone] {
         fx.zebra(
             "p1",
-            ZebraEvent::Replace {
+            ZebraEvent::Route(RouteChange::Replace {
                 prefix: p,
                 paths: vec![path("192.0.2.2")],
-            },
+            }),
         )
         .await;
     }
-    wait_for(&h, "p1", "routes", |s| s.routes.len() == 2).await;
+    wait_for(&h, "p1", "routes", |s| s.routes.installed == Some(2)).await;
     // bgpd dies and its zebra session ends: nothing is withdrawn by the actor.
     fx.zebra("p1", ZebraEvent::SessionDown).await;
     assert!(fx.crash_bgpd("p1").await);
@@ -200,17 +204,24 @@ async fn with_graceful_restart_the_zebra_server_settles_routes_not_the_actor() {
     .await;
     assert_eq!(sink.len(), 2, "routes kept across the restart");
     // The zebra server's sweep after the restart withdraws what did not come back, once.
-    fx.zebra("p1", ZebraEvent::Withdraw { prefix: gone }).await;
-    let s = wait_for(&h, "p1", "swept", |s| s.routes.len() == 1).await;
-    assert_eq!(s.routes[0].prefix, kept);
+    fx.zebra(
+        "p1",
+        ZebraEvent::Route(RouteChange::Withdraw { prefix: gone }),
+    )
+    .await;
+    wait_for(&h, "p1", "swept", |s| s.routes.installed == Some(1)).await;
     assert_eq!(sink.len(), 1);
+    assert!(
+        sink.routes("p1").contains_key(&kept),
+        "the route bgpd sent again is kept"
+    );
     h.shutdown().await;
     assert!(sink.is_empty(), "shutdown withdraws every route");
 }
 
 #[tokio::test(start_paused = true)]
-async fn no_cap_on_learned_routes() {
-    // Gap 8: MidoNet capped learned routes at 200 per port.
+async fn thousands_of_learned_routes_under_the_default_cap() {
+    // Gap 8: MidoNet capped learned routes at 200 per port; the default cap is 2 M.
     let (fx, sink, mut h) = started();
     h.apply(&cfg(BASE)).await;
     wait_for(&h, "p1", "configured", |s| s.config_applied).await;
@@ -219,14 +230,17 @@ async fn no_cap_on_learned_routes() {
             IpNetwork::new(std::net::Ipv4Addr::from(0x0a00_0000 + (i << 8)).into(), 24).unwrap();
         fx.zebra(
             "p1",
-            ZebraEvent::Replace {
+            ZebraEvent::Route(RouteChange::Replace {
                 prefix,
                 paths: vec![path("192.0.2.2")],
-            },
+            }),
         )
         .await;
     }
-    wait_for(&h, "p1", "5000 routes", |s| s.routes.len() == 5000).await;
+    wait_for(&h, "p1", "5000 routes", |s| {
+        s.routes.installed == Some(5000)
+    })
+    .await;
     assert_eq!(sink.len(), 5000);
     h.shutdown().await;
     assert!(sink.is_empty(), "shutdown withdraws every route");
@@ -241,13 +255,13 @@ async fn bgpd_restart_reapplies_full_config_and_withdraws_routes_every_time() {
     for round in 1..=5usize {
         fx.zebra(
             "p1",
-            ZebraEvent::Replace {
+            ZebraEvent::Route(RouteChange::Replace {
                 prefix: net("198.51.100.0/24"),
                 paths: vec![path("192.0.2.2")],
-            },
+            }),
         )
         .await;
-        wait_for(&h, "p1", "route", |s| s.routes.len() == 1).await;
+        wait_for(&h, "p1", "route", |s| s.routes.installed == Some(1)).await;
         assert!(fx.crash_bgpd("p1").await);
         wait_for(&h, "p1", "reconfigured", |s| {
             s.config_applied && fx.applied("p1").len() == round + 1
@@ -429,13 +443,13 @@ async fn two_ports_and_port_removal() {
     assert_eq!(fx.containers().len(), 2);
     fx.zebra(
         "p2",
-        ZebraEvent::Replace {
+        ZebraEvent::Route(RouteChange::Replace {
             prefix: net("198.51.100.0/24"),
             paths: vec![path("192.0.2.2")],
-        },
+        }),
     )
     .await;
-    wait_for(&h, "p2", "route", |s| s.routes.len() == 1).await;
+    wait_for(&h, "p2", "route", |s| s.routes.installed == Some(1)).await;
     let r = h.apply(&cfg(BASE)).await;
     assert_eq!(r.removed, ["p2"]);
     assert_eq!(r.unchanged, ["p1"]);
@@ -454,11 +468,34 @@ async fn peer_status_is_polled() {
         uptime_secs: Some(12),
         prefixes_received: Some(3),
         prefixes_sent: Some(1),
+        routes_installed: None,
+        routes_refused: 0,
     }]);
     h.apply(&cfg(BASE)).await;
     let s = wait_for(&h, "p1", "peers", |s| !s.peers.is_empty()).await;
     assert_eq!(s.peers[0].state, "Established");
     assert_eq!(s.bgpd_pid, Some(1001));
+    // The status counts routes per peer from the sink's table, and per port from the server.
+    for (prefix, gw) in [
+        ("198.51.100.0/24", "192.0.2.2"),
+        ("198.51.101.0/24", "192.0.2.2"),
+        ("198.51.102.0/24", "192.0.2.9"),
+    ] {
+        fx.zebra(
+            "p1",
+            ZebraEvent::Route(RouteChange::Replace {
+                prefix: net(prefix),
+                paths: vec![path(gw)],
+            }),
+        )
+        .await;
+    }
+    let s = wait_for(&h, "p1", "three routes", |s| s.routes.installed == Some(3)).await;
+    assert_eq!(s.peers[0].routes_installed, Some(2));
+    assert_eq!(s.peers[0].routes_refused, 0);
+    assert_eq!(s.routes.received, 3);
+    assert_eq!(s.routes.accepted, 3);
+    assert_eq!(s.routes.max_routes, 2_000_000);
     h.shutdown().await;
 }
 

@@ -130,7 +130,7 @@ async fn frr10_sessions_routes_status_kill9_and_withdraw() {
     };
     let s = wait_port(&h, "p1", 90, "both sessions up and all routes", |s| {
         established(s, 2)
-            && has_routes(s, &nets)
+            && has_routes(&sink.table, "p1", &nets)
             && received(s, false) == Some(1)
             && received(s, true) == Some(2)
     })
@@ -142,20 +142,14 @@ async fn frr10_sessions_routes_status_kill9_and_withdraw() {
     assert_eq!(v4.prefixes_received, Some(1));
     let v6 = s.peers.iter().find(|p| p.address.is_ipv6()).unwrap();
     assert_eq!(v6.prefixes_received, Some(2));
-    let r4 = s
-        .routes
-        .iter()
-        .find(|r| r.prefix.to_string() == "198.51.100.0/24")
-        .unwrap();
-    assert_eq!(r4.paths[0].gateway.unwrap().to_string(), "192.0.2.2");
+    let routes = sink.table.routes("p1");
+    let r4 = &routes[&"198.51.100.0/24".parse().unwrap()];
+    assert_eq!(r4[0].gateway.unwrap().to_string(), "192.0.2.2");
     // bgpd 10.3 sends route type 10 for BGP: the default distance is still eBGP's.
-    assert_eq!(r4.paths[0].distance, 20);
-    let r6 = s
-        .routes
-        .iter()
-        .find(|r| r.prefix.to_string() == "2001:db8:1000::/48")
-        .unwrap();
-    assert!(r6.paths[0].gateway.unwrap().is_ipv6(), "{r6:?}");
+    assert_eq!(r4[0].distance, 20);
+    let r6 = &routes[&"2001:db8:1000::/48".parse().unwrap()];
+    assert!(r6[0].gateway.unwrap().is_ipv6(), "{r6:?}");
+    assert_eq!(s.routes.installed, Some(nets.len() as u64));
     assert_eq!(sink.table.routes("p1").len(), nets.len());
 
     // Our networks reach the provider over both families.
@@ -182,7 +176,11 @@ async fn frr10_sessions_routes_status_kill9_and_withdraw() {
         "p1",
         90,
         "bgpd restarted with sessions and routes",
-        |s| s.bgpd_pid.is_some_and(|p| p != pid) && established(s, 2) && has_routes(s, &nets),
+        |s| {
+            s.bgpd_pid.is_some_and(|p| p != pid)
+                && established(s, 2)
+                && has_routes(&sink.table, "p1", &nets)
+        },
     )
     .await;
     assert!(s.zebra_connected);
@@ -193,8 +191,9 @@ async fn frr10_sessions_routes_status_kill9_and_withdraw() {
         "address-family ipv4 unicast",
         "no network 198.51.100.0/24",
     ]);
-    wait_port(&h, "p1", 60, "the withdrawn prefix gone", |s| {
-        !has_routes(s, &["198.51.100.0/24"]) && has_routes(s, &nets[1..])
+    wait_port(&h, "p1", 60, "the withdrawn prefix gone", |_| {
+        !has_routes(&sink.table, "p1", &["198.51.100.0/24"])
+            && has_routes(&sink.table, "p1", &nets[1..])
     })
     .await;
 

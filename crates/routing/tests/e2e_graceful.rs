@@ -14,7 +14,7 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -52,67 +52,6 @@ async fn provider(bgpd: &std::path::Path, lab: &Lab) -> Provider {
     Provider::start(bgpd, ns, "prov", &conf).await
 }
 
-/// Whether the provider's own table has a path for our network (stale or not): one vtysh
-/// call, so that a sample takes well under 100 ms.
-fn holds_our_network(p: &Provider) -> bool {
-    p.bgpd
-        .vtysh(&["show bgp ipv4 unicast 203.0.113.0/24 json"])
-        .ok()
-        .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
-        .and_then(|v| v["paths"].as_array().map(|a| !a.is_empty()))
-        .unwrap_or(false)
-}
-
-/// Counts, every 100 ms on a thread (or as fast as vtysh answers, if slower), the samples where the provider lacks our network.
-struct Sampler {
-    stop: Arc<AtomicBool>,
-    misses: Arc<AtomicUsize>,
-    samples: Arc<AtomicUsize>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Sampler {
-    fn start(provider: Arc<Provider>) -> Sampler {
-        let stop = Arc::new(AtomicBool::new(false));
-        let misses = Arc::new(AtomicUsize::new(0));
-        let samples = Arc::new(AtomicUsize::new(0));
-        let (s, m, n) = (stop.clone(), misses.clone(), samples.clone());
-        let thread = std::thread::spawn(move || {
-            while !s.load(Ordering::Relaxed) {
-                let t = Instant::now();
-                if !holds_our_network(&provider) {
-                    m.fetch_add(1, Ordering::Relaxed);
-                }
-                n.fetch_add(1, Ordering::Relaxed);
-                std::thread::sleep(Duration::from_millis(100).saturating_sub(t.elapsed()));
-            }
-        });
-        Sampler {
-            stop,
-            misses,
-            samples,
-            thread: Some(thread),
-        }
-    }
-
-    fn finish(mut self) -> (usize, usize) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-        (
-            self.misses.load(Ordering::Relaxed),
-            self.samples.load(Ordering::Relaxed),
-        )
-    }
-}
-
-impl Drop for Sampler {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
-}
-
 async fn kill_9_round(graceful: bool) {
     let name = if graceful {
         "bgpd_kill_9_with_graceful_restart_is_hitless"
@@ -134,7 +73,7 @@ async fn kill_9_round(graceful: bool) {
     h.apply(&config(&format!("{}{}", lab.controller(), port(extra, ""))))
         .await;
     let s = wait_port(&h, "p1", 90, "session up", |s| {
-        established(s, 1) && has_routes(s, &["198.51.100.0/24"])
+        established(s, 1) && has_routes(&sink.table, "p1", &["198.51.100.0/24"])
     })
     .await;
     assert!(
@@ -145,8 +84,11 @@ async fn kill_9_round(graceful: bool) {
     );
     let pid = s.bgpd_pid.unwrap();
     let withdrawn = sink.withdrawals.load(Ordering::SeqCst);
-    let rib_before = provider.rib.lock().unwrap().len();
-    let sampler = Sampler::start(provider.clone());
+    let rib_before = provider.rib_len();
+    let sampler = {
+        let p = provider.clone();
+        Sampler::start(move || p.holds("203.0.113.0/24"))
+    };
     tokio::time::sleep(Duration::from_millis(300)).await;
     let killed = Instant::now();
     // SAFETY: kill(2) on the pid of the bgpd this test's controller started.
@@ -175,12 +117,15 @@ async fn kill_9_round(graceful: bool) {
     let s = if graceful {
         s
     } else {
-        wait_port(&h, "p1", 60, "route back", |s| {
-            has_routes(s, &["198.51.100.0/24"])
+        wait_port(&h, "p1", 60, "route back", |_| {
+            has_routes(&sink.table, "p1", &["198.51.100.0/24"])
         })
         .await
     };
-    assert!(has_routes(&s, &["198.51.100.0/24"]), "{s:#?}");
+    assert!(
+        has_routes(&sink.table, "p1", &["198.51.100.0/24"]),
+        "{s:#?}"
+    );
     // Let bgpd finish its restart (End-of-RIB both ways, its update-complete to zebra).
     tokio::time::sleep(Duration::from_secs(3)).await;
     // At least ten samples over the whole restart, however slowly vtysh answers under load.
@@ -190,11 +135,7 @@ async fn kill_9_round(graceful: bool) {
     let withdrawals = sink.withdrawals.load(Ordering::SeqCst) - withdrawn;
     // The provider's own RIB, change by change (continuous, unlike sampling): did its bgpd ever
     // remove our network?
-    let ours: ipnetwork::IpNetwork = "203.0.113.0/24".parse().unwrap();
-    let removed = provider.rib.lock().unwrap()[rib_before..]
-        .iter()
-        .filter(|e| **e == zebra_server::RouteEvent::Withdraw { prefix: ours })
-        .count();
+    let removed = provider.removals_since(rib_before, "203.0.113.0/24");
     if graceful {
         assert_eq!(withdrawals, 0, "the sink saw {withdrawals} withdraw(s)");
         assert_eq!(

@@ -58,7 +58,7 @@ async fn live_config_changes() {
     );
     h.apply(&config(&base)).await;
     wait_port(&h, "p1", 90, "session up", |s| {
-        established(s, 1) && !s.routes.is_empty()
+        established(s, 1) && installed(s) > 0
     })
     .await;
     assert!(
@@ -178,7 +178,7 @@ async fn bgpd_kill_9_repeatedly_recovers() {
     ))
     .await;
     let mut s = wait_port(&h, "p1", 90, "first session", |s| {
-        established(s, 1) && s.routes.len() == 1
+        established(s, 1) && installed(s) == 1
     })
     .await;
     for round in 1..=3u32 {
@@ -191,7 +191,7 @@ async fn bgpd_kill_9_repeatedly_recovers() {
             s.bgpd_pid.is_some_and(|p| p != pid)
                 && s.config_applied
                 && established(s, 1)
-                && s.routes.len() == 1
+                && installed(s) == 1
         })
         .await;
         assert!(
@@ -275,17 +275,17 @@ connect_retry = 5
     h.apply(&config(&format!("{}{ports}", lab.controller())))
         .await;
     let a = wait_port(&h, "a", 90, "port a", |s| {
-        established(s, 1) && has_routes(s, &["10.1.0.0/16"])
+        established(s, 1) && has_routes(&sink.table, "a", &["10.1.0.0/16"])
     })
     .await;
     let b = wait_port(&h, "b", 90, "port b", |s| {
-        established(s, 1) && has_routes(s, &["10.2.0.0/16"])
+        established(s, 1) && has_routes(&sink.table, "b", &["10.2.0.0/16"])
     })
     .await;
     assert_ne!(a.bgpd_pid, b.bgpd_pid);
     assert_ne!(a.namespace, b.namespace);
     assert_eq!(
-        a.routes.len(),
+        sink.table.routes("a").len(),
         1,
         "port a only learns from its own provider"
     );
@@ -366,7 +366,7 @@ async fn broken_bgpd_is_retried_until_fixed() {
         },
     )
     .await;
-    assert!(s.peers.is_empty() && s.routes.is_empty(), "{s:#?}");
+    assert!(s.peers.is_empty() && installed(&s) == 0, "{s:#?}");
     assert!(
         s.last_error.as_deref().unwrap_or("").contains("gave up"),
         "{:?}",
@@ -383,7 +383,7 @@ async fn broken_bgpd_is_retried_until_fixed() {
     // Fixed configuration: the port is rebuilt with the real bgpd and comes up.
     h.apply(&config(&good)).await;
     wait_port(&h, "p1", 120, "session after the fix", |s| {
-        established(s, 1) && s.routes.len() == 1 && s.last_error.is_none()
+        established(s, 1) && installed(s) == 1 && s.last_error.is_none()
     })
     .await;
     h.shutdown().await;

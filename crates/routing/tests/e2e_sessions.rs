@@ -67,14 +67,15 @@ async fn ipv4_and_ipv6_sessions_routes_both_ways_status_and_clean_shutdown() {
     let s = wait_port(&h, "p1", 90, "both sessions up and all routes", |s| {
         established(s, 2)
             && has_routes(
-                s,
+                &sink.table,
+                "p1",
                 &[
                     "198.51.100.0/24",
                     "2001:db8:1000::/48",
                     "2001:db8:2000::/48",
                 ],
             )
-            && s.routes.len() == nets.len()
+            && installed(s) == nets.len() as u64
             && s.peers.iter().all(|p| p.prefixes_sent.unwrap_or(0) >= 1)
     })
     .await;
@@ -89,20 +90,19 @@ async fn ipv4_and_ipv6_sessions_routes_both_ways_status_and_clean_shutdown() {
     let v6 = s.peers.iter().find(|p| p.address.is_ipv6()).unwrap();
     assert_eq!(v6.prefixes_received, Some(2));
     // IPv6 routes carry an IPv6 gateway (gap 5).
-    let r6 = s
-        .routes
-        .iter()
-        .find(|r| r.prefix.to_string() == "2001:db8:1000::/48")
-        .unwrap();
-    assert!(r6.paths[0].gateway.unwrap().is_ipv6(), "{r6:?}");
-    let r4 = s
-        .routes
-        .iter()
-        .find(|r| r.prefix.to_string() == "198.51.100.0/24")
-        .unwrap();
-    assert_eq!(r4.paths[0].gateway.unwrap().to_string(), "192.0.2.2");
-    assert_eq!(r4.paths[0].distance, 20);
-    assert_eq!(sink.table.routes("p1").len(), nets.len());
+    let routes = sink.table.routes("p1");
+    let r6 = &routes[&"2001:db8:1000::/48".parse().unwrap()];
+    assert!(r6[0].gateway.unwrap().is_ipv6(), "{r6:?}");
+    let r4 = &routes[&"198.51.100.0/24".parse().unwrap()];
+    assert_eq!(r4[0].gateway.unwrap().to_string(), "192.0.2.2");
+    assert_eq!(r4[0].distance, 20);
+    assert_eq!(r4[0].weight, 1);
+    assert_eq!(routes.len(), nets.len());
+    // The status counts them without carrying them: every route bgpd installed is accepted
+    // (nothing refused under the default cap) and the IPv4 peer is the gateway of its 601.
+    assert_eq!(s.routes.accepted, nets.len() as u64, "{s:#?}");
+    assert_eq!(s.routes.refused, 0);
+    assert_eq!(v4.routes_installed, Some(601));
 
     // Our networks reach the provider, over both families.
     assert!(
@@ -201,19 +201,19 @@ connect_retry = 5
     let mut h = handler(sink.clone());
     h.apply(&config(&format!("{}{port}", lab.controller())))
         .await;
-    let s = wait_port(&h, "p1", 90, "an ECMP route", |s| {
-        established(s, 2)
-            && s.routes
-                .iter()
-                .any(|r| r.prefix.to_string() == "198.51.100.0/24" && r.paths.len() == 2)
+    let ecmp = |n: usize| {
+        sink.table
+            .routes("p1")
+            .get(&"198.51.100.0/24".parse().unwrap())
+            .is_some_and(|p| p.len() == n)
+    };
+    wait_port(&h, "p1", 90, "an ECMP route", |s| {
+        established(s, 2) && ecmp(2)
     })
     .await;
-    let r = s.routes.iter().find(|r| r.paths.len() == 2).unwrap();
-    let gws: Vec<String> = r
-        .paths
-        .iter()
-        .map(|p| p.gateway.unwrap().to_string())
-        .collect();
+    let routes = sink.table.routes("p1");
+    let r = routes.values().find(|p| p.len() == 2).unwrap();
+    let gws: Vec<String> = r.iter().map(|p| p.gateway.unwrap().to_string()).collect();
     assert!(
         gws.contains(&"192.0.2.2".to_string()) && gws.contains(&"192.0.2.3".to_string()),
         "{gws:?}"
@@ -221,14 +221,12 @@ connect_retry = 5
     // One provider goes away: the route shrinks to one path, not withdrawn.
     let mut gone = providers.remove(0);
     gone.bgpd.kill();
-    let s = wait_port(&h, "p1", 90, "one path left", |s| {
-        s.routes
-            .iter()
-            .any(|r| r.prefix.to_string() == "198.51.100.0/24" && r.paths.len() == 1)
-    })
-    .await;
+    wait_port(&h, "p1", 90, "one path left", |_| ecmp(1)).await;
     assert_eq!(
-        s.routes[0].paths[0].gateway.unwrap().to_string(),
+        sink.table.routes("p1").values().next().unwrap()[0]
+            .gateway
+            .unwrap()
+            .to_string(),
         "192.0.2.3"
     );
     h.shutdown().await;

@@ -11,7 +11,7 @@ use ipnetwork::IpNetwork;
 use netns::NetNsGuard;
 use routing::config::Config;
 use routing::kernel::KernelSink;
-use routing::{RoutePath, RouteSink};
+use routing::{RouteChange, RoutePath, RouteSink};
 
 fn ip(ns: &str, args: &str) -> String {
     let out = Command::new("ip")
@@ -66,6 +66,14 @@ fn path(gw: &str) -> RoutePath {
         ifindex: Some(77),
         distance: 20,
         metric: 0,
+        weight: 1,
+    }
+}
+
+fn replace(prefix: &str, gw: &str) -> RouteChange {
+    RouteChange::Replace {
+        prefix: net(prefix),
+        paths: vec![path(gw)],
     }
 }
 
@@ -90,10 +98,16 @@ fn learned_routes_reach_the_table_merge_and_leave() {
     }
     let sink = KernelSink::new();
     assert!(sink.configure(&config(&name, "")).is_empty());
-    sink.replace("p1", net("203.0.113.0/24"), &[path("192.0.2.1")]);
-    sink.replace("p2", net("203.0.113.0/24"), &[path("198.51.100.1")]);
-    sink.replace("p1", net("2001:db8:77::/48"), &[path("2001:db8::1")]);
-    sink.replace("nope", net("198.18.0.0/24"), &[path("192.0.2.1")]);
+    // One batch per port, as the port actors hand them over.
+    sink.apply(
+        "p1",
+        &[
+            replace("203.0.113.0/24", "192.0.2.1"),
+            replace("2001:db8:77::/48", "2001:db8::1"),
+        ],
+    );
+    sink.apply("p2", &[replace("203.0.113.0/24", "198.51.100.1")]);
+    sink.apply("nope", &[replace("198.18.0.0/24", "192.0.2.1")]);
     assert!(sink.sync(Duration::from_secs(10)));
     let shown = ip(&name, "route show table 120 proto bgp");
     assert!(shown.contains("203.0.113.0/24"), "{shown}");
@@ -128,7 +142,7 @@ fn learned_routes_reach_the_table_merge_and_leave() {
     );
     assert!(!shown.contains("198.51.100.1"), "{shown}");
     // (p2's routes come back in table 121 only once re-learned: the actor re-sends on rebuild.)
-    sink.replace("p2", net("203.0.113.0/24"), &[path("198.51.100.1")]);
+    sink.apply("p2", &[replace("203.0.113.0/24", "198.51.100.1")]);
     assert!(sink.sync(Duration::from_secs(10)));
     let shown = ip(&name, "route show table 121 proto bgp");
     assert!(
@@ -136,10 +150,19 @@ fn learned_routes_reach_the_table_merge_and_leave() {
         "{shown}"
     );
 
-    sink.withdraw("p1", net("203.0.113.0/24"));
-    sink.withdraw("p1", net("2001:db8:77::/48"));
+    sink.apply(
+        "p1",
+        &[RouteChange::Withdraw {
+            prefix: net("203.0.113.0/24"),
+        }],
+    );
     assert!(sink.sync(Duration::from_secs(10)));
     assert_eq!(ip(&name, "route show table 120 proto bgp"), "");
+    assert!(ip(&name, "-6 route show table 120 proto bgp").contains("2001:db8:77::/48"));
+    // Every route of the port at once (bgpd gone without graceful restart).
+    sink.withdraw_all("p1");
+    assert!(sink.sync(Duration::from_secs(10)));
+    assert_eq!(ip(&name, "-6 route show table 120 proto bgp"), "");
     assert_eq!(sink.stats().iter().map(|s| s.installed).sum::<usize>(), 1);
 }
 
@@ -173,7 +196,7 @@ fn routes_left_by_a_crash_stay_until_the_grace_ends() {
     let sink = KernelSink::new();
     assert!(sink.configure(&config(&name, "")).is_empty());
     // Re-learned one of the two; the other stays until the 1 s grace ends.
-    sink.replace("p1", net("203.0.113.0/24"), &[path("192.0.2.1")]);
+    sink.apply("p1", &[replace("203.0.113.0/24", "192.0.2.1")]);
     assert!(sink.sync(Duration::from_secs(10)));
     let stats = sink.stats();
     assert!(stats[0].reconciling);
@@ -208,6 +231,6 @@ fn a_missing_namespace_is_reported_and_nothing_is_attached() {
         errors[0]
     );
     assert!(sink.stats().is_empty());
-    sink.replace("p1", net("203.0.113.0/24"), &[path("192.0.2.1")]);
+    sink.apply("p1", &[replace("203.0.113.0/24", "192.0.2.1")]);
     assert!(sink.sync(Duration::from_secs(1)));
 }

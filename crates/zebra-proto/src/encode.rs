@@ -40,7 +40,17 @@ fn encode_inner(
 ) -> Result<(), EncodeError> {
     let name = message.name();
     let number = match (message, message.command()) {
-        (Message::Unknown { command, .. }, _) => *command,
+        (Message::Unknown { command, .. }, _) => {
+            // A number the profile types would decode as that command, not as `Unknown`.
+            if let Some(typed) = profile.command(*command) {
+                return Err(EncodeError::UnknownIsTyped {
+                    number: *command,
+                    command: typed.name(),
+                    profile,
+                });
+            }
+            *command
+        }
         (_, Some(cmd)) => {
             check_variant(profile, message, cmd)?;
             profile

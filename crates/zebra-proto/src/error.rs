@@ -121,6 +121,17 @@ pub enum EncodeError {
         /// Profile.
         profile: Profile,
     },
+    /// A [`Message::Unknown`](crate::Message::Unknown) names a number the profile types, so
+    /// it would decode as that command instead (build the typed message).
+    #[error("UNKNOWN: command number {number} is {command} in {profile}; build the typed message")]
+    UnknownIsTyped {
+        /// Wire command number.
+        number: u16,
+        /// The command that number means in the profile.
+        command: &'static str,
+        /// Profile.
+        profile: Profile,
+    },
     /// A field has a value the profile's layout cannot carry.
     #[error("{command}: field {field} cannot be expressed in {profile}")]
     FieldNotInProfile {

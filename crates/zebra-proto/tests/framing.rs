@@ -408,3 +408,41 @@ fn with_len(text: &str) -> Vec<u8> {
     b[..2].copy_from_slice(&n.to_be_bytes());
     b
 }
+
+#[test]
+fn unknown_with_a_typed_number_is_refused_for_that_profile() {
+    // Found by the roundtrip fuzz target: FRR 10's ROUTE_NOTIFY_REQUEST is 126, so an `Unknown`
+    // numbered 126 decoded as a truncated ROUTE_NOTIFY_REQUEST. Every profile refuses to encode
+    // an `Unknown` under a number it types, names the command, and leaves no bytes behind.
+    for profile in Profile::ALL {
+        let mut refused = 0;
+        for number in 0..=300u16 {
+            let msg = Message::Unknown {
+                command: number,
+                body: vec![],
+            };
+            let mut out = BytesMut::new();
+            let result = encode(profile, 0, &msg, &mut out);
+            match profile.command(number) {
+                Some(typed) => {
+                    refused += 1;
+                    match result {
+                        Err(EncodeError::UnknownIsTyped {
+                            number: n, command, ..
+                        }) => {
+                            assert_eq!((n, command), (number, typed.name()), "{profile}");
+                        }
+                        other => panic!("{profile} {number}: {other:?}"),
+                    }
+                    assert!(out.is_empty());
+                }
+                None => {
+                    result.unwrap();
+                    let (_, back) = decode(profile, &out).unwrap();
+                    assert_eq!(back, msg, "{profile} {number}");
+                }
+            }
+        }
+        assert!(refused >= 15, "{profile} types only {refused} numbers");
+    }
+}

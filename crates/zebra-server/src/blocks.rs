@@ -50,6 +50,15 @@ struct Block<K, V> {
 }
 
 impl<K, V> Block<K, V> {
+    /// Heap bytes of the block's values (0 while the one value is inline).
+    fn heap_bytes(&self) -> usize {
+        if self.entries.spilled() {
+            self.entries.capacity() * std::mem::size_of::<(u8, V)>()
+        } else {
+            0
+        }
+    }
+
     /// `Ok(position)` of `slot`, or `Err(position)` where it would go.
     ///
     /// Routes mostly come in order, so appending is checked first. Otherwise the search starts
@@ -100,6 +109,8 @@ pub(crate) enum Inserted<V> {
 pub(crate) struct BlockMap<K, V> {
     blocks: HashTable<Block<K, V>>,
     len: usize,
+    /// Heap bytes of the blocks' spilled value arrays (kept up to date on every change).
+    spilled: usize,
     seed: SeededState,
 }
 
@@ -109,6 +120,7 @@ impl<K: BlockKey, V: Copy> BlockMap<K, V> {
         BlockMap {
             blocks: HashTable::new(),
             len: 0,
+            spilled: 0,
             seed: SeededState::random(),
         }
     }
@@ -116,6 +128,12 @@ impl<K: BlockKey, V: Copy> BlockMap<K, V> {
     /// Number of values.
     pub(crate) fn len(&self) -> usize {
         self.len
+    }
+
+    /// Heap bytes the map holds: the hash table (one block and one control byte per bucket)
+    /// and the blocks' spilled value arrays. Constant time.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.blocks.capacity() * (std::mem::size_of::<Block<K, V>>() + 1) + self.spilled
     }
 
     /// Sets the value of `(key, slot)`; an empty slot is filled only if `may_add`.
@@ -143,7 +161,9 @@ impl<K: BlockKey, V: Copy> BlockMap<K, V> {
             },
             Err(_) if !may_add => Inserted::Refused,
             Err(at) => {
+                let before = block.heap_bytes();
                 block.entries.insert(at, (slot, value));
+                self.spilled = self.spilled + block.heap_bytes() - before;
                 self.len += 1;
                 Inserted::Added
             }
@@ -170,6 +190,7 @@ impl<K: BlockKey, V: Copy> BlockMap<K, V> {
         let (_, old) = block.entries.remove(at);
         self.len -= 1;
         if block.entries.is_empty() {
+            self.spilled -= block.heap_bytes();
             entry.remove();
         }
         Some(old)
@@ -208,11 +229,14 @@ impl<K: BlockKey, V: Copy> BlockMap<K, V> {
             let seed = self.seed;
             self.blocks.shrink_to_fit(|b| b.key.hash_with(&seed));
         }
+        let mut spilled = 0;
         for block in self.blocks.iter_mut() {
             if block.entries.len() * 4 < block.entries.capacity() {
                 block.entries.shrink_to_fit();
             }
+            spilled += block.heap_bytes();
         }
+        self.spilled = spilled;
     }
 }
 
@@ -282,6 +306,8 @@ mod tests {
                 }
             }
             assert_eq!(map.len(), model.len());
+            let spilled: usize = map.blocks.iter().map(Block::heap_bytes).sum();
+            assert_eq!(map.spilled, spilled, "round {round}");
         }
         let mut keys: Vec<(u64, u8)> = map.keys().collect();
         keys.sort_unstable();

@@ -18,7 +18,7 @@ use crate::nht::{NhtQuery, ResolvedRoute, Rib};
 use crate::routes::{normalize, RouteTable, Upsert};
 use crate::types::{
     derive_router_id, ClientId, CloseReason, ExtraRoute, Interface, RouteEvent, RoutePath,
-    ServerEvent,
+    RouteStats, ServerEvent,
 };
 
 /// Settings of the core (the protocol-level part of [`crate::ServerConfig`]).
@@ -37,7 +37,8 @@ pub struct CoreConfig {
     /// Resolve every tracked nexthop over the default route (zebra's
     /// `ip nht resolve-via-default`), not only registrations that ask for it.
     pub nht_resolve_via_default: bool,
-    /// Most routes kept; further new prefixes are ignored (and logged).
+    /// Most routes kept; further new prefixes are refused (never stored), counted in
+    /// [`ServerCore::route_stats`] and logged once.
     pub max_routes: usize,
     /// Most nexthop registrations per client; a client exceeding it is disconnected.
     pub max_nht_per_client: usize,
@@ -243,6 +244,11 @@ pub struct ServerCore {
     gr: GrTable,
     unknown_seen: HashSet<(Profile, u16)>,
     full_logged: bool,
+    received: u64,
+    deletes: u64,
+    refused: u64,
+    /// Refused adds by gateway (at most `RouteStats::MAX_GATEWAYS` keys; `None` takes the rest).
+    refused_by_gateway: BTreeMap<Option<IpAddr>, u64>,
 }
 
 fn dedup_interfaces(mut ifs: Vec<Interface>) -> Vec<Interface> {
@@ -271,6 +277,10 @@ impl ServerCore {
             gr: GrTable::default(),
             unknown_seen: HashSet::new(),
             full_logged: false,
+            received: 0,
+            deletes: 0,
+            refused: 0,
+            refused_by_gateway: BTreeMap::new(),
         }
     }
 
@@ -300,6 +310,31 @@ impl ServerCore {
     /// How many learned routes are held (stale ones included).
     pub fn route_count(&self) -> usize {
         self.routes.len()
+    }
+
+    /// The route counters (constant time).
+    pub fn route_stats(&self) -> RouteStats {
+        RouteStats {
+            received: self.received,
+            deletes: self.deletes,
+            held: self.routes.len() as u64,
+            limit: self.routes.limit() as u64,
+            refused: self.refused,
+            refused_by_gateway: self
+                .refused_by_gateway
+                .iter()
+                .map(|(g, n)| (*g, *n))
+                .collect(),
+            table_bytes: self.routes.heap_bytes() as u64,
+        }
+    }
+
+    /// Whether the counters changed since `stats` was taken (cheap; for publishing).
+    pub fn route_stats_changed(&self, stats: &RouteStats) -> bool {
+        stats.received != self.received
+            || stats.deletes != self.deletes
+            || stats.held != self.routes.len() as u64
+            || stats.refused != self.refused
     }
 
     /// Every learned prefix held (unordered).
@@ -559,6 +594,7 @@ impl ServerCore {
             }),
             Request::RouteAdd { prefix, paths } => self.route_add(client, prefix, paths, out),
             Request::RouteDelete { prefix } => {
+                self.deletes += 1;
                 let prefix = normalize(prefix);
                 if self.routes.remove(&prefix) {
                     out.push(Output::Event(ServerEvent::Route(RouteEvent::Withdraw {
@@ -648,6 +684,7 @@ impl ServerCore {
             tracing::debug!(%client, %prefix, "route add without nexthops ignored");
             return;
         }
+        self.received += 1;
         let fp = self.routes.fingerprint(&paths);
         match self.routes.upsert(&prefix, owner_of(client), fp) {
             Upsert::Changed => {
@@ -658,12 +695,22 @@ impl ServerCore {
             }
             Upsert::Unchanged => {}
             Upsert::Full => {
+                self.refused += 1;
+                let gateway = paths.first().and_then(|p| p.gateway);
+                let key = if self.refused_by_gateway.contains_key(&gateway)
+                    || self.refused_by_gateway.len() < RouteStats::MAX_GATEWAYS - 1
+                {
+                    gateway
+                } else {
+                    None
+                };
+                *self.refused_by_gateway.entry(key).or_insert(0) += 1;
                 if !self.full_logged {
                     self.full_logged = true;
                     tracing::warn!(
                         limit = self.cfg.max_routes,
                         %prefix,
-                        "learned-route table full; new prefixes ignored (logged once)"
+                        "learned-route table full; new prefixes refused and counted (logged once)"
                     );
                 }
             }

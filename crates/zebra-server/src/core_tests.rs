@@ -672,6 +672,51 @@ fn route_table_limit_ignores_new_prefixes() {
         );
     }
     assert_eq!(c.route_prefixes(), vec![net("198.51.100.0/24")]);
+    let stats = c.route_stats();
+    assert_eq!((stats.received, stats.held, stats.refused), (2, 1, 1));
+}
+
+#[test]
+fn refused_routes_are_counted_by_gateway_within_a_bound() {
+    let (mut c, id, _) = core_with(CoreConfig {
+        interfaces: ifs(),
+        max_routes: 0,
+        ..CoreConfig::default()
+    });
+    // More gateways than are told apart: the overflow is counted under `None`, with paths
+    // that have no gateway.
+    let gateways = RouteStats::MAX_GATEWAYS as u32 + 10;
+    for g in 0..gateways {
+        let gw = std::net::Ipv4Addr::from(0xc612_0000 + g).to_string();
+        let out = req(
+            &mut c,
+            id,
+            Request::RouteAdd {
+                prefix: net("198.51.100.0/24"),
+                paths: vec![path(&gw, 5)],
+            },
+        );
+        assert!(events(&out).is_empty(), "a refused route makes no event");
+    }
+    let mut blackhole = path("192.0.2.2", 5);
+    blackhole.gateway = None;
+    req(
+        &mut c,
+        id,
+        Request::RouteAdd {
+            prefix: net("203.0.113.0/24"),
+            paths: vec![blackhole],
+        },
+    );
+    let stats = c.route_stats();
+    assert_eq!(stats.refused, u64::from(gateways) + 1);
+    assert_eq!(stats.held, 0);
+    assert_eq!(stats.refused_by_gateway.len(), RouteStats::MAX_GATEWAYS);
+    assert_eq!(stats.refused_by_gateway[0], (None, 12));
+    assert_eq!(
+        stats.refused_by_gateway.iter().map(|(_, n)| n).sum::<u64>(),
+        stats.refused
+    );
 }
 
 #[test]

@@ -92,7 +92,7 @@ pub use crate::reader::{Decoded, FrameReader};
 pub use crate::server::{ServerConfig, ZebraServer, MAX_WITHDRAW_GRACE};
 pub use crate::types::{
     iff, ClientId, CloseReason, ExtraNexthop, ExtraRoute, ExtraRouteKind, Interface, RouteEvent,
-    RoutePath, ServerEvent,
+    RoutePath, RouteStats, ServerEvent,
 };
 /// The protocol profile a client speaks (the codec's, re-exported).
 pub use zebra_proto::Profile;

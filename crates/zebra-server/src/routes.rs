@@ -150,6 +150,16 @@ impl RouteTable {
         self.v4.len() + self.v6.len()
     }
 
+    /// Heap bytes the table holds (constant time).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.v4.heap_bytes() + self.v6.heap_bytes()
+    }
+
+    /// The most routes the table keeps.
+    pub(crate) fn limit(&self) -> usize {
+        self.limit
+    }
+
     /// Inserts or replaces `prefix` (already normalised) for `owner`.
     pub(crate) fn upsert(&mut self, prefix: &IpNetwork, owner: u32, fp: u64) -> Upsert {
         let may_add = self.len() < self.limit;

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -21,7 +22,9 @@ use crate::error::ServerError;
 use crate::events::{EventReceiver, MAX_EVENT_BATCH};
 use crate::reader::FrameReader;
 use crate::socket::{bind, SocketFile};
-use crate::types::{ClientId, CloseReason, ExtraRoute, Interface, RoutePath, ServerEvent};
+use crate::types::{
+    ClientId, CloseReason, ExtraRoute, Interface, RoutePath, RouteStats, ServerEvent,
+};
 
 /// How to run a [`ZebraServer`].
 #[derive(Debug, Clone)]
@@ -43,7 +46,8 @@ pub struct ServerConfig {
     pub withdraw_grace: Option<Duration>,
     /// Resolve all tracked nexthops over the default route (`ip nht resolve-via-default`).
     pub nht_resolve_via_default: bool,
-    /// Most learned routes held.
+    /// Most learned routes held (the per-port cap): adds of new prefixes beyond it are refused,
+    /// never stored, and counted in [`ZebraServer::route_stats`].
     pub max_routes: usize,
     /// Most nexthop registrations per connection.
     pub max_nht_per_client: usize,
@@ -155,6 +159,7 @@ pub struct ZebraServer {
     cancel: CancellationToken,
     task: Option<JoinHandle<()>>,
     socket: SocketFile,
+    stats: Arc<Mutex<RouteStats>>,
 }
 
 impl ZebraServer {
@@ -173,8 +178,13 @@ impl ZebraServer {
         let (event_tx, event_rx) = mpsc::channel(batches);
         let (control, control_rx) = mpsc::unbounded_channel();
         let cancel = CancellationToken::new();
+        let core = ServerCore::new(cfg.core_config());
+        let published = core.route_stats();
+        let stats = Arc::new(Mutex::new(published.clone()));
         let state = Loop {
-            core: ServerCore::new(cfg.core_config()),
+            core,
+            stats: stats.clone(),
+            published,
             conns: HashMap::new(),
             events: event_tx,
             cancel: cancel.clone(),
@@ -192,9 +202,20 @@ impl ZebraServer {
                 cancel,
                 task: Some(task),
                 socket,
+                stats,
             },
             EventReceiver::new(event_rx),
         ))
+    }
+
+    /// The learned-route counters as of the last batch the server handled. Cheap (a copy of a
+    /// few counters) and never waits for the server's loop, so it may be called from the task
+    /// that consumes the events.
+    pub fn route_stats(&self) -> RouteStats {
+        match self.stats.lock() {
+            Ok(s) => s.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
     }
 
     /// The socket path.
@@ -262,6 +283,10 @@ struct Conn {
 
 struct Loop {
     core: ServerCore,
+    /// Where [`ZebraServer::route_stats`] reads the counters.
+    stats: Arc<Mutex<RouteStats>>,
+    /// The counters last written there.
+    published: RouteStats,
     /// The configured profile, if any (see [`ServerConfig::profile`]).
     profile: Option<Profile>,
     conns: HashMap<ClientId, Conn>,
@@ -301,10 +326,24 @@ impl Loop {
             if !self.flush().await {
                 break;
             }
+            self.publish_stats();
         }
         for (_, c) in self.conns.drain() {
             c.token.cancel();
         }
+    }
+
+    /// Writes the route counters where the handle reads them, when they changed.
+    fn publish_stats(&mut self) {
+        if !self.core.route_stats_changed(&self.published) {
+            return;
+        }
+        self.published = self.core.route_stats();
+        let mut shared = match self.stats.lock() {
+            Ok(s) => s,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        shared.clone_from(&self.published);
     }
 
     fn accept(&mut self, stream: UnixStream, cmd_tx: &mpsc::Sender<Cmd>) {

@@ -157,8 +157,10 @@ impl ExtraRoute {
     }
 }
 
-/// One path of a learned route (one ECMP member).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// One path of a learned route (one ECMP member): the one route-path type of the whole project
+/// (the `routing` crate and the controller re-export it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct RoutePath {
     /// Gateway (the BGP nexthop; for IPv6 often the peer's link-local address). `None` for
     /// interface-only and blackhole nexthops.
@@ -197,6 +199,32 @@ impl RouteEvent {
             RouteEvent::Replace { prefix, .. } | RouteEvent::Withdraw { prefix } => *prefix,
         }
     }
+}
+
+/// Counters of the learned-route table: what bgpd sent, what is held, what the cap refused.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RouteStats {
+    /// Route adds (with at least one nexthop) received from bgpd since the server started.
+    pub received: u64,
+    /// Route deletes received.
+    pub deletes: u64,
+    /// Routes held now (each one was handed to the embedder; stale ones included).
+    pub held: u64,
+    /// The cap on held routes ([`ServerConfig::max_routes`](crate::ServerConfig::max_routes)).
+    pub limit: u64,
+    /// Route adds of new prefixes refused because the table was full (never stored).
+    pub refused: u64,
+    /// The refused adds by the gateway of their first path (at most
+    /// [`RouteStats::MAX_GATEWAYS`] gateways are told apart; `None` collects paths without a
+    /// gateway and the overflow), in gateway order.
+    pub refused_by_gateway: Vec<(Option<IpAddr>, u64)>,
+    /// Heap bytes of the table (prefixes, owners, fingerprints).
+    pub table_bytes: u64,
+}
+
+impl RouteStats {
+    /// How many gateways the refused counts tell apart.
+    pub const MAX_GATEWAYS: usize = 256;
 }
 
 /// Identifies one client connection for the life of a server.

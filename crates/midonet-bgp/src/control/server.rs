@@ -305,14 +305,14 @@ async fn serve(stream: UnixStream, access: Access, tx: mpsc::Sender<Pending>) {
                         Reply::error(denied.to_string())
                     }
                     Ok(()) => {
-                        if let Request::Watch { port } = request {
-                            // Subscribe first, then take the current table: no change is
-                            // missed. The stream owns the connection until the client goes.
+                        if let Some(port) = request.stream_port() {
+                            // Subscribe first, then read the current table a page at a time:
+                            // no change is missed. The stream owns the connection until the
+                            // client goes.
+                            let port = port.map(str::to_string);
                             let rx = crate::watch::subscribe();
-                            let Some(current) = forward(&tx, Request::Status).await else {
-                                return;
-                            };
-                            return crate::watch::stream(w, rx, current.ports, port).await;
+                            let pages = |query| table_page(&tx, query);
+                            return crate::watch::stream(w, rx, pages, port).await;
                         }
                         match forward(&tx, request).await {
                             Some(reply) => reply,
@@ -326,6 +326,20 @@ async fn serve(stream: UnixStream, access: Access, tx: mpsc::Sender<Pending>) {
             debug!("control client went away");
             return;
         }
+    }
+}
+
+/// One page of the controller's route table, asked of the main loop like a `routes` request.
+async fn table_page(
+    tx: &mpsc::Sender<Pending>,
+    query: routing::RouteQuery,
+) -> Result<routing::RoutePage, String> {
+    match forward(tx, Request::Routes(query)).await {
+        None => Err("the controller is shutting down".into()),
+        Some(Reply {
+            ok: false, error, ..
+        }) => Err(error.unwrap_or_else(|| "routes not available".into())),
+        Some(reply) => Ok(reply.page.unwrap_or_default()),
     }
 }
 

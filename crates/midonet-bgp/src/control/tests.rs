@@ -20,6 +20,7 @@ fn answer_all() -> mpsc::Sender<Pending> {
                 ok: true,
                 error: Some(p.request.name().to_string()),
                 ports: Vec::new(),
+                page: None,
             });
         }
     });
@@ -226,7 +227,14 @@ fn root_asks_anything_the_group_only_reads_others_nothing() {
     };
     let open = Access { group: Some(50) };
     let closed = Access::default();
-    for r in [Request::Status, Request::Reload] {
+    let routes = Request::Routes(routing::RouteQuery::default());
+    let watch = Request::Watch { port: None };
+    for r in [
+        Request::Status,
+        Request::Reload,
+        routes.clone(),
+        watch.clone(),
+    ] {
         assert_eq!(authorize(&closed, &root, &r), Ok(()));
         assert_eq!(
             authorize(&closed, &member, &r),
@@ -238,6 +246,8 @@ fn root_asks_anything_the_group_only_reads_others_nothing() {
         );
     }
     assert_eq!(authorize(&open, &member, &Request::Status), Ok(()));
+    assert_eq!(authorize(&open, &member, &routes), Ok(()));
+    assert_eq!(authorize(&open, &member, &watch), Ok(()));
     assert_eq!(
         authorize(&open, &member, &Request::Reload),
         Err(Denied::NeedsRoot("reload"))
@@ -330,6 +340,71 @@ async fn peer_credentials_decide_what_a_client_may_ask() {
     // Root still may.
     let r = ask(&path, Request::Reload).await.unwrap();
     assert_eq!(r.error.as_deref(), Some("reload"));
+}
+
+/// `routes` pages and the route stream's first pages both come from the main loop's table.
+#[tokio::test]
+async fn routes_pages_and_the_watch_snapshot_come_from_the_table() {
+    use routing::{RouteChange, RoutePath, RouteSink, TableSink};
+    let table = std::sync::Arc::new(TableSink::new());
+    let changes: Vec<RouteChange> = (0..12_345u32)
+        .map(|i| RouteChange::Replace {
+            prefix: ipnetwork::IpNetwork::new(
+                std::net::Ipv4Addr::from(0x0a00_0000 + (i << 8)).into(),
+                24,
+            )
+            .unwrap(),
+            paths: vec![RoutePath {
+                gateway: Some("192.0.2.2".parse().unwrap()),
+                ifindex: Some(2),
+                distance: 20,
+                metric: 0,
+                weight: 1,
+            }],
+        })
+        .collect();
+    table.apply("p1", &changes);
+    let (tx, mut rx) = mpsc::channel::<Pending>(4);
+    let t = table.clone();
+    tokio::spawn(async move {
+        while let Some(p) = rx.recv().await {
+            let reply = match p.request {
+                Request::Routes(q) => Reply::page(t.page(&q)),
+                other => Reply::error(other.name()),
+            };
+            let _ = p.reply.send(reply);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.sock");
+    let _server = ControlServer::bind(&path, tx).await.unwrap();
+    let query = routing::RouteQuery {
+        limit: 100,
+        ..Default::default()
+    };
+    let r = ask(&path, Request::Routes(query)).await.unwrap();
+    let page = r.page.unwrap();
+    assert_eq!(page.routes.len(), 100);
+    assert!(page.next.is_some());
+    assert!(r.ports.is_empty());
+    // The stream: every route (two pages of the table), then `synced`.
+    let mut s = connect(&path).await;
+    s.get_mut()
+        .write_all(b"{\"request\":\"watch\",\"port\":\"p1\"}\n")
+        .await
+        .unwrap();
+    let mut replaced = 0;
+    loop {
+        let mut l = String::new();
+        s.read_line(&mut l).await.unwrap();
+        let v: serde_json::Value = serde_json::from_str(&l).unwrap();
+        if v["op"] == "synced" {
+            break;
+        }
+        assert_eq!(v["op"], "replace", "{v}");
+        replaced += 1;
+    }
+    assert_eq!(replaced, 12_345);
 }
 
 #[test]

@@ -107,6 +107,13 @@ pub struct ControllerConfig {
     pub restart_backoff_max: Duration,
 }
 
+/// The default per-port cap on learned routes: a full IPv4 and IPv6 Internet table (about
+/// 1.0 M + 0.2 M routes today) with room to grow.
+pub const DEFAULT_MAX_ROUTES: usize = 2_000_000;
+
+/// The largest per-port cap accepted.
+pub const MAX_MAX_ROUTES: usize = 50_000_000;
+
 /// One BGP-enabled router port.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PortConfig {
@@ -133,6 +140,9 @@ pub struct PortConfig {
     pub networks: BTreeSet<Prefix>,
     /// ECMP width (`maximum-paths`).
     pub maximum_paths: MaximumPaths,
+    /// Most learned routes the port's zebra server holds (default
+    /// [`DEFAULT_MAX_ROUTES`]); further new prefixes are refused, counted and never stored.
+    pub max_routes: usize,
     /// bgpd log file (`log file PATH`).
     pub log_file: LogFile,
     /// Turns on `debug bgp` logging.

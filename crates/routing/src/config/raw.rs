@@ -59,6 +59,7 @@ pub(crate) struct RawPort {
     #[serde(default)]
     pub networks: Vec<String>,
     pub maximum_paths: Option<i64>,
+    pub max_routes: Option<i64>,
     pub keepalive: Option<i64>,
     pub hold_time: Option<i64>,
     pub connect_retry: Option<i64>,

@@ -519,6 +519,19 @@ fn port(
             None
         }
     });
+    let max_routes = match raw.max_routes {
+        None => DEFAULT_MAX_ROUTES,
+        Some(n) => match usize::try_from(n) {
+            Ok(n) if (1..=MAX_MAX_ROUTES).contains(&n) => n,
+            _ => {
+                errs.push(
+                    format!("{path}.max_routes"),
+                    format!("{n} is outside 1–{MAX_MAX_ROUTES}"),
+                );
+                DEFAULT_MAX_ROUTES
+            }
+        },
+    };
     let mtu = raw.mtu.unwrap_or(1500);
     if !(576..=65535).contains(&mtu) {
         errs.push(format!("{path}.mtu"), format!("{mtu} is outside 576–65535"));
@@ -633,6 +646,7 @@ fn port(
         router_id: router_id?,
         networks,
         maximum_paths: maximum_paths?,
+        max_routes,
         log_file: log_file?,
         debug: raw.debug,
         graceful_restart: graceful_restart?,

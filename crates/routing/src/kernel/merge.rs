@@ -99,10 +99,12 @@ impl Merge {
     /// Forgets port `id` and its routes; returns the prefixes that change.
     pub fn remove_port(&mut self, id: u16) -> Vec<(IpNetwork, Vec<NextHop>)> {
         self.ports.remove(&id);
-        self.remove_port_routes(id)
+        self.withdraw_port_routes(id)
     }
 
-    fn remove_port_routes(&mut self, id: u16) -> Vec<(IpNetwork, Vec<NextHop>)> {
+    /// Withdraws every route of port `id` (the port stays known); returns the prefixes that
+    /// change.
+    pub fn withdraw_port_routes(&mut self, id: u16) -> Vec<(IpNetwork, Vec<NextHop>)> {
         let prefixes: Vec<IpNetwork> = self
             .routes
             .iter()
@@ -189,6 +191,7 @@ mod tests {
             ifindex: Some(99), // bgpd's namespace index: never used in the host FIB
             distance,
             metric: 0,
+            weight: 1,
         }
     }
 
@@ -294,6 +297,7 @@ mod tests {
             ifindex: None,
             distance: 20,
             metric: 0,
+            weight: 1,
         };
         assert!(m.replace(1, p("203.0.113.0/24"), &[none]).is_empty());
         assert!(m.replace(1, p("203.0.113.0/24"), &[]).is_empty());

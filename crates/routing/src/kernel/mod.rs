@@ -25,7 +25,8 @@ use tracing::{debug, info, warn};
 pub use merge::{Merge, PortFacts};
 
 use crate::config::{Config, SinkConfig};
-use crate::types::{RoutePath, RouteSink};
+use crate::sink::RouteSink;
+use crate::types::RouteChange;
 
 /// How often routes the kernel refused are tried again.
 const RETRY_EVERY: Duration = Duration::from_secs(5);
@@ -86,8 +87,10 @@ pub struct SinkError {
 enum Msg {
     Port(u16, PortSpec),
     RemovePort(u16),
-    Replace(u16, IpNetwork, Vec<RoutePath>),
-    Withdraw(u16, IpNetwork),
+    /// One batch of a port's route changes (one `RouteSink::apply`), written together.
+    Apply(u16, Vec<RouteChange>),
+    /// Every route of the port is gone (the port itself stays).
+    WithdrawAll(u16),
     EndReconcile,
     Sync(mpsc::SyncSender<()>),
 }
@@ -284,15 +287,18 @@ impl KernelSink {
 }
 
 impl RouteSink for KernelSink {
-    fn replace(&self, port: &str, prefix: IpNetwork, paths: &[RoutePath]) {
+    fn apply(&self, port: &str, changes: &[RouteChange]) {
+        if changes.is_empty() {
+            return;
+        }
         if let Some(p) = self.port(port) {
-            let _ = p.tx.send(Msg::Replace(p.id, prefix, paths.to_vec()));
+            let _ = p.tx.send(Msg::Apply(p.id, changes.to_vec()));
         }
     }
 
-    fn withdraw(&self, port: &str, prefix: IpNetwork) {
+    fn withdraw_all(&self, port: &str) {
         if let Some(p) = self.port(port) {
-            let _ = p.tx.send(Msg::Withdraw(p.id, prefix));
+            let _ = p.tx.send(Msg::WithdrawAll(p.id));
         }
     }
 }
@@ -343,13 +349,23 @@ impl Worker {
 
     fn handle(&mut self, msg: Msg, syncs: &mut Vec<mpsc::SyncSender<()>>) {
         match msg {
-            Msg::Replace(id, prefix, paths) => {
-                let hops = self.merge.replace(id, prefix, &paths);
-                self.set(prefix, hops);
+            Msg::Apply(id, changes) => {
+                for change in changes {
+                    let (prefix, hops) = match change {
+                        RouteChange::Replace { prefix, paths } => {
+                            (prefix, self.merge.replace(id, prefix, &paths))
+                        }
+                        RouteChange::Withdraw { prefix } => {
+                            (prefix, self.merge.withdraw(id, prefix))
+                        }
+                    };
+                    self.set(prefix, hops);
+                }
             }
-            Msg::Withdraw(id, prefix) => {
-                let hops = self.merge.withdraw(id, prefix);
-                self.set(prefix, hops);
+            Msg::WithdrawAll(id) => {
+                for (prefix, hops) in self.merge.withdraw_port_routes(id) {
+                    self.set(prefix, hops);
+                }
             }
             Msg::Port(id, spec) => {
                 let uplink = match self.fib.ifindex(&spec.uplink) {

@@ -19,10 +19,10 @@ use crate::config::ControllerConfig;
 use crate::effects::{
     BgpdControl, ContainerFacts, EffectError, Effects, PortPlan, Step, VtySession,
 };
-use crate::types::{PeerStatus, ZebraEvent};
+use crate::types::PeerStatus;
 use bgpd::BgpdEvent;
 
-pub use zebra::RealZebra;
+pub use zebra::{RealZebra, RealZebraEvents};
 
 /// The real side effects. Cheap to create; keeps one tc handle per host-side namespace.
 #[derive(Default)]
@@ -157,6 +157,7 @@ impl VtySession for RealVty {
 impl Effects for RealEffects {
     type Container = netns::Container;
     type Zebra = RealZebra;
+    type ZebraEvents = RealZebraEvents;
     type Bgpd = RealBgpd;
     type Vty = RealVty;
 
@@ -280,7 +281,7 @@ impl Effects for RealEffects {
         &self,
         plan: &PortPlan,
         facts: &ContainerFacts,
-    ) -> Result<(RealZebra, mpsc::Receiver<ZebraEvent>), EffectError> {
+    ) -> Result<(RealZebra, RealZebraEvents), EffectError> {
         let profile = self.zebra_profile(plan).await?;
         zebra::start(plan, facts, profile).await
     }

@@ -39,6 +39,8 @@ pub fn parse_summary(text: &str) -> Result<Vec<PeerStatus>, SummaryError> {
                 uptime_secs: Some(p.peer_uptime_msec / 1000),
                 prefixes_received: Some(0),
                 prefixes_sent: Some(0),
+                routes_installed: None,
+                routes_refused: 0,
             });
             // bgpd reports u64 counts; a sum past u64::MAX (only a broken or hostile bgpd
             // answers that) is unknown rather than a panic or a wrapped number.

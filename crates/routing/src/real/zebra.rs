@@ -1,26 +1,52 @@
 //! The port's zebra server: tells bgpd about the datapath interface (real MAC, MTU and prefix
-//! lengths — MidoNet hard-coded /4 and MTU 1300) and turns what bgpd installs into
-//! [`ZebraEvent`]s.
+//! lengths — MidoNet hard-coded /4 and MTU 1300) and hands what bgpd installs to the port actor
+//! a batch at a time, as [`ZebraEvent`]s wrapping the server's own route events.
 
 use ipnetwork::IpNetwork;
-use tokio::sync::mpsc;
-use tracing::{debug, warn};
+use tracing::debug;
 
-use crate::effects::{ContainerFacts, EffectError, PortPlan, Step};
-use crate::types::{RoutePath, ZebraEvent};
+use crate::effects::{ContainerFacts, EffectError, PortPlan, Step, ZebraControl, ZebraFeed};
+use crate::types::{RouteStats, ZebraEvent};
 
-/// A running zebra server and the task translating its events.
+/// A running zebra server.
 #[derive(Debug)]
 pub struct RealZebra {
     server: zebra_server::ZebraServer,
-    forward: tokio::task::JoinHandle<()>,
 }
 
 impl RealZebra {
     /// Stops the server (its socket file is removed).
     pub async fn stop(self) {
-        self.forward.abort();
         self.server.shutdown().await;
+    }
+}
+
+impl ZebraControl for RealZebra {
+    fn route_stats(&self) -> RouteStats {
+        self.server.route_stats()
+    }
+}
+
+/// The server's event stream, read by the port actor itself (no relay task, no second channel).
+#[derive(Debug)]
+pub struct RealZebraEvents {
+    rx: zebra_server::EventReceiver,
+    scratch: Vec<zebra_server::ServerEvent>,
+}
+
+impl ZebraFeed for RealZebraEvents {
+    async fn recv_batch(&mut self, out: &mut Vec<ZebraEvent>) -> usize {
+        loop {
+            // Cancel-safe: the receiver's recv_batch is, and nothing below awaits.
+            if self.rx.recv_batch(&mut self.scratch).await == 0 {
+                return 0;
+            }
+            let before = out.len();
+            out.extend(self.scratch.drain(..).filter_map(map_event));
+            if out.len() > before {
+                return out.len() - before;
+            }
+        }
     }
 }
 
@@ -41,23 +67,10 @@ pub fn interfaces(facts: &ContainerFacts) -> Vec<zebra_server::Interface> {
     vec![lo, dp]
 }
 
-fn map_path(p: &zebra_server::RoutePath) -> RoutePath {
-    RoutePath {
-        gateway: p.gateway,
-        ifindex: p.ifindex,
-        distance: p.distance,
-        metric: p.metric,
-    }
-}
-
 fn map_event(ev: zebra_server::ServerEvent) -> Option<ZebraEvent> {
-    use zebra_server::{RouteEvent, ServerEvent};
+    use zebra_server::ServerEvent;
     Some(match ev {
-        ServerEvent::Route(RouteEvent::Replace { prefix, paths }) => ZebraEvent::Replace {
-            prefix,
-            paths: paths.iter().map(map_path).collect(),
-        },
-        ServerEvent::Route(RouteEvent::Withdraw { prefix }) => ZebraEvent::Withdraw { prefix },
+        ServerEvent::Route(route) => ZebraEvent::Route(route),
         ServerEvent::ClientHello { .. } => ZebraEvent::SessionUp,
         ServerEvent::AllClientsGone => ZebraEvent::SessionDown,
         ServerEvent::ClientGone { client, reason } => {
@@ -68,34 +81,27 @@ fn map_event(ev: zebra_server::ServerEvent) -> Option<ZebraEvent> {
     })
 }
 
-/// Starts the zebra server of `plan` on its socket.
+/// Starts the zebra server of `plan` on its socket, with the port's route cap.
 pub async fn start(
     plan: &PortPlan,
     facts: &ContainerFacts,
     profile: zebra_server::Profile,
-) -> Result<(RealZebra, mpsc::Receiver<ZebraEvent>), EffectError> {
+) -> Result<(RealZebra, RealZebraEvents), EffectError> {
     let name = &plan.port.name;
     let mut cfg = zebra_server::ServerConfig::new(plan.zebra_socket.clone());
     // The header cannot tell FRR 8.4 from 10.x: serve the version bgpd_path has.
     cfg.profile = Some(profile);
     cfg.interfaces = interfaces(facts);
     cfg.router_id = Some(plan.port.router_id);
-    // No cap on learned routes (MidoNet kept 200 per port).
-    cfg.max_routes = usize::MAX;
-    let (server, mut rx) = zebra_server::ZebraServer::start(cfg)
+    cfg.max_routes = plan.port.max_routes;
+    let (server, rx) = zebra_server::ZebraServer::start(cfg)
         .await
         .map_err(|e| EffectError::new(Step::Zebra, name, e))?;
-    let (tx, out) = mpsc::channel(4096);
-    let port = name.clone();
-    let forward = tokio::spawn(async move {
-        while let Some(ev) = rx.recv().await {
-            if let Some(ev) = map_event(ev) {
-                if tx.send(ev).await.is_err() {
-                    return;
-                }
-            }
-        }
-        warn!(%port, "zebra server event stream ended");
-    });
-    Ok((RealZebra { server, forward }, out))
+    Ok((
+        RealZebra { server },
+        RealZebraEvents {
+            rx,
+            scratch: Vec::new(),
+        },
+    ))
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use ipnetwork::IpNetwork;
 use routing::config::Config;
 use routing::real::RealEffects;
-use routing::{PortStatus, RoutePath, RouteSink, RoutingHandler, TableSink};
+use routing::{Installed, PortStatus, RouteChange, RouteSink, RoutingHandler, TableSink};
 use testkit::lab::{veth_between, BgpdOptions, TestBgpd, TestNs};
 
 /// A name prefix (7 lowercase letters/digits) unique to this process and call, so the
@@ -51,7 +51,7 @@ impl Drop for PrefixGuard {
     }
 }
 
-/// A sink that keeps the table and counts withdrawals.
+/// A sink that keeps the table and counts withdrawals (single routes and whole ports).
 #[derive(Default)]
 pub struct CountingSink {
     pub table: TableSink,
@@ -59,12 +59,20 @@ pub struct CountingSink {
 }
 
 impl RouteSink for CountingSink {
-    fn replace(&self, port: &str, prefix: IpNetwork, paths: &[RoutePath]) {
-        self.table.replace(port, prefix, paths);
+    fn apply(&self, port: &str, changes: &[RouteChange]) {
+        let withdrawn = changes
+            .iter()
+            .filter(|c| matches!(c, RouteChange::Withdraw { .. }))
+            .count();
+        self.withdrawals.fetch_add(withdrawn, Ordering::SeqCst);
+        self.table.apply(port, changes);
     }
-    fn withdraw(&self, port: &str, prefix: IpNetwork) {
+    fn withdraw_all(&self, port: &str) {
         self.withdrawals.fetch_add(1, Ordering::SeqCst);
-        self.table.withdraw(port, prefix);
+        self.table.withdraw_all(port);
+    }
+    fn installed(&self, port: &str) -> Option<Installed> {
+        self.table.installed(port)
     }
 }
 
@@ -338,10 +346,17 @@ pub fn established(s: &PortStatus, n: usize) -> bool {
     s.peers.len() == n && s.peers.iter().all(|p| p.state == "Established")
 }
 
-pub fn has_routes(s: &PortStatus, prefixes: &[&str]) -> bool {
+/// Whether the sink holds every one of `prefixes` for `port`.
+pub fn has_routes(table: &TableSink, port: &str, prefixes: &[&str]) -> bool {
+    let routes = table.routes(port);
     prefixes
         .iter()
-        .all(|p| s.routes.iter().any(|r| r.prefix.to_string() == *p))
+        .all(|p| routes.keys().any(|r| r.to_string() == *p))
+}
+
+/// How many routes the status says the sink holds.
+pub fn installed(s: &PortStatus) -> u64 {
+    s.routes.installed.unwrap_or(0)
 }
 
 /// Namespaces and host-side objects left with this prefix (for cleanliness checks).
@@ -381,4 +396,87 @@ pub fn tc_filters(lab: &Lab, dev: &str) -> String {
     lab.host
         .exec_ok(&["tc", "filter", "show", "dev", dev, "ingress"])
         .unwrap_or_default()
+}
+
+impl Provider {
+    /// Whether the provider's own table has a path for `prefix` (stale or not): one vtysh call,
+    /// so that a sample takes well under 100 ms.
+    pub fn holds(&self, prefix: &str) -> bool {
+        let afi = if prefix.contains(':') { "ipv6" } else { "ipv4" };
+        self.bgpd
+            .vtysh(&[&format!("show bgp {afi} unicast {prefix} json")])
+            .ok()
+            .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
+            .and_then(|v| v["paths"].as_array().map(|a| !a.is_empty()))
+            .unwrap_or(false)
+    }
+
+    /// How many times the provider removed `prefix` from its RIB (its bgpd's withdraws to its
+    /// zebra) among the changes recorded after the first `since`: continuous, unlike sampling.
+    pub fn removals_since(&self, since: usize, prefix: &str) -> usize {
+        let prefix: IpNetwork = prefix.parse().unwrap();
+        self.rib.lock().unwrap()[since..]
+            .iter()
+            .filter(|e| **e == zebra_server::RouteEvent::Withdraw { prefix })
+            .count()
+    }
+
+    /// How many RIB changes the provider recorded so far (a mark for [`Provider::removals_since`]).
+    pub fn rib_len(&self) -> usize {
+        self.rib.lock().unwrap().len()
+    }
+}
+
+/// Counts, every 100 ms on a thread (or as fast as the check answers, if slower), the samples
+/// where a peer lacks something (e.g. `Provider::holds`).
+pub struct Sampler {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    misses: Arc<AtomicUsize>,
+    /// Samples taken so far.
+    pub samples: Arc<AtomicUsize>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Sampler {
+    /// Starts sampling `holds` (a miss is a sample where it is false).
+    pub fn start(holds: impl Fn() -> bool + Send + 'static) -> Sampler {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let misses = Arc::new(AtomicUsize::new(0));
+        let samples = Arc::new(AtomicUsize::new(0));
+        let (s, m, n) = (stop.clone(), misses.clone(), samples.clone());
+        let thread = std::thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                let t = std::time::Instant::now();
+                if !holds() {
+                    m.fetch_add(1, Ordering::Relaxed);
+                }
+                n.fetch_add(1, Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(100).saturating_sub(t.elapsed()));
+            }
+        });
+        Sampler {
+            stop,
+            misses,
+            samples,
+            thread: Some(thread),
+        }
+    }
+
+    /// Stops sampling; returns (misses, samples).
+    pub fn finish(mut self) -> (usize, usize) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        (
+            self.misses.load(Ordering::Relaxed),
+            self.samples.load(Ordering::Relaxed),
+        )
+    }
+}
+
+impl Drop for Sampler {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
 }
