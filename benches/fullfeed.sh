@@ -184,7 +184,7 @@ CONF
     fi
     sleep 0.2
   done
-  wait "$wpid" 2>/dev/null || true
+  # The watcher's `routes --watch` ends with the controller; nothing to wait for here.
   [ -z "$held" ] && [ -s "$d/held" ] && held=$(awk -v a="$t0" '{printf "%.1f", $1-a}' "$d/held")
   echo "${held:-?} $fib $(( $(peak_kb "$cpid") / 1024 ))"
   kill -TERM "$cpid"; wait "$cpid" 2>/dev/null || true
