@@ -171,8 +171,7 @@ CONF
   for _ in $(seq 600); do [ -S "$d/run/control.sock" ] && break; sleep 0.05; done
   # Count the routes the controller holds on its route stream.
   ( "$BIN" routes --watch --json --socket "$d/run/control.sock" \
-      | awk -v n="$n" '/"op":"replace"/{c++; if (c >= n) exit} /"op":"dropped"/{print "DROPPED" > "/dev/stderr"; exit 1}'
-    now > "$d/held" ) >/dev/null &
+      | awk -v n="$n" -v out="$d/held" '/"op":"replace"/{c++; if (c == n) system("date +%s.%N > " out)} /"op":"dropped"/{print "DROPPED" > "/dev/stderr"; exit 1}' ) >/dev/null &
   local wpid=$!; PIDS+=("$wpid")
   local held="" fib="" deadline=$(( $(date +%s) + TIMEOUT ))
   while [ -z "$fib" ]; do
