@@ -20,6 +20,12 @@ command -v debootstrap >/dev/null 2>&1 || need_apt+=(debootstrap)
 # `cargo build` links with the C toolchain.
 command -v cc >/dev/null 2>&1 || need_apt+=(gcc)
 dpkg-query -W -f='${Status}' libc6-dev 2>/dev/null | grep -q "ok installed" || need_apt+=(libc6-dev)
+# scripts/quagga-build.sh builds Quagga 1.2.4's bgpd from source (autoreconf, configure, make).
+for tool in autoconf:autoconf automake:automake libtoolize:libtool gawk:gawk pkg-config:pkg-config make:make; do
+  command -v "${tool%%:*}" >/dev/null 2>&1 || need_apt+=("${tool#*:}")
+done
+# GoBGP as an external BGP peer in the interop tests.
+command -v gobgpd >/dev/null 2>&1 || need_apt+=(gobgpd)
 # Cluster mode tests and benchmarks run their own ZooKeeper servers (Debian's package + a JRE).
 { [ -f /usr/share/java/zookeeper.jar ] && command -v java >/dev/null 2>&1; } || need_apt+=(zookeeper default-jre-headless)
 

@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 # FRR 10.3 for the interop tests: a Debian 13 chroot, built once per machine and cached.
 bash scripts/frr10-chroot.sh >/dev/null
+# Quagga 1.2.4 for the Quagga interop tests: built from ../shared/third_party once per machine.
+bash scripts/quagga-build.sh >/dev/null
 skips=$(mktemp)
 trap 'rm -f "$skips"' EXIT
 status=0

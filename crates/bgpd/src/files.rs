@@ -8,7 +8,7 @@ use std::path::Path;
 
 use crate::error::BgpdError;
 use crate::secret::Secret;
-use crate::spec::{managed_config_text, BgpdSpec, ConfigFile};
+use crate::spec::{managed_config_text, BgpdSpec, ConfigFile, VtyLock};
 
 /// Creates `dir` and its missing parents with `mode`. Existing directories are left as they are
 /// (never chmod a directory we did not create).
@@ -73,7 +73,12 @@ pub(crate) fn prepare(spec: &BgpdSpec) -> Result<(), BgpdError> {
         if let Some(l) = log_file.as_deref().and_then(Path::parent) {
             ensure_dir(l, 0o750)?;
         }
-        let text = managed_config_text(hostname, &spec.vty_password, log_file.as_deref());
+        let lock = VtyLock {
+            password: &spec.vty_password,
+            enable_password: spec.enable_password.as_ref(),
+            allow: spec.vty_allow,
+        };
+        let text = managed_config_text(hostname, &lock, log_file.as_deref());
         if write_private_file(path, &text)? {
             tracing::debug!(path = %path.display(), "bgpd: wrote the shared config file");
         }
@@ -140,11 +145,13 @@ pub(crate) fn tail(path: &Path, lines: usize, password: &Secret) -> Vec<String> 
     all[from..].iter().map(|l| redact(l, password)).collect()
 }
 
-/// `line` with every occurrence of the password replaced.
+/// `line` with every occurrence of the password and every `password` argument (peer MD5
+/// passwords, the enable password) replaced.
 pub(crate) fn redact(line: &str, password: &Secret) -> String {
     let pw = password.expose();
+    let line = vty::redact(line);
     if pw.is_empty() {
-        line.to_string()
+        line
     } else {
         line.replace(pw, "<redacted>")
     }

@@ -120,6 +120,13 @@ pub struct BgpdSpec {
     pub vty_reach: VtyReach,
     /// The Vty password (must match the config file's `password`). Never logged.
     pub vty_password: Secret,
+    /// The `enable password` written into the managed config file (`None`: bgpd enters enable
+    /// mode without one). Never logged.
+    pub enable_password: Option<Secret>,
+    /// The only address allowed to open a TCP Vty session: written into the managed config file
+    /// as an `access-list` permitting this /32 and `line vty` / `access-class` (bgpd refuses every
+    /// other source). `None`: no restriction.
+    pub vty_allow: Option<Ipv4Addr>,
     /// bgpd's pid file (`-i`); its directory is created (0750) if missing.
     pub pid_file: PathBuf,
     /// Directory of bgpd's Vty Unix socket (`--vty_socket`); created (0750) if missing. One per
@@ -136,6 +143,10 @@ pub struct BgpdSpec {
     pub readiness: ReadinessPolicy,
     /// How long `stop` waits after SIGTERM before SIGKILL (default 5 s).
     pub stop_timeout: Duration,
+    /// What the binary's command line supports (default [`vty::Flavour::FRR`]; see
+    /// [`crate::version::Detected::flavour`]). A Quagga bgpd gets no `--vty_socket`, `-Z` or
+    /// `--log` (its log file is set over the Vty).
+    pub flavour: vty::Flavour,
 }
 
 impl BgpdSpec {
@@ -157,6 +168,8 @@ impl BgpdSpec {
             vty_addr: SocketAddr::from((Ipv4Addr::LOCALHOST, DEFAULT_VTY_PORT)),
             vty_reach: VtyReach::BgpdNamespace,
             vty_password: vty_password.into(),
+            enable_password: None,
+            vty_allow: None,
             pid_file: run_dir.join("bgpd.pid"),
             vty_socket_dir: run_dir.to_path_buf(),
             log_file: Some(run_dir.join("bgpd.log")),
@@ -164,6 +177,7 @@ impl BgpdSpec {
             backoff: BackoffPolicy::default(),
             readiness: ReadinessPolicy::default(),
             stop_timeout: Duration::from_secs(5),
+            flavour: vty::Flavour::FRR,
         }
     }
 
@@ -201,6 +215,15 @@ impl BgpdSpec {
         }
         if !pw.bytes().all(|b| b.is_ascii_graphic()) {
             return bad("vty_password", "must be printable ASCII without spaces");
+        }
+        if let Some(en) = &self.enable_password {
+            let en = en.expose();
+            if en.is_empty() || !en.bytes().all(|b| b.is_ascii_graphic()) {
+                return bad(
+                    "enable_password",
+                    "must be non-empty printable ASCII without spaces",
+                );
+            }
         }
         if let ConfigFile::Managed {
             hostname, log_file, ..
@@ -271,7 +294,10 @@ impl BgpdSpec {
                 a.push(p.into());
             }
             ZebraSocket::Disabled => {
-                a.extend(["-Z", "-z", "/nonexistent"].map(OsString::from));
+                if self.flavour.has_no_zebra_option() {
+                    a.push("-Z".into());
+                }
+                a.extend(["-z", "/nonexistent"].map(OsString::from));
             }
         }
         a.push("-i".into());
@@ -280,9 +306,15 @@ impl BgpdSpec {
         a.push(self.vty_addr.ip().to_string().into());
         a.push("-P".into());
         a.push(self.vty_addr.port().to_string().into());
-        a.push("--vty_socket".into());
-        a.push(self.vty_socket_dir.as_os_str().into());
-        if let Some(l) = &self.log_file {
+        if self.flavour.has_vty_socket_option() {
+            a.push("--vty_socket".into());
+            a.push(self.vty_socket_dir.as_os_str().into());
+        }
+        if let Some(l) = self
+            .log_file
+            .as_ref()
+            .filter(|_| self.flavour.has_log_option())
+        {
             let mut v = OsString::from("file:");
             v.push(l);
             a.push("--log".into());
@@ -299,6 +331,10 @@ impl BgpdSpec {
     pub fn vty_options(&self) -> vty::VtyOptions {
         let mut o = vty::VtyOptions::default();
         o.password = Some(self.vty_password.expose().to_string());
+        o.enable_password = self
+            .enable_password
+            .as_ref()
+            .map(|p| p.expose().to_string());
         o.timeout = self.readiness.attempt_timeout;
         o
     }
@@ -311,9 +347,22 @@ fn path_is_config_safe(p: &Path) -> bool {
 }
 
 /// The text of a [`ConfigFile::Managed`] file.
+/// The name of the access list restricting the Vty (see [`BgpdSpec::vty_allow`]).
+pub(crate) const VTY_ACCESS_LIST: &str = "midonet-bgp-vty";
+
+/// The secrets and the Vty restriction of a managed config file.
+pub(crate) struct VtyLock<'a> {
+    /// `password`.
+    pub password: &'a Secret,
+    /// `enable password`.
+    pub enable_password: Option<&'a Secret>,
+    /// The only source address allowed on the Vty.
+    pub allow: Option<Ipv4Addr>,
+}
+
 pub(crate) fn managed_config_text(
     hostname: &str,
-    password: &Secret,
+    lock: &VtyLock<'_>,
     log_file: Option<&Path>,
 ) -> String {
     let mut s = String::from(
@@ -321,7 +370,15 @@ pub(crate) fn managed_config_text(
     );
     s.push_str("! Per-port configuration is applied over the Vty.\n");
     s.push_str(&format!("hostname {hostname}\n"));
-    s.push_str(&format!("password {}\n", password.expose()));
+    s.push_str(&format!("password {}\n", lock.password.expose()));
+    if let Some(en) = lock.enable_password {
+        s.push_str(&format!("enable password {}\n", en.expose()));
+    }
+    if let Some(a) = lock.allow {
+        s.push_str(&format!(
+            "access-list {VTY_ACCESS_LIST} seq 5 permit {a}/32\nline vty\n access-class {VTY_ACCESS_LIST}\nexit\n"
+        ));
+    }
     if let Some(l) = log_file {
         s.push_str(&format!("log file {}\n", l.display()));
     }
@@ -355,6 +412,27 @@ mod tests {
             "-S -f /etc/mnb/bgpd.conf -Z -z /nonexistent -i /run/mnb/bgp-1234567/bgpd.pid -A 127.0.0.1 -P 2605 \
              --vty_socket /run/mnb/bgp-1234567 --log file:/run/mnb/bgp-1234567/bgpd.log"
         );
+    }
+
+    #[test]
+    fn quagga_command_line_has_only_the_flags_quagga_knows() {
+        // Quagga 1.2.4's `bgpd --help`: -d -f -i -z -p -l -A -P -r -n -u -g -S -v -C -h.
+        let mut s = spec();
+        s.flavour = vty::Flavour::QUAGGA;
+        let args: Vec<String> = s
+            .args()
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            args.join(" "),
+            "-S -f /etc/mnb/bgpd.conf -z /nonexistent -i /run/mnb/bgp-1234567/bgpd.pid -A 127.0.0.1 -P 2605"
+        );
+        s.zebra = ZebraSocket::Path("/run/mnb/z.api".into());
+        assert!(s
+            .args()
+            .windows(2)
+            .any(|w| w[0] == "-z" && w[1] == "/run/mnb/z.api"));
     }
 
     #[test]
@@ -461,15 +539,40 @@ mod tests {
 
     #[test]
     fn managed_config_has_hostname_password_and_optional_log() {
-        let t = managed_config_text(
-            "mnb",
-            &Secret::new("pw1"),
-            Some(Path::new("/var/log/x.log")),
-        );
+        let pw = Secret::new("pw1");
+        let lock = VtyLock {
+            password: &pw,
+            enable_password: None,
+            allow: None,
+        };
+        let t = managed_config_text("mnb", &lock, Some(Path::new("/var/log/x.log")));
         assert!(t.contains("\nhostname mnb\n"));
         assert!(t.contains("\npassword pw1\n"));
         assert!(t.contains("\nlog file /var/log/x.log\n"));
-        assert!(!managed_config_text("mnb", &Secret::new("pw1"), None).contains("log file"));
+        let t = managed_config_text("mnb", &lock, None);
+        assert!(!t.contains("log file"));
+        assert!(
+            !t.contains("enable password") && !t.contains("access-class"),
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn managed_config_locks_enable_and_the_vty_source() {
+        let (pw, en) = (Secret::new("pw1"), Secret::new("en2"));
+        let lock = VtyLock {
+            password: &pw,
+            enable_password: Some(&en),
+            allow: Some(Ipv4Addr::new(169, 254, 0, 1)),
+        };
+        let t = managed_config_text("mnb", &lock, None);
+        assert!(t.contains("\nenable password en2\n"), "{t}");
+        assert!(
+            t.contains(&format!(
+                "\naccess-list {VTY_ACCESS_LIST} seq 5 permit 169.254.0.1/32\nline vty\n access-class {VTY_ACCESS_LIST}\n"
+            )),
+            "{t}"
+        );
     }
 
     #[test]

@@ -68,6 +68,23 @@ pub struct Detected {
     pub profile: Profile,
 }
 
+impl Detected {
+    /// What its command line and Vty support (see [`vty::Flavour`]).
+    pub fn flavour(&self) -> vty::Flavour {
+        self.version.suite.flavour()
+    }
+}
+
+impl Suite {
+    /// The capability table of this suite's bgpd.
+    pub fn flavour(self) -> vty::Flavour {
+        match self {
+            Suite::Frr => vty::Flavour::FRR,
+            Suite::Quagga => vty::Flavour::QUAGGA,
+        }
+    }
+}
+
 /// Why a bgpd's version could not be determined or is not supported.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -412,6 +429,18 @@ mod tests {
         let d = detect_blocking(&script).unwrap();
         assert_eq!(d.version.to_string(), "FRR 10.3");
         assert_eq!(d.profile, Profile::Frr103);
+    }
+
+    #[test]
+    fn the_built_quagga_bgpd_is_detected_as_quagga_v3() {
+        let Some(bgpd) = testkit::require_quagga("the_built_quagga_bgpd_is_detected_as_quagga_v3")
+        else {
+            return;
+        };
+        let d = detect_blocking(&bgpd).unwrap();
+        assert_eq!(d.version.to_string(), "Quagga 1.2.4");
+        assert_eq!(d.profile, Profile::QuaggaV3);
+        assert_eq!(d.flavour(), vty::Flavour::QUAGGA);
     }
 
     #[tokio::test]

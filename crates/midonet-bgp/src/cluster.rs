@@ -36,6 +36,9 @@ pub enum ClusterRunError {
     /// The control socket could not be served.
     #[error(transparent)]
     Control(#[from] crate::control::ControlError),
+    /// The metrics endpoint could not be served.
+    #[error(transparent)]
+    Metrics(#[from] midonet_bgp::metrics::MetricsError),
     /// Signal handlers could not be installed.
     #[error("installing signal handlers: {0}")]
     Signals(std::io::Error),
@@ -204,6 +207,20 @@ pub struct ClusterRunOptions {
 pub async fn run<E: Effects>(opts: ClusterRunOptions, env: E) -> Result<(), ClusterRunError> {
     let local =
         Arc::new(LocalSettings::load(opts.config.as_deref()).map_err(ClusterRunError::Local)?);
+    // The Vty range is a local setting: checked against the host's addresses once, at start.
+    let overlaps = midonet_bgp::hostaddr::vty_range_problems(&local.config.controller).await;
+    if !overlaps.is_empty() {
+        let shown = opts
+            .config
+            .as_deref()
+            .map(|p| format!("{}: ", p.display()))
+            .unwrap_or_default();
+        let lines: Vec<String> = overlaps
+            .iter()
+            .map(|p| format!("{shown}{}: {}", p.path, p.reason))
+            .collect();
+        return Err(ClusterRunError::Local(lines.join("\n")));
+    }
     let mut int = signal(SignalKind::interrupt()).map_err(ClusterRunError::Signals)?;
     let mut term = signal(SignalKind::terminate()).map_err(ClusterRunError::Signals)?;
     let mut mc = MemberConfig::new(opts.url.clone(), &opts.host_id);
@@ -212,7 +229,20 @@ pub async fn run<E: Effects>(opts: ClusterRunOptions, env: E) -> Result<(), Clus
     let publisher = member.publisher();
     let mut handler = RoutingHandler::new(env, Arc::new(StoreSink(publisher.clone())));
     let (tx, mut requests) = mpsc::channel::<Pending>(16);
+    // Served like `run` does (reloads do not exist here: the store drives the ports).
+    let _metrics_server = match local.config.controller.metrics {
+        Some(addr) => {
+            let source = midonet_bgp::metrics::ControlSource::new(tx.clone());
+            let metrics = midonet_bgp::metrics::Metrics::new();
+            let s = midonet_bgp::metrics::MetricsServer::bind(addr, source, metrics).await?;
+            info!(addr = %s.local_addr(), "serving metrics");
+            Some(s)
+        }
+        None => None,
+    };
     let server = ControlServer::bind(&local.config.controller.control_socket, tx).await?;
+    let bgpd_info =
+        midonet_bgp::metrics::BgpdInfo::detect(&local.config.controller.bgpd_path).await;
     match handler.sweep(&local.config).await {
         Ok(gone) if !gone.is_empty() => info!(?gone, "removed leftovers of an earlier run"),
         Ok(_) => {}
@@ -292,7 +322,7 @@ pub async fn run<E: Effects>(opts: ClusterRunOptions, env: E) -> Result<(), Clus
             req = requests.recv() => {
                 let Some(p) = req else { continue };
                 let reply = match p.request {
-                    Request::Status => Reply::status(handler.status().await),
+                    Request::Status => Reply::status(handler.status().await).with_bgpd(bgpd_info.clone()),
                     Request::Routes(_) => Reply::error("in --store mode the routes are published to the store; read them with `midonet-bgp cluster --store URL routes`"),
                     Request::Watch { .. } => Reply::error("watch is served by the connection"),
                     Request::Reload => Reply::error("in --store mode the configuration comes from the store; use `midonet-bgp cluster put-port`"),

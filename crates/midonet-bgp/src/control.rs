@@ -18,6 +18,8 @@ use std::time::Duration;
 
 use ipnetwork::IpNetwork;
 use routing::{Announcement, PortStatus, RoutePage, RouteQuery};
+
+use crate::metrics::BgpdInfo;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;
@@ -109,6 +111,9 @@ pub struct Reply {
     /// One page of routes (for `routes`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page: Option<RoutePage>,
+    /// The configured bgpd's version and Zebra profile (for `status`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bgpd: Option<BgpdInfo>,
 }
 
 impl Reply {
@@ -119,7 +124,14 @@ impl Reply {
             error: None,
             ports,
             page: None,
+            bgpd: None,
         }
+    }
+
+    /// This reply with the configured bgpd's version and profile (for `status`).
+    pub fn with_bgpd(mut self, bgpd: BgpdInfo) -> Reply {
+        self.bgpd = Some(bgpd);
+        self
     }
 
     /// A successful reply carrying a page of routes.
@@ -129,6 +141,7 @@ impl Reply {
             error: None,
             ports: Vec::new(),
             page: Some(page),
+            bgpd: None,
         }
     }
 
@@ -152,6 +165,7 @@ impl Reply {
             error: Some(error.into()),
             ports: Vec::new(),
             page: None,
+            bgpd: None,
         }
     }
 }

@@ -230,15 +230,17 @@ fn status(q: &QueryArgs) -> ExitCode {
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    let ports = match rt.block_on(control::ask(&socket, control::Request::Status)) {
-        Ok(r) => r.ports,
+    let reply = rt.block_on(control::ask(&socket, control::Request::Status));
+    let (ports, bgpd) = match reply {
+        Ok(r) => (r.ports, r.bgpd),
         Err(e) => {
             eprintln!("{e}");
             return ExitCode::FAILURE;
         }
     };
     if q.json {
-        match serde_json::to_string_pretty(&ports) {
+        let value = serde_json::json!({ "bgpd": bgpd, "ports": ports });
+        match serde_json::to_string_pretty(&value) {
             Ok(s) => println!("{s}"),
             Err(e) => {
                 eprintln!("cannot format JSON: {e}");
@@ -246,6 +248,9 @@ fn status(q: &QueryArgs) -> ExitCode {
             }
         }
     } else {
+        if let Some(b) = &bgpd {
+            println!("{}", b.line());
+        }
         print!("{}", print::status(&ports));
     }
     ExitCode::SUCCESS
@@ -363,6 +368,22 @@ fn change(socket: &SocketArgs, request: control::Request, done: String) -> ExitC
     }
 }
 
+/// [`midonet_bgp::hostaddr::vty_range_problems`] from a synchronous caller.
+fn vty_range_problems_blocking(
+    controller: &routing::config::ControllerConfig,
+) -> Vec<routing::config::ConfigError> {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(midonet_bgp::hostaddr::vty_range_problems(controller)),
+        Err(e) => vec![routing::config::ConfigError {
+            path: "controller.vty_range".to_string(),
+            reason: format!("cannot start a runtime to read the host's addresses: {e}"),
+        }],
+    }
+}
+
 /// `midonet-bgp check-config [--json] FILE`: exit status 0 when valid, 2 when not.
 fn check_config(file: &Path, json: bool) -> ExitCode {
     use routing::config::ConfigError;
@@ -374,6 +395,15 @@ fn check_config(file: &Path, json: bool) -> ExitCode {
         Ok(text) => Config::parse(&text)
             .and_then(|c| c.check_environment().map(|()| c))
             .map_err(|e| e.problems())
+            .and_then(|c| {
+                // The Vty range must not overlap an address of the host side.
+                let problems = vty_range_problems_blocking(&c.controller);
+                if problems.is_empty() {
+                    Ok(c)
+                } else {
+                    Err(problems)
+                }
+            })
             .and_then(|c| {
                 // The zebra server must speak the protocol of the bgpd it will launch.
                 match bgpd::version::detect_blocking(&c.controller.bgpd_path) {
@@ -388,7 +418,19 @@ fn check_config(file: &Path, json: bool) -> ExitCode {
     let (code, value, text) = match verdict {
         Ok((c, detected)) => {
             let peers: usize = c.ports.iter().map(|p| p.peers.len()).sum();
-            let warnings: Vec<String> = c.warnings.iter().map(|w| w.to_string()).collect();
+            let mut warnings: Vec<String> = c.warnings.iter().map(|w| w.to_string()).collect();
+            // Settings this bgpd flavour cannot take (e.g. Quagga and preserve-fw-state): the
+            // port runs without them.
+            let flavour = detected.flavour();
+            for p in &c.ports {
+                let settings = routing::bgpconf::BgpdSettings::from(p);
+                for u in settings.unsupported(&flavour) {
+                    warnings.push(format!(
+                        "port {}: {} bgpd ({}) cannot do {}",
+                        p.name, flavour, detected.version, u
+                    ));
+                }
+            }
             if !json {
                 // Valid, but bgpd will not use the value as written.
                 for w in &warnings {
@@ -402,6 +444,7 @@ fn check_config(file: &Path, json: bool) -> ExitCode {
                     "path": c.controller.bgpd_path,
                     "version": detected.version.to_string(),
                     "profile": detected.profile.to_string(),
+                    "flavour": flavour.name(),
                 }
             });
             let text = format!(
@@ -474,6 +517,15 @@ fn run_controller(path: &Path) -> ExitCode {
     };
     if let Err(e) = config.check_environment() {
         eprintln!("{}: {e}", path.display());
+        return ExitCode::from(2);
+    }
+    let overlaps = rt.block_on(midonet_bgp::hostaddr::vty_range_problems(
+        &config.controller,
+    ));
+    if !overlaps.is_empty() {
+        for p in &overlaps {
+            eprintln!("{}: {}: {}", path.display(), p.path, p.reason);
+        }
         return ExitCode::from(2);
     }
     // The one table of learned routes (answers `routes` and starts every watcher), then the

@@ -71,6 +71,9 @@ pub fn status(ports: &[PortStatus]) -> String {
                 opt(n.routes_installed),
                 n.routes_refused,
             );
+            if let Some(why) = &n.last_reset {
+                let _ = writeln!(out, "    last reset: {why}");
+            }
         }
         let r = &p.routes;
         let _ = writeln!(

@@ -15,6 +15,7 @@ use tracing::{error, info, warn};
 use crate::control::{Access, ControlError, ControlServer, Pending, Reply, Request};
 use crate::notify;
 use midonet_bgp::lock::{LockError, PrefixLock, LOCK_DIR};
+use midonet_bgp::metrics::{BgpdInfo, ControlSource, Metrics, MetricsError, MetricsServer};
 
 /// Tells systemd (`Type=notify`) about a state change; a failure is logged, never fatal.
 fn tell_systemd(state: &str) {
@@ -29,6 +30,9 @@ pub enum RunError {
     /// The control socket could not be served.
     #[error(transparent)]
     Control(#[from] ControlError),
+    /// The metrics endpoint could not be served.
+    #[error(transparent)]
+    Metrics(#[from] MetricsError),
     /// Signal handlers could not be installed.
     #[error("installing signal handlers: {0}")]
     Signals(std::io::Error),
@@ -101,6 +105,25 @@ impl Followed {
     }
 }
 
+/// A new valid configuration whose `vty_range` changed is checked against the host's addresses
+/// (see [`midonet_bgp::hostaddr`]) before it is applied; an overlap rejects it.
+async fn screen(
+    outcome: Option<Result<Config, ConfigErrors>>,
+    current: &Config,
+) -> Option<Result<Config, ConfigErrors>> {
+    match outcome {
+        Some(Ok(new)) if new.controller.vty_range != current.controller.vty_range => {
+            let problems = midonet_bgp::hostaddr::vty_range_problems(&new.controller).await;
+            if problems.is_empty() {
+                Some(Ok(new))
+            } else {
+                Some(Err(ConfigErrors::Invalid(problems)))
+            }
+        }
+        other => other,
+    }
+}
+
 /// Attaches the ports of `config` to their kernel tables (blocking work, off the runtime).
 async fn configure_kernel(kernel: Option<&Arc<KernelSink>>, config: &Config) {
     let Some(kernel) = kernel else { return };
@@ -144,7 +167,18 @@ pub async fn run<E: Effects>(
     let mut term = signal(SignalKind::terminate()).map_err(RunError::Signals)?;
     let mut handler = RoutingHandler::new(env, sink);
     let (tx, mut requests) = mpsc::channel::<Pending>(16);
+    let metrics = Metrics::new();
+    let _metrics_server = match config.controller.metrics {
+        Some(addr) => {
+            let source = ControlSource::new(tx.clone());
+            let s = MetricsServer::bind(addr, source, metrics.clone()).await?;
+            info!(addr = %s.local_addr(), "serving metrics");
+            Some(s)
+        }
+        None => None,
+    };
     let server = ControlServer::bind_with(&config.controller.control_socket, access, tx).await?;
+    let mut bgpd_info = BgpdInfo::detect(&config.controller.bgpd_path).await;
     match handler.sweep(&config).await {
         Ok(gone) if !gone.is_empty() => info!(?gone, "removed leftovers of an earlier run"),
         Ok(_) => {}
@@ -162,14 +196,14 @@ pub async fn run<E: Effects>(
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let outcome = tokio::select! {
-            _ = hup.recv() => { info!("SIGHUP: reloading"); followed.check(true) }
-            _ = poll.tick() => followed.check(false),
+            _ = hup.recv() => { info!("SIGHUP: reloading"); screen(followed.check(true), &current).await }
+            _ = poll.tick() => screen(followed.check(false), &current).await,
             req = requests.recv() => {
                 let Some(p) = req else { continue };
                 match p.request {
                     Request::Status => {
                         let ports = handler.status().await;
-                        let _ = p.reply.send(Reply::status(ports));
+                        let _ = p.reply.send(Reply::status(ports).with_bgpd(bgpd_info.clone()));
                         None
                     }
                     Request::Routes(query) => {
@@ -189,7 +223,7 @@ pub async fn run<E: Effects>(
                         None
                     }
                     Request::Reload => {
-                        let r = followed.check(true);
+                        let r = screen(followed.check(true), &current).await;
                         let reply = match &r {
                             Some(Err(e)) => Reply::error(e.to_string()),
                             _ => Reply::done(),
@@ -205,6 +239,7 @@ pub async fn run<E: Effects>(
         match outcome {
             None => {}
             Some(Err(e)) => {
+                metrics.reload_rejected();
                 // One log event (no extra stderr text: `--log-format json` stays one object per line).
                 error!("configuration rejected, running state unchanged:\n{e}");
             }
@@ -214,13 +249,17 @@ pub async fn run<E: Effects>(
                 }
                 if new.controller.control_socket != current.controller.control_socket
                     || new.controller.control_group != current.controller.control_group
+                    || new.controller.metrics != current.controller.metrics
                 {
-                    warn!("control_socket and control_group changes take effect at the next start");
+                    warn!("control_socket, control_group and metrics changes take effect at the next start");
                 }
                 tell_systemd(&notify::reloading());
                 configure_kernel(kernel.as_ref(), &new).await;
                 let report = handler.apply(&new).await;
                 info!(added = ?report.added, removed = ?report.removed, updated = ?report.updated, "configuration reloaded");
+                metrics.reload_applied();
+                // bgpd_path may have changed, or the package been upgraded.
+                bgpd_info = BgpdInfo::detect(&new.controller.bgpd_path).await;
                 tell_systemd(notify::READY);
                 current = new;
             }

@@ -45,6 +45,58 @@ fn check_config_accepts_a_good_file() {
 }
 
 #[test]
+fn check_config_names_what_a_quagga_port_cannot_do() {
+    let dir = tempfile::tempdir().unwrap();
+    // Quagga 1.2.4's `bgpd --version` first line; the real build too when it is there.
+    let fake = dir.path().join("bgpd");
+    std::fs::write(&fake, "#!/bin/sh\necho 'bgpd version 1.2.4'\n").unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mut binaries = vec![fake];
+    binaries.extend(testkit::find_quagga());
+    for binary in binaries {
+        let f = dir.path().join("q.toml");
+        // Graceful restart is on by default, with preserve-fw-state, which Quagga lacks.
+        let conf = GOOD.replace(
+            "[controller]\n",
+            &format!("[controller]\nbgpd_path = \"{}\"\n", binary.display()),
+        );
+        std::fs::write(&f, conf).unwrap();
+        let o = bin().arg("check-config").arg(&f).output().unwrap();
+        let (out, err) = text(&o);
+        assert!(o.status.success(), "{out}{err}");
+        assert!(out.contains("is Quagga 1.2.4 (zebra profile "), "{out}");
+        assert!(
+            err.contains(
+                "warning: port uplink1: Quagga bgpd (Quagga 1.2.4) cannot do \
+                 graceful_restart preserve-fw-state"
+            ),
+            "{err}"
+        );
+        let o = bin()
+            .args(["check-config", "--json"])
+            .arg(&f)
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["bgpd"]["flavour"], "Quagga");
+        assert!(v["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("preserve-fw-state"));
+        // Without graceful restart nothing is left out.
+        let conf = std::fs::read_to_string(&f).unwrap().replace(
+            "local_as = 65001\n",
+            "local_as = 65001\ngraceful_restart = false\n",
+        );
+        std::fs::write(&f, conf).unwrap();
+        let o = bin().arg("check-config").arg(&f).output().unwrap();
+        let (out, err) = text(&o);
+        assert!(o.status.success(), "{out}{err}");
+        assert!(!err.contains("cannot do"), "{err}");
+    }
+}
+
+#[test]
 fn check_config_refuses_an_unsupported_or_unknown_bgpd() {
     let dir = tempfile::tempdir().unwrap();
     // A "bgpd" reporting FRR 9.1 (renumbered commands, no profile) and one printing nothing.

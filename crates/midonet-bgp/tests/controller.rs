@@ -91,7 +91,9 @@ fn status_json(socket: &Path) -> Option<serde_json::Value> {
     if !o.status.success() {
         return None;
     }
-    serde_json::from_slice(&o.stdout).ok()
+    // `{"bgpd": {...}, "ports": [...]}`: the ports.
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).ok()?;
+    Some(v["ports"].clone())
 }
 
 /// `midonet-bgp routes --json` with extra arguments: one JSON object per line.

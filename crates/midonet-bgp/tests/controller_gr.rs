@@ -96,10 +96,12 @@ fn established_after(socket: &Path, old_pid: Option<u64>) -> bool {
     let Ok(v) = serde_json::from_slice::<serde_json::Value>(&o.stdout) else {
         return false;
     };
-    v[0]["peers"]
+    // `{"bgpd": {...}, "ports": [...]}`.
+    let port = &v["ports"][0];
+    port["peers"]
         .as_array()
         .is_some_and(|ps| !ps.is_empty() && ps.iter().all(|p| p["state"] == "Established"))
-        && (old_pid.is_none() || v[0]["bgpd_pid"].as_u64() != old_pid)
+        && (old_pid.is_none() || port["bgpd_pid"].as_u64() != old_pid)
 }
 
 fn established(socket: &Path) -> bool {
@@ -114,7 +116,7 @@ fn bgpd_pid(socket: &Path) -> Option<u64> {
         .output()
         .ok()?;
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).ok()?;
-    v[0]["bgpd_pid"].as_u64()
+    v["ports"][0]["bgpd_pid"].as_u64()
 }
 
 fn config_text(lab: &Lab, run: &Path) -> String {

@@ -19,6 +19,7 @@ use crate::bgpconf::BgpdSettings;
 use crate::effects::{
     BgpdControl, ContainerFacts, Effects, PortPlan, VtySession, ZebraControl, ZebraFeed,
 };
+use crate::metrics::PortCounters;
 use crate::sink::RouteSink;
 use crate::types::{
     PeerStatus, PortPhase, PortStatus, RouteChange, RouteCounts, RouteStats, ZebraEvent,
@@ -81,6 +82,7 @@ pub(crate) struct PortActor<E: Effects> {
     bgpd_restarts_before: u32,
     retry_at: Option<Instant>,
     backoff: Duration,
+    counters: PortCounters,
 }
 
 async fn recv_opt<T>(rx: &mut Option<mpsc::Receiver<T>>) -> Option<T> {
@@ -127,6 +129,7 @@ impl<E: Effects> PortActor<E> {
             bgpd_restarts_before: 0,
             retry_at: Some(Instant::now()),
             backoff,
+            counters: PortCounters::default(),
         }
     }
 
@@ -256,6 +259,10 @@ impl<E: Effects> PortActor<E> {
             Some(b) => {
                 if let Some(bg) = &b.bgpd {
                     self.bgpd_restarts_before += bg.restarts();
+                }
+                if let Some(z) = &b.zebra {
+                    // The next build's server counts from 0: keep this one's in the totals.
+                    self.counters.add_zebra(&self.env.zebra_messages(z));
                 }
                 (b.container, b.bgpd, b.zebra)
             }
@@ -399,15 +406,20 @@ impl<E: Effects> PortActor<E> {
                 }
             }
         }
+        let Some(flavour) = self.vty.as_ref().map(|v| v.flavour()) else {
+            return;
+        };
         let commands = match &self.applied {
-            None => self.desired.bootstrap(),
-            Some(a) => a.diff(&self.desired),
+            None => self.desired.bootstrap_for(&flavour),
+            Some(a) => a.diff_for(&self.desired, &flavour),
         };
         if commands.is_empty() {
             return;
         }
         let Some(vty) = self.vty.as_mut() else { return };
-        match vty.apply(&commands).await {
+        let result = vty.apply(&commands).await;
+        self.counters.config_batch(commands.len(), result.is_ok());
+        match result {
             Ok(()) => {
                 debug!(port = %self.name(), n = commands.len(), "configuration applied");
                 self.applied = Some(self.desired.clone());
@@ -437,7 +449,9 @@ impl<E: Effects> PortActor<E> {
             self.sync().await;
         }
         if let Some(vty) = self.vty.as_mut() {
-            match vty.read_peers().await {
+            let read = vty.read_peers().await;
+            self.counters.status_read(read.is_ok());
+            match read {
                 Ok(peers) => {
                     for p in &peers {
                         let before = self.peers.iter().find(|o| o.address == p.address);
@@ -555,6 +569,13 @@ impl<E: Effects> PortActor<E> {
                 installed: installed.as_ref().map(|i| i.routes),
                 refused: stats.refused,
                 max_routes: self.plan.port.max_routes as u64,
+            },
+            counters: {
+                let mut c = self.counters.clone();
+                if let Some(z) = self.built.as_ref().and_then(|b| b.zebra.as_ref()) {
+                    c.add_zebra(&self.env.zebra_messages(z));
+                }
+                c
             },
         }
     }

@@ -155,8 +155,26 @@ pub fn check(
         prefix: a.prefix,
         reason: e.to_string(),
     })?;
-    // The port's export policy decides here, once it has one (issue #13): a refusal is
-    // `AnnounceError::Forbidden` with the policy's reason.
+    // The port's export policy decides: an announcement no peer would be sent is refused.
+    if port.exported_to(prefix).is_empty() {
+        let family = if v4 { "IPv4" } else { "IPv6" };
+        let peers = port
+            .peers
+            .iter()
+            .filter(|p| p.address.is_ipv4() == v4)
+            .count();
+        return Err(AnnounceError::Forbidden {
+            port: port.name.clone(),
+            prefix: a.prefix,
+            reason: if peers == 0 {
+                format!("the port has no {family} peer to send it to")
+            } else {
+                format!(
+                    "the export prefix filter of each of its {peers} {family} peer(s) denies it"
+                )
+            },
+        });
+    }
     Ok(prefix)
 }
 
@@ -248,6 +266,39 @@ remote_as = 65002
         assert!(matches!(e, AnnounceError::RepeatedCommunity { .. }), "{e}");
         // The default route is a prefix bgpd originates with a `network` line like any other.
         check(&p, &held, &ann("0.0.0.0/0")).unwrap();
+    }
+
+    #[test]
+    fn what_no_peer_would_be_sent_is_forbidden() {
+        let p = Config::parse(
+            r#"
+[[port]]
+name = "p1"
+uplink = "eth1"
+address = "192.0.2.1/24"
+address6 = "2001:db8::1/64"
+local_as = 65001
+[[port.peer]]
+address = "192.0.2.2"
+remote_as = 65002
+[port.peer.export]
+prefixes = [{ action = "permit", prefix = "198.51.100.0/24", le = 25 }]
+"#,
+        )
+        .unwrap()
+        .ports
+        .remove(0);
+        let held = BTreeMap::new();
+        check(&p, &held, &ann("198.51.100.0/24")).unwrap();
+        check(&p, &held, &ann("198.51.100.128/25")).unwrap();
+        for s in ["198.51.100.0/26", "192.0.2.128/25"] {
+            let e = check(&p, &held, &ann(s)).unwrap_err();
+            assert!(matches!(e, AnnounceError::Forbidden { .. }), "{e}");
+            assert!(e.to_string().contains("export prefix filter"), "{e}");
+        }
+        // An IPv6 address but no IPv6 peer: nobody would receive it.
+        let e = check(&p, &held, &ann("2001:db8:5::/48")).unwrap_err();
+        assert!(e.to_string().contains("no IPv6 peer to send it to"), "{e}");
     }
 
     #[test]

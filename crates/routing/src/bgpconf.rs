@@ -8,7 +8,9 @@
 
 use std::net::IpAddr;
 
-use vty::config::{ConnectRetry, DebugFlag, Timers};
+use vty::config::{
+    Afi, ConnectRetry, DebugFlag, NeighborPolicy, RouteMap, RouteMapEntry, SetCommunities, Timers,
+};
 use vty::{BgpConfig, Command};
 
 use std::collections::BTreeMap;
@@ -18,6 +20,108 @@ use vty::config::{NetworkAttributes, NetworkRouteMap};
 
 use crate::announce::Announcement;
 use crate::config::{PeerConfig, PortConfig};
+
+/// Sequence number of the one entry of each generated route-map.
+const ENTRY: u16 = 10;
+
+/// Adds a peer's prefix-lists and route-maps to `c` and hooks them to the neighbor in its
+/// family. The export route-map always exists: without `transit` it matches only routes this
+/// this AS originates (an empty AS path), so nothing learned from one peer reaches another,
+/// whether `ebgp-requires-policy` is on or off. The import route-map exists only when an
+/// import policy is configured.
+fn peer_policy(c: &mut BgpConfig, p: &PeerConfig) {
+    let pol = &p.policy;
+    let afi = if p.address.is_ipv4() {
+        Afi::Ipv4
+    } else {
+        Afi::Ipv6
+    };
+    let mut np = NeighborPolicy {
+        maximum_prefix: pol.maximum_prefix,
+        ..NeighborPolicy::default()
+    };
+    let i = &pol.import;
+    if !i.is_empty() {
+        let name = pol.names.import.clone();
+        if let Some(f) = &i.filter {
+            c.policies
+                .prefix_lists
+                .insert((afi, name.clone()), f.clone());
+        }
+        let additive = !i.replace_communities;
+        let entry = RouteMapEntry {
+            match_prefix_list: i.filter.as_ref().map(|_| (afi, name.clone())),
+            local_preference: i.local_preference,
+            communities: Some(&i.communities)
+                .filter(|v| !v.is_empty())
+                .map(|v| SetCommunities {
+                    values: v.clone(),
+                    additive,
+                }),
+            large_communities: Some(&i.large_communities)
+                .filter(|v| !v.is_empty())
+                .map(|v| SetCommunities {
+                    values: v.clone(),
+                    additive,
+                }),
+            ..RouteMapEntry::default()
+        };
+        c.policies
+            .route_maps
+            .insert(name.clone(), RouteMap::from([(ENTRY, entry)]));
+        np.route_map_in = Some(name);
+    }
+    let e = &pol.export;
+    let name = pol.names.export.clone();
+    let own = pol.names.own_routes.clone();
+    if !e.transit {
+        c.policies.own_routes.insert(own.clone());
+    }
+    if let Some(f) = &e.filter {
+        c.policies
+            .prefix_lists
+            .insert((afi, name.clone()), f.clone());
+    }
+    let entry = RouteMapEntry {
+        match_own: (!e.transit).then(|| own.clone()),
+        match_prefix_list: e.filter.as_ref().map(|_| (afi, name.clone())),
+        metric: e.med,
+        communities: Some(&e.communities)
+            .filter(|v| !v.is_empty())
+            .map(|v| SetCommunities {
+                values: v.clone(),
+                additive: true,
+            }),
+        large_communities: Some(&e.large_communities)
+            .filter(|v| !v.is_empty())
+            .map(|v| SetCommunities {
+                values: v.clone(),
+                additive: true,
+            }),
+        prepend: e.prepend.map(|n| (c.asn, n)),
+        ..RouteMapEntry::default()
+    };
+    c.policies
+        .route_maps
+        .insert(name.clone(), RouteMap::from([(ENTRY, entry)]));
+    np.route_map_out = Some(name.clone());
+    match afi {
+        Afi::Ipv4 => c.ipv4.policy.insert(p.address, np),
+        Afi::Ipv6 => {
+            // `bgp default ipv4-unicast` also activates an IPv6 neighbor in IPv4 unicast: the
+            // export route-map guards that family too (its prefix filter, if any, is IPv6 and
+            // so lets no IPv4 route through).
+            if c.default_ipv4_unicast {
+                let guard = NeighborPolicy {
+                    route_map_out: Some(name),
+                    ..NeighborPolicy::default()
+                };
+                c.ipv4.policy.insert(p.address, guard);
+            }
+            c.ipv6.policy.insert(p.address, np)
+        }
+    };
+}
 
 /// The address family name (`ipv4`/`ipv6`) of an address, as FRR spells it.
 pub fn family_of(a: IpAddr) -> &'static str {
@@ -69,6 +173,7 @@ impl From<&PortConfig> for BgpdSettings {
                 c.ipv6.activate.insert(peer.address);
             }
             c.add_neighbor(neighbor(peer));
+            peer_policy(&mut c, peer);
         }
         c.ipv4.maximum_paths = Some(p.maximum_paths);
         c.ipv6.maximum_paths = Some(p.maximum_paths);
@@ -116,9 +221,20 @@ impl BgpdSettings {
         &self.config
     }
 
-    /// The full configuration for a freshly started bgpd.
+    /// The full configuration for a freshly started FRR bgpd.
     pub fn bootstrap(&self) -> Vec<Command> {
         self.config.commands()
+    }
+
+    /// [`BgpdSettings::bootstrap`] for a bgpd of flavour `fl` (settings it cannot take are
+    /// left out; `check-config` names them, see [`BgpdSettings::unsupported`]).
+    pub fn bootstrap_for(&self, fl: &vty::Flavour) -> Vec<Command> {
+        self.config.commands_for(fl)
+    }
+
+    /// The settings a bgpd of flavour `fl` cannot take.
+    pub fn unsupported(&self, fl: &vty::Flavour) -> Vec<vty::Unsupported> {
+        fl.unsupported(&self.config)
     }
 
     /// Whether going from `self` to `new` needs bgpd restarted (a new `router bgp AS`).
@@ -131,6 +247,11 @@ impl BgpdSettings {
     /// nothing changed.
     pub fn diff(&self, new: &BgpdSettings) -> Vec<Command> {
         vty::diff(&self.config, &new.config)
+    }
+
+    /// [`BgpdSettings::diff`] for a bgpd of flavour `fl`.
+    pub fn diff_for(&self, new: &BgpdSettings, fl: &vty::Flavour) -> Vec<Command> {
+        vty::diff_for(&self.config, &new.config, fl)
     }
 }
 
@@ -217,6 +338,85 @@ remote_as = 65003
     }
 
     #[test]
+    fn every_peer_exports_only_local_routes_by_default() {
+        let s = settings(BASE);
+        s.config().validate().unwrap();
+        let cmds = lines(&s.bootstrap());
+        for line in [
+            "route-map mnb-p1-192.0.2.2-out permit 10",
+            "route-map mnb-p1-2001-db8--2-out permit 10",
+            "bgp as-path access-list mnb-p1-own seq 5 permit ^$",
+            "match as-path mnb-p1-own",
+            "neighbor 192.0.2.2 route-map mnb-p1-192.0.2.2-out out",
+            "neighbor 2001:db8::2 route-map mnb-p1-2001-db8--2-out out",
+        ] {
+            assert!(has(&cmds, line), "{line} missing from {cmds:#?}");
+        }
+        assert_eq!(
+            cmds.iter()
+                .filter(|c| *c == "match as-path mnb-p1-own")
+                .count(),
+            2,
+            "{cmds:#?}"
+        );
+        // The IPv6 peer is guarded in IPv4 unicast too (bgpd activates it there by default).
+        let n = cmds
+            .iter()
+            .filter(|c| *c == "neighbor 2001:db8::2 route-map mnb-p1-2001-db8--2-out out")
+            .count();
+        assert_eq!(n, 2, "{cmds:#?}");
+        // No import policy configured: no import route-map.
+        assert!(!cmds.iter().any(|c| c.ends_with("-in in")), "{cmds:#?}");
+    }
+
+    #[test]
+    fn transit_and_filters_change_in_place() {
+        let a = settings(BASE);
+        let b = settings(&BASE.replacen(
+            "hold_time = 30",
+            "hold_time = 30\n[port.peer.export]\ntransit = true\nmed = 20\nprepend = 2\n\
+             prefixes = [{ action = \"permit\", prefix = \"198.51.100.0/24\", le = 32 }]\n\
+             [port.peer.import]\nlocal_preference = 300\ncommunities = [\"65001:9\"]\n\
+             [port.peer.maximum_prefix]\nlimit = 100\nwarning_threshold = 90\naction = \"warn\"",
+            1,
+        ));
+        let d = lines(&a.diff(&b));
+        // No import prefix filter (no `prefixes`): no import prefix-list.
+        let want = [
+            "ip prefix-list mnb-p1-192.0.2.2-out seq 5 permit 198.51.100.0/24 le 32",
+            "ip prefix-list mnb-p1-192.0.2.2-out seq 4294967295 deny any",
+            "route-map mnb-p1-192.0.2.2-in permit 10",
+            "set community 65001:9 additive",
+            "set local-preference 300",
+            "exit",
+            "route-map mnb-p1-192.0.2.2-out permit 10",
+            "no match as-path",
+            "match ip address prefix-list mnb-p1-192.0.2.2-out",
+            "set as-path prepend 65001 65001",
+            "set metric 20",
+            "exit",
+            "router bgp 65001",
+            "address-family ipv4 unicast",
+            "neighbor 192.0.2.2 route-map mnb-p1-192.0.2.2-in in",
+            "neighbor 192.0.2.2 maximum-prefix 100 90 warning-only",
+            "exit-address-family",
+            "exit",
+        ];
+        assert_eq!(d, want, "{d:#?}");
+        assert!(!d.iter().any(|c| c.starts_with("no neighbor")), "{d:#?}");
+        let back = lines(&b.diff(&a));
+        for line in [
+            "match as-path mnb-p1-own",
+            "no neighbor 192.0.2.2 route-map mnb-p1-192.0.2.2-in in",
+            "no neighbor 192.0.2.2 maximum-prefix",
+            "no route-map mnb-p1-192.0.2.2-in",
+            "no ip prefix-list mnb-p1-192.0.2.2-out",
+        ] {
+            assert!(has(&back, line), "{line} missing from {back:#?}");
+        }
+    }
+
+    #[test]
     fn no_change_no_commands() {
         let a = settings(BASE);
         assert!(a.diff(&a.clone()).is_empty());
@@ -285,6 +485,31 @@ remote_as = 65003
         assert!(!a.needs_restart(&b));
         let c = settings(&BASE.replace("local_as = 65001", "local_as = 65010"));
         assert!(a.needs_restart(&c));
+    }
+
+    #[test]
+    fn quagga_bootstrap_leaves_out_what_quagga_lacks_and_says_so() {
+        let s = settings(BASE);
+        let q = lines(&s.bootstrap_for(&vty::Flavour::QUAGGA));
+        assert!(
+            !q.iter().any(|c| c.contains("ebgp-requires-policy")),
+            "{q:#?}"
+        );
+        assert!(!q.iter().any(|c| c.contains("preserve-fw-state")), "{q:#?}");
+        assert!(has(&q, "bgp graceful-restart"), "{q:#?}");
+        assert!(has(&q, "neighbor 192.0.2.2 timers 10 30"), "{q:#?}");
+        let names: Vec<String> = s
+            .unsupported(&vty::Flavour::QUAGGA)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert!(
+            names.iter().any(|n| n.contains("preserve-fw-state")),
+            "{names:?}"
+        );
+        assert!(s.unsupported(&vty::Flavour::FRR).is_empty());
+        // The FRR rendering is unchanged.
+        assert_eq!(s.bootstrap_for(&vty::Flavour::FRR), s.bootstrap());
     }
 
     #[test]

@@ -145,6 +145,10 @@ impl ZebraFeed for mpsc::Receiver<ZebraEvent> {
 
 /// One Vty session to a bgpd.
 pub trait VtySession: Send + 'static {
+    /// What the bgpd behind the session supports; configuration is rendered for it.
+    fn flavour(&self) -> vty::Flavour {
+        vty::Flavour::FRR
+    }
     /// Applies typed configuration commands (from [`vty::diff`] or [`vty::BgpConfig::commands`])
     /// in order, failing on the first one bgpd rejects. The session renders them, with the
     /// `configure terminal` / node navigation / `end` around them; nothing is sent for none.
@@ -199,6 +203,9 @@ pub trait Effects: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(Self::Zebra, Self::ZebraEvents), EffectError>> + Send;
     /// Stops it and removes its socket.
     fn stop_zebra(&self, zebra: Self::Zebra) -> impl Future<Output = ()> + Send;
+    /// The messages the running zebra server received from bgpd, by command, and the frames
+    /// that did not decode (cheap; never waits for the server).
+    fn zebra_messages(&self, zebra: &Self::Zebra) -> zebra_server::MessageStats;
 
     /// Installs (or updates to) the flows steering BGP between the uplink and bgpd.
     fn install_flows(

@@ -260,10 +260,23 @@ impl VtySession for FakeVty {
 struct FakeZebraTable {
     prefixes: BTreeSet<ipnetwork::IpNetwork>,
     stats: RouteStats,
+    /// What a real server would have received: one message per event fed to it.
+    messages: zebra_server::MessageStats,
 }
 
 impl FakeZebraTable {
     fn count(&mut self, ev: &ZebraEvent) {
+        // The message a real bgpd would have sent for this event (a session ending is the
+        // connection closing, no message).
+        let command = match ev {
+            ZebraEvent::SessionUp => Some("HELLO"),
+            ZebraEvent::Route(RouteChange::Replace { .. }) => Some("ROUTE_ADD"),
+            ZebraEvent::Route(RouteChange::Withdraw { .. }) => Some("ROUTE_DELETE"),
+            _ => None,
+        };
+        if let Some(c) = command {
+            *self.messages.by_command.entry(c).or_insert(0) += 1;
+        }
         match ev {
             ZebraEvent::Route(RouteChange::Replace { prefix, .. }) => {
                 self.stats.received += 1;
@@ -392,6 +405,11 @@ impl Effects for FakeEffects {
         let mut st = self.st();
         st.zebra_tx.remove(&zebra.port);
         st.zebra_stats.remove(&zebra.port);
+    }
+
+    fn zebra_messages(&self, zebra: &FakeZebra) -> zebra_server::MessageStats {
+        let t = zebra.table.lock().unwrap_or_else(|p| p.into_inner());
+        t.messages.clone()
     }
 
     async fn install_flows(

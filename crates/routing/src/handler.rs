@@ -149,6 +149,7 @@ impl<E: Effects> RoutingHandler<E> {
                     peers: Vec::new(),
                     announced: Vec::new(),
                     routes: RouteCounts::default(),
+                    counters: Default::default(),
                 }),
             }
         }

@@ -57,6 +57,7 @@ pub mod effects;
 pub mod fake;
 mod handler;
 pub mod kernel;
+pub mod metrics;
 pub mod plan;
 pub mod real;
 pub mod sink;
@@ -70,6 +71,7 @@ pub use effects::{
     ZebraFeed,
 };
 pub use handler::{ApplyReport, RoutingHandler};
+pub use metrics::PortCounters;
 pub use sink::{
     ChannelSink, Installed, RouteCursor, RoutePage, RouteQuery, RouteRow, RouteSink, SinkEvent,
     TableSink, TeeSink,

@@ -11,9 +11,9 @@ use std::path::PathBuf;
 
 use ipnetwork::{IpNetwork, Ipv4Network};
 
-use vty::config::RouteMapName;
+use vty::config::PolicyName;
 
-use crate::config::{ControllerConfig, MacAddr, PortConfig, Prefix};
+use crate::config::{ControllerConfig, MacAddr, PolicyNames, PortConfig, Prefix};
 
 /// Longest base name of a port's namespace and links (the `_br`/`_vm` suffixes bring it to the
 /// kernel's 15-byte limit on interface names).
@@ -34,12 +34,26 @@ pub fn base_name(prefix: &str, port_name: &str) -> String {
 /// The name of the route-map of a runtime announcement of `prefix` in its port's bgpd:
 /// `ANNOUNCE-<address>-<length>`, `:` written as `_` (`ANNOUNCE-2001_db8__-48`); at most 52
 /// bytes of letters, digits, `.`, `_` and `-`.
-pub fn announcement_route_map(prefix: Prefix) -> Result<RouteMapName, vty::ConfigError> {
-    RouteMapName::new(&format!(
+pub fn announcement_route_map(prefix: Prefix) -> Result<PolicyName, vty::ConfigError> {
+    PolicyName::new(&format!(
         "ANNOUNCE-{}-{}",
         prefix.addr().to_string().replace(':', "_"),
         prefix.prefix_len()
     ))
+}
+
+/// The names of a peer's prefix-lists and route-maps in its port's bgpd:
+/// `<base name>-<peer address>-in|out`, the address with `:` spelled `-` (an IPv6 address has
+/// no `-`, so names stay distinct); at most 12 + 1 + 39 + 4 bytes, within
+/// [`PolicyName::MAX_LEN`](vty::config::PolicyName::MAX_LEN). The port's AS-path list of
+/// its own routes is `<base name>-own`.
+pub fn policy_names(base: &str, peer: IpAddr) -> Result<PolicyNames, vty::ConfigError> {
+    let addr = peer.to_string().replace(':', "-");
+    Ok(PolicyNames {
+        import: PolicyName::new(&format!("{base}-{addr}-in"))?,
+        export: PolicyName::new(&format!("{base}-{addr}-out"))?,
+        own_routes: PolicyName::new(&format!("{base}-own"))?,
+    })
 }
 
 /// How many ports (one /30 each) the Vty range holds.
@@ -216,6 +230,7 @@ impl PortPlan {
         );
         check(c.vty_port != d.vty_port, "vty_port");
         check(c.vty_password != d.vty_password, "vty_password");
+        check(c.enable_password != d.enable_password, "enable_password");
         check(
             c.run_dir != d.run_dir
                 || self.zebra_socket != new.zebra_socket

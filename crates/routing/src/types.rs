@@ -4,6 +4,8 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::metrics::PortCounters;
+
 /// One ECMP path of a learned route: the zebra server's type, the only one in the project.
 pub use zebra_server::RoutePath;
 
@@ -56,6 +58,12 @@ pub struct PeerStatus {
     pub prefixes_received: Option<u64>,
     /// Prefixes sent.
     pub prefixes_sent: Option<u64>,
+    /// While the session is not Established: why bgpd last reset it, as bgpd words it
+    /// (`lastResetDueTo` of `show bgp neighbors json`, with the NOTIFICATION's
+    /// `lastNotificationReason` when one ended it: `BGP Notification send: Cease/Maximum
+    /// Number of Prefixes Reached` after a `maximum_prefix` teardown; `Admin. shutdown`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_reset: Option<String>,
     /// Routes the sink holds whose paths go through this peer (its address is a path's
     /// gateway), when the sink keeps count. IPv6 routes whose nexthop is the peer's link-local
     /// address are not matched.
@@ -111,4 +119,7 @@ pub struct PortStatus {
     pub announced: Vec<crate::announce::Announcement>,
     /// Learned-route counters (the routes themselves are paged from the sink's table).
     pub routes: RouteCounts,
+    /// What the port actor counted (Vty batches, configuration applies, zebra messages).
+    #[serde(default)]
+    pub counters: PortCounters,
 }

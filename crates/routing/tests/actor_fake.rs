@@ -123,6 +123,11 @@ async fn lifecycle_order_and_bootstrap() {
     ] {
         assert!(has(boot, c), "{c} missing from {boot:?}");
     }
+    // The actor counted the batch it sent, where it sent it.
+    assert_eq!(s.counters.config_applies, 1);
+    assert_eq!(s.counters.vty_config_commands, boot.len() as u64);
+    assert_eq!(s.counters.vty_config_failures, 0);
+    assert!(s.counters.config_applied_at.is_some());
     h.shutdown().await;
     assert!(fx.containers().is_empty());
     assert!(fx.flows("p1").is_none());
@@ -165,6 +170,10 @@ async fn routes_flow_to_sink_and_are_withdrawn_when_zebra_session_ends() {
     );
     let s = wait_for(&h, "p1", "two routes", |s| s.routes.installed == Some(2)).await;
     assert!(s.zebra_connected);
+    // The zebra server's message counts are in the port's status.
+    assert_eq!(s.counters.zebra_messages.get("HELLO"), Some(&1));
+    assert_eq!(s.counters.zebra_messages.get("ROUTE_ADD"), Some(&2));
+    assert_eq!(s.counters.zebra_decode_errors, 0);
     assert_eq!(sink.routes("p1")[&net("198.51.100.0/24")], ecmp);
     // Gap 6: routes go when the zebra session drops, even though bgpd keeps running.
     fx.zebra("p1", ZebraEvent::SessionDown).await;
@@ -288,7 +297,7 @@ async fn live_changes_use_minimal_diffs() {
     let router = Node::Router(Asn::new(65001).unwrap());
     assert_eq!(
         typed(&fx.applied("p1")[1]),
-        [(router, "neighbor 192.0.2.2 timers 15 30")]
+        [(router.clone(), "neighbor 192.0.2.2 timers 15 30")]
     );
     assert_eq!(
         fx.applied_lines("p1")[1],
@@ -305,9 +314,17 @@ async fn live_changes_use_minimal_diffs() {
     let more = format!("{timers}[[port.peer]]\naddress = \"192.0.2.3\"\nremote_as = 65003\n");
     h.apply(&cfg(&more)).await;
     wait_for(&h, "p1", "peer diff", |_| fx.applied("p1").len() == 3).await;
+    // With its export route-map: only the port's own routes (the AS-path list exists already).
+    let out = vty::config::PolicyName::new("mnb-p1-192.0.2.3-out").unwrap();
+    let entry = Node::RouteMap(out, vty::config::Action::Permit, 10);
+    let v4 = Node::AddressFamily(Asn::new(65001).unwrap(), Afi::Ipv4);
     assert_eq!(
         typed(&fx.applied("p1")[2]),
-        [(router, "neighbor 192.0.2.3 remote-as 65003")]
+        [
+            (entry, "match as-path mnb-p1-own"),
+            (router, "neighbor 192.0.2.3 remote-as 65003"),
+            (v4, "neighbor 192.0.2.3 route-map mnb-p1-192.0.2.3-out out"),
+        ]
     );
     assert_eq!(
         fx.flows("p1").unwrap(),
@@ -346,6 +363,8 @@ async fn as_or_address_change_rebuilds_the_port() {
     let (fx, _sink, mut h) = started();
     h.apply(&cfg(BASE)).await;
     wait_for(&h, "p1", "configured", |s| s.config_applied).await;
+    assert!(fx.zebra("p1", ZebraEvent::SessionUp).await);
+    wait_for(&h, "p1", "zebra up", |s| s.zebra_connected).await;
     for (i, text) in [
         BASE.replace("local_as = 65001", "local_as = 65011"),
         BASE.replace(
@@ -367,6 +386,8 @@ async fn as_or_address_change_rebuilds_the_port() {
         })
         .await;
         assert_eq!(s.phase, PortPhase::Running);
+        // The first server's messages stay counted across rebuilds (new servers).
+        assert_eq!(s.counters.zebra_messages.get("HELLO"), Some(&1), "{s:?}");
         let log = fx.log();
         assert_eq!(
             log.iter().filter(|l| l.starts_with("container")).count(),
@@ -389,8 +410,13 @@ async fn rejected_command_is_reported_and_retried() {
     let s = wait_for(&h, "p1", "error shown", |s| s.last_error.is_some()).await;
     assert!(!s.config_applied);
     assert!(s.last_error.as_ref().unwrap().contains("rejected"), "{s:?}");
+    assert!(s.counters.vty_config_failures >= 1, "{:?}", s.counters);
+    assert_eq!(s.counters.config_applies, 0);
+    assert_eq!(s.counters.config_applied_at, None);
     fx.reject_commands_containing(None);
-    wait_for(&h, "p1", "applied on retry", |s| s.config_applied).await;
+    let s = wait_for(&h, "p1", "applied on retry", |s| s.config_applied).await;
+    assert_eq!(s.counters.config_applies, 1);
+    assert!(s.counters.config_applied_at.is_some());
     h.shutdown().await;
 }
 
@@ -468,6 +494,7 @@ async fn peer_status_is_polled() {
         uptime_secs: Some(12),
         prefixes_received: Some(3),
         prefixes_sent: Some(1),
+        last_reset: None,
         routes_installed: None,
         routes_refused: 0,
     }]);

@@ -106,7 +106,12 @@ fn only_the_ports_own_keys_rebuild_it() {
     for (key, value, why) in [
         ("control_socket", "\"/run/other.sock\"", None),
         ("vty_port", "2700", Some("vty_port")),
-        ("vty_password", "\"other\"", Some("vty_password")),
+        ("vty_password", "\"Other-Secret-9\"", Some("vty_password")),
+        (
+            "enable_password",
+            "\"Other-Enable-9\"",
+            Some("enable_password"),
+        ),
         ("host_namespace", "\"hostside\"", Some("host_namespace")),
         ("bgpd_path", "\"/usr/local/sbin/bgpd\"", Some("bgpd_path")),
     ] {

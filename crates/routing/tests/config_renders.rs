@@ -47,6 +47,22 @@ fn assert_renders(port: &PortConfig) -> Result<(), TestCaseError> {
             "{}",
             timers
         );
+        // Every peer has its export route-map; routes learned from other peers only with
+        // `transit`.
+        let out = format!(
+            "neighbor {} route-map {} out",
+            p.address, p.policy.names.export
+        );
+        prop_assert!(lines.contains(&out), "{out:?} missing");
+        let own = format!("match as-path {}", p.policy.names.own_routes);
+        if !p.policy.export.transit {
+            prop_assert!(lines.contains(&own), "{own:?} missing");
+        }
+        let max = format!("neighbor {} maximum-prefix ", p.address);
+        prop_assert_eq!(
+            lines.iter().any(|l| l.starts_with(&max)),
+            p.policy.maximum_prefix.is_some()
+        );
     }
     Ok(())
 }
@@ -64,6 +80,25 @@ struct RawPeer {
     description: Option<String>,
     multihop: Option<i64>,
     shutdown: bool,
+    policy: RawPolicy,
+}
+
+/// One prefix-filter entry: permit?, (third octet or IPv6 group, length offset), ge, le.
+type RawEntry = (bool, (u8, u8), Option<i64>, Option<i64>);
+
+/// A peer's `import`, `export` and `maximum_prefix` tables, as values of any shape.
+#[derive(Debug, Clone, Default)]
+struct RawPolicy {
+    transit: bool,
+    export: Vec<RawEntry>,
+    import: Vec<RawEntry>,
+    default_permit: Option<String>,
+    med: Option<i64>,
+    local_preference: Option<i64>,
+    communities: Vec<String>,
+    large_communities: Vec<String>,
+    prepend: Option<i64>,
+    max: Option<(i64, Option<i64>, String, Option<i64>)>,
 }
 
 #[derive(Debug, Clone)]
@@ -154,8 +189,78 @@ fn text_of(p: &RawPort) -> String {
             let _ = writeln!(t, "description = {}", toml_string(s));
         }
         let _ = writeln!(t, "shutdown = {}", peer.shutdown);
+        policy_text(&mut t, peer.v6, &peer.policy);
     }
     t
+}
+
+fn entries_text(v6: bool, entries: &[RawEntry]) -> String {
+    let e: Vec<String> = entries
+        .iter()
+        .map(|(permit, (a, len), ge, le)| {
+            let prefix = if v6 {
+                format!("2001:db8:{a:x}::/{}", 48 + len % 17)
+            } else {
+                format!("10.{a}.0.0/{}", 16 + len % 9)
+            };
+            let mut s = format!(
+                "{{ action = \"{}\", prefix = \"{prefix}\"",
+                if *permit { "permit" } else { "deny" }
+            );
+            if let Some(g) = ge {
+                let _ = write!(s, ", ge = {g}");
+            }
+            if let Some(l) = le {
+                let _ = write!(s, ", le = {l}");
+            }
+            s.push_str(" }");
+            s
+        })
+        .collect();
+    format!("prefixes = [{}]\n", e.join(", "))
+}
+
+fn list_text(key: &str, v: &[String]) -> String {
+    let items: Vec<String> = v.iter().map(|s| toml_string(s)).collect();
+    format!("{key} = [{}]\n", items.join(", "))
+}
+
+fn policy_text(t: &mut String, v6: bool, p: &RawPolicy) {
+    t.push_str("[port.peer.export]\n");
+    let _ = writeln!(t, "transit = {}", p.transit);
+    if !p.export.is_empty() {
+        t.push_str(&entries_text(v6, &p.export));
+    }
+    if let Some(d) = &p.default_permit {
+        let _ = writeln!(t, "default = {}", toml_string(d));
+    }
+    if let Some(v) = p.med {
+        let _ = writeln!(t, "med = {v}");
+    }
+    if let Some(v) = p.prepend {
+        let _ = writeln!(t, "prepend = {v}");
+    }
+    t.push_str(&list_text("communities", &p.communities));
+    t.push_str(&list_text("large_communities", &p.large_communities));
+    t.push_str("[port.peer.import]\n");
+    if !p.import.is_empty() {
+        t.push_str(&entries_text(v6, &p.import));
+    }
+    if let Some(v) = p.local_preference {
+        let _ = writeln!(t, "local_preference = {v}");
+    }
+    t.push_str(&list_text("communities", &p.communities));
+    if let Some((limit, threshold, action, restart)) = &p.max {
+        t.push_str("[port.peer.maximum_prefix]\n");
+        let _ = writeln!(t, "limit = {limit}");
+        if let Some(v) = threshold {
+            let _ = writeln!(t, "warning_threshold = {v}");
+        }
+        let _ = writeln!(t, "action = {}", toml_string(action));
+        if let Some(v) = restart {
+            let _ = writeln!(t, "restart_minutes = {v}");
+        }
+    }
 }
 
 /// Text values of any shape: printable ASCII with runs of spaces, `?`, quotes, control
@@ -191,6 +296,105 @@ fn opt<T: std::fmt::Debug + Clone + 'static>(s: BoxedStrategy<T>) -> BoxedStrate
     prop::option::of(s).boxed()
 }
 
+/// Prefix-filter entries. Valid: `ge`/`le` within the family's range of the entry's prefix
+/// length (16–24 for IPv4, 48–64 for IPv6 in [`entries_text`]); otherwise anything.
+fn raw_entries(valid: bool) -> BoxedStrategy<Vec<RawEntry>> {
+    let entry = (
+        any::<bool>(),
+        (any::<u8>(), any::<u8>()),
+        opt(mix(valid, (64i64..=128).boxed(), (-1i64..=130).boxed())),
+        opt(mix(valid, (64i64..=128).boxed(), (-1i64..=130).boxed())),
+    );
+    prop::collection::vec(entry, 0..4).boxed()
+}
+
+fn any_community(valid: bool) -> BoxedStrategy<String> {
+    mix(
+        valid,
+        prop_oneof![
+            (any::<u16>(), any::<u16>()).prop_map(|(a, b)| format!("{a}:{b}")),
+            Just("no-export".to_string()),
+            Just("graceful-shutdown".to_string()),
+        ]
+        .boxed(),
+        prop_oneof![any_text(), "[0-9]{1,6}:[0-9]{1,6}(:[0-9]{1,3})?"].boxed(),
+    )
+}
+
+fn raw_policy(valid: bool) -> BoxedStrategy<RawPolicy> {
+    (
+        any::<bool>(),
+        raw_entries(valid),
+        raw_entries(valid),
+        opt(mix(
+            valid,
+            prop_oneof![Just("permit".to_string()), Just("deny".to_string())].boxed(),
+            any_text(),
+        )),
+        opt(mix(
+            valid,
+            (0i64..=4_294_967_295).boxed(),
+            any::<i64>().boxed(),
+        )),
+        opt(mix(
+            valid,
+            (0i64..=4_294_967_295).boxed(),
+            any::<i64>().boxed(),
+        )),
+        prop::collection::vec(any_community(valid), 0..3),
+        prop::collection::vec(
+            mix(
+                valid,
+                (any::<u32>(), any::<u32>(), any::<u32>())
+                    .prop_map(|(a, b, c)| format!("{a}:{b}:{c}"))
+                    .boxed(),
+                any_text(),
+            ),
+            0..3,
+        ),
+        opt(mix(valid, (1i64..=10).boxed(), (-1i64..=12).boxed())),
+        opt((
+            mix(valid, (1i64..=4_294_967_295).boxed(), (-1i64..=2).boxed()),
+            opt(mix(valid, (1i64..=100).boxed(), (-1i64..=101).boxed())),
+            mix(
+                valid,
+                Just("teardown".to_string()).boxed(),
+                prop_oneof![Just("warn".to_string()), any_text()].boxed(),
+            ),
+            opt(mix(valid, (1i64..=65535).boxed(), (-1i64..=65536).boxed())),
+        )
+            .boxed()),
+    )
+        .prop_map(
+            |(
+                transit,
+                export,
+                import,
+                default_permit,
+                med,
+                lp,
+                communities,
+                large,
+                prepend,
+                max,
+            )| {
+                RawPolicy {
+                    transit,
+                    export,
+                    import,
+                    default_permit,
+                    med,
+                    local_preference: lp,
+                    communities,
+                    large_communities: large,
+                    prepend,
+                    max,
+                }
+            },
+        )
+        .boxed()
+}
+
 fn raw_peer(valid: bool) -> BoxedStrategy<RawPeer> {
     (
         any::<bool>(),
@@ -214,10 +418,15 @@ fn raw_peer(valid: bool) -> BoxedStrategy<RawPeer> {
             any_text(),
         )),
         opt(mix(valid, (1i64..=255).boxed(), (-1i64..=300).boxed())),
-        any::<bool>(),
+        (
+            any::<bool>(),
+            // A policy has many keys: mostly valid ones in the mixed property, so that
+            // accepted configurations still come up often.
+            mix(valid, raw_policy(true), raw_policy(false)),
+        ),
     )
         .prop_map(
-            |(v6, host, remote_as, ka, hold, cr, pw, desc, mh, shutdown)| RawPeer {
+            |(v6, host, remote_as, ka, hold, cr, pw, desc, mh, (shutdown, policy))| RawPeer {
                 v6,
                 host,
                 remote_as,
@@ -228,6 +437,7 @@ fn raw_peer(valid: bool) -> BoxedStrategy<RawPeer> {
                 description: desc,
                 multihop: mh,
                 shutdown,
+                policy,
             },
         )
         .boxed()
@@ -274,6 +484,41 @@ fn raw_port(valid: bool) -> BoxedStrategy<RawPort> {
 fn dedup(mut p: RawPort) -> RawPort {
     let mut seen = std::collections::BTreeSet::new();
     p.peers.retain(|q| seen.insert((q.v6, q.host % 250)));
+    for q in &mut p.peers {
+        let v6 = q.v6;
+        let pol = &mut q.policy;
+        for entries in [&mut pol.export, &mut pol.import] {
+            let mut keys = std::collections::BTreeSet::new();
+            entries.retain(|(_, (a, len), ge, le)| {
+                keys.insert((*a, *len % if v6 { 17 } else { 9 }, *ge, *le))
+            });
+            // Valid lengths for the family: IPv4 prefixes are /16–/24 and IPv6 /48–/64; the
+            // generator's 64–128 is scaled into prefix length..=bits, ge <= le.
+            for (_, (_, len), ge, le) in entries.iter_mut() {
+                let (plen, bits) = if v6 {
+                    (48 + i64::from(*len % 17), 128)
+                } else {
+                    (16 + i64::from(*len % 9), 32)
+                };
+                let scale = |v: i64| plen + (v.clamp(64, 128) - 64) * (bits - plen) / 64;
+                if (64..=128).contains(&ge.unwrap_or(64)) && (64..=128).contains(&le.unwrap_or(64))
+                {
+                    *ge = ge.map(scale);
+                    *le = le.map(scale);
+                    if let (Some(g), Some(l)) = (*ge, *le) {
+                        if g > l {
+                            *ge = Some(l);
+                            *le = Some(g);
+                        }
+                    }
+                }
+            }
+        }
+        let mut c = std::collections::BTreeSet::new();
+        pol.communities.retain(|x| c.insert(x.clone()));
+        let mut c = std::collections::BTreeSet::new();
+        pol.large_communities.retain(|x| c.insert(x.clone()));
+    }
     let mut nets = std::collections::BTreeSet::new();
     p.networks.retain(|(v6, a, len)| {
         let len = if *v6 { 48 + len % 81 } else { 24 + len % 9 };

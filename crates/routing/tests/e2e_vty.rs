@@ -23,7 +23,7 @@ async fn rejected_vty_command_is_reported_and_session_stays_usable() {
         TestBgpd::start(
             &bgpd,
             &ns,
-            "hostname vtytest\npassword midonet-bgp\n",
+            "hostname vtytest\npassword Vty-Test-Pass-1\nenable password En-Test-Pass-2\n",
             &BgpdOptions::default(),
         )
     })
@@ -32,7 +32,7 @@ async fn rejected_vty_command_is_reported_and_session_stays_usable() {
     // FRR's datacenter timers (issue #13): keepalive 3, hold 9, connect retry 2.
     let run = tempfile::tempdir().unwrap();
     let cfg = config(&format!(
-        "[controller]\nprefix = \"{}\"\nrun_dir = \"{}\"\nhost_namespace = \"{}\"\n\
+        "[controller]\nvty_password = \"Vty-Test-Pass-1\"\nenable_password = \"En-Test-Pass-2\"\nprefix = \"{}\"\nrun_dir = \"{}\"\nhost_namespace = \"{}\"\n\
          [[port]]\nname = \"p\"\nuplink = \"x0\"\naddress = \"192.0.2.1/24\"\nlocal_as = 65001\n\
          [[port.peer]]\naddress = \"192.0.2.2\"\nremote_as = 65002\nkeepalive = 3\nhold_time = 9\n\
          connect_retry = 2\ndescription = \"provider A\"\n",

@@ -9,8 +9,12 @@
 //! in parallel or with leftovers of an earlier run, and stay within the kernel's 15-byte limit.
 
 pub mod bird;
+pub mod gobgp;
 pub mod lab;
+pub mod quagga;
 pub mod zookeeper;
+
+pub use quagga::{find_quagga, require_quagga};
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -15,6 +15,7 @@ use crate::client::{check_line, Vty};
 use crate::config::{render_lines, Command};
 use crate::error::VtyError;
 use crate::prompt::{self, Mode};
+use crate::redact::Redacted;
 use tokio::io::AsyncWriteExt;
 
 /// What to do once a line is rejected.
@@ -50,25 +51,26 @@ impl Default for BatchOptions {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum LineOutcome {
-    /// bgpd executed the line without an error; its output (often empty).
+    /// bgpd executed the line without an error; its output (often empty), redacted.
     Applied {
         /// The line's output.
-        output: String,
+        output: Redacted,
     },
     /// bgpd answered with an error.
     Rejected {
-        /// bgpd's message.
-        message: String,
+        /// bgpd's message, redacted.
+        message: Redacted,
     },
     /// The line was not sent (the batch stopped earlier).
     NotSent,
 }
 
-/// One line of a batch and its fate.
+/// One line of a batch and its fate. A report holds only the redacted form of every line and
+/// output (see [`Redacted`]): it can be logged or stored whatever the lines set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LineReport {
-    /// The line as sent.
-    pub line: String,
+    /// The line as sent, redacted.
+    pub line: Redacted,
     /// Its fate.
     pub outcome: LineOutcome,
 }
@@ -78,10 +80,10 @@ pub struct LineReport {
 pub struct Rejection<'a> {
     /// Index of the line in the batch.
     pub index: usize,
-    /// The line.
-    pub line: &'a str,
-    /// bgpd's message.
-    pub message: &'a str,
+    /// The line, redacted.
+    pub line: &'a Redacted,
+    /// bgpd's message, redacted.
+    pub message: &'a Redacted,
 }
 
 /// What happened to every line of a batch.
@@ -152,8 +154,8 @@ impl BatchReport {
             .count();
         Err(VtyError::BatchRejected {
             index: r.index,
-            command: r.line.to_owned(),
-            message: r.message.to_owned(),
+            command: r.line.clone(),
+            message: r.message.clone(),
             total: self.lines.len(),
             executed_after,
             rejected_after,
@@ -198,7 +200,7 @@ impl Vty {
         for chunk in lines.chunks(window) {
             if stop {
                 report.extend(chunk.iter().map(|l| LineReport {
-                    line: l.as_ref().to_owned(),
+                    line: Redacted::new(l.as_ref()),
                     outcome: LineOutcome::NotSent,
                 }));
                 continue;
@@ -217,7 +219,7 @@ impl Vty {
                     stop = true;
                 }
                 report.push(LineReport {
-                    line: l.as_ref().to_owned(),
+                    line: Redacted::new(l.as_ref()),
                     outcome,
                 });
             }
@@ -299,8 +301,12 @@ impl Vty {
                     *hostname = h;
                 }
                 out.push(match prompt::find_error(&text) {
-                    Some(message) => LineOutcome::Rejected { message },
-                    None => LineOutcome::Applied { output: text },
+                    Some(message) => LineOutcome::Rejected {
+                        message: Redacted::from(message),
+                    },
+                    None => LineOutcome::Applied {
+                        output: Redacted::from(text),
+                    },
                 });
             }
             Ok(out)

@@ -79,7 +79,7 @@ pub fn validate_line(line: &str) -> Result<(), LineError> {
 
 pub(crate) fn check_line(line: &str) -> Result<(), VtyError> {
     validate_line(line).map_err(|reason| VtyError::InvalidLine {
-        command: line.to_owned(),
+        command: crate::Redacted::from(line.to_owned()),
         reason,
     })
 }
@@ -128,13 +128,13 @@ impl Receiver {
         let n = match tokio::time::timeout(self.timeout, self.half.read(&mut self.chunk)).await {
             Err(_) => {
                 return Err(VtyError::Timeout {
-                    during: during.to_owned(),
+                    during: crate::Redacted::from(during.to_owned()),
                     after: self.timeout,
                 })
             }
             Ok(Err(source)) => {
                 return Err(VtyError::Io {
-                    during: during.to_owned(),
+                    during: crate::Redacted::from(during.to_owned()),
                     source,
                 })
             }
@@ -142,8 +142,8 @@ impl Receiver {
         };
         if n == 0 {
             return Err(VtyError::ConnectionClosed {
-                during: during.to_owned(),
-                last_text: tail_text(self.pending()),
+                during: crate::Redacted::from(during.to_owned()),
+                last_text: crate::Redacted::from(tail_text(self.pending())),
             });
         }
         self.filter.feed(&self.chunk[..n], &mut self.buf);
@@ -168,7 +168,7 @@ impl Receiver {
         match polled {
             None => Ok(false),
             Some(Err(source)) => Err(VtyError::Io {
-                during: during.to_owned(),
+                during: crate::Redacted::from(during.to_owned()),
                 source,
             }),
             // EOF right after a complete reply: report the reply; the next call sees the close.
@@ -234,13 +234,13 @@ impl Receiver {
             }
             if mismatch {
                 return Err(VtyError::Unexpected {
-                    during: echo.to_owned(),
-                    received: head_text(self.pending()),
+                    during: crate::Redacted::from(echo.to_owned()),
+                    received: crate::Redacted::from(head_text(self.pending())),
                 });
             }
             if self.pending().len() > max_output {
                 return Err(VtyError::OutputTooLarge {
-                    command: echo.to_owned(),
+                    command: crate::Redacted::from(echo.to_owned()),
                     limit: max_output,
                 });
             }
@@ -287,7 +287,7 @@ impl Vty {
         let stream = match tokio::time::timeout(opts.timeout, TcpStream::connect(addr)).await {
             Err(_) => {
                 return Err(VtyError::Timeout {
-                    during: format!("connecting to {addr}"),
+                    during: crate::Redacted::from(format!("connecting to {addr}")),
                     after: opts.timeout,
                 })
             }
@@ -336,11 +336,11 @@ impl Vty {
         .await
         {
             Err(_) => Err(VtyError::Timeout {
-                during: during.to_owned(),
+                during: crate::Redacted::from(during.to_owned()),
                 after: self.rx.timeout,
             }),
             Ok(Err(source)) => Err(VtyError::Io {
-                during: during.to_owned(),
+                during: crate::Redacted::from(during.to_owned()),
                 source,
             }),
             Ok(Ok(())) => Ok(()),
@@ -367,8 +367,8 @@ impl Vty {
             }
             if p.len() > 1 << 20 {
                 return Err(VtyError::Unexpected {
-                    during: during.to_owned(),
-                    received: head_text(p),
+                    during: crate::Redacted::from(during.to_owned()),
+                    received: crate::Redacted::from(head_text(p)),
                 });
             }
             self.rx.fill(during).await?;
@@ -379,10 +379,11 @@ impl Vty {
         let asked = match self.await_login_step("login").await {
             Ok(a) => a,
             Err(VtyError::ConnectionClosed { last_text, .. })
-                if last_text.contains("password is not set") =>
+                // FRR: "Vty password is not set." (the word after `password` is redacted).
+                if last_text.contains("Vty password") && last_text.contains("not set") =>
             {
                 return Err(VtyError::LoginRefused {
-                    message: last_text.trim().to_owned(),
+                    message: crate::Redacted::from(last_text.trim().to_owned()),
                 });
             }
             Err(e) => return Err(e),
@@ -413,7 +414,7 @@ impl Vty {
             if !self.rx.pending().starts_with(b"enable\r\n") {
                 return Err(VtyError::Unexpected {
                     during: "enable".into(),
-                    received: head_text(self.rx.pending()),
+                    received: crate::Redacted::from(head_text(self.rx.pending())),
                 });
             }
             if asked {
@@ -432,7 +433,7 @@ impl Vty {
             if self.mode != Mode::Enable {
                 return Err(VtyError::Unexpected {
                     during: "enable".into(),
-                    received: format!("prompt {}", self.mode),
+                    received: crate::Redacted::from(format!("prompt {}", self.mode)),
                 });
             }
         }
@@ -442,7 +443,7 @@ impl Vty {
     pub(crate) fn check_usable(&self) -> Result<(), VtyError> {
         match &self.broken {
             Some(cause) => Err(VtyError::SessionBroken {
-                cause: cause.clone(),
+                cause: crate::Redacted::from(cause.clone()),
             }),
             None => Ok(()),
         }
@@ -458,8 +459,8 @@ impl Vty {
         let out = self.exec_raw(cmd).await?;
         match prompt::find_error(&out) {
             Some(message) => Err(VtyError::Rejected {
-                command: cmd.to_owned(),
-                message,
+                command: crate::Redacted::from(cmd.to_owned()),
+                message: crate::Redacted::from(message),
             }),
             None => Ok(out),
         }
@@ -506,7 +507,7 @@ impl Vty {
     ) -> Result<T, VtyError> {
         let out = self.exec(cmd).await?;
         serde_json::from_str(&out).map_err(|source| VtyError::Json {
-            command: cmd.to_owned(),
+            command: crate::Redacted::from(cmd.to_owned()),
             source,
         })
     }

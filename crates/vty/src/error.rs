@@ -3,6 +3,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::redact::Redacted;
+
 /// Why a command line was refused before anything was sent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -40,7 +42,8 @@ pub enum LineError {
     },
 }
 
-/// Errors of the Vty client.
+/// Errors of the Vty client. Every text a variant carries (command lines, replies) is
+/// [`Redacted`]: no password argument reaches a log, a status or a stored error through it.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum VtyError {
@@ -56,7 +59,7 @@ pub enum VtyError {
     #[error("vty i/o error while {during}: {source}")]
     Io {
         /// What the client was doing (`login`, or the command line).
-        during: String,
+        during: Redacted,
         /// Cause.
         source: std::io::Error,
     },
@@ -64,15 +67,15 @@ pub enum VtyError {
     #[error("vty connection closed by bgpd while {during}; last text received: {last_text:?}")]
     ConnectionClosed {
         /// What the client was doing (`login`, or the command line).
-        during: String,
+        during: Redacted,
         /// The end of what was received before the close (at most 512 bytes).
-        last_text: String,
+        last_text: Redacted,
     },
     /// No reply (or no further byte of a reply) arrived in time.
     #[error("vty timeout after {after:?} of silence while {during}")]
     Timeout {
         /// What the client was doing (`login`, or the command line).
-        during: String,
+        during: Redacted,
         /// The configured timeout.
         after: Duration,
     },
@@ -84,7 +87,7 @@ pub enum VtyError {
     #[error("bgpd refuses vty logins: {message}")]
     LoginRefused {
         /// What bgpd said.
-        message: String,
+        message: Redacted,
     },
     /// The login password was rejected.
     #[error("vty password rejected")]
@@ -99,15 +102,15 @@ pub enum VtyError {
     #[error("bgpd rejected {command:?}: {message}")]
     Rejected {
         /// The command line sent.
-        command: String,
+        command: Redacted,
         /// bgpd's message (from the first error line to the end of the output).
-        message: String,
+        message: Redacted,
     },
     /// A command line was refused locally before sending.
     #[error("invalid command line {command:?}: {reason}")]
     InvalidLine {
         /// The line (with control characters escaped by Debug).
-        command: String,
+        command: Redacted,
         /// Why.
         reason: LineError,
     },
@@ -116,15 +119,15 @@ pub enum VtyError {
     #[error("unexpected vty reply while {during}: {received:?}")]
     Unexpected {
         /// What the client was doing.
-        during: String,
+        during: Redacted,
         /// The start of what was received (at most 512 bytes).
-        received: String,
+        received: Redacted,
     },
     /// A reply grew beyond the configured output limit.
     #[error("reply to {command:?} exceeds {limit} bytes")]
     OutputTooLarge {
         /// The command line.
-        command: String,
+        command: Redacted,
         /// The limit in bytes.
         limit: usize,
     },
@@ -134,7 +137,7 @@ pub enum VtyError {
         /// Index of the line in the batch.
         index: usize,
         /// The line.
-        command: String,
+        command: Redacted,
         /// Why.
         reason: LineError,
     },
@@ -147,9 +150,9 @@ pub enum VtyError {
         /// Index of the first rejected line.
         index: usize,
         /// The line.
-        command: String,
+        command: Redacted,
         /// bgpd's message.
-        message: String,
+        message: Redacted,
         /// Lines in the batch.
         total: usize,
         /// Lines after the rejected one that bgpd executed anyway.
@@ -164,13 +167,13 @@ pub enum VtyError {
     #[error("vty session unusable after an earlier failure: {cause}")]
     SessionBroken {
         /// The earlier failure.
-        cause: String,
+        cause: Redacted,
     },
     /// A JSON reply could not be parsed.
     #[error("cannot parse the JSON reply to {command:?}: {source}")]
     Json {
         /// The command line.
-        command: String,
+        command: Redacted,
         /// Cause.
         source: serde_json::Error,
     },

@@ -70,15 +70,21 @@ mod batch;
 mod client;
 pub mod config;
 mod error;
+pub mod flavour;
 pub mod prompt;
+pub mod redact;
 pub mod status;
+pub mod status_text;
 pub mod telnet;
 
 pub use batch::{BatchOptions, BatchPolicy, BatchReport, LineOutcome, LineReport, Rejection};
 pub use client::{validate_line, Vty, VtyOptions, DEFAULT_MAX_OUTPUT, MAX_LINE_LEN};
 pub use config::{
-    diff, render_lines, AddressFamily, Afi, BgpConfig, Command, ConfigError, Neighbor, Node,
+    diff, diff_for, render_lines, AddressFamily, Afi, BgpConfig, Command, ConfigError, Neighbor,
+    Node,
 };
 pub use error::{LineError, VtyError};
+pub use flavour::{Flavour, Unsupported};
 pub use prompt::Mode;
+pub use redact::{redact, Redacted};
 pub use status::{BgpSummary, FamilySummary, NeighborStatus, PeerState, PeerSummary};

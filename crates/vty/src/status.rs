@@ -263,6 +263,10 @@ pub struct NeighborStatus {
     /// Why the session was last reset.
     #[serde(default)]
     pub last_reset_due_to: Option<String>,
+    /// The code and subcode of the last NOTIFICATION sent or received, when that reset the
+    /// session (`Cease/Maximum Number of Prefixes Reached`).
+    #[serde(default)]
+    pub last_notification_reason: Option<String>,
     /// Local address of the TCP connection (`Unknown` when none).
     #[serde(default)]
     pub host_local: Option<String>,
@@ -331,7 +335,7 @@ impl Vty {
         let cmd = format!("show bgp neighbors {addr} json");
         let out = self.exec(&cmd).await?;
         let mut all = parse_neighbors(&out).map_err(|source| VtyError::Json {
-            command: cmd,
+            command: crate::Redacted::from(cmd),
             source,
         })?;
         Ok(all.remove(&addr.to_string()))

@@ -145,7 +145,10 @@ async fn login_refused_without_vty_password() {
     let s = common::stream_in(&ns, "127.0.0.1:2605".parse().unwrap()).await;
     match vty::Vty::login(s, &common::options()).await {
         Err(VtyError::LoginRefused { message }) => {
-            assert!(message.contains("password is not set"), "{message}")
+            assert!(
+                message.contains("Vty password") && message.contains("not set"),
+                "{message}"
+            )
         }
         other => panic!("{other:?}"),
     }

@@ -340,7 +340,10 @@ async fn batch_reports_first_rejection_and_the_rest() {
         let r = vty.batch(&lines, &cont).await.unwrap();
         assert_eq!((r.applied(), r.rejected(), r.not_sent()), (48, 2, 0));
         let first = r.first_rejection().unwrap();
-        assert_eq!((first.index, first.line), (20, "network 198.51.20.0/33"));
+        assert_eq!(
+            (first.index, first.line.as_str()),
+            (20, "network 198.51.20.0/33")
+        );
         assert_eq!(
             first.message,
             "% [BGP] Unknown command: network 198.51.20.0/33"
@@ -472,4 +475,29 @@ fn session_can_move_between_tasks() {
     fn assert_send<T: Send>() {}
     assert_send::<Vty>();
     assert_send::<VtyError>();
+}
+
+#[tokio::test]
+async fn batch_reports_hold_only_redacted_lines() {
+    let mut vty = Vty::login(spawn(Script::new("r1"), 65536), &opts())
+        .await
+        .unwrap();
+    vty.exec("configure terminal").await.unwrap();
+    vty.exec("router bgp 65000").await.unwrap();
+    let lines = [
+        "neighbor 192.0.2.1 password hunter22",
+        "network 198.51.20.0/33",
+        "neighbor 192.0.2.2 pass hunter33",
+    ];
+    let cont = BatchOptions {
+        policy: BatchPolicy::Continue,
+        window: 16,
+    };
+    let r = vty.batch(&lines, &cont).await.unwrap();
+    assert_eq!(r.lines.len(), 3);
+    assert_eq!(r.lines[0].line, "neighbor 192.0.2.1 password <redacted>");
+    assert_eq!(r.lines[2].line, "neighbor 192.0.2.2 pass <redacted>");
+    let shown = format!("{r:?}");
+    assert!(!shown.contains("hunter"), "{shown}");
+    assert!(r.first_rejection().is_some(), "{shown}");
 }

@@ -15,8 +15,12 @@
 //! 3. `bgp graceful-restart rib-stale-time 90` sends ZEBRA_CLIENT_RIB_STALE_TIME and
 //!    `no bgp graceful-restart` sends ZEBRA_CLIENT_GR_DISABLE.
 //!
+//! The same run with FRR 10.3's bgpd (Debian 13 chroot of `scripts/frr10-chroot.sh`, FRR
+//! peer) shows the same sequence under FRR 10.2+'s command number (CLIENT_CAPABILITIES is 121).
+//!
 //! Every frame must decode and re-encode byte for byte. With `ZEBRA_PROTO_CAPTURE=FILE` the
-//! frames are written to FILE.frr / FILE.bird (tests/golden/frr84_bgpd_gr_*.txt were made so).
+//! frames are written to FILE.frr / FILE.bird / FILE.frr103 (tests/golden/frr84_bgpd_gr_*.txt
+//! and frr103_bgpd_gr_frr_peer.txt were made so).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -130,7 +134,19 @@ fn bgpd_graceful_restart_capabilities_frr_peer() {
     let Some(bgpd) = testkit::require_bgpd("bgpd_graceful_restart_capabilities_frr_peer") else {
         return;
     };
-    run(&bgpd, None);
+    run(&Me::Host(&bgpd), &bgpd, None);
+}
+
+#[test]
+fn frr10_bgpd_graceful_restart_capabilities_frr_peer() {
+    let test = "frr10_bgpd_graceful_restart_capabilities_frr_peer";
+    let Some(root) = testkit::require_frr10(test) else {
+        return;
+    };
+    let Some(peer) = testkit::require_bgpd(test) else {
+        return;
+    };
+    run(&Me::Frr10(&root), &peer, None);
 }
 
 #[test]
@@ -142,11 +158,40 @@ fn bgpd_graceful_restart_capabilities_bird_peer() {
     else {
         return;
     };
-    run(&bgpd, Some(&bird));
+    run(&Me::Host(&bgpd), &bgpd, Some(&bird));
 }
 
-fn run(bgpd: &Path, bird: Option<&Path>) {
+/// The bgpd under test.
+enum Me<'a> {
+    /// The host's FRR 8.4 bgpd.
+    Host(&'a Path),
+    /// FRR 10.3's bgpd in this chroot.
+    Frr10(&'a Path),
+}
+
+impl Me<'_> {
+    fn profile(&self) -> Profile {
+        match self {
+            Me::Host(_) => Profile::Frr84,
+            Me::Frr10(_) => Profile::Frr103,
+        }
+    }
+
+    fn start(&self, ns: &TestNs, opts: &BgpdOptions) -> TestBgpd {
+        match self {
+            Me::Host(bgpd) => TestBgpd::start(bgpd, ns, CONF_A, opts).unwrap(),
+            Me::Frr10(root) => {
+                TestBgpd::start_in_chroot(root, Path::new(testkit::FRR10_BGPD), ns, CONF_A, opts)
+                    .unwrap()
+            }
+        }
+    }
+}
+
+/// Runs `me` against the capturing zebra, its peer being the host's `bgpd` or BIRD.
+fn run(me_bgpd: &Me<'_>, bgpd: &Path, bird: Option<&Path>) {
     let with_bird = bird.is_some();
+    let profile = me_bgpd.profile();
     let a = TestNs::new("zga").unwrap();
     let b = TestNs::new("zgb").unwrap();
     veth_between(&a, "za", &b, "zb").unwrap();
@@ -157,7 +202,7 @@ fn run(bgpd: &Path, bird: Option<&Path>) {
     let dir = tempfile::tempdir().unwrap();
     let sock = dir.path().join("zserv.api");
     let responder = Responder {
-        profile: Profile::Frr84,
+        profile,
         interfaces: vec![
             iface("lo", 1, LOOPBACK_FLAGS, 65536, 772, &[], &["127.0.0.1/8"]),
             iface(
@@ -184,7 +229,7 @@ fn run(bgpd: &Path, bird: Option<&Path>) {
     };
 
     // First incarnation: GR capability at connect, then the route.
-    let mut me = TestBgpd::start(bgpd, &a, CONF_A, &opts).unwrap();
+    let mut me = me_bgpd.start(&a, &opts);
     let got = wait_until(Duration::from_secs(60), || {
         first(&server.snapshot(), |_| true, is_v4_route).is_some()
     });
@@ -222,7 +267,7 @@ fn run(bgpd: &Path, bird: Option<&Path>) {
 
     // Second incarnation after SIGKILL.
     me.kill();
-    let me2 = TestBgpd::start(bgpd, &a, CONF_A, &opts).unwrap();
+    let me2 = me_bgpd.start(&a, &opts);
     let later = |c: usize| c > first_conns;
     let complete_v4 = |m: &Message| {
         matches!(
@@ -337,12 +382,16 @@ fn run(bgpd: &Path, bird: Option<&Path>) {
             .unwrap_or_else(|e| panic!("bgpd frame {} failed: {e}", hex(&r.bytes)));
         let vrf = u32::from_be_bytes(r.bytes[4..8].try_into().unwrap());
         let mut out = BytesMut::new();
-        encode(Profile::Frr84, vrf, msg, &mut out).unwrap();
+        encode(profile, vrf, msg, &mut out).unwrap();
         assert_eq!(hex(&out), hex(&r.bytes), "re-encoding {msg:?}");
     }
 
     if let Ok(path) = std::env::var("ZEBRA_PROTO_CAPTURE") {
-        let suffix = if with_bird { "bird" } else { "frr" };
+        let suffix = match (with_bird, profile) {
+            (true, _) => "bird",
+            (false, Profile::Frr84) => "frr",
+            (false, _) => "frr103",
+        };
         let mut f = std::fs::File::create(format!("{path}.{suffix}")).unwrap();
         for r in records.iter().filter(|r| {
             r.dir == Dir::FromClient

@@ -516,6 +516,7 @@ impl ServerCore {
             tracing::warn!(%client, ?request, "request before the client's profile is known; ignored");
             return;
         };
+        tracing::trace!(%client, %profile, ?request, "zebra request");
         match request {
             Request::Hello {
                 proto,
@@ -603,7 +604,7 @@ impl ServerCore {
                 }
             }
             Request::ClientCapability(m) => {
-                if let Some(action) = self.gr.message(client, m) {
+                if let Some(action) = self.gr.message(client, m, now) {
                     self.apply_gr(action, out);
                 }
             }

@@ -2,7 +2,7 @@
 //! when one without GR closes, and when routes recovered from an earlier run are taken over.
 
 use super::*;
-use crate::gr::{Family, SweepCause};
+use crate::gr::{Family, SweepCause, DEFAULT_SETTLE};
 
 const BGP: u8 = 9;
 
@@ -174,11 +174,23 @@ fn a_gr_restart_shows_only_real_changes() {
         withdrawn: 1,
         cause: SweepCause::UpdateComplete
     }));
-    // COMPLETE for IPv6 without PENDING sweeps nothing (bgpd did not defer IPv6).
+    // COMPLETE for IPv6 without PENDING sweeps nothing yet (bgpd did not defer IPv6).
     assert!(route_events(&b.gr(complete(2))).is_empty());
-    // The IPv6 route comes back late, unchanged: nothing.
+    // The IPv6 route comes back after it, unchanged: nothing.
     assert!(route_events(&b.route("2001:db8:100::/48", vec![path("2001:db8::2", 0)])).is_empty());
-    // At the end of the stale time nothing is left to withdraw.
+    // The settle period ends: nothing is left to withdraw.
+    assert_eq!(c.next_deadline(), Some(t1 + DEFAULT_SETTLE));
+    let mut out = Vec::new();
+    c.handle_timeout(t1 + DEFAULT_SETTLE, &mut out);
+    assert_eq!(
+        events(&out),
+        vec![ServerEvent::StaleRoutesSwept {
+            family: Some(Family::Ipv6),
+            withdrawn: 0,
+            cause: SweepCause::UpdateCompleteSettled
+        }]
+    );
+    // Nor at the end of the stale time.
     let mut out = Vec::new();
     c.handle_timeout(t0 + Duration::from_secs(120), &mut out);
     assert!(route_events(&out).is_empty());
@@ -359,4 +371,38 @@ fn a_route_delete_during_the_restart_withdraws_at_once() {
     });
     assert_eq!(route_events(&out), vec![withdraw("203.0.113.0/24")]);
     assert_eq!(c.route_count(), 3);
+}
+
+#[test]
+fn a_prefix_withdrawn_while_bgpd_was_down_goes_at_the_end_of_the_settle_period() {
+    // bgpd 10.3 next to a young provider: COMPLETE at Established without PENDING, then the
+    // routes that are still there; the one the provider withdrew meanwhile never comes back.
+    let t0 = Instant::now();
+    let mut c = ServerCore::new(CoreConfig::default());
+    learned_and_closed(&mut c, t0);
+    let t1 = t0 + Duration::from_secs(2);
+    let id = connect(&mut c, t1, Some(120));
+    let mut b = Bgpd {
+        core: &mut c,
+        id,
+        now: t1,
+    };
+    for afi in [1, 2] {
+        assert!(route_events(&b.gr(complete(afi))).is_empty());
+    }
+    b.now = t1 + Duration::from_secs(1);
+    for p in ["198.51.100.0/25", "198.51.100.128/25"] {
+        assert!(route_events(&b.route(p, vec![path("192.0.2.2", 0)])).is_empty());
+    }
+    assert!(route_events(&b.route("2001:db8:100::/48", vec![path("2001:db8::2", 0)])).is_empty());
+    let mut out = Vec::new();
+    c.handle_timeout(t1 + DEFAULT_SETTLE - Duration::from_millis(1), &mut out);
+    assert!(out.is_empty(), "{out:?}");
+    c.handle_timeout(t1 + DEFAULT_SETTLE, &mut out);
+    assert_eq!(route_events(&out), vec![withdraw("203.0.113.0/24")]);
+    assert_eq!(c.route_count(), 3);
+    // Each family once; the stale time later finds nothing.
+    let mut out = Vec::new();
+    c.handle_timeout(t0 + Duration::from_secs(120), &mut out);
+    assert!(route_events(&out).is_empty(), "{out:?}");
 }

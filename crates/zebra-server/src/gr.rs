@@ -22,11 +22,17 @@
 //! Deliberate differences from zebra 8.4/10.3, each because real bgpd 8.4.4 showed it (see
 //! `zebra-proto/tests/live_bgpd_gr.rs` and docs/routing.md, "GR timeline"):
 //!
-//! * A COMPLETE sweeps a family only if this connection said PENDING for it. bgpd says
-//!   COMPLETE for every AFI/SAFI right at Established when it does not defer (a peer without GR,
-//!   or a peer in its own start-up period with the R bit), *before* it has the routes again;
-//!   zebra would withdraw everything then and install it again moments later (a flap). Here
-//!   those routes stay stale until they come back or the stale time ends.
+//! * A COMPLETE sweeps a family at once only if this connection said PENDING for it. bgpd
+//!   (8.4 and 10.3 alike) says COMPLETE for every AFI/SAFI right at Established when it does
+//!   not defer — a peer without GR, or a peer that sets the R bit itself (FRR sets it during its
+//!   own start-up period, `bgp graceful-restart restart-time` long, so two young speakers both
+//!   set it and neither defers) — *before* it has the routes again; zebra would withdraw
+//!   everything then and install it again moments later (a flap). Here such a COMPLETE starts
+//!   a *settle* period instead (`DEFAULT_SETTLE`, 30 s; each further undeferred COMPLETE of the
+//!   family restarts it): the family's routes still stale when it ends are swept. Keeping them
+//!   to the stale time (500 s) would keep a prefix the peer withdrew while bgpd was down (bgpd
+//!   never learns it again, so it never sends a delete for it) for that long. A PENDING for the
+//!   family cancels the settle period (bgpd defers; its COMPLETE sweeps).
 //! * Each closed connection's stale routes get their own stale time (zebra keeps the first
 //!   timer running when bgpd restarts again before it ends, and then withdraws the routes the
 //!   second bgpd had re-sent as well).
@@ -53,6 +59,11 @@ const AFI_IP: u32 = 1;
 const AFI_IP6: u32 = 2;
 /// FRR's internal `SAFI_UNICAST`.
 const SAFI_UNICAST: u32 = 1;
+/// Default settle period after an undeferred ROUTE_UPDATE_COMPLETE (see the module
+/// documentation): bgpd re-sends its routes about a second after it (measured with bgpd 8.4
+/// and 10.3 in `routing/tests/e2e_frr10.rs`); this leaves room for large tables and peers that
+/// reach Established one after the other.
+pub(crate) const DEFAULT_SETTLE: Duration = Duration::from_secs(30);
 
 /// A ZEBRA_CLIENT_CAPABILITIES message, reduced to what the server acts on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -153,8 +164,11 @@ pub(crate) enum GrAction {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum SweepCause {
-    /// The restarted client said ROUTE_UPDATE_COMPLETE for the family.
+    /// The restarted client said ROUTE_UPDATE_COMPLETE for the family (after PENDING).
     UpdateComplete,
+    /// The settle period after a ROUTE_UPDATE_COMPLETE the client sent without deferring
+    /// (no ROUTE_UPDATE_PENDING first) ran out.
+    UpdateCompleteSettled,
     /// The stale time ran out.
     StaleTimeExpired,
     /// The client turned graceful restart off.
@@ -185,6 +199,8 @@ struct Info {
     stale_time: Duration,
     pending: [bool; 2],
     complete: [bool; 2],
+    /// Per family: when the routes still stale go after an undeferred COMPLETE.
+    settle: [Option<Instant>; 2],
     /// One per closed connection whose stale routes may remain.
     restarts: Vec<Restart>,
 }
@@ -197,20 +213,38 @@ impl Info {
             stale_time,
             pending: [false; 2],
             complete: [false; 2],
+            settle: [None; 2],
             restarts: Vec::new(),
         }
     }
 }
 
 /// The GR state of every client identity. See the module documentation.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct GrTable {
     infos: HashMap<Identity, Info>,
     /// Identities of the live connections that may take part in GR.
     identity: HashMap<ClientId, Identity>,
+    /// Settle period after an undeferred COMPLETE.
+    settle: Duration,
+}
+
+impl Default for GrTable {
+    fn default() -> Self {
+        GrTable::new(DEFAULT_SETTLE)
+    }
 }
 
 impl GrTable {
+    /// An empty table whose undeferred COMPLETEs sweep after `settle`.
+    pub(crate) fn new(settle: Duration) -> GrTable {
+        GrTable {
+            infos: HashMap::new(),
+            identity: HashMap::new(),
+            settle,
+        }
+    }
+
     /// A client said HELLO. A dynamic, asynchronous client takes over the GR state its
     /// identity left (zebra's `zebra_gr_client_reconnect`).
     pub(crate) fn hello(&mut self, client: ClientId, proto: u8, instance: u16, synchronous: bool) {
@@ -232,14 +266,21 @@ impl GrTable {
                     info.capable = false;
                     info.pending = [false; 2];
                     info.complete = [false; 2];
+                    info.settle = [None; 2];
                 }
             }
         }
         self.identity.insert(client, id);
     }
 
-    /// A CLIENT_CAPABILITIES message from `client`.
-    pub(crate) fn message(&mut self, client: ClientId, msg: GrMessage) -> Option<GrAction> {
+    /// A CLIENT_CAPABILITIES message from `client`, received at `now`.
+    pub(crate) fn message(
+        &mut self,
+        client: ClientId,
+        msg: GrMessage,
+        now: Instant,
+    ) -> Option<GrAction> {
+        let settle = self.settle;
         let Some(&id) = self.identity.get(&client) else {
             tracing::debug!(%client, ?msg, "GR capability from a client without a dynamic HELLO ignored");
             return None;
@@ -276,13 +317,20 @@ impl GrTable {
                 let fam = unicast_family(afi, safi)?;
                 let info = self.infos.get_mut(&id)?;
                 info.pending[fam.index()] = true;
+                info.settle[fam.index()] = None;
                 None
             }
             GrMessage::UpdateComplete { afi, safi, .. } => {
                 let fam = unicast_family(afi, safi)?;
                 let info = self.infos.get_mut(&id)?;
                 info.complete[fam.index()] = true;
-                if info.restarts.is_empty() || !info.pending[fam.index()] {
+                if info.restarts.is_empty() {
+                    return None;
+                }
+                if !info.pending[fam.index()] {
+                    // Not deferred: bgpd re-sends the routes after this; sweep what is still
+                    // stale once they had time to arrive.
+                    info.settle[fam.index()] = now.checked_add(settle);
                     return None;
                 }
                 Some(GrAction::Sweep {
@@ -323,6 +371,7 @@ impl GrTable {
         }
         info.pending = [false; 2];
         info.complete = [false; 2];
+        info.settle = [None; 2];
         info.restarts.push(Restart {
             deadline: now + info.stale_time,
             owner: client,
@@ -356,7 +405,13 @@ impl GrTable {
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
         self.infos
             .values()
-            .flat_map(|i| i.restarts.iter().map(|r| r.deadline))
+            .flat_map(|i| {
+                let settling = i.settle.iter().flatten().filter(|_| !i.restarts.is_empty());
+                i.restarts
+                    .iter()
+                    .map(|r| r.deadline)
+                    .chain(settling.copied())
+            })
             .min()
     }
 
@@ -365,6 +420,19 @@ impl GrTable {
     pub(crate) fn timeout(&mut self, now: Instant) -> Vec<GrAction> {
         let mut out = Vec::new();
         self.infos.retain(|_, info| {
+            for fam in [Family::Ipv4, Family::Ipv6] {
+                let slot = &mut info.settle[fam.index()];
+                if slot.is_some_and(|d| d <= now) {
+                    *slot = None;
+                    if !info.restarts.is_empty() {
+                        out.push(GrAction::Sweep {
+                            owners: info.restarts.iter().map(|r| r.owner).collect(),
+                            family: Some(fam),
+                            cause: SweepCause::UpdateCompleteSettled,
+                        });
+                    }
+                }
+            }
             let (due, running): (Vec<Restart>, Vec<Restart>) =
                 info.restarts.iter().partition(|r| r.deadline <= now);
             if due.is_empty() {

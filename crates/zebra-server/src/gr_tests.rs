@@ -6,17 +6,18 @@ fn at(t0: Instant, secs: u64) -> Instant {
     t0 + Duration::from_secs(secs)
 }
 
-fn capable(t: &mut GrTable, c: ClientId, stale_time: u32) -> Option<GrAction> {
+fn capable(t: &mut GrTable, c: ClientId, stale_time: u32, now: Instant) -> Option<GrAction> {
     t.message(
         c,
         GrMessage::Capable {
             stale_time,
             vrf_id: 0,
         },
+        now,
     )
 }
 
-fn pending(t: &mut GrTable, c: ClientId, afi: u32) -> Option<GrAction> {
+fn pending(t: &mut GrTable, c: ClientId, afi: u32, now: Instant) -> Option<GrAction> {
     t.message(
         c,
         GrMessage::UpdatePending {
@@ -24,10 +25,11 @@ fn pending(t: &mut GrTable, c: ClientId, afi: u32) -> Option<GrAction> {
             safi: 1,
             vrf_id: 0,
         },
+        now,
     )
 }
 
-fn complete(t: &mut GrTable, c: ClientId, afi: u32) -> Option<GrAction> {
+fn complete(t: &mut GrTable, c: ClientId, afi: u32, now: Instant) -> Option<GrAction> {
     t.message(
         c,
         GrMessage::UpdateComplete {
@@ -35,6 +37,7 @@ fn complete(t: &mut GrTable, c: ClientId, afi: u32) -> Option<GrAction> {
             safi: 1,
             vrf_id: 0,
         },
+        now,
     )
 }
 
@@ -50,7 +53,7 @@ fn sweep(owners: &[u64], family: Option<Family>, cause: SweepCause) -> GrAction 
 fn restarted(t0: Instant) -> GrTable {
     let mut t = GrTable::default();
     t.hello(ClientId(1), BGP, 0, false);
-    assert_eq!(capable(&mut t, ClientId(1), 120), None);
+    assert_eq!(capable(&mut t, ClientId(1), 120, t0), None);
     assert!(t.keeps_routes_of(ClientId(1)));
     assert_eq!(
         t.closed(ClientId(1), t0),
@@ -83,14 +86,23 @@ fn pending_then_complete_sweeps_that_family_only() {
     let t0 = Instant::now();
     let mut t = restarted(t0);
     t.hello(ClientId(2), BGP, 0, false);
-    assert_eq!(capable(&mut t, ClientId(2), 120), None);
-    assert_eq!(pending(&mut t, ClientId(2), 1), None);
+    assert_eq!(capable(&mut t, ClientId(2), 120, t0), None);
+    assert_eq!(pending(&mut t, ClientId(2), 1, t0), None);
     assert_eq!(
-        complete(&mut t, ClientId(2), 1),
+        complete(&mut t, ClientId(2), 1, t0),
         Some(sweep(&[1], Some(Family::Ipv4), SweepCause::UpdateComplete))
     );
-    // IPv6 was not pending: its COMPLETE sweeps nothing; the stale time still runs.
-    assert_eq!(complete(&mut t, ClientId(2), 2), None);
+    // IPv6 was not pending: its COMPLETE sweeps nothing now but starts the settle period.
+    assert_eq!(complete(&mut t, ClientId(2), 2, t0), None);
+    assert_eq!(t.next_deadline(), Some(t0 + DEFAULT_SETTLE));
+    assert_eq!(
+        t.timeout(t0 + DEFAULT_SETTLE),
+        vec![sweep(
+            &[1],
+            Some(Family::Ipv6),
+            SweepCause::UpdateCompleteSettled
+        )]
+    );
     assert_eq!(t.next_deadline(), Some(at(t0, 120)));
     assert_eq!(
         t.timeout(at(t0, 119)),
@@ -110,31 +122,106 @@ fn pending_then_complete_sweeps_that_family_only() {
     assert_eq!(t.next_deadline(), Some(at(t0, 320)));
 }
 
-#[test]
-fn complete_without_pending_leaves_routes_to_the_stale_time() {
-    // bgpd does not defer when its peer has no GR or sets the R bit: it says COMPLETE for
-    // every AFI/SAFI at once, before re-sending routes. Nothing is swept then.
-    let t0 = Instant::now();
-    let mut t = restarted(t0);
-    t.hello(ClientId(2), BGP, 0, false);
-    capable(&mut t, ClientId(2), 120);
+fn undeferred_complete(t: &mut GrTable, c: ClientId, now: Instant) {
+    // What bgpd 8.4 and 10.3 send at Established when they do not defer: COMPLETE for every
+    // AFI/SAFI (FOREACH_AFI_SAFI), before they re-send any route.
     for afi in 1..=3 {
         for safi in 1..=7 {
             let got = t.message(
-                ClientId(2),
+                c,
                 GrMessage::UpdateComplete {
                     afi,
                     safi,
                     vrf_id: 0,
                 },
+                now,
             );
             assert_eq!(got, None, "{afi}/{safi}");
         }
     }
+}
+
+#[test]
+fn complete_without_pending_sweeps_after_the_settle_period() {
+    // bgpd 10.3 restarted next to a young provider (both set the R bit, so neither defers):
+    // COMPLETE for everything at Established, no PENDING. A prefix the provider withdrew while
+    // bgpd was down is never sent again, so only a sweep can remove it — after the settle
+    // period, not after the 120 s stale time (seen in routing/tests/e2e_frr10.rs).
+    let t0 = Instant::now();
+    let mut t = restarted(t0);
+    t.hello(ClientId(2), BGP, 0, false);
+    capable(&mut t, ClientId(2), 120, t0);
+    undeferred_complete(&mut t, ClientId(2), at(t0, 1));
+    assert_eq!(t.next_deadline(), Some(at(t0, 1) + DEFAULT_SETTLE));
+    assert_eq!(
+        t.timeout(at(t0, 1) + DEFAULT_SETTLE - Duration::from_millis(1)),
+        Vec::<GrAction>::new(),
+        "routes get the settle period to come back"
+    );
+    // The second session comes up later and says COMPLETE again: the period restarts.
+    undeferred_complete(&mut t, ClientId(2), at(t0, 5));
+    assert_eq!(
+        t.timeout(at(t0, 1) + DEFAULT_SETTLE),
+        Vec::<GrAction>::new()
+    );
+    assert_eq!(
+        t.timeout(at(t0, 5) + DEFAULT_SETTLE),
+        vec![
+            sweep(&[1], Some(Family::Ipv4), SweepCause::UpdateCompleteSettled),
+            sweep(&[1], Some(Family::Ipv6), SweepCause::UpdateCompleteSettled),
+        ]
+    );
+    // The restart itself still ends at the stale time (nothing is left to sweep then).
+    assert_eq!(t.next_deadline(), Some(at(t0, 120)));
     assert_eq!(
         t.timeout(at(t0, 120)),
         vec![sweep(&[1], None, SweepCause::StaleTimeExpired)]
     );
+    assert_eq!(t.next_deadline(), None);
+}
+
+#[test]
+fn a_pending_after_an_undeferred_complete_waits_for_its_complete() {
+    // A later peer puts bgpd in deferral for IPv4: the settle period of IPv4 is cancelled, the
+    // deferred COMPLETE sweeps; IPv6 still settles.
+    let t0 = Instant::now();
+    let mut t = restarted(t0);
+    t.hello(ClientId(2), BGP, 0, false);
+    capable(&mut t, ClientId(2), 120, t0);
+    undeferred_complete(&mut t, ClientId(2), at(t0, 1));
+    assert_eq!(pending(&mut t, ClientId(2), 1, at(t0, 2)), None);
+    assert_eq!(
+        t.timeout(at(t0, 1) + DEFAULT_SETTLE),
+        vec![sweep(
+            &[1],
+            Some(Family::Ipv6),
+            SweepCause::UpdateCompleteSettled
+        )]
+    );
+    assert_eq!(t.next_deadline(), Some(at(t0, 120)));
+    assert_eq!(
+        complete(&mut t, ClientId(2), 1, at(t0, 60)),
+        Some(sweep(&[1], Some(Family::Ipv4), SweepCause::UpdateComplete))
+    );
+}
+
+#[test]
+fn an_undeferred_complete_without_a_restart_or_after_a_close_does_nothing() {
+    let t0 = Instant::now();
+    // No restart in progress: a fresh bgpd's COMPLETE schedules nothing.
+    let mut t = GrTable::default();
+    t.hello(ClientId(1), BGP, 0, false);
+    capable(&mut t, ClientId(1), 120, t0);
+    undeferred_complete(&mut t, ClientId(1), t0);
+    assert_eq!(t.next_deadline(), None);
+    // A restarted bgpd that closes again before the settle period ends: its settle period
+    // goes with it; the stale times run.
+    let mut t = restarted(t0);
+    t.hello(ClientId(2), BGP, 0, false);
+    capable(&mut t, ClientId(2), 120, t0);
+    undeferred_complete(&mut t, ClientId(2), at(t0, 1));
+    t.closed(ClientId(2), at(t0, 2));
+    assert_eq!(t.next_deadline(), Some(at(t0, 120)));
 }
 
 #[test]
@@ -142,12 +229,12 @@ fn pending_of_an_earlier_connection_does_not_count() {
     let t0 = Instant::now();
     let mut t = GrTable::default();
     t.hello(ClientId(1), BGP, 0, false);
-    capable(&mut t, ClientId(1), 60);
-    pending(&mut t, ClientId(1), 1);
+    capable(&mut t, ClientId(1), 60, t0);
+    pending(&mut t, ClientId(1), 1, t0);
     t.closed(ClientId(1), t0);
     t.hello(ClientId(2), BGP, 0, false);
-    capable(&mut t, ClientId(2), 60);
-    assert_eq!(complete(&mut t, ClientId(2), 1), None);
+    capable(&mut t, ClientId(2), 60, t0);
+    assert_eq!(complete(&mut t, ClientId(2), 1, t0), None);
 }
 
 #[test]
@@ -190,17 +277,17 @@ fn a_second_restart_gets_its_own_stale_time() {
     let t0 = Instant::now();
     let mut t = restarted(t0);
     t.hello(ClientId(2), BGP, 0, false);
-    capable(&mut t, ClientId(2), 120);
+    capable(&mut t, ClientId(2), 120, t0);
     assert_eq!(
         t.closed(ClientId(2), at(t0, 30)),
         GrAction::KeepStale { owner: ClientId(2) }
     );
     assert_eq!(t.next_deadline(), Some(at(t0, 120)));
     t.hello(ClientId(3), BGP, 0, false);
-    capable(&mut t, ClientId(3), 120);
-    pending(&mut t, ClientId(3), 2);
+    capable(&mut t, ClientId(3), 120, t0);
+    pending(&mut t, ClientId(3), 2, t0);
     assert_eq!(
-        complete(&mut t, ClientId(3), 2),
+        complete(&mut t, ClientId(3), 2, t0),
         Some(sweep(
             &[1, 2],
             Some(Family::Ipv6),
@@ -232,26 +319,29 @@ fn stale_time_changes_apply_to_the_next_restart() {
             stale_time: 5,
             vrf_id: 0,
         },
+        t0,
     );
-    capable(&mut t, ClientId(1), 77);
+    capable(&mut t, ClientId(1), 77, t0);
     t.message(
         ClientId(1),
         GrMessage::StaleTime {
             stale_time: 90,
             vrf_id: 0,
         },
+        t0,
     );
     t.closed(ClientId(1), t0);
     assert_eq!(t.next_deadline(), Some(at(t0, 90)));
     t.hello(ClientId(2), BGP, 0, false);
     // During the restart neither message moves the running deadline.
-    capable(&mut t, ClientId(2), 10);
+    capable(&mut t, ClientId(2), 10, t0);
     t.message(
         ClientId(2),
         GrMessage::StaleTime {
             stale_time: 10,
             vrf_id: 0,
         },
+        t0,
     );
     assert_eq!(t.next_deadline(), Some(at(t0, 90)));
     t.timeout(at(t0, 90));
@@ -265,9 +355,9 @@ fn gr_disable_sweeps_what_is_stale_and_ends_gr() {
     let t0 = Instant::now();
     let mut t = restarted(t0);
     t.hello(ClientId(2), BGP, 0, false);
-    capable(&mut t, ClientId(2), 120);
+    capable(&mut t, ClientId(2), 120, t0);
     assert_eq!(
-        t.message(ClientId(2), GrMessage::Disable { vrf_id: 0 }),
+        t.message(ClientId(2), GrMessage::Disable { vrf_id: 0 }, t0),
         Some(sweep(&[1], None, SweepCause::Disabled))
     );
     assert_eq!(t.next_deadline(), None);
@@ -282,20 +372,28 @@ fn other_vrfs_safis_families_and_static_clients_are_ignored() {
     let t0 = Instant::now();
     let mut t = restarted(t0);
     t.hello(ClientId(2), BGP, 0, false);
-    capable(&mut t, ClientId(2), 120);
+    capable(&mut t, ClientId(2), 120, t0);
     for (afi, safi, vrf_id) in [(1, 2, 0), (3, 1, 0), (1, 1, 5)] {
-        t.message(ClientId(2), GrMessage::UpdatePending { afi, safi, vrf_id });
-        let got = t.message(ClientId(2), GrMessage::UpdateComplete { afi, safi, vrf_id });
+        t.message(
+            ClientId(2),
+            GrMessage::UpdatePending { afi, safi, vrf_id },
+            t0,
+        );
+        let got = t.message(
+            ClientId(2),
+            GrMessage::UpdateComplete { afi, safi, vrf_id },
+            t0,
+        );
         assert_eq!(got, None, "{afi}/{safi} vrf {vrf_id}");
     }
     assert_eq!(
-        t.message(ClientId(2), GrMessage::Disable { vrf_id: 5 }),
+        t.message(ClientId(2), GrMessage::Disable { vrf_id: 5 }, t0),
         None
     );
     // Route types up to CONNECT are not dynamic: no GR for them.
     let mut s = GrTable::default();
     s.hello(ClientId(1), 2, 0, false);
-    assert_eq!(capable(&mut s, ClientId(1), 120), None);
+    assert_eq!(capable(&mut s, ClientId(1), 120, t0), None);
     assert!(!s.keeps_routes_of(ClientId(1)));
 }
 
@@ -305,26 +403,26 @@ fn only_the_asynchronous_connection_takes_over() {
     let mut t = restarted(t0);
     // bgpd's label-manager connection says HELLO synchronously: it gets nothing.
     t.hello(ClientId(2), BGP, 0, true);
-    assert_eq!(capable(&mut t, ClientId(2), 120), None);
-    pending(&mut t, ClientId(2), 1);
-    assert_eq!(complete(&mut t, ClientId(2), 1), None);
+    assert_eq!(capable(&mut t, ClientId(2), 120, t0), None);
+    pending(&mut t, ClientId(2), 1, t0);
+    assert_eq!(complete(&mut t, ClientId(2), 1, t0), None);
     // A different instance is a different identity.
     t.hello(ClientId(3), BGP, 1, false);
-    capable(&mut t, ClientId(3), 120);
-    pending(&mut t, ClientId(3), 1);
-    assert_eq!(complete(&mut t, ClientId(3), 1), None);
+    capable(&mut t, ClientId(3), 120, t0);
+    pending(&mut t, ClientId(3), 1, t0);
+    assert_eq!(complete(&mut t, ClientId(3), 1, t0), None);
     // The main connection does.
     t.hello(ClientId(4), BGP, 0, false);
-    capable(&mut t, ClientId(4), 120);
-    pending(&mut t, ClientId(4), 1);
+    capable(&mut t, ClientId(4), 120, t0);
+    pending(&mut t, ClientId(4), 1, t0);
     assert_eq!(
-        complete(&mut t, ClientId(4), 1),
+        complete(&mut t, ClientId(4), 1, t0),
         Some(sweep(&[1], Some(Family::Ipv4), SweepCause::UpdateComplete))
     );
     // A second live connection with the same identity gets no GR state.
     t.hello(ClientId(5), BGP, 0, false);
-    pending(&mut t, ClientId(5), 2);
-    assert_eq!(complete(&mut t, ClientId(5), 2), None);
+    pending(&mut t, ClientId(5), 2, t0);
+    assert_eq!(complete(&mut t, ClientId(5), 2, t0), None);
     assert_eq!(
         t.closed(ClientId(5), at(t0, 1)),
         GrAction::Withdraw { owner: ClientId(5) }
@@ -338,10 +436,10 @@ fn recovered_routes_are_taken_over_by_the_next_bgpd() {
     t.recover(BGP, 0, ClientId(0), Duration::from_secs(60), t0);
     assert_eq!(t.next_deadline(), Some(at(t0, 60)));
     t.hello(ClientId(1), BGP, 0, false);
-    capable(&mut t, ClientId(1), 500);
-    pending(&mut t, ClientId(1), 1);
+    capable(&mut t, ClientId(1), 500, t0);
+    pending(&mut t, ClientId(1), 1, t0);
     assert_eq!(
-        complete(&mut t, ClientId(1), 1),
+        complete(&mut t, ClientId(1), 1, t0),
         Some(sweep(&[0], Some(Family::Ipv4), SweepCause::UpdateComplete))
     );
     assert_eq!(
@@ -358,7 +456,8 @@ fn recovered_routes_are_taken_over_by_the_next_bgpd() {
 
 #[test]
 fn capability_before_hello_is_ignored() {
+    let t0 = Instant::now();
     let mut t = GrTable::default();
-    assert_eq!(capable(&mut t, ClientId(1), 120), None);
+    assert_eq!(capable(&mut t, ClientId(1), 120, t0), None);
     assert!(!t.keeps_routes_of(ClientId(1)));
 }

@@ -71,6 +71,7 @@
 
 mod blocks;
 pub mod core;
+mod counters;
 mod error;
 mod events;
 mod fasthash;
@@ -84,6 +85,7 @@ mod types;
 mod wire;
 
 pub use crate::core::{CoreConfig, NhtRegistration, Output, Reply, Request, ServerCore};
+pub use crate::counters::MessageStats;
 pub use crate::error::ServerError;
 pub use crate::events::EventReceiver;
 pub use crate::gr::{Family, GrMessage, SweepCause};

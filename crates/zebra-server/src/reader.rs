@@ -9,6 +9,7 @@ use bytes::BytesMut;
 use zebra_proto::{Command, Header, Profile};
 
 use crate::core::{Reply, Request};
+use crate::counters::Tally;
 use crate::types::{ClientId, CloseReason};
 use crate::wire;
 
@@ -32,6 +33,13 @@ pub struct FrameReader {
     logged: HashSet<u16>,
     /// Decoded in place: a route message is large (inline nexthops), so one is reused.
     msg: zebra_proto::Message,
+    /// Messages and decode errors since the server last collected them.
+    tally: Tally,
+}
+
+/// The name a message of `number` is counted under.
+fn command_name(profile: Profile, number: u16) -> &'static str {
+    profile.command(number).map_or("UNKNOWN", |c| c.name())
 }
 
 /// Commands the server acts on: a body that does not decode closes the connection. Other
@@ -72,7 +80,13 @@ impl FrameReader {
             profile: None,
             logged: HashSet::new(),
             msg: zebra_proto::Message::InterfaceAddRequest,
+            tally: Tally::default(),
         }
+    }
+
+    /// The messages and decode errors counted since the last call, emptied.
+    pub(crate) fn tally(&mut self) -> &mut Tally {
+        &mut self.tally
     }
 
     /// The connection's protocol profile, once detected.
@@ -104,6 +118,7 @@ impl FrameReader {
                 Ok(Some(len)) => len,
                 Ok(None) => break,
                 Err(e) => {
+                    self.tally.decode_error();
                     found.failure = Some(CloseReason::Malformed(e.to_string()));
                     break;
                 }
@@ -113,9 +128,14 @@ impl FrameReader {
             }
             let frame = buf.split_to(len);
             match zebra_proto::decode_into(p, &frame, &mut self.msg) {
-                Ok(header) => batch.push(wire::request_from(p, header.command, &self.msg)),
+                Ok(header) => {
+                    self.tally.message(command_name(p, header.command));
+                    batch.push(wire::request_from(p, header.command, &self.msg));
+                }
                 Err(e) => {
                     let command = Header::decode(p, &frame).map(|h| h.command).unwrap_or(0);
+                    self.tally.message(command_name(p, command));
+                    self.tally.decode_error();
                     if acted_on(p, command) {
                         found.failure = Some(CloseReason::Malformed(e.to_string()));
                         break;

@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use zebra_proto::Profile;
 
 use crate::core::{CoreConfig, Output, Request, ServerCore};
+use crate::counters::{MessageStats, SharedStats};
 use crate::error::ServerError;
 use crate::events::{EventReceiver, MAX_EVENT_BATCH};
 use crate::reader::FrameReader;
@@ -159,6 +160,7 @@ pub struct ZebraServer {
     cancel: CancellationToken,
     task: Option<JoinHandle<()>>,
     socket: SocketFile,
+    messages: SharedStats,
     stats: Arc<Mutex<RouteStats>>,
 }
 
@@ -181,7 +183,9 @@ impl ZebraServer {
         let core = ServerCore::new(cfg.core_config());
         let published = core.route_stats();
         let stats = Arc::new(Mutex::new(published.clone()));
+        let messages = SharedStats::default();
         let state = Loop {
+            messages: messages.clone(),
             core,
             stats: stats.clone(),
             published,
@@ -202,10 +206,17 @@ impl ZebraServer {
                 cancel,
                 task: Some(task),
                 socket,
+                messages,
                 stats,
             },
             EventReceiver::new(event_rx),
         ))
+    }
+
+    /// The messages received from bgpd by command, and the frames that did not decode, since
+    /// the server started. Cheap, and never waits for the server's loop.
+    pub fn message_stats(&self) -> MessageStats {
+        self.messages.get()
     }
 
     /// The learned-route counters as of the last batch the server handled. Cheap (a copy of a
@@ -283,6 +294,8 @@ struct Conn {
 
 struct Loop {
     core: ServerCore,
+    /// Where the readers add their message counts.
+    messages: SharedStats,
     /// Where [`ZebraServer::route_stats`] reads the counters.
     stats: Arc<Mutex<RouteStats>>,
     /// The counters last written there.
@@ -364,6 +377,7 @@ impl Loop {
             cmd_tx.clone(),
             token.clone(),
             self.profile,
+            self.messages.clone(),
         ));
         tokio::spawn(write_loop(write, output_rx, token.clone()));
         tracing::debug!(%client, "zebra client connected");
@@ -530,10 +544,11 @@ async fn read_loop(
     cmd_tx: mpsc::Sender<Cmd>,
     token: CancellationToken,
     configured: Option<Profile>,
+    messages: SharedStats,
 ) {
     let reason = tokio::select! {
         _ = token.cancelled() => return,
-        res = read_frames(client, &mut r, &cmd_tx, configured) => match res {
+        res = read_frames(client, &mut r, &cmd_tx, configured, &messages) => match res {
             Ok(()) => CloseReason::PeerClosed,
             Err(reason) => reason,
         },
@@ -566,6 +581,7 @@ async fn read_frames(
     r: &mut OwnedReadHalf,
     cmd_tx: &mpsc::Sender<Cmd>,
     configured: Option<Profile>,
+    messages: &SharedStats,
 ) -> Result<(), CloseReason> {
     let mut buf = BytesMut::with_capacity(READ_CHUNK);
     let mut reader = FrameReader::with_configured(client, configured);
@@ -586,6 +602,7 @@ async fn read_frames(
         }
         let mut batch = Vec::with_capacity(buf.len() / 32 + 1);
         let found = reader.decode(&mut buf, &mut batch);
+        messages.add(reader.tally());
         if found.profile_detected {
             if let Some(profile) = reader.profile() {
                 cmd_tx

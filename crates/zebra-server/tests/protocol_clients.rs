@@ -470,6 +470,20 @@ async fn frr_client_capabilities_nht_updates_routes_and_malformed_neighbour() {
             == ServerEvent::Route(RouteEvent::Withdraw { prefix: p }))
             .await
     );
+    // Every message was counted by command as it was read, the cut-short one as a decode
+    // error too.
+    let stats = srv.message_stats();
+    let count = |c: &str| stats.by_command.get(c).copied().unwrap_or(0);
+    assert_eq!(count("HELLO"), 1, "{stats:?}");
+    assert_eq!(count("INTERFACE_ADD"), 1, "{stats:?}");
+    assert_eq!(count("ROUTER_ID_ADD"), 1, "{stats:?}");
+    assert_eq!(count("BFD_CLIENT_REGISTER"), 1, "{stats:?}");
+    assert_eq!(count("UNKNOWN"), 1, "{stats:?}");
+    assert_eq!(count("NEXTHOP_REGISTER"), 2, "{stats:?}");
+    assert_eq!(count("ROUTE_ADD"), 2, "{stats:?}");
+    assert_eq!(count("ROUTE_DELETE"), 1, "{stats:?}");
+    assert_eq!(stats.by_command.values().sum::<u64>(), 10, "{stats:?}");
+    assert_eq!(stats.decode_errors, 1, "{stats:?}");
     srv.shutdown().await;
 }
 

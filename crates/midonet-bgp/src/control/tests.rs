@@ -20,6 +20,7 @@ fn answer_all() -> mpsc::Sender<Pending> {
                 ok: true,
                 error: Some(p.request.name().to_string()),
                 ports: Vec::new(),
+                bgpd: None,
                 page: None,
             });
         }

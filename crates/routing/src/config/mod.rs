@@ -10,13 +10,16 @@
 //! reported as [`ConfigWarning`]s.
 
 mod builder;
+mod policy;
 mod raw;
+mod secrets;
 mod sink;
 mod text;
 mod validate;
+mod vty_range;
 
 use std::collections::BTreeSet;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -26,6 +29,7 @@ use serde::{Serialize, Serializer};
 pub use crate::plan::{base_name, MAX_BASE_NAME};
 pub use builder::{ConfigBuilder, PeerBuilder, PortBuilder};
 pub use netns::MacAddr;
+pub use policy::{ExportPolicy, ImportPolicy, PeerPolicy, PolicyNames};
 pub use sink::{
     SinkConfig, SinkKind, DEFAULT_RECONCILE_SECS, DEFAULT_SINK_METRIC, MAX_RECONCILE_SECS,
 };
@@ -35,6 +39,7 @@ pub use vty::config::{
     Asn, ConnectRetry, Description, GracefulRestart, LogFile, MaximumPaths, Multihop, Password,
     PeerGrMode, Prefix, Timers,
 };
+pub use vty_range::{check_vty_range_form, check_vty_range_overlap, HostAddress, PRIVATE_RANGES};
 
 /// Default keepalive, seconds (bgpd's own default, so it is not sent).
 pub const DEFAULT_KEEPALIVE: u16 = Timers::BGPD_DEFAULT.keepalive();
@@ -86,8 +91,11 @@ pub struct ControllerConfig {
     pub vty_range: Ipv4Network,
     /// TCP port of bgpd's Vty inside each namespace.
     pub vty_port: u16,
-    /// Password of bgpd's Vty (written to bgpd's almost-empty config file).
-    pub vty_password: VtyText,
+    /// Password of bgpd's Vty (written to bgpd's 0600 start-up config file). `None`: the
+    /// controller generates a random one per port at start (kept in memory only).
+    pub vty_password: Option<vty::config::Password>,
+    /// bgpd's `enable password`, like `vty_password` (`None`: random per port).
+    pub enable_password: Option<vty::config::Password>,
     /// Directory for zebra sockets, pid files, bgpd configs and logs.
     pub run_dir: PathBuf,
     /// Unix socket of the control interface (`midonet-bgp status` / `routes`).
@@ -95,6 +103,8 @@ pub struct ControllerConfig {
     /// Group (name or number) whose members may read `status`/`routes` over the control socket
     /// (the socket becomes 0660 with this group); `None`: root only (0600).
     pub control_group: Option<String>,
+    /// Address of the Prometheus metrics endpoint (`GET /metrics`); `None`: not served.
+    pub metrics: Option<SocketAddr>,
     /// Namespace playing the host side (labs and tests); `None` is the current namespace.
     pub host_namespace: Option<String>,
     /// Path of FRR's bgpd binary.
@@ -179,6 +189,9 @@ pub struct PeerConfig {
     /// The peer's own graceful-restart mode; `None` follows the port's.
     #[serde(skip)]
     pub graceful_restart: Option<PeerGrMode>,
+    /// Import and export policy and the prefix limit (by default: only the port's own routes
+    /// are exported, everything is imported, no limit).
+    pub policy: PeerPolicy,
 }
 
 impl PortConfig {

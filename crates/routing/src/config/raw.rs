@@ -25,9 +25,11 @@ pub(crate) struct RawController {
     pub vty_range: Option<String>,
     pub vty_port: Option<u16>,
     pub vty_password: Option<String>,
+    pub enable_password: Option<String>,
     pub run_dir: Option<String>,
     pub control_socket: Option<String>,
     pub control_group: Option<String>,
+    pub metrics: Option<String>,
     pub host_namespace: Option<String>,
     pub bgpd_path: Option<String>,
     pub status_interval: Option<u64>,
@@ -89,6 +91,9 @@ pub(crate) struct RawPeer {
     #[serde(default)]
     pub shutdown: bool,
     pub graceful_restart: Option<String>,
+    pub import: Option<super::policy::RawImport>,
+    pub export: Option<super::policy::RawExport>,
+    pub maximum_prefix: Option<super::policy::RawMaximumPrefix>,
 }
 
 /// `multihop = true` or `multihop = TTL`.

@@ -439,3 +439,39 @@ fn control_group_is_a_group_name_or_number() {
         );
     }
 }
+
+#[test]
+fn metrics_address_is_optional_and_checked() {
+    assert_eq!(Config::parse(GOOD).unwrap().controller.metrics, None);
+    for (ok, want) in [
+        ("127.0.0.1:9179", "127.0.0.1:9179"),
+        ("[::1]:9179", "[::1]:9179"),
+        ("0.0.0.0:9100", "0.0.0.0:9100"),
+    ] {
+        let c = Config::parse(
+            &GOOD.replace("[controller]", &format!("[controller]\nmetrics = \"{ok}\"")),
+        )
+        .unwrap();
+        assert_eq!(c.controller.metrics, Some(want.parse().unwrap()), "{ok}");
+    }
+    for bad in [
+        "localhost:9179",
+        "127.0.0.1",
+        "127.0.0.1:0",
+        "127.0.0.1:70000",
+        "",
+    ] {
+        let text = GOOD.replace(
+            "[controller]",
+            &format!("[controller]\nmetrics = \"{bad}\""),
+        );
+        assert!(
+            has(
+                &problems(&text),
+                "controller.metrics",
+                "IP address and a port"
+            ),
+            "{bad}"
+        );
+    }
+}

@@ -19,8 +19,6 @@ use super::*;
 const MAX_PORT_NAME: usize = 32;
 /// Longest namespace name we create.
 const MAX_NAMESPACE: usize = 64;
-/// Longest Vty password (bgpd's configuration file `password` line).
-const MAX_PASSWORD: usize = 80;
 /// Longest path given to bgpd.
 const MAX_PATH: usize = 200;
 
@@ -142,7 +140,12 @@ fn controller(raw: &RawController, errs: &mut Errors) -> ControllerConfig {
                 );
                 default_range
             }
-            Ok(n) => n,
+            Ok(n) => {
+                if let Err(why) = super::vty_range::check_vty_range_form(n) {
+                    errs.push("controller.vty_range", why);
+                }
+                n
+            }
             Err(e) => {
                 errs.push(
                     "controller.vty_range",
@@ -156,13 +159,15 @@ fn controller(raw: &RawController, errs: &mut Errors) -> ControllerConfig {
     if vty_port == 0 {
         errs.push("controller.vty_port", "must not be 0");
     }
-    let vty_password = text_word(
-        "controller.vty_password",
-        raw.vty_password.as_deref().unwrap_or("midonet-bgp"),
-        MAX_PASSWORD,
-        errs,
-    )
-    .unwrap_or_else(|| VtyText("invalid".into()));
+    // Never echo a secret in an error; absent = generated per port at start.
+    let mut secret = |key: &str, raw: Option<&str>| {
+        super::secrets::secret(raw).unwrap_or_else(|why| {
+            errs.push(key, why);
+            None
+        })
+    };
+    let vty_password = secret("controller.vty_password", raw.vty_password.as_deref());
+    let enable_password = secret("controller.enable_password", raw.enable_password.as_deref());
     let run_dir = PathBuf::from(raw.run_dir.as_deref().unwrap_or("/run/midonet-bgp"));
     check_path("controller.run_dir", &run_dir, errs);
     let control_socket = raw
@@ -184,6 +189,16 @@ fn controller(raw: &RawController, errs: &mut Errors) -> ControllerConfig {
             );
         }
     }
+    let metrics = raw.metrics.as_deref().and_then(|m| match m.parse::<SocketAddr>() {
+        Ok(a) if a.port() != 0 => Some(a),
+        _ => {
+            errs.push(
+                "controller.metrics",
+                "must be an IP address and a port 1–65535, e.g. \"127.0.0.1:9179\" or \"[::1]:9179\"",
+            );
+            None
+        }
+    });
     let host_namespace = raw.host_namespace.clone();
     if let Some(ns) = &host_namespace {
         if ns.is_empty() || ns.len() > MAX_NAMESPACE || !ns.chars().all(is_link_name_char) {
@@ -218,9 +233,11 @@ fn controller(raw: &RawController, errs: &mut Errors) -> ControllerConfig {
         vty_range,
         vty_port,
         vty_password,
+        enable_password,
         run_dir,
         control_socket,
         control_group,
+        metrics,
         host_namespace,
         bgpd_path,
         status_interval: Duration::from_secs(status_interval),
@@ -394,16 +411,6 @@ pub(crate) fn network(n: IpNetwork) -> Result<Prefix, String> {
         return Err(format!("{n} is not a unicast prefix"));
     }
     Prefix::new(n.ip(), n.prefix()).map_err(|e| format!("\"{n}\": {e}"))
-}
-
-fn text_word(key: &str, s: &str, max: usize, errs: &mut Errors) -> Option<VtyText> {
-    match VtyText::word(s, max) {
-        Ok(t) => Some(t),
-        Err(e) => {
-            errs.push(key, format!("{:?} {e}", s));
-            None
-        }
-    }
 }
 
 fn port(
@@ -621,7 +628,7 @@ fn port(
     }
     for (j, rp) in raw.peer.iter().enumerate() {
         let ppath = format!("{path}.peer[{j}]");
-        if let Some(p) = peer(&ppath, rp, address, address6, &port_timers, errs) {
+        if let Some(p) = peer(&ppath, rp, address, address6, &port_timers, &ifname, errs) {
             if let Some(k) = seen.insert(p.address, j) {
                 errs.push(
                     format!("{ppath}.address"),
@@ -727,6 +734,7 @@ fn peer(
     address: Option<Ipv4Network>,
     address6: Option<Ipv6Network>,
     port_timers: &TimerValues,
+    ifname: &str,
     errs: &mut Errors,
 ) -> Option<PeerConfig> {
     let before = errs.0.len();
@@ -825,11 +833,33 @@ fn peer(
             None
         }
     };
+    let policy = addr.and_then(|a| {
+        let names = match crate::plan::policy_names(ifname, a) {
+            Ok(n) => n,
+            Err(e) => {
+                errs.push(
+                    format!("{path}.address"),
+                    format!("the policy names derived from it cannot be rendered: {e}"),
+                );
+                return None;
+            }
+        };
+        super::policy::peer_policy(
+            path,
+            a,
+            raw.import.as_ref(),
+            raw.export.as_ref(),
+            raw.maximum_prefix.as_ref(),
+            names,
+            &mut errs.0,
+        )
+    });
     if errs.0.len() != before {
         return None;
     }
     Some(PeerConfig {
         address: addr?,
+        policy: policy?,
         remote_as: remote_as?,
         timers: t.timers(),
         connect_retry: t.connect_retry,

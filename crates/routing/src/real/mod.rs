@@ -4,6 +4,7 @@
 //! Everything is derived from the [`PortPlan`] (which carries the controller settings), so a
 //! reload that changes the host-side namespace or the run directory needs no new `RealEffects`.
 
+mod secrets;
 mod status;
 mod zebra;
 
@@ -28,8 +29,10 @@ pub use zebra::{RealZebra, RealZebraEvents};
 #[derive(Default)]
 pub struct RealEffects {
     datapaths: Mutex<Vec<(Option<String>, Arc<datapath::TcDatapath>)>>,
-    /// The Zebra profile of each bgpd binary, detected once (`bgpd::version`).
-    profiles: Mutex<Vec<(std::path::PathBuf, zebra_server::Profile)>>,
+    /// The Zebra profile and flavour of each bgpd binary, detected once (`bgpd::version`).
+    profiles: Mutex<Vec<(std::path::PathBuf, zebra_server::Profile, vty::Flavour)>>,
+    /// The Vty secrets of each running bgpd.
+    secrets: secrets::SecretStore,
 }
 
 impl std::fmt::Debug for RealEffects {
@@ -61,15 +64,18 @@ impl RealEffects {
         Ok(dp)
     }
 
-    /// The Zebra profile for `plan`'s bgpd: `BGPD --version` mapped by `bgpd::version` (once
-    /// per binary); an unsupported version fails the port with the version found and the ones
-    /// supported.
-    async fn zebra_profile(&self, plan: &PortPlan) -> Result<zebra_server::Profile, EffectError> {
+    /// The Zebra profile and flavour for `plan`'s bgpd: `BGPD --version` mapped by
+    /// `bgpd::version` (once per binary); an unsupported version fails the port with the
+    /// version found and the ones supported.
+    async fn detected(
+        &self,
+        plan: &PortPlan,
+    ) -> Result<(zebra_server::Profile, vty::Flavour), EffectError> {
         let binary = &plan.controller.bgpd_path;
         {
             let known = self.profiles.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some((_, p)) = known.iter().find(|(b, _)| b == binary) {
-                return Ok(*p);
+            if let Some((_, p, f)) = known.iter().find(|(b, _, _)| b == binary) {
+                return Ok((*p, *f));
             }
         }
         let detected = bgpd::version::detect(binary)
@@ -81,9 +87,10 @@ impl RealEffects {
             profile = %detected.profile,
             "bgpd version detected"
         );
+        let flavour = detected.flavour();
         let mut known = self.profiles.lock().unwrap_or_else(|p| p.into_inner());
-        known.push((binary.clone(), detected.profile));
-        Ok(detected.profile)
+        known.push((binary.clone(), detected.profile, flavour));
+        Ok((detected.profile, flavour))
     }
 }
 
@@ -114,11 +121,15 @@ impl BgpdControl for RealBgpd {
 pub struct RealVty {
     vty: vty::Vty,
     port: String,
+    flavour: vty::Flavour,
 }
 
 impl std::fmt::Debug for RealVty {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RealVty").field("port", &self.port).finish()
+        f.debug_struct("RealVty")
+            .field("port", &self.port)
+            .field("flavour", &self.flavour)
+            .finish()
     }
 }
 
@@ -139,14 +150,34 @@ impl VtySession for RealVty {
         }
     }
 
+    fn flavour(&self) -> vty::Flavour {
+        self.flavour
+    }
+
     async fn read_peers(&mut self) -> Result<Vec<PeerStatus>, EffectError> {
-        let text = self
-            .vty
-            .exec("show bgp summary json")
-            .await
-            .map_err(|e| EffectError::new(Step::Vty, &self.port, e))?;
-        status::parse_summary(&text)
-            .map_err(|e| EffectError::new(Step::Vty, &self.port, e).rejected())
+        let mut outputs = Vec::new();
+        for cmd in self.flavour.summary_commands() {
+            let text = self
+                .vty
+                .exec(cmd)
+                .await
+                .map_err(|e| EffectError::new(Step::Vty, &self.port, e))?;
+            outputs.push(text);
+        }
+        let outputs: Vec<&str> = outputs.iter().map(String::as_str).collect();
+        let mut peers = status::parse_summary(&self.flavour, &outputs)
+            .map_err(|e| EffectError::new(Step::Vty, &self.port, e).rejected())?;
+        if self.flavour.has_json_status() && status::needs_reset_reasons(&peers) {
+            // Only while a session is down: the per-neighbor output is large.
+            let text = self
+                .vty
+                .exec("show bgp neighbors json")
+                .await
+                .map_err(|e| EffectError::new(Step::Vty, &self.port, e))?;
+            status::add_reset_reasons(&mut peers, &text)
+                .map_err(|e| EffectError::new(Step::Vty, &self.port, e).rejected())?;
+        }
+        Ok(peers)
     }
 
     async fn close(self) {
@@ -282,12 +313,16 @@ impl Effects for RealEffects {
         plan: &PortPlan,
         facts: &ContainerFacts,
     ) -> Result<(RealZebra, RealZebraEvents), EffectError> {
-        let profile = self.zebra_profile(plan).await?;
+        let (profile, _) = self.detected(plan).await?;
         zebra::start(plan, facts, profile).await
     }
 
     async fn stop_zebra(&self, z: RealZebra) {
         z.stop().await;
+    }
+
+    fn zebra_messages(&self, z: &RealZebra) -> zebra_server::MessageStats {
+        z.message_stats()
     }
 
     async fn install_flows(
@@ -329,16 +364,23 @@ impl Effects for RealEffects {
             hostname: plan.namespace.clone(),
             log_file: None,
         };
-        let mut spec = bgpd::BgpdSpec::new(
-            plan.namespace.clone(),
-            &run,
-            config,
-            c.vty_password.as_str(),
-        );
+        let secrets = self
+            .secrets
+            .start(&plan.namespace, c)
+            .map_err(|e| EffectError::new(Step::Bgpd, name, e))?;
+        let mut spec = bgpd::BgpdSpec::new(plan.namespace.clone(), &run, config, secrets.password);
+        spec.enable_password = Some(secrets.enable);
+        // Only the controller's end of the Vty link may open a Vty session.
+        spec.vty_allow = Some(plan.vty_host_addr.ip());
         spec.binary = Some(c.bgpd_path.clone());
+        spec.flavour = self.detected(plan).await?.1;
         spec.zebra = bgpd::ZebraSocket::Path(plan.zebra_socket.clone());
         spec.vty_addr = facts.vty_addr;
-        spec.vty_reach = bgpd::VtyReach::BgpdNamespace;
+        // The readiness check logs in like the controller: from the host side of the Vty link.
+        spec.vty_reach = match &c.host_namespace {
+            None => bgpd::VtyReach::CurrentNamespace,
+            Some(h) => bgpd::VtyReach::Namespace(h.clone()),
+        };
         spec.pid_file = plan.pid_file.clone();
         spec.log_file = Some(plan.port.log_file.as_str().into());
         // bgpd restarts follow the controller's backoff settings too.
@@ -355,6 +397,7 @@ impl Effects for RealEffects {
         if let Err(e) = b.supervisor.stop().await {
             warn!(namespace = %ns, error = %e, "stopping bgpd");
         }
+        self.secrets.forget(&ns);
     }
 
     async fn connect_vty(
@@ -363,9 +406,20 @@ impl Effects for RealEffects {
         facts: &ContainerFacts,
     ) -> Result<RealVty, EffectError> {
         let name = &plan.port.name;
+        let secrets = self
+            .secrets
+            .get(&plan.namespace, &plan.controller)
+            .ok_or_else(|| {
+                EffectError::new(
+                    Step::Vty,
+                    name,
+                    "no Vty secrets: bgpd was not started by this controller",
+                )
+            })?;
+        let (_, flavour) = self.detected(plan).await?;
         let opts = vty::VtyOptions {
-            password: Some(plan.controller.vty_password.as_str().to_string()),
-            enable_password: None,
+            password: Some(secrets.password.expose().to_string()),
+            enable_password: Some(secrets.enable.expose().to_string()),
             timeout: Duration::from_secs(10),
         };
         let addr = facts.vty_addr;
@@ -382,6 +436,7 @@ impl Effects for RealEffects {
         Ok(RealVty {
             vty,
             port: name.clone(),
+            flavour,
         })
     }
 }

@@ -15,6 +15,11 @@ pub struct RealZebra {
 }
 
 impl RealZebra {
+    /// The messages the server received, by command, and its decode errors.
+    pub fn message_stats(&self) -> zebra_server::MessageStats {
+        self.server.message_stats()
+    }
+
     /// Stops the server (its socket file is removed).
     pub async fn stop(self) {
         self.server.shutdown().await;

@@ -1,160 +1,24 @@
 //! Locally originated networks with attributes: `network PREFIX route-map NAME`, the route-map
 //! setting BGP communities (RFC 1997) and the MED (`set community …`, `set metric N`).
 //!
-//! A route-map is rendered as one self-contained group of lines run from the `configure
-//! terminal` node — `route-map NAME permit 10`, its `set` lines, `exit` — so the session is back
-//! in the `configure terminal` node after it. Definitions come before the `router bgp` section
-//! (a `network … route-map` naming an undefined map would be denied by bgpd), removals after it.
+//! A route-map is one entry, `route-map NAME permit 10` with its `set` lines (commands in the
+//! [`Node::RouteMap`] node; [`super::render_lines`] enters and leaves it). Its name shares
+//! bgpd's one namespace of route-maps with the policy ones ([`super::Policies`]); the
+//! communities are [`Community`]s, spelled as bgpd spells them. Definitions come before the
+//! `router bgp` section (a `network … route-map` naming an undefined map would be denied by
+//! bgpd), removals after it.
 //! A network whose route-map or attributes change is re-announced (`no network P`, then
 //! `network P route-map NAME`) so the new attributes apply at once rather than after bgpd's
 //! route-map delay timer.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
-use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
-
+use super::policy::{Action, Community, PolicyName};
 use super::values::ConfigError;
 use super::{Command, Node, Prefix};
 
-/// A BGP community (RFC 1997): `AA:NN` or one of the well-known names bgpd accepts in
-/// `set community`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub enum Community {
-    /// `AA:NN`: the AS part and the local part, each 0..=65535.
-    Value(u16, u16),
-    /// `internet` (0:0).
-    Internet,
-    /// `no-export` (RFC 1997 NO_EXPORT).
-    NoExport,
-    /// `no-advertise` (RFC 1997 NO_ADVERTISE).
-    NoAdvertise,
-    /// `local-AS` (RFC 1997 NO_EXPORT_SUBCONFED).
-    LocalAs,
-    /// `graceful-shutdown` (RFC 8326 GRACEFUL_SHUTDOWN).
-    GracefulShutdown,
-    /// `blackhole` (RFC 7999 BLACKHOLE).
-    Blackhole,
-    /// `no-peer` (RFC 3765 NOPEER).
-    NoPeer,
-}
-
-impl Community {
-    const NAMED: [(&'static str, Community); 7] = [
-        ("internet", Community::Internet),
-        ("no-export", Community::NoExport),
-        ("no-advertise", Community::NoAdvertise),
-        ("local-AS", Community::LocalAs),
-        ("graceful-shutdown", Community::GracefulShutdown),
-        ("blackhole", Community::Blackhole),
-        ("no-peer", Community::NoPeer),
-    ];
-}
-
-impl fmt::Display for Community {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Community::Value(a, n) = self {
-            return write!(f, "{a}:{n}");
-        }
-        let name = Community::NAMED
-            .iter()
-            .find(|(_, c)| c == self)
-            .map_or("internet", |(n, _)| n);
-        f.write_str(name)
-    }
-}
-
-impl FromStr for Community {
-    type Err = ConfigError;
-
-    /// `AA:NN` (each 0..=65535), a 32-bit number (written back as `AA:NN`), or a well-known
-    /// name as bgpd spells it (`no-export`, `no-advertise`, `local-AS`, `internet`,
-    /// `graceful-shutdown`, `blackhole`, `no-peer`).
-    fn from_str(s: &str) -> Result<Community, ConfigError> {
-        let bad = || ConfigError::BadCommunity { text: s.to_owned() };
-        if let Some((_, c)) = Community::NAMED.iter().find(|(n, _)| *n == s) {
-            return Ok(*c);
-        }
-        let digits =
-            |t: &str| !t.is_empty() && t.len() <= 10 && t.bytes().all(|b| b.is_ascii_digit());
-        match s.split_once(':') {
-            Some((a, n)) if digits(a) && digits(n) => {
-                let a = a.parse::<u16>().map_err(|_| bad())?;
-                let n = n.parse::<u16>().map_err(|_| bad())?;
-                Ok(Community::Value(a, n))
-            }
-            None if digits(s) => {
-                let v = s.parse::<u32>().map_err(|_| bad())?;
-                let hi = u16::try_from(v >> 16).map_err(|_| bad())?;
-                let lo = u16::try_from(v & 0xffff).map_err(|_| bad())?;
-                Ok(Community::Value(hi, lo))
-            }
-            _ => Err(bad()),
-        }
-    }
-}
-
-impl TryFrom<String> for Community {
-    type Error = ConfigError;
-    fn try_from(s: String) -> Result<Community, ConfigError> {
-        s.parse()
-    }
-}
-
-impl From<Community> for String {
-    fn from(c: Community) -> String {
-        c.to_string()
-    }
-}
-
-/// A route-map name: 1..=63 bytes of ASCII letters, digits, `-`, `_` and `.`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(transparent)]
-pub struct RouteMapName(String);
-
-impl RouteMapName {
-    /// Longest name accepted (the project's bound; bgpd has none).
-    pub const MAX_LEN: usize = 63;
-
-    /// Validates a route-map name.
-    pub fn new(name: &str) -> Result<RouteMapName, ConfigError> {
-        if name.is_empty() || name.len() > Self::MAX_LEN {
-            return Err(ConfigError::BadLength {
-                field: "route-map name",
-                len: name.len(),
-                min: 1,
-                max: Self::MAX_LEN,
-            });
-        }
-        if let Some((offset, ch)) = name
-            .char_indices()
-            .find(|(_, c)| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-        {
-            return Err(ConfigError::BadCharacter {
-                field: "route-map name",
-                ch,
-                offset,
-            });
-        }
-        Ok(RouteMapName(name.to_owned()))
-    }
-
-    /// The name.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for RouteMapName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
 /// What a network's route-map sets on the route it originates.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct NetworkAttributes {
     /// `set community …` (replacing any; empty: none set).
     pub communities: BTreeSet<Community>,
@@ -170,10 +34,11 @@ impl NetworkAttributes {
 }
 
 /// The route-map of one `network` line: its name and what it sets.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NetworkRouteMap {
-    /// Name of the route-map (unique among the configuration's network route-maps).
-    pub name: RouteMapName,
+    /// Name of the route-map (unique among the configuration's route-maps, network ones and
+    /// [`Policies::route_maps`](super::Policies::route_maps) alike).
+    pub name: PolicyName,
     /// What it sets.
     pub attributes: NetworkAttributes,
 }
@@ -182,10 +47,12 @@ pub struct NetworkRouteMap {
 /// [`AddressFamily::networks`](super::AddressFamily::networks)).
 pub type NetworkRouteMaps = BTreeMap<Prefix, NetworkRouteMap>;
 
-/// Checks that every route-map belongs to a configured network and that names are unique.
+/// Checks that every route-map belongs to a configured network and that names are unique,
+/// also against the policy route-maps (`taken`): bgpd has one namespace of route-maps.
 pub(super) fn validate(
     maps: &NetworkRouteMaps,
     is_network: impl Fn(&Prefix) -> bool,
+    taken: impl Fn(&PolicyName) -> bool,
 ) -> Result<(), ConfigError> {
     let mut names = BTreeSet::new();
     for (p, m) in maps {
@@ -199,6 +66,12 @@ pub(super) fn validate(
             return Err(ConfigError::RouteMap {
                 name: m.name.as_str().to_owned(),
                 problem: "is used by two networks".into(),
+            });
+        }
+        if taken(&m.name) {
+            return Err(ConfigError::RouteMap {
+                name: m.name.as_str().to_owned(),
+                problem: "is also the name of a policy route-map".into(),
             });
         }
     }
@@ -216,7 +89,7 @@ pub(super) fn network_line(p: &Prefix, maps: &NetworkRouteMaps) -> String {
 /// Route-maps to (re)define before the `router bgp` section: new ones and changed ones (a
 /// changed one is removed first, so no `set` line of the old definition survives).
 pub(super) fn define(old: &NetworkRouteMaps, new: &NetworkRouteMaps, out: &mut Vec<Command>) {
-    let old_by_name: BTreeMap<&RouteMapName, &NetworkRouteMap> =
+    let old_by_name: BTreeMap<&PolicyName, &NetworkRouteMap> =
         old.values().map(|m| (&m.name, m)).collect();
     for m in new.values() {
         match old_by_name.get(&m.name) {
@@ -235,7 +108,7 @@ pub(super) fn define(old: &NetworkRouteMaps, new: &NetworkRouteMaps, out: &mut V
 
 /// Route-maps to remove after the `router bgp` section (no network uses them any more).
 pub(super) fn remove(old: &NetworkRouteMaps, new: &NetworkRouteMaps, out: &mut Vec<Command>) {
-    let kept: BTreeSet<&RouteMapName> = new.values().map(|m| &m.name).collect();
+    let kept: BTreeSet<&PolicyName> = new.values().map(|m| &m.name).collect();
     let mut gone = BTreeSet::new();
     for m in old.values() {
         if !kept.contains(&m.name) && gone.insert(&m.name) {
@@ -254,8 +127,8 @@ pub(super) fn changed(p: &Prefix, old: &NetworkRouteMaps, new: &NetworkRouteMaps
 }
 
 fn route_map_full(m: &NetworkRouteMap, out: &mut Vec<Command>) {
-    let cfg = |line: String| Command::new(Node::Config, line);
-    out.push(cfg(format!("route-map {} permit 10", m.name)));
+    let node = Node::RouteMap(m.name.clone(), Action::Permit, 10);
+    let mut sets = Vec::new();
     if !m.attributes.communities.is_empty() {
         let list: Vec<String> = m
             .attributes
@@ -263,12 +136,22 @@ fn route_map_full(m: &NetworkRouteMap, out: &mut Vec<Command>) {
             .iter()
             .map(Community::to_string)
             .collect();
-        out.push(cfg(format!("set community {}", list.join(" "))));
+        sets.push(format!("set community {}", list.join(" ")));
     }
     if let Some(med) = m.attributes.med {
-        out.push(cfg(format!("set metric {med}")));
+        sets.push(format!("set metric {med}"));
     }
-    out.push(cfg("exit".into()));
+    if sets.is_empty() {
+        // A route-map that sets nothing still has to exist for its `network` line.
+        out.push(Command::entering(
+            Node::Config,
+            format!("route-map {} permit 10", m.name),
+            node.clone(),
+        ));
+    }
+    for line in sets {
+        out.push(Command::new(node.clone(), line));
+    }
 }
 
 #[cfg(test)]
@@ -282,7 +165,7 @@ mod tests {
             ("65001:100", "65001:100"),
             ("0:0", "0:0"),
             ("65535:65535", "65535:65535"),
-            ("4259905636", "65001:100"),
+            ("internet", "internet"),
             ("no-export", "no-export"),
             ("local-AS", "local-AS"),
             ("graceful-shutdown", "graceful-shutdown"),
@@ -300,6 +183,8 @@ mod tests {
             "1:",
             ":1",
             "4294967296",
+            "4259905636",
+            "100",
             "NO-EXPORT",
             "local-as",
             "1:2:3",
@@ -307,10 +192,7 @@ mod tests {
             "-1",
         ] {
             assert!(
-                matches!(
-                    bad.parse::<Community>(),
-                    Err(ConfigError::BadCommunity { .. })
-                ),
+                matches!(bad.parse::<Community>(), Err(ConfigError::BadWord { .. })),
                 "{bad:?} accepted"
             );
         }
@@ -319,14 +201,6 @@ mod tests {
         let back: Community = serde_json::from_str(&json).unwrap();
         assert_eq!(back, Community::Value(65001, 7));
         assert!(serde_json::from_str::<Community>("\"70000:1\"").is_err());
-    }
-
-    #[test]
-    fn route_map_names_are_one_safe_word() {
-        RouteMapName::new("mnb-ann-198.51.100.0_24").unwrap();
-        for bad in ["", "a b", "a\nb", "x?", "a/b", &"a".repeat(64)] {
-            assert!(RouteMapName::new(bad).is_err(), "{bad:?} accepted");
-        }
     }
 
     fn config() -> super::super::BgpConfig {
@@ -351,7 +225,7 @@ mod tests {
         c.network_route_maps.insert(
             p,
             NetworkRouteMap {
-                name: RouteMapName::new(&format!("ann-{}", p.prefix_len())).unwrap(),
+                name: PolicyName::new(&format!("ann-{}", p.prefix_len())).unwrap(),
                 attributes,
             },
         );
@@ -455,5 +329,14 @@ mod tests {
         let same = d.network_route_maps.values().next().unwrap().clone();
         d.network_route_maps.insert(p, same);
         assert!(matches!(d.validate(), Err(ConfigError::RouteMap { .. })));
+        // bgpd has one namespace of route-maps: a policy route-map may not share the name.
+        let mut e = with_map(config(), "203.0.113.0/24", None);
+        e.validate().unwrap();
+        let mut rm = super::super::RouteMap::new();
+        rm.insert(10, super::super::RouteMapEntry::default());
+        e.policies
+            .route_maps
+            .insert(PolicyName::new("ann-24").unwrap(), rm);
+        assert!(matches!(e.validate(), Err(ConfigError::RouteMap { .. })));
     }
 }

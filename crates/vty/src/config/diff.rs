@@ -5,9 +5,10 @@ use std::net::IpAddr;
 
 use super::announce::{self, NetworkRouteMaps};
 use super::{AddressFamily, Afi, BgpConfig, Command, Neighbor, Node};
+use crate::flavour::Flavour;
 
-fn push(out: &mut Vec<Command>, node: Node, line: String) {
-    out.push(Command::new(node, line));
+fn push(out: &mut Vec<Command>, node: &Node, line: String) {
+    out.push(Command::new(node.clone(), line));
 }
 
 /// The commands that turn `old` into `new`, and nothing else.
@@ -22,55 +23,69 @@ fn push(out: &mut Vec<Command>, node: Node, line: String) {
 /// - Global settings outside `router bgp` (`log file`, `debug bgp …`) are changed individually.
 /// - Network route-maps are defined before the `router bgp` section and removed after it; a
 ///   network whose route-map changed is sent again (see [`announce`]).
+///
+/// The commands are FRR's; [`diff_for`] renders them for another bgpd flavour.
 pub fn diff(old: &BgpConfig, new: &BgpConfig) -> Vec<Command> {
+    diff_for(old, new, &Flavour::FRR)
+}
+
+/// [`diff`] for a bgpd of flavour `fl`: settings it cannot take ([`Flavour::unsupported`]) are
+/// left out, and commands are spelled its way.
+pub fn diff_for(old: &BgpConfig, new: &BgpConfig, fl: &Flavour) -> Vec<Command> {
     let mut out = Vec::new();
-    diff_globals(old, new, &mut out);
+    diff_globals(old, new, &mut out, fl);
+    super::policy::diff_before(&old.policies, &new.policies, &mut out, fl);
     if old.asn != new.asn {
-        push(&mut out, Node::Config, format!("no router bgp {}", old.asn));
+        push(
+            &mut out,
+            &Node::Config,
+            format!("no router bgp {}", old.asn),
+        );
         announce::remove(&old.network_route_maps, &NetworkRouteMaps::new(), &mut out);
         announce::define(&NetworkRouteMaps::new(), &new.network_route_maps, &mut out);
-        router_full(new, &mut out);
+        router_full(new, &mut out, fl);
+        super::policy::diff_after(&old.policies, &new.policies, &mut out, fl);
         return out;
     }
     announce::define(&old.network_route_maps, &new.network_route_maps, &mut out);
     let r = Node::Router(new.asn);
     if old.router_id != new.router_id {
         match new.router_id {
-            Some(id) => push(&mut out, r, format!("bgp router-id {id}")),
-            None => push(&mut out, r, "no bgp router-id".into()),
+            Some(id) => push(&mut out, &r, format!("bgp router-id {id}")),
+            None => push(&mut out, &r, "no bgp router-id".into()),
         }
     }
-    if old.ebgp_requires_policy != new.ebgp_requires_policy {
+    if old.ebgp_requires_policy != new.ebgp_requires_policy && fl.has_ebgp_requires_policy() {
         push(
             &mut out,
-            r,
+            &r,
             flag(new.ebgp_requires_policy, "bgp ebgp-requires-policy"),
         );
     }
     if old.default_ipv4_unicast != new.default_ipv4_unicast {
         push(
             &mut out,
-            r,
+            &r,
             flag(new.default_ipv4_unicast, "bgp default ipv4-unicast"),
         );
     }
     if old.network_import_check != new.network_import_check {
         push(
             &mut out,
-            r,
+            &r,
             flag(new.network_import_check, "bgp network import-check"),
         );
     }
-    super::gr::router_diff(r, old.graceful_restart, new.graceful_restart, &mut out);
+    super::gr::router_diff(&r, old.graceful_restart, new.graceful_restart, &mut out, fl);
     for addr in old.neighbors.keys() {
         if !new.neighbors.contains_key(addr) {
-            push(&mut out, r, format!("no neighbor {addr}"));
+            push(&mut out, &r, format!("no neighbor {addr}"));
         }
     }
     for (addr, n) in &new.neighbors {
         match old.neighbors.get(addr) {
-            None => neighbor_full(r, n, &mut out),
-            Some(o) => neighbor_diff(r, o, n, &mut out),
+            None => neighbor_full(&r, n, &mut out, fl),
+            Some(o) => neighbor_diff(&r, o, n, &mut out, fl),
         }
     }
     for afi in [Afi::Ipv4, Afi::Ipv6] {
@@ -87,9 +102,11 @@ pub fn diff(old: &BgpConfig, new: &BgpConfig) -> Vec<Command> {
             (new.family(afi), &new.network_route_maps),
             &removed,
             &mut out,
+            fl,
         );
     }
     announce::remove(&old.network_route_maps, &new.network_route_maps, &mut out);
+    super::policy::diff_after(&old.policies, &new.policies, &mut out, fl);
     out
 }
 
@@ -101,57 +118,66 @@ fn flag(on: bool, cmd: &str) -> String {
     }
 }
 
-fn diff_globals(old: &BgpConfig, new: &BgpConfig, out: &mut Vec<Command>) {
+fn diff_globals(old: &BgpConfig, new: &BgpConfig, out: &mut Vec<Command>, fl: &Flavour) {
     if old.log_file != new.log_file {
         match &new.log_file {
-            Some(f) => push(out, Node::Config, format!("log file {}", f.as_str())),
-            None => push(out, Node::Config, "no log file".into()),
+            Some(f) => push(out, &Node::Config, format!("log file {}", f.as_str())),
+            None => push(out, &Node::Config, "no log file".into()),
         }
     }
-    for d in old.debug.difference(&new.debug) {
-        push(out, Node::Config, format!("no debug bgp {}", d.keyword()));
+    for k in old
+        .debug
+        .difference(&new.debug)
+        .filter_map(|d| fl.debug_keyword(*d))
+    {
+        push(out, &Node::Config, format!("no debug bgp {k}"));
     }
-    for d in new.debug.difference(&old.debug) {
-        push(out, Node::Config, format!("debug bgp {}", d.keyword()));
+    for k in new
+        .debug
+        .difference(&old.debug)
+        .filter_map(|d| fl.debug_keyword(*d))
+    {
+        push(out, &Node::Config, format!("debug bgp {k}"));
     }
 }
 
 /// The commands that build `cfg` from nothing.
-pub(super) fn full(cfg: &BgpConfig) -> Vec<Command> {
+pub(super) fn full(cfg: &BgpConfig, fl: &Flavour) -> Vec<Command> {
     let mut empty = BgpConfig::new(cfg.asn);
     empty.ebgp_requires_policy = true;
     empty.network_import_check = true;
     let mut out = Vec::new();
-    diff_globals(&empty, cfg, &mut out);
+    diff_globals(&empty, cfg, &mut out, fl);
+    super::policy::diff_before(&empty.policies, &cfg.policies, &mut out, fl);
     announce::define(&NetworkRouteMaps::new(), &cfg.network_route_maps, &mut out);
-    router_full(cfg, &mut out);
+    router_full(cfg, &mut out, fl);
     out
 }
 
-fn router_full(cfg: &BgpConfig, out: &mut Vec<Command>) {
+fn router_full(cfg: &BgpConfig, out: &mut Vec<Command>, fl: &Flavour) {
     let r = Node::Router(cfg.asn);
     // Creates the instance even when nothing else is configured in it.
     out.push(Command::entering(
         Node::Config,
         format!("router bgp {}", cfg.asn),
-        r,
+        r.clone(),
     ));
     if let Some(id) = cfg.router_id {
-        push(out, r, format!("bgp router-id {id}"));
+        push(out, &r, format!("bgp router-id {id}"));
     }
-    if !cfg.ebgp_requires_policy {
-        push(out, r, "no bgp ebgp-requires-policy".into());
+    if !cfg.ebgp_requires_policy && fl.has_ebgp_requires_policy() {
+        push(out, &r, "no bgp ebgp-requires-policy".into());
     }
     if !cfg.default_ipv4_unicast {
-        push(out, r, "no bgp default ipv4-unicast".into());
+        push(out, &r, "no bgp default ipv4-unicast".into());
     }
     if !cfg.network_import_check {
-        push(out, r, "no bgp network import-check".into());
+        push(out, &r, "no bgp network import-check".into());
     }
     // Before the neighbors, so that they are created with the router-wide GR mode.
-    super::gr::router_diff(r, None, cfg.graceful_restart, out);
+    super::gr::router_diff(&r, None, cfg.graceful_restart, out, fl);
     for n in cfg.neighbors.values() {
-        neighbor_full(r, n, out);
+        neighbor_full(&r, n, out, fl);
     }
     for afi in [Afi::Ipv4, Afi::Ipv6] {
         family_diff(
@@ -161,21 +187,22 @@ fn router_full(cfg: &BgpConfig, out: &mut Vec<Command>) {
             (cfg.family(afi), &cfg.network_route_maps),
             &BTreeSet::new(),
             out,
+            fl,
         );
     }
 }
 
-fn neighbor_full(r: Node, n: &Neighbor, out: &mut Vec<Command>) {
+fn neighbor_full(r: &Node, n: &Neighbor, out: &mut Vec<Command>, fl: &Flavour) {
     let blank = Neighbor::new(n.address, n.remote_as);
     push(
         out,
         r,
         format!("neighbor {} remote-as {}", n.address, n.remote_as),
     );
-    neighbor_diff(r, &blank, n, out);
+    neighbor_diff(r, &blank, n, out, fl);
 }
 
-fn neighbor_diff(r: Node, o: &Neighbor, n: &Neighbor, out: &mut Vec<Command>) {
+fn neighbor_diff(r: &Node, o: &Neighbor, n: &Neighbor, out: &mut Vec<Command>, fl: &Flavour) {
     let a = n.address;
     if o.remote_as != n.remote_as {
         push(out, r, format!("neighbor {a} remote-as {}", n.remote_as));
@@ -224,7 +251,9 @@ fn neighbor_diff(r: Node, o: &Neighbor, n: &Neighbor, out: &mut Vec<Command>) {
             None => push(out, r, format!("no neighbor {a} advertisement-interval")),
         }
     }
-    super::gr::neighbor_diff(r, a, o.graceful_restart, n.graceful_restart, out);
+    if fl.has_per_neighbor_gr() {
+        super::gr::neighbor_diff(r, a, o.graceful_restart, n.graceful_restart, out);
+    }
     if o.shutdown != n.shutdown {
         push(out, r, flag(n.shutdown, &format!("neighbor {a} shutdown")));
     }
@@ -237,31 +266,33 @@ fn family_diff(
     (n, n_maps): (&AddressFamily, &NetworkRouteMaps),
     removed_neighbors: &BTreeSet<IpAddr>,
     out: &mut Vec<Command>,
+    fl: &Flavour,
 ) {
     let node = Node::AddressFamily(asn, afi);
     for p in o.networks.difference(&n.networks) {
-        push(out, node, format!("no network {p}"));
+        push(out, &node, format!("no network {p}"));
     }
     for p in &n.networks {
         if !o.networks.contains(p) {
-            push(out, node, announce::network_line(p, n_maps));
+            push(out, &node, announce::network_line(p, n_maps));
         } else if announce::changed(p, o_maps, n_maps) {
-            push(out, node, format!("no network {p}"));
-            push(out, node, announce::network_line(p, n_maps));
+            push(out, &node, format!("no network {p}"));
+            push(out, &node, announce::network_line(p, n_maps));
         }
     }
     for a in o.activate.difference(&n.activate) {
         if !removed_neighbors.contains(a) {
-            push(out, node, format!("no neighbor {a} activate"));
+            push(out, &node, format!("no neighbor {a} activate"));
         }
     }
     for a in n.activate.difference(&o.activate) {
-        push(out, node, format!("neighbor {a} activate"));
+        push(out, &node, format!("neighbor {a} activate"));
     }
-    if o.maximum_paths != n.maximum_paths {
+    if o.maximum_paths != n.maximum_paths && fl.has_family_maximum_paths() {
         match n.maximum_paths {
-            Some(m) => push(out, node, format!("maximum-paths {}", m.get())),
-            None => push(out, node, "no maximum-paths".into()),
+            Some(m) => push(out, &node, format!("maximum-paths {}", m.get())),
+            None => push(out, &node, "no maximum-paths".into()),
         }
     }
+    super::policy::neighbors_diff(&node, &o.policy, &n.policy, removed_neighbors, out);
 }

@@ -138,10 +138,11 @@ impl PeerGrMode {
 
 /// Router-level GR commands turning `old` into `new` (`None`: bgpd's default, helper only).
 pub(super) fn router_diff(
-    r: Node,
+    r: &Node,
     old: Option<GracefulRestart>,
     new: Option<GracefulRestart>,
     out: &mut Vec<Command>,
+    fl: &crate::flavour::Flavour,
 ) {
     let base = GracefulRestart::default();
     // Unset timers are bgpd's defaults, and no F bit.
@@ -158,15 +159,15 @@ pub(super) fn router_diff(
         } else {
             "no bgp graceful-restart"
         };
-        out.push(Command::new(r, line.to_owned()));
+        out.push(Command::new(r.clone(), line.to_owned()));
     }
-    if o.preserve_fw_state != n.preserve_fw_state {
+    if o.preserve_fw_state != n.preserve_fw_state && fl.has_gr_preserve_fw_state() {
         let line = if n.preserve_fw_state {
             "bgp graceful-restart preserve-fw-state"
         } else {
             "no bgp graceful-restart preserve-fw-state"
         };
-        out.push(Command::new(r, line.to_owned()));
+        out.push(Command::new(r.clone(), line.to_owned()));
     }
     for ((name, was, _), (_, now, default)) in o.timers().into_iter().zip(n.timers()) {
         if was == now {
@@ -177,13 +178,13 @@ pub(super) fn router_diff(
         } else {
             format!("bgp graceful-restart {name} {now}")
         };
-        out.push(Command::new(r, line));
+        out.push(Command::new(r.clone(), line));
     }
 }
 
 /// Neighbor-level GR commands turning `old` into `new`.
 pub(super) fn neighbor_diff(
-    r: Node,
+    r: &Node,
     a: IpAddr,
     old: Option<PeerGrMode>,
     new: Option<PeerGrMode>,
@@ -195,8 +196,14 @@ pub(super) fn neighbor_diff(
     match (old, new) {
         // bgpd moves between the three modes directly (its peer GR state machine allows every
         // such transition); only going back to the router-wide mode needs the `no` form.
-        (_, Some(m)) => out.push(Command::new(r, format!("neighbor {a} {}", m.keyword()))),
-        (Some(m), None) => out.push(Command::new(r, format!("no neighbor {a} {}", m.keyword()))),
+        (_, Some(m)) => out.push(Command::new(
+            r.clone(),
+            format!("neighbor {a} {}", m.keyword()),
+        )),
+        (Some(m), None) => out.push(Command::new(
+            r.clone(),
+            format!("no neighbor {a} {}", m.keyword()),
+        )),
         (None, None) => {}
     }
 }
@@ -233,7 +240,13 @@ mod tests {
     #[test]
     fn enabling_with_defaults_renders_only_what_differs() {
         let mut out = Vec::new();
-        router_diff(r(), None, Some(GracefulRestart::default()), &mut out);
+        router_diff(
+            &r(),
+            None,
+            Some(GracefulRestart::default()),
+            &mut out,
+            &crate::flavour::Flavour::FRR,
+        );
         assert_eq!(
             lines(&out),
             [
@@ -243,7 +256,7 @@ mod tests {
         );
         let mut out = Vec::new();
         let g = GracefulRestart::new(30, 60, 90, true).unwrap();
-        router_diff(r(), None, Some(g), &mut out);
+        router_diff(&r(), None, Some(g), &mut out, &crate::flavour::Flavour::FRR);
         assert_eq!(
             lines(&out),
             [
@@ -256,7 +269,7 @@ mod tests {
         );
         // Back to bgpd's defaults: every setting undone.
         let mut out = Vec::new();
-        router_diff(r(), Some(g), None, &mut out);
+        router_diff(&r(), Some(g), None, &mut out, &crate::flavour::Flavour::FRR);
         assert_eq!(
             lines(&out),
             [
@@ -274,13 +287,31 @@ mod tests {
         let a = GracefulRestart::new(30, 360, 90, true).unwrap();
         let b = GracefulRestart::new(30, 360, 500, true).unwrap();
         let mut out = Vec::new();
-        router_diff(r(), Some(a), Some(b), &mut out);
+        router_diff(
+            &r(),
+            Some(a),
+            Some(b),
+            &mut out,
+            &crate::flavour::Flavour::FRR,
+        );
         assert_eq!(lines(&out), ["no bgp graceful-restart rib-stale-time"]);
         let mut out = Vec::new();
-        router_diff(r(), Some(b), Some(a), &mut out);
+        router_diff(
+            &r(),
+            Some(b),
+            Some(a),
+            &mut out,
+            &crate::flavour::Flavour::FRR,
+        );
         assert_eq!(lines(&out), ["bgp graceful-restart rib-stale-time 90"]);
         let mut out = Vec::new();
-        router_diff(r(), Some(a), Some(a), &mut out);
+        router_diff(
+            &r(),
+            Some(a),
+            Some(a),
+            &mut out,
+            &crate::flavour::Flavour::FRR,
+        );
         assert!(out.is_empty());
     }
 
@@ -288,17 +319,17 @@ mod tests {
     fn neighbor_modes() {
         let a: IpAddr = "192.0.2.2".parse().unwrap();
         let mut out = Vec::new();
-        neighbor_diff(r(), a, None, Some(PeerGrMode::Helper), &mut out);
+        neighbor_diff(&r(), a, None, Some(PeerGrMode::Helper), &mut out);
         neighbor_diff(
-            r(),
+            &r(),
             a,
             Some(PeerGrMode::Helper),
             Some(PeerGrMode::Disable),
             &mut out,
         );
-        neighbor_diff(r(), a, Some(PeerGrMode::Disable), None, &mut out);
+        neighbor_diff(&r(), a, Some(PeerGrMode::Disable), None, &mut out);
         neighbor_diff(
-            r(),
+            &r(),
             a,
             Some(PeerGrMode::Restart),
             Some(PeerGrMode::Restart),

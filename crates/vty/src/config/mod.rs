@@ -8,14 +8,19 @@
 pub mod announce;
 mod diff;
 pub mod gr;
+pub mod policy;
 pub mod values;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr};
 
-pub use announce::{Community, NetworkAttributes, NetworkRouteMap, NetworkRouteMaps, RouteMapName};
-pub use diff::diff;
+pub use announce::{NetworkAttributes, NetworkRouteMap, NetworkRouteMaps};
+pub use diff::{diff, diff_for};
 pub use gr::{GracefulRestart, PeerGrMode};
+pub use policy::{
+    Action, Community, LargeCommunity, MaxPrefixAction, MaximumPrefix, NeighborPolicy, Policies,
+    PolicyName, PrefixEntry, PrefixList, RouteMap, RouteMapEntry, SetCommunities,
+};
 pub use values::{
     AdvertisementInterval, Asn, ConfigError, ConnectRetry, DebugFlag, Description, LogFile,
     MaximumPaths, Multihop, Password, Prefix, Timers,
@@ -31,7 +36,8 @@ pub enum Afi {
 }
 
 impl Afi {
-    fn keyword(self) -> &'static str {
+    /// `ipv4` or `ipv6`.
+    pub fn keyword(self) -> &'static str {
         match self {
             Afi::Ipv4 => "ipv4",
             Afi::Ipv6 => "ipv6",
@@ -40,7 +46,7 @@ impl Afi {
 }
 
 /// The configuration node a command runs in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Node {
     /// `configure terminal` level.
     Config,
@@ -48,10 +54,14 @@ pub enum Node {
     Router(Asn),
     /// Inside `router bgp AS` / `address-family … unicast`.
     AddressFamily(Asn, Afi),
+    /// Inside `route-map NAME ACTION SEQ`.
+    RouteMap(PolicyName, Action, u16),
 }
 
-/// One configuration command line with the node it must run in.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// One configuration command line with the node it must run in. [`Command::line`] is what is
+/// sent; its `Display` and `Debug` forms are redacted (see [`crate::Redacted`]), so a command
+/// that sets a password can be logged.
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Command {
     node: Node,
     line: String,
@@ -78,7 +88,7 @@ impl Command {
 
     /// The node the command runs in.
     pub fn node(&self) -> Node {
-        self.node
+        self.node.clone()
     }
 
     /// The command line (without newline).
@@ -89,7 +99,17 @@ impl Command {
 
 impl std::fmt::Display for Command {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.line)
+        f.write_str(&crate::redact(&self.line))
+    }
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Command")
+            .field("node", &self.node)
+            .field("line", &crate::Redacted::new(&self.line))
+            .field("enters", &self.enters)
+            .finish()
     }
 }
 
@@ -145,6 +165,9 @@ pub struct AddressFamily {
     pub activate: BTreeSet<IpAddr>,
     /// `maximum-paths N`.
     pub maximum_paths: Option<MaximumPaths>,
+    /// Per-neighbor `route-map … in|out` and `maximum-prefix` (neighbors must exist in
+    /// [`BgpConfig::neighbors`], route-maps in [`BgpConfig::policies`]).
+    pub policy: BTreeMap<IpAddr, NeighborPolicy>,
 }
 
 /// The BGP configuration of one bgpd.
@@ -175,6 +198,8 @@ pub struct BgpConfig {
     pub ipv6: AddressFamily,
     /// Route-maps of `network` lines (`network P route-map NAME`), see [`announce`].
     pub network_route_maps: NetworkRouteMaps,
+    /// Prefix-lists and route-maps (outside `router bgp`).
+    pub policies: Policies,
     /// `log file PATH`.
     pub log_file: Option<LogFile>,
     /// `debug bgp …` flags.
@@ -196,6 +221,7 @@ impl BgpConfig {
             ipv4: AddressFamily::default(),
             ipv6: AddressFamily::default(),
             network_route_maps: NetworkRouteMaps::new(),
+            policies: Policies::default(),
             log_file: None,
             debug: BTreeSet::new(),
         }
@@ -245,10 +271,29 @@ impl BgpConfig {
                     });
                 }
             }
+            for (a, p) in &fam.policy {
+                if !self.neighbors.contains_key(a) {
+                    return Err(ConfigError::Neighbor {
+                        address: *a,
+                        problem: "has a policy but is not configured",
+                    });
+                }
+                for m in [&p.route_map_in, &p.route_map_out].into_iter().flatten() {
+                    if !self.policies.has_route_map(m) {
+                        return Err(ConfigError::Neighbor {
+                            address: *a,
+                            problem: "uses a route-map that is not configured",
+                        });
+                    }
+                }
+            }
         }
-        announce::validate(&self.network_route_maps, |p| {
-            self.ipv4.networks.contains(p) || self.ipv6.networks.contains(p)
-        })?;
+        self.policies.validate()?;
+        announce::validate(
+            &self.network_route_maps,
+            |p| self.ipv4.networks.contains(p) || self.ipv6.networks.contains(p),
+            |n| self.policies.has_route_map(n),
+        )?;
         for (k, n) in &self.neighbors {
             if *k != n.address {
                 return Err(ConfigError::Neighbor {
@@ -260,9 +305,14 @@ impl BgpConfig {
         Ok(())
     }
 
-    /// The commands that build this configuration on a bgpd without BGP configuration.
+    /// The commands that build this configuration on an FRR bgpd without BGP configuration.
     pub fn commands(&self) -> Vec<Command> {
-        diff::full(self)
+        diff::full(self, &crate::flavour::Flavour::FRR)
+    }
+
+    /// [`BgpConfig::commands`] for a bgpd of flavour `fl` (see [`diff_for`]).
+    pub fn commands_for(&self, fl: &crate::flavour::Flavour) -> Vec<Command> {
+        diff::full(self, fl)
     }
 }
 
@@ -273,26 +323,30 @@ pub fn render_lines(commands: &[Command]) -> Vec<String> {
     let mut out = Vec::with_capacity(commands.len() + 8);
     let mut at = Node::Config;
     for c in commands {
-        navigate(&mut out, &mut at, c.node);
+        navigate(&mut out, &mut at, &c.node);
         out.push(c.line.clone());
-        if let Some(e) = c.enters {
-            at = e;
+        if let Some(e) = &c.enters {
+            at = e.clone();
         }
     }
-    navigate(&mut out, &mut at, Node::Config);
+    navigate(&mut out, &mut at, &Node::Config);
     out
 }
 
-fn navigate(out: &mut Vec<String>, at: &mut Node, to: Node) {
-    if *at == to {
+fn navigate(out: &mut Vec<String>, at: &mut Node, to: &Node) {
+    if at == to {
         return;
+    }
+    if let Node::RouteMap(..) = at {
+        out.push("exit".into());
+        *at = Node::Config;
     }
     // Climb up as far as needed.
     if let Node::AddressFamily(asn, _) = *at {
-        let stay_in_router = matches!(to, Node::Router(a) | Node::AddressFamily(a, _) if a == asn);
+        let stay_in_router = matches!(to, Node::Router(a) | Node::AddressFamily(a, _) if *a == asn);
         out.push("exit-address-family".into());
         *at = Node::Router(asn);
-        if stay_in_router && *at == to {
+        if stay_in_router && at == to {
             return;
         }
         if !stay_in_router {
@@ -301,7 +355,7 @@ fn navigate(out: &mut Vec<String>, at: &mut Node, to: Node) {
         }
     }
     if let Node::Router(asn) = *at {
-        let same = matches!(to, Node::Router(a) | Node::AddressFamily(a, _) if a == asn);
+        let same = matches!(to, Node::Router(a) | Node::AddressFamily(a, _) if *a == asn);
         if !same {
             out.push("exit".into());
             *at = Node::Config;
@@ -313,13 +367,18 @@ fn navigate(out: &mut Vec<String>, at: &mut Node, to: Node) {
             Node::Config => return,
             Node::Router(asn) | Node::AddressFamily(asn, _) => {
                 out.push(format!("router bgp {asn}"));
-                *at = Node::Router(asn);
+                *at = Node::Router(*asn);
+            }
+            Node::RouteMap(name, action, seq) => {
+                out.push(format!("route-map {name} {} {seq}", action.keyword()));
+                *at = to.clone();
+                return;
             }
         }
     }
     if let Node::AddressFamily(asn, afi) = to {
         out.push(format!("address-family {} unicast", afi.keyword()));
-        *at = Node::AddressFamily(asn, afi);
+        *at = Node::AddressFamily(*asn, *afi);
     }
 }
 

@@ -220,3 +220,20 @@ fn every_rendered_line_is_a_valid_single_line() {
         crate::validate_line(&l).unwrap();
     }
 }
+
+#[test]
+fn commands_send_the_password_but_show_it_only_redacted() {
+    let cmds = sample().commands();
+    let pw = cmds
+        .iter()
+        .find(|c| c.line().contains(" password "))
+        .unwrap();
+    // What goes to bgpd is the real line …
+    assert_eq!(pw.line(), "neighbor 192.0.2.2 password s3cret");
+    // … every rendering for people is redacted.
+    assert_eq!(pw.to_string(), "neighbor 192.0.2.2 password <redacted>");
+    let shown = format!("{pw:?} {cmds:?} {:#?}", cmds);
+    assert!(!shown.contains("s3cret"), "{shown}");
+    assert!(shown.contains("neighbor 192.0.2.2 password <redacted>"));
+    assert!(shown.contains("neighbor 192.0.2.2 remote-as 65001"));
+}

@@ -78,13 +78,35 @@ pub enum ConfigError {
         /// What is wrong.
         problem: &'static str,
     },
-    /// A community that is neither `AA:NN`, a 32-bit number nor a well-known name.
-    #[error("community {text:?} is not AA:NN (each 0..=65535), a 32-bit number or a well-known name (no-export, no-advertise, local-AS, internet, graceful-shutdown, blackhole, no-peer)")]
-    BadCommunity {
-        /// The community as given.
+    /// A word that is not one of the accepted forms (a community, an action).
+    #[error("{field}: {text:?} is not {expected}")]
+    BadWord {
+        /// The field.
+        field: &'static str,
+        /// The text given.
         text: String,
+        /// What is accepted.
+        expected: &'static str,
     },
-    /// A network route-map that belongs to no network, or a name used twice.
+    /// A prefix-list entry matching the same routes as an earlier one (bgpd would silently
+    /// ignore it).
+    #[error("entry {index} matches the same prefix and lengths as entry {first}")]
+    DuplicateEntry {
+        /// Index of the repeated entry.
+        index: usize,
+        /// Index of the first one.
+        first: usize,
+    },
+    /// A prefix-list or route-map that is inconsistent with the rest of the configuration.
+    #[error("policy {name}: {problem}")]
+    Policy {
+        /// The prefix-list or route-map.
+        name: super::policy::PolicyName,
+        /// What is wrong.
+        problem: &'static str,
+    },
+    /// A network route-map that belongs to no network, or a name used twice (by two networks
+    /// or by a policy route-map too).
     #[error("route-map {name}: {problem}")]
     RouteMap {
         /// The route-map.
@@ -93,7 +115,7 @@ pub enum ConfigError {
         problem: String,
     },
     /// A prefix of the wrong address family for its section.
-    #[error("network {prefix} is not in the {family} address family")]
+    #[error("prefix {prefix} is not in the {family} address family")]
     WrongFamily {
         /// The prefix.
         prefix: Prefix,

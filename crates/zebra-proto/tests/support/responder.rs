@@ -1,6 +1,6 @@
-//! A minimal zebra for tests: answers what FRR 8.4 and 10.x bgpd need (capabilities,
-//! interfaces, router id, connected nexthop tracking, the label manager's synchronous connect)
-//! and records every frame, both directions.
+//! A minimal zebra for tests: answers what FRR 8.4 and 10.x bgpd and Quagga 1.x bgpd need
+//! (capabilities, interfaces, router id, connected nexthop tracking in FRR's or Quagga's
+//! layout, the label manager's synchronous connect) and records every frame, both directions.
 //!
 //! The answering logic is sans-I/O ([`Responder::answer`]); [`CaptureServer`] runs it on a Unix
 //! socket with one thread per connection.
@@ -20,8 +20,8 @@ use bytes::BytesMut;
 use ipnetwork::IpNetwork;
 use zebra_proto::{
     decode, encode, frame_length, Capabilities, InterfaceAddress, InterfaceInfo,
-    LabelManagerConnectReply, Message, NexthopTarget, NexthopUpdate, Profile, RouterIdUpdate,
-    ZapiNexthop,
+    LabelManagerConnectReply, Message, NexthopTarget, NexthopUpdate, OldNexthop, OldNexthopUpdate,
+    Profile, RouterIdUpdate, ZapiNexthop,
 };
 
 /// One interface the responder announces, with its addresses.
@@ -113,7 +113,15 @@ impl Responder {
             Message::InterfaceAddRequest => {
                 let mut out = Vec::new();
                 for i in &self.interfaces {
-                    out.push(Message::InterfaceAdd(i.info.clone()));
+                    let mut info = i.info.clone();
+                    // Quagga's layout has no PTM fields and (v2) no link-layer type.
+                    if !self.profile.is_frr() {
+                        info.ptm_status = 0;
+                    }
+                    if !self.profile.interface_has_link_layer() {
+                        info.ll_type = 0;
+                    }
+                    out.push(Message::InterfaceAdd(info));
                     for a in &i.addrs {
                         out.push(Message::InterfaceAddressAdd(InterfaceAddress {
                             ifindex: i.info.ifindex,
@@ -139,6 +147,16 @@ impl Responder {
                             || *net == e.prefix
                     });
                     match hit {
+                        // Quagga's layout: no safi, no resolved prefix, old nexthop types.
+                        _ if !self.profile.is_frr() => {
+                            Message::OldNexthopUpdate(OldNexthopUpdate {
+                                prefix: e.prefix,
+                                metric: 0,
+                                nexthops: zebra_proto::old_nexthops(
+                                    hit.map(|(_, ifindex)| OldNexthop::Ifindex(ifindex)),
+                                ),
+                            })
+                        }
                         Some((net, ifindex)) => Message::NexthopUpdate(NexthopUpdate {
                             safi: e.safi,
                             prefix: e.prefix,
