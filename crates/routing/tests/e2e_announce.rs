@@ -1,6 +1,8 @@
 //! End to end with real FRR: runtime announcements reach the peer with their communities and
-//! MED, survive a bgpd crash, are withdrawn, and invalid ones are refused with nothing changed
-//! in the controller or at the peer. Needs root and FRR (skipped elsewhere, never under CI).
+//! MED through the peer's export route-map (no transit: only routes with an empty AS path, and
+//! a prefix filter), survive a bgpd crash, are withdrawn, and invalid ones — also one the
+//! export filter would deny — are refused with nothing changed in the controller or at the
+//! peer. Needs root and FRR (skipped elsewhere, never under CI).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -24,6 +26,12 @@ remote_as = 65002
 keepalive = 5
 hold_time = 15
 connect_retry = 5
+[port.peer.export]
+prefixes = [
+  { action = "permit", prefix = "192.0.0.0/8", le = 24 },
+  { action = "permit", prefix = "198.0.0.0/8", le = 24 },
+  { action = "permit", prefix = "203.0.113.0/24" },
+]
 "#;
 
 fn net(s: &str) -> ipnetwork::IpNetwork {
@@ -51,7 +59,9 @@ fn tagged() -> Announcement {
 /// Whether the provider holds `prefix` from us with exactly the tagged attributes.
 fn tagged_at(p: &Provider) -> bool {
     let path = provider_path(p, "198.51.100.0/24");
-    path["metric"] == 50 && path["community"]["string"] == "65001:100 graceful-shutdown"
+    path["metric"] == 50
+        && path["community"]["string"] == "65001:100 graceful-shutdown"
+        && path["aspath"]["string"] == "65001"
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -67,6 +77,9 @@ async fn announce_and_withdraw_reach_the_peer_and_invalid_ones_change_nothing() 
     let sink = Arc::new(CountingSink::default());
     let mut h = handler(sink.clone());
     let cfg = config(&format!("{}{PORT}", lab.controller()));
+    // The export route-map is the no-transit one (`match as-path` of the empty path) with a
+    // prefix filter: announcements originate here with an empty AS path and pass it.
+    assert!(!cfg.ports[0].peers[0].policy.export.transit);
     h.sweep(&cfg).await.unwrap();
     h.apply(&cfg).await;
     wait_port(&h, "p1", 90, "session up", |s| {
@@ -120,6 +133,12 @@ async fn announce_and_withdraw_reach_the_peer_and_invalid_ones_change_nothing() 
             "{a:?}: {e}"
         );
     }
+    // A /25 is longer than the export filter's `le = 24`: the peer would never be sent it.
+    let e = h
+        .announce("p1", Announcement::new(net("198.51.100.128/25")))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, AnnounceError::Forbidden { .. }), "{e}");
     let e = h.withdraw("p1", net("203.0.113.0/24")).await.unwrap_err();
     assert!(matches!(e, AnnounceError::NotAnnounced { .. }), "{e}");
     let after = h.status().await;
