@@ -85,6 +85,11 @@ remote_as = 65002
 keepalive = 5
 hold_time = 15
 connect_retry = 5
+[port.peer.export]
+prefixes = [
+  {{ action = "permit", prefix = "198.0.0.0/8", le = 24 }},
+  {{ action = "permit", prefix = "203.0.113.0/24" }},
+]
 "#,
             controller = lab.controller(),
             socket = socket.display()
@@ -144,7 +149,7 @@ connect_retry = 5
     );
     let v = status_json(&socket).unwrap();
     assert_eq!(
-        v[0]["announced"],
+        v["ports"][0]["announced"],
         serde_json::json!([{"prefix": "198.51.100.0/24", "communities": ["65001:100", "65001:200"], "med": 70}])
     );
     let text = String::from_utf8_lossy(&ask(&socket, &["status"]).stdout).into_owned();
@@ -168,6 +173,11 @@ connect_retry = 5
         ),
         (vec!["announce", "p1", "198.18.0.1/15"], 1, "host bits set"),
         (
+            vec!["announce", "p1", "198.51.100.128/25"],
+            1,
+            "export policy forbids",
+        ),
+        (
             vec!["announce", "p1", "198.18.0.0/15", "--community", "70000:1"],
             2,
             "community",
@@ -184,7 +194,10 @@ connect_retry = 5
         assert_eq!(o.status.code(), Some(code), "{args:?}: {err}");
         assert!(err.contains(why), "{args:?}: {err}");
     }
-    assert_eq!(status_json(&socket).unwrap()["announced"], v["announced"]);
+    assert_eq!(
+        status_json(&socket).unwrap()["ports"][0]["announced"],
+        v["ports"][0]["announced"]
+    );
     let want: std::collections::BTreeSet<String> = ["203.0.113.0/24", "198.51.100.0/24"]
         .into_iter()
         .map(String::from)
@@ -200,7 +213,7 @@ connect_retry = 5
     );
     assert!(learned().contains("203.0.113.0/24"));
     assert_eq!(
-        status_json(&socket).unwrap()[0]["announced"],
+        status_json(&socket).unwrap()["ports"][0]["announced"],
         serde_json::json!([])
     );
 }
