@@ -1,7 +1,4 @@
 #!/usr/bin/env bash
-# STATUS: unfinished — scenario 1 (bgpd alone) runs; scenario 2 (FRR zebra) does not finish yet
-# (zebra starts, routes never counted in the FIB), scenario 3 not reached. No figures recorded.
-#
 # Full-table benchmark (issue #16): a BIRD 2 provider, in its own namespace, exports N IPv4 /24s
 # over eBGP to, in turn,
 #   1. bgpd alone (-Z: no zebra)            -> seconds until bgpd has received N
@@ -14,6 +11,8 @@
 #
 #   sudo bash benches/fullfeed.sh [N ...]      # default: 10000 100000 1000000
 #   MIDONET_BGP=target/release/midonet-bgp     # binary to measure (default: release, else debug)
+#   SCENARIOS="controller"                      # which of: alone zebra controller (default all)
+#   TIMEOUT=900                                 # seconds any one wait may take before failing
 #
 # Everything lives in namespaces the script creates (removed on exit). The routes are generated
 # from 32.0.0.0 upwards (a million /24s do not fit the documentation ranges); they exist only in
@@ -22,12 +21,33 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "run as root" >&2; exit 1; }
 NS=(); PIDS=(); TMP=$(mktemp -d /tmp/fullfeed.XXXXXX)
+# The controller's own name prefix (1-7 lowercase letters or digits), unique to this run: its
+# namespaces are `$CPFX-p1`, removed here too if the controller is killed before it can.
+CPFX=f$(( $$ % 1000000 ))
 cleanup() {
+  local p x
   for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null || true; done
-  local x; for x in "${NS[@]:-}"; do [ -n "$x" ] && ip netns del "$x" 2>/dev/null || true; done
+  for x in $(ip netns list 2>/dev/null | awk -v p="$CPFX-" 'index($1, p) == 1 {print $1}') "${NS[@]:-}"; do
+    [ -n "$x" ] || continue
+    for p in $(ip netns pids "$x" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
+    ip netns del "$x" 2>/dev/null || true
+  done
   rm -rf "$TMP"
 }
-trap cleanup EXIT
+RES=$(mktemp /tmp/fullfeed-result.XXXXXX)
+trap 'cleanup; rm -f "$RES"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+TIMEOUT=${TIMEOUT:-900}
+SCENARIOS=${SCENARIOS:-alone zebra controller}
+# wait_for WHAT CMD...: runs CMD every 0.1 s until it succeeds; fails the run after $TIMEOUT s.
+wait_for() {
+  local what=$1 deadline=$(( $(date +%s) + TIMEOUT )); shift
+  until "$@"; do
+    if [ "$(date +%s)" -ge "$deadline" ]; then echo "timed out after ${TIMEOUT}s waiting for $what" >&2; exit 1; fi
+    sleep 0.1
+  done
+}
 BIN=${MIDONET_BGP:-}
 if [ -z "$BIN" ]; then
   if [ -x target/release/midonet-bgp ]; then BIN=target/release/midonet-bgp; else BIN=target/debug/midonet-bgp; fi
@@ -65,12 +85,9 @@ CONF
   for _ in $(seq 600); do [ -s "$dir/bird.pid" ] && break; sleep 0.1; done
   PIDS+=("$(cat "$dir/bird.pid")")
   # Wait until BIRD has its N static routes.
-  for _ in $(seq 6000); do
-    birdc -s "$dir/bird.ctl" show route count 2>/dev/null | grep -q "^$n of $n routes" && return 0
-    sleep 0.1
-  done
-  echo "BIRD did not load $n routes" >&2; return 1
+  wait_for "BIRD to load $n routes" bird_has "$dir/bird.ctl" "$n"
 }
+bird_has() { birdc -s "$1" show route count 2>/dev/null | grep -q "^$2 of $2 routes"; }
 
 bgpd_conf() {
   cat <<CONF
@@ -91,6 +108,8 @@ pfx_rcvd() { # vty dir
     | awk -F: '/"pfxRcd"/{gsub(/[^0-9]/,"",$2); print $2; exit}'
 }
 
+rcvd_is() { [ "$(pfx_rcvd "$1")" = "$2" ]; }
+fib_has() { [ "$(fib_count "$1" "$2")" -ge "$3" ]; }
 fib_count() { ip -n "$1" -4 route show table "${2:-main}" proto bgp 2>/dev/null | wc -l; }
 
 # 1. bgpd alone.
@@ -103,7 +122,7 @@ bgpd_alone() {
   ip netns exec "a1$tag" "$BGPD" -Z -z /nonexistent -f "$d/bgpd.conf" -i "$d/bgpd.pid" --vty_socket "$d" -S -d
   for _ in $(seq 600); do [ -s "$d/bgpd.pid" ] && break; sleep 0.05; done
   PIDS+=("$(cat "$d/bgpd.pid")")
-  while [ "$(pfx_rcvd "$d")" != "$n" ]; do sleep 0.05; done
+  wait_for "bgpd to receive $n" rcvd_is "$d" "$n"
   echo "$(since "$t0")"
 }
 
@@ -120,7 +139,7 @@ frr_zebra() {
   ip netns exec "z1$tag" "$BGPD" -z "$d/zserv.api" -f "$d/bgpd.conf" -i "$d/bgpd.pid" --vty_socket "$d" -S -d
   for _ in $(seq 600); do [ -s "$d/bgpd.pid" ] && break; sleep 0.05; done
   PIDS+=("$(cat "$d/bgpd.pid")")
-  while [ "$(fib_count "z1$tag")" -lt "$n" ]; do sleep 0.2; done
+  wait_for "$n routes in zebra's FIB" fib_has "z1$tag" main "$n"
   echo "$(since "$t0") $(( $(peak_kb "$zpid") / 1024 ))"
 }
 
@@ -130,7 +149,7 @@ controller() {
   mkns "c1$tag"; provider "c2$tag" "c1$tag" "u$tag" "$n"
   cat > "$d/config.toml" <<CONF
 [controller]
-prefix = "ff"
+prefix = "$CPFX"
 run_dir = "$d/run"
 host_namespace = "c1$tag"
 [sink]
@@ -148,20 +167,23 @@ remote_as = 65100
 connect_retry = 1
 CONF
   local t0; t0=$(now)
-  "$BIN" run --config "$d/config.toml" 2> "$d/controller.log" & local cpid=$!; PIDS+=("$cpid")
+  "$BIN" run --config "$d/config.toml" >/dev/null 2> "$d/controller.log" & local cpid=$!; PIDS+=("$cpid")
   for _ in $(seq 600); do [ -S "$d/run/control.sock" ] && break; sleep 0.05; done
   # Count the routes the controller holds on its route stream.
   ( "$BIN" routes --watch --json --socket "$d/run/control.sock" \
-      | awk -v n="$n" '/"op":"replace"/{c++; if (c >= n) exit} /"op":"dropped"/{print "DROPPED" > "/dev/stderr"; exit 1}'
-    now > "$d/held" ) &
-  local wpid=$!
-  local held="" fib=""
+      | awk -v n="$n" -v out="$d/held" '/"op":"replace"/{c++; if (c == n) system("date +%s.%N > " out)} /"op":"dropped"/{print "DROPPED" > "/dev/stderr"; exit 1}' ) >/dev/null &
+  local wpid=$!; PIDS+=("$wpid")
+  local held="" fib="" deadline=$(( $(date +%s) + TIMEOUT ))
   while [ -z "$fib" ]; do
     [ -z "$held" ] && [ -s "$d/held" ] && held=$(awk -v a="$t0" '{printf "%.1f", $1-a}' "$d/held")
     [ "$(fib_count "c1$tag" 200)" -ge "$n" ] && fib=$(since "$t0")
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      echo "timed out after ${TIMEOUT}s: $(fib_count "c1$tag" 200) of $n in the FIB; controller log:" >&2
+      tail -20 "$d/controller.log" >&2; exit 1
+    fi
     sleep 0.2
   done
-  wait "$wpid" 2>/dev/null || true
+  # The watcher's `routes --watch` ends with the controller; nothing to wait for here.
   [ -z "$held" ] && [ -s "$d/held" ] && held=$(awk -v a="$t0" '{printf "%.1f", $1-a}' "$d/held")
   echo "${held:-?} $fib $(( $(peak_kb "$cpid") / 1024 ))"
   kill -TERM "$cpid"; wait "$cpid" 2>/dev/null || true
@@ -171,11 +193,17 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0 && a != "?") printf "%.2f", 
 
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -r); load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "binary: $BIN; bgpd: $("$BGPD" --version 2>/dev/null | head -1); $(bird --version 2>&1 | head -1)"
-printf '%9s | %11s | %14s %10s | %12s %12s %10s | %s\n' N "bgpd alone" "zebra FIB" "zebra RSS" "ctl holds" "ctl FIB" "ctl RSS" "ratios holds/FIB (zebra FIB)"
+printf '%9s | %11s | %14s %10s | %12s %12s %10s %10s | %s\n' N "bgpd alone" "zebra FIB" "zebra RSS" "ctl holds" "ctl FIB" "ctl RSS" "FIB rate" "ratios holds/FIB (zebra FIB)"
+fresh() { cleanup; NS=(); PIDS=(); TMP=$(mktemp -d /tmp/fullfeed.XXXXXX); }
+want() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 for n in "${sizes[@]}"; do
-  a=$(bgpd_alone "$n"); cleanup; NS=(); PIDS=(); TMP=$(mktemp -d /tmp/fullfeed.XXXXXX)
-  read -r zf zr <<<"$(frr_zebra "$n")"; cleanup; NS=(); PIDS=(); TMP=$(mktemp -d /tmp/fullfeed.XXXXXX)
-  read -r ch cf cr <<<"$(controller "$n")"; cleanup; NS=(); PIDS=(); TMP=$(mktemp -d /tmp/fullfeed.XXXXXX)
-  printf '%9s | %9s s | %12s s %7s MB | %10s s %10s s %7s MB | %s / %s (%s)\n' "$n" "$a" "$zf" "$zr" "$ch" "$cf" "$cr" \
+  a="?" zf="?" zr="?" ch="?" cf="?" cr="?"
+  # Each scenario runs in this shell (not a subshell), so its processes and namespaces are
+  # known to the traps; it writes its figures to $RES.
+  if want alone; then bgpd_alone "$n" >"$RES"; read -r a <"$RES"; fresh; fi
+  if want zebra; then frr_zebra "$n" >"$RES"; read -r zf zr <"$RES"; fresh; fi
+  if want controller; then controller "$n" >"$RES"; read -r ch cf cr <"$RES"; fresh; fi
+  rate=$(awk -v n="$n" -v t="$cf" 'BEGIN{ if (t != "?" && t > 0) printf "%d/s", n/t; else print "?" }')
+  printf '%9s | %9s s | %12s s %7s MB | %10s s %10s s %7s MB %10s | %s / %s (%s)\n' "$n" "$a" "$zf" "$zr" "$ch" "$cf" "$cr" "$rate" \
     "$(ratio "$ch" "$a")" "$(ratio "$cf" "$a")" "$(ratio "$zf" "$a")"
 done

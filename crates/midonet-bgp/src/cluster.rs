@@ -326,6 +326,9 @@ pub async fn run<E: Effects>(opts: ClusterRunOptions, env: E) -> Result<(), Clus
                     Request::Routes(_) => Reply::error("in --store mode the routes are published to the store; read them with `midonet-bgp cluster --store URL routes`"),
                     Request::Watch { .. } => Reply::error("watch is served by the connection"),
                     Request::Reload => Reply::error("in --store mode the configuration comes from the store; use `midonet-bgp cluster put-port`"),
+                    Request::Announce { .. } | Request::Withdraw { .. } => Reply::error(
+                        "in --store mode announcements are kept in the store; use `midonet-bgp cluster announce` / `cluster withdraw`",
+                    ),
                 };
                 let _ = p.reply.send(reply);
             }

@@ -16,7 +16,8 @@ mod tests;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use routing::{PortStatus, RoutePage, RouteQuery};
+use ipnetwork::IpNetwork;
+use routing::{Announcement, PortStatus, RoutePage, RouteQuery};
 
 use crate::metrics::BgpdInfo;
 use serde::{Deserialize, Serialize};
@@ -45,6 +46,20 @@ pub enum Request {
         #[serde(default)]
         port: Option<String>,
     },
+    /// Announce a prefix from a port at run time (`RoutingHandler::announce`).
+    Announce {
+        /// The port.
+        port: String,
+        /// The prefix and its communities and MED.
+        announcement: Announcement,
+    },
+    /// Withdraw a runtime announcement (`RoutingHandler::withdraw`).
+    Withdraw {
+        /// The port.
+        port: String,
+        /// The announced prefix.
+        prefix: IpNetwork,
+    },
 }
 
 impl Request {
@@ -52,7 +67,7 @@ impl Request {
     pub fn changes_state(&self) -> bool {
         match self {
             Request::Status | Request::Routes(_) | Request::Watch { .. } => false,
-            Request::Reload => true,
+            Request::Reload | Request::Announce { .. } | Request::Withdraw { .. } => true,
         }
     }
 
@@ -63,6 +78,8 @@ impl Request {
             Request::Reload => "reload",
             Request::Routes(_) => "routes",
             Request::Watch { .. } => "watch",
+            Request::Announce { .. } => "announce",
+            Request::Withdraw { .. } => "withdraw",
         }
     }
 
@@ -71,7 +88,11 @@ impl Request {
     pub fn stream_port(&self) -> Option<Option<&str>> {
         match self {
             Request::Watch { port } => Some(port.as_deref()),
-            Request::Status | Request::Reload | Request::Routes(_) => None,
+            Request::Status
+            | Request::Reload
+            | Request::Routes(_)
+            | Request::Announce { .. }
+            | Request::Withdraw { .. } => None,
         }
     }
 }
@@ -127,6 +148,14 @@ impl Reply {
     /// A successful reply carrying nothing (a done `reload`).
     pub fn done() -> Reply {
         Reply::status(Vec::new())
+    }
+
+    /// The reply to a request that only succeeds or fails (`announce`, `withdraw`).
+    pub fn outcome<T, E: std::fmt::Display>(result: Result<T, E>) -> Reply {
+        match result {
+            Ok(_) => Reply::done(),
+            Err(e) => Reply::error(e.to_string()),
+        }
     }
 
     /// A failed reply with `error`.

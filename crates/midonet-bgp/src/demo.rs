@@ -309,6 +309,8 @@ async fn demo(
                     Request::Routes(query) => Reply::page(table.page(&query)),
                     Request::Watch { .. } => Reply::error("watch is served by the connection"),
                     Request::Reload => Reply::error("the demo has a fixed configuration"),
+                    Request::Announce { port, announcement } => Reply::outcome(handler.announce(&port, announcement).await),
+                    Request::Withdraw { port, prefix } => Reply::outcome(handler.withdraw(&port, prefix).await),
                 };
                 let _ = p.reply.send(reply);
             }

@@ -89,6 +89,38 @@ enum Command {
     /// Make the running controller re-read its configuration file now (like SIGHUP, but
     /// reports whether the file was accepted).
     Reload(SocketArgs),
+    /// Announce PREFIX from PORT at run time (root only; kept until withdrawn, the port is
+    /// removed or the controller stops — see docs/routing.md).
+    Announce(AnnounceArgs),
+    /// Withdraw a prefix announced with `announce` (root only).
+    Withdraw(WithdrawArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct AnnounceArgs {
+    /// The port (its `name` in the configuration).
+    port: String,
+    /// The prefix, a network address (e.g. 198.51.100.0/24).
+    prefix: ipnetwork::IpNetwork,
+    /// A community to set: AA:NN or no-export, no-advertise, local-AS, internet,
+    /// graceful-shutdown, blackhole, no-peer (repeat or separate with commas).
+    #[arg(long = "community", value_delimiter = ',')]
+    communities: Vec<routing::Community>,
+    /// The MED (multi-exit discriminator) to set, 0..=4294967295.
+    #[arg(long)]
+    med: Option<u32>,
+    #[command(flatten)]
+    socket: SocketArgs,
+}
+
+#[derive(Debug, clap::Args)]
+struct WithdrawArgs {
+    /// The port.
+    port: String,
+    /// The announced prefix.
+    prefix: ipnetwork::IpNetwork,
+    #[command(flatten)]
+    socket: SocketArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -304,6 +336,33 @@ fn reload(args: &SocketArgs) -> ExitCode {
         }
         Err(e) => {
             eprintln!("reload failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `midonet-bgp announce` / `withdraw`: one state-changing request; the controller's refusal
+/// (unknown port, malformed or duplicate prefix, wrong family, policy) is printed and fails.
+fn change(socket: &SocketArgs, request: control::Request, done: String) -> ExitCode {
+    let socket = match socket_of(socket) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let name = request.name();
+    match rt.block_on(control::ask(&socket, request)) {
+        Ok(_) => {
+            println!("{done}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{name} refused: {e}");
             ExitCode::FAILURE
         }
     }
@@ -580,6 +639,27 @@ fn main() -> ExitCode {
             demo::main(args)
         }
         Command::Reload(args) => reload(&args),
+        Command::Announce(a) => {
+            let done = format!("announced {} from {}", a.prefix, a.port);
+            let announcement = routing::Announcement {
+                prefix: a.prefix,
+                communities: a.communities,
+                med: a.med,
+            };
+            let request = control::Request::Announce {
+                port: a.port,
+                announcement,
+            };
+            change(&a.socket, request, done)
+        }
+        Command::Withdraw(w) => {
+            let done = format!("withdrew {} from {}", w.prefix, w.port);
+            let request = control::Request::Withdraw {
+                port: w.port,
+                prefix: w.prefix,
+            };
+            change(&w.socket, request, done)
+        }
         Command::Routes(r) if r.watch => watch_routes(&r),
         Command::Routes(r) => routes(&r),
         Command::Status(q) => status(&q),

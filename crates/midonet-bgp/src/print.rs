@@ -86,8 +86,24 @@ pub fn status(ports: &[PortStatus]) -> String {
             r.received,
             r.deleted,
         );
+        announced(&mut out, p);
     }
     out
+}
+
+/// The runtime announcements of a port, one per line.
+fn announced(out: &mut String, p: &PortStatus) {
+    for a in &p.announced {
+        let mut line = format!("  announced {}", a.prefix);
+        if !a.communities.is_empty() {
+            let c: Vec<String> = a.communities.iter().map(|c| c.to_string()).collect();
+            let _ = write!(line, " community {}", c.join(" "));
+        }
+        if let Some(med) = a.med {
+            let _ = write!(line, " med {med}");
+        }
+        let _ = writeln!(out, "{line}");
+    }
 }
 
 /// One page of the `routes` text: a port's header line before its first route.

@@ -214,6 +214,14 @@ pub async fn run<E: Effects>(
                         let _ = p.reply.send(Reply::error("watch is served by the connection"));
                         None
                     }
+                    Request::Announce { port, announcement } => {
+                        let _ = p.reply.send(Reply::outcome(handler.announce(&port, announcement).await));
+                        None
+                    }
+                    Request::Withdraw { port, prefix } => {
+                        let _ = p.reply.send(Reply::outcome(handler.withdraw(&port, prefix).await));
+                        None
+                    }
                     Request::Reload => {
                         let r = screen(followed.check(true), &current).await;
                         let reply = match &r {

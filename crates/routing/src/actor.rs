@@ -3,15 +3,18 @@
 //! learned routes to the [`RouteSink`] a batch at a time. It keeps no route itself: the zebra
 //! server keeps a fingerprint per prefix, the sink keeps the routes.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use ipnetwork::IpNetwork;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{sleep_until, Instant};
 use tracing::{debug, info, warn};
 
 use bgpd::BgpdEvent;
 
+use crate::announce::{AnnounceError, Announcement};
 use crate::bgpconf::BgpdSettings;
 use crate::effects::{
     BgpdControl, ContainerFacts, Effects, PortPlan, VtySession, ZebraControl, ZebraFeed,
@@ -30,6 +33,13 @@ pub(crate) enum PortCommand {
     Status(oneshot::Sender<PortStatus>),
     /// Tear everything down and end.
     Shutdown(oneshot::Sender<()>),
+    /// Announce a prefix at run time (see [`crate::announce`]).
+    Announce(Announcement, oneshot::Sender<Result<(), AnnounceError>>),
+    /// Withdraw a runtime announcement; answers what was announced.
+    Withdraw(
+        IpNetwork,
+        oneshot::Sender<Result<Announcement, AnnounceError>>,
+    ),
 }
 
 /// The built parts of a port.
@@ -45,6 +55,8 @@ pub(crate) struct PortActor<E: Effects> {
     env: Arc<E>,
     sink: Arc<dyn RouteSink>,
     plan: PortPlan,
+    /// Runtime announcements, kept across bgpd restarts, reloads and rebuilds.
+    announced: BTreeMap<IpNetwork, Announcement>,
     desired: BgpdSettings,
     built: Option<Built<E>>,
     zebra_rx: Option<E::ZebraEvents>,
@@ -90,12 +102,14 @@ async fn recv_batch_opt<F: ZebraFeed>(feed: &mut Option<F>, out: &mut Vec<ZebraE
 
 impl<E: Effects> PortActor<E> {
     pub(crate) fn new(env: Arc<E>, sink: Arc<dyn RouteSink>, plan: PortPlan) -> Self {
-        let desired = BgpdSettings::from(&plan.port);
+        let announced = BTreeMap::new();
+        let desired = BgpdSettings::new(&plan.port, &announced);
         let backoff = plan.controller.restart_backoff_initial;
         PortActor {
             env,
             sink,
             plan,
+            announced,
             desired,
             built: None,
             zebra_rx: None,
@@ -141,6 +155,8 @@ impl<E: Effects> PortActor<E> {
                         }
                     }
                     Some(PortCommand::Status(reply)) => { let _ = reply.send(self.status()); }
+                    Some(PortCommand::Announce(a, reply)) => { let _ = reply.send(self.announce(a).await); }
+                    Some(PortCommand::Withdraw(p, reply)) => { let _ = reply.send(self.withdraw(p).await); }
                     Some(PortCommand::Shutdown(reply)) => {
                         self.teardown().await;
                         self.phase = PortPhase::Stopped;
@@ -466,14 +482,14 @@ impl<E: Effects> PortActor<E> {
             // host_namespace must not leave the old filters, links, namespace or files behind.
             self.teardown().await;
             self.plan = plan;
-            self.desired = BgpdSettings::from(&self.plan.port);
+            self.desired = BgpdSettings::new(&self.plan.port, &self.announced);
             self.port_restarts += 1;
             self.backoff = self.plan.controller.restart_backoff_initial;
             self.setup().await;
             return;
         }
         self.plan = plan;
-        self.desired = BgpdSettings::from(&self.plan.port);
+        self.desired = BgpdSettings::new(&self.plan.port, &self.announced);
         if peers_changed {
             if let Some(facts) = self.built.as_ref().map(|b| b.facts.clone()) {
                 if let Err(e) = self.env.install_flows(&self.plan, &facts).await {
@@ -483,6 +499,33 @@ impl<E: Effects> PortActor<E> {
             }
         }
         self.sync().await;
+    }
+
+    /// Accepts a runtime announcement (checked by [`crate::announce::check`]; a refusal changes
+    /// nothing) and brings bgpd to it now if it is up, else on its next `Ready`.
+    async fn announce(&mut self, a: Announcement) -> Result<(), AnnounceError> {
+        crate::announce::check(&self.plan.port, &self.announced, &a)?;
+        info!(port = %self.name(), prefix = %a.prefix, "announcing");
+        self.announced.insert(a.prefix, a);
+        self.desired = BgpdSettings::new(&self.plan.port, &self.announced);
+        self.sync().await;
+        Ok(())
+    }
+
+    /// Withdraws a runtime announcement (an unknown one is refused and changes nothing).
+    async fn withdraw(&mut self, prefix: IpNetwork) -> Result<Announcement, AnnounceError> {
+        crate::announce::check_withdraw(&self.plan.port, &self.announced, prefix)?;
+        let Some(gone) = self.announced.remove(&prefix) else {
+            return Err(AnnounceError::NotAnnounced {
+                port: self.plan.port.name.clone(),
+                prefix,
+                hint: "",
+            });
+        };
+        info!(port = %self.name(), %prefix, "withdrawing announcement");
+        self.desired = BgpdSettings::new(&self.plan.port, &self.announced);
+        self.sync().await;
+        Ok(gone)
     }
 
     fn status(&self) -> PortStatus {
@@ -518,6 +561,7 @@ impl<E: Effects> PortActor<E> {
             zebra_connected: self.zebra_connected,
             last_error: self.last_error.clone(),
             peers,
+            announced: self.announced.values().cloned().collect(),
             routes: RouteCounts {
                 received: stats.received,
                 deleted: stats.deletes,

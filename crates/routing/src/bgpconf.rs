@@ -13,6 +13,12 @@ use vty::config::{
 };
 use vty::{BgpConfig, Command};
 
+use std::collections::BTreeMap;
+
+use ipnetwork::IpNetwork;
+use vty::config::{NetworkAttributes, NetworkRouteMap};
+
+use crate::announce::Announcement;
 use crate::config::{PeerConfig, PortConfig};
 
 /// Sequence number of the one entry of each generated route-map.
@@ -179,6 +185,37 @@ impl From<&PortConfig> for BgpdSettings {
 }
 
 impl BgpdSettings {
+    /// The settings of `port` with its runtime announcements (each already accepted by
+    /// [`crate::announce::check`]): a `network` line each, with a route-map setting its
+    /// communities and MED when it has any. One that is also a configured network takes the
+    /// announcement's attributes.
+    pub fn new(port: &PortConfig, announced: &BTreeMap<IpNetwork, Announcement>) -> BgpdSettings {
+        let mut s = BgpdSettings::from(port);
+        for a in announced.values() {
+            // `check` accepted both the prefix and its route-map name: neither fails here.
+            let Ok(prefix) = crate::config::network(a.prefix) else {
+                continue;
+            };
+            s.config.add_network(prefix);
+            if !a.has_attributes() {
+                continue;
+            }
+            if let Ok(name) = crate::plan::announcement_route_map(prefix) {
+                s.config.network_route_maps.insert(
+                    prefix,
+                    NetworkRouteMap {
+                        name,
+                        attributes: NetworkAttributes {
+                            communities: a.communities.iter().copied().collect(),
+                            med: a.med,
+                        },
+                    },
+                );
+            }
+        }
+        s
+    }
+
     /// The settings as the `vty` crate's typed configuration.
     pub fn config(&self) -> &BgpConfig {
         &self.config

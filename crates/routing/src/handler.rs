@@ -8,7 +8,10 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tracing::info;
 
+use ipnetwork::IpNetwork;
+
 use crate::actor::{PortActor, PortCommand};
+use crate::announce::{AnnounceError, Announcement};
 use crate::config::{Config, ControllerConfig};
 use crate::effects::{EffectError, Effects, PortPlan};
 use crate::sink::RouteSink;
@@ -144,12 +147,56 @@ impl<E: Effects> RoutingHandler<E> {
                     zebra_connected: false,
                     last_error: Some("port actor ended".into()),
                     peers: Vec::new(),
+                    announced: Vec::new(),
                     routes: RouteCounts::default(),
                     counters: Default::default(),
                 }),
             }
         }
         out
+    }
+
+    /// Announces `announcement` from `port` at run time: a `network` line in its bgpd (with a
+    /// route-map for communities and MED), kept across bgpd restarts and configuration reloads,
+    /// listed in [`PortStatus::announced`], forgotten when the port is removed or the handler
+    /// ends. A malformed prefix, an unknown port, a duplicate, a prefix of a family the port
+    /// has no address or peer in, or one its policy forbids is refused and changes nothing.
+    pub async fn announce(
+        &self,
+        port: &str,
+        announcement: Announcement,
+    ) -> Result<(), AnnounceError> {
+        let h = self.port(port)?;
+        let (tx, rx) = oneshot::channel();
+        let gone = || AnnounceError::PortGone(port.to_string());
+        h.commands
+            .send(PortCommand::Announce(announcement, tx))
+            .await
+            .map_err(|_| gone())?;
+        rx.await.map_err(|_| gone())?
+    }
+
+    /// Withdraws the runtime announcement of `prefix` from `port` and returns it; one that is
+    /// not announced at run time is refused and changes nothing.
+    pub async fn withdraw(
+        &self,
+        port: &str,
+        prefix: IpNetwork,
+    ) -> Result<Announcement, AnnounceError> {
+        let h = self.port(port)?;
+        let (tx, rx) = oneshot::channel();
+        let gone = || AnnounceError::PortGone(port.to_string());
+        h.commands
+            .send(PortCommand::Withdraw(prefix, tx))
+            .await
+            .map_err(|_| gone())?;
+        rx.await.map_err(|_| gone())?
+    }
+
+    fn port(&self, name: &str) -> Result<&PortHandle, AnnounceError> {
+        self.ports
+            .get(name)
+            .ok_or_else(|| AnnounceError::UnknownPort(name.to_string()))
     }
 
     /// Names of the running ports.

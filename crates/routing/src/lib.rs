@@ -50,6 +50,7 @@
 //! ```
 
 mod actor;
+pub mod announce;
 pub mod bgpconf;
 pub mod config;
 pub mod effects;
@@ -62,6 +63,7 @@ pub mod real;
 pub mod sink;
 mod types;
 
+pub use announce::{AnnounceError, Announcement, Community};
 /// What the bgpd supervisor reports (the `bgpd` crate's events, used as they are).
 pub use bgpd::BgpdEvent;
 pub use effects::{

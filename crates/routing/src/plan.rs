@@ -13,7 +13,7 @@ use ipnetwork::{IpNetwork, Ipv4Network};
 
 use vty::config::PolicyName;
 
-use crate::config::{ControllerConfig, MacAddr, PolicyNames, PortConfig};
+use crate::config::{ControllerConfig, MacAddr, PolicyNames, PortConfig, Prefix};
 
 /// Longest base name of a port's namespace and links (the `_br`/`_vm` suffixes bring it to the
 /// kernel's 15-byte limit on interface names).
@@ -29,6 +29,17 @@ pub fn base_name(prefix: &str, port_name: &str) -> String {
         .take(room)
         .collect();
     format!("{prefix}-{id}")
+}
+
+/// The name of the route-map of a runtime announcement of `prefix` in its port's bgpd:
+/// `ANNOUNCE-<address>-<length>`, `:` written as `_` (`ANNOUNCE-2001_db8__-48`); at most 52
+/// bytes of letters, digits, `.`, `_` and `-`.
+pub fn announcement_route_map(prefix: Prefix) -> Result<PolicyName, vty::ConfigError> {
+    PolicyName::new(&format!(
+        "ANNOUNCE-{}-{}",
+        prefix.addr().to_string().replace(':', "_"),
+        prefix.prefix_len()
+    ))
 }
 
 /// The names of a peer's prefix-lists and route-maps in its port's bgpd:

@@ -114,6 +114,9 @@ pub struct PortStatus {
     pub last_error: Option<String>,
     /// Neighbors (from the last status poll).
     pub peers: Vec<PeerStatus>,
+    /// Runtime announcements, in prefix order.
+    #[serde(default)]
+    pub announced: Vec<crate::announce::Announcement>,
     /// Learned-route counters (the routes themselves are paged from the sink's table).
     pub routes: RouteCounts,
     /// What the port actor counted (Vty batches, configuration applies, zebra messages).

@@ -407,3 +407,48 @@ async fn routes_pages_and_the_watch_snapshot_come_from_the_table() {
     }
     assert_eq!(replaced, 12_345);
 }
+
+#[test]
+fn announce_and_withdraw_parse_and_need_root() {
+    let line = br#"{"request":"announce","port":"p1","announcement":{"prefix":"198.51.100.0/24","communities":["65001:7","no-export"],"med":5}}"#;
+    let r = parse_request(line).unwrap();
+    let Request::Announce { port, announcement } = &r else {
+        panic!("{r:?}")
+    };
+    assert_eq!(port, "p1");
+    assert_eq!(announcement.med, Some(5));
+    assert_eq!(announcement.communities.len(), 2);
+    assert_eq!(r.name(), "announce");
+    let w =
+        parse_request(br#"{"request":"withdraw","port":"p1","prefix":"198.51.100.0/24"}"#).unwrap();
+    assert_eq!(w.name(), "withdraw");
+    // A malformed community or prefix is a bad request, before anything reaches the handler.
+    for bad in [
+        &br#"{"request":"announce","port":"p1","announcement":{"prefix":"198.51.100.0/24","communities":["65536:1"]}}"#[..],
+        br#"{"request":"announce","port":"p1","announcement":{"prefix":"198.51.100.0/33"}}"#,
+        br#"{"request":"withdraw","port":"p1","prefix":"nonsense"}"#,
+        br#"{"request":"announce","port":"p1"}"#,
+    ] {
+        assert!(parse_request(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+    }
+    let member = Peer {
+        uid: 1000,
+        gid: 1000,
+        groups: vec![50],
+    };
+    let open = Access { group: Some(50) };
+    assert_eq!(
+        authorize(&open, &member, &r),
+        Err(Denied::NeedsRoot("announce"))
+    );
+    assert_eq!(
+        authorize(&open, &member, &w),
+        Err(Denied::NeedsRoot("withdraw"))
+    );
+    let root = Peer {
+        uid: 0,
+        gid: 0,
+        groups: vec![],
+    };
+    assert_eq!(authorize(&open, &root, &r), Ok(()));
+}

@@ -47,6 +47,7 @@ fn port() -> PortStatus {
                 routes_refused: 0,
             },
         ],
+        announced: Vec::new(),
         routes: routing::RouteCounts {
             received: 9,
             deleted: 3,

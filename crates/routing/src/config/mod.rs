@@ -9,6 +9,7 @@
 //! path. Values bgpd accepts but adjusts (a keepalive above a third of the hold time) are
 //! reported as [`ConfigWarning`]s.
 
+mod builder;
 mod policy;
 mod raw;
 mod secrets;
@@ -26,12 +27,14 @@ use ipnetwork::{IpNetwork, Ipv4Network, Ipv6Network};
 use serde::{Serialize, Serializer};
 
 pub use crate::plan::{base_name, MAX_BASE_NAME};
+pub use builder::{ConfigBuilder, PeerBuilder, PortBuilder};
 pub use netns::MacAddr;
 pub use policy::{ExportPolicy, ImportPolicy, PeerPolicy, PolicyNames};
 pub use sink::{
     SinkConfig, SinkKind, DEFAULT_RECONCILE_SECS, DEFAULT_SINK_METRIC, MAX_RECONCILE_SECS,
 };
 pub use text::{TextError, VtyText};
+pub(crate) use validate::network;
 pub use vty::config::{
     Asn, ConnectRetry, Description, GracefulRestart, LogFile, MaximumPaths, Multihop, Password,
     PeerGrMode, Prefix, Timers,

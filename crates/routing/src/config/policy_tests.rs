@@ -90,7 +90,7 @@ fn every_bad_value_is_reported_under_its_key() {
          { action = \"permit\", prefix = \"198.51.100.0/24\", ge = 28, le = 26 }, \
          { action = \"permit\", prefix = \"2001:db8::/32\" }, \
          { prefix = \"198.51.100.0/24\" }]\n\
-         default = \"maybe\"\nlocal_preference = -1\ncommunities = [\"65536:1\", \"internet\"]\n\
+         default = \"maybe\"\nlocal_preference = -1\ncommunities = [\"65536:1\", \"100\"]\n\
          large_communities = [\"1:2\"]\n\
          [port.peer.export]\nprepend = 11\nmed = 4294967296\ncommunities = [\"1:1\", \"1:1\"]\n\
          [port.peer.maximum_prefix]\nlimit = 0\nwarning_threshold = 101\naction = \"drop\"\n\

@@ -397,6 +397,22 @@ fn typed<T>(
     }
 }
 
+/// Checks a prefix this controller may originate (a `networks` entry or a runtime
+/// announcement): a network address (no host bits), unicast, renderable as a `network` line.
+pub(crate) fn network(n: IpNetwork) -> Result<Prefix, String> {
+    if n.ip() != n.network() {
+        return Err(format!(
+            "{n} has host bits set; did you mean {}/{}?",
+            n.network(),
+            n.prefix()
+        ));
+    }
+    if n.ip().is_multicast() || n.ip().is_loopback() {
+        return Err(format!("{n} is not a unicast prefix"));
+    }
+    Prefix::new(n.ip(), n.prefix()).map_err(|e| format!("\"{n}\": {e}"))
+}
+
 fn port(
     path: &str,
     raw: &RawPort,
@@ -554,24 +570,14 @@ fn port(
     for (j, s) in raw.networks.iter().enumerate() {
         let key = format!("{path}.networks[{j}]");
         match IpNetwork::from_str(s) {
-            Ok(n) if n.ip() != n.network() => errs.push(
-                key,
-                format!(
-                    "{s} has host bits set; did you mean {}/{}?",
-                    n.network(),
-                    n.prefix()
-                ),
-            ),
-            Ok(n) if n.ip().is_multicast() || n.ip().is_loopback() => {
-                errs.push(key, format!("{s} is not a unicast prefix"))
-            }
-            Ok(n) => {
-                if let Some(p) = typed(&key, s, Prefix::new(n.ip(), n.prefix()), errs) {
+            Ok(n) => match network(n) {
+                Ok(p) => {
                     if !networks.insert(p) {
                         errs.push(key, format!("{s} is listed twice"));
                     }
                 }
-            }
+                Err(reason) => errs.push(key, reason),
+            },
             Err(_) => errs.push(
                 key,
                 format!("{s:?} is not an IP prefix (e.g. 203.0.113.0/24)"),

@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
+use super::announce::{self, NetworkRouteMaps};
 use super::{AddressFamily, Afi, BgpConfig, Command, Neighbor, Node};
 use crate::flavour::Flavour;
 
@@ -20,6 +21,8 @@ fn push(out: &mut Vec<Command>, node: &Node, line: String) {
 /// - A changed AS is `no router bgp OLD` followed by the whole new configuration: bgpd cannot
 ///   rename a BGP instance, so every session restarts.
 /// - Global settings outside `router bgp` (`log file`, `debug bgp …`) are changed individually.
+/// - Network route-maps are defined before the `router bgp` section and removed after it; a
+///   network whose route-map changed is sent again (see [`announce`]).
 ///
 /// The commands are FRR's; [`diff_for`] renders them for another bgpd flavour.
 pub fn diff(old: &BgpConfig, new: &BgpConfig) -> Vec<Command> {
@@ -38,10 +41,13 @@ pub fn diff_for(old: &BgpConfig, new: &BgpConfig, fl: &Flavour) -> Vec<Command> 
             &Node::Config,
             format!("no router bgp {}", old.asn),
         );
+        announce::remove(&old.network_route_maps, &NetworkRouteMaps::new(), &mut out);
+        announce::define(&NetworkRouteMaps::new(), &new.network_route_maps, &mut out);
         router_full(new, &mut out, fl);
         super::policy::diff_after(&old.policies, &new.policies, &mut out, fl);
         return out;
     }
+    announce::define(&old.network_route_maps, &new.network_route_maps, &mut out);
     let r = Node::Router(new.asn);
     if old.router_id != new.router_id {
         match new.router_id {
@@ -92,13 +98,14 @@ pub fn diff_for(old: &BgpConfig, new: &BgpConfig, fl: &Flavour) -> Vec<Command> 
         family_diff(
             new.asn,
             afi,
-            old.family(afi),
-            new.family(afi),
+            (old.family(afi), &old.network_route_maps),
+            (new.family(afi), &new.network_route_maps),
             &removed,
             &mut out,
             fl,
         );
     }
+    announce::remove(&old.network_route_maps, &new.network_route_maps, &mut out);
     super::policy::diff_after(&old.policies, &new.policies, &mut out, fl);
     out
 }
@@ -142,6 +149,7 @@ pub(super) fn full(cfg: &BgpConfig, fl: &Flavour) -> Vec<Command> {
     let mut out = Vec::new();
     diff_globals(&empty, cfg, &mut out, fl);
     super::policy::diff_before(&empty.policies, &cfg.policies, &mut out, fl);
+    announce::define(&NetworkRouteMaps::new(), &cfg.network_route_maps, &mut out);
     router_full(cfg, &mut out, fl);
     out
 }
@@ -175,8 +183,8 @@ fn router_full(cfg: &BgpConfig, out: &mut Vec<Command>, fl: &Flavour) {
         family_diff(
             cfg.asn,
             afi,
-            &AddressFamily::default(),
-            cfg.family(afi),
+            (&AddressFamily::default(), &NetworkRouteMaps::new()),
+            (cfg.family(afi), &cfg.network_route_maps),
             &BTreeSet::new(),
             out,
             fl,
@@ -254,8 +262,8 @@ fn neighbor_diff(r: &Node, o: &Neighbor, n: &Neighbor, out: &mut Vec<Command>, f
 fn family_diff(
     asn: super::Asn,
     afi: Afi,
-    o: &AddressFamily,
-    n: &AddressFamily,
+    (o, o_maps): (&AddressFamily, &NetworkRouteMaps),
+    (n, n_maps): (&AddressFamily, &NetworkRouteMaps),
     removed_neighbors: &BTreeSet<IpAddr>,
     out: &mut Vec<Command>,
     fl: &Flavour,
@@ -264,8 +272,13 @@ fn family_diff(
     for p in o.networks.difference(&n.networks) {
         push(out, &node, format!("no network {p}"));
     }
-    for p in n.networks.difference(&o.networks) {
-        push(out, &node, format!("network {p}"));
+    for p in &n.networks {
+        if !o.networks.contains(p) {
+            push(out, &node, announce::network_line(p, n_maps));
+        } else if announce::changed(p, o_maps, n_maps) {
+            push(out, &node, format!("no network {p}"));
+            push(out, &node, announce::network_line(p, n_maps));
+        }
     }
     for a in o.activate.difference(&n.activate) {
         if !removed_neighbors.contains(a) {

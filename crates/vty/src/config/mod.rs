@@ -5,6 +5,7 @@
 //! configuration node it runs in; [`render_lines`] adds the `router bgp` / `address-family`
 //! navigation between commands.
 
+pub mod announce;
 mod diff;
 pub mod gr;
 pub mod policy;
@@ -13,6 +14,7 @@ pub mod values;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr};
 
+pub use announce::{NetworkAttributes, NetworkRouteMap, NetworkRouteMaps};
 pub use diff::{diff, diff_for};
 pub use gr::{GracefulRestart, PeerGrMode};
 pub use policy::{
@@ -194,6 +196,8 @@ pub struct BgpConfig {
     pub ipv4: AddressFamily,
     /// `address-family ipv6 unicast`.
     pub ipv6: AddressFamily,
+    /// Route-maps of `network` lines (`network P route-map NAME`), see [`announce`].
+    pub network_route_maps: NetworkRouteMaps,
     /// Prefix-lists and route-maps (outside `router bgp`).
     pub policies: Policies,
     /// `log file PATH`.
@@ -216,6 +220,7 @@ impl BgpConfig {
             neighbors: BTreeMap::new(),
             ipv4: AddressFamily::default(),
             ipv6: AddressFamily::default(),
+            network_route_maps: NetworkRouteMaps::new(),
             policies: Policies::default(),
             log_file: None,
             debug: BTreeSet::new(),
@@ -244,7 +249,7 @@ impl BgpConfig {
     }
 
     /// Checks the cross-field rules: networks in the right family, activations of known
-    /// neighbors only.
+    /// neighbors only, network route-maps of configured networks with unique names.
     pub fn validate(&self) -> Result<(), ConfigError> {
         for (afi, fam, name) in [
             (Afi::Ipv4, &self.ipv4, "ipv4"),
@@ -284,6 +289,11 @@ impl BgpConfig {
             }
         }
         self.policies.validate()?;
+        announce::validate(
+            &self.network_route_maps,
+            |p| self.ipv4.networks.contains(p) || self.ipv6.networks.contains(p),
+            |n| self.policies.has_route_map(n),
+        )?;
         for (k, n) in &self.neighbors {
             if *k != n.address {
                 return Err(ConfigError::Neighbor {

@@ -292,11 +292,17 @@ impl PrefixList {
     }
 }
 
-/// A BGP community: `AA:NN` or a well-known name as bgpd spells it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// A BGP community (RFC 1997): `AA:NN` or a well-known name as bgpd spells it. In JSON (the
+/// control protocol) it is the same text.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(try_from = "String", into = "String")]
 pub enum Community {
     /// `AA:NN`, two 16-bit numbers.
     Value(u16, u16),
+    /// `internet` (0:0).
+    Internet,
     /// `no-export`.
     NoExport,
     /// `no-advertise`.
@@ -318,10 +324,11 @@ impl FromStr for Community {
         let bad = || ConfigError::BadWord {
             field: "community",
             text: s.to_owned(),
-            expected: "AA:NN (0-65535 each), no-export, no-advertise, local-AS, no-peer, \
-                       blackhole or graceful-shutdown",
+            expected: "AA:NN (0-65535 each), internet, no-export, no-advertise, local-AS, \
+                       no-peer, blackhole or graceful-shutdown",
         };
         Ok(match s {
+            "internet" => Community::Internet,
             "no-export" => Community::NoExport,
             "no-advertise" => Community::NoAdvertise,
             "local-AS" => Community::LocalAs,
@@ -348,6 +355,7 @@ impl fmt::Display for Community {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Community::Value(a, n) => write!(f, "{a}:{n}"),
+            Community::Internet => f.write_str("internet"),
             Community::NoExport => f.write_str("no-export"),
             Community::NoAdvertise => f.write_str("no-advertise"),
             Community::LocalAs => f.write_str("local-AS"),
@@ -355,6 +363,20 @@ impl fmt::Display for Community {
             Community::Blackhole => f.write_str("blackhole"),
             Community::GracefulShutdown => f.write_str("graceful-shutdown"),
         }
+    }
+}
+
+impl TryFrom<String> for Community {
+    type Error = ConfigError;
+
+    fn try_from(s: String) -> Result<Community, ConfigError> {
+        s.parse()
+    }
+}
+
+impl From<Community> for String {
+    fn from(c: Community) -> String {
+        c.to_string()
     }
 }
 

@@ -105,6 +105,15 @@ pub enum ConfigError {
         /// What is wrong.
         problem: &'static str,
     },
+    /// A network route-map that belongs to no network, or a name used twice (by two networks
+    /// or by a policy route-map too).
+    #[error("route-map {name}: {problem}")]
+    RouteMap {
+        /// The route-map.
+        name: String,
+        /// What is wrong.
+        problem: String,
+    },
     /// A prefix of the wrong address family for its section.
     #[error("prefix {prefix} is not in the {family} address family")]
     WrongFamily {

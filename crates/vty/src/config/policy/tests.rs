@@ -270,7 +270,14 @@ fn prefix_entries_follow_bgpd_rules() {
 
 #[test]
 fn communities_and_names() {
-    for ok in ["0:0", "65535:65535", "no-export", "local-AS", "blackhole"] {
+    for ok in [
+        "0:0",
+        "65535:65535",
+        "internet",
+        "no-export",
+        "local-AS",
+        "blackhole",
+    ] {
         assert_eq!(ok.parse::<Community>().unwrap().to_string(), ok);
     }
     for bad in [
@@ -281,7 +288,8 @@ fn communities_and_names() {
         "1:2:3",
         "+1:2",
         "NO-EXPORT",
-        "internet",
+        "Internet",
+        "4259905636",
         "",
     ] {
         assert!(bad.parse::<Community>().is_err(), "{bad:?}");
