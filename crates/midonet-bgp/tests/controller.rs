@@ -6,81 +6,13 @@
 
 #[path = "../../routing/tests/common/mod.rs"]
 mod common;
+mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::path::Path;
+use std::process::Command;
 
 use common::*;
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_midonet-bgp"))
-}
-
-/// A running controller, killed on drop.
-struct Controller {
-    child: Option<Child>,
-    log: PathBuf,
-}
-
-impl Controller {
-    fn start(config: &Path, log: &Path) -> Controller {
-        let out = std::fs::File::create(log).unwrap();
-        let child = bin()
-            .args(["run", "--config"])
-            .arg(config)
-            .stdout(Stdio::null())
-            .stderr(out)
-            .spawn()
-            .unwrap();
-        Controller {
-            child: Some(child),
-            log: log.to_path_buf(),
-        }
-    }
-
-    fn pid(&self) -> i32 {
-        self.child.as_ref().unwrap().id() as i32
-    }
-
-    fn alive(&mut self) -> bool {
-        matches!(self.child.as_mut().unwrap().try_wait(), Ok(None))
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn signal(&self, sig: i32) {
-        unsafe {
-            libc::kill(self.pid(), sig);
-        }
-    }
-
-    /// Waits for the process to exit and returns its exit code.
-    async fn wait_exit(&mut self, secs: u64) -> Option<i32> {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-        loop {
-            if let Ok(Some(st)) = self.child.as_mut().unwrap().try_wait() {
-                self.child = None;
-                return st.code();
-            }
-            if tokio::time::Instant::now() > deadline {
-                return None;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-}
-
-impl Drop for Controller {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
+use support::{bin, Controller};
 
 fn status_json(socket: &Path) -> Option<serde_json::Value> {
     let o = bin()

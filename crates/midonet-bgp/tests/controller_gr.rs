@@ -12,77 +12,17 @@
 
 #[path = "../../routing/tests/common/mod.rs"]
 mod common;
+mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
+use support::{bin, Controller};
 
 const OURS: &str = "203.0.113.0/24";
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_midonet-bgp"))
-}
-
-/// A `midonet-bgp run` process, killed on drop.
-struct Controller {
-    child: Option<Child>,
-    log: PathBuf,
-}
-
-impl Controller {
-    fn start(config: &Path, log: &Path) -> Controller {
-        let out = std::fs::File::create(log).unwrap();
-        let child = bin()
-            .args(["run", "--config"])
-            .arg(config)
-            .stdout(Stdio::null())
-            .stderr(out)
-            .spawn()
-            .unwrap();
-        Controller {
-            child: Some(child),
-            log: log.to_path_buf(),
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn signal(&self, sig: i32) {
-        let pid = self.child.as_ref().unwrap().id() as i32;
-        // SAFETY: kill(2) on our own child's pid; no memory is involved.
-        unsafe {
-            libc::kill(pid, sig);
-        }
-    }
-
-    /// Waits for the process to exit; returns its exit code (`None` on timeout or a signal).
-    async fn wait_exit(&mut self, secs: u64) -> Option<i32> {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        while Instant::now() < deadline {
-            if let Ok(Some(st)) = self.child.as_mut().unwrap().try_wait() {
-                self.child = None;
-                return st.code();
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        None
-    }
-}
-
-impl Drop for Controller {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
 
 /// Whether every peer in `status --json` is Established (and, if given, bgpd is not `old_pid`).
 fn established_after(socket: &Path, old_pid: Option<u64>) -> bool {

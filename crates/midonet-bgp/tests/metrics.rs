@@ -5,63 +5,15 @@
 
 #[path = "../../routing/tests/common/mod.rs"]
 mod common;
+mod support;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::time::Duration;
 
 use common::*;
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_midonet-bgp"))
-}
-
-/// A running controller, killed on drop.
-struct Controller {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Controller {
-    fn start(config: &Path, log: &Path) -> Controller {
-        let out = std::fs::File::create(log).unwrap();
-        let child = bin()
-            .args(["run", "--config"])
-            .arg(config)
-            .stdout(Stdio::null())
-            .stderr(out)
-            .spawn()
-            .unwrap();
-        Controller {
-            child,
-            log: log.to_path_buf(),
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Controller {
-    fn drop(&mut self) {
-        // SIGTERM for a clean teardown, then make sure it is gone.
-        unsafe {
-            // SAFETY: kill(2) on our own child's pid; no memory is involved.
-            libc::kill(self.child.id() as i32, libc::SIGTERM);
-        }
-        for _ in 0..100 {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use support::{bin, Controller};
 
 /// A free loopback port (bound and released; the controller binds it right after).
 fn free_port() -> SocketAddr {
