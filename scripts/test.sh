@@ -13,7 +13,7 @@ bash scripts/quagga-build.sh >/dev/null
 skips=$(mktemp)
 trap 'rm -f "$skips"' EXIT
 status=0
-MNB_SKIP_LOG="$skips" cargo test --workspace --locked "$@" || status=$?
+MNB_SKIP_LOG="$skips" cargo test --workspace --locked --no-fail-fast "$@" || status=$?
 if [ "${CI:-}" != "true" ] && [ "${CI:-}" != "1" ]; then
   n=$(sort -u "$skips" | grep -c . || true)
   if [ "$n" -gt 0 ]; then

@@ -77,6 +77,7 @@ pub(crate) fn prepare(spec: &BgpdSpec) -> Result<(), BgpdError> {
             password: &spec.vty_password,
             enable_password: spec.enable_password.as_ref(),
             allow: spec.vty_allow,
+            flavour: &spec.flavour,
         };
         let text = managed_config_text(hostname, &lock, log_file.as_deref());
         if write_private_file(path, &text)? {

@@ -358,6 +358,8 @@ pub(crate) struct VtyLock<'a> {
     pub enable_password: Option<&'a Secret>,
     /// The only source address allowed on the Vty.
     pub allow: Option<Ipv4Addr>,
+    /// How this bgpd spells the access list.
+    pub flavour: &'a vty::Flavour,
 }
 
 pub(crate) fn managed_config_text(
@@ -375,8 +377,13 @@ pub(crate) fn managed_config_text(
         s.push_str(&format!("enable password {}\n", en.expose()));
     }
     if let Some(a) = lock.allow {
+        s.push_str(
+            &lock
+                .flavour
+                .access_list_permit(VTY_ACCESS_LIST, &format!("{a}/32")),
+        );
         s.push_str(&format!(
-            "access-list {VTY_ACCESS_LIST} seq 5 permit {a}/32\nline vty\n access-class {VTY_ACCESS_LIST}\nexit\n"
+            "\nline vty\n access-class {VTY_ACCESS_LIST}\nexit\n"
         ));
     }
     if let Some(l) = log_file {
@@ -544,6 +551,7 @@ mod tests {
             password: &pw,
             enable_password: None,
             allow: None,
+            flavour: &vty::Flavour::FRR,
         };
         let t = managed_config_text("mnb", &lock, Some(Path::new("/var/log/x.log")));
         assert!(t.contains("\nhostname mnb\n"));
@@ -564,12 +572,32 @@ mod tests {
             password: &pw,
             enable_password: Some(&en),
             allow: Some(Ipv4Addr::new(169, 254, 0, 1)),
+            flavour: &vty::Flavour::FRR,
         };
         let t = managed_config_text("mnb", &lock, None);
         assert!(t.contains("\nenable password en2\n"), "{t}");
         assert!(
             t.contains(&format!(
                 "\naccess-list {VTY_ACCESS_LIST} seq 5 permit 169.254.0.1/32\nline vty\n access-class {VTY_ACCESS_LIST}\n"
+            )),
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn quagga_gets_its_access_list_spelling() {
+        // Quagga 1.2 has no `seq` in access lists: with it, bgpd refuses its config and exits 1.
+        let pw = Secret::new("pw1");
+        let lock = VtyLock {
+            password: &pw,
+            enable_password: None,
+            allow: Some(Ipv4Addr::new(169, 254, 0, 1)),
+            flavour: &vty::Flavour::QUAGGA,
+        };
+        let t = managed_config_text("mnb", &lock, None);
+        assert!(
+            t.contains(&format!(
+                "\naccess-list {VTY_ACCESS_LIST} permit 169.254.0.1/32\nline vty\n access-class {VTY_ACCESS_LIST}\n"
             )),
             "{t}"
         );

@@ -47,9 +47,10 @@ pub struct Flavour {
     json_status: bool,
     family_maximum_paths: bool,
     /// The command that starts an AS-path access list: `bgp as-path access-list` (FRR 7.5 and
-    /// later, with sequence numbers) or `ip as-path access-list` (Quagga, without).
+    /// later) or `ip as-path access-list` (Quagga).
     as_path_list: &'static str,
-    as_path_list_seq: bool,
+    /// Access lists and AS-path access lists take `seq N` (FRR 7.4 and later; not Quagga).
+    list_seq: bool,
 }
 
 /// A configured feature a flavour cannot render, as `check-config` reports it.
@@ -82,7 +83,7 @@ impl Flavour {
         json_status: true,
         family_maximum_paths: true,
         as_path_list: "bgp as-path access-list",
-        as_path_list_seq: true,
+        list_seq: true,
     };
 
     /// Quagga 0.99.x–1.2 bgpd.
@@ -108,7 +109,7 @@ impl Flavour {
         family_maximum_paths: true,
         // Quagga 1.2 spells it `ip as-path access-list NAME permit REGEX` (no `seq`).
         as_path_list: "ip as-path access-list",
-        as_path_list_seq: false,
+        list_seq: false,
     };
 
     /// The suite's name (`FRR`, `Quagga`).
@@ -160,10 +161,20 @@ impl Flavour {
 
     /// The line defining AS-path access list `name` with one entry, `permit REGEX`.
     pub fn as_path_list_permit(&self, name: &str, regex: &str) -> String {
-        if self.as_path_list_seq {
+        if self.list_seq {
             format!("{} {name} seq 5 permit {regex}", self.as_path_list)
         } else {
             format!("{} {name} permit {regex}", self.as_path_list)
+        }
+    }
+
+    /// The line defining access list `name` with one entry permitting `network` (e.g. the one
+    /// address allowed on the Vty).
+    pub fn access_list_permit(&self, name: &str, network: &str) -> String {
+        if self.list_seq {
+            format!("access-list {name} seq 5 permit {network}")
+        } else {
+            format!("access-list {name} permit {network}")
         }
     }
 
