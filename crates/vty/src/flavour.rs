@@ -1,6 +1,6 @@
 //! What a bgpd flavour supports: the one capability table asked by the bgpd supervisor (launch
 //! flags), the configuration renderer ([`crate::config::diff_for`]), the status reader
-//! ([`crate::status::summary_commands`]) and `check-config` ([`Flavour::unsupported`]).
+//! ([`Flavour::summary_commands`]) and `check-config` ([`Flavour::unsupported`]).
 //!
 //! Every difference between FRR and Quagga the project meets is a row here, so callers ask the
 //! flavour ("does it have `--vty_socket`?") instead of comparing suites. The Quagga rows were

@@ -5,31 +5,7 @@
 //! there is no second validator, every default is the file's, and every problem comes back as
 //! a [`ConfigErrors`] naming its key path (`port[0].peer[0].keepalive`).
 //!
-//! ```
-//! use routing::config::{Config, PeerBuilder, PortBuilder};
-//!
-//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let config = Config::builder()
-//!     .prefix("mnb")
-//!     .run_dir("/run/midonet-bgp")
-//!     .port(
-//!         PortBuilder::new("uplink1", "eth1")
-//!             .address("192.0.2.1/24".parse()?)
-//!             .local_as(65001)
-//!             .network("203.0.113.0/24".parse()?)
-//!             .peer(PeerBuilder::new("192.0.2.2".parse()?, 65002).timers(10, 30)),
-//!     )
-//!     .build()?;
-//! assert_eq!(config.ports[0].peers[0].timers.hold(), 30);
-//!
-//! // The file's rules, with the file's key paths.
-//! let bad = Config::builder()
-//!     .port(PortBuilder::new("uplink1", "eth1").address("192.0.2.1/24".parse()?).local_as(0))
-//!     .build()
-//!     .unwrap_err();
-//! assert!(bad.problems().iter().any(|p| p.path == "port[0].local_as"), "{bad}");
-//! # Ok(()) }
-//! ```
+//! See [`Config::builder`] for an example.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
@@ -40,7 +16,7 @@ use toml::{Table, Value};
 
 use super::{raw::RawConfig, validate, Config, ConfigError, ConfigErrors, MacAddr};
 
-/// Builds a [`Config`] key by key; see the [module documentation](self).
+/// Builds a [`Config`] key by key (see [`Config::builder`] for an example).
 #[derive(Debug, Clone, Default)]
 pub struct ConfigBuilder {
     controller: Table,
@@ -88,6 +64,32 @@ fn path_value(p: &Path) -> Result<Value, String> {
 impl Config {
     /// A builder for embedders; [`ConfigBuilder::build`] validates exactly like
     /// [`Config::parse`].
+    ///
+    /// ```
+    /// use routing::config::{Config, PeerBuilder, PortBuilder};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let config = Config::builder()
+    ///     .prefix("mnb")
+    ///     .run_dir("/run/midonet-bgp")
+    ///     .port(
+    ///         PortBuilder::new("uplink1", "eth1")
+    ///             .address("192.0.2.1/24".parse()?)
+    ///             .local_as(65001)
+    ///             .network("203.0.113.0/24".parse()?)
+    ///             .peer(PeerBuilder::new("192.0.2.2".parse()?, 65002).timers(10, 30)),
+    ///     )
+    ///     .build()?;
+    /// assert_eq!(config.ports[0].peers[0].timers.hold(), 30);
+    ///
+    /// // The file's rules, with the file's key paths.
+    /// let bad = Config::builder()
+    ///     .port(PortBuilder::new("uplink1", "eth1").address("192.0.2.1/24".parse()?).local_as(0))
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert!(bad.problems().iter().any(|p| p.path == "port[0].local_as"), "{bad}");
+    /// # Ok(()) }
+    /// ```
     pub fn builder() -> ConfigBuilder {
         ConfigBuilder::default()
     }
