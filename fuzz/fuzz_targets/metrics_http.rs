@@ -66,6 +66,7 @@ fuzz_target!(|data: &[u8]| {
         }],
         routes: routing::RouteCounts::default(),
         counters: routing::PortCounters::default(),
+        announced: Vec::new(),
     };
     let out = Metrics::new()
         .render(Snapshot { ports: vec![port], bgpd: None })
