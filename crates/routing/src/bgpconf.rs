@@ -24,11 +24,15 @@ use crate::config::{PeerConfig, PortConfig};
 /// Sequence number of the one entry of each generated route-map.
 const ENTRY: u16 = 10;
 
+/// Sequence number of the import route-map's `deny` entry for `reject_as`, before [`ENTRY`].
+const REJECT_ENTRY: u16 = 5;
+
 /// Adds a peer's prefix-lists and route-maps to `c` and hooks them to the neighbor in its
 /// family. The export route-map always exists: without `transit` it matches only routes this
 /// this AS originates (an empty AS path), so nothing learned from one peer reaches another,
 /// whether `ebgp-requires-policy` is on or off. The import route-map exists only when an
-/// import policy is configured.
+/// import policy is configured; with `reject_as` it starts with a `deny` entry matching the
+/// peer's AS-path list of rejected paths (named like the route-map).
 fn peer_policy(c: &mut BgpConfig, p: &PeerConfig) {
     let pol = &p.policy;
     let afi = if p.address.is_ipv4() {
@@ -66,9 +70,17 @@ fn peer_policy(c: &mut BgpConfig, p: &PeerConfig) {
                 }),
             ..RouteMapEntry::default()
         };
-        c.policies
-            .route_maps
-            .insert(name.clone(), RouteMap::from([(ENTRY, entry)]));
+        let mut map = RouteMap::from([(ENTRY, entry)]);
+        if let Some(list) = i.rejected_paths(p.remote_as.get()) {
+            c.policies.as_path_lists.insert(name.clone(), list);
+            let reject = RouteMapEntry {
+                deny: true,
+                match_as_path: Some(name.clone()),
+                ..RouteMapEntry::default()
+            };
+            map.insert(REJECT_ENTRY, reject);
+        }
+        c.policies.route_maps.insert(name.clone(), map);
         np.route_map_in = Some(name);
     }
     let e = &pol.export;
@@ -611,6 +623,105 @@ remote_as = 65003
         assert!(
             problems[0].reason.contains("4096 is outside 0–4095"),
             "{problems:?}"
+        );
+    }
+
+    /// The private class without AS 65002 (the peer's own), as the generator spells it.
+    const PRIVATE_BUT_65002: &str = "_(6451[2-9]|645[2-9][0-9]|64[6-9][0-9][0-9]|6500[0-1]|\
+        6500[3-9]|650[1-9][0-9]|65[1-4][0-9][0-9]|655[0-2][0-9]|6553[0-4]|\
+        42[0-8][0-9][0-9][0-9][0-9][0-9][0-9][0-9]|429[0-3][0-9][0-9][0-9][0-9][0-9][0-9]|\
+        4294[0-8][0-9][0-9][0-9][0-9][0-9]|42949[0-5][0-9][0-9][0-9][0-9]|\
+        429496[0-6][0-9][0-9][0-9]|4294967[0-1][0-9][0-9]|42949672[0-8][0-9]|429496729[0-4])_";
+    const RESERVED: &str = "_(0|23456|6449[6-9]|6450[0-9]|6451[0-1]|6553[5-9]|655[4-9][0-9]|\
+        65[6-9][0-9][0-9]|6[6-9][0-9][0-9][0-9]|[7-9][0-9][0-9][0-9][0-9]|\
+        1[0-2][0-9][0-9][0-9][0-9]|130[0-9][0-9][0-9]|1310[0-6][0-9]|13107[0-1]|4294967295)_";
+
+    fn rejecting(classes: &str) -> String {
+        BASE.replacen(
+            "hold_time = 30",
+            &format!("hold_time = 30\n[port.peer.import]\nreject_as = [{classes}]"),
+            1,
+        )
+    }
+
+    #[test]
+    fn reject_as_is_a_deny_entry_matching_the_peers_as_path_list_in_every_flavour() {
+        let a = settings(BASE);
+        let b = settings(&rejecting("\"private\", \"reserved\""));
+        b.config().validate().unwrap();
+        let name = "mnb-p1-192.0.2.2-in";
+        let tail = [
+            format!("route-map {name} deny 5"),
+            format!("match as-path {name}"),
+            "exit".into(),
+            format!("route-map {name} permit 10"),
+            "exit".into(),
+            "router bgp 65001".into(),
+            "address-family ipv4 unicast".into(),
+            format!("neighbor 192.0.2.2 route-map {name} in"),
+            "exit-address-family".into(),
+            "exit".into(),
+        ];
+        for (fl, kw) in [
+            (vty::Flavour::FRR, "bgp as-path access-list"),
+            (vty::Flavour::QUAGGA, "ip as-path access-list"),
+        ] {
+            let d = lines(&a.diff_for(&b, &fl));
+            let mut want = vec![
+                format!("{kw} {name} permit {RESERVED}"),
+                format!("{kw} {name} permit {PRIVATE_BUT_65002}"),
+            ];
+            want.extend(tail.iter().cloned());
+            assert_eq!(d, want, "{fl}");
+            for l in &d {
+                vty::validate_line(l).unwrap();
+            }
+            // Nothing the flavour lacks: the option adds no `check-config` warning.
+            assert_eq!(b.unsupported(&fl), a.unsupported(&fl), "{fl}");
+            // Off again: the neighbor's route-map, the route-map, then the list go.
+            assert_eq!(
+                lines(&b.diff_for(&a, &fl)),
+                [
+                    "router bgp 65001".to_string(),
+                    "address-family ipv4 unicast".into(),
+                    format!("no neighbor 192.0.2.2 route-map {name} in"),
+                    "exit-address-family".into(),
+                    "exit".into(),
+                    format!("no route-map {name}"),
+                    format!("no {kw} {name}"),
+                ],
+                "{fl}"
+            );
+        }
+        // One class less: one entry removed, the route-map untouched.
+        let c = settings(&rejecting("\"private\""));
+        assert_eq!(
+            lines(&b.diff(&c)),
+            [format!(
+                "no bgp as-path access-list {name} permit {RESERVED}"
+            )]
+        );
+        // The peer moves to AS 65010: its own AS is exempt instead of 65002's, in place.
+        let moved = settings(&rejecting("\"private\"").replacen(
+            "remote_as = 65002",
+            "remote_as = 65010",
+            1,
+        ));
+        let d = lines(&c.diff(&moved));
+        assert_eq!(d.len(), 5, "{d:#?}");
+        assert!(d[0].starts_with(&format!("bgp as-path access-list {name} permit ")));
+        assert!(d[0].contains("6500[0-9]|6501[1-9]"), "{d:#?}");
+        assert_eq!(
+            d[1],
+            format!("no bgp as-path access-list {name} permit {PRIVATE_BUT_65002}")
+        );
+        assert_eq!(
+            d[2..],
+            [
+                "router bgp 65001",
+                "neighbor 192.0.2.2 remote-as 65010",
+                "exit"
+            ]
         );
     }
 }

@@ -58,6 +58,22 @@ fn assert_renders(port: &PortConfig) -> Result<(), TestCaseError> {
         if !p.policy.export.transit {
             prop_assert!(lines.contains(&own), "{own:?} missing");
         }
+        // `reject_as`: a deny entry first in the import route-map, matching the peer's list.
+        let names = &p.policy.names;
+        let reject = format!("route-map {} deny 5", names.import);
+        prop_assert_eq!(
+            lines.contains(&reject),
+            !p.policy.import.reject_as.is_empty(),
+            "{}",
+            reject
+        );
+        if !p.policy.import.reject_as.is_empty() {
+            let list = format!("bgp as-path access-list {} permit ", names.import);
+            let n = lines.iter().filter(|l| l.starts_with(&list)).count();
+            prop_assert_eq!(n, p.policy.import.reject_as.len());
+            let m = format!("match as-path {}", names.import);
+            prop_assert!(lines.contains(&m), "{:?} missing", m);
+        }
         let max = format!("neighbor {} maximum-prefix ", p.address);
         prop_assert_eq!(
             lines.iter().any(|l| l.starts_with(&max)),
@@ -99,6 +115,7 @@ struct RawPolicy {
     large_communities: Vec<String>,
     prepend: Option<i64>,
     max: Option<(i64, Option<i64>, String, Option<i64>)>,
+    reject_as: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -250,6 +267,7 @@ fn policy_text(t: &mut String, v6: bool, p: &RawPolicy) {
         let _ = writeln!(t, "local_preference = {v}");
     }
     t.push_str(&list_text("communities", &p.communities));
+    t.push_str(&list_text("reject_as", &p.reject_as));
     if let Some((limit, threshold, action, restart)) = &p.max {
         t.push_str("[port.peer.maximum_prefix]\n");
         let _ = writeln!(t, "limit = {limit}");
@@ -364,6 +382,21 @@ fn raw_policy(valid: bool) -> BoxedStrategy<RawPolicy> {
             opt(mix(valid, (1i64..=65535).boxed(), (-1i64..=65536).boxed())),
         )
             .boxed()),
+        mix(
+            valid,
+            prop::sample::subsequence(vec!["private".to_string(), "reserved".to_string()], 0..=2)
+                .boxed(),
+            prop::collection::vec(
+                prop_oneof![
+                    Just("private".to_string()),
+                    Just("reserved".to_string()),
+                    Just("own".to_string()),
+                    any_text(),
+                ],
+                0..3,
+            )
+            .boxed(),
+        ),
     )
         .prop_map(
             |(
@@ -377,6 +410,7 @@ fn raw_policy(valid: bool) -> BoxedStrategy<RawPolicy> {
                 large,
                 prepend,
                 max,
+                reject_as,
             )| {
                 RawPolicy {
                     transit,
@@ -389,6 +423,7 @@ fn raw_policy(valid: bool) -> BoxedStrategy<RawPolicy> {
                     large_communities: large,
                     prepend,
                     max,
+                    reject_as,
                 }
             },
         )

@@ -168,6 +168,19 @@ impl Flavour {
         }
     }
 
+    /// The line adding `permit REGEX` to AS-path access list `name` (without `seq`: FRR 8.4
+    /// and 10 number it after the last entry and ignore an entry already present, like Quagga
+    /// 1.2; checked live on all three).
+    pub fn as_path_list_add(&self, name: &str, regex: &str) -> String {
+        format!("{} {name} permit {regex}", self.as_path_list)
+    }
+
+    /// The line removing the entry `permit REGEX` from AS-path access list `name` (bgpd finds
+    /// it by its expression; removing the last entry removes the list).
+    pub fn as_path_list_remove(&self, name: &str, regex: &str) -> String {
+        format!("no {} {name} permit {regex}", self.as_path_list)
+    }
+
     /// The line defining access list `name` with one entry permitting `network` (e.g. the one
     /// address allowed on the Vty).
     pub fn access_list_permit(&self, name: &str, network: &str) -> String {

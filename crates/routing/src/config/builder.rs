@@ -389,6 +389,20 @@ impl PeerBuilder {
     pub fn graceful_restart(self, mode: &str) -> Self {
         self.set("graceful_restart", text(mode))
     }
+
+    /// `import.reject_as`: drop the routes whose AS path holds an AS number of these classes
+    /// (other than the peer's own AS).
+    pub fn reject_as(mut self, classes: &[super::AsClass]) -> Self {
+        let list = classes.iter().map(|c| text(c.keyword())).collect();
+        let import = self
+            .keys
+            .entry("import")
+            .or_insert_with(|| Value::Table(Table::new()));
+        if let Value::Table(t) = import {
+            t.insert("reject_as".into(), Value::Array(list));
+        }
+        self
+    }
 }
 
 #[cfg(test)]
@@ -428,7 +442,7 @@ timers = 0
 
     fn file() -> String {
         // `timers = 0` is a marker line: the builder below sets the same keys.
-        FILE.replace("timers = 0\n", "keepalive = 10\nhold_time = 30\npassword = \"pw\"\ndescription = \"upstream one\"\n[[port.peer]]\naddress = \"2001:db8::2\"\nremote_as = 65003\nshutdown = true\n")
+        FILE.replace("timers = 0\n", "keepalive = 10\nhold_time = 30\npassword = \"pw\"\ndescription = \"upstream one\"\n[[port.peer]]\naddress = \"2001:db8::2\"\nremote_as = 65003\nshutdown = true\n[port.peer.import]\nreject_as = [\"private\", \"reserved\"]\n")
     }
 
     fn built() -> ConfigBuilder {
@@ -458,7 +472,14 @@ timers = 0
                             .password("pw")
                             .description("upstream one"),
                     )
-                    .peer(PeerBuilder::new("2001:db8::2".parse().unwrap(), 65003).shutdown(true)),
+                    .peer(
+                        PeerBuilder::new("2001:db8::2".parse().unwrap(), 65003)
+                            .shutdown(true)
+                            .reject_as(&[
+                                super::super::AsClass::Private,
+                                super::super::AsClass::Reserved,
+                            ]),
+                    ),
             )
     }
 

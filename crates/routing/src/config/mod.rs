@@ -29,7 +29,7 @@ use serde::{Serialize, Serializer};
 pub use crate::plan::{base_name, MAX_BASE_NAME};
 pub use builder::{ConfigBuilder, PeerBuilder, PortBuilder};
 pub use netns::MacAddr;
-pub use policy::{ExportPolicy, ImportPolicy, PeerPolicy, PolicyNames};
+pub use policy::{AsClass, ExportPolicy, ImportPolicy, PeerPolicy, PolicyNames};
 pub use sink::{
     SinkConfig, SinkKind, DEFAULT_RECONCILE_SECS, DEFAULT_SINK_METRIC, MAX_RECONCILE_SECS,
 };

@@ -5,12 +5,14 @@
 //! Safe by default (RFC 8212): without `export.transit = true` a peer is sent only what this
 //! port originates itself (its `networks`), never a route learned from another peer.
 
+use std::collections::BTreeSet;
 use std::net::IpAddr;
+use std::ops::RangeInclusive;
 
 use serde::{Deserialize, Serialize};
 use vty::config::{
-    Action, Afi, Community, LargeCommunity, MaxPrefixAction, MaximumPrefix, PolicyName, Prefix,
-    PrefixEntry, PrefixList,
+    Action, Afi, AsPathList, AsPathRegex, Community, LargeCommunity, MaxPrefixAction,
+    MaximumPrefix, PolicyName, Prefix, PrefixEntry, PrefixList,
 };
 
 use super::ConfigError;
@@ -49,6 +51,8 @@ pub(crate) struct RawImport {
     pub large_communities: Vec<String>,
     #[serde(default)]
     pub replace_communities: bool,
+    #[serde(default)]
+    pub reject_as: Vec<String>,
 }
 
 /// `[port.peer.export]` as written.
@@ -84,12 +88,100 @@ pub struct ImportPolicy {
     pub large_communities: Vec<LargeCommunity>,
     /// Replace the route's communities instead of adding to them.
     pub replace_communities: bool,
+    /// Drop the routes whose AS path holds an AS number of these classes (`reject_as`),
+    /// other than the peer's own AS.
+    pub reject_as: BTreeSet<AsClass>,
 }
 
 impl ImportPolicy {
     /// Whether anything is configured (no route-map is rendered otherwise).
     pub fn is_empty(&self) -> bool {
         *self == ImportPolicy::default()
+    }
+
+    /// Whether a route from a peer in AS `peer_as` with AS path `path` (every AS number of
+    /// it, sets and confederation segments included) is dropped by `reject_as`. Pure: the
+    /// rendered [`ImportPolicy::rejected_paths`] list matches exactly these paths.
+    pub fn rejects_path(&self, peer_as: u32, path: &[u32]) -> bool {
+        path.iter()
+            .any(|&a| a != peer_as && self.reject_as.iter().any(|c| c.contains(a)))
+    }
+
+    /// The AS-path list bgpd drops the routes of a peer in AS `peer_as` with (one entry per
+    /// class), or `None` without `reject_as`. The peer's own AS is left out of every class:
+    /// peering with an AS of private use is common (RFC 7938 data-centre fabrics, lab and
+    /// enterprise providers), and its routes all carry that AS.
+    pub fn rejected_paths(&self, peer_as: u32) -> Option<AsPathList> {
+        let regexes = self.reject_as.iter().filter_map(|c| {
+            let ranges: Vec<RangeInclusive<u32>> = c
+                .ranges()
+                .iter()
+                .flat_map(|r| without(r, peer_as))
+                .collect();
+            AsPathRegex::containing(&ranges)
+        });
+        AsPathList::new(regexes)
+    }
+}
+
+/// `r` without `asn`: zero, one or two ranges.
+fn without(r: &RangeInclusive<u32>, asn: u32) -> Vec<RangeInclusive<u32>> {
+    if !r.contains(&asn) {
+        return vec![r.clone()];
+    }
+    let mut out = Vec::with_capacity(2);
+    if let Some(below) = asn.checked_sub(1).filter(|b| *b >= *r.start()) {
+        out.push(*r.start()..=below);
+    }
+    if let Some(above) = asn.checked_add(1).filter(|a| *a <= *r.end()) {
+        out.push(above..=*r.end());
+    }
+    out
+}
+
+/// A class of AS numbers that `import.reject_as` drops routes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AsClass {
+    /// Private use (RFC 6996): 64512–65534 and 4200000000–4294967294.
+    Private,
+    /// Reserved, never a real network's AS: 0 (RFC 7607), 23456 (AS_TRANS, RFC 6793),
+    /// 64496–64511 and 65536–65551 (documentation, RFC 5398), 65535 and 4294967295 (last
+    /// numbers, RFC 7300), 65552–131071 (reserved by IANA).
+    Reserved,
+}
+
+impl AsClass {
+    /// Every class, in the order of the documentation.
+    pub const ALL: [AsClass; 2] = [AsClass::Private, AsClass::Reserved];
+
+    /// The class's AS numbers.
+    pub fn ranges(self) -> &'static [RangeInclusive<u32>] {
+        match self {
+            AsClass::Private => &[64512..=65534, 4_200_000_000..=4_294_967_294],
+            AsClass::Reserved => &[
+                0..=0,
+                23456..=23456,
+                64496..=64511,
+                65535..=65535,
+                65536..=65551,
+                65552..=131_071,
+                4_294_967_295..=4_294_967_295,
+            ],
+        }
+    }
+
+    /// Whether `asn` is of this class.
+    pub fn contains(self, asn: u32) -> bool {
+        self.ranges().iter().any(|r| r.contains(&asn))
+    }
+
+    /// The word in the configuration file.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            AsClass::Private => "private",
+            AsClass::Reserved => "reserved",
+        }
     }
 }
 
@@ -233,6 +325,7 @@ pub(crate) fn peer_policy(
         communities: communities(&ipath, &ri.communities, errs),
         large_communities: large(&ipath, &ri.large_communities, errs),
         replace_communities: ri.replace_communities,
+        reject_as: reject_as(&format!("{ipath}.reject_as"), &ri.reject_as, errs),
     };
     if import.replace_communities && ri.communities.is_empty() && ri.large_communities.is_empty() {
         push(
@@ -366,6 +459,25 @@ fn filter(
             None
         }
     }
+}
+
+fn reject_as(path: &str, raw: &[String], errs: &mut Errs) -> BTreeSet<AsClass> {
+    let mut out = BTreeSet::new();
+    for (k, s) in raw.iter().enumerate() {
+        let p = format!("{path}[{k}]");
+        match AsClass::ALL.iter().find(|c| c.keyword() == s) {
+            Some(c) if !out.insert(*c) => push(errs, p, format!("{s:?} is listed twice")),
+            Some(_) => {}
+            None if s == "own" => push(
+                errs,
+                p,
+                "routes whose AS path holds local_as are always dropped (bgpd's loop \
+                 detection, RFC 4271 9.1.2): leave \"own\" out",
+            ),
+            None => push(errs, p, format!("{s:?} is not \"private\" or \"reserved\"")),
+        }
+    }
+    out
 }
 
 fn communities(path: &str, raw: &[String], errs: &mut Errs) -> Vec<Community> {

@@ -138,3 +138,150 @@ fn duplicates_and_contradictions_are_refused() {
     // Unknown keys are syntax errors.
     assert!(Config::parse(&format!("{PORT}[port.peer.export]\ntransitt = true\n")).is_err());
 }
+
+#[test]
+fn reject_as_takes_classes_once_each_and_explains_own() {
+    use super::AsClass;
+    let c = Config::parse(&format!(
+        "{PORT}[port.peer.import]\nreject_as = [\"reserved\", \"private\"]\n"
+    ))
+    .unwrap();
+    let i = &c.ports[0].peers[0].policy.import;
+    assert!(!i.is_empty());
+    assert_eq!(
+        i.reject_as.iter().copied().collect::<Vec<_>>(),
+        [AsClass::Private, AsClass::Reserved]
+    );
+    // Off by default (the "if asked"; RFC 7938 fabrics use private ASes throughout).
+    let c = Config::parse(PORT).unwrap();
+    assert!(c.ports[0].peers[0].policy.import.reject_as.is_empty());
+
+    let e = problems(
+        "[port.peer.import]\nreject_as = [\"private\", \"bogus\", \"own\", \"private\"]\n",
+    );
+    let got: Vec<(&str, &str)> = e
+        .iter()
+        .map(|p| (p.path.as_str(), p.reason.as_str()))
+        .collect();
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert_eq!(got[0].0, "port[0].peer[0].import.reject_as[1]");
+    assert!(
+        got[0].1.contains("is not \"private\" or \"reserved\""),
+        "{got:?}"
+    );
+    assert_eq!(got[1].0, "port[0].peer[0].import.reject_as[2]");
+    assert!(got[1].1.contains("loop detection"), "{got:?}");
+    assert_eq!(got[2].0, "port[0].peer[0].import.reject_as[3]");
+    assert!(got[2].1.contains("listed twice"), "{got:?}");
+    // A wrong type is a syntax error, not silently ignored.
+    assert!(Config::parse(&format!(
+        "{PORT}[port.peer.import]\nreject_as = \"private\"\n"
+    ))
+    .is_err());
+}
+
+#[test]
+fn as_classes_are_the_rfc_ranges() {
+    use super::AsClass;
+    let private = AsClass::Private;
+    for a in [64512, 65000, 65534, 4_200_000_000, 4_294_967_294] {
+        assert!(private.contains(a), "{a}");
+    }
+    for a in [64511, 65535, 4_199_999_999, 4_294_967_295, 3356] {
+        assert!(!private.contains(a), "{a}");
+    }
+    let reserved = AsClass::Reserved;
+    for a in [
+        0,
+        23456,
+        64496,
+        64511,
+        65535,
+        65536,
+        65551,
+        65552,
+        131_071,
+        4_294_967_295,
+    ] {
+        assert!(reserved.contains(a), "{a}");
+    }
+    for a in [1, 23455, 23457, 64495, 64512, 131_072, 4_294_967_294] {
+        assert!(!reserved.contains(a), "{a}");
+    }
+    // The classes do not overlap.
+    for r in AsClass::Reserved.ranges() {
+        assert!(!private.contains(*r.start()) && !private.contains(*r.end()));
+    }
+}
+
+mod rejected_paths {
+    use super::super::{AsClass, ImportPolicy};
+    use proptest::prelude::*;
+
+    /// An AS-path expression as bgpd compiles it (`_` is `(^|[,{}() ]|$)`, bgp_regex.c).
+    fn compiled(r: &vty::config::AsPathRegex) -> regex::Regex {
+        regex::Regex::new(&r.as_str().replace('_', "(^|[,{}() ]|$)")).unwrap()
+    }
+
+    fn policy(classes: &[AsClass]) -> ImportPolicy {
+        ImportPolicy {
+            reject_as: classes.iter().copied().collect(),
+            ..ImportPolicy::default()
+        }
+    }
+
+    /// AS numbers near the edges of every class, and anything else.
+    fn any_as() -> BoxedStrategy<u32> {
+        let mut edges: Vec<u32> = Vec::new();
+        for c in AsClass::ALL {
+            for r in c.ranges() {
+                for e in [*r.start(), *r.end()] {
+                    edges.extend([e.saturating_sub(1), e, e.saturating_add(1)]);
+                }
+            }
+        }
+        prop_oneof![prop::sample::select(edges), any::<u32>(), 1u32..400_000].boxed()
+    }
+
+    #[test]
+    fn nothing_to_reject_renders_no_list() {
+        assert!(policy(&[]).rejected_paths(65002).is_none());
+        let l = policy(&AsClass::ALL).rejected_paths(65002).unwrap();
+        assert_eq!(l.regexes().count(), 2);
+    }
+
+    proptest! {
+        /// The rendered list (one expression per class, as bgpd matches it against the path
+        /// text) drops exactly the paths `rejects_path` names: an AS of a class anywhere, in an
+        /// AS_SET too, except the peer's own AS.
+        #[test]
+        fn the_rendered_list_matches_exactly_the_rejected_paths(
+            private in any::<bool>(),
+            reserved in any::<bool>(),
+            peer_as in any_as(),
+            path in prop::collection::vec(any_as(), 0..6),
+            set in prop::collection::vec(any_as(), 0..3),
+        ) {
+            let classes: Vec<AsClass> = [(private, AsClass::Private), (reserved, AsClass::Reserved)]
+                .iter().filter(|(on, _)| *on).map(|(_, c)| *c).collect();
+            let p = policy(&classes);
+            // The peer's AS first (as bgpd receives it from an eBGP peer), then the rest.
+            let mut ases = vec![peer_as];
+            ases.extend(&path);
+            let mut text = ases.iter().map(u32::to_string).collect::<Vec<_>>().join(" ");
+            if !set.is_empty() {
+                let s = set.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+                text.push_str(&format!(" {{{s}}}"));
+                ases.extend(&set);
+            }
+            let want = p.rejects_path(peer_as, &ases);
+            match p.rejected_paths(peer_as) {
+                None => prop_assert!(!want && classes.is_empty()),
+                Some(list) => {
+                    let got = list.regexes().any(|r| compiled(r).is_match(&text));
+                    prop_assert_eq!(got, want, "{} from AS {}", text, peer_as);
+                }
+            }
+        }
+    }
+}

@@ -6,6 +6,7 @@
 //! navigation between commands.
 
 pub mod announce;
+pub mod aspath;
 mod diff;
 pub mod gr;
 pub mod policy;
@@ -15,6 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr};
 
 pub use announce::{NetworkAttributes, NetworkRouteMap, NetworkRouteMaps};
+pub use aspath::{AsPathList, AsPathRegex};
 pub use diff::{diff, diff_for};
 pub use gr::{GracefulRestart, PeerGrMode};
 pub use policy::{

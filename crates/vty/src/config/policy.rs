@@ -15,6 +15,7 @@ use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 
+use super::aspath::AsPathList;
 use super::values::{Asn, ConfigError, Prefix};
 use super::{Afi, Command, Node};
 
@@ -428,6 +429,9 @@ pub struct RouteMapEntry {
     /// local` would not do: in an outbound route-map bgpd matches it against the peer the
     /// route is sent to.)
     pub match_own: Option<PolicyName>,
+    /// `match as-path NAME`, NAME one of [`Policies::as_path_lists`] (an entry has one `match
+    /// as-path`: not together with `match_own`).
+    pub match_as_path: Option<PolicyName>,
     /// `match ip|ipv6 address prefix-list NAME`.
     pub match_prefix_list: Option<(Afi, PolicyName)>,
     /// `set local-preference N`.
@@ -457,7 +461,7 @@ impl RouteMapEntry {
     /// The `match`/`set` lines, each with a key naming its kind (for in-place diffs).
     fn lines(&self) -> BTreeMap<&'static str, String> {
         let mut m = BTreeMap::new();
-        if let Some(n) = &self.match_own {
+        if let Some(n) = self.match_own.as_ref().or(self.match_as_path.as_ref()) {
             m.insert("match as-path", format!("match as-path {n}"));
         }
         if let Some((afi, name)) = &self.match_prefix_list {
@@ -644,12 +648,24 @@ pub struct Policies {
     /// AS-path access-lists that permit only the empty AS path
     /// (`bgp as-path access-list NAME seq 5 permit ^$`).
     pub own_routes: BTreeSet<PolicyName>,
+    /// Other AS-path access-lists (of `permit` entries), by name.
+    pub as_path_lists: BTreeMap<PolicyName, AsPathList>,
 }
 
 impl Policies {
     /// Checks that every referenced prefix-list exists with the family of its key, and every
     /// route-map entry's values.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(name) = self
+            .as_path_lists
+            .keys()
+            .find(|n| self.own_routes.contains(*n))
+        {
+            return Err(ConfigError::Policy {
+                name: name.clone(),
+                problem: "is both an own-routes and another as-path list",
+            });
+        }
         for ((afi, name), pl) in &self.prefix_lists {
             if pl.afi != *afi {
                 return Err(ConfigError::Policy {
@@ -664,6 +680,22 @@ impl Policies {
                 if e.match_own
                     .as_ref()
                     .is_some_and(|n| !self.own_routes.contains(n))
+                {
+                    return Err(ConfigError::Policy {
+                        name: name.clone(),
+                        problem: "matches an as-path list that is not configured",
+                    });
+                }
+                if e.match_own.is_some() && e.match_as_path.is_some() {
+                    return Err(ConfigError::Policy {
+                        name: name.clone(),
+                        problem: "an entry has both match_own and match_as_path (one `match \
+                                  as-path` each)",
+                    });
+                }
+                if e.match_as_path
+                    .as_ref()
+                    .is_some_and(|n| !self.as_path_lists.contains_key(n))
                 {
                     return Err(ConfigError::Policy {
                         name: name.clone(),
@@ -702,6 +734,24 @@ pub(super) fn diff_before(
             Node::Config,
             fl.as_path_list_permit(&name.to_string(), "^$"),
         ));
+    }
+    // New entries before the old ones go, so a changed list is never empty (bgpd removes a
+    // list with its last entry, and a route-map matching a missing list matches nothing).
+    let none = AsPathList::default();
+    for (name, list) in &new.as_path_lists {
+        let before = old.as_path_lists.get(name).unwrap_or(&none);
+        for r in list.regexes().filter(|r| !before.contains(r)) {
+            out.push(Command::new(
+                Node::Config,
+                fl.as_path_list_add(name.as_str(), r.as_str()),
+            ));
+        }
+        for r in before.regexes().filter(|r| !list.contains(r)) {
+            out.push(Command::new(
+                Node::Config,
+                fl.as_path_list_remove(name.as_str(), r.as_str()),
+            ));
+        }
     }
     for (key, pl) in &new.prefix_lists {
         let (afi, name) = key;
@@ -785,6 +835,14 @@ pub(super) fn diff_after(
             Node::Config,
             fl.no_as_path_list(&name.to_string()),
         ));
+    }
+    for name in old.as_path_lists.keys() {
+        if !new.as_path_lists.contains_key(name) {
+            out.push(Command::new(
+                Node::Config,
+                fl.no_as_path_list(name.as_str()),
+            ));
+        }
     }
     for (afi, name) in old.prefix_lists.keys() {
         if !new.prefix_lists.contains_key(&(*afi, name.clone())) {

@@ -360,3 +360,98 @@ fn quagga_spells_the_as_path_list_its_way() {
         "{d:#?}"
     );
 }
+
+/// `sample()` with an import entry `deny 5` dropping the paths that match list `bad` (with
+/// `regexes`).
+fn with_rejection(regexes: &[&str]) -> BgpConfig {
+    use crate::config::{AsPathList, AsPathRegex};
+    let mut c = sample();
+    let list = AsPathList::new(regexes.iter().map(|r| AsPathRegex::new(r).unwrap())).unwrap();
+    c.policies.as_path_lists.insert(name("bad"), list);
+    let deny = RouteMapEntry {
+        deny: true,
+        match_as_path: Some(name("bad")),
+        ..RouteMapEntry::default()
+    };
+    if let Some(m) = c.policies.route_maps.get_mut(&name("p1-in")) {
+        m.insert(5, deny);
+    }
+    c
+}
+
+#[test]
+fn an_as_path_rejection_is_a_deny_entry_before_the_import_entry() {
+    use crate::flavour::Flavour;
+    let a = sample();
+    let b = with_rejection(&["_(6451[2-9])_", "_(65001)_"]);
+    b.validate().unwrap();
+    let frr = render_lines(&diff(&a, &b));
+    assert_eq!(
+        frr,
+        [
+            "bgp as-path access-list bad permit _(6451[2-9])_",
+            "bgp as-path access-list bad permit _(65001)_",
+            "route-map p1-in deny 5",
+            "match as-path bad",
+            "exit",
+        ]
+    );
+    // Quagga 1.2: `ip as-path access-list`, the rest alike.
+    let q = render_lines(&crate::config::diff_for(&a, &b, &Flavour::QUAGGA));
+    assert_eq!(q[0], "ip as-path access-list bad permit _(6451[2-9])_");
+    assert_eq!(q[1], "ip as-path access-list bad permit _(65001)_");
+    assert_eq!(q[2..], frr[2..]);
+    // Whole bootstraps carry the list before the route-map that matches it.
+    let full = render_lines(&b.commands());
+    let list = full
+        .iter()
+        .position(|l| l.starts_with("bgp as-path access-list bad"));
+    let entry = full.iter().position(|l| l == "route-map p1-in deny 5");
+    assert!(list.unwrap() < entry.unwrap(), "{full:#?}");
+
+    // One entry changed: the new one is added before the old one goes; nothing else moves.
+    let c = with_rejection(&["_(6451[2-9])_", "_(65002)_"]);
+    assert_eq!(
+        render_lines(&diff(&b, &c)),
+        [
+            "bgp as-path access-list bad permit _(65002)_",
+            "no bgp as-path access-list bad permit _(65001)_",
+        ]
+    );
+    assert_eq!(
+        render_lines(&crate::config::diff_for(&b, &c, &Flavour::QUAGGA)),
+        [
+            "ip as-path access-list bad permit _(65002)_",
+            "no ip as-path access-list bad permit _(65001)_",
+        ]
+    );
+    // Turned off: the entry goes first, then the list.
+    assert_eq!(
+        render_lines(&diff(&b, &a)),
+        [
+            "no route-map p1-in deny 5",
+            "no bgp as-path access-list bad"
+        ]
+    );
+    assert!(diff(&b, &b.clone()).is_empty());
+}
+
+#[test]
+fn as_path_matches_must_name_a_configured_list_and_stay_single() {
+    let mut c = with_rejection(&["_(65001)_"]);
+    c.policies.as_path_lists.clear();
+    assert!(c.validate().is_err());
+    let mut c = with_rejection(&["_(65001)_"]);
+    if let Some(e) = c
+        .policies
+        .route_maps
+        .get_mut(&name("p1-in"))
+        .and_then(|m| m.get_mut(&5))
+    {
+        e.match_own = Some(name("own"));
+    }
+    assert!(c.validate().is_err());
+    let mut c = with_rejection(&["_(65001)_"]);
+    c.policies.own_routes.insert(name("bad"));
+    assert!(c.validate().is_err());
+}
