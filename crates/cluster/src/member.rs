@@ -862,16 +862,19 @@ impl Task {
             let Some(flush) = planned else { continue };
             let bytes: usize = flush.chunks.iter().map(|w| w.data.len()).sum();
             let l = &zk.layout;
-            let chunks: Vec<(String, &[u8])> = flush
+            let chunks: Vec<(String, &[u8], bool)> = flush
                 .chunks
                 .iter()
-                .map(|w| (l.chunk(&port, flush.generation, w.index), w.data.as_slice()))
+                .map(|w| {
+                    let path = l.chunk(&port, flush.generation, w.index);
+                    (path, w.data.as_slice(), w.fresh)
+                })
                 .collect();
             let port_ref = &port;
             let r = async {
                 zk.mkdir(&l.port_routes(&port)).await?;
                 zk.put_many_ephemeral(&chunks).await?;
-                zk.put_many_ephemeral(&[(l.routes_meta(&port), flush.meta.as_slice())])
+                zk.put_many_ephemeral(&[(l.routes_meta(&port), flush.meta.as_slice(), false)])
                     .await?;
                 let mut stale: Vec<String> = flush
                     .delete
