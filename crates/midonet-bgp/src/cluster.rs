@@ -197,11 +197,14 @@ impl RouteSink for StoreSink {
 /// routes its leader published), read with a one-shot session. A listing's first page reads the
 /// store; its next pages (a cursor) page through that same snapshot, so a listing is one
 /// consistent publication however many pages it takes.
+/// One port's routes read from the store: (port, table).
+type Snapshot = (String, Arc<TableSink>);
+
 #[derive(Clone)]
 struct RemoteRoutes {
     url: StoreUrl,
     session_timeout: Duration,
-    snapshot: Arc<tokio::sync::Mutex<Option<(String, Arc<TableSink>)>>>,
+    snapshot: Arc<tokio::sync::Mutex<Option<Snapshot>>>,
 }
 
 impl RemoteRoutes {
