@@ -33,7 +33,7 @@ use crate::error::ClusterError;
 use crate::layout::{check_host_id, StoreUrl};
 use crate::session::{State, Zk};
 use crate::store::{foreign_chunks, sequence_of};
-use crate::table::{ChunkedTable, TableChange, DEFAULT_MAX_CHUNK_BYTES};
+use crate::table::{ChunkedTable, FlushPacer, TableChange, DEFAULT_MAX_CHUNK_BYTES};
 
 /// Validates one port's configuration (the `[[port]]` keys) with the embedder's rules; returns
 /// every problem found.
@@ -396,11 +396,12 @@ impl Task {
         let mut resync_at = Some(Instant::now());
         let mut next_full = Instant::now() + self.cfg.resync_interval;
         let mut flush_at: Option<Instant> = None;
+        let mut pacer = FlushPacer::new(self.cfg.flush_interval);
         let far = Duration::from_secs(3600);
         loop {
             let connected = zk.state() == State::Connected;
             if self.tables.values().any(|(t, _)| t.is_dirty()) && flush_at.is_none() {
-                flush_at = Some(Instant::now() + self.cfg.flush_interval);
+                flush_at = Some(Instant::from_std(pacer.due(std::time::Instant::now())));
             }
             tokio::select! {
                 biased;
@@ -414,6 +415,15 @@ impl Task {
                         warn!(host = %self.cfg.host_id, ?fence_after, "cluster: disconnected from the store; fencing if it lasts");
                     }
                 },
+                // Before commands: with the pacer's rests, a steady stream of route batches can
+                // neither starve publication nor be published batch by batch.
+                _ = sleep_until(flush_at.unwrap_or(Instant::now() + far)), if flush_at.is_some() && connected => {
+                    flush_at = None;
+                    let started = std::time::Instant::now();
+                    self.flush(&zk).await;
+                    pacer.published(started, std::time::Instant::now());
+                    self.write_statuses(&zk).await;
+                }
                 cmd = rx.recv() => match cmd {
                     None => return Exit::SessionEnded,
                     Some(Cmd::Shutdown(done)) => {
@@ -445,11 +455,6 @@ impl Task {
                             resync_at = Some(Instant::now() + Duration::from_millis(500));
                         }
                     }
-                    self.write_statuses(&zk).await;
-                }
-                _ = sleep_until(flush_at.unwrap_or(Instant::now() + far)), if flush_at.is_some() && connected => {
-                    flush_at = None;
-                    self.flush(&zk).await;
                     self.write_statuses(&zk).await;
                 }
                 _ = sleep_until(next_full) => {
@@ -828,21 +833,48 @@ impl Task {
             if !self.assigned.contains_key(&port) {
                 continue;
             }
-            let Some((table, first)) = self.tables.get_mut(&port) else {
+            // Encoding a large table is CPU work: off the runtime, the table moved there and back.
+            let Some((mut table, first)) = self.tables.remove(&port) else {
                 continue;
             };
-            let Some(flush) = table.plan() else { continue };
+            let started = std::time::Instant::now();
+            let (table, planned) = match tokio::task::spawn_blocking(move || {
+                // A panic in the plan must not lose the table: it is kept, and written whole
+                // on the next publication.
+                let f = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| table.plan()));
+                let f = f.unwrap_or_else(|_| {
+                    table.forget_written();
+                    None
+                });
+                (table, f)
+            })
+            .await
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    // Only a runtime shutting down cancels it: nothing is left to publish to.
+                    warn!(%port, error = %e, "cluster: encoding the route table was cancelled");
+                    continue;
+                }
+            };
+            let encoded = started.elapsed();
+            let (table, first) = self.tables.entry(port.clone()).or_insert((table, first));
+            let Some(flush) = planned else { continue };
+            let bytes: usize = flush.chunks.iter().map(|w| w.data.len()).sum();
             let l = &zk.layout;
-            let chunks: Vec<(String, &[u8])> = flush
+            let chunks: Vec<(String, &[u8], bool)> = flush
                 .chunks
                 .iter()
-                .map(|w| (l.chunk(&port, flush.generation, w.index), w.data.as_slice()))
+                .map(|w| {
+                    let path = l.chunk(&port, flush.generation, w.index);
+                    (path, w.data.as_slice(), w.fresh)
+                })
                 .collect();
             let port_ref = &port;
             let r = async {
                 zk.mkdir(&l.port_routes(&port)).await?;
                 zk.put_many_ephemeral(&chunks).await?;
-                zk.put_many_ephemeral(&[(l.routes_meta(&port), flush.meta.as_slice())])
+                zk.put_many_ephemeral(&[(l.routes_meta(&port), flush.meta.as_slice(), false)])
                     .await?;
                 let mut stale: Vec<String> = flush
                     .delete
@@ -864,7 +896,16 @@ impl Task {
             match r {
                 Ok(()) => {
                     *first = false;
-                    debug!(%port, version = flush.version, chunks = flush.chunks.len(), "cluster: routes published");
+                    debug!(
+                        %port,
+                        version = flush.version,
+                        routes = table.len(),
+                        chunks = flush.chunks.len(),
+                        bytes,
+                        encode_ms = encoded.as_millis() as u64,
+                        write_ms = (started.elapsed() - encoded).as_millis() as u64,
+                        "cluster: routes published"
+                    );
                 }
                 Err(e) => {
                     warn!(%port, error = %e, "cluster: publishing routes failed; retrying");

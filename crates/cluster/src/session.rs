@@ -243,21 +243,41 @@ impl Zk {
         out
     }
 
-    /// Writes many ephemeral znodes at once (set, or create when missing), pipelined.
-    pub async fn put_many_ephemeral(&self, writes: &[(String, &[u8])]) -> Result<(), ClusterError> {
-        let futs: Vec<_> = writes
+    /// Writes many ephemeral znodes at once, pipelined: `(path, data, fresh)` — a fresh one is
+    /// created (set if it exists after all), any other set (created if it is missing), so each
+    /// value normally crosses the wire once.
+    pub async fn put_many_ephemeral(
+        &self,
+        writes: &[(String, &[u8], bool)],
+    ) -> Result<(), ClusterError> {
+        let opts = zk::CreateMode::Ephemeral.with_acls(zk::Acls::anyone_all());
+        let (fresh, known): (Vec<_>, Vec<_>) = writes.iter().partition(|w| w.2);
+        let creates: Vec<_> = fresh
             .iter()
-            .map(|(p, d)| (p, *d, self.client.set_data(p, d, None)))
+            .map(|(p, d, _)| (p, *d, self.client.create(p, d, &opts)))
             .collect();
-        let mut missing = Vec::new();
-        for (p, d, f) in futs {
+        let sets: Vec<_> = known
+            .iter()
+            .map(|(p, d, _)| (p, *d, self.client.set_data(p, d, None)))
+            .collect();
+        let (mut existing, mut missing) = (Vec::new(), Vec::new());
+        for (p, d, f) in creates {
+            match f.await {
+                Ok(_) => {}
+                Err(zk::Error::NodeExists) => existing.push((p, d)),
+                Err(e) => return Err(ClusterError::store("create", p, e)),
+            }
+        }
+        for (p, d, f) in sets {
             match f.await {
                 Ok(_) => {}
                 Err(zk::Error::NoNode) => missing.push((p, d)),
                 Err(e) => return Err(ClusterError::store("set", p, e)),
             }
         }
-        let opts = zk::CreateMode::Ephemeral.with_acls(zk::Acls::anyone_all());
+        for (p, d) in existing {
+            self.put(p, d, true).await?;
+        }
         let futs: Vec<_> = missing
             .iter()
             .map(|(p, d)| (*p, *d, self.client.create(p, d, &opts)))

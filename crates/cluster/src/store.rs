@@ -7,8 +7,8 @@ use std::time::Duration;
 use ipnetwork::IpNetwork;
 
 use crate::doc::{
-    decode, encode, AnnouncementDoc, HostDoc, PortDoc, RouteChunk, RouteTable, RoutesMeta,
-    StatusDoc,
+    decode, decode_chunk, encode, AnnouncementDoc, HostDoc, PortDoc, RouteChunk, RouteTable,
+    RoutesMeta, StatusDoc,
 };
 use crate::error::{ClusterError, DocError};
 use crate::layout::{check_port_name, parse_chunk_name, StoreUrl};
@@ -199,6 +199,15 @@ impl Store {
         Err(ClusterError::Contended(path))
     }
 
+    /// One port's published routes (meta and routes), `None` when nothing is published.
+    pub async fn port_routes(
+        &self,
+        port: &str,
+    ) -> Result<Option<(RoutesMeta, RouteTable)>, ClusterError> {
+        check_port_name(port)?;
+        read_port_routes(&self.zk, port).await
+    }
+
     /// A consistent-per-chunk snapshot of every port's published routes: port → (meta, routes).
     pub async fn routes(&self) -> Result<BTreeMap<String, (RoutesMeta, RouteTable)>, ClusterError> {
         let mut out = BTreeMap::new();
@@ -244,7 +253,7 @@ pub(crate) async fn read_port_routes(
                 break;
             };
             let chunk: RouteChunk =
-                decode(&node.data).map_err(|source| ClusterError::Document {
+                decode_chunk(&node.data).map_err(|source| ClusterError::Document {
                     path: path.clone(),
                     source,
                 })?;

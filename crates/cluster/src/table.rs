@@ -6,10 +6,11 @@
 //! at it.
 
 use std::collections::{BTreeSet, HashMap};
+use std::time::{Duration, Instant};
 
 use ipnetwork::IpNetwork;
 
-use crate::doc::{encode, PublishedPath, RouteChunk, RoutesMeta, SCHEMA};
+use crate::doc::{encode, PublishedPath, RouteChunkRef, RoutesMeta, SCHEMA};
 
 /// Default upper bound of one chunk's encoded size (ZooKeeper refuses values over ~1 MB).
 pub const DEFAULT_MAX_CHUNK_BYTES: usize = 256 * 1024;
@@ -49,13 +50,52 @@ pub fn chunk_of(prefix: &IpNetwork, count: usize) -> usize {
     (h as usize) & (count - 1)
 }
 
+/// When to publish next (sans I/O; the member feeds it the clock). Changes are gathered for
+/// `interval` after the first one, and a publication that took D is followed by at least D
+/// without one: while a full table streams in (every batch dirties nearly every chunk, since
+/// prefixes are spread by hash), the publisher spends at most half its time writing, each
+/// publication carries everything that arrived meanwhile, and the table is written a number
+/// of times that grows with the logarithm of its size instead of once per batch.
+#[derive(Debug, Clone)]
+pub struct FlushPacer {
+    interval: Duration,
+    rest_until: Option<Instant>,
+}
+
+impl FlushPacer {
+    /// A pacer gathering changes for `interval`.
+    pub fn new(interval: Duration) -> FlushPacer {
+        FlushPacer {
+            interval,
+            rest_until: None,
+        }
+    }
+
+    /// When to publish changes of which the first arrived at `first_change`.
+    pub fn due(&self, first_change: Instant) -> Instant {
+        let gathered = first_change + self.interval;
+        match self.rest_until {
+            Some(rest) if rest > gathered => rest,
+            _ => gathered,
+        }
+    }
+
+    /// A publication ran from `started` to `ended`.
+    pub fn published(&mut self, started: Instant, ended: Instant) {
+        self.rest_until = Some(ended + ended.saturating_duration_since(started));
+    }
+}
+
 /// One chunk write of a [`Flush`].
 #[derive(Debug, Clone)]
 pub struct ChunkWrite {
     /// Chunk index.
     pub index: usize,
-    /// Encoded [`RouteChunk`].
+    /// Encoded [`crate::doc::RouteChunk`].
     pub data: Vec<u8>,
+    /// The chunk was never written in this generation and session (create it rather than
+    /// overwrite it: a new generation's chunks are sent once, not tried as an update first).
+    pub fresh: bool,
 }
 
 /// What to write to publish the table's current state: the dirty chunks, then the meta
@@ -81,6 +121,8 @@ pub struct ChunkedTable {
     max_chunk_bytes: usize,
     chunks: Vec<HashMap<IpNetwork, Vec<PublishedPath>>>,
     chunk_versions: Vec<u64>,
+    /// Chunks written in this generation and session (their znodes exist).
+    written: Vec<bool>,
     dirty: BTreeSet<usize>,
     generation: u64,
     version: u64,
@@ -100,6 +142,7 @@ impl ChunkedTable {
             max_chunk_bytes: max_chunk_bytes.max(4096),
             chunks: vec![HashMap::new()],
             chunk_versions: vec![0],
+            written: vec![false],
             dirty: BTreeSet::from([0]),
             generation: 1,
             version: 0,
@@ -178,6 +221,7 @@ impl ChunkedTable {
     /// is written again on the next flush.
     pub fn forget_written(&mut self) {
         self.dirty.extend(0..self.chunks.len());
+        self.written.fill(false);
         self.meta_dirty = true;
         self.stale.clear();
     }
@@ -201,17 +245,16 @@ impl ChunkedTable {
             self.chunks[i].insert(prefix, paths);
         }
         self.chunk_versions = vec![0; count];
+        self.written = vec![false; count];
         self.dirty = (0..count).collect();
         self.meta_dirty = true;
     }
 
     fn encode_chunk(&self, i: usize, version: u64) -> Vec<u8> {
-        let mut routes: Vec<(IpNetwork, Vec<PublishedPath>)> = self.chunks[i]
-            .iter()
-            .map(|(p, v)| (*p, v.clone()))
-            .collect();
-        routes.sort_unstable_by_key(|r| r.0);
-        encode(&RouteChunk {
+        // Borrowed, not copied: a full table's chunks are encoded in one plan.
+        let mut routes: Vec<(&IpNetwork, &Vec<PublishedPath>)> = self.chunks[i].iter().collect();
+        routes.sort_unstable_by_key(|r| *r.0);
+        encode(&RouteChunkRef {
             schema: SCHEMA,
             version,
             routes,
@@ -238,7 +281,11 @@ impl ChunkedTable {
             for &i in &self.dirty {
                 let data = self.encode_chunk(i, version);
                 too_big |= data.len() > self.max_chunk_bytes;
-                writes.push(ChunkWrite { index: i, data });
+                writes.push(ChunkWrite {
+                    index: i,
+                    data,
+                    fresh: !self.written[i],
+                });
             }
             if !too_big || self.chunks.len() >= MAX_CHUNKS {
                 break;
@@ -258,6 +305,7 @@ impl ChunkedTable {
         }
         for w in &writes {
             self.chunk_versions[w.index] = version;
+            self.written[w.index] = true;
         }
         self.version = version;
         self.dirty.clear();
@@ -282,7 +330,11 @@ impl ChunkedTable {
     /// Writing `flush` failed: its chunks, the meta and its deletions are due again.
     pub fn failed(&mut self, flush: Flush) {
         if flush.generation == self.generation {
-            self.dirty.extend(flush.chunks.iter().map(|w| w.index));
+            for w in &flush.chunks {
+                self.dirty.insert(w.index);
+                // Unknown whether it was created: a create that finds it falls back to a set.
+                self.written[w.index] &= !w.fresh;
+            }
         }
         self.meta_dirty = true;
         self.stale.extend(flush.delete);
@@ -304,7 +356,7 @@ impl ChunkedTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::doc::decode;
+    use crate::doc::{decode, RouteChunk};
 
     fn path(gw: &str) -> PublishedPath {
         PublishedPath {
@@ -356,6 +408,14 @@ mod tests {
         assert!(t.apply(TableChange::Withdraw(prefix(4))));
         assert!(!t.apply(TableChange::Replace(prefix(5), vec![path("192.0.2.2")])));
         let f2 = t.plan().unwrap();
+        assert!(
+            f.chunks.iter().all(|w| w.fresh),
+            "a new generation is created"
+        );
+        assert!(
+            f2.chunks.iter().all(|w| !w.fresh),
+            "written chunks are updated"
+        );
         let expect: BTreeSet<usize> = [chunk_of(&prefix(3), n), chunk_of(&prefix(4), n)].into();
         let got: BTreeSet<usize> = f2.chunks.iter().map(|w| w.index).collect();
         assert_eq!(got, expect);
@@ -404,6 +464,69 @@ mod tests {
     }
 
     #[test]
+    fn the_pacer_gathers_and_rests_as_long_as_it_wrote() {
+        let ms = Duration::from_millis;
+        let t0 = Instant::now();
+        let mut p = FlushPacer::new(ms(50));
+        // Nothing written yet: gather for the interval.
+        assert_eq!(p.due(t0), t0 + ms(50));
+        // A 2 s publication: the next one waits 2 s after it ended, even for older changes.
+        p.published(t0 + ms(50), t0 + ms(2050));
+        assert_eq!(p.due(t0 + ms(100)), t0 + ms(4050));
+        // Changes arriving after the rest are gathered for the interval only.
+        assert_eq!(p.due(t0 + ms(5000)), t0 + ms(5050));
+        // A quick publication rests little.
+        p.published(t0 + ms(6000), t0 + ms(6010));
+        assert_eq!(p.due(t0 + ms(6010)), t0 + ms(6060));
+    }
+
+    #[test]
+    fn a_streamed_table_is_written_a_few_times_not_once_per_batch() {
+        // 20,000 routes arriving in batches of 100 every 5 ms (1 s), in simulated time; a
+        // publication costs 50 µs per route of the table (a slow, loaded publisher: the whole
+        // table takes as long as the stream).
+        let ms = Duration::from_millis;
+        let t0 = Instant::now();
+        let mut t = ChunkedTable::new("h1", 16 * 1024);
+        let mut p = FlushPacer::new(ms(50));
+        let mut now = t0;
+        let mut first_change: Option<Instant> = None;
+        let mut busy_until = t0;
+        let (mut publications, mut written_routes) = (0usize, 0usize);
+        let mut next = 0u32;
+        while next < 20_000 || t.is_dirty() {
+            if next < 20_000 {
+                for i in next..next + 100 {
+                    t.apply(TableChange::Replace(prefix(i), vec![path("192.0.2.2")]));
+                }
+                next += 100;
+                first_change.get_or_insert(now);
+            }
+            if let Some(f) = first_change {
+                if now >= busy_until && now >= p.due(f) {
+                    let flush = t.plan().unwrap();
+                    let cost = Duration::from_micros(50 * t.len() as u64);
+                    written_routes += flush.chunks.len() * t.len() / t.chunk_count();
+                    publications += 1;
+                    p.published(now, now + cost);
+                    busy_until = now + cost;
+                    first_change = None;
+                }
+            }
+            now += ms(5);
+        }
+        assert_eq!(t.len(), 20_000);
+        assert_eq!(t.routes().len(), 20_000);
+        // Batch by batch it would be 200 publications and about 2M routes written; every
+        // batch dirties nearly every chunk, so each publication writes the whole table.
+        assert!(publications <= 6, "{publications} publications");
+        assert!(
+            written_routes <= 3 * 20_000,
+            "{written_routes} routes written"
+        );
+    }
+
+    #[test]
     fn a_failed_flush_is_planned_again() {
         let mut t = ChunkedTable::new("h1", 8192);
         t.apply(TableChange::Replace(prefix(1), vec![path("192.0.2.2")]));
@@ -411,9 +534,14 @@ mod tests {
         t.failed(f);
         let f = t.plan().unwrap();
         assert_eq!(f.chunks.len(), 1);
+        assert!(f.chunks[0].fresh, "a failed creation is a creation again");
         t.forget_written();
         assert!(t.is_dirty());
         let f = t.plan().unwrap();
         assert_eq!(f.chunks.len(), t.chunk_count());
+        assert!(
+            f.chunks.iter().all(|w| w.fresh),
+            "a new session creates everything"
+        );
     }
 }

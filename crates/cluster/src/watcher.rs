@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 use tokio::time::{sleep, sleep_until, Instant};
 use tracing::{debug, warn};
 
-use crate::doc::{decode, PublishedPath, RouteChunk, RouteTable, RoutesMeta};
+use crate::doc::{decode, decode_chunk, PublishedPath, RouteChunk, RouteTable, RoutesMeta};
 use crate::error::ClusterError;
 use crate::layout::StoreUrl;
 use crate::session::{State, Zk};
@@ -247,22 +247,40 @@ async fn sync_port(
         }
         return Ok(None);
     }
-    let paths: Vec<String> = wanted
-        .iter()
-        .map(|&i| zk.layout.chunk(port, meta.generation, i))
-        .collect();
-    let mut fetched: Vec<(usize, RouteChunk)> = Vec::with_capacity(wanted.len());
-    for ((i, path), r) in wanted.iter().zip(&paths).zip(zk.get_many(&paths).await) {
+    let paths = paths_of(&wanted, zk, port, meta.generation);
+    let started = std::time::Instant::now();
+    let mut raw: Vec<(usize, String, Vec<u8>)> = Vec::with_capacity(wanted.len());
+    let results = zk.get_many(&paths).await;
+    for ((i, path), r) in wanted.iter().zip(paths).zip(results) {
         let Some(node) = r? else {
             // A newer publication replaced this generation: its meta event follows.
-            return Err(ClusterError::Contended(path.clone()));
+            return Err(ClusterError::Contended(path));
         };
-        let chunk: RouteChunk = decode(&node.data).map_err(|source| ClusterError::Document {
-            path: path.clone(),
-            source,
-        })?;
-        fetched.push((*i, chunk));
+        raw.push((*i, path, node.data));
     }
+    let read = started.elapsed();
+    let bytes: usize = raw.iter().map(|r| r.2.len()).sum();
+    // Decoding a full table is CPU work: off the runtime.
+    let fetched: Vec<(usize, RouteChunk)> = tokio::task::spawn_blocking(move || {
+        raw.into_iter()
+            .map(|(i, path, data)| {
+                decode_chunk(&data)
+                    .map(|c| (i, c))
+                    .map_err(|source| ClusterError::Document { path, source })
+            })
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .await
+    .map_err(|_| ClusterError::Stopped)??;
+    debug!(
+        %port,
+        version = meta.version,
+        chunks = fetched.len(),
+        bytes,
+        read_ms = read.as_millis() as u64,
+        decode_ms = (started.elapsed() - read).as_millis() as u64,
+        "route watcher: chunks read"
+    );
     let mut replaced = Vec::new();
     let mut withdrawn = Vec::new();
     let Ok(mut v) = view.lock() else {
@@ -322,4 +340,11 @@ async fn sync_port(
         replaced,
         withdrawn,
     }))
+}
+
+fn paths_of(wanted: &[usize], zk: &Zk, port: &str, generation: u64) -> Vec<String> {
+    wanted
+        .iter()
+        .map(|&i| zk.layout.chunk(port, generation, i))
+        .collect()
 }

@@ -16,7 +16,10 @@ use cluster::{
 };
 use ipnetwork::IpNetwork;
 use routing::config::Config;
-use routing::{Effects, RouteChange, RoutePath, RouteSink, RoutingHandler};
+use routing::{
+    Effects, RouteChange, RoutePage, RoutePath, RouteQuery, RouteSink, RoutingHandler, TableSink,
+    TeeSink,
+};
 use serde_json::{Map, Value};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
@@ -190,6 +193,82 @@ impl RouteSink for StoreSink {
     }
 }
 
+/// `routes --port P` for a port this host does not run: P's publication in the store (the
+/// routes its leader published), read with a one-shot session. A listing's first page reads the
+/// store; its next pages (a cursor) page through that same snapshot, so a listing is one
+/// consistent publication however many pages it takes.
+/// One port's routes read from the store: (port, table).
+type Snapshot = (String, Arc<TableSink>);
+
+#[derive(Clone)]
+struct RemoteRoutes {
+    url: StoreUrl,
+    session_timeout: Duration,
+    snapshot: Arc<tokio::sync::Mutex<Option<Snapshot>>>,
+}
+
+impl RemoteRoutes {
+    fn new(url: StoreUrl, session_timeout: Duration) -> RemoteRoutes {
+        RemoteRoutes {
+            url,
+            session_timeout,
+            snapshot: Arc::default(),
+        }
+    }
+
+    async fn page(&self, query: &RouteQuery) -> Reply {
+        let Some(port) = query.port.as_deref() else {
+            return Reply::error("no port given");
+        };
+        let mut snap = self.snapshot.lock().await;
+        let fresh = query.after.is_none() || snap.as_ref().is_none_or(|(p, _)| p != port);
+        if fresh {
+            match self.read(port).await {
+                Ok(t) => *snap = Some((port.to_string(), t)),
+                Err(e) => {
+                    return Reply::error(format!(
+                        "reading port {port}'s routes from the store: {e}"
+                    ))
+                }
+            }
+        }
+        match snap.as_ref() {
+            Some((_, t)) => Reply::page(t.page(query)),
+            None => Reply::page(RoutePage::default()),
+        }
+    }
+
+    async fn read(&self, port: &str) -> Result<Arc<TableSink>, cluster::ClusterError> {
+        let store = cluster::Store::connect(&self.url, self.session_timeout).await?;
+        let table = Arc::new(TableSink::new());
+        if let Some((_, routes)) = store.port_routes(port).await? {
+            let changes: Vec<RouteChange> = routes
+                .into_iter()
+                .map(|(prefix, paths)| RouteChange::Replace {
+                    prefix,
+                    paths: route_paths(&paths),
+                })
+                .collect();
+            table.apply(port, &changes);
+        }
+        Ok(table)
+    }
+}
+
+/// The inverse of [`published`].
+fn route_paths(paths: &[PublishedPath]) -> Vec<RoutePath> {
+    paths
+        .iter()
+        .map(|p| RoutePath {
+            gateway: p.gateway,
+            ifindex: None,
+            distance: p.distance,
+            metric: p.metric,
+            weight: p.weight.map(u64::from).unwrap_or(1),
+        })
+        .collect()
+}
+
 /// Options of `run --store`.
 #[derive(Debug, Clone)]
 pub struct ClusterRunOptions {
@@ -227,7 +306,14 @@ pub async fn run<E: Effects>(opts: ClusterRunOptions, env: E) -> Result<(), Clus
     mc.session_timeout = opts.session_timeout;
     let member = Member::start(mc, local.validator()).await?;
     let publisher = member.publisher();
-    let mut handler = RoutingHandler::new(env, Arc::new(StoreSink(publisher.clone())));
+    // Learned routes go to the store and to a local table (which answers `routes` and the
+    // route stream's first pages for the ports this host runs), then to route-stream watchers.
+    let table = Arc::new(TableSink::new());
+    let chain: Vec<Arc<dyn RouteSink>> =
+        vec![table.clone(), Arc::new(StoreSink(publisher.clone()))];
+    let sink = Arc::new(crate::watch::WatchSink::new(Arc::new(TeeSink::new(chain))));
+    let mut handler = RoutingHandler::new(env, sink);
+    let remote = RemoteRoutes::new(opts.url.clone(), opts.session_timeout);
     // A port this host is assigned may be taken over from a host that died: its providers kept
     // our routes as a restarting speaker's, and only the F bit lets them keep them.
     handler.assume_restart(None);
@@ -326,7 +412,17 @@ pub async fn run<E: Effects>(opts: ClusterRunOptions, env: E) -> Result<(), Clus
                 let Some(p) = req else { continue };
                 let reply = match p.request {
                     Request::Status => Reply::status(handler.status().await).with_bgpd(bgpd_info.clone()),
-                    Request::Routes(_) => Reply::error("in --store mode the routes are published to the store; read them with `midonet-bgp cluster --store URL routes`"),
+                    Request::Routes(query) => match query.port.as_deref() {
+                        // A port run elsewhere: its publication in the store, read off the loop.
+                        Some(port) if !running.iter().any(|r| r == port) => {
+                            let (remote, reply) = (remote.clone(), p.reply);
+                            tokio::spawn(async move {
+                                let _ = reply.send(remote.page(&query).await);
+                            });
+                            continue;
+                        }
+                        _ => Reply::page(table.page(&query)),
+                    },
                     Request::Watch { .. } => Reply::error("watch is served by the connection"),
                     Request::Reload => Reply::error("in --store mode the configuration comes from the store; use `midonet-bgp cluster put-port`"),
                     Request::Announce { .. } | Request::Withdraw { .. } => Reply::error(

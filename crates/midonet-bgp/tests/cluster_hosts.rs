@@ -248,6 +248,80 @@ async fn three_hosts_four_ports_frr_and_bird_failover_without_two_bgpds() {
         assert!(ok, "{name}'s network {net} not at its provider");
     }
 
+    // `midonet-bgp routes` against any host's control socket: the host running the port
+    // answers from its own table, another host from the port's publication in the store.
+    for (name, .., route) in PORTS {
+        let on = active[name];
+        let other = (on + 1) % running.len();
+        for host in [on, other] {
+            let socket = running[host].run.join("control.sock");
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_midonet-bgp"))
+                .args([
+                    "routes",
+                    "--json",
+                    "--page-size",
+                    "1",
+                    "--port",
+                    name,
+                    "--socket",
+                ])
+                .arg(&socket)
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                out.status.success(),
+                "routes --port {name} on h{host}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let rows: Vec<serde_json::Value> = text
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect();
+            assert!(
+                rows.iter()
+                    .any(|r| r["port"] == name && r["prefix"] == route),
+                "routes --port {name} on h{host} (runs it: {}): {text}",
+                host == on
+            );
+            assert!(rows.iter().all(|r| r["port"] == name), "{text}");
+        }
+        // The route stream of the host running the port starts with its current routes.
+        let socket = running[on].run.join("control.sock");
+        let mut watch = std::process::Command::new(env!("CARGO_BIN_EXE_midonet-bgp"))
+            .args(["routes", "--watch", "--json", "--port", name, "--socket"])
+            .arg(&socket)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = watch.stdout.take().unwrap();
+        let lines = tokio::task::spawn_blocking(move || {
+            use std::io::BufRead;
+            let mut seen = Vec::new();
+            for l in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                let synced = l.contains("synced");
+                seen.push(l);
+                if synced {
+                    break;
+                }
+            }
+            seen
+        });
+        let lines = tokio::time::timeout(Duration::from_secs(20), lines).await;
+        let _ = watch.kill();
+        let _ = watch.wait();
+        let lines = lines.expect("route stream: no synced line").unwrap();
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains(route) && l.contains("replace")),
+            "routes --watch --port {name} on h{on}: {lines:?}"
+        );
+    }
+
     // The host that runs the most ports dies.
     let mut per_host = [0usize; 3];
     for h in active.values() {
