@@ -135,7 +135,10 @@ fn uptime_secs(text: &str) -> Option<u64> {
         let [h, m, s] = parts[..] else { return None };
         // Checked: the numbers come from bgpd's output, and an absurd hour count must be a parse
         // failure rather than an overflow.
-        return h.checked_mul(3600)?.checked_add(m.checked_mul(60)?)?.checked_add(s);
+        return h
+            .checked_mul(3600)?
+            .checked_add(m.checked_mul(60)?)?
+            .checked_add(s);
     }
     // Number-unit pairs: w(eeks), d(ays), h(ours), m(inutes).
     let mut total: u64 = 0;
