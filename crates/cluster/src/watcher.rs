@@ -235,7 +235,10 @@ async fn sync_port(
         || st.chunk_versions.len() != meta.chunks.len()
         || st.host != meta.host
         || meta.version < st.version;
-    let wanted: Vec<usize> = (meta.chunks.iter().enumerate())
+    let wanted: Vec<usize> = meta
+        .chunks
+        .iter()
+        .enumerate()
         .filter(|&(i, v)| whole || st.chunk_versions.get(i).is_none_or(|old| v > old))
         .map(|(i, _)| i)
         .collect();
