@@ -24,6 +24,8 @@ dpkg-query -W -f='${Status}' libc6-dev 2>/dev/null | grep -q "ok installed" || n
 for tool in autoconf:autoconf automake:automake libtoolize:libtool gawk:gawk pkg-config:pkg-config make:make; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || need_apt+=("${tool#*:}")
 done
+# scripts/panic-audit.sh reads clippy's JSON messages with jq.
+command -v jq >/dev/null 2>&1 || need_apt+=(jq)
 # GoBGP as an external BGP peer in the interop tests.
 command -v gobgpd >/dev/null 2>&1 || need_apt+=(gobgpd)
 # Cluster mode tests and benchmarks run their own ZooKeeper servers (Debian's package + a JRE).

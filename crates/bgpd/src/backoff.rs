@@ -82,7 +82,8 @@ impl BackoffPolicy {
             0.5
         };
         let scale = 1.0 - j + 2.0 * j * unit;
-        Duration::from_secs_f64(base.as_secs_f64() * scale)
+        // A base near `Duration::MAX` scaled up does not fit: the longest delay there is.
+        Duration::try_from_secs_f64(base.as_secs_f64() * scale).unwrap_or(Duration::MAX)
     }
 }
 
@@ -212,6 +213,14 @@ mod tests {
         };
         assert_eq!(p.jittered(ms(1000), 0.5), ms(1000));
         assert_eq!(p.jittered(ms(1000), f64::NAN), ms(1000));
+        // Scaling the longest delay up saturates instead of panicking.
+        assert_eq!(p.jittered(Duration::MAX, 1.0), Duration::MAX);
+        let p = BackoffPolicy {
+            max: Duration::MAX,
+            initial: Duration::MAX,
+            ..BackoffPolicy::default()
+        };
+        assert_eq!(p.jittered(p.base_delay(3), 1.0), Duration::MAX);
     }
 
     #[test]

@@ -49,7 +49,9 @@ impl ReadinessCheck {
             tracing::trace!(error = %last_error, "bgpd Vty not ready yet");
             let left = deadline.saturating_duration_since(Instant::now());
             tokio::time::sleep(pause.min(left)).await;
-            pause = (pause * 2).min(self.policy.max_retry.max(self.policy.first_retry));
+            pause = pause
+                .saturating_mul(2)
+                .min(self.policy.max_retry.max(self.policy.first_retry));
         }
     }
 

@@ -235,8 +235,12 @@ async fn sync_port(
         || st.chunk_versions.len() != meta.chunks.len()
         || st.host != meta.host
         || meta.version < st.version;
-    let wanted: Vec<usize> = (0..meta.chunks.len())
-        .filter(|&i| whole || meta.chunks[i] > st.chunk_versions[i])
+    let wanted: Vec<usize> = meta
+        .chunks
+        .iter()
+        .enumerate()
+        .filter(|&(i, v)| whole || st.chunk_versions.get(i).is_none_or(|old| v > old))
+        .map(|(i, _)| i)
         .collect();
     if wanted.is_empty() && !whole {
         st.version = meta.version;
@@ -294,7 +298,9 @@ async fn sync_port(
         let mut new_table: RouteTable = BTreeMap::new();
         let mut prefixes = vec![Vec::new(); meta.chunks.len()];
         for (i, chunk) in fetched {
-            prefixes[i] = chunk.routes.iter().map(|(p, _)| *p).collect();
+            if let Some(slot) = prefixes.get_mut(i) {
+                *slot = chunk.routes.iter().map(|(p, _)| *p).collect();
+            }
             new_table.extend(chunk.routes);
         }
         for (p, paths) in &new_table {
@@ -314,19 +320,27 @@ async fn sync_port(
     } else {
         for (i, chunk) in fetched {
             let new: HashMap<IpNetwork, Vec<PublishedPath>> = chunk.routes.into_iter().collect();
-            for p in &st.chunk_prefixes[i] {
+            // `i` indexes both lists (they have the meta's chunk count when `whole` is false).
+            let (Some(old_prefixes), Some(old_version)) =
+                (st.chunk_prefixes.get_mut(i), st.chunk_versions.get_mut(i))
+            else {
+                continue;
+            };
+            for p in old_prefixes.iter() {
                 if !new.contains_key(p) && table.remove(p).is_some() {
                     withdrawn.push(*p);
                 }
             }
-            st.chunk_prefixes[i] = new.keys().copied().collect();
+            *old_prefixes = new.keys().copied().collect();
             for (p, paths) in new {
                 if table.get(&p) != Some(&paths) {
                     table.insert(p, paths.clone());
                     replaced.push((p, paths));
                 }
             }
-            st.chunk_versions[i] = chunk.version.max(meta.chunks[i]);
+            *old_version = chunk
+                .version
+                .max(meta.chunks.get(i).copied().unwrap_or_default());
         }
     }
     st.generation = meta.generation;

@@ -82,9 +82,9 @@ pub struct FlowStats {
 
 /// Sum of packets and bytes over a list of counters.
 pub fn total(stats: &[FlowStats]) -> (u64, u64) {
-    stats
-        .iter()
-        .fold((0, 0), |(p, b), s| (p + s.packets, b + s.bytes))
+    stats.iter().fold((0u64, 0u64), |(p, b), s| {
+        (p.saturating_add(s.packets), b.saturating_add(s.bytes))
+    })
 }
 
 /// A place flows can be installed in.

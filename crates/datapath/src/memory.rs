@@ -177,6 +177,22 @@ mod tests {
         s.parse().unwrap()
     }
 
+    #[test]
+    fn totals_of_absurd_kernel_counters_saturate() {
+        let flows = bgp_flows("up", "bgp", &[ip("192.0.2.1")], &[ip("192.0.2.2")]);
+        let stats: Vec<crate::FlowStats> = flows
+            .iter()
+            .take(2)
+            .map(|f| crate::FlowStats {
+                flow: f.clone(),
+                packets: u64::MAX,
+                bytes: u64::MAX - 1,
+            })
+            .collect();
+        assert_eq!(crate::total(&stats), (u64::MAX, u64::MAX));
+        assert_eq!(crate::total(&stats[..1]), (u64::MAX, u64::MAX - 1));
+    }
+
     #[tokio::test]
     async fn install_diff_counters_and_remove() {
         let dp = MemoryDatapath::new();

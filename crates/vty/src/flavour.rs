@@ -210,27 +210,27 @@ impl Flavour {
     /// `router bgp` yet) is an empty summary.
     pub fn parse_summary(&self, outputs: &[&str]) -> Result<BgpSummary, SummaryError> {
         let expected = self.summary_commands().len();
-        if outputs.len() != expected {
-            return Err(SummaryError::Outputs {
-                expected,
-                got: outputs.len(),
-            });
-        }
-        if self.json_status {
-            let text = outputs[0].trim();
-            if text.is_empty() {
-                return Ok(BgpSummary::default());
-            }
-            return Ok(BgpSummary::parse(text)?);
-        }
         let family = |t: &str| -> Result<_, TextSummaryError> {
             let f = crate::status_text::parse_family(t)?;
             Ok((!f.peers.is_empty()).then_some(f))
         };
-        Ok(BgpSummary {
-            ipv4_unicast: family(outputs[0])?,
-            ipv6_unicast: family(outputs[1])?,
-        })
+        match (self.json_status, outputs) {
+            (true, [json]) if expected == 1 => {
+                let text = json.trim();
+                if text.is_empty() {
+                    return Ok(BgpSummary::default());
+                }
+                Ok(BgpSummary::parse(text)?)
+            }
+            (false, [v4, v6]) if expected == 2 => Ok(BgpSummary {
+                ipv4_unicast: family(v4)?,
+                ipv6_unicast: family(v6)?,
+            }),
+            _ => Err(SummaryError::Outputs {
+                expected,
+                got: outputs.len(),
+            }),
+        }
     }
 
     /// The summary reports prefixes sent per peer (the text tables do not).
@@ -379,5 +379,18 @@ mod tests {
             })
         ));
         assert!(Flavour::FRR.parse_summary(&["% Unknown command"]).is_err());
+        for outputs in [&[][..], &["{}", "{}"][..]] {
+            assert!(matches!(
+                Flavour::FRR.parse_summary(outputs),
+                Err(SummaryError::Outputs { expected: 1, .. })
+            ));
+        }
+        assert!(matches!(
+            Flavour::QUAGGA.parse_summary(&[]),
+            Err(SummaryError::Outputs {
+                expected: 2,
+                got: 0
+            })
+        ));
     }
 }

@@ -154,11 +154,16 @@ pub fn scan_reply(
     }
     let mut line_start = from.max(echo_end);
     loop {
-        match match_prompt(&buf[line_start..], hostname) {
+        // A `from` past the bytes there are (not one this function returned for this buffer)
+        // waits for more bytes instead of slicing out of bounds.
+        let Some(line) = buf.get(line_start..) else {
+            return Scan::NeedMore { resume: line_start };
+        };
+        match match_prompt(line, hostname) {
             PromptMatch::Partial => return Scan::NeedMore { resume: line_start },
             PromptMatch::Complete { len, mode } => {
                 let after = line_start + len;
-                let rest = &buf[after..];
+                let rest = line.get(len..).unwrap_or_default();
                 let confirmed = match next_echo {
                     None if rest.is_empty() => Some(true),
                     None => None,
@@ -182,7 +187,7 @@ pub fn scan_reply(
             }
             PromptMatch::No => {}
         }
-        match buf[line_start..].iter().position(|&b| b == b'\n') {
+        match line.iter().position(|&b| b == b'\n') {
             Some(p) => line_start += p + 1,
             None => return Scan::NeedMore { resume: line_start },
         }
@@ -282,6 +287,27 @@ mod tests {
                 output: 8..22,
                 mode: Mode::Enable,
                 consumed: buf.len()
+            }
+        );
+    }
+
+    #[test]
+    fn resume_offset_past_the_buffer_waits_instead_of_panicking() {
+        let buf = b"show x\r\nline1\r\n";
+        assert_eq!(
+            scan_reply(buf, b"show x", None, "h", 500),
+            Scan::NeedMore { resume: 500 }
+        );
+        // Once the bytes reach the offset, scanning resumes from there.
+        let mut longer = buf.to_vec();
+        longer.resize(500, b'x');
+        longer.extend_from_slice(b"\nh# ");
+        assert_eq!(
+            scan_reply(&longer, b"show x", None, "h", 500),
+            Scan::Done {
+                output: 8..501,
+                mode: Mode::Enable,
+                consumed: 504
             }
         );
     }

@@ -133,7 +133,12 @@ fn uptime_secs(text: &str) -> Option<u64> {
             .map(|p| p.parse().ok())
             .collect::<Option<_>>()?;
         let [h, m, s] = parts[..] else { return None };
-        return Some(h * 3600 + m * 60 + s);
+        // Checked: the numbers come from bgpd's output, and an absurd hour count must be a parse
+        // failure rather than an overflow.
+        return h
+            .checked_mul(3600)?
+            .checked_add(m.checked_mul(60)?)?
+            .checked_add(s);
     }
     // Number-unit pairs: w(eeks), d(ays), h(ours), m(inutes).
     let mut total: u64 = 0;
@@ -229,6 +234,8 @@ Neighbor        V         AS MsgRcvd MsgSent   TblVer  InQ OutQ Up/Down  State/P
             "Neighbor V AS State/PfxRcd\n192.0.2.2 4 65002\n",
             "Neighbor V AS State/PfxRcd\nnot-an-address 4 1 1 1 0 0 0 never Active\n",
             "Neighbor V AS State/PfxRcd\n192.0.2.2 4 1 1 1 0 0 0 99:xx:00 1\n",
+            // An uptime whose seconds overflow u64 is refused, not wrapped (or a panic).
+            "Neighbor V AS State/PfxRcd\n192.0.2.2 4 1 1 1 0 0 0 18446744073709551615:00:00 1\n",
         ] {
             assert!(parse_family(bad).is_err(), "{bad}");
         }
@@ -243,5 +250,8 @@ Neighbor        V         AS MsgRcvd MsgSent   TblVer  InQ OutQ Up/Down  State/P
         assert_eq!(uptime_secs("1x"), None);
         assert_eq!(uptime_secs("12"), None);
         assert_eq!(uptime_secs("99999999999999999999w"), None);
+        assert_eq!(uptime_secs("18446744073709551615:00:00"), None);
+        assert_eq!(uptime_secs("00:18446744073709551615:00"), None);
+        assert_eq!(uptime_secs("5124095576030431:00:16"), None);
     }
 }

@@ -26,16 +26,22 @@ impl Header {
     /// Only the header bytes are read; the caller checks that the whole frame is there.
     pub fn decode(profile: Profile, buf: &[u8]) -> Result<Header, DecodeError> {
         let size = profile.header_size();
-        let Some(h) = buf.get(..size) else {
+        // length(2) marker version vrf-id(0, 2 or 4) command(2): header_size() is at least 6.
+        let Some(&[l0, l1, marker, version, ref rest @ ..]) = buf.get(..size) else {
             return Err(DecodeError::IncompleteHeader {
                 profile,
                 needed: size,
                 available: buf.len(),
             });
         };
-        let length = u16::from_be_bytes([h[0], h[1]]);
-        let marker = h[2];
-        let version = h[3];
+        let &[ref vrf_bytes @ .., c0, c1] = rest else {
+            return Err(DecodeError::IncompleteHeader {
+                profile,
+                needed: size,
+                available: buf.len(),
+            });
+        };
+        let length = u16::from_be_bytes([l0, l1]);
         if marker != profile.marker() {
             return Err(DecodeError::BadMarker {
                 profile,
@@ -51,11 +57,10 @@ impl Header {
             });
         }
         // The VRF id (0, 2 or 4 bytes, big-endian) sits between the version and the command.
-        let vrf_bytes = &h[4..size - 2];
         let vrf_id = vrf_bytes
             .iter()
             .fold(0u32, |acc, &b| (acc << 8) | u32::from(b));
-        let command = u16::from_be_bytes([h[size - 2], h[size - 1]]);
+        let command = u16::from_be_bytes([c0, c1]);
         if usize::from(length) < size {
             return Err(DecodeError::LengthTooSmall {
                 length: length.into(),
@@ -94,7 +99,7 @@ impl Header {
             return Err(EncodeError::VrfOutOfRange { vrf_id, profile });
         }
         let be = vrf_id.to_be_bytes();
-        dst.put_slice(&be[4 - size..]);
+        dst.put_slice(be.get(4usize.saturating_sub(size)..).unwrap_or_default());
         dst.put_u16(command);
         Ok(())
     }

@@ -628,7 +628,9 @@ impl TcDatapath {
                     .flows
                     .iter()
                     .filter(|f| f.group == gtag && f.tag == i.tag)
-                    .fold((0, 0), |(p, b), f| (p + f.packets, b + f.bytes));
+                    .fold((0u64, 0u64), |(p, b), f| {
+                        (p.saturating_add(f.packets), b.saturating_add(f.bytes))
+                    });
                 FlowStats {
                     flow: i.flow.clone(),
                     packets,

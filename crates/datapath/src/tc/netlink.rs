@@ -34,7 +34,8 @@ pub const ENODEV: i32 = libc::ENODEV;
 /// The errno of a kernel error reply, if that is what the error is.
 pub fn errno(e: &rtnetlink::Error) -> Option<i32> {
     match e {
-        rtnetlink::Error::NetlinkError(m) => m.code.map(|c| -c.get()),
+        // Saturating: a reply carrying i32::MIN must not overflow the negation.
+        rtnetlink::Error::NetlinkError(m) => m.code.map(|c| c.get().saturating_neg()),
         _ => None,
     }
 }
@@ -454,8 +455,12 @@ fn parse_node(f: &TcMessage) -> FilterNode {
                                         TcActionAttribute::Stats(stats) => {
                                             for s in stats {
                                                 if let TcStats2::Basic(b) = s {
-                                                    n.packets += u64::from(b.packets);
-                                                    n.bytes += b.bytes;
+                                                    // The kernel's counters, summed without
+                                                    // overflowing on absurd values.
+                                                    n.packets = n
+                                                        .packets
+                                                        .saturating_add(u64::from(b.packets));
+                                                    n.bytes = n.bytes.saturating_add(b.bytes);
                                                 }
                                             }
                                         }
@@ -472,4 +477,25 @@ fn parse_node(f: &TcMessage) -> FilterNode {
         }
     }
     n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rtnetlink::packet_core::ErrorMessage;
+
+    fn nack(code: i32) -> rtnetlink::Error {
+        let mut m = ErrorMessage::default();
+        m.code = std::num::NonZeroI32::new(code);
+        rtnetlink::Error::NetlinkError(m)
+    }
+
+    #[test]
+    fn errno_of_kernel_replies() {
+        assert_eq!(errno(&nack(-libc::ENOENT)), Some(ENOENT));
+        assert_eq!(errno(&nack(0)), None);
+        // A reply no kernel sends must not overflow the negation.
+        assert_eq!(errno(&nack(i32::MIN)), Some(i32::MAX));
+        assert_eq!(errno(&rtnetlink::Error::RequestFailed), None);
+    }
 }
