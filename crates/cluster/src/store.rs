@@ -208,21 +208,6 @@ impl Store {
         read_port_routes(&self.zk, port).await
     }
 
-    /// What is published of one port's routes, without the routes: `None` when nothing is.
-    /// A port's leader deletes its publication when it stops the port, so a publication by
-    /// another host when this one is assigned the port means that host died or was fenced
-    /// while leading it (a takeover).
-    pub async fn port_routes_meta(&self, port: &str) -> Result<Option<RoutesMeta>, ClusterError> {
-        check_port_name(port)?;
-        let path = self.zk.layout.routes_meta(port);
-        let Some(node) = self.zk.get(&path).await? else {
-            return Ok(None);
-        };
-        decode(&node.data)
-            .map(Some)
-            .map_err(|source| ClusterError::Document { path, source })
-    }
-
     /// A consistent-per-chunk snapshot of every port's published routes: port → (meta, routes).
     pub async fn routes(&self) -> Result<BTreeMap<String, (RoutesMeta, RouteTable)>, ClusterError> {
         let mut out = BTreeMap::new();

@@ -255,38 +255,6 @@ impl RemoteRoutes {
     }
 }
 
-/// Of the ports newly assigned to this host, those another host still publishes routes for: it
-/// died or was fenced while leading them (a leader that stops a port deletes its publication).
-/// Their providers keep our routes as a restarting speaker's, and only the restarted bgpd's F
-/// bit (`preserve-fw-state`) lets them keep them; a port started afresh leaves the F bit out,
-/// which spares bgpd the best-path deferral that comes with it. When the store cannot be read
-/// the ports are treated as taken over (hitless rather than fast).
-async fn taken_over(opts: &ClusterRunOptions, ports: &[&String]) -> Vec<String> {
-    if ports.is_empty() {
-        return Vec::new();
-    }
-    let all = || ports.iter().map(|p| p.to_string()).collect();
-    let store = match cluster::Store::connect(&opts.url, opts.session_timeout).await {
-        Ok(s) => s,
-        Err(e) => {
-            warn!(error = %e, "cannot read the store for earlier leaders; assuming takeovers");
-            return all();
-        }
-    };
-    let mut out = Vec::new();
-    for port in ports {
-        match store.port_routes_meta(port).await {
-            Ok(Some(meta)) if meta.host != opts.host_id => out.push(port.to_string()),
-            Ok(_) => {}
-            Err(e) => {
-                warn!(%port, error = %e, "cannot read the port's publication; assuming a takeover");
-                out.push(port.to_string());
-            }
-        }
-    }
-    out
-}
-
 /// The inverse of [`published`].
 fn route_paths(paths: &[PublishedPath]) -> Vec<RoutePath> {
     paths
@@ -346,6 +314,9 @@ pub async fn run<E: Effects>(opts: ClusterRunOptions, env: E) -> Result<(), Clus
     let sink = Arc::new(crate::watch::WatchSink::new(Arc::new(TeeSink::new(chain))));
     let mut handler = RoutingHandler::new(env, sink);
     let remote = RemoteRoutes::new(opts.url.clone(), opts.session_timeout);
+    // A port this host is assigned may be taken over from a host that died: its providers kept
+    // our routes as a restarting speaker's, and only the F bit lets them keep them.
+    handler.assume_restart(None);
     let (tx, mut requests) = mpsc::channel::<Pending>(16);
     // Served like `run` does (reloads do not exist here: the store drives the ports).
     let _metrics_server = match local.config.controller.metrics {
@@ -386,11 +357,6 @@ pub async fn run<E: Effects>(opts: ClusterRunOptions, env: E) -> Result<(), Clus
                 }
                 match assignment_config(&local, &a) {
                     Ok(config) => {
-                        let new: Vec<&String> = a.ports.keys().filter(|p| !running.contains(p)).collect();
-                        for port in taken_over(&opts, &new).await {
-                            info!(%port, "taking the port over from a host that led it: its bgpd restarts as a graceful restart (F bit)");
-                            handler.assume_restart(Some(&port));
-                        }
                         let report = handler.apply(&config).await;
                         info!(added = ?report.added, removed = ?report.removed, updated = ?report.updated, fenced = a.fenced, "assignment applied");
                         // Stopped ports may now be started elsewhere.

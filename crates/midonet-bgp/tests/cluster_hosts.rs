@@ -363,21 +363,6 @@ async fn three_hosts_four_ports_frr_and_bird_failover_without_two_bgpds() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     eprintln!("failover after kill -9 of h{victim} (session timeout {SESSION:?}): {took:?}");
-    // Each standby saw the dead host's publication and restarted the port's bgpd as a graceful
-    // restart (F bit); no port was treated so at the first start, when nobody had led it.
-    let takeover_of = |log: &str, name: &str| {
-        log.lines()
-            .any(|l| l.contains("taking the port over") && l.contains(&format!("port={name}")))
-    };
-    for (name, (standby, _)) in &took {
-        let log = running[*standby].log();
-        assert!(takeover_of(&log, name), "{name}: no takeover on h{standby}:\n{log}");
-    }
-    for (name, ..) in PORTS.iter().filter(|p| !took.contains_key(p.0)) {
-        for (i, h) in running.iter().enumerate() {
-            assert!(!takeover_of(&h.log(), name), "{name} was never taken over, yet h{i} says so");
-        }
-    }
     // Each standby announced its port's address from the same MAC.
     for (name, (standby, _)) in &took {
         let p = PORTS.iter().find(|p| p.0 == *name).unwrap();
