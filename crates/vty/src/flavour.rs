@@ -51,6 +51,10 @@ pub struct Flavour {
     as_path_list: &'static str,
     /// Access lists and AS-path access lists take `seq N` (FRR 7.4 and later; not Quagga).
     list_seq: bool,
+    /// bgpd re-applies a changed route-map, prefix-list or neighbor route-map binding to its
+    /// sessions itself (FRR, after its `route-map delay-timer`); Quagga only swaps the pointers
+    /// and needs a soft clear.
+    reapplies_policy: bool,
 }
 
 /// A configured feature a flavour cannot render, as `check-config` reports it.
@@ -84,6 +88,7 @@ impl Flavour {
         family_maximum_paths: true,
         as_path_list: "bgp as-path access-list",
         list_seq: true,
+        reapplies_policy: true,
     };
 
     /// Quagga 0.99.x–1.2 bgpd.
@@ -110,6 +115,9 @@ impl Flavour {
         // Quagga 1.2 spells it `ip as-path access-list NAME permit REGEX` (no `seq`).
         as_path_list: "ip as-path access-list",
         list_seq: false,
+        // Checked live: after `neighbor X route-map NAME out` or a changed prefix-list, Quagga
+        // 1.2.4 kept advertising the old set until `clear ip bgp X soft`.
+        reapplies_policy: false,
     };
 
     /// The suite's name (`FRR`, `Quagga`).
@@ -176,6 +184,30 @@ impl Flavour {
         } else {
             format!("access-list {name} permit {network}")
         }
+    }
+
+    /// The line (run in configuration mode) that makes bgpd re-apply its changed policy to
+    /// `neighbor` in `afi` unicast, both directions, without resetting the session: `None` when
+    /// bgpd does that itself. Quagga 1.2: `do clear ip bgp X soft` (IPv4 unicast; `*` for a
+    /// neighbor with an IPv6 address) and `do clear bgp ipv6 X soft` (IPv6 unicast); inbound it
+    /// sends a ROUTE-REFRESH. A neighbor not active in the family is accepted and untouched.
+    pub fn soft_refresh(
+        &self,
+        neighbor: std::net::IpAddr,
+        afi: crate::config::Afi,
+    ) -> Option<String> {
+        if self.reapplies_policy {
+            return None;
+        }
+        Some(match (afi, neighbor) {
+            (crate::config::Afi::Ipv4, std::net::IpAddr::V4(a)) => {
+                format!("do clear ip bgp {a} soft")
+            }
+            // `clear ip bgp` takes only IPv4 addresses (checked live: `% Unknown command`);
+            // every IPv4 unicast session is refreshed instead.
+            (crate::config::Afi::Ipv4, std::net::IpAddr::V6(_)) => "do clear ip bgp * soft".into(),
+            (crate::config::Afi::Ipv6, a) => format!("do clear bgp ipv6 {a} soft"),
+        })
     }
 
     /// The line removing AS-path access list `name`.

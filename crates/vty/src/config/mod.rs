@@ -9,6 +9,7 @@ pub mod announce;
 mod diff;
 pub mod gr;
 pub mod policy;
+mod refresh;
 pub mod values;
 
 use std::collections::{BTreeMap, BTreeSet};
