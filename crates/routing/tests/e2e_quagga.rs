@@ -109,7 +109,11 @@ connect_retry = 5
         sink.table
             .routes("p1")
             .get(&prefix.parse().unwrap())
-            .map(|p| p.iter().map(|p| p.gateway.unwrap()).collect::<Vec<IpAddr>>())
+            .map(|p| {
+                p.iter()
+                    .map(|p| p.gateway.unwrap())
+                    .collect::<Vec<IpAddr>>()
+            })
             .unwrap_or_default()
     };
     wait_port(&h, "p1", 90, "ECMP routes over both families", |s| {
@@ -122,7 +126,10 @@ connect_retry = 5
     v4.sort();
     assert_eq!(
         v4,
-        ["192.0.2.2".parse::<IpAddr>().unwrap(), "192.0.2.3".parse().unwrap()]
+        [
+            "192.0.2.2".parse::<IpAddr>().unwrap(),
+            "192.0.2.3".parse().unwrap()
+        ]
     );
     // The IPv6 next hops are the providers' link-local addresses (on-link, two distinct).
     let v6 = paths("2001:db8:1000::/48");
@@ -137,7 +144,10 @@ connect_retry = 5
         paths("198.51.100.0/24").len() == 1 && paths("2001:db8:1000::/48").len() == 1
     })
     .await;
-    assert_eq!(paths("198.51.100.0/24"), ["192.0.2.3".parse::<IpAddr>().unwrap()]);
+    assert_eq!(
+        paths("198.51.100.0/24"),
+        ["192.0.2.3".parse::<IpAddr>().unwrap()]
+    );
     assert_eq!(
         sink.withdrawals.load(std::sync::atomic::Ordering::SeqCst),
         withdrawn,
