@@ -2,17 +2,44 @@
 //! daemon: the controller detects `bgpd version 1.2.4`, serves it with the Zebra v3 profile,
 //! launches it with only the flags Quagga knows, renders the configuration for the Quagga
 //! flavour and reads peer status from its text tables — and sessions, routes, status, kill -9
-//! recovery, withdrawal and ECMP work as with FRR. The providers are the host's FRR bgpd.
+//! recovery, withdrawal and ECMP work as with FRR, and malformed frames on other connections
+//! to the port's zebra socket close only those connections. The providers are the host's FRR bgpd.
 //! Needs root, FRR and the Quagga build (skipped elsewhere, never under CI).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
+use std::io::{Read, Write};
 use std::net::IpAddr;
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Duration;
 
-use common::port::{lan, run_port, PortBgpd};
+use common::port::{lan, run_port, PortBgpd, PROVIDER_NETS};
 use common::*;
+
+/// Sends `bytes` on a new connection to the zebra socket `sock` (then half-closes it when
+/// asked) and expects the server to close the connection without answering.
+fn send_and_expect_close(sock: &Path, bytes: &[u8], half_close: bool) {
+    let mut s = UnixStream::connect(sock).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(bytes).unwrap();
+    if half_close {
+        s.shutdown(std::net::Shutdown::Write).unwrap();
+    }
+    let mut buf = [0u8; 64];
+    // EOF (or a reset), not a timeout.
+    match s.read(&mut buf) {
+        Ok(0) => {}
+        Ok(n) => panic!("server answered garbage with {n} bytes"),
+        Err(e) => assert!(
+            e.kind() != std::io::ErrorKind::WouldBlock && e.kind() != std::io::ErrorKind::TimedOut,
+            "server kept a malformed connection open: {e}"
+        ),
+    }
+}
 
 /// Graceful restart stays at its default (on, with preserve-fw-state, which Quagga lacks and
 /// the renderer leaves out); the status has no prefixes sent (Quagga's text tables).
@@ -27,6 +54,35 @@ async fn quagga_sessions_routes_status_kill9_and_withdraw() {
     };
     let lab = Lab::new();
     let run = run_port(&lab, &bgpd, &host_bgpd).await;
+
+    // Garbage, a truncated and an oversized frame (Zebra v3 headers: marker 255, version 3)
+    // on other connections to the port's zebra socket, while Quagga's bgpd is connected: each
+    // is closed by the server; bgpd's connection, sessions and routes stay.
+    let sock = lab.run_path().join("zebra-p1.sock");
+    let withdrawn = run.sink.withdrawals.load(Ordering::SeqCst);
+    tokio::task::block_in_place(|| {
+        send_and_expect_close(&sock, b"\xde\xad\xbe\xef garbage garbage garbage", false);
+        // A header announcing 100 bytes, then EOF after 20.
+        let mut truncated = vec![0, 100, 255, 3, 0, 0, 0, 1];
+        truncated.extend_from_slice(&[0u8; 12]);
+        send_and_expect_close(&sock, &truncated, true);
+        // A header announcing 65535 bytes (more than any Zebra frame).
+        send_and_expect_close(&sock, &[0xff, 0xff, 255, 3, 0, 0, 0, 1], false);
+    });
+    // bgpd's own connection would drop within a status interval (1 s) if the server had
+    // closed it, taking its routes with it: watched for 3 s.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    while tokio::time::Instant::now() < deadline {
+        let s = run.h.status().await.remove(0);
+        assert!(
+            s.zebra_connected && established(&s, 2) && s.bgpd_pid == run.status.bgpd_pid,
+            "a malformed connection disturbed bgpd: {s:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(run.sink.withdrawals.load(Ordering::SeqCst), withdrawn);
+    assert!(has_routes(&run.sink.table, "p1", &PROVIDER_NETS));
+
     // kill -9: the supervisor restarts Quagga's bgpd, the sessions and routes come back.
     run.kill9_and_recover().await;
     run.provider_withdraws_one().await;
@@ -134,7 +190,7 @@ connect_retry = 5
     // The IPv6 next hops are the providers' link-local addresses (on-link, two distinct).
     let v6 = paths("2001:db8:1000::/48");
     assert!(v6.iter().all(IpAddr::is_ipv6) && v6[0] != v6[1], "{v6:?}");
-    let withdrawn = sink.withdrawals.load(std::sync::atomic::Ordering::SeqCst);
+    let withdrawn = sink.withdrawals.load(Ordering::SeqCst);
 
     // One provider goes away: each route shrinks to one path (after the hold time), not
     // withdrawn.
@@ -149,7 +205,7 @@ connect_retry = 5
         ["192.0.2.3".parse::<IpAddr>().unwrap()]
     );
     assert_eq!(
-        sink.withdrawals.load(std::sync::atomic::Ordering::SeqCst),
+        sink.withdrawals.load(Ordering::SeqCst),
         withdrawn,
         "a route was withdrawn instead of shrinking"
     );

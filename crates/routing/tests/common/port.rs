@@ -182,8 +182,10 @@ pub async fn run_port(lab: &Lab, bgpd: &PortBgpd, host_bgpd: &Path) -> PortRun {
             .and_then(|p| p.prefixes_received)
     };
     let s = wait_port(&h, "p1", 90, "both sessions up and all routes", |s| {
+        // The status's installed count is sampled with the peers (it may lag the sink).
         established(s, 2)
             && has_routes(&sink.table, "p1", &PROVIDER_NETS)
+            && installed(s) == PROVIDER_NETS.len() as u64
             && received(s, false) == Some(1)
             && received(s, true) == Some(2)
     })
