@@ -93,6 +93,19 @@ fn check_config_names_what_a_quagga_port_cannot_do() {
         let (out, err) = text(&o);
         assert!(o.status.success(), "{out}{err}");
         assert!(!err.contains("cannot do"), "{err}");
+        // Communities Quagga refuses (`% Malformed communities attribute`) are named.
+        let conf = format!(
+            "{}[port.peer.export]\ncommunities = [\"65001:7\", \"blackhole\"]\n",
+            std::fs::read_to_string(&f).unwrap()
+        );
+        std::fs::write(&f, conf).unwrap();
+        let o = bin().arg("check-config").arg(&f).output().unwrap();
+        let (out, err) = text(&o);
+        assert!(o.status.success(), "{out}{err}");
+        assert!(
+            err.contains("cannot do communities no-peer, blackhole, graceful-shutdown"),
+            "{err}"
+        );
     }
 }
 

@@ -3,15 +3,15 @@
 //!
 //! Quagga differs from FRR where tests notice: it has no `--vty_socket` and no vtysh here (the
 //! build leaves vtysh out), so [`TestQuagga::vty`] logs in over the TCP Vty with the config's
-//! `password`; and it has no `-Z`, so a bgpd without zebra is pointed at a socket that does not
-//! exist (it retries it harmlessly). Like [`crate::lab::TestBgpd`] it is killed (SIGKILL) and
+//! `password`, through the project's Vty client; and it has no `-Z`, so a bgpd without zebra is
+//! pointed at a socket that does not exist (it retries it harmlessly). Like [`crate::lab::TestBgpd`] it is killed (SIGKILL) and
 //! its files are removed on drop.
 
-use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::lab::{wait_until, TestNs};
 use crate::{require_root, skip, unique_name};
@@ -158,37 +158,41 @@ impl TestQuagga {
         std::fs::read_to_string(self.dir.join("bgpd.out")).unwrap_or_default()
     }
 
-    /// Logs in over the TCP Vty, enters enable mode and runs `cmds` in order; returns what they
-    /// printed (telnet negotiation and prompts removed). Configuration commands need
-    /// `"configure terminal"` first, as typed at a terminal.
+    /// Logs in over the TCP Vty with the project's Vty client (`vty::Vty`: login, enable,
+    /// `terminal length 0`) and runs `cmds` in order; returns what they printed, one after
+    /// the other (echo and prompts removed; error lines are output too, not failures).
+    /// Configuration commands need `"configure terminal"` first, as typed at a terminal.
+    ///
+    /// The client is async: it runs on a current-thread runtime of its own, on a scoped thread
+    /// (so this may be called from anywhere, a tokio worker included).
     pub fn vty(&self, cmds: &[&str]) -> io::Result<String> {
-        let mut s =
+        let stream =
             crate::lab::connect_tcp_in(&self.ns_name, self.opts.vty_addr, Duration::from_secs(2))?;
-        s.set_read_timeout(Some(Duration::from_millis(200)))?;
-        let mut buf = Vec::new();
-        read_until(&mut s, &mut buf, |t| t.ends_with("Password: "))?;
-        s.write_all(format!("{}\n", self.opts.password).as_bytes())?;
-        buf.clear();
-        read_until(&mut s, &mut buf, is_prompt)?;
-        let mut out = String::new();
-        for cmd in ["terminal length 0", "enable"].iter().chain(cmds) {
-            s.write_all(format!("{cmd}\n").as_bytes())?;
-            buf.clear();
-            read_until(&mut s, &mut buf, is_prompt)?;
-            if cmds.contains(cmd) {
-                let text = printable(&buf);
-                // Drop the echoed command line and the final prompt line.
-                let body = text
-                    .split_once('\n')
-                    .map(|(_, rest)| rest)
-                    .unwrap_or_default();
-                let body = body.rsplit_once('\n').map(|(b, _)| b).unwrap_or_default();
-                out.push_str(body);
-                out.push('\n');
-            }
-        }
-        let _ = s.write_all(b"exit\n");
-        Ok(out)
+        stream.set_nonblocking(true)?;
+        let mut opts = vty::VtyOptions::default();
+        opts.password = Some(self.opts.password.clone());
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()?;
+                    rt.block_on(async {
+                        let stream = tokio::net::TcpStream::from_std(stream)?;
+                        let mut v = vty::Vty::login(stream, &opts)
+                            .await
+                            .map_err(io::Error::other)?;
+                        let mut out = String::new();
+                        for cmd in cmds {
+                            out.push_str(&v.exec_raw(cmd).await.map_err(io::Error::other)?);
+                        }
+                        let _ = v.close().await;
+                        Ok(out)
+                    })
+                })
+                .join()
+                .map_err(|_| io::Error::other("the Vty thread panicked"))?
+        })
     }
 
     /// Polls `vty cmd` until `pred(output)` holds or `timeout` passes; returns the last output
@@ -228,102 +232,5 @@ impl Drop for TestQuagga {
     fn drop(&mut self) {
         self.kill();
         let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// The text of `raw` without telnet commands (IAC sequences), carriage returns and NULs.
-fn printable(raw: &[u8]) -> String {
-    const IAC: u8 = 255;
-    const SB: u8 = 250;
-    const SE: u8 = 240;
-    let mut out = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while i < raw.len() {
-        match raw[i] {
-            IAC => match raw.get(i + 1) {
-                Some(&SB) => {
-                    // Subnegotiation: up to IAC SE.
-                    i += 2;
-                    while i + 1 < raw.len() && !(raw[i] == IAC && raw[i + 1] == SE) {
-                        i += 1;
-                    }
-                    i += 2;
-                }
-                Some(&IAC) => {
-                    out.push(IAC);
-                    i += 2;
-                }
-                Some(c) if (251..=254).contains(c) => i += 3,
-                _ => i += 2,
-            },
-            b'\r' | 0 => i += 1,
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// A Vty prompt ends the output: `host> ` or `host# ` (or a config mode's `host(config)# `)
-/// at the start of the last line.
-fn is_prompt(text: &str) -> bool {
-    let last = text.rsplit('\n').next().unwrap_or(text);
-    match last.strip_suffix("> ").or_else(|| last.strip_suffix("# ")) {
-        Some(head) => !head.is_empty() && !head.contains(char::is_whitespace),
-        None => false,
-    }
-}
-
-/// Reads from `s` into `buf` until `done(printable text)` holds; fails after 5 s.
-fn read_until(s: &mut TcpStream, buf: &mut Vec<u8>, done: impl Fn(&str) -> bool) -> io::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let mut chunk = [0u8; 4096];
-    loop {
-        if done(&printable(buf)) {
-            return Ok(());
-        }
-        if Instant::now() >= deadline {
-            return Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                format!("no prompt from the Vty; got {:?}", printable(buf)),
-            ));
-        }
-        match s.read(&mut chunk) {
-            Ok(0) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    format!("the Vty closed; got {:?}", printable(buf)),
-                ))
-            }
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) => {}
-            Err(e) => return Err(e),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn telnet_commands_and_carriage_returns_are_removed() {
-        let raw = b"\xff\xfb\x01\xff\xfb\x03\xff\xfe\x22\xff\xfa\x1f\x00\x50\xff\xf0\r\nHello\r\n\r\nPassword: ";
-        assert_eq!(printable(raw), "\nHello\n\nPassword: ");
-    }
-
-    #[test]
-    fn prompts_are_recognised_on_the_last_line_only() {
-        assert!(is_prompt("show version\nq1> "));
-        assert!(is_prompt("x\nq1(config-router)# "));
-        assert!(!is_prompt("q1> \nmore output"));
-        assert!(!is_prompt("Neighbor        V    AS MsgRcvd"));
-        assert!(!is_prompt("a line > "));
     }
 }

@@ -51,6 +51,15 @@ pub struct Flavour {
     as_path_list: &'static str,
     /// Access lists and AS-path access lists take `seq N` (FRR 7.4 and later; not Quagga).
     list_seq: bool,
+    /// bgpd re-applies a changed route-map, prefix-list or neighbor route-map binding to its
+    /// sessions itself (FRR, after its `route-map delay-timer`); Quagga only swaps the pointers
+    /// and needs a soft clear.
+    reapplies_policy: bool,
+    /// The highest prefix-list sequence number bgpd stores as typed.
+    max_list_seq: u32,
+    /// `set community` takes `no-peer`, `blackhole` and `graceful-shutdown` (FRR; Quagga 1.2
+    /// answers `% Malformed communities attribute`, checked live).
+    newer_communities: bool,
 }
 
 /// A configured feature a flavour cannot render, as `check-config` reports it.
@@ -84,6 +93,9 @@ impl Flavour {
         family_maximum_paths: true,
         as_path_list: "bgp as-path access-list",
         list_seq: true,
+        reapplies_policy: true,
+        max_list_seq: u32::MAX,
+        newer_communities: true,
     };
 
     /// Quagga 0.99.x–1.2 bgpd.
@@ -110,6 +122,14 @@ impl Flavour {
         // Quagga 1.2 spells it `ip as-path access-list NAME permit REGEX` (no `seq`).
         as_path_list: "ip as-path access-list",
         list_seq: false,
+        // Checked live: after `neighbor X route-map NAME out` or a changed prefix-list, Quagga
+        // 1.2.4 kept advertising the old set until `clear ip bgp X soft`.
+        reapplies_policy: false,
+        // Quagga reads `seq <1-4294967295>` with atoi: checked live, `seq 4294967295` became
+        // -1 (no number: the next free one, so a later `seq 10` replaced it) and
+        // `seq 2147483648` became -2147483648 (first).
+        max_list_seq: i32::MAX as u32,
+        newer_communities: false,
     };
 
     /// The suite's name (`FRR`, `Quagga`).
@@ -189,6 +209,42 @@ impl Flavour {
         } else {
             format!("access-list {name} permit {network}")
         }
+    }
+
+    /// The line (run in configuration mode) that makes bgpd re-apply its changed policy to
+    /// `neighbor` in `afi` unicast, both directions, without resetting the session: `None` when
+    /// bgpd does that itself. Quagga 1.2: `do clear ip bgp X soft` (IPv4 unicast; `*` for a
+    /// neighbor with an IPv6 address) and `do clear bgp ipv6 X soft` (IPv6 unicast); inbound it
+    /// sends a ROUTE-REFRESH. A neighbor not active in the family is accepted and untouched.
+    pub fn soft_refresh(
+        &self,
+        neighbor: std::net::IpAddr,
+        afi: crate::config::Afi,
+    ) -> Option<String> {
+        if self.reapplies_policy {
+            return None;
+        }
+        Some(match (afi, neighbor) {
+            (crate::config::Afi::Ipv4, std::net::IpAddr::V4(a)) => {
+                format!("do clear ip bgp {a} soft")
+            }
+            // `clear ip bgp` takes only IPv4 addresses (checked live: `% Unknown command`);
+            // every IPv4 unicast session is refreshed instead.
+            (crate::config::Afi::Ipv4, std::net::IpAddr::V6(_)) => "do clear ip bgp * soft".into(),
+            (crate::config::Afi::Ipv6, a) => format!("do clear bgp ipv6 {a} soft"),
+        })
+    }
+
+    /// The sequence number of a prefix-list's default entry (`permit|deny any`, after every
+    /// other entry): the highest one bgpd stores as typed.
+    pub fn prefix_list_default_seq(&self) -> u32 {
+        self.max_list_seq
+    }
+
+    /// `set community` takes `c`.
+    pub fn has_community(&self, c: crate::config::Community) -> bool {
+        use crate::config::Community as C;
+        self.newer_communities || !matches!(c, C::NoPeer | C::Blackhole | C::GracefulShutdown)
     }
 
     /// The line removing AS-path access list `name`.
@@ -276,6 +332,19 @@ impl Flavour {
                 consequence: "bgpd installs one path per prefix (no ECMP)",
             });
         }
+        let unknown_community = cfg.policies.route_maps.values().any(|rm| {
+            rm.values().any(|e| {
+                e.communities
+                    .as_ref()
+                    .is_some_and(|c| c.values.iter().any(|v| !self.has_community(*v)))
+            })
+        });
+        if unknown_community {
+            out.push(Unsupported {
+                feature: "communities no-peer, blackhole, graceful-shutdown",
+                consequence: "left out of the routes' communities (the others are set)",
+            });
+        }
         if cfg.debug.iter().any(|d| self.debug_keyword(*d).is_none()) {
             out.push(Unsupported {
                 feature: "debug (nht, update-groups)",
@@ -353,6 +422,87 @@ mod tests {
         );
         assert!(!Flavour::QUAGGA.has_vty_socket_option());
         assert!(!Flavour::QUAGGA.has_json_status());
+    }
+
+    #[test]
+    fn quagga_leaves_out_the_communities_it_does_not_know_and_says_so() {
+        use crate::config::policy::{PolicyName, RouteMap, RouteMapEntry, SetCommunities};
+        use crate::config::{diff_for, Community};
+        let old = cfg();
+        let mut c = cfg();
+        let entry = RouteMapEntry {
+            communities: Some(SetCommunities {
+                values: vec![Community::Value(65001, 7), Community::Blackhole],
+                additive: true,
+            }),
+            ..RouteMapEntry::default()
+        };
+        c.policies.route_maps.insert(
+            PolicyName::new("OUT").unwrap(),
+            RouteMap::from([(10, entry)]),
+        );
+        let u = Flavour::QUAGGA.unsupported(&c);
+        assert_eq!(u.len(), 1, "{u:?}");
+        assert!(u[0].feature.contains("blackhole"), "{u:?}");
+        assert!(Flavour::FRR.unsupported(&c).is_empty());
+        let set = |fl: &Flavour| {
+            diff_for(&old, &c, fl)
+                .iter()
+                .map(|cmd| cmd.line().to_owned())
+                .filter(|l| l.starts_with("set community"))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(set(&Flavour::QUAGGA), ["set community 65001:7 additive"]);
+        assert_eq!(
+            set(&Flavour::FRR),
+            ["set community 65001:7 blackhole additive"]
+        );
+        // Nothing left: no `set community` line at all.
+        let mut only = c.clone();
+        let rm = only
+            .policies
+            .route_maps
+            .get_mut(&PolicyName::new("OUT").unwrap())
+            .unwrap();
+        rm.get_mut(&10).unwrap().communities = Some(SetCommunities {
+            values: vec![Community::NoPeer],
+            additive: false,
+        });
+        assert!(set_lines(&diff_for(&old, &only, &Flavour::QUAGGA)).is_empty());
+    }
+
+    fn set_lines(cmds: &[crate::config::Command]) -> Vec<String> {
+        cmds.iter()
+            .map(|c| c.line().to_owned())
+            .filter(|l| l.starts_with("set community"))
+            .collect()
+    }
+
+    #[test]
+    fn quagga_prefix_lists_end_at_the_highest_sequence_it_stores() {
+        use crate::config::policy::{Action, PolicyName, PrefixList};
+        use crate::config::{diff_for, Afi};
+        let old = cfg();
+        let mut c = cfg();
+        c.policies.prefix_lists.insert(
+            (Afi::Ipv4, PolicyName::new("PL").unwrap()),
+            PrefixList::new(Afi::Ipv4, Vec::new(), Action::Deny).unwrap(),
+        );
+        let lines = |fl: &Flavour| -> Vec<String> {
+            diff_for(&old, &c, fl)
+                .iter()
+                .map(|cmd| cmd.line().to_owned())
+                .filter(|l| l.contains("prefix-list"))
+                .collect()
+        };
+        assert_eq!(
+            lines(&Flavour::QUAGGA),
+            ["ip prefix-list PL seq 2147483647 deny any"]
+        );
+        assert_eq!(
+            lines(&Flavour::FRR),
+            ["ip prefix-list PL seq 4294967295 deny any"]
+        );
     }
 
     #[test]

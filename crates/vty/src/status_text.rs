@@ -97,6 +97,13 @@ fn parse_row(cols: &[&str]) -> Option<(String, PeerSummary)> {
         return None;
     }
     let number = |s: &str| s.parse::<u64>().ok();
+    // `Idle (Admin)`, `Idle (PfxCt)`: the word in parentheses is what FRR's JSON calls
+    // `peerState`.
+    let peer_state = state
+        .get(1)
+        .and_then(|w| w.strip_prefix('('))
+        .and_then(|w| w.strip_suffix(')'))
+        .map(str::to_owned);
     let (state, pfx_rcd) = match state {
         [n] if number(n).is_some() => (PeerState::Established, number(n)?),
         words => (PeerState::parse(&words.join(" ")), 0),
@@ -113,7 +120,7 @@ fn parse_row(cols: &[&str]) -> Option<(String, PeerSummary)> {
         pfx_rcd,
         pfx_snt: 0,
         state,
-        peer_state: None,
+        peer_state,
         connections_established: 0,
         connections_dropped: 0,
         desc: None,
@@ -192,6 +199,22 @@ Neighbor        V         AS MsgRcvd MsgSent   TblVer  InQ OutQ Up/Down  State/P
 2001:db8:ffff::1234
                 4 65002      12      14        0    0    0 1d02h03m        2
 ";
+
+    #[test]
+    fn the_word_in_parentheses_is_the_peer_state() {
+        // A session torn down by `maximum-prefix` (Quagga prints ` Idle (PfxCt)` while the
+        // overflow flag is set; the rest of the row as a live one).
+        let text = "Neighbor        V         AS MsgRcvd MsgSent   TblVer  InQ OutQ Up/Down  State/PfxRcd\n\
+            2001:db8::3     4 65003       9       9        0    0    0 00:00:03 Idle (PfxCt)\n\
+            192.0.2.3       4 65003       0       0        0    0    0 never    Active\n";
+        let s = parse_family(text).unwrap();
+        let p = &s.peers["2001:db8::3"];
+        assert_eq!(p.state, PeerState::Idle);
+        assert_eq!(p.peer_state.as_deref(), Some("PfxCt"));
+        assert_eq!(s.peers["192.0.2.3"].peer_state, None);
+        let s = parse_family(V4).unwrap();
+        assert_eq!(s.peers["192.0.2.3"].peer_state.as_deref(), Some("Admin"));
+    }
 
     #[test]
     fn quagga_rows_parse_established_and_not() {

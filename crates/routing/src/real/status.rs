@@ -35,7 +35,10 @@ pub fn parse_summary(
                 uptime_secs: Some(p.peer_uptime_msec / 1000),
                 prefixes_received: Some(0),
                 prefixes_sent: sent_known.then_some(0),
-                last_reset: None,
+                // Quagga's text tables say `Idle (PfxCt)` and nothing more; FRR's reason from
+                // `show bgp neighbors json` (add_reset_reasons) replaces this.
+                last_reset: (p.peer_state.as_deref() == Some("PfxCt"))
+                    .then(|| "Maximum Number of Prefixes Reached".to_owned()),
                 routes_installed: None,
                 routes_refused: 0,
             });
@@ -100,6 +103,20 @@ mod tests {
         assert_eq!(p[1].prefixes_received, Some(2));
         assert_eq!(p[1].prefixes_sent, None);
         assert_eq!(p[1].remote_as, Some(65002));
+    }
+
+    #[test]
+    fn a_quagga_peer_over_its_prefix_limit_says_so() {
+        let v4 = "Neighbor        V         AS MsgRcvd MsgSent   TblVer  InQ OutQ Up/Down  State/PfxRcd\n\
+            192.0.2.2       4 65002       4       5        0    0    0 00:00:01 Idle (PfxCt)\n\
+            192.0.2.3       4 65003       4       5        0    0    0 never    Idle (Admin)\n";
+        let p = parse_summary(&vty::Flavour::QUAGGA, &[v4, ""]).unwrap();
+        assert_eq!(p[0].state, "Idle");
+        assert_eq!(
+            p[0].last_reset.as_deref(),
+            Some("Maximum Number of Prefixes Reached")
+        );
+        assert_eq!(p[1].last_reset, None);
     }
 
     #[test]

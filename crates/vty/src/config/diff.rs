@@ -107,6 +107,7 @@ pub fn diff_for(old: &BgpConfig, new: &BgpConfig, fl: &Flavour) -> Vec<Command> 
     }
     announce::remove(&old.network_route_maps, &new.network_route_maps, &mut out);
     super::policy::diff_after(&old.policies, &new.policies, &mut out, fl);
+    super::refresh::soft_refreshes(old, new, &mut out, fl);
     out
 }
 

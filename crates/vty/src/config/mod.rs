@@ -10,6 +10,7 @@ pub mod aspath;
 mod diff;
 pub mod gr;
 pub mod policy;
+mod refresh;
 pub mod values;
 
 use std::collections::{BTreeMap, BTreeSet};

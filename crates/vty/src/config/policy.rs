@@ -273,15 +273,16 @@ impl PrefixList {
         hit.map_or(self.default, |e| e.action) == Action::Permit
     }
 
-    /// Entry lines by sequence number (5, 10, …, then the default at [`Self::DEFAULT_SEQ`]).
-    fn by_seq(&self) -> BTreeMap<u32, String> {
+    /// Entry lines by sequence number (5, 10, …, then the default at `default_seq`: the
+    /// flavour's [`crate::Flavour::prefix_list_default_seq`], [`Self::DEFAULT_SEQ`] for FRR).
+    fn by_seq(&self, default_seq: u32) -> BTreeMap<u32, String> {
         let mut m: BTreeMap<u32, String> = self
             .entries
             .iter()
             .zip((1u32..).map(|i| i * 5))
             .map(|(e, seq)| (seq, e.words()))
             .collect();
-        m.insert(Self::DEFAULT_SEQ, format!("{} any", self.default.keyword()));
+        m.insert(default_seq, format!("{} any", self.default.keyword()));
         m
     }
 
@@ -456,6 +457,25 @@ impl RouteMapEntry {
         } else {
             Action::Permit
         }
+    }
+
+    /// [`Self::lines`] for bgpd flavour `fl`: communities it does not know are left out
+    /// ([`crate::Flavour::unsupported`] names them), and the `set community` line with them
+    /// when none is left.
+    fn lines_for(&self, fl: &crate::flavour::Flavour) -> BTreeMap<&'static str, String> {
+        if self
+            .communities
+            .as_ref()
+            .is_none_or(|c| c.values.iter().all(|v| fl.has_community(*v)))
+        {
+            return self.lines();
+        }
+        let mut e = self.clone();
+        e.communities = e.communities.and_then(|mut c| {
+            c.values.retain(|v| fl.has_community(*v));
+            (!c.values.is_empty()).then_some(c)
+        });
+        e.lines()
     }
 
     /// The `match`/`set` lines, each with a key naming its kind (for in-place diffs).
@@ -756,9 +776,10 @@ pub(super) fn diff_before(
     for (key, pl) in &new.prefix_lists {
         let (afi, name) = key;
         let kw = PrefixList::keyword(*afi);
-        let before = old.prefix_lists.get(key).map(PrefixList::by_seq);
+        let default_seq = fl.prefix_list_default_seq();
+        let before = old.prefix_lists.get(key).map(|l| l.by_seq(default_seq));
         let before = before.unwrap_or_default();
-        let after = pl.by_seq();
+        let after = pl.by_seq(default_seq);
         for (seq, line) in &before {
             if after.get(seq) != Some(line) {
                 out.push(Command::new(
@@ -791,10 +812,10 @@ pub(super) fn diff_before(
         for (seq, n) in rm {
             let node = Node::RouteMap(name.clone(), n.action(), *seq);
             let o_lines = match before.get(seq) {
-                Some(o) if o.action() == n.action() => o.lines(),
+                Some(o) if o.action() == n.action() => o.lines_for(fl),
                 _ => BTreeMap::new(),
             };
-            let n_lines = n.lines();
+            let n_lines = n.lines_for(fl);
             let fresh = before.get(seq).map(RouteMapEntry::action) != Some(n.action());
             for k in o_lines.keys() {
                 if !n_lines.contains_key(k) {
