@@ -12,7 +12,7 @@ use std::time::Duration;
 use super::port::{lan, PortBgpd};
 use super::*;
 
-const OURS: [&str; 2] = ["203.0.113.0/24", "2001:db8:100::/48"];
+pub const OURS: [&str; 2] = ["203.0.113.0/24", "2001:db8:100::/48"];
 const FROM_65002: [&str; 3] = ["198.51.100.0/26", "198.51.100.64/26", "2001:db8:2000::/48"];
 const FROM_65003: [&str; 3] = [
     "198.51.100.128/25",
@@ -21,7 +21,7 @@ const FROM_65003: [&str; 3] = [
 ];
 
 /// One `[[port.peer]]` with fast timers and `extra` (sub-tables) after its keys.
-fn peer(addr: &str, asn: u32, extra: &str) -> String {
+pub fn peer(addr: &str, asn: u32, extra: &str) -> String {
     format!(
         "[[port.peer]]\naddress = \"{addr}\"\nremote_as = {asn}\nkeepalive = 5\nhold_time = 15\nconnect_retry = 5\n{extra}\n"
     )
@@ -48,16 +48,16 @@ fn from_us(p: &Provider) -> BTreeSet<String> {
     s
 }
 
-fn has_all(set: &BTreeSet<String>, want: &[&str]) -> bool {
+pub fn has_all(set: &BTreeSet<String>, want: &[&str]) -> bool {
     want.iter().all(|w| set.contains(*w))
 }
 
-fn has_none(set: &BTreeSet<String>, unwanted: &[&str]) -> bool {
+pub fn has_none(set: &BTreeSet<String>, unwanted: &[&str]) -> bool {
     unwanted.iter().all(|w| !set.contains(*w))
 }
 
 /// How many times each of the provider's sessions with us was established.
-fn connections(p: &Provider) -> [u64; 2] {
+pub fn connections(p: &Provider) -> [u64; 2] {
     ["192.0.2.1", "2001:db8::1"].map(|a| {
         p.neighbor(a)["connectionsEstablished"]
             .as_u64()
