@@ -15,6 +15,9 @@ use routing::real::RealEffects;
 use routing::{Installed, PortStatus, RouteChange, RouteSink, RoutingHandler, TableSink};
 use testkit::lab::{veth_between, BgpdOptions, TestBgpd, TestNs};
 
+pub mod ports;
+pub use ports::dual_stack_port;
+
 /// A name prefix (7 lowercase letters/digits) unique to this process and call, so the
 /// controller's sweep never touches anything but this test's objects.
 pub fn unique_prefix() -> String {
