@@ -246,7 +246,9 @@ impl Flavour {
                     consequence: "bgpd clears the forwarding-state (F) bit, so a \
                                   graceful-restart helper drops our networks when the \
                                   restarted bgpd reconnects (and re-learns them from its \
-                                  updates): a bgpd restart is not hitless",
+                                  updates), and its Zebra v3 has no graceful-restart \
+                                  messages, so the routes it learned are withdrawn at once: \
+                                  a bgpd restart is not hitless",
                 });
             }
         }
