@@ -243,6 +243,10 @@ async fn bgpd_kill_9_is_hitless(bgpd: &Path, lab: &Lab, peer: Peer) {
         "peer's copy of A's network stayed stale"
     );
     events.drain_for(Duration::from_secs(3)).await;
+    // At least ten samples over the whole restart, however slowly the peer answers under load.
+    wait_until(Duration::from_secs(30), || {
+        sampler.samples.load(Ordering::Relaxed) >= 10
+    });
     let (misses, samples) = sampler.finish();
 
     let after = &events.seen[before..];
@@ -414,6 +418,9 @@ async fn bgpd_kill_9_with_gr_gobgp_peer_keeps_and_sweeps() {
         gobgp.log()
     );
     events.drain_for(Duration::from_secs(2)).await;
+    wait_until(Duration::from_secs(30), || {
+        sampler.samples.load(Ordering::Relaxed) >= 10
+    });
     let (misses, samples) = sampler.finish();
     assert_eq!(
         misses, 0,
