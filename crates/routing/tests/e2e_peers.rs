@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::ports::dual_stack_port;
 use common::*;
 use testkit::gobgp::TestGobgp;
 

@@ -24,6 +24,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::ports::dual_stack_port;
 use common::*;
 
 /// The provider's paths for `prefix`, as their `stale` marks (empty: no path).

@@ -6,6 +6,7 @@ mod common;
 
 use std::sync::Arc;
 
+use common::ports::dual_stack_port;
 use common::*;
 
 /// The shared dual-stack port, with a MAC and an MTU of its own.

@@ -16,7 +16,6 @@ use routing::{Installed, PortStatus, RouteChange, RouteSink, RoutingHandler, Tab
 use testkit::lab::{veth_between, BgpdOptions, TestBgpd, TestNs};
 
 pub mod ports;
-pub use ports::dual_stack_port;
 
 /// A name prefix (7 lowercase letters/digits) unique to this process and call, so the
 /// controller's sweep never touches anything but this test's objects.
