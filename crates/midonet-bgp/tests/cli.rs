@@ -72,6 +72,8 @@ fn check_config_names_what_a_quagga_port_cannot_do() {
             ),
             "{err}"
         );
+        // What `routing/tests/e2e_quagga_gr.rs` proves with the real daemons.
+        assert!(err.contains("a bgpd restart is not hitless"), "{err}");
         let o = bin()
             .args(["check-config", "--json"])
             .arg(&f)

@@ -1,61 +1,57 @@
 //! End to end with external peers we did not write: GoBGP (`gobgpd`) and BIRD 2 as the provider of a port,
 //! over IPv4 and IPv6 — sessions up, the provider's routes learned into the port's table, our
-//! networks learned by the provider, a withdrawal followed. The port's bgpd is the host's FRR.
+//! networks learned by the provider, a withdrawal followed — and GoBGP as the graceful-restart
+//! helper of a bgpd `kill -9`. The port's bgpd is the host's FRR.
 //! Needs root, FRR, GoBGP and BIRD (skipped elsewhere, never under CI).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use common::ports::dual_stack_port;
 use common::*;
 use testkit::gobgp::TestGobgp;
 
-const PORT: &str = r#"
-[[port]]
-name = "p1"
-uplink = "up1"
-address = "192.0.2.1/24"
-address6 = "2001:db8::1/64"
-local_as = 65001
-networks = ["203.0.113.0/24", "2001:db8:100::/48"]
-[[port.peer]]
-address = "192.0.2.2"
-remote_as = 65002
-keepalive = 5
-hold_time = 15
-connect_retry = 5
-[[port.peer]]
-address = "2001:db8::2"
-remote_as = 65002
-keepalive = 5
-hold_time = 15
-connect_retry = 5
-"#;
-
-/// GoBGP's configuration: AS 65002, one neighbor per family.
-const GOBGP_CONF: &str = r#"
+/// GoBGP's configuration: AS 65002, one neighbor per family; with `gr`, graceful restart on
+/// for each neighbor and its family (GoBGP's `[neighbors.graceful-restart.config]` and
+/// `[neighbors.afi-safis.mp-graceful-restart.config]`, docs/sources/graceful-restart.md), so
+/// it is the helper of our restarting bgpd.
+fn gobgp_conf(gr: bool) -> String {
+    let neighbor = |addr: &str, family: &str| {
+        let (gr_neighbor, gr_family) = if gr {
+            (
+                "  [neighbors.graceful-restart.config]\n    enabled = true\n",
+                "    [neighbors.afi-safis.mp-graceful-restart.config]\n      enabled = true\n",
+            )
+        } else {
+            ("", "")
+        };
+        format!(
+            r#"
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "{addr}"
+    peer-as = 65001
+{gr_neighbor}  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "{family}"
+{gr_family}"#
+        )
+    };
+    format!(
+        r#"
 [global.config]
   as = 65002
   router-id = "192.0.2.2"
   local-address-list = ["192.0.2.2", "2001:db8::2"]
-
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "192.0.2.1"
-    peer-as = 65001
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-unicast"
-
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "2001:db8::1"
-    peer-as = 65001
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv6-unicast"
-"#;
+{}{}"#,
+        neighbor("192.0.2.1", "ipv4-unicast"),
+        neighbor("2001:db8::1", "ipv6-unicast")
+    )
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gobgp_peer_ipv4_and_ipv6_routes_both_ways() {
@@ -68,7 +64,8 @@ async fn gobgp_peer_ipv4_and_ipv6_routes_both_ways() {
     };
     let lab = Lab::new();
     let ns = lab.provider_ns("up1", &["192.0.2.2/24", "2001:db8::2/64"]);
-    let gobgp = tokio::task::block_in_place(|| TestGobgp::start(&gobgpd, &ns, GOBGP_CONF)).unwrap();
+    let gobgp =
+        tokio::task::block_in_place(|| TestGobgp::start(&gobgpd, &ns, &gobgp_conf(false))).unwrap();
     let nets = ["198.51.100.0/24", "2001:db8:1000::/48"];
     tokio::task::block_in_place(|| {
         gobgp
@@ -81,7 +78,7 @@ async fn gobgp_peer_ipv4_and_ipv6_routes_both_ways() {
 
     let sink = Arc::new(CountingSink::default());
     let mut h = handler(sink.clone());
-    let cfg = config(&format!("{}{PORT}", lab.controller()));
+    let cfg = config(&format!("{}{}", lab.controller(), dual_stack_port("")));
     h.sweep(&cfg).await.unwrap();
     h.apply(&cfg).await;
 
@@ -128,6 +125,165 @@ async fn gobgp_peer_ipv4_and_ipv6_routes_both_ways() {
     assert!(leftovers(&lab).is_empty(), "{:?}", leftovers(&lab));
 }
 
+/// GoBGP's paths for `prefix` in its global RIB (`gobgp -j global rib -a AFI PREFIX`), as
+/// their `stale` marks: empty when GoBGP has no path for it.
+fn gobgp_paths(gobgp: &TestGobgp, prefix: &str) -> Vec<bool> {
+    let afi = if prefix.contains(':') { "ipv6" } else { "ipv4" };
+    gobgp
+        .gobgp(&["-j", "global", "rib", "-a", afi, prefix])
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| {
+            v[prefix]
+                .as_array()
+                .map(|ps| ps.iter().map(|p| p["stale"] == true).collect())
+        })
+        .unwrap_or_default()
+}
+
+/// bgpd `kill -9` with graceful restart (the port's default) and GoBGP 3.10 as the helper, over
+/// IPv4 and IPv6: GoBGP keeps both our networks through the restart (its RIB sampled every
+/// 100 ms, never without them), marks them stale while our bgpd is away, and clears the marks
+/// once the restarted bgpd has sent them again with its End-of-RIB; the sessions are
+/// Established again within 8 s (GoBGP itself refuses connections for its fixed 5 s idle hold
+/// after a session loss); the port's sink sees no withdraw of GoBGP's routes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gobgp_gr_helper_keeps_our_networks_over_bgpd_kill_9() {
+    let test = "gobgp_gr_helper_keeps_our_networks_over_bgpd_kill_9";
+    let Some(gobgpd) = testkit::gobgp::require_gobgpd(test) else {
+        return;
+    };
+    let Some(_bgpd) = testkit::require_bgpd(test) else {
+        return;
+    };
+    let lab = Lab::new();
+    let ns = lab.provider_ns("up1", &["192.0.2.2/24", "2001:db8::2/64"]);
+    let gobgp = Arc::new(
+        tokio::task::block_in_place(|| TestGobgp::start(&gobgpd, &ns, &gobgp_conf(true))).unwrap(),
+    );
+    let theirs = ["198.51.100.0/24", "2001:db8:1000::/48"];
+    let ours = ["203.0.113.0/24", "2001:db8:100::/48"];
+    tokio::task::block_in_place(|| {
+        for n in theirs {
+            let afi = if n.contains(':') { "ipv6" } else { "ipv4" };
+            gobgp
+                .gobgp(&["global", "rib", "add", "-a", afi, n])
+                .unwrap();
+        }
+    });
+
+    let sink = Arc::new(CountingSink::default());
+    let mut h = handler(sink.clone());
+    // After a session drops GoBGP's FSM idles for a fixed 5 s (its idle hold time, not
+    // configurable) and closes every connection it accepts meanwhile — the restarted bgpd's
+    // first attempts, ~2 s after the kill. Our bgpd retries every second instead of every 5 s,
+    // so the session is back as soon as GoBGP listens again (~6 s after the kill, not 5).
+    let port = dual_stack_port("").replace("connect_retry = 5", "connect_retry = 1");
+    let cfg = config(&format!("{}{port}", lab.controller()));
+    h.sweep(&cfg).await.unwrap();
+    h.apply(&cfg).await;
+    let s = wait_port(&h, "p1", 90, "both GoBGP sessions up and its routes", |s| {
+        established(s, 2) && has_routes(&sink.table, "p1", &theirs)
+    })
+    .await;
+    let fresh = |g: &TestGobgp| {
+        ours.iter().all(|n| {
+            let paths = gobgp_paths(g, n);
+            !paths.is_empty() && paths.iter().all(|stale| !stale)
+        })
+    };
+    assert!(
+        wait_blocking(60, || fresh(&gobgp)).await,
+        "GoBGP did not learn our networks:\n{}",
+        gobgp.log()
+    );
+    // GoBGP negotiated graceful restart with our bgpd (its view of the remote capability).
+    for peer in ["192.0.2.1", "2001:db8::1"] {
+        let n = gobgp.gobgp(&["neighbor", peer]).unwrap();
+        assert!(
+            n.lines()
+                .any(|l| l.contains("graceful-restart:") && l.contains("advertised and received")),
+            "{n}"
+        );
+    }
+
+    let pid = s.bgpd_pid.unwrap();
+    let withdrawn = sink.withdrawals.load(Ordering::SeqCst);
+    let stale_seen = Arc::new(AtomicBool::new(false));
+    let sampler = {
+        let (g, stale_seen) = (gobgp.clone(), stale_seen.clone());
+        Sampler::start(move || {
+            ours.iter().all(|n| {
+                let paths = gobgp_paths(&g, n);
+                if paths.iter().any(|stale| *stale) {
+                    stale_seen.store(true, Ordering::Relaxed);
+                }
+                !paths.is_empty()
+            })
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let killed = Instant::now();
+    // SAFETY: kill(2) on the pid of the bgpd this test's controller started; no memory is touched.
+    assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGKILL) }, 0);
+    // Established again, as GoBGP sees it (it notices the drop at once: the kernel resets the
+    // dead bgpd's connections).
+    let gobgp_up = |g: &TestGobgp| {
+        ["192.0.2.1", "2001:db8::1"].iter().all(|peer| {
+            g.gobgp(&["neighbor", peer])
+                .is_ok_and(|n| n.contains("BGP state = ESTABLISHED"))
+        })
+    };
+    assert!(
+        wait_blocking(10, || !gobgp_up(&gobgp)).await,
+        "GoBGP never saw the sessions drop"
+    );
+    assert!(
+        wait_blocking(60, || gobgp_up(&gobgp)).await,
+        "the sessions did not come back:\n{}",
+        gobgp.log()
+    );
+    let up_after = killed.elapsed();
+    wait_port(&h, "p1", 60, "Established again", |s| {
+        s.bgpd_pid.is_some_and(|p| p != pid) && established(s, 2)
+    })
+    .await;
+    // The helper's sweep: after the restarted bgpd's End-of-RIB nothing of ours is stale.
+    assert!(
+        wait_blocking(60, || fresh(&gobgp)).await,
+        "GoBGP's copies of our networks stayed stale: {:?}\n{}",
+        ours.map(|n| gobgp_paths(&gobgp, n)),
+        gobgp.log()
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let enough = sampler.samples.clone();
+    wait_blocking(30, || enough.load(Ordering::Relaxed) >= 10).await;
+    let (misses, samples) = sampler.finish();
+    let withdrawals = sink.withdrawals.load(Ordering::SeqCst) - withdrawn;
+
+    assert_eq!(
+        misses, 0,
+        "GoBGP lacked our networks in {misses} of {samples} samples"
+    );
+    assert!(samples >= 10, "only {samples} samples");
+    assert!(
+        stale_seen.load(Ordering::Relaxed),
+        "GoBGP never marked our networks stale: the helper procedure did not run"
+    );
+    assert_eq!(withdrawals, 0, "the sink saw {withdrawals} withdraw(s)");
+    assert!(has_routes(&sink.table, "p1", &theirs));
+    assert!(
+        up_after <= Duration::from_secs(8),
+        "Established again {up_after:?} after the kill (GoBGP's idle hold is 5 s); GoBGP's log:\n{}",
+        gobgp.log()
+    );
+    eprintln!(
+        "GoBGP helper: Established again {up_after:?} after kill -9; {samples} samples, 0 misses, 0 withdraws"
+    );
+    h.shutdown().await;
+    assert!(leftovers(&lab).is_empty(), "{:?}", leftovers(&lab));
+}
+
 /// BIRD 2's configuration: AS 65002, one session per family, a static route each to announce.
 const BIRD_CONF: &str = r#"
 router id 192.0.2.2;
@@ -163,7 +319,7 @@ async fn bird_peer_ipv4_and_ipv6_routes_both_ways() {
 
     let sink = Arc::new(CountingSink::default());
     let mut h = handler(sink.clone());
-    let cfg = config(&format!("{}{PORT}", lab.controller()));
+    let cfg = config(&format!("{}{}", lab.controller(), dual_stack_port("")));
     h.sweep(&cfg).await.unwrap();
     h.apply(&cfg).await;
 

@@ -6,31 +6,13 @@ mod common;
 
 use std::sync::Arc;
 
+use common::ports::dual_stack_port;
 use common::*;
 
-const PORT: &str = r#"
-[[port]]
-name = "p1"
-uplink = "up1"
-address = "192.0.2.1/24"
-address6 = "2001:db8::1/64"
-mac = "02:00:5e:00:53:01"
-mtu = 1400
-local_as = 65001
-networks = ["203.0.113.0/24", "2001:db8:100::/48"]
-[[port.peer]]
-address = "192.0.2.2"
-remote_as = 65002
-keepalive = 5
-hold_time = 15
-connect_retry = 5
-[[port.peer]]
-address = "2001:db8::2"
-remote_as = 65002
-keepalive = 5
-hold_time = 15
-connect_retry = 5
-"#;
+/// The shared dual-stack port, with a MAC and an MTU of its own.
+fn port() -> String {
+    dual_stack_port("mac = \"02:00:5e:00:53:01\"\nmtu = 1400")
+}
 
 /// Gaps 4, 5, 9, 10 and 8: FRR 8.4 over ZAPI v6, IPv6 peers and routes, parsed per-peer status,
 /// real prefix lengths and MTU, more than 200 learned routes.
@@ -60,7 +42,7 @@ async fn ipv4_and_ipv6_sessions_routes_both_ways_status_and_clean_shutdown() {
 
     let sink = Arc::new(CountingSink::default());
     let mut h = handler(sink.clone());
-    let cfg = config(&format!("{}{PORT}", lab.controller()));
+    let cfg = config(&format!("{}{}", lab.controller(), port()));
     h.sweep(&cfg).await.unwrap();
     h.apply(&cfg).await;
 

@@ -1,15 +1,16 @@
 //! A real BIRD 2 daemon inside a [`TestNs`], for tests that need a BGP peer other than FRR
 //! (for instance a graceful-restart helper with a different implementation).
 //!
-//! Like [`crate::lab::TestBgpd`] it is killed (SIGKILL) and its files are removed on drop.
+//! Like [`crate::lab::TestBgpd`] it is killed (SIGKILL) and its files are removed on drop
+//! (a [`TestDaemon`]).
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
 
-use crate::lab::{wait_until, TestNs};
-use crate::{require_root, skip, unique_name};
+use crate::daemon::TestDaemon;
+use crate::lab::TestNs;
+use crate::{require_root, skip};
 
 /// Where Debian's `bird2` package installs the daemon.
 pub const BIRD_CANDIDATES: [&str; 2] = ["/usr/sbin/bird", "/usr/local/sbin/bird"];
@@ -42,46 +43,28 @@ pub fn require_bird(test: &str) -> Option<PathBuf> {
 /// A BIRD daemon running in a namespace, controlled through `birdc` on its own socket.
 #[derive(Debug)]
 pub struct TestBird {
-    child: Option<Child>,
-    dir: PathBuf,
+    daemon: TestDaemon,
 }
 
 impl TestBird {
     /// Writes `config` and starts `bird -f` in `ns`; waits until its control socket answers.
     pub fn start(bird: &Path, ns: &TestNs, config: &str) -> io::Result<TestBird> {
-        let dir = std::env::temp_dir().join(format!("testbird-{}", unique_name("b")));
-        std::fs::create_dir_all(&dir)?;
-        let conf = dir.join("bird.conf");
-        std::fs::write(&conf, config)?;
-        let log = std::fs::File::create(dir.join("bird.log"))?;
-        let child = ns
-            .lab()
-            .command(bird)
-            .map_err(io::Error::other)?
-            .arg("-f")
-            .arg("-c")
-            .arg(&conf)
-            .arg("-s")
-            .arg(dir.join("bird.ctl"))
-            .arg("-P")
-            .arg(dir.join("bird.pid"))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .spawn()?;
-        let me = TestBird {
-            child: Some(child),
-            dir,
-        };
-        if !wait_until(Duration::from_secs(20), || {
+        let daemon = TestDaemon::spawn("bird", bird, ns, "bird.conf", config, |dir, conf| {
+            vec![
+                "-f".into(),
+                "-c".into(),
+                conf.into(),
+                "-s".into(),
+                dir.join("bird.ctl").into(),
+                "-P".into(),
+                dir.join("bird.pid").into(),
+            ]
+        })?;
+        let me = TestBird { daemon };
+        me.daemon.wait_ready(|| {
             me.birdc("show status")
                 .is_ok_and(|o| o.contains("Daemon is up"))
-        }) {
-            return Err(io::Error::other(format!(
-                "bird did not answer within 20 s; log:\n{}",
-                me.log()
-            )));
-        }
+        })?;
         Ok(me)
     }
 
@@ -89,7 +72,7 @@ impl TestBird {
     pub fn birdc(&self, cmd: &str) -> io::Result<String> {
         let out = Command::new("birdc")
             .arg("-s")
-            .arg(self.dir.join("bird.ctl"))
+            .arg(self.daemon.dir().join("bird.ctl"))
             .args(cmd.split_whitespace())
             .output()?;
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -106,21 +89,11 @@ impl TestBird {
 
     /// BIRD's stdout and stderr so far.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("bird.log")).unwrap_or_default()
+        self.daemon.log()
     }
 
     /// Kills BIRD with SIGKILL and reaps it.
     pub fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Drop for TestBird {
-    fn drop(&mut self) {
-        self.kill();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        self.daemon.kill();
     }
 }

@@ -2,15 +2,15 @@
 //! that need a BGP peer that is neither FRR nor Quagga. It is controlled with the `gobgp` CLI
 //! over its gRPC API on `127.0.0.1:50051` inside the namespace.
 //!
-//! Like [`crate::lab::TestBgpd`] it is killed (SIGKILL) and its files are removed on drop.
+//! Like [`crate::lab::TestBgpd`] it is killed (SIGKILL) and its files are removed on drop
+//! (a [`TestDaemon`]).
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
-use std::time::Duration;
 
-use crate::lab::{wait_until, TestNs};
-use crate::{require_root, skip, unique_name};
+use crate::daemon::TestDaemon;
+use crate::lab::TestNs;
+use crate::{require_root, skip};
 
 /// Where Debian's `gobgpd` package installs the daemon.
 pub const GOBGPD_CANDIDATES: [&str; 2] = ["/usr/bin/gobgpd", "/usr/local/bin/gobgpd"];
@@ -44,10 +44,9 @@ pub fn require_gobgpd(test: &str) -> Option<PathBuf> {
 /// A GoBGP daemon running in a namespace.
 #[derive(Debug)]
 pub struct TestGobgp {
-    child: Option<Child>,
+    daemon: TestDaemon,
     cli: PathBuf,
     ns_name: String,
-    dir: PathBuf,
 }
 
 /// gRPC API address inside the namespace.
@@ -56,38 +55,23 @@ const API: &str = "127.0.0.1:50051";
 impl TestGobgp {
     /// Writes `config` (GoBGP's TOML) and starts `gobgpd` in `ns`; waits until its API answers.
     pub fn start(gobgpd: &Path, ns: &TestNs, config: &str) -> io::Result<TestGobgp> {
-        let dir = std::env::temp_dir().join(format!("testgobgp-{}", unique_name("g")));
-        std::fs::create_dir_all(&dir)?;
-        let conf = dir.join("gobgpd.toml");
-        std::fs::write(&conf, config)?;
-        let log = std::fs::File::create(dir.join("gobgpd.log"))?;
-        let child = ns
-            .lab()
-            .command(gobgpd)
-            .map_err(io::Error::other)?
-            .arg("-f")
-            .arg(&conf)
-            .arg("-t")
-            .arg("toml")
-            .arg("-p")
-            .arg(format!("--api-hosts={API}"))
-            .arg("--pprof-disable")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .spawn()?;
+        let daemon = TestDaemon::spawn("gobgp", gobgpd, ns, "gobgpd.toml", config, |_, conf| {
+            vec![
+                "-f".into(),
+                conf.into(),
+                "-t".into(),
+                "toml".into(),
+                "-p".into(),
+                format!("--api-hosts={API}").into(),
+                "--pprof-disable".into(),
+            ]
+        })?;
         let me = TestGobgp {
-            child: Some(child),
+            daemon,
             cli: gobgpd.with_file_name("gobgp"),
             ns_name: ns.name().to_string(),
-            dir,
         };
-        if !wait_until(Duration::from_secs(20), || me.gobgp(&["global"]).is_ok()) {
-            return Err(io::Error::other(format!(
-                "gobgpd did not answer within 20 s; log:\n{}",
-                me.log()
-            )));
-        }
+        me.daemon.wait_ready(|| me.gobgp(&["global"]).is_ok())?;
         Ok(me)
     }
 
@@ -113,21 +97,11 @@ impl TestGobgp {
 
     /// gobgpd's output so far.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("gobgpd.log")).unwrap_or_default()
+        self.daemon.log()
     }
 
     /// Kills gobgpd with SIGKILL and reaps it.
     pub fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Drop for TestGobgp {
-    fn drop(&mut self) {
-        self.kill();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        self.daemon.kill();
     }
 }

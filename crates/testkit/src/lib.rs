@@ -9,6 +9,7 @@
 //! in parallel or with leftovers of an earlier run, and stay within the kernel's 15-byte limit.
 
 pub mod bird;
+pub mod daemon;
 pub mod gobgp;
 pub mod lab;
 pub mod quagga;

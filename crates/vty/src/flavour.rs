@@ -312,8 +312,12 @@ impl Flavour {
             if gr.preserve_fw_state() && !self.gr_preserve_fw_state {
                 out.push(Unsupported {
                     feature: "graceful_restart preserve-fw-state",
-                    consequence: "bgpd cannot send the F bit; peers may flush our routes \
-                                  when bgpd restarts",
+                    consequence: "bgpd clears the forwarding-state (F) bit, so a \
+                                  graceful-restart helper drops our networks when the \
+                                  restarted bgpd reconnects (and re-learns them from its \
+                                  updates), and its Zebra v3 has no graceful-restart \
+                                  messages, so the routes it learned are withdrawn at once: \
+                                  a bgpd restart is not hitless",
                 });
             }
         }

@@ -9,6 +9,9 @@
 //! * the session is Established again within 5 s of the restart.
 //!
 //! With GR off, the server withdraws at once (and so does the peer).
+//!
+//! With GoBGP 3.10 as the helper, a network the restarted bgpd no longer has is swept by the
+//! helper after bgpd's End-of-RIB, while the one it re-sends is never missing.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -20,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use common::{interfaces_in, net, Events};
 use testkit::bird::TestBird;
+use testkit::gobgp::TestGobgp;
 use testkit::lab::{veth_between, wait_until, BgpdOptions, TestBgpd, TestNs};
 use zebra_server::{ExtraRoute, RouteEvent, ServerConfig, ServerEvent, ZebraServer};
 
@@ -144,7 +148,8 @@ fn start_a(bgpd: &Path, lab: &Lab, gr: bool) -> TestBgpd {
     TestBgpd::start(bgpd, &lab.a, &config_a(gr), &opts).unwrap()
 }
 
-/// Samples `peer.holds_network()` every 100 ms on a thread until stopped; counts misses.
+/// Samples `holds` (e.g. `Peer::holds_network`) every 100 ms on a thread until stopped; counts
+/// misses.
 struct Sampler {
     stop: Arc<AtomicBool>,
     misses: Arc<AtomicUsize>,
@@ -153,7 +158,7 @@ struct Sampler {
 }
 
 impl Sampler {
-    fn start(peer: Arc<Peer>) -> Sampler {
+    fn start(holds: impl Fn() -> bool + Send + 'static) -> Sampler {
         let stop = Arc::new(AtomicBool::new(false));
         let misses = Arc::new(AtomicUsize::new(0));
         let samples = Arc::new(AtomicUsize::new(0));
@@ -161,7 +166,7 @@ impl Sampler {
         let thread = std::thread::spawn(move || {
             while !s.load(Ordering::Relaxed) {
                 let t = Instant::now();
-                if !peer.holds_network() {
+                if !holds() {
                     m.fetch_add(1, Ordering::Relaxed);
                 }
                 n.fetch_add(1, Ordering::Relaxed);
@@ -212,7 +217,10 @@ async fn bgpd_kill_9_is_hitless(bgpd: &Path, lab: &Lab, peer: Peer) {
     events.drain_for(Duration::from_secs(1)).await;
     let before = events.seen.len();
 
-    let sampler = Sampler::start(peer.clone());
+    let sampler = {
+        let p = peer.clone();
+        Sampler::start(move || p.holds_network())
+    };
     std::thread::sleep(Duration::from_millis(300));
     a.kill();
     assert!(
@@ -235,6 +243,10 @@ async fn bgpd_kill_9_is_hitless(bgpd: &Path, lab: &Lab, peer: Peer) {
         "peer's copy of A's network stayed stale"
     );
     events.drain_for(Duration::from_secs(3)).await;
+    // At least ten samples over the whole restart, however slowly the peer answers under load.
+    wait_until(Duration::from_secs(30), || {
+        sampler.samples.load(Ordering::Relaxed) >= 10
+    });
     let (misses, samples) = sampler.finish();
 
     let after = &events.seen[before..];
@@ -287,6 +299,150 @@ async fn bgpd_kill_9_with_gr_is_hitless_bird_peer() {
     bgpd_kill_9_is_hitless(&bgpd, &lab, Peer::Bird(peer)).await;
 }
 
+const CONF_GOBGP_PEER: &str = r#"
+[global.config]
+  as = 65002
+  router-id = "192.0.2.2"
+  local-address-list = ["192.0.2.2"]
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "192.0.2.1"
+    peer-as = 65001
+  [neighbors.graceful-restart.config]
+    enabled = true
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv4-unicast"
+    [neighbors.afi-safis.mp-graceful-restart.config]
+      enabled = true
+"#;
+
+/// GoBGP's paths for `prefix` (IPv4), as their `stale` marks: empty when it has none.
+fn gobgp_paths(g: &TestGobgp, prefix: &str) -> Vec<bool> {
+    g.gobgp(&["-j", "global", "rib", "-a", "ipv4", prefix])
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| {
+            v[prefix]
+                .as_array()
+                .map(|ps| ps.iter().map(|p| p["stale"] == true).collect())
+        })
+        .unwrap_or_default()
+}
+
+/// bgpd A announces 203.0.113.0/24 and 198.18.0.0/15 to GoBGP (GR helper); it is killed and
+/// started again with only 203.0.113.0/24. GoBGP never lacks 203.0.113.0/24 (sampled every
+/// 100 ms) and keeps 198.18.0.0/15 as stale while A is away; after A's End-of-RIB the first is
+/// fresh and the second is swept. The server sees no route event for the provider's route.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bgpd_kill_9_with_gr_gobgp_peer_keeps_and_sweeps() {
+    let test = "bgpd_kill_9_with_gr_gobgp_peer_keeps_and_sweeps";
+    let Some(bgpd) = testkit::require_bgpd(test) else {
+        return;
+    };
+    let Some(gobgpd) = testkit::gobgp::require_gobgpd(test) else {
+        return;
+    };
+    let lab = lab();
+    let gobgp = Arc::new(TestGobgp::start(&gobgpd, &lab.b, CONF_GOBGP_PEER).unwrap());
+    gobgp
+        .gobgp(&["global", "rib", "add", "-a", "ipv4", "198.51.100.0/24"])
+        .unwrap();
+    let (kept, dropped) = ("203.0.113.0/24", "198.18.0.0/15");
+    let mut cfg = ServerConfig::new(&lab.sock);
+    cfg.interfaces = interfaces_in(&lab.a);
+    cfg.router_id = Some("192.0.2.1".parse().unwrap());
+    cfg.extra_routes = vec![
+        ExtraRoute::blackhole(net(kept)),
+        ExtraRoute::blackhole(net(dropped)),
+    ];
+    let (server, rx) = ZebraServer::start(cfg).await.unwrap();
+    let mut events = Events::new(rx);
+    let opts = BgpdOptions {
+        zebra_socket: Some(lab.sock.clone()),
+        ..BgpdOptions::default()
+    };
+    let both = config_a(true).replace(
+        "  network 203.0.113.0/24\n",
+        "  network 203.0.113.0/24\n  network 198.18.0.0/15\n",
+    );
+    let mut a = TestBgpd::start(&bgpd, &lab.a, &both, &opts).unwrap();
+    let v4 = net("198.51.100.0/24");
+    assert!(
+        events.wait_table(LONG, |t| t.contains_key(&v4)).await,
+        "route not learned; log:\n{}",
+        a.log()
+    );
+    let fresh = |g: &TestGobgp, n: &str| {
+        let p = gobgp_paths(g, n);
+        !p.is_empty() && p.iter().all(|stale| !stale)
+    };
+    assert!(
+        wait_until(LONG, || fresh(&gobgp, kept) && fresh(&gobgp, dropped)),
+        "GoBGP did not learn A's networks:\n{}",
+        gobgp.log()
+    );
+    events.drain_for(Duration::from_secs(1)).await;
+    let before = events.seen.len();
+
+    let dropped_stale = Arc::new(AtomicBool::new(false));
+    let sampler = {
+        let (g, d) = (gobgp.clone(), dropped_stale.clone());
+        Sampler::start(move || {
+            if gobgp_paths(&g, dropped).iter().any(|stale| *stale) {
+                d.store(true, Ordering::Relaxed);
+            }
+            !gobgp_paths(&g, kept).is_empty()
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    a.kill();
+    assert!(
+        events
+            .wait_for(LONG, |e| *e == ServerEvent::AllClientsGone)
+            .await
+    );
+    let a2 = start_a(&bgpd, &lab, true);
+    assert!(
+        wait_until(Duration::from_secs(20), || established(&a2)),
+        "not Established again; log:\n{}",
+        a2.log()
+    );
+    // After A's End-of-RIB: the network it re-sent is fresh, the one it no longer has is gone.
+    assert!(
+        wait_until(LONG, || fresh(&gobgp, kept)
+            && gobgp_paths(&gobgp, dropped).is_empty()),
+        "GoBGP did not sweep: {kept} {:?}, {dropped} {:?}\n{}",
+        gobgp_paths(&gobgp, kept),
+        gobgp_paths(&gobgp, dropped),
+        gobgp.log()
+    );
+    events.drain_for(Duration::from_secs(2)).await;
+    wait_until(Duration::from_secs(30), || {
+        sampler.samples.load(Ordering::Relaxed) >= 10
+    });
+    let (misses, samples) = sampler.finish();
+    assert_eq!(
+        misses, 0,
+        "GoBGP lacked {kept} in {misses} of {samples} samples"
+    );
+    assert!(samples >= 10, "only {samples} samples");
+    assert!(
+        dropped_stale.load(Ordering::Relaxed),
+        "GoBGP never held {dropped} as stale during the restart"
+    );
+    let routes: Vec<&ServerEvent> = events.seen[before..]
+        .iter()
+        .filter(|e| matches!(e, ServerEvent::Route(_)))
+        .collect();
+    assert!(
+        routes.is_empty(),
+        "route events across the restart: {routes:?}"
+    );
+    drop(a2);
+    server.shutdown().await;
+}
+
 /// The controller dies with its bgpd (kill -9; bgpd follows through its parent-death signal)
 /// and a new controller starts a new zebra server and bgpd. The embedder recovered the routes
 /// it held (its sink kept them) and hands them to the new server: the route that comes back
@@ -314,7 +470,10 @@ async fn controller_restart_with_recovered_routes_is_hitless() {
     events.drain_for(Duration::from_secs(1)).await;
     let held = events.table();
 
-    let sampler = Sampler::start(peer.clone());
+    let sampler = {
+        let p = peer.clone();
+        Sampler::start(move || p.holds_network())
+    };
     std::thread::sleep(Duration::from_millis(300));
     // The controller process dies: its server and its bgpd go at once.
     a.kill();

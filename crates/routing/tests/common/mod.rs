@@ -17,6 +17,7 @@ use testkit::lab::{veth_between, BgpdOptions, TestBgpd, TestNs};
 
 pub mod policy;
 pub mod port;
+pub mod ports;
 
 /// A name prefix (7 lowercase letters/digits) unique to this process and call, so the
 /// controller's sweep never touches anything but this test's objects.
