@@ -23,6 +23,7 @@ use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 
 use crate::control::{ControlServer, Pending, Reply, Request};
+use midonet_bgp::metrics::ClusterCounters;
 
 /// Why cluster mode stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -152,8 +153,8 @@ pub fn assignment_config(local: &LocalSettings, a: &Assignment) -> Result<Config
     local.config_for(&ports)
 }
 
-/// Forwards learned routes to the store, a batch per publish.
-struct StoreSink(Publisher);
+/// Forwards learned routes to the store, a batch per publish, and counts them.
+struct StoreSink(Publisher, ClusterCounters);
 
 fn published(paths: &[RoutePath]) -> Vec<PublishedPath> {
     paths
@@ -178,13 +179,18 @@ impl RouteSink for StoreSink {
                 }
                 RouteChange::Withdraw { prefix } => TableChange::Withdraw(*prefix),
             })
-            .collect();
-        if self.0.publish(port, changes).is_err() {
+            .collect::<Vec<_>>();
+        let n = changes.len();
+        let ok = self.0.publish(port, changes).is_ok();
+        self.1.published(port, n, ok);
+        if !ok {
             warn!(%port, "cluster member stopped; routes not published");
         }
     }
     fn withdraw_all(&self, port: &str) {
-        if self.0.publish(port, vec![TableChange::Clear]).is_err() {
+        let ok = self.0.publish(port, vec![TableChange::Clear]).is_ok();
+        self.1.published(port, 1, ok);
+        if !ok {
             warn!(%port, "cluster member stopped; withdrawal not published");
         }
     }
@@ -227,7 +233,11 @@ pub async fn run<E: Effects>(opts: ClusterRunOptions, env: E) -> Result<(), Clus
     mc.session_timeout = opts.session_timeout;
     let member = Member::start(mc, local.validator()).await?;
     let publisher = member.publisher();
-    let mut handler = RoutingHandler::new(env, Arc::new(StoreSink(publisher.clone())));
+    let counters = ClusterCounters::new(&opts.host_id);
+    let mut handler = RoutingHandler::new(
+        env,
+        Arc::new(StoreSink(publisher.clone(), counters.clone())),
+    );
     let (tx, mut requests) = mpsc::channel::<Pending>(16);
     // Served like `run` does (reloads do not exist here: the store drives the ports).
     let _metrics_server = match local.config.controller.metrics {
@@ -263,6 +273,7 @@ pub async fn run<E: Effects>(opts: ClusterRunOptions, env: E) -> Result<(), Clus
             r = assignment.changed() => {
                 if r.is_err() { break; }
                 let a = assignment.borrow_and_update().clone();
+                counters.assignment(a.fenced, a.ports.keys().cloned().collect());
                 if a.fenced {
                     warn!("fenced: stopping every port");
                 }
@@ -322,7 +333,9 @@ pub async fn run<E: Effects>(opts: ClusterRunOptions, env: E) -> Result<(), Clus
             req = requests.recv() => {
                 let Some(p) = req else { continue };
                 let reply = match p.request {
-                    Request::Status => Reply::status(handler.status().await).with_bgpd(bgpd_info.clone()),
+                    Request::Status => Reply::status(handler.status().await)
+                        .with_bgpd(bgpd_info.clone())
+                        .with_cluster(counters.status()),
                     Request::Routes(_) => Reply::error("in --store mode the routes are published to the store; read them with `midonet-bgp cluster --store URL routes`"),
                     Request::Watch { .. } => Reply::error("watch is served by the connection"),
                     Request::Reload => Reply::error("in --store mode the configuration comes from the store; use `midonet-bgp cluster put-port`"),

@@ -497,6 +497,7 @@ async fn peer_status_is_polled() {
         last_reset: None,
         routes_installed: None,
         routes_refused: 0,
+        session_resets: 0,
     }]);
     h.apply(&cfg(BASE)).await;
     let s = wait_for(&h, "p1", "peers", |s| !s.peers.is_empty()).await;
