@@ -157,7 +157,10 @@ async fn cluster_metrics_follow_a_failover() {
         "{t0}"
     );
     assert_eq!(value(&t0, "midonet_bgp_cluster_fencings_total"), Some(0));
-    assert_eq!(value(&t0, "midonet_bgp_cluster_publish_failures_total"), Some(0));
+    assert_eq!(
+        value(&t0, "midonet_bgp_cluster_publish_failures_total"),
+        Some(0)
+    );
     let before = value(
         &scrape(addrs[1]).unwrap(),
         "midonet_bgp_cluster_assignment_changes_total",

@@ -276,7 +276,11 @@ async fn metrics_during_a_real_session_match_status() {
             flow(&text, "flow_packets_total", "bgp", dir).is_some_and(|n| n > 0),
             "{dir}\n{text}"
         );
-        assert_eq!(flow(&text, "flows_installed", "bgp", dir), Some(2), "{text}");
+        assert_eq!(
+            flow(&text, "flows_installed", "bgp", dir),
+            Some(2),
+            "{text}"
+        );
     }
     let flows_status = port["flows"].as_array().unwrap();
     assert!(
@@ -299,11 +303,20 @@ async fn metrics_during_a_real_session_match_status() {
         .exec(&["ping", "-c", "5", "-i", "0.2", "-W", "2", "192.0.2.1"])
         .unwrap();
     let said = String::from_utf8_lossy(&ping.stdout);
-    assert!(ping.status.success() && said.contains("5 received"), "{said}");
+    assert!(
+        ping.status.success() && said.contains("5 received"),
+        "{said}"
+    );
     let (in_p2, in_b2) = echo("to_bgpd");
     let (out_p2, out_b2) = echo("from_bgpd");
-    assert!(in_p2 >= in_p + 5 && in_b2 >= in_b + 5 * 84, "{in_p}/{in_b} -> {in_p2}/{in_b2}");
-    assert!(out_p2 >= out_p + 5 && out_b2 >= out_b + 5 * 84, "{out_p}/{out_b} -> {out_p2}/{out_b2}");
+    assert!(
+        in_p2 >= in_p + 5 && in_b2 >= in_b + 5 * 84,
+        "{in_p}/{in_b} -> {in_p2}/{in_b2}"
+    );
+    assert!(
+        out_p2 >= out_p + 5 && out_b2 >= out_b + 5 * 84,
+        "{out_p}/{out_b} -> {out_p2}/{out_b2}"
+    );
 
     // Session resets: none so far; each `clear bgp` on the provider (a NOTIFICATION, then a
     // new session) is counted exactly once, and status agrees.
@@ -328,7 +341,11 @@ async fn metrics_during_a_real_session_match_status() {
         tokio::time::sleep(Duration::from_secs(3)).await;
         assert_eq!(resets(), Some(n));
         let v = status_json(&socket).unwrap();
-        assert_eq!(v["ports"][0]["peers"][0]["session_resets"].as_u64(), Some(n), "{v}");
+        assert_eq!(
+            v["ports"][0]["peers"][0]["session_resets"].as_u64(),
+            Some(n),
+            "{v}"
+        );
     }
 
     // Anything but GET /metrics is refused by the running endpoint.
