@@ -1,9 +1,9 @@
 //! The metrics endpoint in cluster mode, across a failover: two `midonet-bgp run --store`
 //! controllers (each with `[controller] metrics`) in their own host namespaces, one port with
-//! candidates h0 then h1 peering with a real FRR bgpd, on a real ZooKeeper. Scraped while h0
-//! leads, each host reports its membership (leader or standby, not fenced) and h0 the route
-//! changes it published; after h0 dies, h1's scrape shows it leads the port, runs it, and
-//! publishes its routes.
+//! candidates h0 and h1 peering with a real FRR bgpd, on a real ZooKeeper. Scraped while one
+//! leads, each host reports its membership (leader or standby, not fenced) and the leader the
+//! route changes it published; after the leader dies, the other's scrape shows it leads the
+//! port, runs it, and publishes its routes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cluster_common;
@@ -137,22 +137,34 @@ async fn cluster_metrics_follow_a_failover() {
     let mut running = spawn_hosts(hosts, &url, SESSION);
     let runs: Vec<PathBuf> = running.iter().map(|h| h.run.clone()).collect();
 
-    // h0 (first candidate) leads and runs p1; h1 is a standby member.
+    // The elected host (whichever joined the election first) leads and runs p1; the other is a
+    // standby member.
+    let mut leader = None;
     assert!(
-        wait_blocking(120, || leads(addrs[0])).await,
-        "h0 does not report leading p1:\n{}\n{}",
+        wait_blocking(120, || {
+            leader = (0..2).find(|&i| leads(addrs[i]));
+            leader.is_some()
+        })
+        .await,
+        "no host reports leading p1:\n{}\n{}\n{}",
         scrape(addrs[0]).unwrap_or_default(),
+        scrape(addrs[1]).unwrap_or_default(),
         logs(&running)
     );
+    let l = leader.unwrap();
+    let other = 1 - l;
     assert!(
-        wait_blocking(30, || standby(addrs[1], "h1")).await,
-        "h1 is not a standby:\n{}",
-        scrape(addrs[1]).unwrap_or_default()
+        wait_blocking(30, || standby(addrs[other], &format!("h{other}"))).await,
+        "h{other} is not a standby:\n{}",
+        scrape(addrs[other]).unwrap_or_default()
     );
-    assert_eq!(bgpd_hosts(&runs, "p1"), vec![0]);
-    let t0 = scrape(addrs[0]).unwrap();
+    assert_eq!(bgpd_hosts(&runs, "p1"), vec![l]);
+    let t0 = scrape(addrs[l]).unwrap();
     assert_eq!(
-        value(&t0, r#"midonet_bgp_cluster_member_info{host="h0"}"#),
+        value(
+            &t0,
+            &format!(r#"midonet_bgp_cluster_member_info{{host="h{l}"}}"#)
+        ),
         Some(1),
         "{t0}"
     );
@@ -162,21 +174,21 @@ async fn cluster_metrics_follow_a_failover() {
         Some(0)
     );
     let before = value(
-        &scrape(addrs[1]).unwrap(),
+        &scrape(addrs[other]).unwrap(),
         "midonet_bgp_cluster_assignment_changes_total",
     )
     .unwrap_or(0);
 
-    // h0 dies: h1 takes p1 over within the session timeout and reports it.
-    running[0].die();
+    // The leader dies: the standby takes p1 over within the session timeout and reports it.
+    running[l].die();
     assert!(
-        wait_blocking(120, || leads(addrs[1])).await,
-        "h1 does not report leading p1 after the failover:\n{}\n{}",
-        scrape(addrs[1]).unwrap_or_default(),
+        wait_blocking(120, || leads(addrs[other])).await,
+        "h{other} does not report leading p1 after the failover:\n{}\n{}",
+        scrape(addrs[other]).unwrap_or_default(),
         logs(&running)
     );
-    assert!(scrape(addrs[0]).is_none(), "h0 still answers");
-    let t1 = scrape(addrs[1]).unwrap();
+    assert!(scrape(addrs[l]).is_none(), "h{l} still answers");
+    let t1 = scrape(addrs[other]).unwrap();
     assert!(
         value(&t1, "midonet_bgp_cluster_assignment_changes_total").unwrap_or(0) > before,
         "{t1}"
@@ -186,6 +198,6 @@ async fn cluster_metrics_follow_a_failover() {
         Some(1),
         "{t1}"
     );
-    assert_eq!(bgpd_hosts(&runs, "p1"), vec![1]);
+    assert_eq!(bgpd_hosts(&runs, "p1"), vec![other]);
     stop_hosts(&mut running).await;
 }
