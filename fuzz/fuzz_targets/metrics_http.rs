@@ -63,13 +63,15 @@ fuzz_target!(|data: &[u8]| {
             last_reset: None,
             routes_installed: None,
             routes_refused: 0,
+            session_resets: 0,
         }],
         routes: routing::RouteCounts::default(),
         counters: routing::PortCounters::default(),
         announced: Vec::new(),
+        flows: Vec::new(),
     };
     let out = Metrics::new()
-        .render(Snapshot { ports: vec![port], bgpd: None })
+        .render(Snapshot { ports: vec![port], bgpd: None, cluster: None })
         .expect("renders");
     for line in out.lines() {
         assert!(line.starts_with('#') || line.starts_with("midonet_bgp_"), "{line:?}");

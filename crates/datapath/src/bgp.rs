@@ -107,6 +107,66 @@ pub fn bgp_flows(
     out
 }
 
+/// What a flow of the BGP flow set carries, as a bounded metric label (`bgp`, `arp`, `echo`,
+/// `nd`, `other`): a port's flows are many (one set per local address and peer) but their
+/// kinds are few.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum FlowKind {
+    /// TCP to or from port 179.
+    Bgp,
+    /// ARP.
+    Arp,
+    /// ICMP or ICMPv6 echo request or reply.
+    Echo,
+    /// ICMPv6 neighbour solicitation or advertisement.
+    NeighborDiscovery,
+    /// Anything else (a flow [`bgp_flows`] does not make).
+    Other,
+}
+
+impl FlowKind {
+    /// What `flow` carries, read from its match.
+    pub fn of(flow: &Flow) -> FlowKind {
+        let m = &flow.matches;
+        if m.ethertype == Some(EtherType::Arp) {
+            return FlowKind::Arp;
+        }
+        match (m.ip_proto, m.icmp_type) {
+            (Some(IPPROTO_TCP), _)
+                if m.src_port == Some(BGP_PORT) || m.dst_port == Some(BGP_PORT) =>
+            {
+                FlowKind::Bgp
+            }
+            (Some(IPPROTO_ICMP), Some(ICMP_ECHO_REQUEST | ICMP_ECHO_REPLY))
+            | (Some(IPPROTO_ICMPV6), Some(ICMPV6_ECHO_REQUEST | ICMPV6_ECHO_REPLY)) => {
+                FlowKind::Echo
+            }
+            (Some(IPPROTO_ICMPV6), Some(ICMPV6_NEIGHBOR_SOLICIT | ICMPV6_NEIGHBOR_ADVERT)) => {
+                FlowKind::NeighborDiscovery
+            }
+            _ => FlowKind::Other,
+        }
+    }
+
+    /// Its label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlowKind::Bgp => "bgp",
+            FlowKind::Arp => "arp",
+            FlowKind::Echo => "echo",
+            FlowKind::NeighborDiscovery => "nd",
+            FlowKind::Other => "other",
+        }
+    }
+}
+
+impl std::fmt::Display for FlowKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,5 +330,38 @@ mod tests {
     fn mixed_families_pair_only_within_a_family() {
         let flows = bgp_flows("up", "bgp", &[ip("192.0.2.1")], &[ip("2001:db8::2")]);
         assert!(flows.is_empty());
+    }
+
+    #[test]
+    fn every_flow_of_the_set_has_a_known_kind() {
+        let flows = bgp_flows(
+            "up",
+            "bgp",
+            &[ip("192.0.2.1"), ip("2001:db8::1")],
+            &[ip("192.0.2.2"), ip("2001:db8::2")],
+        );
+        let count = |k: FlowKind| flows.iter().filter(|f| FlowKind::of(f) == k).count();
+        // Per direction and family: two TCP flows; IPv4 one ARP and two echo; IPv6 two echo
+        // and three neighbour discovery flows.
+        assert_eq!(count(FlowKind::Bgp), 8);
+        assert_eq!(count(FlowKind::Arp), 2);
+        assert_eq!(count(FlowKind::Echo), 8);
+        assert_eq!(count(FlowKind::NeighborDiscovery), 6);
+        assert_eq!(count(FlowKind::Other), 0);
+        let udp = Flow::redirect("up", "bgp")
+            .ethertype(EtherType::Ipv4)
+            .ip_proto(crate::IPPROTO_UDP)
+            .dst_port(BGP_PORT);
+        assert_eq!(FlowKind::of(&udp), FlowKind::Other);
+        let tcp = Flow::redirect("up", "bgp")
+            .ethertype(EtherType::Ipv4)
+            .ip_proto(IPPROTO_TCP)
+            .dst_port(22);
+        assert_eq!(FlowKind::of(&tcp), FlowKind::Other);
+        let rs = Flow::redirect("up", "bgp")
+            .ethertype(EtherType::Ipv6)
+            .ip_proto(IPPROTO_ICMPV6)
+            .icmp_type(133);
+        assert_eq!(FlowKind::of(&rs).to_string(), "other");
     }
 }

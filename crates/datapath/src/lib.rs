@@ -43,7 +43,7 @@ mod packet;
 pub mod tc;
 
 pub use bgp::{
-    bgp_flows, solicited_node, BGP_PORT, ICMPV6_ECHO_REPLY, ICMPV6_ECHO_REQUEST,
+    bgp_flows, solicited_node, FlowKind, BGP_PORT, ICMPV6_ECHO_REPLY, ICMPV6_ECHO_REQUEST,
     ICMPV6_NEIGHBOR_ADVERT, ICMPV6_NEIGHBOR_SOLICIT, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST,
 };
 pub use flow::{

@@ -26,6 +26,7 @@ use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 
 use crate::control::{ControlServer, Pending, Reply, Request};
+use midonet_bgp::metrics::ClusterCounters;
 
 /// Why cluster mode stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -155,8 +156,8 @@ pub fn assignment_config(local: &LocalSettings, a: &Assignment) -> Result<Config
     local.config_for(&ports)
 }
 
-/// Forwards learned routes to the store, a batch per publish.
-struct StoreSink(Publisher);
+/// Forwards learned routes to the store, a batch per publish, and counts them.
+struct StoreSink(Publisher, ClusterCounters);
 
 fn published(paths: &[RoutePath]) -> Vec<PublishedPath> {
     paths
@@ -181,13 +182,18 @@ impl RouteSink for StoreSink {
                 }
                 RouteChange::Withdraw { prefix } => TableChange::Withdraw(*prefix),
             })
-            .collect();
-        if self.0.publish(port, changes).is_err() {
+            .collect::<Vec<_>>();
+        let n = changes.len();
+        let ok = self.0.publish(port, changes).is_ok();
+        self.1.published(port, n, ok);
+        if !ok {
             warn!(%port, "cluster member stopped; routes not published");
         }
     }
     fn withdraw_all(&self, port: &str) {
-        if self.0.publish(port, vec![TableChange::Clear]).is_err() {
+        let ok = self.0.publish(port, vec![TableChange::Clear]).is_ok();
+        self.1.published(port, 1, ok);
+        if !ok {
             warn!(%port, "cluster member stopped; withdrawal not published");
         }
     }
@@ -308,9 +314,12 @@ pub async fn run<E: Effects>(opts: ClusterRunOptions, env: E) -> Result<(), Clus
     let publisher = member.publisher();
     // Learned routes go to the store and to a local table (which answers `routes` and the
     // route stream's first pages for the ports this host runs), then to route-stream watchers.
+    let counters = ClusterCounters::new(&opts.host_id);
     let table = Arc::new(TableSink::new());
-    let chain: Vec<Arc<dyn RouteSink>> =
-        vec![table.clone(), Arc::new(StoreSink(publisher.clone()))];
+    let chain: Vec<Arc<dyn RouteSink>> = vec![
+        table.clone(),
+        Arc::new(StoreSink(publisher.clone(), counters.clone())),
+    ];
     let sink = Arc::new(crate::watch::WatchSink::new(Arc::new(TeeSink::new(chain))));
     let mut handler = RoutingHandler::new(env, sink);
     let remote = RemoteRoutes::new(opts.url.clone(), opts.session_timeout);
@@ -352,6 +361,7 @@ pub async fn run<E: Effects>(opts: ClusterRunOptions, env: E) -> Result<(), Clus
             r = assignment.changed() => {
                 if r.is_err() { break; }
                 let a = assignment.borrow_and_update().clone();
+                counters.assignment(a.fenced, a.ports.keys().cloned().collect());
                 if a.fenced {
                     warn!("fenced: stopping every port");
                 }
@@ -411,7 +421,9 @@ pub async fn run<E: Effects>(opts: ClusterRunOptions, env: E) -> Result<(), Clus
             req = requests.recv() => {
                 let Some(p) = req else { continue };
                 let reply = match p.request {
-                    Request::Status => Reply::status(handler.status().await).with_bgpd(bgpd_info.clone()),
+                    Request::Status => Reply::status(handler.status().await)
+                        .with_bgpd(bgpd_info.clone())
+                        .with_cluster(counters.status()),
                     Request::Routes(query) => match query.port.as_deref() {
                         // A port run elsewhere: its publication in the store, read off the loop.
                         Some(port) if !running.iter().any(|r| r == port) => {

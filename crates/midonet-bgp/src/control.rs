@@ -114,6 +114,9 @@ pub struct Reply {
     /// The configured bgpd's version and Zebra profile (for `status`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bgpd: Option<BgpdInfo>,
+    /// The host's cluster membership (for `status` in cluster mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<crate::metrics::ClusterStatus>,
 }
 
 impl Reply {
@@ -125,12 +128,19 @@ impl Reply {
             ports,
             page: None,
             bgpd: None,
+            cluster: None,
         }
     }
 
     /// This reply with the configured bgpd's version and profile (for `status`).
     pub fn with_bgpd(mut self, bgpd: BgpdInfo) -> Reply {
         self.bgpd = Some(bgpd);
+        self
+    }
+
+    /// This reply with the host's cluster membership (for `status` in cluster mode).
+    pub fn with_cluster(mut self, cluster: crate::metrics::ClusterStatus) -> Reply {
+        self.cluster = Some(cluster);
         self
     }
 
@@ -142,6 +152,7 @@ impl Reply {
             ports: Vec::new(),
             page: Some(page),
             bgpd: None,
+            cluster: None,
         }
     }
 
@@ -166,6 +177,7 @@ impl Reply {
             ports: Vec::new(),
             page: None,
             bgpd: None,
+            cluster: None,
         }
     }
 }

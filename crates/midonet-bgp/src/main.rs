@@ -231,15 +231,21 @@ fn status(q: &QueryArgs) -> ExitCode {
         Err(code) => return code,
     };
     let reply = rt.block_on(control::ask(&socket, control::Request::Status));
-    let (ports, bgpd) = match reply {
-        Ok(r) => (r.ports, r.bgpd),
+    let (ports, bgpd, cluster) = match reply {
+        Ok(r) => (r.ports, r.bgpd, r.cluster),
         Err(e) => {
             eprintln!("{e}");
             return ExitCode::FAILURE;
         }
     };
     if q.json {
-        let value = serde_json::json!({ "bgpd": bgpd, "ports": ports });
+        let mut value = serde_json::json!({ "bgpd": bgpd, "ports": ports });
+        if let (Some(c), Some(o)) = (&cluster, value.as_object_mut()) {
+            o.insert(
+                "cluster".into(),
+                serde_json::to_value(c).unwrap_or_default(),
+            );
+        }
         match serde_json::to_string_pretty(&value) {
             Ok(s) => println!("{s}"),
             Err(e) => {
@@ -250,6 +256,19 @@ fn status(q: &QueryArgs) -> ExitCode {
     } else {
         if let Some(b) = &bgpd {
             println!("{}", b.line());
+        }
+        if let Some(c) = &cluster {
+            println!(
+                "cluster host {}: {}, leads {} port(s){}",
+                c.host_id,
+                if c.fenced { "fenced" } else { "member" },
+                c.ports_led.len(),
+                if c.ports_led.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", c.ports_led.join(", "))
+                }
+            );
         }
         print!("{}", print::status(&ports));
     }

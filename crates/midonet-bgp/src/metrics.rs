@@ -8,6 +8,7 @@
 //! `midonet-bgp status` shows (never its text) through a [`Source`], and renders it here with
 //! the `prometheus-client` crate; the HTTP side is in [`http`].
 
+pub mod cluster;
 pub mod http;
 #[cfg(test)]
 mod tests;
@@ -31,6 +32,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::control::{Pending, Request};
 
+pub use cluster::{ClusterCounters, ClusterStatus};
 pub use http::{MetricsError, MetricsServer};
 
 /// Every metric name starts with this.
@@ -132,6 +134,8 @@ pub struct Snapshot {
     pub ports: Vec<PortStatus>,
     /// The configured bgpd, if detected yet.
     pub bgpd: Option<BgpdInfo>,
+    /// The host's cluster membership (cluster mode only).
+    pub cluster: Option<ClusterStatus>,
 }
 
 /// Where a scrape gets its [`Snapshot`].
@@ -169,6 +173,7 @@ impl Source for ControlSource {
         r.ok.then_some(Snapshot {
             ports: r.ports,
             bgpd: r.bgpd,
+            cluster: r.cluster,
         })
     }
 }
@@ -499,11 +504,51 @@ impl Collector for SnapshotCollector {
                 .iter()
                 .map(|p| (port_label(p), counter(p.counters.zebra_decode_errors))),
         )?;
+        if let Some(c) = &self.0.cluster {
+            cluster::encode(c, &mut e)?;
+        }
+        self.encode_flows(&mut e)?;
         self.encode_peers(&mut e)
     }
 }
 
 impl SnapshotCollector {
+    fn encode_flows(&self, e: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let flows = || {
+            self.0.ports.iter().flat_map(|p| {
+                p.flows.iter().map(move |f| {
+                    let labels: Labels3 = [
+                        ("port", p.name.clone()),
+                        ("kind", label_value(&f.kind)),
+                        ("direction", f.direction.as_str().to_string()),
+                    ];
+                    (labels, f)
+                })
+            })
+        };
+        family(
+            e,
+            "flow_packets",
+            "Packets the port's datapath flows matched and redirected (tc action counters), by flow kind (bgp, arp, echo, nd) and direction (to_bgpd, from_bgpd)",
+            None,
+            flows().map(|(l, f)| (l, counter(f.packets))),
+        )?;
+        family(
+            e,
+            "flow",
+            "Bytes of those packets, from the network header on (tc counts on ingress without the Ethernet header)",
+            Some(&Unit::Bytes),
+            flows().map(|(l, f)| (l, counter(f.bytes))),
+        )?;
+        family(
+            e,
+            "flows_installed",
+            "Datapath flows of the port of this kind and direction",
+            None,
+            flows().map(|(l, f)| (l, gauge(f.flows))),
+        )
+    }
+
     fn encode_peers(&self, e: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let peers = || {
             self.0.ports.iter().flat_map(|p| {
@@ -574,6 +619,13 @@ impl SnapshotCollector {
             "Route adds through the peer the zebra server refused because the port's cap was reached",
             None,
             peers().map(|(port, addr, peer)| (pair(port, addr), counter(peer.routes_refused))),
+        )?;
+        family(
+            e,
+            "peer_session_resets",
+            "Resets of the peer's BGP session (Established, then not: seen at a status read, as an uptime shorter than the time since the last read, or when bgpd went away)",
+            None,
+            peers().map(|(port, addr, peer)| (pair(port, addr), counter(peer.session_resets))),
         )?;
         Ok(())
     }

@@ -74,6 +74,9 @@ pub fn status(ports: &[PortStatus]) -> String {
             if let Some(why) = &n.last_reset {
                 let _ = writeln!(out, "    last reset: {why}");
             }
+            if n.session_resets > 0 {
+                let _ = writeln!(out, "    session resets: {}", n.session_resets);
+            }
         }
         let r = &p.routes;
         let _ = writeln!(
@@ -86,6 +89,17 @@ pub fn status(ports: &[PortStatus]) -> String {
             r.received,
             r.deleted,
         );
+        for f in &p.flows {
+            let _ = writeln!(
+                out,
+                "  flows {} {}: {} flows, {} packets, {} bytes",
+                f.kind,
+                f.direction.as_str(),
+                f.flows,
+                f.packets,
+                f.bytes,
+            );
+        }
         announced(&mut out, p);
     }
     out

@@ -102,7 +102,7 @@ async fn metrics_during_a_real_session_match_status() {
     };
     let lab = Lab::new();
     let ns = lab.provider_ns("up1", &["192.0.2.2/24"]);
-    let _provider = Provider::start(
+    let provider = Provider::start(
         &bgpd,
         ns,
         "prov",
@@ -261,6 +261,92 @@ async fn metrics_during_a_real_session_match_status() {
         value(&text, &format!("midonet_bgp_zebra_decode_errors_total{p}")),
         Some(0)
     );
+
+    // The datapath flows' tc counters: BGP itself went through the redirect both ways, and 5
+    // pings from the provider to the port's address (84-byte IPv4 packets, as tc counts from
+    // the network header) grow the echo counters by at least what was sent.
+    let flow = |t: &str, name: &str, kind: &str, dir: &str| {
+        value(
+            t,
+            &format!(r#"midonet_bgp_{name}{{port="p1",kind="{kind}",direction="{dir}"}}"#),
+        )
+    };
+    for dir in ["to_bgpd", "from_bgpd"] {
+        assert!(
+            flow(&text, "flow_packets_total", "bgp", dir).is_some_and(|n| n > 0),
+            "{dir}\n{text}"
+        );
+        assert_eq!(
+            flow(&text, "flows_installed", "bgp", dir),
+            Some(2),
+            "{text}"
+        );
+    }
+    let flows_status = port["flows"].as_array().unwrap();
+    assert!(
+        flows_status
+            .iter()
+            .any(|f| f["kind"] == "bgp" && f["direction"] == "to_bgpd" && num(&f["packets"]) > 0),
+        "{status}"
+    );
+    let echo = |dir: &str| {
+        let t = scrape(addr).unwrap();
+        (
+            flow(&t, "flow_packets_total", "echo", dir).unwrap_or(0),
+            flow(&t, "flow_bytes_total", "echo", dir).unwrap_or(0),
+        )
+    };
+    let (in_p, in_b) = echo("to_bgpd");
+    let (out_p, out_b) = echo("from_bgpd");
+    let ping = provider
+        .ns
+        .exec(&["ping", "-c", "5", "-i", "0.2", "-W", "2", "192.0.2.1"])
+        .unwrap();
+    let said = String::from_utf8_lossy(&ping.stdout);
+    assert!(
+        ping.status.success() && said.contains("5 received"),
+        "{said}"
+    );
+    let (in_p2, in_b2) = echo("to_bgpd");
+    let (out_p2, out_b2) = echo("from_bgpd");
+    assert!(
+        in_p2 >= in_p + 5 && in_b2 >= in_b + 5 * 84,
+        "{in_p}/{in_b} -> {in_p2}/{in_b2}"
+    );
+    assert!(
+        out_p2 >= out_p + 5 && out_b2 >= out_b + 5 * 84,
+        "{out_p}/{out_b} -> {out_p2}/{out_b2}"
+    );
+
+    // Session resets: none so far; each `clear bgp` on the provider (a NOTIFICATION, then a
+    // new session) is counted exactly once, and status agrees.
+    let resets = || {
+        scrape(addr).and_then(|t| value(&t, &format!("midonet_bgp_peer_session_resets_total{pp}")))
+    };
+    assert_eq!(resets(), Some(0));
+    for n in 1..=2 {
+        provider.bgpd.vtysh(&["clear bgp 192.0.2.1"]).unwrap();
+        assert!(
+            wait_blocking(60, || resets() == Some(n)).await,
+            "reset {n} not counted ({:?}):\n{}",
+            resets(),
+            ctl.log()
+        );
+        assert!(
+            wait_blocking(90, || status_json(&socket).is_some_and(|v| established(&v))).await,
+            "session {n} not back:\n{}",
+            ctl.log()
+        );
+        // Back and steady: still counted once (several status reads later).
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        assert_eq!(resets(), Some(n));
+        let v = status_json(&socket).unwrap();
+        assert_eq!(
+            v["ports"][0]["peers"][0]["session_resets"].as_u64(),
+            Some(n),
+            "{v}"
+        );
+    }
 
     // Anything but GET /metrics is refused by the running endpoint.
     let (line, _) = http(addr, "GET / HTTP/1.1\r\n\r\n").unwrap();

@@ -19,7 +19,7 @@ use crate::bgpconf::BgpdSettings;
 use crate::effects::{
     BgpdControl, ContainerFacts, Effects, PortPlan, VtySession, ZebraControl, ZebraFeed,
 };
-use crate::metrics::PortCounters;
+use crate::metrics::{PortCounters, SessionResets};
 use crate::sink::RouteSink;
 use crate::types::{
     PeerStatus, PortPhase, PortStatus, RouteChange, RouteCounts, RouteStats, ZebraEvent,
@@ -89,6 +89,8 @@ pub(crate) struct PortActor<E: Effects> {
     retry_at: Option<Instant>,
     backoff: Duration,
     counters: PortCounters,
+    /// BGP session resets per peer, from the status reads.
+    resets: SessionResets,
 }
 
 async fn recv_opt<T>(rx: &mut Option<mpsc::Receiver<T>>) -> Option<T> {
@@ -118,6 +120,18 @@ async fn recv_batch_opt<F: ZebraFeed>(feed: &mut Option<F>, out: &mut Vec<ZebraE
     match feed {
         Some(f) => f.recv_batch(out).await,
         None => std::future::pending().await,
+    }
+}
+
+/// The port's flow counters summed by kind and direction (a failed read is logged and shows
+/// none).
+async fn read_flows<E: Effects>(env: &E, plan: &PortPlan) -> Vec<crate::metrics::FlowCounters> {
+    match env.flow_counters(plan).await {
+        Ok(stats) => crate::metrics::sum_flows(&plan.port.uplink, &stats),
+        Err(e) => {
+            debug!(port = %plan.port.name, error = %e, "reading flow counters failed");
+            Vec::new()
+        }
     }
 }
 
@@ -160,6 +174,7 @@ impl<E: Effects> PortActor<E> {
             retry_at: Some(Instant::now()),
             backoff,
             counters: PortCounters::default(),
+            resets: SessionResets::new(),
         }
     }
 
@@ -184,7 +199,16 @@ impl<E: Effects> PortActor<E> {
                             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                         }
                     }
-                    Some(PortCommand::Status(reply)) => { let _ = reply.send(self.status()); }
+                    Some(PortCommand::Status(reply)) => {
+                        let flows = if self.built.is_some() {
+                            read_flows(&*self.env, &self.plan).await
+                        } else {
+                            Vec::new()
+                        };
+                        let mut status = self.status();
+                        status.flows = flows;
+                        let _ = reply.send(status);
+                    }
                     Some(PortCommand::Announce(a, reply)) => { let _ = reply.send(self.announce(a).await); }
                     Some(PortCommand::Withdraw(p, reply)) => { let _ = reply.send(self.withdraw(p).await); }
                     Some(PortCommand::Shutdown(reply)) => {
@@ -303,7 +327,7 @@ impl<E: Effects> PortActor<E> {
         }
         self.withdraw_all();
         self.zebra_connected = false;
-        self.peers.clear();
+        self.peers_gone();
         if let Err(e) = env.remove_flows(&self.plan).await {
             warn!(port = %self.name(), error = %e, "removing flows");
         }
@@ -315,6 +339,14 @@ impl<E: Effects> PortActor<E> {
             warn!(port = %self.name(), error = %e, "removing container");
             self.last_error = Some(e.to_string());
         }
+    }
+
+    /// bgpd (or the whole port) went away: its sessions with it.
+    fn peers_gone(&mut self) {
+        for reset in self.resets.bgpd_gone() {
+            info!(port = %self.name(), peer = %reset, "BGP session lost with bgpd");
+        }
+        self.peers.clear();
     }
 
     fn withdraw_all(&mut self) {
@@ -403,7 +435,7 @@ impl<E: Effects> PortActor<E> {
         }
         self.ready_pid = None;
         self.applied = None;
-        self.peers.clear();
+        self.peers_gone();
         self.bgpd_routes_gone("bgpd down");
         self.last_error = Some(error);
     }
@@ -488,6 +520,9 @@ impl<E: Effects> PortActor<E> {
             self.counters.status_read(read.is_ok());
             match read {
                 Ok(peers) => {
+                    for reset in self.resets.observe(&peers, Instant::now()) {
+                        info!(port = %self.name(), peer = %reset, "BGP session reset");
+                    }
                     for p in &peers {
                         let before = self.peers.iter().find(|o| o.address == p.address);
                         if before.map(|o| &o.state) != Some(&p.state) {
@@ -584,6 +619,7 @@ impl<E: Effects> PortActor<E> {
                 .iter()
                 .find(|(g, _)| *g == gw)
                 .map_or(0, |(_, n)| *n);
+            p.session_resets = self.resets.resets(&p.address);
         }
         PortStatus {
             name: self.plan.port.name.clone(),
@@ -612,6 +648,7 @@ impl<E: Effects> PortActor<E> {
                 }
                 c
             },
+            flows: Vec::new(),
         }
     }
 }

@@ -216,6 +216,11 @@ pub trait Effects: Send + Sync + 'static {
     /// Removes the port's flows.
     fn remove_flows(&self, plan: &PortPlan)
         -> impl Future<Output = Result<(), EffectError>> + Send;
+    /// The port's flows with their packet and byte counters, as the datapath holds them.
+    fn flow_counters(
+        &self,
+        plan: &PortPlan,
+    ) -> impl Future<Output = Result<Vec<datapath::FlowStats>, EffectError>> + Send;
 
     /// Starts supervising bgpd in the container; its events are the supervisor's own.
     fn start_bgpd(

@@ -438,6 +438,17 @@ impl Effects for FakeEffects {
         Ok(())
     }
 
+    async fn flow_counters(
+        &self,
+        plan: &PortPlan,
+    ) -> Result<Vec<datapath::FlowStats>, EffectError> {
+        use datapath::Datapath;
+        self.datapath
+            .counters(&plan.namespace)
+            .await
+            .map_err(|e| EffectError::new(Step::Flows, &plan.port.name, e))
+    }
+
     async fn start_bgpd(
         &self,
         plan: &PortPlan,

@@ -184,6 +184,7 @@ impl<E: Effects> RoutingHandler<E> {
                     announced: Vec::new(),
                     routes: RouteCounts::default(),
                     counters: Default::default(),
+                    flows: Vec::new(),
                 }),
             }
         }

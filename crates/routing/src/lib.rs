@@ -71,7 +71,7 @@ pub use effects::{
     ZebraFeed,
 };
 pub use handler::{ApplyReport, RoutingHandler};
-pub use metrics::PortCounters;
+pub use metrics::{FlowCounters, FlowDirection, PortCounters, SessionResets};
 pub use sink::{
     ChannelSink, Installed, RouteCursor, RoutePage, RouteQuery, RouteRow, RouteSink, SinkEvent,
     TableSink, TeeSink,

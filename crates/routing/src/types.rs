@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::metrics::PortCounters;
+use crate::metrics::{FlowCounters, PortCounters};
 
 /// One ECMP path of a learned route: the zebra server's type, the only one in the project.
 pub use zebra_server::RoutePath;
@@ -72,6 +72,10 @@ pub struct PeerStatus {
     /// Routes through this peer the zebra server refused because the port's cap was reached.
     #[serde(default)]
     pub routes_refused: u64,
+    /// Resets of the peer's BGP session (Established, then not) the port actor saw since the
+    /// port started (see [`crate::SessionResets`]).
+    #[serde(default)]
+    pub session_resets: u64,
 }
 
 /// The learned-route counters of one port.
@@ -122,4 +126,8 @@ pub struct PortStatus {
     /// What the port actor counted (Vty batches, configuration applies, zebra messages).
     #[serde(default)]
     pub counters: PortCounters,
+    /// The packet and byte counters of the port's datapath flows, by kind and direction (read
+    /// from the datapath for each status request; empty while the port has no flows).
+    #[serde(default)]
+    pub flows: Vec<FlowCounters>,
 }

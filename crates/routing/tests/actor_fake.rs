@@ -497,6 +497,7 @@ async fn peer_status_is_polled() {
         last_reset: None,
         routes_installed: None,
         routes_refused: 0,
+        session_resets: 0,
     }]);
     h.apply(&cfg(BASE)).await;
     let s = wait_for(&h, "p1", "peers", |s| !s.peers.is_empty()).await;
@@ -574,4 +575,74 @@ async fn flows_steer_bgp_between_uplink_and_bgpd_and_follow_peers() {
     h.shutdown().await;
     assert_eq!(to_bgpd("192.0.2.2"), Verdict::Continue);
     assert!(fx.datapath().groups().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn session_resets_and_flow_counters_reach_the_status() {
+    use datapath::{Packet, Verdict};
+    let (fx, _sink, mut h) = started();
+    let peer = |state: &str, up: Option<u64>| PeerStatus {
+        address: "192.0.2.2".parse().unwrap(),
+        remote_as: Some(65002),
+        state: state.into(),
+        uptime_secs: up,
+        prefixes_received: None,
+        prefixes_sent: None,
+        last_reset: None,
+        routes_installed: None,
+        routes_refused: 0,
+        session_resets: 0,
+    };
+    fx.set_peers(vec![peer("Established", None)]);
+    h.apply(&cfg(BASE)).await;
+    let s = wait_for(&h, "p1", "peer", |s| !s.peers.is_empty()).await;
+    assert_eq!(s.peers[0].session_resets, 0);
+    // Down at a read: one reset, however long it stays down.
+    fx.set_peers(vec![peer("Idle", None)]);
+    wait_for(&h, "p1", "one reset", |s| {
+        s.peers.first().is_some_and(|p| p.session_resets == 1)
+    })
+    .await;
+    let reads = fx.peer_reads();
+    fx.set_peers(vec![peer("Established", Some(100))]);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(fx.peer_reads() >= reads + 3);
+    assert_eq!(port_status(&h, "p1").await.peers[0].session_resets, 1);
+    // Down and back between two reads: the uptime went backwards.
+    fx.set_peers(vec![peer("Established", Some(1))]);
+    wait_for(&h, "p1", "a flap", |s| {
+        s.peers.first().is_some_and(|p| p.session_resets == 2)
+    })
+    .await;
+    // bgpd dies with the session Established: one more.
+    fx.set_peers(vec![peer("Established", None)]);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(fx.crash_bgpd("p1").await);
+    wait_for(&h, "p1", "bgpd gone", |s| {
+        s.peers.first().is_some_and(|p| p.session_resets == 3)
+    })
+    .await;
+
+    // The flow counters: one BGP segment from the peer and one ping back, by kind and way.
+    let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+    let syn = Packet::tcp("eth1", (ip("192.0.2.2"), 40000), (ip("192.0.2.1"), 179), 74);
+    assert!(matches!(
+        fx.datapath().process(&syn),
+        Verdict::Redirect { .. }
+    ));
+    let s = port_status(&h, "p1").await;
+    let bgp_in = s
+        .flows
+        .iter()
+        .find(|f| f.kind == "bgp" && f.direction == routing::FlowDirection::ToBgpd)
+        .unwrap_or_else(|| panic!("{:?}", s.flows));
+    assert_eq!((bgp_in.flows, bgp_in.packets, bgp_in.bytes), (2, 1, 74));
+    assert!(s
+        .flows
+        .iter()
+        .filter(|f| f.kind != "bgp" || f.direction != routing::FlowDirection::ToBgpd)
+        .all(|f| f.packets == 0));
+    // Kinds: IPv4 only (the peer is IPv4): bgp, arp, echo in both directions.
+    assert_eq!(s.flows.len(), 6, "{:?}", s.flows);
+    h.shutdown().await;
 }

@@ -143,6 +143,11 @@ impl TcDatapath {
     }
 
     async fn scan(&self) -> Result<Scan, DatapathError> {
+        self.scan_links(None).await
+    }
+
+    /// Scans the links with an ingress qdisc, or only those of `only`.
+    async fn scan_links(&self, only: Option<&BTreeSet<u32>>) -> Result<Scan, DatapathError> {
         let mut scan = Scan::default();
         for ifindex in self
             .nl
@@ -150,6 +155,9 @@ impl TcDatapath {
             .await
             .map_err(nl_err("dump qdiscs", "all links"))?
         {
+            if only.is_some_and(|o| !o.contains(&ifindex)) {
+                continue;
+            }
             scan.ingress.insert(ifindex);
             let nodes = self
                 .nl
@@ -617,10 +625,25 @@ impl TcDatapath {
         group: &str,
     ) -> Result<Vec<FlowStats>, DatapathError> {
         let gtag = encode::group_tag(group);
-        let scan = self.scan().await?;
         let Some(known) = state.get(group) else {
+            let scan = self.scan().await?;
             return self.recover(&scan, gtag).await;
         };
+        // Only the group's in-ports hold its filters: dump those, not every link (a status
+        // request reads the counters of each port).
+        let names: BTreeSet<&str> = known.iter().map(|i| i.flow.in_port.as_str()).collect();
+        let mut links = BTreeSet::new();
+        for name in names {
+            if let Some(i) = self
+                .nl
+                .link_index(name)
+                .await
+                .map_err(nl_err("get link", name))?
+            {
+                links.insert(i);
+            }
+        }
+        let scan = self.scan_links(Some(&links)).await?;
         Ok(known
             .iter()
             .map(|i| {

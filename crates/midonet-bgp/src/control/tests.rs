@@ -21,6 +21,7 @@ fn answer_all() -> mpsc::Sender<Pending> {
                 error: Some(p.request.name().to_string()),
                 ports: Vec::new(),
                 bgpd: None,
+                cluster: None,
                 page: None,
             });
         }

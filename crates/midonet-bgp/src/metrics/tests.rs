@@ -34,6 +34,7 @@ fn port() -> PortStatus {
                 last_reset: None,
                 routes_installed: Some(5),
                 routes_refused: 2,
+                session_resets: 3,
             },
             PeerStatus {
                 address: "2001:db8::2".parse().unwrap(),
@@ -45,6 +46,7 @@ fn port() -> PortStatus {
                 last_reset: None,
                 routes_installed: None,
                 routes_refused: 0,
+                session_resets: 0,
             },
         ],
         announced: Vec::new(),
@@ -68,6 +70,22 @@ fn port() -> PortStatus {
                 .collect(),
             zebra_decode_errors: 1,
         },
+        flows: vec![
+            routing::FlowCounters {
+                kind: "bgp".into(),
+                direction: routing::FlowDirection::ToBgpd,
+                flows: 4,
+                packets: 120,
+                bytes: 9000,
+            },
+            routing::FlowCounters {
+                kind: "echo".into(),
+                direction: routing::FlowDirection::FromBgpd,
+                flows: 2,
+                packets: 3,
+                bytes: 252,
+            },
+        ],
     }
 }
 
@@ -85,6 +103,7 @@ fn snapshot() -> Snapshot {
     Snapshot {
         ports: vec![port()],
         bgpd: Some(bgpd()),
+        cluster: None,
     }
 }
 
@@ -138,6 +157,13 @@ fn every_value_of_the_snapshot_is_rendered_with_help_and_type() {
         (format!(r#"midonet_bgp_zebra_messages_received_total{{{p},type="HELLO"}}"#), "1"),
         (format!(r#"midonet_bgp_zebra_messages_received_total{{{p},type="ROUTE_ADD"}}"#), "40"),
         (format!("midonet_bgp_zebra_decode_errors_total{{{p}}}"), "1"),
+        (format!("midonet_bgp_peer_session_resets_total{{{peer4}}}"), "3"),
+        (format!("midonet_bgp_peer_session_resets_total{{{peer6}}}"), "0"),
+        (format!(r#"midonet_bgp_flow_packets_total{{{p},kind="bgp",direction="to_bgpd"}}"#), "120"),
+        (format!(r#"midonet_bgp_flow_bytes_total{{{p},kind="bgp",direction="to_bgpd"}}"#), "9000"),
+        (format!(r#"midonet_bgp_flows_installed{{{p},kind="bgp",direction="to_bgpd"}}"#), "4"),
+        (format!(r#"midonet_bgp_flow_packets_total{{{p},kind="echo",direction="from_bgpd"}}"#), "3"),
+        (format!(r#"midonet_bgp_flow_bytes_total{{{p},kind="echo",direction="from_bgpd"}}"#), "252"),
         (format!(r#"midonet_bgp_peer_state{{{peer4},state="Established"}}"#), "1"),
         (format!(r#"midonet_bgp_peer_state{{{peer4},state="Idle"}}"#), "0"),
         // "Idle (Admin)" is the Idle state.
@@ -202,6 +228,7 @@ fn no_ports_and_an_undetected_bgpd_render_only_what_is_known() {
                 profile: None,
                 error: Some("cannot run".into()),
             }),
+            cluster: None,
         })
         .unwrap();
     // Both reload results from the start; no per-port family without ports; no info without
@@ -216,7 +243,61 @@ fn no_ports_and_an_undetected_bgpd_render_only_what_is_known() {
     );
     assert!(!text.contains("midonet_bgp_port_phase"), "{text}");
     assert!(!text.contains("midonet_bgp_bgpd_info"), "{text}");
+    // Not in cluster mode: no cluster family.
+    assert!(!text.contains("midonet_bgp_cluster"), "{text}");
     assert!(text.ends_with("# EOF\n"));
+}
+
+#[test]
+fn cluster_membership_is_rendered_in_cluster_mode() {
+    let c = ClusterCounters::new("h\"0");
+    c.assignment(false, vec!["p1".into(), "p2".into()]);
+    c.assignment(true, Vec::new());
+    c.published("p1", 7, true);
+    c.published("p1", 1, false);
+    let mut s = snapshot();
+    s.cluster = Some(c.status());
+    let text = Metrics::new().render(s).unwrap();
+    for (series, want) in [
+        (r#"midonet_bgp_cluster_member_info{host="h\"0"}"#, "1"),
+        ("midonet_bgp_cluster_fenced", "1"),
+        ("midonet_bgp_cluster_fencings_total", "1"),
+        ("midonet_bgp_cluster_assignment_changes_total", "2"),
+        ("midonet_bgp_cluster_ports_led", "0"),
+        (
+            r#"midonet_bgp_cluster_route_changes_published_total{port="p1"}"#,
+            "7",
+        ),
+        ("midonet_bgp_cluster_publish_failures_total", "1"),
+    ] {
+        assert_eq!(
+            sample(&text, series).as_deref(),
+            Some(want),
+            "{series} in\n{text}"
+        );
+    }
+    // Fenced: no port is led, so no leader series.
+    assert!(!text.contains("midonet_bgp_cluster_port_leader{"), "{text}");
+    c.assignment(false, vec!["p2".into()]);
+    let mut s = snapshot();
+    s.cluster = Some(c.status());
+    let text = Metrics::new().render(s).unwrap();
+    assert_eq!(
+        sample(&text, r#"midonet_bgp_cluster_port_leader{port="p2"}"#).as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        sample(&text, "midonet_bgp_cluster_ports_led").as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        sample(&text, "midonet_bgp_cluster_fenced").as_deref(),
+        Some("0")
+    );
+    assert!(
+        text.contains("# TYPE midonet_bgp_cluster_fencings counter"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -523,6 +604,7 @@ async fn control_source_asks_the_main_loop_for_status() {
             ports: vec![port()],
             page: None,
             bgpd: Some(bgpd()),
+            cluster: None,
         });
         // The loop is gone: the next scrape has nothing.
     });

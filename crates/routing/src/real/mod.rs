@@ -351,6 +351,17 @@ impl Effects for RealEffects {
             .map_err(|e| EffectError::new(Step::Flows, name, e))
     }
 
+    async fn flow_counters(
+        &self,
+        plan: &PortPlan,
+    ) -> Result<Vec<datapath::FlowStats>, EffectError> {
+        let name = &plan.port.name;
+        let dp = self.datapath(&plan.controller.host_namespace, name)?;
+        dp.counters(&plan.namespace)
+            .await
+            .map_err(|e| EffectError::new(Step::Flows, name, e))
+    }
+
     async fn start_bgpd(
         &self,
         plan: &PortPlan,

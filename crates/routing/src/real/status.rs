@@ -41,6 +41,7 @@ pub fn parse_summary(
                     .then(|| "Maximum Number of Prefixes Reached".to_owned()),
                 routes_installed: None,
                 routes_refused: 0,
+                session_resets: 0,
             });
             // bgpd reports u64 counts; a sum past u64::MAX (only a broken or hostile bgpd
             // answers that) is unknown rather than a panic or a wrapped number.
