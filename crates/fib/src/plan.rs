@@ -140,11 +140,14 @@ impl Planner {
         Planner::default()
     }
 
-    fn intern(&mut self, hops: Vec<NextHop>) -> NextHops {
-        let set = crate::types::next_hops(hops);
-        if let Some(known) = self.interned.get(&set) {
+    fn intern(&mut self, mut hops: Vec<NextHop>) -> NextHops {
+        // Canonical order first, so that a known set is found without allocating.
+        hops.sort_unstable();
+        hops.dedup();
+        if let Some(known) = self.interned.get(hops.as_slice()) {
             return known.clone();
         }
+        let set = crate::types::next_hops(hops);
         if self.interned.len() > 4096 {
             // Forget sets no route uses any more.
             self.interned
@@ -229,6 +232,11 @@ impl Planner {
 
     /// Number of installed routes still stale.
     pub fn stale(&self) -> usize {
+        // Only a reconciliation marks routes stale, and its end clears every mark: outside one
+        // there is nothing to count (the writer asks after every flush).
+        if !self.reconciling {
+            return 0;
+        }
         self.installed.values().filter(|e| e.stale).count()
     }
 

@@ -228,6 +228,9 @@ pub async fn run<E: Effects>(opts: ClusterRunOptions, env: E) -> Result<(), Clus
     let member = Member::start(mc, local.validator()).await?;
     let publisher = member.publisher();
     let mut handler = RoutingHandler::new(env, Arc::new(StoreSink(publisher.clone())));
+    // A port this host is assigned may be taken over from a host that died: its providers kept
+    // our routes as a restarting speaker's, and only the F bit lets them keep them.
+    handler.assume_restart(None);
     let (tx, mut requests) = mpsc::channel::<Pending>(16);
     // Served like `run` does (reloads do not exist here: the store drives the ports).
     let _metrics_server = match local.config.controller.metrics {

@@ -58,6 +58,12 @@ pub(crate) struct PortActor<E: Effects> {
     /// Runtime announcements, kept across bgpd restarts, reloads and rebuilds.
     announced: BTreeMap<IpNetwork, Announcement>,
     desired: BgpdSettings,
+    /// Whether bgpd's next start is a restart (forwarding state survives from an earlier bgpd of
+    /// this port): only then is `preserve-fw-state` configured (see
+    /// [`BgpdSettings::first_start`]).
+    restarting: bool,
+    /// Whether a bgpd of this port was ready before (a later `Ready` is a restart).
+    bgpd_was_ready: bool,
     built: Option<Built<E>>,
     zebra_rx: Option<E::ZebraEvents>,
     /// The zebra events being handled (kept for its capacity).
@@ -92,6 +98,21 @@ async fn recv_opt<T>(rx: &mut Option<mpsc::Receiver<T>>) -> Option<T> {
     }
 }
 
+/// The bgpd settings of `plan` with `announced`, for a first start or a restart (see
+/// [`BgpdSettings::first_start`]).
+fn settings(
+    plan: &PortPlan,
+    announced: &BTreeMap<IpNetwork, Announcement>,
+    restarting: bool,
+) -> BgpdSettings {
+    let s = BgpdSettings::new(&plan.port, announced);
+    if restarting {
+        s
+    } else {
+        s.first_start()
+    }
+}
+
 /// The next batch of a feed (0: it ended); pending forever without one.
 async fn recv_batch_opt<F: ZebraFeed>(feed: &mut Option<F>, out: &mut Vec<ZebraEvent>) -> usize {
     match feed {
@@ -101,9 +122,16 @@ async fn recv_batch_opt<F: ZebraFeed>(feed: &mut Option<F>, out: &mut Vec<ZebraE
 }
 
 impl<E: Effects> PortActor<E> {
-    pub(crate) fn new(env: Arc<E>, sink: Arc<dyn RouteSink>, plan: PortPlan) -> Self {
+    /// A port actor; `restarting`: the port's first bgpd already restarts one that ran before
+    /// (leftovers of a crashed controller were found, or a cluster takeover).
+    pub(crate) fn new(
+        env: Arc<E>,
+        sink: Arc<dyn RouteSink>,
+        plan: PortPlan,
+        restarting: bool,
+    ) -> Self {
         let announced = BTreeMap::new();
-        let desired = BgpdSettings::new(&plan.port, &announced);
+        let desired = settings(&plan, &announced, restarting);
         let backoff = plan.controller.restart_backoff_initial;
         PortActor {
             env,
@@ -111,6 +139,8 @@ impl<E: Effects> PortActor<E> {
             plan,
             announced,
             desired,
+            restarting,
+            bgpd_was_ready: false,
             built: None,
             zebra_rx: None,
             zebra_batch: Vec::new(),
@@ -336,6 +366,11 @@ impl<E: Effects> PortActor<E> {
             BgpdEvent::Starting => {}
             BgpdEvent::Ready { pid } => {
                 info!(port = %self.name(), pid, "bgpd ready; configuring");
+                if std::mem::replace(&mut self.bgpd_was_ready, true) && !self.restarting {
+                    // A restarted bgpd: forwarding went on meanwhile, so it sets the F bit.
+                    self.restarting = true;
+                    self.desired = settings(&self.plan, &self.announced, true);
+                }
                 if let Some(vty) = self.vty.take() {
                     vty.close().await;
                 }
@@ -482,14 +517,14 @@ impl<E: Effects> PortActor<E> {
             // host_namespace must not leave the old filters, links, namespace or files behind.
             self.teardown().await;
             self.plan = plan;
-            self.desired = BgpdSettings::new(&self.plan.port, &self.announced);
+            self.desired = settings(&self.plan, &self.announced, self.restarting);
             self.port_restarts += 1;
             self.backoff = self.plan.controller.restart_backoff_initial;
             self.setup().await;
             return;
         }
         self.plan = plan;
-        self.desired = BgpdSettings::new(&self.plan.port, &self.announced);
+        self.desired = settings(&self.plan, &self.announced, self.restarting);
         if peers_changed {
             if let Some(facts) = self.built.as_ref().map(|b| b.facts.clone()) {
                 if let Err(e) = self.env.install_flows(&self.plan, &facts).await {
@@ -507,7 +542,7 @@ impl<E: Effects> PortActor<E> {
         crate::announce::check(&self.plan.port, &self.announced, &a)?;
         info!(port = %self.name(), prefix = %a.prefix, "announcing");
         self.announced.insert(a.prefix, a);
-        self.desired = BgpdSettings::new(&self.plan.port, &self.announced);
+        self.desired = settings(&self.plan, &self.announced, self.restarting);
         self.sync().await;
         Ok(())
     }
@@ -523,7 +558,7 @@ impl<E: Effects> PortActor<E> {
             });
         };
         info!(port = %self.name(), %prefix, "withdrawing announcement");
-        self.desired = BgpdSettings::new(&self.plan.port, &self.announced);
+        self.desired = settings(&self.plan, &self.announced, self.restarting);
         self.sync().await;
         Ok(gone)
     }

@@ -216,6 +216,21 @@ impl BgpdSettings {
         s
     }
 
+    /// These settings for bgpd's first start on a port, when no forwarding state survives from
+    /// an earlier bgpd: graceful restart stays on (capability, timers, helper), without
+    /// `preserve-fw-state`. With the F bit configured bgpd defers best-path selection at start
+    /// until every GR peer sent End-of-RIB, then works through the deferred prefixes 10,000 a
+    /// second — minutes for a full table. A restart (bgpd restarted by the supervisor, a
+    /// controller that found leftovers of its crashed predecessor, a cluster takeover) keeps it:
+    /// there the F bit is what lets helpers keep our routes.
+    pub fn first_start(mut self) -> BgpdSettings {
+        self.config.graceful_restart = self
+            .config
+            .graceful_restart
+            .map(|gr| gr.without_preserved_forwarding());
+        self
+    }
+
     /// The settings as the `vty` crate's typed configuration.
     pub fn config(&self) -> &BgpConfig {
         &self.config

@@ -1,7 +1,7 @@
 //! The RoutingHandler: one [`PortActor`](crate::actor) per configured port, created, updated and
 //! stopped as the configuration changes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
@@ -43,6 +43,10 @@ pub struct RoutingHandler<E: Effects> {
     sink: Arc<dyn RouteSink>,
     controller: Option<ControllerConfig>,
     ports: BTreeMap<String, PortHandle>,
+    /// Ports whose first bgpd restarts an earlier one (see [`RoutingHandler::assume_restart`]).
+    restarting: BTreeSet<String>,
+    /// Every new port's first bgpd is a restart (cluster mode: a port may be taken over).
+    restart_all: bool,
 }
 
 impl<E: Effects> RoutingHandler<E> {
@@ -53,6 +57,8 @@ impl<E: Effects> RoutingHandler<E> {
             sink,
             controller: None,
             ports: BTreeMap::new(),
+            restarting: BTreeSet::new(),
+            restart_all: false,
         }
     }
 
@@ -62,10 +68,32 @@ impl<E: Effects> RoutingHandler<E> {
     }
 
     /// Removes leftovers of a crashed earlier run that match `config`'s naming scheme. Call once
-    /// before the first [`RoutingHandler::apply`].
-    pub async fn sweep(&self, config: &Config) -> Result<Vec<String>, EffectError> {
+    /// before the first [`RoutingHandler::apply`]. A configured port whose namespace was among
+    /// them restarts: its first bgpd configures `preserve-fw-state` (the F bit), so that the
+    /// peers that kept our routes through the crash keep them (graceful restart).
+    pub async fn sweep(&mut self, config: &Config) -> Result<Vec<String>, EffectError> {
         let ports: Vec<String> = config.ports.iter().map(|p| p.ifname.clone()).collect();
-        self.env.sweep(&config.controller, &ports).await
+        let gone = self.env.sweep(&config.controller, &ports).await?;
+        for port in &config.ports {
+            if gone.contains(&port.ifname) {
+                self.restarting.insert(port.name.clone());
+            }
+        }
+        Ok(gone)
+    }
+
+    /// Treats the first bgpd of port `name` (`None`: of every port started from now on) as a
+    /// restart of an earlier one: it configures `preserve-fw-state`, and bgpd defers best-path
+    /// selection until its peers sent End-of-RIB (graceful restart). Without it a port's first
+    /// bgpd leaves the F bit out (nothing was forwarding for it), and every later bgpd of the
+    /// port sets it.
+    pub fn assume_restart(&mut self, name: Option<&str>) {
+        match name {
+            Some(n) => {
+                self.restarting.insert(n.to_string());
+            }
+            None => self.restart_all = true,
+        }
     }
 
     /// Makes the running ports match `config` (already validated as a whole): new ports are
@@ -106,7 +134,13 @@ impl<E: Effects> RoutingHandler<E> {
                 }
                 None => {
                     let (tx, rx) = mpsc::channel(16);
-                    let actor = PortActor::new(self.env.clone(), self.sink.clone(), plan.clone());
+                    let restarting = self.restart_all || self.restarting.remove(&port.name);
+                    let actor = PortActor::new(
+                        self.env.clone(),
+                        self.sink.clone(),
+                        plan.clone(),
+                        restarting,
+                    );
                     let task = tokio::spawn(actor.run(rx));
                     self.ports.insert(
                         port.name.clone(),

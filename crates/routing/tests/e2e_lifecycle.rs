@@ -442,7 +442,7 @@ fn sweep_after_a_crash_removes_flows_of_a_port_no_longer_configured() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let h = handler(Arc::new(CountingSink::default()));
+        let mut h = handler(Arc::new(CountingSink::default()));
         let swept = h.sweep(&config(&second)).await.unwrap();
         assert!(!swept.is_empty(), "nothing swept");
     });

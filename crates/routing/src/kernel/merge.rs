@@ -59,20 +59,104 @@ impl PortFacts {
     }
 }
 
-/// One port's contribution to a prefix: its id, its paths' distance, its paths.
+/// One port's contribution to a prefix: its id, its paths' distance, its paths (an interned
+/// set: a full table from one peer shares a handful).
 type Contribution = (u16, u8, Arc<[RoutePath]>);
+
+/// The contributions to one prefix: almost always one port's, kept inline (no allocation per
+/// prefix for the common case).
+#[derive(Debug)]
+enum Contributions {
+    One(Contribution),
+    Many(Vec<Contribution>),
+}
+
+impl Contributions {
+    fn as_slice(&self) -> &[Contribution] {
+        match self {
+            Contributions::One(c) => std::slice::from_ref(c),
+            Contributions::Many(v) => v,
+        }
+    }
+
+    fn has(&self, id: u16) -> bool {
+        self.as_slice().iter().any(|(p, _, _)| *p == id)
+    }
+
+    /// Sets port `c.0`'s contribution.
+    fn upsert(&mut self, c: Contribution) {
+        match self {
+            Contributions::One(old) if old.0 == c.0 => *old = c,
+            Contributions::One(old) => {
+                let first = old.clone();
+                *self = Contributions::Many(vec![first, c]);
+            }
+            Contributions::Many(v) => match v.iter_mut().find(|(p, _, _)| *p == c.0) {
+                Some(old) => *old = c,
+                None => v.push(c),
+            },
+        }
+    }
+
+    /// Removes port `id`'s contribution; returns whether none is left.
+    fn remove(&mut self, id: u16) -> bool {
+        let mut rest = match self {
+            Contributions::One(c) => return c.0 == id,
+            Contributions::Many(v) => {
+                v.retain(|(p, _, _)| *p != id);
+                std::mem::take(v)
+            }
+        };
+        let empty = rest.is_empty();
+        *self = match rest.pop() {
+            Some(last) if rest.is_empty() => Contributions::One(last),
+            Some(last) => {
+                rest.push(last);
+                Contributions::Many(rest)
+            }
+            None => Contributions::Many(rest),
+        };
+        empty
+    }
+}
+
+/// Interned path sets beyond which the unused ones are forgotten.
+const INTERN_PRUNE_AT: usize = 4096;
 
 /// The routes of every port of one table, merged per prefix.
 #[derive(Debug, Default)]
 pub struct Merge {
     ports: HashMap<u16, PortFacts>,
-    routes: HashMap<IpNetwork, Vec<Contribution>>,
+    routes: HashMap<IpNetwork, Contributions>,
+    paths: HashSet<Arc<[RoutePath]>>,
 }
 
 impl Merge {
     /// An empty merge.
     pub fn new() -> Merge {
         Merge::default()
+    }
+
+    /// The shared copy of path set `paths`.
+    fn intern(&mut self, paths: &[RoutePath]) -> Arc<[RoutePath]> {
+        if let Some(known) = self.paths.get(paths) {
+            return known.clone();
+        }
+        if self.paths.len() >= INTERN_PRUNE_AT {
+            self.paths.retain(|s| Arc::strong_count(s) > 1);
+        }
+        let set: Arc<[RoutePath]> = Arc::from(paths);
+        self.paths.insert(set.clone());
+        set
+    }
+
+    /// The prefixes port `id` contributes to.
+    fn port_prefixes(&self, id: u16) -> Vec<IpNetwork> {
+        self.routes
+            .iter()
+            .filter(|(_, c)| c.has(id))
+            .map(|(p, _)| *p)
+            .collect()
     }
 
     /// Sets (or updates) what is known of port `id`. Returns the prefixes whose next hops
@@ -84,13 +168,7 @@ impl Merge {
             return Vec::new();
         }
         // The uplink index or onlink rules changed: re-derive the port's routes.
-        let prefixes: Vec<IpNetwork> = self
-            .routes
-            .iter()
-            .filter(|(_, c)| c.iter().any(|(p, _, _)| *p == id))
-            .map(|(p, _)| *p)
-            .collect();
-        prefixes
+        self.port_prefixes(id)
             .into_iter()
             .map(|prefix| (prefix, self.merged(&prefix)))
             .collect()
@@ -105,13 +183,7 @@ impl Merge {
     /// Withdraws every route of port `id` (the port stays known); returns the prefixes that
     /// change.
     pub fn withdraw_port_routes(&mut self, id: u16) -> Vec<(IpNetwork, Vec<NextHop>)> {
-        let prefixes: Vec<IpNetwork> = self
-            .routes
-            .iter()
-            .filter(|(_, c)| c.iter().any(|(p, _, _)| *p == id))
-            .map(|(p, _)| *p)
-            .collect();
-        prefixes
+        self.port_prefixes(id)
             .into_iter()
             .map(|prefix| (prefix, self.withdraw(id, prefix)))
             .collect()
@@ -127,11 +199,13 @@ impl Merge {
             return self.withdraw(id, prefix);
         }
         let distance = paths.iter().map(|p| p.distance).min().unwrap_or(u8::MAX);
-        let hops: Arc<[RoutePath]> = Arc::from(paths);
-        let list = self.routes.entry(prefix).or_default();
-        match list.iter_mut().find(|(p, _, _)| *p == id) {
-            Some(c) => *c = (id, distance, hops),
-            None => list.push((id, distance, hops)),
+        let hops = self.intern(paths);
+        let c = (id, distance, hops);
+        match self.routes.get_mut(&prefix) {
+            Some(list) => list.upsert(c),
+            None => {
+                self.routes.insert(prefix, Contributions::One(c));
+            }
         }
         self.merged(&prefix)
     }
@@ -139,8 +213,7 @@ impl Merge {
     /// Port `id` no longer reaches `prefix`; returns the merged next hops left (empty: none).
     pub fn withdraw(&mut self, id: u16, prefix: IpNetwork) -> Vec<NextHop> {
         if let Some(list) = self.routes.get_mut(&prefix) {
-            list.retain(|(p, _, _)| *p != id);
-            if list.is_empty() {
+            if list.has(id) && list.remove(id) {
                 self.routes.remove(&prefix);
             }
         }
@@ -149,7 +222,7 @@ impl Merge {
 
     /// The merged next hops of `prefix`: those of the ports with the lowest distance.
     pub fn merged(&self, prefix: &IpNetwork) -> Vec<NextHop> {
-        let Some(list) = self.routes.get(prefix) else {
+        let Some(list) = self.routes.get(prefix).map(Contributions::as_slice) else {
             return Vec::new();
         };
         let Some(best) = list.iter().map(|(_, d, _)| *d).min() else {
@@ -306,5 +379,38 @@ mod tests {
         assert!(m
             .replace(9, p("203.0.113.0/24"), &[path("192.0.2.1", 20)])
             .is_empty());
+    }
+
+    #[test]
+    fn path_sets_are_shared_and_contributions_shrink_back_to_one() {
+        let mut m = Merge::new();
+        m.set_port(1, facts(7, &["192.0.2.2"], &[]));
+        m.set_port(2, facts(8, &["198.51.100.2"], &[]));
+        let a = [path("192.0.2.2", 20)];
+        let b = [path("198.51.100.2", 20)];
+        for i in 0..1000u32 {
+            let prefix = IpNetwork::V4(
+                ipnetwork::Ipv4Network::new(std::net::Ipv4Addr::from((10 << 24) | (i << 8)), 24)
+                    .unwrap(),
+            );
+            m.replace(1, prefix, &a);
+            m.replace(2, prefix, &b);
+        }
+        // One shared copy per distinct path set, not one per prefix.
+        assert_eq!(m.paths.len(), 2);
+        let x = p("10.0.5.0/24");
+        assert_eq!(m.merged(&x).len(), 2, "both ports' paths at equal distance");
+        // Port 2 leaves: every prefix is back to port 1's single path.
+        let changed = m.remove_port(2);
+        assert_eq!(changed.len(), 1000);
+        assert!(changed.iter().all(|(_, hops)| hops.len() == 1));
+        assert!(matches!(
+            m.routes.get(&x),
+            Some(Contributions::One((1, 20, _)))
+        ));
+        // Withdrawing the last contribution removes the prefix.
+        assert!(m.withdraw(1, x).is_empty());
+        assert!(!m.routes.contains_key(&x));
+        assert_eq!(m.len(), 999);
     }
 }

@@ -97,6 +97,17 @@ impl GracefulRestart {
         self.preserve_fw_state
     }
 
+    /// The same settings without `preserve-fw-state`: what a bgpd's *first* start takes, when
+    /// there is no forwarding state to preserve. bgpd (FRR) defers best-path selection at every
+    /// session start while the F bit is configured (until End-of-RIB from every GR peer or
+    /// `select-defer-time`, then 10,000 prefixes a second), which a first start does not need.
+    pub fn without_preserved_forwarding(self) -> GracefulRestart {
+        GracefulRestart {
+            preserve_fw_state: false,
+            ..self
+        }
+    }
+
     /// The timer lines, each with its default.
     fn timers(self) -> [(&'static str, u16, u16); 3] {
         [
