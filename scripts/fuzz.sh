@@ -28,3 +28,8 @@ for t in $targets; do
   fi
   rm -f "$log"
 done
+# server_socket keeps its server's socket directory for the life of the process (a fuzzer exits
+# without destructors); remove those of fuzzers that are gone.
+for d in "${TMPDIR:-/tmp}"/zebra-fuzz-*; do
+  if [ -d "$d" ] && [ ! -e "/proc/${d##*-}" ]; then rm -rf "$d"; fi
+done
