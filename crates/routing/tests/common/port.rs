@@ -10,6 +10,7 @@ use std::sync::Arc;
 use routing::real::RealEffects;
 use routing::{PortStatus, RoutingHandler};
 
+use super::ports::dual_stack_port;
 use super::*;
 
 /// The controller's run directory bind-mounted at the same path inside the chroot (so the
@@ -110,30 +111,6 @@ impl PortBgpd {
     }
 }
 
-/// The port of [`run_port`]: one IPv4 and one IPv6 session with AS 65002, graceful restart at
-/// its default (on).
-pub const PORT: &str = r#"
-[[port]]
-name = "p1"
-uplink = "up1"
-address = "192.0.2.1/24"
-address6 = "2001:db8::1/64"
-local_as = 65001
-networks = ["203.0.113.0/24", "2001:db8:100::/48"]
-[[port.peer]]
-address = "192.0.2.2"
-remote_as = 65002
-keepalive = 5
-hold_time = 15
-connect_retry = 5
-[[port.peer]]
-address = "2001:db8::2"
-remote_as = 65002
-keepalive = 5
-hold_time = 15
-connect_retry = 5
-"#;
-
 /// What the provider of [`run_port`] announces: one IPv4 and two IPv6 prefixes.
 pub const PROVIDER_NETS: [&str; 3] = [
     "198.51.100.0/24",
@@ -153,7 +130,8 @@ pub struct PortRun {
     pub status: PortStatus,
 }
 
-/// Starts the provider and the controller with [`PORT`] on `bgpd`, and checks what every
+/// Starts the provider and the controller with [`dual_stack_port`] (graceful restart at its
+/// default, on) on `bgpd`, and checks what every
 /// daemon must do: both sessions Established, the provider's routes in the sink (eBGP
 /// distance, IPv4 and IPv6 gateways), the per-peer status (remote AS, prefixes received, sent
 /// when the flavour reports it) and our networks learned by the provider over both families.
@@ -169,7 +147,7 @@ pub async fn run_port(lab: &Lab, bgpd: &PortBgpd, host_bgpd: &Path) -> PortRun {
 
     let sink = Arc::new(CountingSink::default());
     let mut h = handler(sink.clone());
-    let cfg = config(&format!("{}{PORT}", bgpd.controller(lab)));
+    let cfg = config(&format!("{}{}", bgpd.controller(lab), dual_stack_port("")));
     h.sweep(&cfg).await.unwrap();
     h.apply(&cfg).await;
 
