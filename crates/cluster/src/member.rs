@@ -903,7 +903,7 @@ impl Task {
                         chunks = flush.chunks.len(),
                         bytes,
                         encode_ms = encoded.as_millis() as u64,
-                        write_ms = (started.elapsed() - encoded).as_millis() as u64,
+                        write_ms = started.elapsed().saturating_sub(encoded).as_millis() as u64,
                         "cluster: routes published"
                     );
                 }

@@ -282,7 +282,7 @@ async fn sync_port(
         chunks = fetched.len(),
         bytes,
         read_ms = read.as_millis() as u64,
-        decode_ms = (started.elapsed() - read).as_millis() as u64,
+        decode_ms = started.elapsed().saturating_sub(read).as_millis() as u64,
         "route watcher: chunks read"
     );
     let mut replaced = Vec::new();
