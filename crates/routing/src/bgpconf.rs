@@ -672,26 +672,27 @@ remote_as = 65003
                 format!("{kw} {name} permit {PRIVATE_BUT_65002}"),
             ];
             want.extend(tail.iter().cloned());
+            // A bgpd that does not re-apply changed policy itself is asked to (Quagga).
+            want.extend(fl.soft_refresh("192.0.2.2".parse().unwrap(), vty::config::Afi::Ipv4));
             assert_eq!(d, want, "{fl}");
             for l in &d {
                 vty::validate_line(l).unwrap();
             }
             // Nothing the flavour lacks: the option adds no `check-config` warning.
             assert_eq!(b.unsupported(&fl), a.unsupported(&fl), "{fl}");
-            // Off again: the neighbor's route-map, the route-map, then the list go.
-            assert_eq!(
-                lines(&b.diff_for(&a, &fl)),
-                [
-                    "router bgp 65001".to_string(),
-                    "address-family ipv4 unicast".into(),
-                    format!("no neighbor 192.0.2.2 route-map {name} in"),
-                    "exit-address-family".into(),
-                    "exit".into(),
-                    format!("no route-map {name}"),
-                    format!("no {kw} {name}"),
-                ],
-                "{fl}"
-            );
+            // Off again: the neighbor's route-map, the route-map, then the list go (and the
+            // soft clear where bgpd needs it).
+            let mut off = vec![
+                "router bgp 65001".to_string(),
+                "address-family ipv4 unicast".into(),
+                format!("no neighbor 192.0.2.2 route-map {name} in"),
+                "exit-address-family".into(),
+                "exit".into(),
+                format!("no route-map {name}"),
+                format!("no {kw} {name}"),
+            ];
+            off.extend(fl.soft_refresh("192.0.2.2".parse().unwrap(), vty::config::Afi::Ipv4));
+            assert_eq!(lines(&b.diff_for(&a, &fl)), off, "{fl}");
         }
         // One class less: one entry removed, the route-map untouched.
         let c = settings(&rejecting("\"private\""));
