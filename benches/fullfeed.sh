@@ -7,11 +7,16 @@
 #   3. `midonet-bgp run` with the kernel    -> seconds until the controller holds N (counted on
 #      sink                                    its route stream), until N are in the FIB,
 #                                             the controller's peak RSS
+#   4. bgpd feeding the `zebra_server` example (the library's zebra server, routes printed to a
+#      pipe): seconds until the example has printed N -> the cost bgpd pays to feed any zebra, the
+#      floor under "ctl holds"
 # and prints them side by side with the ratios to bgpd alone.
 #
 #   sudo bash benches/fullfeed.sh [N ...]      # default: 10000 100000 1000000
 #   MIDONET_BGP=target/release/midonet-bgp     # binary to measure (default: release, else debug)
-#   SCENARIOS="controller"                      # which of: alone zebra controller (default all)
+#   SCENARIOS="controller"                      # which of: alone example zebra controller
+#                                               # (default all)
+#   EXAMPLE=target/release/examples/zebra_server   # the floor scenario's server (built if absent)
 #   TIMEOUT=900                                 # seconds any one wait may take before failing
 #
 # Everything lives in namespaces the script creates (removed on exit). The routes are generated
@@ -39,7 +44,7 @@ trap 'cleanup; rm -f "$RES"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 TIMEOUT=${TIMEOUT:-900}
-SCENARIOS=${SCENARIOS:-alone zebra controller}
+SCENARIOS=${SCENARIOS:-alone example zebra controller}
 # wait_for WHAT CMD...: runs CMD every 0.1 s until it succeeds; fails the run after $TIMEOUT s.
 wait_for() {
   local what=$1 deadline=$(( $(date +%s) + TIMEOUT )); shift
@@ -53,6 +58,10 @@ if [ -z "$BIN" ]; then
   if [ -x target/release/midonet-bgp ]; then BIN=target/release/midonet-bgp; else BIN=target/debug/midonet-bgp; fi
 fi
 BGPD=/usr/lib/frr/bgpd ZEBRA=/usr/lib/frr/zebra
+EXAMPLE=${EXAMPLE:-target/release/examples/zebra_server}
+if [[ " ${SCENARIOS} " == *" example "* ]] && [ ! -x "$EXAMPLE" ]; then
+  cargo build --release -q -p midonet-bgp-examples --example zebra_server
+fi
 sizes=("$@"); [ ${#sizes[@]} -gt 0 ] || sizes=(10000 100000 1000000)
 tag=ff$$
 
@@ -138,6 +147,27 @@ bgpd_alone() {
   echo "$(since "$t0")"
 }
 
+# 4. bgpd + the zebra_server example: the floor under "ctl holds". The example prints one line
+# per route; awk counts them as they come (once per line, no re-reading) and stamps the N-th.
+example_floor() {
+  local n=$1 d=$TMP/example; mkdir -p "$d"; chmod 755 "$TMP" "$d"
+  mkns "e1$tag"; provider "e2$tag" "e1$tag" "d$tag" "$n"
+  ip -n "e1$tag" addr add 192.0.2.1/24 dev "d$tag"
+  local ifx; ifx=$(ip -n "e1$tag" -o link show "d$tag" | cut -d: -f1)
+  bgpd_conf > "$d/bgpd.conf"
+  local t0; t0=$(now)
+  "$EXAMPLE" "$d/zserv.api" "d$tag:$ifx:192.0.2.1/24" 2>/dev/null \
+    | awk -v n="$n" -v out="$d/done" '/^replace /{ if (++c == n) { system("date +%s.%N > " out) } }' &
+  PIDS+=("$!"); disown "$!"  # killed by cleanup without a job notice
+  for _ in $(seq 600); do [ -S "$d/zserv.api" ] && break; sleep 0.05; done
+  PIDS+=("$(pgrep -f -n "^$EXAMPLE $d/zserv.api" || true)")
+  ip netns exec "e1$tag" "$BGPD" -z "$d/zserv.api" -f "$d/bgpd.conf" -i "$d/bgpd.pid" --vty_socket "$d" -S -d
+  for _ in $(seq 600); do [ -s "$d/bgpd.pid" ] && break; sleep 0.05; done
+  PIDS+=("$(cat "$d/bgpd.pid")")
+  wait_for "the example to print $n routes" test -s "$d/done"
+  awk -v a="$t0" -v b="$(cat "$d/done")" 'BEGIN{printf "%.1f\n", b-a}'
+}
+
 # 2. FRR's zebra + bgpd.
 frr_zebra() {
   local n=$1 d=$TMP/zebra; chmod 755 "$TMP"; mkdir -p "$d"; chown frr:frr "$d"
@@ -208,17 +238,18 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a != "?" && b != "?" && b + 0 > 0)
 
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -r); load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "binary: $BIN; bgpd: $("$BGPD" --version 2>/dev/null | head -1); $(bird --version 2>&1 | head -1)"
-printf '%9s | %11s | %14s %10s | %12s %12s %10s %10s | %s\n' N "bgpd alone" "zebra FIB" "zebra RSS" "ctl holds" "ctl FIB" "ctl RSS" "FIB rate" "ratios holds/FIB (zebra FIB)"
+printf '%9s | %11s | %12s | %14s %10s | %12s %12s %10s %10s | %s\n' N "bgpd alone" "example" "zebra FIB" "zebra RSS" "ctl holds" "ctl FIB" "ctl RSS" "FIB rate" "ratios example, holds/FIB (zebra FIB)"
 fresh() { cleanup; NS=(); PIDS=(); TMP=$(mktemp -d /tmp/fullfeed.XXXXXX); }
 want() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 for n in "${sizes[@]}"; do
-  a="?" zf="?" zr="?" ch="?" cf="?" cr="?"
+  a="?" ex="?" zf="?" zr="?" ch="?" cf="?" cr="?"
   # Each scenario runs in this shell (not a subshell), so its processes and namespaces are
   # known to the traps; it writes its figures to $RES.
   if want alone; then bgpd_alone "$n" >"$RES"; read -r a <"$RES"; fresh; fi
+  if want example; then example_floor "$n" >"$RES"; read -r ex <"$RES"; fresh; fi
   if want zebra; then frr_zebra "$n" >"$RES"; read -r zf zr <"$RES"; fresh; fi
   if want controller; then controller "$n" >"$RES"; read -r ch cf cr <"$RES"; fresh; fi
   rate=$(awk -v n="$n" -v t="$cf" 'BEGIN{ if (t != "?" && t + 0 > 0) printf "%d/s", n/t; else print "?" }')
-  printf '%9s | %9s s | %12s s %7s MB | %10s s %10s s %7s MB %10s | %s / %s (%s)\n' "$n" "$a" "$zf" "$zr" "$ch" "$cf" "$cr" "$rate" \
-    "$(ratio "$ch" "$a")" "$(ratio "$cf" "$a")" "$(ratio "$zf" "$a")"
+  printf '%9s | %9s s | %10s s | %12s s %7s MB | %10s s %10s s %7s MB %10s | %s, %s / %s (%s)\n' "$n" "$a" "$ex" "$zf" "$zr" "$ch" "$cf" "$cr" "$rate" \
+    "$(ratio "$ex" "$a")" "$(ratio "$ch" "$a")" "$(ratio "$cf" "$a")" "$(ratio "$zf" "$a")"
 done
