@@ -4,7 +4,8 @@
 //! and the peer's is not. Then the control: with the provider passive too, no connection comes
 //! up at all (neither side opens); turning `passive` off on the running port (one `no neighbor
 //! A passive`, same bgpd) brings the sessions back with our side opening them (the peer's port
-//! is 179). The provider is the host's FRR 8.4.
+//! is 179), and turning it on again makes the port's bgpd drop them itself (both sides passive:
+//! they stay down). The provider is the host's FRR 8.4.
 //! Needs root and FRR (and the chroot or the Quagga build: skipped elsewhere, never under CI).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -33,8 +34,8 @@ enum Opener {
 /// The established TCP connections with a BGP end (port 179) in namespace `ns`, as
 /// (our address and port, the peer's), IPv4-mapped addresses written as IPv4.
 fn bgp_connections(ns: &str) -> Vec<(SocketAddr, SocketAddr)> {
-    let out = testkit::lab::ip(&["netns", "exec", ns, "ss", "-Htn", "state", "established"])
-        .unwrap();
+    let out =
+        testkit::lab::ip(&["netns", "exec", ns, "ss", "-Htn", "state", "established"]).unwrap();
     let canonical = |a: SocketAddr| SocketAddr::new(a.ip().to_canonical(), a.port());
     out.lines()
         .filter_map(|l| {
@@ -81,8 +82,9 @@ async fn the_peer_opens_then_we_do(lab: &Lab, bgpd: &PortBgpd, host_bgpd: &Path)
     cmds.extend(OURS.iter().map(|a| format!("neighbor {a} passive")));
     let cmds: Vec<&str> = cmds.iter().map(String::as_str).collect();
     run.provider.configure(&cmds);
+    // Well within the hold time (15 s): bgpd resets the session itself on a passive change.
     assert!(
-        wait_blocking(30, || bgp_connections(&ns).is_empty()).await,
+        wait_blocking(10, || bgp_connections(&ns).is_empty()).await,
         "the sessions stayed up after the provider became passive: {:?}",
         bgp_connections(&ns)
     );
@@ -109,6 +111,25 @@ async fn the_peer_opens_then_we_do(lab: &Lab, bgpd: &PortBgpd, host_bgpd: &Path)
         "the port's bgpd did not open every session: {:?}",
         bgp_connections(&ns)
     );
+
+    // And `passive` on again (one `neighbor A passive`): the port's bgpd resets the sessions
+    // it opened (well within the hold time) and, with both sides passive, they stay down.
+    let report = run
+        .h
+        .apply(&config(&format!("{}{passive}", bgpd.controller(lab))))
+        .await;
+    assert_eq!(report.updated, ["p1"], "{report:?}");
+    assert!(
+        wait_blocking(10, || bgp_connections(&ns).is_empty()).await,
+        "the port's bgpd kept the sessions it opened: {:?}",
+        bgp_connections(&ns)
+    );
+    let s = wait_port(&run.h, "p1", 10, "the sessions down", |s| {
+        s.peers.len() == 2 && s.peers.iter().all(|p| p.state != "Established")
+    })
+    .await;
+    assert_eq!(s.bgpd_pid, pid, "bgpd restarted for a passive change");
+    assert!(s.config_applied && s.last_error.is_none(), "{s:#?}");
     run.shutdown(lab).await;
 }
 
