@@ -12,6 +12,8 @@
 //!   to run, status and route publication.
 //! * [`RouteWatcher`]: follows every port's published routes with watches.
 //! * [`table`]: the sans-I/O chunked route table the publisher writes.
+//! * [`runs`]: per-port run records, which tell a takeover (the previous run did not stop
+//!   cleanly: graceful restart's F bit) from a first start.
 //!
 //! # Why `zookeeper-client`
 //!
@@ -43,6 +45,8 @@ pub mod layout;
 mod member;
 mod session;
 mod store;
+mod fence;
+pub mod runs;
 pub mod table;
 mod watcher;
 
@@ -52,6 +56,7 @@ pub use doc::{
 };
 pub use error::{ClusterError, DocError, StoreError};
 pub use layout::{Layout, StoreUrl};
+pub use runs::{PreviousRun, RunDoc};
 pub use member::{AssignedPort, Assignment, Member, MemberConfig, Publisher, Validator};
 pub use store::{PortEntry, Store};
 pub use table::TableChange;
