@@ -41,12 +41,12 @@
 
 pub mod doc;
 mod error;
+mod fence;
 pub mod layout;
 mod member;
+pub mod runs;
 mod session;
 mod store;
-mod fence;
-pub mod runs;
 pub mod table;
 mod watcher;
 
@@ -56,8 +56,8 @@ pub use doc::{
 };
 pub use error::{ClusterError, DocError, StoreError};
 pub use layout::{Layout, StoreUrl};
-pub use runs::{PreviousRun, RunDoc};
 pub use member::{AssignedPort, Assignment, Member, MemberConfig, Publisher, Validator};
+pub use runs::{PreviousRun, RunDoc};
 pub use store::{PortEntry, Store};
 pub use table::TableChange;
 pub use watcher::{RouteEvent, RouteWatcher};

@@ -18,7 +18,7 @@
 //!   the next run (on another host, or on this one after the fence) starts as a restart — its
 //!   bgpd sets graceful restart's F bit so the providers keep the routes they hold for us.
 //!
-//! The verdict ([`PreviousRun`]) is sans-I/O; [`Runs`] does the reads and writes for a member.
+//! The verdict ([`PreviousRun`]) is sans-I/O; the member does the reads and writes.
 
 use std::collections::HashMap;
 

@@ -335,14 +335,10 @@ impl Zk {
                 zk::MultiWriteResult::Create { .. } => Some(0),
                 _ => None,
             })),
-            Err(zk::MultiWriteError::OperationFailed { source, .. })
-                if matches!(
-                    source,
-                    zk::Error::NoNode | zk::Error::NodeExists | zk::Error::BadVersion
-                ) =>
-            {
-                Ok(None)
-            }
+            Err(zk::MultiWriteError::OperationFailed {
+                source: zk::Error::NoNode | zk::Error::NodeExists | zk::Error::BadVersion,
+                ..
+            }) => Ok(None),
             Err(e) => Err(ClusterError::store("multi", path, e.into())),
         }
     }

@@ -146,10 +146,7 @@ async fn a_fenced_run_comes_back_as_a_restart() {
     // The server stops answering: h1 fences itself (every port stops, the record cannot be
     // written); a frozen server expires no session, so h1's leadership survives.
     zk.pause(0);
-    let fenced = wait_assignment(&mut rx, Duration::from_secs(10), "h1 fenced", |a| {
-        a.fenced
-    })
-    .await;
+    let fenced = wait_assignment(&mut rx, Duration::from_secs(10), "h1 fenced", |a| a.fenced).await;
     zk.resume(0);
     assert!(fenced.ports.is_empty());
     // The embedder confirms the stop it made while fenced: not a clean stop.
@@ -171,7 +168,10 @@ async fn bad_records_are_recorded_and_taken_as_restarts_and_remove_port_removes_
         .put_port("p1", &port_doc(&["h1"], 65001))
         .await
         .unwrap();
-    store.put_run_raw("p1", b"{\"schema\":1,\"host\":").await.unwrap();
+    store
+        .put_run_raw("p1", b"{\"schema\":1,\"host\":")
+        .await
+        .unwrap();
     assert!(matches!(
         store.run("p1").await.unwrap(),
         PreviousRun::Unreadable(_)
