@@ -406,13 +406,21 @@ impl Task {
         let mut state = zk.state_watch();
         let mut resync_at = Some(Instant::now());
         let mut next_full = Instant::now() + self.cfg.resync_interval;
-        let mut flush_at: Option<Instant> = None;
+        let mut flush_at: Option<Instant>;
         let mut pacer = FlushPacer::new(self.cfg.flush_interval);
+        // When the unpublished changes began, and when the latest arrived (the pacer ends its
+        // rest once they stop).
+        let mut first_change: Option<std::time::Instant> = None;
+        let mut last_change = std::time::Instant::now();
         let far = Duration::from_secs(3600);
         loop {
             let connected = zk.state() == State::Connected;
-            if self.tables.values().any(|(t, _)| t.is_dirty()) && flush_at.is_none() {
-                flush_at = Some(Instant::from_std(pacer.due(std::time::Instant::now())));
+            if self.tables.values().any(|(t, _)| t.is_dirty()) {
+                let first = *first_change.get_or_insert_with(std::time::Instant::now);
+                flush_at = Some(Instant::from_std(pacer.due(first, last_change)));
+            } else {
+                first_change = None;
+                flush_at = None;
             }
             tokio::select! {
                 biased;
@@ -429,7 +437,7 @@ impl Task {
                 // Before commands: with the pacer's rests, a steady stream of route batches can
                 // neither starve publication nor be published batch by batch.
                 _ = sleep_until(flush_at.unwrap_or(Instant::now() + far)), if flush_at.is_some() && connected => {
-                    flush_at = None;
+                    first_change = None;
                     let started = std::time::Instant::now();
                     self.flush(&zk).await;
                     pacer.published(started, std::time::Instant::now());
@@ -455,7 +463,12 @@ impl Task {
                             resync_at.get_or_insert(Instant::now());
                         }
                     }
-                    Some(c) => self.command(c),
+                    Some(c) => {
+                        if matches!(c, Cmd::Publish(..)) {
+                            last_change = std::time::Instant::now();
+                        }
+                        self.command(c);
+                    }
                 },
                 (path, ended) = w_ports.changed() => { if ended { return Exit::SessionEnded; } self.on_event(&path, &mut resync_at); }
                 (path, ended) = w_elect.changed() => { if ended { return Exit::SessionEnded; } self.on_event(&path, &mut resync_at); }

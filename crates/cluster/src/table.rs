@@ -51,16 +51,22 @@ pub fn chunk_of(prefix: &IpNetwork, count: usize) -> usize {
 }
 
 /// When to publish next (sans I/O; the member feeds it the clock). Changes are gathered for
-/// `interval` after the first one, and a publication that took D is followed by at least D
-/// without one: while a full table streams in (every batch dirties nearly every chunk, since
-/// prefixes are spread by hash), the publisher spends at most half its time writing, each
-/// publication carries everything that arrived meanwhile, and the table is written a number
-/// of times that grows with the logarithm of its size instead of once per batch.
+/// `interval` after the first one, and a publication that took D is followed by a rest of
+/// [`REST_FACTOR`] × D while changes keep coming: while a full table streams in (every batch
+/// dirties nearly every chunk, since prefixes are spread by hash), the publisher spends at most
+/// a quarter of the time writing (its CPU is what the bgpd feeding it needs), each publication
+/// carries everything that arrived meanwhile, and the table is written a number of times that
+/// grows with the logarithm of its size instead of once per batch. When the changes stop (none
+/// for two intervals: the burst is over) the rest ends at once, so the last state of a burst is
+/// published promptly.
 #[derive(Debug, Clone)]
 pub struct FlushPacer {
     interval: Duration,
     rest_until: Option<Instant>,
 }
+
+/// A publication that took D is followed by up to `REST_FACTOR` × D without one.
+pub const REST_FACTOR: u32 = 3;
 
 impl FlushPacer {
     /// A pacer gathering changes for `interval`.
@@ -71,18 +77,23 @@ impl FlushPacer {
         }
     }
 
-    /// When to publish changes of which the first arrived at `first_change`.
-    pub fn due(&self, first_change: Instant) -> Instant {
+    /// When to publish changes of which the first arrived at `first_change` and the latest at
+    /// `last_change`.
+    pub fn due(&self, first_change: Instant, last_change: Instant) -> Instant {
         let gathered = first_change + self.interval;
         match self.rest_until {
-            Some(rest) if rest > gathered => rest,
+            Some(rest) if rest > gathered => {
+                let quiet = last_change + self.interval * 2;
+                rest.min(quiet.max(gathered))
+            }
             _ => gathered,
         }
     }
 
     /// A publication ran from `started` to `ended`.
     pub fn published(&mut self, started: Instant, ended: Instant) {
-        self.rest_until = Some(ended + ended.saturating_duration_since(started));
+        let took = ended.saturating_duration_since(started);
+        self.rest_until = Some(ended + took.saturating_mul(REST_FACTOR));
     }
 }
 
@@ -464,20 +475,26 @@ mod tests {
     }
 
     #[test]
-    fn the_pacer_gathers_and_rests_as_long_as_it_wrote() {
+    fn the_pacer_gathers_rests_while_changes_come_and_ends_a_burst_promptly() {
         let ms = Duration::from_millis;
         let t0 = Instant::now();
         let mut p = FlushPacer::new(ms(50));
         // Nothing written yet: gather for the interval.
-        assert_eq!(p.due(t0), t0 + ms(50));
-        // A 2 s publication: the next one waits 2 s after it ended, even for older changes.
+        assert_eq!(p.due(t0, t0), t0 + ms(50));
+        // A 2 s publication: while changes keep coming, the next one waits 3 × 2 s after it
+        // ended, even for older changes.
         p.published(t0 + ms(50), t0 + ms(2050));
-        assert_eq!(p.due(t0 + ms(100)), t0 + ms(4050));
+        assert_eq!(p.due(t0 + ms(100), t0 + ms(8000)), t0 + ms(8050));
+        // The burst ended at 3 s (nothing for two intervals since): published at 3.1 s.
+        assert_eq!(p.due(t0 + ms(2100), t0 + ms(3000)), t0 + ms(3100));
+        // ... but never before the changes were gathered for the interval.
+        assert_eq!(p.due(t0 + ms(2100), t0 + ms(2100)), t0 + ms(2200));
+        assert_eq!(p.due(t0 + ms(2900), t0 + ms(2900)), t0 + ms(3000));
         // Changes arriving after the rest are gathered for the interval only.
-        assert_eq!(p.due(t0 + ms(5000)), t0 + ms(5050));
+        assert_eq!(p.due(t0 + ms(9000), t0 + ms(9000)), t0 + ms(9050));
         // A quick publication rests little.
-        p.published(t0 + ms(6000), t0 + ms(6010));
-        assert_eq!(p.due(t0 + ms(6010)), t0 + ms(6060));
+        p.published(t0 + ms(10000), t0 + ms(10010));
+        assert_eq!(p.due(t0 + ms(10010), t0 + ms(10010)), t0 + ms(10060));
     }
 
     #[test]
@@ -491,8 +508,10 @@ mod tests {
         let mut p = FlushPacer::new(ms(50));
         let mut now = t0;
         let mut first_change: Option<Instant> = None;
+        let mut last_change = t0;
         let mut busy_until = t0;
         let (mut publications, mut written_routes) = (0usize, 0usize);
+        let mut writing = Duration::ZERO;
         let mut next = 0u32;
         while next < 20_000 || t.is_dirty() {
             if next < 20_000 {
@@ -501,13 +520,15 @@ mod tests {
                 }
                 next += 100;
                 first_change.get_or_insert(now);
+                last_change = now;
             }
             if let Some(f) = first_change {
-                if now >= busy_until && now >= p.due(f) {
+                if now >= busy_until && now >= p.due(f, last_change) {
                     let flush = t.plan().unwrap();
                     let cost = Duration::from_micros(50 * t.len() as u64);
                     written_routes += flush.chunks.len() * t.len() / t.chunk_count();
                     publications += 1;
+                    writing += cost;
                     p.published(now, now + cost);
                     busy_until = now + cost;
                     first_change = None;
@@ -515,14 +536,26 @@ mod tests {
             }
             now += ms(5);
         }
+        let stream_end = t0 + ms(995);
         assert_eq!(t.len(), 20_000);
         assert_eq!(t.routes().len(), 20_000);
         // Batch by batch it would be 200 publications and about 2M routes written; every
         // batch dirties nearly every chunk, so each publication writes the whole table.
         assert!(publications <= 6, "{publications} publications");
         assert!(
-            written_routes <= 3 * 20_000,
+            written_routes <= 2 * 20_000,
             "{written_routes} routes written"
+        );
+        // Besides the final write of the whole table (1 s), writing took about a third of the
+        // stream's second (the rests are three times the writes, plus the gathering).
+        assert!(writing <= ms(1000) / 3 + ms(1000), "{writing:?} writing");
+        // The last publication started right after the stream ended (no rest to sit out): the
+        // whole table is published one write (1 s here) after its last batch.
+        let last_start = busy_until - Duration::from_micros(50 * 20_000);
+        assert!(
+            last_start <= stream_end + ms(105),
+            "last publication started {:?} after the stream ended",
+            last_start - stream_end
         );
     }
 
