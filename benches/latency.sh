@@ -126,7 +126,7 @@ address = "192.0.2.2"
 remote_as = 65100
 connect_retry = 1
 CONF
-  RUST_LOG=info,zebra_server::read=trace "$BIN" --log-format json run --config "$d/config.toml" >/dev/null 2> "$d/controller.log" &
+  RUST_LOG=${RUST_LOG:-info,zebra_server::read=trace} "$BIN" --log-format json run --config "$d/config.toml" >/dev/null 2> "$d/controller.log" &
   PIDS+=("$!"); disown "$!"
   local sock=$d/run/control.sock
   for _ in $(seq 600); do [ -S "$sock" ] && break; sleep 0.05; done
