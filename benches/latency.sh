@@ -24,6 +24,9 @@
 #   MIDONET_BGP=target/release/midonet-bgp   # binary to measure (default: release, else debug);
 #                                            # without the trace point (older builds) the zebra
 #                                            # columns stay empty and the wire ones are printed
+#   RECONCILE_SECS=120                       # the kernel sink's reconcile_secs (the default:
+#                                            # the changes then run inside the reconciliation
+#                                            # window that follows every start)
 #   TIMEOUT=900                              # seconds any one wait may take before failing
 #   KEEP=dir                                 # keep the raw logs (events, triggers) there
 #
@@ -51,6 +54,7 @@ trap 'exit 143' TERM
 TIMEOUT=${TIMEOUT:-900}
 K=${K:-50}
 SPACING=${SPACING:-0.25}
+RECONCILE_SECS=${RECONCILE_SECS:-120}
 for tool in bird birdc tcpdump gawk; do
   command -v "$tool" >/dev/null || { echo "$tool is needed (scripts/install-deps.sh)" >&2; exit 1; }
 done
@@ -115,6 +119,7 @@ host_namespace = "$cns"
 [sink]
 kind = "kernel"
 table = 200
+reconcile_secs = $RECONCILE_SECS
 [[port]]
 name = "p1"
 uplink = "u$tag"
@@ -258,7 +263,7 @@ report() {
 }
 
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -r); load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "binary: $BIN; bgpd: $(/usr/lib/frr/bgpd --version 2>/dev/null | head -1); $(bird --version 2>&1 | head -1); K=$K cycles, spacing ${SPACING}s"
+echo "binary: $BIN; bgpd: $(/usr/lib/frr/bgpd --version 2>/dev/null | head -1); $(bird --version 2>&1 | head -1); K=$K cycles, spacing ${SPACING}s, reconcile_secs $RECONCILE_SECS"
 for n in "${sizes[@]}"; do
   out=$TMP/out-$n
   run_one "$n" "$out"
