@@ -26,6 +26,8 @@ for tool in autoconf:autoconf automake:automake libtoolize:libtool gawk:gawk pkg
 done
 # scripts/panic-audit.sh reads clippy's JSON messages with jq.
 command -v jq >/dev/null 2>&1 || need_apt+=(jq)
+# benches/latency.sh timestamps the provider's UPDATEs on the wire.
+command -v tcpdump >/dev/null 2>&1 || need_apt+=(tcpdump)
 # GoBGP as an external BGP peer in the interop tests.
 command -v gobgpd >/dev/null 2>&1 || need_apt+=(gobgpd)
 # Cluster mode tests and benchmarks run their own ZooKeeper servers (Debian's package + a JRE).

@@ -90,7 +90,7 @@ pub use crate::error::ServerError;
 pub use crate::events::EventReceiver;
 pub use crate::gr::{Family, GrMessage, SweepCause};
 pub use crate::nht::{ResolvedNexthop, ResolvedRoute};
-pub use crate::reader::{Decoded, FrameReader};
+pub use crate::reader::{Decoded, FrameReader, RouteSummary, READ_TRACE_TARGET};
 pub use crate::server::{ServerConfig, ZebraServer, MAX_WITHDRAW_GRACE};
 pub use crate::types::{
     iff, ClientId, CloseReason, ExtraNexthop, ExtraRoute, ExtraRouteKind, Interface, RouteEvent,

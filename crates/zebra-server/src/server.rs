@@ -21,7 +21,7 @@ use crate::core::{CoreConfig, Output, Request, ServerCore};
 use crate::counters::{MessageStats, SharedStats};
 use crate::error::ServerError;
 use crate::events::{EventReceiver, MAX_EVENT_BATCH};
-use crate::reader::FrameReader;
+use crate::reader::{FrameReader, RouteSummary, READ_TRACE_TARGET};
 use crate::socket::{bind, SocketFile};
 use crate::types::{
     ClientId, CloseReason, ExtraRoute, Interface, RoutePath, RouteStats, ServerEvent,
@@ -594,6 +594,10 @@ async fn read_frames(
             .read_buf(&mut buf)
             .await
             .map_err(|e| CloseReason::Io(e.to_string()))?;
+        // The opt-in read trace point (see `READ_TRACE_TARGET`): the instant is taken only
+        // when it is enabled.
+        let read_at = tracing::enabled!(target: READ_TRACE_TARGET, tracing::Level::TRACE)
+            .then(std::time::SystemTime::now);
         if n == 0 {
             return match reader.finish(&buf) {
                 CloseReason::PeerClosed => Ok(()),
@@ -603,6 +607,9 @@ async fn read_frames(
         let mut batch = Vec::with_capacity(buf.len() / 32 + 1);
         let found = reader.decode(&mut buf, &mut batch);
         messages.add(reader.tally());
+        if let Some(at) = read_at {
+            trace_read(client, at, n, &batch);
+        }
         if found.profile_detected {
             if let Some(profile) = reader.profile() {
                 cmd_tx
@@ -625,6 +632,28 @@ async fn read_frames(
             return Err(f);
         }
     }
+}
+
+/// Logs one read at the read trace point, when it carried route messages.
+fn trace_read(client: ClientId, at: std::time::SystemTime, bytes: usize, batch: &[Request]) {
+    let routes = RouteSummary::of(batch);
+    if routes.is_empty() {
+        return;
+    }
+    let at_us = at
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros());
+    let first = routes.first.map(|p| p.to_string()).unwrap_or_default();
+    tracing::trace!(
+        target: READ_TRACE_TARGET,
+        %client,
+        at_us,
+        bytes,
+        adds = routes.adds,
+        deletes = routes.deletes,
+        first = %first,
+        "zebra read"
+    );
 }
 
 #[cfg(test)]

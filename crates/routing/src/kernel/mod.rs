@@ -9,6 +9,7 @@
 //! (`reconcile_secs`) ends, or [`KernelSink::end_reconcile`] is called.
 
 mod merge;
+mod recount;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -63,7 +64,8 @@ pub struct TableStats {
     pub key: TableKey,
     /// Routes of ours in the table.
     pub installed: usize,
-    /// Routes found at start, not re-learned yet.
+    /// Routes found at start, not re-learned yet (during a reconciliation recounted at most
+    /// once a second, and before every `KernelSink::sync` answer).
     pub stale: usize,
     /// Wanted routes the kernel refused (retried every few seconds).
     pub refused: usize,
@@ -340,6 +342,8 @@ struct Worker {
     merge: Merge,
     shared: Arc<Shared>,
     key: TableKey,
+    /// When the stale gauge is recounted (see `recount`).
+    recount: recount::Recount,
 }
 
 impl Worker {
@@ -442,7 +446,8 @@ impl Worker {
         }
     }
 
-    fn flush(&mut self) {
+    /// Writes what is queued and updates the gauges; `exact` when someone waits for them.
+    fn flush(&mut self, exact: bool) {
         match self.fib.flush() {
             Ok(r) => self.report(r),
             Err(e) => self.error(e.to_string()),
@@ -450,7 +455,11 @@ impl Worker {
         self.shared
             .installed
             .store(self.fib.len(), Ordering::Relaxed);
-        self.shared.stale.store(self.fib.stale(), Ordering::Relaxed);
+        // Counting stale routes walks the table while a reconciliation is under way: not after
+        // every write (it would sit between one route change and the next).
+        if !self.fib.reconciling() || self.recount.due(Instant::now(), exact) {
+            self.shared.stale.store(self.fib.stale(), Ordering::Relaxed);
+        }
         self.shared
             .refused
             .store(self.fib.refused(), Ordering::Relaxed);
@@ -469,6 +478,7 @@ fn writer_loop(
         merge: Merge::new(),
         shared,
         key,
+        recount: recount::Recount::default(),
     };
     let mut next_retry = Instant::now() + RETRY_EVERY;
     let mut syncs = Vec::new();
@@ -477,6 +487,9 @@ fn writer_loop(
         let mut wake = next_retry;
         if w.fib.reconciling() {
             wake = wake.min(deadline);
+            if let Some(recount) = w.recount.wake() {
+                wake = wake.min(recount);
+            }
         }
         match rx.recv_timeout(wake.saturating_duration_since(now)) {
             Ok(msg) => w.handle(msg, &mut syncs),
@@ -500,11 +513,11 @@ fn writer_loop(
                 debug!(key = %w.key, n, "retrying refused routes");
             }
         }
-        w.flush();
+        w.flush(!syncs.is_empty());
         for done in syncs.drain(..) {
             let _ = done.send(());
         }
     }
     // Every sender is gone (the sink was dropped): write what is queued and stop.
-    w.flush();
+    w.flush(true);
 }
