@@ -15,6 +15,7 @@ use routing::real::RealEffects;
 use routing::{Installed, PortStatus, RouteChange, RouteSink, RoutingHandler, TableSink};
 use testkit::lab::{veth_between, BgpdOptions, TestBgpd, TestNs};
 
+pub mod fake;
 pub mod policy;
 pub mod port;
 pub mod ports;
