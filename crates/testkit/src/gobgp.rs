@@ -206,3 +206,72 @@ impl GobgpConfig {
         s
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn gr_helper_for_one_ipv4_neighbor() {
+        let conf = GobgpConfig::new(65002, "192.0.2.2".parse().unwrap())
+            .local_address(ip("192.0.2.2"))
+            .neighbor(ip("192.0.2.1"), 65001)
+            .graceful_restart(true)
+            .render();
+        assert_eq!(
+            conf,
+            r#"[global.config]
+  as = 65002
+  router-id = "192.0.2.2"
+  local-address-list = ["192.0.2.2"]
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "192.0.2.1"
+    peer-as = 65001
+  [neighbors.graceful-restart.config]
+    enabled = true
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv4-unicast"
+    [neighbors.afi-safis.mp-graceful-restart.config]
+      enabled = true
+"#
+        );
+    }
+
+    #[test]
+    fn dual_stack_without_gr_has_one_family_per_neighbor() {
+        let conf = GobgpConfig::new(65002, "192.0.2.2".parse().unwrap())
+            .local_address(ip("192.0.2.2"))
+            .local_address(ip("2001:db8::2"))
+            .neighbor(ip("192.0.2.1"), 65001)
+            .neighbor(ip("2001:db8::1"), 65001)
+            .render();
+        assert_eq!(
+            conf,
+            r#"[global.config]
+  as = 65002
+  router-id = "192.0.2.2"
+  local-address-list = ["192.0.2.2", "2001:db8::2"]
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "192.0.2.1"
+    peer-as = 65001
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv4-unicast"
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "2001:db8::1"
+    peer-as = 65001
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv6-unicast"
+"#
+        );
+    }
+}

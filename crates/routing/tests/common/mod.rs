@@ -432,4 +432,7 @@ impl Provider {
     }
 }
 
+/// The graceful-restart tests' sampler (testkit's), for the tests that take their fixtures
+/// from here; not every test binary uses it.
+#[allow(unused_imports)]
 pub use testkit::sampler::Sampler;
