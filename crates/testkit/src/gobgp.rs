@@ -211,23 +211,25 @@ impl GobgpConfig {
 mod tests {
     use super::*;
 
-    fn ip(s: &str) -> IpAddr {
-        s.parse().unwrap()
+    fn dual_stack(gr: bool) -> String {
+        GobgpConfig::new(65002, "192.0.2.2".parse().unwrap())
+            .local_address("192.0.2.2".parse().unwrap())
+            .local_address("2001:db8::2".parse().unwrap())
+            .neighbor("192.0.2.1".parse().unwrap(), 65001)
+            .neighbor("2001:db8::1".parse().unwrap(), 65001)
+            .graceful_restart(gr)
+            .render()
     }
 
     #[test]
-    fn gr_helper_for_one_ipv4_neighbor() {
-        let conf = GobgpConfig::new(65002, "192.0.2.2".parse().unwrap())
-            .local_address(ip("192.0.2.2"))
-            .neighbor(ip("192.0.2.1"), 65001)
-            .graceful_restart(true)
-            .render();
+    fn one_family_per_neighbor_and_gr_for_each() {
+        let with_gr = dual_stack(true);
         assert_eq!(
-            conf,
+            with_gr,
             r#"[global.config]
   as = 65002
   router-id = "192.0.2.2"
-  local-address-list = ["192.0.2.2"]
+  local-address-list = ["192.0.2.2", "2001:db8::2"]
 [[neighbors]]
   [neighbors.config]
     neighbor-address = "192.0.2.1"
@@ -239,39 +241,30 @@ mod tests {
       afi-safi-name = "ipv4-unicast"
     [neighbors.afi-safis.mp-graceful-restart.config]
       enabled = true
-"#
-        );
-    }
-
-    #[test]
-    fn dual_stack_without_gr_has_one_family_per_neighbor() {
-        let conf = GobgpConfig::new(65002, "192.0.2.2".parse().unwrap())
-            .local_address(ip("192.0.2.2"))
-            .local_address(ip("2001:db8::2"))
-            .neighbor(ip("192.0.2.1"), 65001)
-            .neighbor(ip("2001:db8::1"), 65001)
-            .render();
-        assert_eq!(
-            conf,
-            r#"[global.config]
-  as = 65002
-  router-id = "192.0.2.2"
-  local-address-list = ["192.0.2.2", "2001:db8::2"]
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "192.0.2.1"
-    peer-as = 65001
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-unicast"
 [[neighbors]]
   [neighbors.config]
     neighbor-address = "2001:db8::1"
     peer-as = 65001
+  [neighbors.graceful-restart.config]
+    enabled = true
   [[neighbors.afi-safis]]
     [neighbors.afi-safis.config]
       afi-safi-name = "ipv6-unicast"
+    [neighbors.afi-safis.mp-graceful-restart.config]
+      enabled = true
 "#
         );
+        // Without graceful restart: the same but for the two sections of each neighbor.
+        let without = with_gr
+            .replace(
+                "  [neighbors.graceful-restart.config]\n    enabled = true\n",
+                "",
+            )
+            .replace(
+                "    [neighbors.afi-safis.mp-graceful-restart.config]\n      enabled = true\n",
+                "",
+            );
+        assert_eq!(dual_stack(false), without);
+        assert!(!without.contains("graceful-restart"));
     }
 }
