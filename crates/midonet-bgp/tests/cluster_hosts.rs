@@ -161,12 +161,7 @@ async fn three_hosts_four_ports_frr_and_bird_failover_without_two_bgpds() {
         .unwrap();
 
     // The providers: one bridge; FRR on it, BIRD in its own namespace linked to it.
-    let prov_ns = TestNs::new("cprov").unwrap();
-    prov_ns
-        .ip(&["link", "add", "br0", "type", "bridge"])
-        .unwrap();
-    prov_ns.ip(&["link", "set", "br0", "up"]).unwrap();
-    prov_ns.add_addr("br0", "192.0.2.2/24").unwrap();
+    let prov_ns = provider_bridge("cprov");
     let bird_ns = TestNs::new("cbird").unwrap();
     veth_between(&bird_ns, "eth0", &prov_ns, "birdp").unwrap();
     prov_ns
@@ -182,13 +177,7 @@ async fn three_hosts_four_ports_frr_and_bird_failover_without_two_bgpds() {
         .filter(|p| p.6 == "192.0.2.2")
         .map(|p| (p.3, p.5))
         .collect();
-    let provider = Provider::start(
-        &bgpd,
-        prov_ns,
-        "br0",
-        &provider_config(65002, "192.0.2.2", &frr_peers, &["198.51.100.0/24".into()]),
-    )
-    .await;
+    let provider = start_provider(&bgpd, prov_ns, &frr_peers).await;
     let bird =
         tokio::task::block_in_place(|| TestBird::start(&bird, &bird_ns, &bird_config())).unwrap();
 

@@ -12,13 +12,10 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
 use std::time::Duration;
 
-use cluster::{Store, StoreUrl};
 use cluster_common::*;
 use common::*;
-use testkit::lab::TestNs;
 
 const SESSION: Duration = Duration::from_secs(4);
 
@@ -82,60 +79,34 @@ fn standby(addr: SocketAddr, host: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_metrics_follow_a_failover() {
-    let test = "cluster_metrics_follow_a_failover";
-    let Some(bgpd) = testkit::require_bgpd(test) else {
+    let Some(mut cluster) = Cluster::start(ClusterSpec {
+        test: "cluster_metrics_follow_a_failover",
+        tag: "cmet",
+        servers: 1,
+        hosts: 2,
+        uplinks: &["up1"],
+        ports: &[(
+            "p1",
+            &["h0", "h1"],
+            "up1",
+            "192.0.2.1/24",
+            "02:00:00:00:00:01",
+            65001,
+        )],
+        session: SESSION,
+    })
+    .await
+    else {
         return;
     };
-    let Some(zk) = testkit::zookeeper::Ensemble::start_or_skip(test, 1) else {
-        return;
-    };
-    let url = StoreUrl {
-        servers: zk.connect_string(),
-        root: format!("/{}", testkit::unique_name("cmet")),
-    };
-    let tmp = tempfile::Builder::new()
-        .prefix("mbgp-cmetrics")
-        .tempdir_in("/tmp")
-        .unwrap();
-    let prov_ns = TestNs::new("mprov").unwrap();
-    prov_ns
-        .ip(&["link", "add", "br0", "type", "bridge"])
-        .unwrap();
-    prov_ns.ip(&["link", "set", "br0", "up"]).unwrap();
-    prov_ns.add_addr("br0", "192.0.2.2/24").unwrap();
-    let hosts = make_hosts(tmp.path(), 2, &["up1"], &prov_ns, "br0");
     // Each controller serves metrics on its own loopback port (it runs in this namespace).
     let addrs = [free_port(), free_port()];
-    for ((_, _, _, cfg), addr) in hosts.iter().zip(addrs) {
+    for ((_, _, _, cfg), addr) in cluster.hosts.iter().zip(addrs) {
         let mut text = std::fs::read_to_string(cfg).unwrap();
         text.push_str(&format!("metrics = \"{addr}\"\n"));
         std::fs::write(cfg, text).unwrap();
     }
-    let _provider = Provider::start(
-        &bgpd,
-        prov_ns,
-        "br0",
-        &provider_config(
-            65002,
-            "192.0.2.2",
-            &[("192.0.2.1", 65001)],
-            &["198.51.100.0/24".into()],
-        ),
-    )
-    .await;
-    let store = Store::connect(&url, SESSION).await.unwrap();
-    let doc = port(
-        &["h0", "h1"],
-        "up1",
-        "192.0.2.1/24",
-        "02:00:00:00:00:01",
-        65001,
-        ("192.0.2.2", 65002),
-    );
-    store.put_port("p1", &doc).await.unwrap();
-    drop(store);
-    let mut running = spawn_hosts(hosts, &url, SESSION);
-    let runs: Vec<PathBuf> = running.iter().map(|h| h.run.clone()).collect();
+    let (mut running, runs) = cluster.spawn();
 
     // The elected host (whichever joined the election first) leads and runs p1; the other is a
     // standby member.

@@ -17,10 +17,8 @@ mod common;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use cluster::{Store, StoreUrl};
 use cluster_common::*;
 use common::*;
-use testkit::lab::TestNs;
 
 /// The session timeout of the controllers.
 const SESSION: Duration = Duration::from_secs(12);
@@ -59,71 +57,44 @@ fn settled(runs: &[PathBuf], provider: &Provider) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn store_outages_with_running_bgpds() {
-    let test = "store_outages_with_running_bgpds";
-    let Some(bgpd) = testkit::require_bgpd(test) else {
+    let Some(mut cluster) = Cluster::start(ClusterSpec {
+        test: "store_outages_with_running_bgpds",
+        tag: "out",
+        servers: 3,
+        hosts: 2,
+        uplinks: &["up1", "up2"],
+        ports: &[
+            (
+                PEERS[0].0,
+                &["h0", "h1"],
+                "up1",
+                "192.0.2.1/24",
+                "02:00:00:00:00:01",
+                65001,
+            ),
+            (
+                PEERS[1].0,
+                &["h1", "h0"],
+                "up2",
+                "192.0.2.11/24",
+                "02:00:00:00:00:02",
+                65003,
+            ),
+        ],
+        session: SESSION,
+    })
+    .await
+    else {
         return;
     };
-    let Some(mut zk) = testkit::zookeeper::Ensemble::start_or_skip(test, 3) else {
-        return;
-    };
-    let url = StoreUrl {
-        servers: zk.connect_string(),
-        root: format!("/{}", testkit::unique_name("out")),
-    };
-    let tmp = tempfile::Builder::new()
-        .prefix("mbgp-outage")
-        .tempdir_in("/tmp")
-        .unwrap();
-    let prov_ns = TestNs::new("oprov").unwrap();
-    prov_ns
-        .ip(&["link", "add", "br0", "type", "bridge"])
-        .unwrap();
-    prov_ns.ip(&["link", "set", "br0", "up"]).unwrap();
-    prov_ns.add_addr("br0", "192.0.2.2/24").unwrap();
-    let hosts = make_hosts(tmp.path(), 2, &["up1", "up2"], &prov_ns, "br0");
-    let provider = Provider::start(
-        &bgpd,
-        prov_ns,
-        "br0",
-        &provider_config(
-            65002,
-            "192.0.2.2",
-            &[("192.0.2.1", 65001), ("192.0.2.11", 65003)],
-            &["198.51.100.0/24".into()],
-        ),
-    )
-    .await;
-    let store = Store::connect(&url, SESSION).await.unwrap();
-    let docs = [
-        port(
-            &["h0", "h1"],
-            "up1",
-            "192.0.2.1/24",
-            "02:00:00:00:00:01",
-            65001,
-            ("192.0.2.2", 65002),
-        ),
-        port(
-            &["h1", "h0"],
-            "up2",
-            "192.0.2.11/24",
-            "02:00:00:00:00:02",
-            65003,
-            ("192.0.2.2", 65002),
-        ),
-    ];
-    for ((name, _), doc) in PEERS.iter().zip(&docs) {
-        store.put_port(name, doc).await.unwrap();
-    }
-    drop(store);
-    let mut running = spawn_hosts(hosts, &url, SESSION);
-    let runs: Vec<PathBuf> = running.iter().map(|h| h.run.clone()).collect();
+    let (mut running, runs) = cluster.spawn();
+    let (provider, zk) = (&cluster.provider, &mut cluster.zk);
     assert!(
-        wait_blocking(120, || settled(&runs, &provider)).await,
+        wait_blocking(120, || settled(&runs, provider)).await,
         "ports not Established:\n{}",
         logs(&running)
     );
-    let before = tokio::task::block_in_place(|| snapshot(&runs, &provider));
+    let before = tokio::task::block_in_place(|| snapshot(&runs, provider));
     assert!(
         before
             .sessions
@@ -136,7 +107,7 @@ async fn store_outages_with_running_bgpds() {
     for i in 0..3 {
         zk.stop(i);
         tokio::time::sleep(Duration::from_secs(3)).await;
-        let now = tokio::task::block_in_place(|| snapshot(&runs, &provider));
+        let now = tokio::task::block_in_place(|| snapshot(&runs, provider));
         assert_eq!(
             now,
             before,
@@ -146,7 +117,7 @@ async fn store_outages_with_running_bgpds() {
         zk.restart(i).unwrap();
         tokio::task::block_in_place(|| zk.wait_serving(Duration::from_secs(60))).unwrap();
     }
-    let now = tokio::task::block_in_place(|| snapshot(&runs, &provider));
+    let now = tokio::task::block_in_place(|| snapshot(&runs, provider));
     assert_eq!(
         now,
         before,
@@ -168,7 +139,7 @@ async fn store_outages_with_running_bgpds() {
     // Watch for a full session timeout: nothing may reset meanwhile.
     let t = Instant::now();
     while t.elapsed() < SESSION {
-        let now = tokio::task::block_in_place(|| snapshot(&runs, &provider));
+        let now = tokio::task::block_in_place(|| snapshot(&runs, provider));
         assert_eq!(
             now,
             before,
@@ -199,7 +170,7 @@ async fn store_outages_with_running_bgpds() {
     tokio::task::block_in_place(|| zk.restart_all(Duration::from_secs(60))).unwrap();
     let back = Instant::now();
     assert!(
-        wait_blocking(120, || settled(&runs, &provider)).await,
+        wait_blocking(120, || settled(&runs, provider)).await,
         "ports did not come back:\n{}",
         logs(&running)
     );
@@ -207,7 +178,7 @@ async fn store_outages_with_running_bgpds() {
         "ports Established again {:?} after the store returned",
         back.elapsed()
     );
-    let after = tokio::task::block_in_place(|| snapshot(&runs, &provider));
+    let after = tokio::task::block_in_place(|| snapshot(&runs, provider));
     for (k, (p, _)) in PEERS.iter().enumerate() {
         assert_eq!(after.bgpds[k].len(), 1, "{p}: {:?}", after.bgpds[k]);
         assert_ne!(

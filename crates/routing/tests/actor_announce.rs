@@ -3,6 +3,9 @@
 //! nothing changed when invalid.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::fake::FakeConfig;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,24 +14,10 @@ use routing::config::Config;
 use routing::fake::FakeEffects;
 use routing::{AnnounceError, Announcement, Community, PortStatus, RoutingHandler, TableSink};
 
-const BASE: &str = r#"
-[controller]
-run_dir = "/run/fake"
-restart_backoff_initial_ms = 100
-restart_backoff_max_ms = 400
-status_interval = 1
-[[port]]
-name = "p1"
-uplink = "eth1"
-address = "192.0.2.1/24"
-local_as = 65001
-networks = ["203.0.113.0/24"]
-[[port.peer]]
-address = "192.0.2.2"
-remote_as = 65002
-keepalive = 10
-hold_time = 30
-"#;
+/// The configuration the tests start from (see `common::fake`).
+fn base_text() -> String {
+    FakeConfig::default().render()
+}
 
 fn net(s: &str) -> IpNetwork {
     s.parse().unwrap()
@@ -57,7 +46,7 @@ async fn wait_for(
 async fn running() -> (FakeEffects, RoutingHandler<FakeEffects>) {
     let fx = FakeEffects::new();
     let mut h = RoutingHandler::new(fx.clone(), Arc::new(TableSink::new()));
-    h.apply(&Config::parse(BASE).unwrap()).await;
+    h.apply(&Config::parse(&base_text()).unwrap()).await;
     wait_for(&h, "configured", |s| s.config_applied).await;
     (fx, h)
 }
@@ -213,7 +202,7 @@ async fn announcements_survive_bgpd_restarts_and_reloads() {
 
     // A reload changing a timer: the diff carries the timer only; the announcement stays.
     let report = h
-        .apply(&Config::parse(&BASE.replace("keepalive = 10", "keepalive = 5")).unwrap())
+        .apply(&Config::parse(&base_text().replace("keepalive = 10", "keepalive = 5")).unwrap())
         .await;
     assert_eq!(report.updated, ["p1"]);
     let s = wait_for(&h, "reloaded", |s| {
@@ -228,7 +217,7 @@ async fn announcements_survive_bgpd_restarts_and_reloads() {
     );
 
     // A reload that rebuilds the port (new AS): the new bgpd gets the announcement too.
-    h.apply(&Config::parse(&BASE.replace("local_as = 65001", "local_as = 65009")).unwrap())
+    h.apply(&Config::parse(&base_text().replace("local_as = 65001", "local_as = 65009")).unwrap())
         .await;
     let s = wait_for(&h, "rebuilt", |s| s.config_applied && s.port_restarts == 1).await;
     assert_eq!(s.announced, [tagged()]);
@@ -248,7 +237,7 @@ async fn an_announcement_before_bgpd_is_ready_goes_into_its_bootstrap() {
     // The first bgpd start fails: the port is in backoff when the announcement arrives.
     fx.fail_next(routing::Step::Bgpd, 1);
     let mut h = RoutingHandler::new(fx.clone(), Arc::new(TableSink::new()));
-    h.apply(&Config::parse(BASE).unwrap()).await;
+    h.apply(&Config::parse(&base_text()).unwrap()).await;
     h.announce("p1", Announcement::new(net("198.51.100.0/24")))
         .await
         .unwrap();

@@ -1,6 +1,9 @@
 //! The port actor's lifecycle against fake side effects (no privileges needed).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::fake::FakeConfig;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,25 +26,14 @@ fn typed(batch: &[Command]) -> Vec<(Node, &str)> {
     batch.iter().map(|c| (c.node(), c.line())).collect()
 }
 
-const BASE: &str = r#"
-[controller]
-run_dir = "/run/fake"
-restart_backoff_initial_ms = 100
-restart_backoff_max_ms = 400
-status_interval = 1
-[[port]]
-name = "p1"
-uplink = "eth1"
-address = "192.0.2.1/24"
-address6 = "2001:db8::1/64"
-local_as = 65001
-networks = ["203.0.113.0/24"]
-[[port.peer]]
-address = "192.0.2.2"
-remote_as = 65002
-keepalive = 10
-hold_time = 30
-"#;
+/// The configuration the tests start from (see `common::fake`).
+fn base_text() -> String {
+    FakeConfig {
+        address6: Some("2001:db8::1/64"),
+        ..FakeConfig::default()
+    }
+    .render()
+}
 
 fn cfg(text: &str) -> Config {
     Config::parse(text).unwrap()
@@ -96,7 +88,7 @@ fn started() -> (FakeEffects, Arc<TableSink>, RoutingHandler<FakeEffects>) {
 #[tokio::test(start_paused = true)]
 async fn lifecycle_order_and_bootstrap() {
     let (fx, _sink, mut h) = started();
-    let report = h.apply(&cfg(BASE)).await;
+    let report = h.apply(&cfg(&base_text())).await;
     assert_eq!(report.added, ["p1"]);
     let s = wait_for(&h, "p1", "configured", |s| s.config_applied).await;
     assert_eq!(s.phase, PortPhase::Running);
@@ -133,9 +125,9 @@ async fn lifecycle_order_and_bootstrap() {
     assert!(fx.flows("p1").is_none());
 }
 
-/// BASE without graceful restart: the actor itself withdraws when bgpd or its zebra session goes.
+/// The base configuration without graceful restart: the actor itself withdraws when bgpd or its zebra session goes.
 fn no_gr() -> String {
-    BASE.replace(
+    base_text().replace(
         "local_as = 65001",
         "local_as = 65001\ngraceful_restart = false",
     )
@@ -188,7 +180,7 @@ async fn routes_flow_to_sink_and_are_withdrawn_when_zebra_session_ends() {
 #[tokio::test(start_paused = true)]
 async fn with_graceful_restart_the_zebra_server_settles_routes_not_the_actor() {
     let (fx, sink, mut h) = started();
-    h.apply(&cfg(BASE)).await;
+    h.apply(&cfg(&base_text())).await;
     wait_for(&h, "p1", "configured", |s| s.config_applied).await;
     let boot = fx.applied_lines("p1")[0].clone();
     assert!(boot.iter().any(|l| l == "bgp graceful-restart"), "{boot:?}");
@@ -232,7 +224,7 @@ async fn with_graceful_restart_the_zebra_server_settles_routes_not_the_actor() {
 async fn thousands_of_learned_routes_under_the_default_cap() {
     // Gap 8: MidoNet capped learned routes at 200 per port; the default cap is 2 M.
     let (fx, sink, mut h) = started();
-    h.apply(&cfg(BASE)).await;
+    h.apply(&cfg(&base_text())).await;
     wait_for(&h, "p1", "configured", |s| s.config_applied).await;
     for i in 0..5000u32 {
         let prefix =
@@ -287,10 +279,10 @@ async fn bgpd_restart_reapplies_full_config_and_withdraws_routes_every_time() {
 #[tokio::test(start_paused = true)]
 async fn live_changes_use_minimal_diffs() {
     let (fx, _sink, mut h) = started();
-    h.apply(&cfg(BASE)).await;
+    h.apply(&cfg(&base_text())).await;
     wait_for(&h, "p1", "configured", |s| s.config_applied).await;
     // Timer change: one command, the neighbor is not removed (gap 7).
-    let timers = BASE.replace("keepalive = 10", "keepalive = 15");
+    let timers = base_text().replace("keepalive = 10", "keepalive = 15");
     let r = h.apply(&cfg(&timers)).await;
     assert_eq!(r.updated, ["p1"]);
     wait_for(&h, "p1", "timer diff", |_| fx.applied("p1").len() == 2).await;
@@ -361,21 +353,22 @@ async fn live_changes_use_minimal_diffs() {
 #[tokio::test(start_paused = true)]
 async fn as_or_address_change_rebuilds_the_port() {
     let (fx, _sink, mut h) = started();
-    h.apply(&cfg(BASE)).await;
+    h.apply(&cfg(&base_text())).await;
     wait_for(&h, "p1", "configured", |s| s.config_applied).await;
     assert!(fx.zebra("p1", ZebraEvent::SessionUp).await);
     wait_for(&h, "p1", "zebra up", |s| s.zebra_connected).await;
     for (i, text) in [
-        BASE.replace("local_as = 65001", "local_as = 65011"),
-        BASE.replace(
+        base_text().replace("local_as = 65001", "local_as = 65011"),
+        base_text().replace(
             "local_as = 65001",
             "local_as = 65011\nmac = \"02:00:00:00:00:09\"",
         ),
-        BASE.replace(
-            "local_as = 65001",
-            "local_as = 65011\nmac = \"02:00:00:00:00:09\"",
-        )
-        .replace("192.0.2.1/24", "192.0.2.5/24"),
+        base_text()
+            .replace(
+                "local_as = 65001",
+                "local_as = 65011\nmac = \"02:00:00:00:00:09\"",
+            )
+            .replace("192.0.2.1/24", "192.0.2.5/24"),
     ]
     .iter()
     .enumerate()
@@ -406,7 +399,7 @@ async fn rejected_command_is_reported_and_retried() {
     // Gap 3: a command bgpd refuses is noticed, shown in status, and retried.
     let (fx, _sink, mut h) = started();
     fx.reject_commands_containing(Some("network 203.0.113.0/24"));
-    h.apply(&cfg(BASE)).await;
+    h.apply(&cfg(&base_text())).await;
     let s = wait_for(&h, "p1", "error shown", |s| s.last_error.is_some()).await;
     assert!(!s.config_applied);
     assert!(s.last_error.as_ref().unwrap().contains("rejected"), "{s:?}");
@@ -424,7 +417,7 @@ async fn rejected_command_is_reported_and_retried() {
 async fn setup_failures_retry_with_backoff_until_they_succeed() {
     let (fx, _sink, mut h) = started();
     fx.fail_next(Step::Zebra, 3);
-    h.apply(&cfg(BASE)).await;
+    h.apply(&cfg(&base_text())).await;
     let s = wait_for(&h, "p1", "configured", |s| s.config_applied).await;
     assert_eq!(s.port_restarts, 3);
     // Every failed attempt removed what it had built.
@@ -456,9 +449,10 @@ async fn setup_failures_retry_with_backoff_until_they_succeed() {
 #[tokio::test(start_paused = true)]
 async fn two_ports_and_port_removal() {
     let (fx, sink, mut h) = started();
+    let base = base_text();
     let two = format!(
-        "{BASE}\n{}",
-        BASE[BASE.find("[[port]]").unwrap()..]
+        "{base}\n{}",
+        base[base.find("[[port]]").unwrap()..]
             .replace("\"p1\"", "\"p2\"")
             .replace("eth1", "eth2")
     );
@@ -476,7 +470,7 @@ async fn two_ports_and_port_removal() {
     )
     .await;
     wait_for(&h, "p2", "route", |s| s.routes.installed == Some(1)).await;
-    let r = h.apply(&cfg(BASE)).await;
+    let r = h.apply(&cfg(&base_text())).await;
     assert_eq!(r.removed, ["p2"]);
     assert_eq!(r.unchanged, ["p1"]);
     assert!(sink.is_empty(), "p2's routes withdrawn");
@@ -499,7 +493,7 @@ async fn peer_status_is_polled() {
         routes_refused: 0,
         session_resets: 0,
     }]);
-    h.apply(&cfg(BASE)).await;
+    h.apply(&cfg(&base_text())).await;
     let s = wait_for(&h, "p1", "peers", |s| !s.peers.is_empty()).await;
     assert_eq!(s.peers[0].state, "Established");
     assert_eq!(s.bgpd_pid, Some(1001));
@@ -531,7 +525,7 @@ async fn peer_status_is_polled() {
 async fn flows_steer_bgp_between_uplink_and_bgpd_and_follow_peers() {
     use datapath::{Packet, Verdict};
     let (fx, _sink, mut h) = started();
-    h.apply(&cfg(BASE)).await;
+    h.apply(&cfg(&base_text())).await;
     wait_for(&h, "p1", "configured", |s| s.config_applied).await;
     let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
     let to_bgpd = |peer: &str| {
@@ -568,7 +562,10 @@ async fn flows_steer_bgp_between_uplink_and_bgpd_and_follow_peers() {
         "{back:?}"
     );
     // A new peer gets flows; shutdown removes them all.
-    let more = format!("{BASE}[[port.peer]]\naddress = \"192.0.2.3\"\nremote_as = 65003\n");
+    let more = format!(
+        "{}[[port.peer]]\naddress = \"192.0.2.3\"\nremote_as = 65003\n",
+        base_text()
+    );
     h.apply(&cfg(&more)).await;
     wait_for(&h, "p1", "peer added", |s| s.config_applied).await;
     assert!(matches!(to_bgpd("192.0.2.3"), Verdict::Redirect { .. }));
@@ -594,7 +591,7 @@ async fn session_resets_and_flow_counters_reach_the_status() {
         session_resets: 0,
     };
     fx.set_peers(vec![peer("Established", None)]);
-    h.apply(&cfg(BASE)).await;
+    h.apply(&cfg(&base_text())).await;
     let s = wait_for(&h, "p1", "peer", |s| !s.peers.is_empty()).await;
     assert_eq!(s.peers[0].session_resets, 0);
     // Down at a read: one reset, however long it stays down.

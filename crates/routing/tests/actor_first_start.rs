@@ -5,6 +5,9 @@
 //! cluster takeover). Fake side effects, virtual time.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::fake::FakeConfig;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,22 +17,14 @@ use routing::{RoutingHandler, TableSink};
 
 const F_BIT: &str = "bgp graceful-restart preserve-fw-state";
 
-const BASE: &str = r#"
-[controller]
-run_dir = "/run/fake"
-restart_backoff_initial_ms = 100
-restart_backoff_max_ms = 400
-status_interval = 1
-[[port]]
-name = "p1"
-uplink = "eth1"
-address = "192.0.2.1/24"
-local_as = 65001
-networks = ["203.0.113.0/24"]
-[[port.peer]]
-address = "192.0.2.2"
-remote_as = 65002
-"#;
+/// The configuration the tests start from (see `common::fake`).
+fn base_text() -> String {
+    FakeConfig {
+        timers: false,
+        ..FakeConfig::default()
+    }
+    .render()
+}
 
 /// The configuration batches sent to `port`'s bgpd so far, as lines.
 fn batches(fx: &FakeEffects, port: &str) -> Vec<Vec<String>> {
@@ -56,7 +51,7 @@ fn has(batch: &[String], line: &str) -> bool {
 async fn first_bgpd_leaves_the_f_bit_out_a_restarted_one_sets_it() {
     let fx = FakeEffects::new();
     let mut h = RoutingHandler::new(fx.clone(), Arc::new(TableSink::new()));
-    h.apply(&Config::parse(BASE).unwrap()).await;
+    h.apply(&Config::parse(&base_text()).unwrap()).await;
     let b = wait_batches(&fx, "p1", 1).await;
     assert!(
         has(&b[0], "bgp graceful-restart"),
@@ -92,7 +87,8 @@ async fn a_port_assumed_restarting_sets_the_f_bit_from_its_first_bgpd() {
     let mut h = RoutingHandler::new(fx.clone(), Arc::new(TableSink::new()));
     h.assume_restart(Some("p1"));
     let two = format!(
-        "{BASE}{}",
+        "{}{}",
+        base_text(),
         r#"
 [[port]]
 name = "p2"
@@ -117,7 +113,7 @@ async fn restart_all_covers_every_port_and_gr_off_never_sets_it() {
     let fx = FakeEffects::new();
     let mut h = RoutingHandler::new(fx.clone(), Arc::new(TableSink::new()));
     h.assume_restart(None);
-    h.apply(&Config::parse(BASE).unwrap()).await;
+    h.apply(&Config::parse(&base_text()).unwrap()).await;
     let b = wait_batches(&fx, "p1", 1).await;
     assert!(has(&b[0], F_BIT), "{:?}", b[0]);
     h.shutdown().await;
@@ -125,7 +121,7 @@ async fn restart_all_covers_every_port_and_gr_off_never_sets_it() {
     let fx = FakeEffects::new();
     let mut h = RoutingHandler::new(fx.clone(), Arc::new(TableSink::new()));
     h.assume_restart(None);
-    let off = BASE.replace(
+    let off = base_text().replace(
         "local_as = 65001",
         "local_as = 65001\ngraceful_restart = false",
     );

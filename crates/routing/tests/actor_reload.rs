@@ -3,6 +3,9 @@
 //! the real ones do).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::fake::FakeConfig;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,25 +14,15 @@ use routing::config::Config;
 use routing::fake::FakeEffects;
 use routing::{PortPlan, PortStatus, RoutingHandler, TableSink};
 
-const BASE: &str = r#"
-[controller]
-prefix = "old"
-run_dir = "/run/fake-old"
-restart_backoff_initial_ms = 100
-restart_backoff_max_ms = 400
-status_interval = 1
-[[port]]
-name = "p1"
-uplink = "eth1"
-address = "192.0.2.1/24"
-local_as = 65001
-networks = ["203.0.113.0/24"]
-[[port.peer]]
-address = "192.0.2.2"
-remote_as = 65002
-keepalive = 10
-hold_time = 30
-"#;
+/// The configuration the tests start from (see `common::fake`).
+fn base_text() -> String {
+    FakeConfig {
+        prefix: Some("old"),
+        run_dir: "/run/fake-old",
+        ..FakeConfig::default()
+    }
+    .render()
+}
 
 fn cfg(text: &str) -> Config {
     Config::parse(text).unwrap()
@@ -65,7 +58,7 @@ fn rebuilds(fx: &FakeEffects) -> usize {
 
 #[test]
 fn only_the_ports_own_keys_rebuild_it() {
-    let base = cfg(BASE);
+    let base = cfg(&base_text());
     let plan = |c: &Config| PortPlan::new(&c.controller, &c.ports[0], 0);
     let old = plan(&base);
     for (from, to, why) in [
@@ -97,8 +90,8 @@ fn only_the_ports_own_keys_rebuild_it() {
         ("uplink = \"eth1\"", "uplink = \"eth2\"", vec!["uplink"]),
         ("local_as = 65001", "local_as = 65009", vec!["local_as"]),
     ] {
-        let text = BASE.replace(from, to);
-        assert_ne!(text, BASE, "{from}");
+        let text = base_text().replace(from, to);
+        assert_ne!(text, base_text(), "{from}");
         let new = plan(&cfg(&text));
         assert_eq!(old.rebuild_reasons(&new), why, "{from} -> {to}");
         assert_eq!(old.needs_rebuild(&new), !why.is_empty());
@@ -116,7 +109,7 @@ fn only_the_ports_own_keys_rebuild_it() {
         ("host_namespace", "\"hostside\"", Some("host_namespace")),
         ("bgpd_path", "\"/usr/local/sbin/bgpd\"", Some("bgpd_path")),
     ] {
-        let text = BASE.replace(
+        let text = base_text().replace(
             "[controller]\n",
             &format!("[controller]\n{key} = {value}\n"),
         );
@@ -132,7 +125,7 @@ fn only_the_ports_own_keys_rebuild_it() {
 #[tokio::test(start_paused = true)]
 async fn live_keys_reset_nothing_and_the_status_timer_follows_status_interval() {
     let (fx, mut h) = started();
-    h.apply(&cfg(BASE)).await;
+    h.apply(&cfg(&base_text())).await;
     configured(&h).await;
     // status_interval = 1: about ten reads in ten seconds.
     let r0 = fx.peer_reads();
@@ -142,7 +135,7 @@ async fn live_keys_reset_nothing_and_the_status_timer_follows_status_interval() 
 
     // Every live change at once: the timer, the backoffs, a peer's description, password,
     // timers and passive flag, the port's networks.
-    let text = BASE
+    let text = base_text()
         .replace("status_interval = 1", "status_interval = 5")
         .replace(
             "restart_backoff_initial_ms = 100",
@@ -184,7 +177,7 @@ async fn live_keys_reset_nothing_and_the_status_timer_follows_status_interval() 
 #[tokio::test(start_paused = true)]
 async fn a_new_prefix_and_run_dir_leave_nothing_of_the_old_names() {
     let (fx, mut h) = started();
-    h.apply(&cfg(BASE)).await;
+    h.apply(&cfg(&base_text())).await;
     configured(&h).await;
     let old_files: Vec<PathBuf> = [
         "/run/fake-old/zebra-p1.sock",
@@ -200,7 +193,7 @@ async fn a_new_prefix_and_run_dir_leave_nothing_of_the_old_names() {
         assert!(fx.files().contains(f), "{f:?} not created");
     }
 
-    let text = BASE
+    let text = base_text()
         .replace("prefix = \"old\"", "prefix = \"new\"")
         .replace("/run/fake-old", "/run/fake-new");
     h.apply(&cfg(&text)).await;

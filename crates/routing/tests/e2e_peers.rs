@@ -7,50 +7,26 @@
 
 mod common;
 
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::ports::dual_stack_port;
 use common::*;
-use testkit::gobgp::TestGobgp;
+use testkit::gobgp::{GobgpConfig, TestGobgp};
 
 /// GoBGP's configuration: AS 65002, one neighbor per family; with `gr`, graceful restart on
-/// for each neighbor and its family (GoBGP's `[neighbors.graceful-restart.config]` and
-/// `[neighbors.afi-safis.mp-graceful-restart.config]`, docs/sources/graceful-restart.md), so
-/// it is the helper of our restarting bgpd.
+/// for each neighbor and its family, so it is the helper of our restarting bgpd.
 fn gobgp_conf(gr: bool) -> String {
-    let neighbor = |addr: &str, family: &str| {
-        let (gr_neighbor, gr_family) = if gr {
-            (
-                "  [neighbors.graceful-restart.config]\n    enabled = true\n",
-                "    [neighbors.afi-safis.mp-graceful-restart.config]\n      enabled = true\n",
-            )
-        } else {
-            ("", "")
-        };
-        format!(
-            r#"
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "{addr}"
-    peer-as = 65001
-{gr_neighbor}  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "{family}"
-{gr_family}"#
-        )
-    };
-    format!(
-        r#"
-[global.config]
-  as = 65002
-  router-id = "192.0.2.2"
-  local-address-list = ["192.0.2.2", "2001:db8::2"]
-{}{}"#,
-        neighbor("192.0.2.1", "ipv4-unicast"),
-        neighbor("2001:db8::1", "ipv6-unicast")
-    )
+    let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+    GobgpConfig::new(65002, "192.0.2.2".parse().unwrap())
+        .local_address(ip("192.0.2.2"))
+        .local_address(ip("2001:db8::2"))
+        .neighbor(ip("192.0.2.1"), 65001)
+        .neighbor(ip("2001:db8::1"), 65001)
+        .graceful_restart(gr)
+        .render()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -125,22 +101,6 @@ async fn gobgp_peer_ipv4_and_ipv6_routes_both_ways() {
     assert!(leftovers(&lab).is_empty(), "{:?}", leftovers(&lab));
 }
 
-/// GoBGP's paths for `prefix` in its global RIB (`gobgp -j global rib -a AFI PREFIX`), as
-/// their `stale` marks: empty when GoBGP has no path for it.
-fn gobgp_paths(gobgp: &TestGobgp, prefix: &str) -> Vec<bool> {
-    let afi = if prefix.contains(':') { "ipv6" } else { "ipv4" };
-    gobgp
-        .gobgp(&["-j", "global", "rib", "-a", afi, prefix])
-        .ok()
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .and_then(|v| {
-            v[prefix]
-                .as_array()
-                .map(|ps| ps.iter().map(|p| p["stale"] == true).collect())
-        })
-        .unwrap_or_default()
-}
-
 /// bgpd `kill -9` with graceful restart (the port's default) and GoBGP 3.10 as the helper, over
 /// IPv4 and IPv6: GoBGP keeps both our networks through the restart (its RIB sampled every
 /// 100 ms, never without them), marks them stale while our bgpd is away, and clears the marks
@@ -188,7 +148,7 @@ async fn gobgp_gr_helper_keeps_our_networks_over_bgpd_kill_9() {
     .await;
     let fresh = |g: &TestGobgp| {
         ours.iter().all(|n| {
-            let paths = gobgp_paths(g, n);
+            let paths = g.stale_marks(n);
             !paths.is_empty() && paths.iter().all(|stale| !stale)
         })
     };
@@ -214,7 +174,7 @@ async fn gobgp_gr_helper_keeps_our_networks_over_bgpd_kill_9() {
         let (g, stale_seen) = (gobgp.clone(), stale_seen.clone());
         Sampler::start(move || {
             ours.iter().all(|n| {
-                let paths = gobgp_paths(&g, n);
+                let paths = g.stale_marks(n);
                 if paths.iter().any(|stale| *stale) {
                     stale_seen.store(true, Ordering::Relaxed);
                 }
@@ -252,7 +212,7 @@ async fn gobgp_gr_helper_keeps_our_networks_over_bgpd_kill_9() {
     assert!(
         wait_blocking(60, || fresh(&gobgp)).await,
         "GoBGP's copies of our networks stayed stale: {:?}\n{}",
-        ours.map(|n| gobgp_paths(&gobgp, n)),
+        ours.map(|n| gobgp.stale_marks(n)),
         gobgp.log()
     );
     tokio::time::sleep(Duration::from_secs(3)).await;

@@ -9,37 +9,14 @@
 
 mod common;
 
-use std::io::{Read, Write};
 use std::net::IpAddr;
-use std::os::unix::net::UnixStream;
-use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
 use common::port::{lan, run_port, PortBgpd, PROVIDER_NETS};
 use common::*;
-
-/// Sends `bytes` on a new connection to the zebra socket `sock` (then half-closes it when
-/// asked) and expects the server to close the connection without answering.
-fn send_and_expect_close(sock: &Path, bytes: &[u8], half_close: bool) {
-    let mut s = UnixStream::connect(sock).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    s.write_all(bytes).unwrap();
-    if half_close {
-        s.shutdown(std::net::Shutdown::Write).unwrap();
-    }
-    let mut buf = [0u8; 64];
-    // EOF (or a reset), not a timeout.
-    match s.read(&mut buf) {
-        Ok(0) => {}
-        Ok(n) => panic!("server answered garbage with {n} bytes"),
-        Err(e) => assert!(
-            e.kind() != std::io::ErrorKind::WouldBlock && e.kind() != std::io::ErrorKind::TimedOut,
-            "server kept a malformed connection open: {e}"
-        ),
-    }
-}
+use testkit::socket::expect_closed;
 
 /// Graceful restart stays at its default (on, with preserve-fw-state, which Quagga lacks and
 /// the renderer leaves out); the status has no prefixes sent (Quagga's text tables).
@@ -61,13 +38,13 @@ async fn quagga_sessions_routes_status_kill9_and_withdraw() {
     let sock = lab.run_path().join("zebra-p1.sock");
     let withdrawn = run.sink.withdrawals.load(Ordering::SeqCst);
     tokio::task::block_in_place(|| {
-        send_and_expect_close(&sock, b"\xde\xad\xbe\xef garbage garbage garbage", false);
+        expect_closed(&sock, b"\xde\xad\xbe\xef garbage garbage garbage", false).unwrap();
         // A header announcing 100 bytes, then EOF after 20.
         let mut truncated = vec![0, 100, 255, 3, 0, 0, 0, 1];
         truncated.extend_from_slice(&[0u8; 12]);
-        send_and_expect_close(&sock, &truncated, true);
+        expect_closed(&sock, &truncated, true).unwrap();
         // A header announcing 65535 bytes (more than any Zebra frame).
-        send_and_expect_close(&sock, &[0xff, 0xff, 255, 3, 0, 0, 0, 1], false);
+        expect_closed(&sock, &[0xff, 0xff, 255, 3, 0, 0, 0, 1], false).unwrap();
     });
     // bgpd's own connection would drop within a status interval (1 s) if the server had
     // closed it, taking its routes with it: watched for 3 s.

@@ -13,6 +13,8 @@ pub mod daemon;
 pub mod gobgp;
 pub mod lab;
 pub mod quagga;
+pub mod sampler;
+pub mod socket;
 pub mod zookeeper;
 
 pub use quagga::{find_quagga, require_quagga};

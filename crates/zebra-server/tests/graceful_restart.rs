@@ -17,14 +17,15 @@
 mod common;
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{interfaces_in, net, Events};
 use testkit::bird::TestBird;
-use testkit::gobgp::TestGobgp;
+use testkit::gobgp::{GobgpConfig, TestGobgp};
 use testkit::lab::{veth_between, wait_until, BgpdOptions, TestBgpd, TestNs};
+use testkit::sampler::Sampler;
 use zebra_server::{ExtraRoute, RouteEvent, ServerConfig, ServerEvent, ZebraServer};
 
 const LONG: Duration = Duration::from_secs(60);
@@ -148,58 +149,6 @@ fn start_a(bgpd: &Path, lab: &Lab, gr: bool) -> TestBgpd {
     TestBgpd::start(bgpd, &lab.a, &config_a(gr), &opts).unwrap()
 }
 
-/// Samples `holds` (e.g. `Peer::holds_network`) every 100 ms on a thread until stopped; counts
-/// misses.
-struct Sampler {
-    stop: Arc<AtomicBool>,
-    misses: Arc<AtomicUsize>,
-    samples: Arc<AtomicUsize>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Sampler {
-    fn start(holds: impl Fn() -> bool + Send + 'static) -> Sampler {
-        let stop = Arc::new(AtomicBool::new(false));
-        let misses = Arc::new(AtomicUsize::new(0));
-        let samples = Arc::new(AtomicUsize::new(0));
-        let (s, m, n) = (stop.clone(), misses.clone(), samples.clone());
-        let thread = std::thread::spawn(move || {
-            while !s.load(Ordering::Relaxed) {
-                let t = Instant::now();
-                if !holds() {
-                    m.fetch_add(1, Ordering::Relaxed);
-                }
-                n.fetch_add(1, Ordering::Relaxed);
-                std::thread::sleep(Duration::from_millis(100).saturating_sub(t.elapsed()));
-            }
-        });
-        Sampler {
-            stop,
-            misses,
-            samples,
-            thread: Some(thread),
-        }
-    }
-
-    /// Stops; returns (misses, samples).
-    fn finish(mut self) -> (usize, usize) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-        (
-            self.misses.load(Ordering::Relaxed),
-            self.samples.load(Ordering::Relaxed),
-        )
-    }
-}
-
-impl Drop for Sampler {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
-}
-
 async fn bgpd_kill_9_is_hitless(bgpd: &Path, lab: &Lab, peer: Peer) {
     let peer = Arc::new(peer);
     let (server, mut events) = start_server(lab).await;
@@ -299,35 +248,13 @@ async fn bgpd_kill_9_with_gr_is_hitless_bird_peer() {
     bgpd_kill_9_is_hitless(&bgpd, &lab, Peer::Bird(peer)).await;
 }
 
-const CONF_GOBGP_PEER: &str = r#"
-[global.config]
-  as = 65002
-  router-id = "192.0.2.2"
-  local-address-list = ["192.0.2.2"]
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "192.0.2.1"
-    peer-as = 65001
-  [neighbors.graceful-restart.config]
-    enabled = true
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-unicast"
-    [neighbors.afi-safis.mp-graceful-restart.config]
-      enabled = true
-"#;
-
-/// GoBGP's paths for `prefix` (IPv4), as their `stale` marks: empty when it has none.
-fn gobgp_paths(g: &TestGobgp, prefix: &str) -> Vec<bool> {
-    g.gobgp(&["-j", "global", "rib", "-a", "ipv4", prefix])
-        .ok()
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .and_then(|v| {
-            v[prefix]
-                .as_array()
-                .map(|ps| ps.iter().map(|p| p["stale"] == true).collect())
-        })
-        .unwrap_or_default()
+/// GoBGP as B: AS 65002, bgpd A its IPv4 neighbor, graceful restart on (A's helper).
+fn conf_gobgp_peer() -> String {
+    GobgpConfig::new(65002, "192.0.2.2".parse().unwrap())
+        .local_address("192.0.2.2".parse().unwrap())
+        .neighbor("192.0.2.1".parse().unwrap(), 65001)
+        .graceful_restart(true)
+        .render()
 }
 
 /// bgpd A announces 203.0.113.0/24 and 198.18.0.0/15 to GoBGP (GR helper); it is killed and
@@ -344,7 +271,7 @@ async fn bgpd_kill_9_with_gr_gobgp_peer_keeps_and_sweeps() {
         return;
     };
     let lab = lab();
-    let gobgp = Arc::new(TestGobgp::start(&gobgpd, &lab.b, CONF_GOBGP_PEER).unwrap());
+    let gobgp = Arc::new(TestGobgp::start(&gobgpd, &lab.b, &conf_gobgp_peer()).unwrap());
     gobgp
         .gobgp(&["global", "rib", "add", "-a", "ipv4", "198.51.100.0/24"])
         .unwrap();
@@ -374,7 +301,7 @@ async fn bgpd_kill_9_with_gr_gobgp_peer_keeps_and_sweeps() {
         a.log()
     );
     let fresh = |g: &TestGobgp, n: &str| {
-        let p = gobgp_paths(g, n);
+        let p = g.stale_marks(n);
         !p.is_empty() && p.iter().all(|stale| !stale)
     };
     assert!(
@@ -389,10 +316,10 @@ async fn bgpd_kill_9_with_gr_gobgp_peer_keeps_and_sweeps() {
     let sampler = {
         let (g, d) = (gobgp.clone(), dropped_stale.clone());
         Sampler::start(move || {
-            if gobgp_paths(&g, dropped).iter().any(|stale| *stale) {
+            if g.stale_marks(dropped).iter().any(|stale| *stale) {
                 d.store(true, Ordering::Relaxed);
             }
-            !gobgp_paths(&g, kept).is_empty()
+            !g.stale_marks(kept).is_empty()
         })
     };
     std::thread::sleep(Duration::from_millis(300));
@@ -411,10 +338,10 @@ async fn bgpd_kill_9_with_gr_gobgp_peer_keeps_and_sweeps() {
     // After A's End-of-RIB: the network it re-sent is fresh, the one it no longer has is gone.
     assert!(
         wait_until(LONG, || fresh(&gobgp, kept)
-            && gobgp_paths(&gobgp, dropped).is_empty()),
+            && gobgp.stale_marks(dropped).is_empty()),
         "GoBGP did not sweep: {kept} {:?}, {dropped} {:?}\n{}",
-        gobgp_paths(&gobgp, kept),
-        gobgp_paths(&gobgp, dropped),
+        gobgp.stale_marks(kept),
+        gobgp.stale_marks(dropped),
         gobgp.log()
     );
     events.drain_for(Duration::from_secs(2)).await;

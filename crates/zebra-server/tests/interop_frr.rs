@@ -9,14 +9,13 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
 use std::net::IpAddr;
-use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::{interfaces_in, net, wait_link_local, Events};
 use testkit::lab::{veth_between, BgpdOptions, TestBgpd, TestNs};
+use testkit::socket::expect_closed;
 use zebra_server::{
     CloseReason, ExtraRoute, Profile, RouteEvent, ServerConfig, ServerEvent, ZebraServer,
 };
@@ -219,25 +218,6 @@ async fn start_server(lab: &Lab, d: &Daemon) -> (ZebraServer, Events) {
     (server, Events::new(rx))
 }
 
-fn send_and_expect_close(sock: &Path, bytes: &[u8], half_close: bool) {
-    let mut s = UnixStream::connect(sock).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    s.write_all(bytes).unwrap();
-    if half_close {
-        s.shutdown(std::net::Shutdown::Write).unwrap();
-    }
-    let mut buf = [0u8; 64];
-    // The server must close the connection: EOF (or reset), not a timeout.
-    match s.read(&mut buf) {
-        Ok(0) => {}
-        Ok(n) => panic!("server answered garbage with {n} bytes"),
-        Err(e) => assert!(
-            e.kind() != std::io::ErrorKind::WouldBlock && e.kind() != std::io::ErrorKind::TimedOut,
-            "server kept a malformed connection open: {e}"
-        ),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn frr_learns_advertises_withdraws_and_relearns() {
     if let Some(d) = Daemon::frr84("frr_learns_advertises_withdraws_and_relearns") {
@@ -331,17 +311,18 @@ async fn learns_advertises_withdraws_and_relearns(d: &Daemon) {
 
     // Garbage, truncated and oversized frames on a second connection.
     let before = events.seen.len();
-    send_and_expect_close(
+    expect_closed(
         &lab.sock,
         b"\xde\xad\xbe\xef garbage garbage garbage",
         false,
-    );
+    )
+    .unwrap();
     // A FRR header announcing 100 bytes, then EOF after 20.
     let mut truncated = vec![0, 100, 254, 6, 0, 0, 0, 0, 0, 8];
     truncated.extend_from_slice(&[0u8; 10]);
-    send_and_expect_close(&lab.sock, &truncated, true);
+    expect_closed(&lab.sock, &truncated, true).unwrap();
     // A FRR header announcing 65535 bytes (> 16384).
-    send_and_expect_close(&lab.sock, &[0xff, 0xff, 254, 6, 0, 0, 0, 0, 0, 8], false);
+    expect_closed(&lab.sock, &[0xff, 0xff, 254, 6, 0, 0, 0, 0, 0, 8], false).unwrap();
     events.drain_for(Duration::from_secs(3)).await;
     let gone_malformed = events.seen[before..]
         .iter()

@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cluster::{PortDoc, StoreUrl};
+use cluster::{PortDoc, Store, StoreUrl};
 use testkit::lab::{veth_between, TestNs};
+use testkit::zookeeper::Ensemble;
 
-use crate::common::{unique_prefix, PrefixGuard};
+use crate::common::{provider_config, unique_prefix, PrefixGuard, Provider};
 
 /// One host: its namespace, the controller running there and that controller's files.
 pub struct Host {
@@ -218,5 +219,117 @@ pub async fn stop_hosts(running: &mut [Host]) {
             let _ = c.kill();
             let _ = c.wait();
         }
+    }
+}
+
+/// A provider namespace (`<prefix>…`) with a bridge `br0` (up, 192.0.2.2/24) the hosts'
+/// uplinks are enslaved to and the provider's FRR bgpd listens on.
+pub fn provider_bridge(prefix: &str) -> TestNs {
+    let prov_ns = TestNs::new(prefix).unwrap();
+    prov_ns
+        .ip(&["link", "add", "br0", "type", "bridge"])
+        .unwrap();
+    prov_ns.ip(&["link", "set", "br0", "up"]).unwrap();
+    prov_ns.add_addr("br0", "192.0.2.2/24").unwrap();
+    prov_ns
+}
+
+/// Starts the provider's FRR bgpd (AS 65002 at 192.0.2.2, announcing 198.51.100.0/24) on the
+/// bridge of [`provider_bridge`], with one neighbor per (address, AS) of `peers`.
+pub async fn start_provider(bgpd: &Path, prov_ns: TestNs, peers: &[(&str, u32)]) -> Provider {
+    Provider::start(
+        bgpd,
+        prov_ns,
+        "br0",
+        &provider_config(65002, "192.0.2.2", peers, &["198.51.100.0/24".into()]),
+    )
+    .await
+}
+
+/// A port of a [`ClusterSpec`]: (name, candidate hosts, uplink, address with prefix length,
+/// MAC, local AS); its one peer is the provider.
+pub type ClusterPort<'a> = (&'a str, &'a [&'a str], &'a str, &'a str, &'a str, u32);
+
+/// What [`Cluster::start`] sets up.
+pub struct ClusterSpec<'a> {
+    /// The test's name (for skips).
+    pub test: &'a str,
+    /// A short tag naming the store root, the temporary directory and the provider namespace.
+    pub tag: &'a str,
+    /// ZooKeeper servers in the ensemble.
+    pub servers: usize,
+    /// Host namespaces (`h0`, `h1`, …).
+    pub hosts: usize,
+    /// The uplinks every host has on the provider bridge.
+    pub uplinks: &'a [&'a str],
+    /// The ports written to the store before any controller starts, each peering with the
+    /// provider (FRR, AS 65002 at 192.0.2.2, announcing 198.51.100.0/24).
+    pub ports: &'a [ClusterPort<'a>],
+    /// The store session timeout (the ports are written with it, the controllers run with it).
+    pub session: Duration,
+}
+
+/// A cluster ready to run: ZooKeeper with the ports written, the provider bridge with a real
+/// FRR bgpd on it, and the hosts' namespaces and configurations (in `hosts`, for
+/// [`Cluster::spawn`]; a test may add to the configurations first).
+pub struct Cluster {
+    /// The provider bgpd (dropped before the rest).
+    pub provider: Provider,
+    /// Per host: namespace, prefix, directory, configuration path.
+    pub hosts: Vec<(TestNs, String, PathBuf, PathBuf)>,
+    /// Holds the hosts' directories.
+    pub tmp: tempfile::TempDir,
+    /// Where the store is.
+    pub url: StoreUrl,
+    /// The ZooKeeper ensemble.
+    pub zk: Ensemble,
+    session: Duration,
+}
+
+impl Cluster {
+    /// Starts ZooKeeper, the provider and the hosts' namespaces, and writes `spec.ports`; `None`
+    /// when the test is skipped (no FRR or ZooKeeper, outside CI).
+    pub async fn start(spec: ClusterSpec<'_>) -> Option<Cluster> {
+        let bgpd = testkit::require_bgpd(spec.test)?;
+        let zk = Ensemble::start_or_skip(spec.test, spec.servers)?;
+        let url = StoreUrl {
+            servers: zk.connect_string(),
+            root: format!("/{}", testkit::unique_name(spec.tag)),
+        };
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!("mbgp-{}", spec.tag))
+            .tempdir_in("/tmp")
+            .unwrap();
+        let prov_ns = provider_bridge(&format!("{}p", spec.tag));
+        let hosts = make_hosts(tmp.path(), spec.hosts, spec.uplinks, &prov_ns, "br0");
+        let peers: Vec<(&str, u32)> = spec
+            .ports
+            .iter()
+            .map(|&(_, _, _, address, _, asn)| {
+                (address.split_once('/').map_or(address, |(a, _)| a), asn)
+            })
+            .collect();
+        let provider = start_provider(&bgpd, prov_ns, &peers).await;
+        let store = Store::connect(&url, spec.session).await.unwrap();
+        for &(name, candidates, uplink, address, mac, asn) in spec.ports {
+            let doc = port(candidates, uplink, address, mac, asn, ("192.0.2.2", 65002));
+            store.put_port(name, &doc).await.unwrap();
+        }
+        drop(store);
+        Some(Cluster {
+            provider,
+            hosts,
+            tmp,
+            url,
+            zk,
+            session: spec.session,
+        })
+    }
+
+    /// Starts the controllers of the prepared hosts; returns them and their run directories.
+    pub fn spawn(&mut self) -> (Vec<Host>, Vec<PathBuf>) {
+        let running = spawn_hosts(std::mem::take(&mut self.hosts), &self.url, self.session);
+        let runs = running.iter().map(|h| h.run.clone()).collect();
+        (running, runs)
     }
 }

@@ -15,6 +15,7 @@ use routing::real::RealEffects;
 use routing::{Installed, PortStatus, RouteChange, RouteSink, RoutingHandler, TableSink};
 use testkit::lab::{veth_between, BgpdOptions, TestBgpd, TestNs};
 
+pub mod fake;
 pub mod policy;
 pub mod port;
 pub mod ports;
@@ -431,56 +432,7 @@ impl Provider {
     }
 }
 
-/// Counts, every 100 ms on a thread (or as fast as the check answers, if slower), the samples
-/// where a peer lacks something (e.g. `Provider::holds`).
-pub struct Sampler {
-    stop: Arc<std::sync::atomic::AtomicBool>,
-    misses: Arc<AtomicUsize>,
-    /// Samples taken so far.
-    pub samples: Arc<AtomicUsize>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Sampler {
-    /// Starts sampling `holds` (a miss is a sample where it is false).
-    pub fn start(holds: impl Fn() -> bool + Send + 'static) -> Sampler {
-        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let misses = Arc::new(AtomicUsize::new(0));
-        let samples = Arc::new(AtomicUsize::new(0));
-        let (s, m, n) = (stop.clone(), misses.clone(), samples.clone());
-        let thread = std::thread::spawn(move || {
-            while !s.load(Ordering::Relaxed) {
-                let t = std::time::Instant::now();
-                if !holds() {
-                    m.fetch_add(1, Ordering::Relaxed);
-                }
-                n.fetch_add(1, Ordering::Relaxed);
-                std::thread::sleep(Duration::from_millis(100).saturating_sub(t.elapsed()));
-            }
-        });
-        Sampler {
-            stop,
-            misses,
-            samples,
-            thread: Some(thread),
-        }
-    }
-
-    /// Stops sampling; returns (misses, samples).
-    pub fn finish(mut self) -> (usize, usize) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-        (
-            self.misses.load(Ordering::Relaxed),
-            self.samples.load(Ordering::Relaxed),
-        )
-    }
-}
-
-impl Drop for Sampler {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
-}
+/// The graceful-restart tests' sampler (testkit's), for the tests that take their fixtures
+/// from here; not every test binary uses it.
+#[allow(unused_imports)]
+pub use testkit::sampler::Sampler;
