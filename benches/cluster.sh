@@ -123,7 +123,8 @@ zk_start() { # dir -> sets ZP, the client port
   echo "ZooKeeper did not start; $(tail -5 "$d/zk.log")" >&2; return 1
 }
 zk_cmd() { # port cmd
-  exec 9<>"/dev/tcp/127.0.0.1/$1"; printf '%s' "$2" >&9; cat <&9; exec 9<&-
+  # Bounded: a server still starting may accept the connection and never answer.
+  exec 9<>"/dev/tcp/127.0.0.1/$1"; printf '%s' "$2" >&9; timeout 2 cat <&9; exec 9<&-
 }
 
 # 2. the cluster.
