@@ -263,6 +263,16 @@ fn through_the_kernel(n: usize) {
     let (hwm, _) = rss();
     println!("process peak RSS (VmHWM) after every phase: {}", mib(hwm));
     drop(sink);
+    // The writer thread frees its tables as it ends: wait for that before measuring more.
+    let mut last = live();
+    loop {
+        std::thread::sleep(Duration::from_millis(200));
+        let now = live();
+        if now == last {
+            break;
+        }
+        last = now;
+    }
 }
 
 /// Heap bytes `build` leaves live, with the value it built.
