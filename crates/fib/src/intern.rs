@@ -61,10 +61,7 @@ impl<T: Hash + Eq + Clone> Interner<T> {
             Some(id) => id,
             None => {
                 let n = u32::try_from(self.slots.len()).ok()?.checked_add(1)?;
-                self.slots.push(Slot {
-                    set: None,
-                    refs: 0,
-                });
+                self.slots.push(Slot { set: None, refs: 0 });
                 SetId::new(n)?
             }
         };

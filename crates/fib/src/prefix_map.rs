@@ -120,14 +120,8 @@ impl<V> PrefixMap<V> {
 
     /// Every prefix with its value (IPv4 first, otherwise in no particular order).
     pub fn iter(&self) -> impl Iterator<Item = (IpNetwork, &V)> + '_ {
-        let v4 = self
-            .v4
-            .iter()
-            .filter_map(|(k, v)| Some((v4_prefix(k)?, v)));
-        let v6 = self
-            .v6
-            .iter()
-            .filter_map(|(k, v)| Some((v6_prefix(k)?, v)));
+        let v4 = self.v4.iter().filter_map(|(k, v)| Some((v4_prefix(k)?, v)));
+        let v6 = self.v6.iter().filter_map(|(k, v)| Some((v6_prefix(k)?, v)));
         v4.chain(v6)
     }
 

@@ -13,7 +13,7 @@
 //!
 //! Part 2, without the kernel: the heap bytes each structure holds with every route in it —
 //! the merge of the ports' contributions, the planner's installed routes and its pending
-//! changes, and the changes queued to the writer — measured one at a time with the same
+//! changes, and the changes as `apply` receives them — measured one at a time with the same
 //! allocator.
 //!
 //! Root only (namespace, veth). Run in release:
@@ -172,7 +172,10 @@ fn feed(
         sink.apply("p1", &batch);
     }
     drop(batch);
-    assert!(sink.sync(Duration::from_secs(900)), "the writer did not finish");
+    assert!(
+        sink.sync(Duration::from_secs(900)),
+        "the writer did not finish"
+    );
     start.elapsed()
 }
 
@@ -299,7 +302,11 @@ fn structures(n: usize) {
         m
     });
     assert_eq!(merge.len(), n);
-    println!("  merge (ports' contributions): {} ({})", mib(bytes), per_route(bytes, n));
+    println!(
+        "  merge (ports' contributions): {} ({})",
+        mib(bytes),
+        per_route(bytes, n)
+    );
     drop(merge);
 
     let hop = NextHop::onlink(IpAddr::V4(PEER), 4);
@@ -343,7 +350,7 @@ fn structures(n: usize) {
             .collect::<Vec<Vec<RouteChange>>>()
     });
     println!(
-        "  changes queued to the writer (batches of {BATCH}): {} ({})",
+        "  the changes as handed to `apply` (batches of {BATCH}; the writer's queue held a copy of these until the sink queued compact batches): {} ({})",
         mib(queued),
         per_route(queued, n)
     );

@@ -420,7 +420,11 @@ mod tests {
             })
         ));
         assert!(m.multi.is_empty(), "no prefix lists several ports any more");
-        assert_eq!(m.paths.len(), 1, "port 2's path set is forgotten with its last route");
+        assert_eq!(
+            m.paths.len(),
+            1,
+            "port 2's path set is forgotten with its last route"
+        );
         // Withdrawing the last contribution removes the prefix.
         assert!(m.withdraw(1, x).is_empty());
         assert!(!m.routes.contains_key(&x));

@@ -133,7 +133,11 @@ impl Batch {
     /// The index of `paths` in `self.paths`, added if it is not among the last few.
     fn path_index(&mut self, paths: &[RoutePath]) -> u32 {
         let n = self.paths.len();
-        let recent = self.paths.iter().enumerate().skip(n.saturating_sub(BATCH_LOOKBACK));
+        let recent = self
+            .paths
+            .iter()
+            .enumerate()
+            .skip(n.saturating_sub(BATCH_LOOKBACK));
         for (i, known) in recent.rev() {
             if known.as_ref() == paths {
                 return u32::try_from(i).unwrap_or(WITHDRAW);
@@ -407,9 +411,7 @@ impl Worker {
         match msg {
             Msg::Apply(id, batch) => {
                 for (prefix, index) in batch.changes {
-                    let paths = usize::try_from(index)
-                        .ok()
-                        .and_then(|i| batch.paths.get(i));
+                    let paths = usize::try_from(index).ok().and_then(|i| batch.paths.get(i));
                     let hops = match paths {
                         Some(paths) => self.merge.replace(id, prefix, paths),
                         None => self.merge.withdraw(id, prefix),
@@ -613,7 +615,12 @@ mod tests {
         assert_eq!(unpack(&batch), changes);
         // Beyond the look-back a set is copied again: more copies, the same changes.
         let mut many: Vec<RouteChange> = (0..12)
-            .map(|i| replace(&format!("198.18.{i}.0/24"), &[path(&format!("192.0.2.{}", i + 10))]))
+            .map(|i| {
+                replace(
+                    &format!("198.18.{i}.0/24"),
+                    &[path(&format!("192.0.2.{}", i + 10))],
+                )
+            })
             .collect();
         many.push(replace("198.18.99.0/24", &[path("192.0.2.10")]));
         let batch = Batch::new(&many);
