@@ -7,11 +7,16 @@
 #   3. `midonet-bgp run` with the kernel    -> seconds until the controller holds N (counted on
 #      sink                                    its route stream), until N are in the FIB,
 #                                             the controller's peak RSS
+#   4. bgpd feeding the `zebra_server` example (the library's zebra server, routes printed to a
+#      pipe): seconds until the example has printed N -> the cost bgpd pays to feed any zebra, the
+#      floor under "ctl holds"
 # and prints them side by side with the ratios to bgpd alone.
 #
 #   sudo bash benches/fullfeed.sh [N ...]      # default: 10000 100000 1000000
 #   MIDONET_BGP=target/release/midonet-bgp     # binary to measure (default: release, else debug)
-#   SCENARIOS="controller"                      # which of: alone zebra controller (default all)
+#   SCENARIOS="controller"                      # which of: alone example zebra controller
+#                                               # (default all)
+#   EXAMPLE=target/release/examples/zebra_server   # the floor scenario's server (built if absent)
 #   TIMEOUT=900                                 # seconds any one wait may take before failing
 #
 # Everything lives in namespaces the script creates (removed on exit). The routes are generated
@@ -39,7 +44,7 @@ trap 'cleanup; rm -f "$RES"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 TIMEOUT=${TIMEOUT:-900}
-SCENARIOS=${SCENARIOS:-alone zebra controller}
+SCENARIOS=${SCENARIOS:-alone example zebra controller}
 # wait_for WHAT CMD...: runs CMD every 0.1 s until it succeeds; fails the run after $TIMEOUT s.
 wait_for() {
   local what=$1 deadline=$(( $(date +%s) + TIMEOUT )); shift
@@ -53,6 +58,10 @@ if [ -z "$BIN" ]; then
   if [ -x target/release/midonet-bgp ]; then BIN=target/release/midonet-bgp; else BIN=target/debug/midonet-bgp; fi
 fi
 BGPD=/usr/lib/frr/bgpd ZEBRA=/usr/lib/frr/zebra
+EXAMPLE=${EXAMPLE:-target/release/examples/zebra_server}
+if [[ " ${SCENARIOS} " == *" example "* ]] && [ ! -x "$EXAMPLE" ]; then
+  cargo build --release -q -p midonet-bgp-examples --example zebra_server
+fi
 sizes=("$@"); [ ${#sizes[@]} -gt 0 ] || sizes=(10000 100000 1000000)
 tag=ff$$
 
@@ -109,8 +118,20 @@ pfx_rcvd() { # vty dir
 }
 
 rcvd_is() { [ "$(pfx_rcvd "$1")" = "$2" ]; }
-fib_has() { [ "$(fib_count "$1" "$2")" -ge "$3" ]; }
+# Counting a million routes with `ip route | wc -l` costs over a second of CPU per poll (most of
+# it formatting), which the polling would steal from the processes measured. The kernel's trie
+# statistics count a table's prefixes without formatting anything (a few ms for 1M routes); the
+# exact count of our protocol's routes runs only once that count says they can all be there.
 fib_count() { ip -n "$1" -4 route show table "${2:-main}" proto bgp 2>/dev/null | wc -l; }
+trie_prefixes() { # ns table: the prefixes of table (any protocol) in /proc/net/fib_triestat
+  local label="Id $2:"; [ "$2" = main ] && label="Main:"
+  ip netns exec "$1" cat /proc/net/fib_triestat 2>/dev/null \
+    | awk -v t="$label" '$0 == t {f = 1; next} f && /Prefixes:/ {print $2; exit}'
+}
+fib_has() { # ns table n [base]: base = the table's prefixes before any route of ours
+  [ "$(trie_prefixes "$1" "$2" || echo 0)" -ge $(( $3 + ${4:-0} )) ] 2>/dev/null \
+    && [ "$(fib_count "$1" "$2")" -ge "$3" ]
+}
 
 # 1. bgpd alone.
 bgpd_alone() {
@@ -126,12 +147,34 @@ bgpd_alone() {
   echo "$(since "$t0")"
 }
 
+# 4. bgpd + the zebra_server example: the floor under "ctl holds". The example prints one line
+# per route; awk counts them as they come (once per line, no re-reading) and stamps the N-th.
+example_floor() {
+  local n=$1 d=$TMP/example; mkdir -p "$d"; chmod 755 "$TMP" "$d"
+  mkns "e1$tag"; provider "e2$tag" "e1$tag" "d$tag" "$n"
+  ip -n "e1$tag" addr add 192.0.2.1/24 dev "d$tag"
+  local ifx; ifx=$(ip -n "e1$tag" -o link show "d$tag" | cut -d: -f1)
+  bgpd_conf > "$d/bgpd.conf"
+  local t0; t0=$(now)
+  "$EXAMPLE" "$d/zserv.api" "d$tag:$ifx:192.0.2.1/24" 2>/dev/null \
+    | awk -v n="$n" -v out="$d/done" '/^replace /{ if (++c == n) { system("date +%s.%N > " out) } }' &
+  PIDS+=("$!"); disown "$!"  # killed by cleanup without a job notice
+  for _ in $(seq 600); do [ -S "$d/zserv.api" ] && break; sleep 0.05; done
+  PIDS+=("$(pgrep -f -n "^$EXAMPLE $d/zserv.api" || true)")
+  ip netns exec "e1$tag" "$BGPD" -z "$d/zserv.api" -f "$d/bgpd.conf" -i "$d/bgpd.pid" --vty_socket "$d" -S -d
+  for _ in $(seq 600); do [ -s "$d/bgpd.pid" ] && break; sleep 0.05; done
+  PIDS+=("$(cat "$d/bgpd.pid")")
+  wait_for "the example to print $n routes" test -s "$d/done"
+  awk -v a="$t0" -v b="$(cat "$d/done")" 'BEGIN{printf "%.1f\n", b-a}'
+}
+
 # 2. FRR's zebra + bgpd.
 frr_zebra() {
   local n=$1 d=$TMP/zebra; chmod 755 "$TMP"; mkdir -p "$d"; chown frr:frr "$d"
   mkns "z1$tag"; provider "z2$tag" "z1$tag" "d$tag" "$n"
   ip -n "z1$tag" addr add 192.0.2.1/24 dev "d$tag"
   bgpd_conf > "$d/bgpd.conf"; printf 'hostname z\npassword x\n' > "$d/zebra.conf"; chown frr:frr "$d"/*.conf
+  local zbase; zbase=$(trie_prefixes "z1$tag" main); zbase=${zbase:-0}
   local t0; t0=$(now)
   ip netns exec "z1$tag" "$ZEBRA" -z "$d/zserv.api" -f "$d/zebra.conf" -i "$d/zebra.pid" --vty_socket "$d" -u frr -g frr -d
   for _ in $(seq 600); do [ -S "$d/zserv.api" ] && break; sleep 0.05; done
@@ -139,7 +182,7 @@ frr_zebra() {
   ip netns exec "z1$tag" "$BGPD" -z "$d/zserv.api" -f "$d/bgpd.conf" -i "$d/bgpd.pid" --vty_socket "$d" -S -d
   for _ in $(seq 600); do [ -s "$d/bgpd.pid" ] && break; sleep 0.05; done
   PIDS+=("$(cat "$d/bgpd.pid")")
-  wait_for "$n routes in zebra's FIB" fib_has "z1$tag" main "$n"
+  wait_for "$n routes in zebra's FIB" fib_has "z1$tag" main "$n" "$zbase"
   echo "$(since "$t0") $(( $(peak_kb "$zpid") / 1024 ))"
 }
 
@@ -179,7 +222,7 @@ CONF
   local held="" fib="" deadline=$(( $(date +%s) + TIMEOUT ))
   while [ -z "$fib" ]; do
     [ -z "$held" ] && [ "$(held_count || echo 0)" -ge "$n" ] 2>/dev/null && held=$(since "$t0")
-    [ "$(fib_count "c1$tag" 200)" -ge "$n" ] && fib=$(since "$t0")
+    fib_has "c1$tag" 200 "$n" && fib=$(since "$t0")
     if [ "$(date +%s)" -ge "$deadline" ]; then
       echo "timed out after ${TIMEOUT}s: $(fib_count "c1$tag" 200) of $n in the FIB; controller log:" >&2
       tail -20 "$d/controller.log" >&2; exit 1
@@ -191,21 +234,22 @@ CONF
   kill -TERM "$cpid"; wait "$cpid" 2>/dev/null || true
 }
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0 && a != "?") printf "%.2f", a/b; else print "?" }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a != "?" && b != "?" && b + 0 > 0) printf "%.2f", a/b; else print "?" }'; }
 
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -r); load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "binary: $BIN; bgpd: $("$BGPD" --version 2>/dev/null | head -1); $(bird --version 2>&1 | head -1)"
-printf '%9s | %11s | %14s %10s | %12s %12s %10s %10s | %s\n' N "bgpd alone" "zebra FIB" "zebra RSS" "ctl holds" "ctl FIB" "ctl RSS" "FIB rate" "ratios holds/FIB (zebra FIB)"
+printf '%9s | %11s | %12s | %14s %10s | %12s %12s %10s %10s | %s\n' N "bgpd alone" "example" "zebra FIB" "zebra RSS" "ctl holds" "ctl FIB" "ctl RSS" "FIB rate" "ratios example, holds/FIB (zebra FIB)"
 fresh() { cleanup; NS=(); PIDS=(); TMP=$(mktemp -d /tmp/fullfeed.XXXXXX); }
 want() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 for n in "${sizes[@]}"; do
-  a="?" zf="?" zr="?" ch="?" cf="?" cr="?"
+  a="?" ex="?" zf="?" zr="?" ch="?" cf="?" cr="?"
   # Each scenario runs in this shell (not a subshell), so its processes and namespaces are
   # known to the traps; it writes its figures to $RES.
   if want alone; then bgpd_alone "$n" >"$RES"; read -r a <"$RES"; fresh; fi
+  if want example; then example_floor "$n" >"$RES"; read -r ex <"$RES"; fresh; fi
   if want zebra; then frr_zebra "$n" >"$RES"; read -r zf zr <"$RES"; fresh; fi
   if want controller; then controller "$n" >"$RES"; read -r ch cf cr <"$RES"; fresh; fi
-  rate=$(awk -v n="$n" -v t="$cf" 'BEGIN{ if (t != "?" && t > 0) printf "%d/s", n/t; else print "?" }')
-  printf '%9s | %9s s | %12s s %7s MB | %10s s %10s s %7s MB %10s | %s / %s (%s)\n' "$n" "$a" "$zf" "$zr" "$ch" "$cf" "$cr" "$rate" \
-    "$(ratio "$ch" "$a")" "$(ratio "$cf" "$a")" "$(ratio "$zf" "$a")"
+  rate=$(awk -v n="$n" -v t="$cf" 'BEGIN{ if (t != "?" && t + 0 > 0) printf "%d/s", n/t; else print "?" }')
+  printf '%9s | %9s s | %10s s | %12s s %7s MB | %10s s %10s s %7s MB %10s | %s, %s / %s (%s)\n' "$n" "$a" "$ex" "$zf" "$zr" "$ch" "$cf" "$cr" "$rate" \
+    "$(ratio "$ex" "$a")" "$(ratio "$ch" "$a")" "$(ratio "$cf" "$a")" "$(ratio "$zf" "$a")"
 done

@@ -10,6 +10,7 @@ use std::sync::{mpsc as std_mpsc, Arc, Mutex, OnceLock};
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
 use tokio::process::Child;
+use tokio::task::JoinHandle;
 
 use crate::files::redact;
 use crate::secret::Secret;
@@ -63,12 +64,20 @@ pub(crate) struct LaunchRequest {
     pub ns: netns::NetNs,
 }
 
-/// Launches bgpd; returns the child (to await and reap) and its pid.
+/// A launched bgpd: the child (to await and reap), its pid, and the tasks forwarding its
+/// stdout and stderr (they end at the pipes' end of file).
+pub(crate) struct Launched {
+    pub child: Child,
+    pub pid: u32,
+    pub output: Vec<JoinHandle<()>>,
+}
+
+/// Launches bgpd.
 pub(crate) async fn launch(
     req: LaunchRequest,
     password: Secret,
     tail: OutputTail,
-) -> std::io::Result<(Child, u32)> {
+) -> std::io::Result<Launched> {
     let handle = tokio::runtime::Handle::current();
     let (tx, rx) = tokio::sync::oneshot::channel();
     let job: Job = Box::new(move || {
@@ -86,19 +95,22 @@ pub(crate) async fn launch(
     let pid = child
         .id()
         .ok_or_else(|| std::io::Error::other("bgpd exited before its pid was read"))?;
+    let mut output = Vec::new();
     if let Some(out) = child.stdout.take() {
-        tokio::spawn(forward_output(
+        output.push(tokio::spawn(forward_output(
             out,
             "stdout",
             pid,
             password.clone(),
             tail.clone(),
-        ));
+        )));
     }
     if let Some(err) = child.stderr.take() {
-        tokio::spawn(forward_output(err, "stderr", pid, password, tail));
+        output.push(tokio::spawn(forward_output(
+            err, "stderr", pid, password, tail,
+        )));
     }
-    Ok((child, pid))
+    Ok(Launched { child, pid, output })
 }
 
 fn spawn_in_namespace(req: &LaunchRequest) -> std::io::Result<Child> {

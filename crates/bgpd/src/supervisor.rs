@@ -168,7 +168,8 @@ impl Cleanup {
         if procfs::is_shared_namespace(self.ns_id) {
             return;
         }
-        let killed = procfs::kill_all_in(self.ns_id, Duration::from_millis(500));
+        let killed = netns::process::kill_all_in_ns(self.ns_id, Duration::from_millis(500))
+            .unwrap_or_default();
         if !killed.is_empty() {
             tracing::debug!(?killed, "bgpd: killed the processes left in the namespace");
         }
@@ -208,6 +209,23 @@ struct Driver {
 struct Proc {
     child: Child,
     pid: u32,
+    /// The tasks forwarding its stdout and stderr.
+    output: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// How long, after bgpd exited, its output forwarders may take to read what is left in the
+/// pipes (the last lines are what a crash report quotes).
+const OUTPUT_DRAIN: Duration = Duration::from_millis(250);
+
+/// Waits (at most [`OUTPUT_DRAIN`]) until the output forwarders of an exited bgpd have read
+/// everything it wrote; a descendant still holding the pipes cannot hold this up for longer.
+async fn drain_output(forwarders: Vec<tokio::task::JoinHandle<()>>) {
+    let all = async {
+        for f in forwarders {
+            let _ = f.await;
+        }
+    };
+    let _ = tokio::time::timeout(OUTPUT_DRAIN, all).await;
 }
 
 async fn wait_child(p: &mut Option<Proc>) -> std::io::Result<std::process::ExitStatus> {
@@ -289,7 +307,7 @@ impl Driver {
         let span = tracing::Span::current();
         let r = tokio::task::spawn_blocking(move || -> Result<(), BgpdError> {
             let _entered = span.enter();
-            let mut candidates = procfs::pids_in(ns_id);
+            let mut candidates = netns::process::pids_in_ns(ns_id).unwrap_or_default();
             if let Some(pid) = files::read_pid_file(&pid_file)? {
                 if procfs::open_verified_bgpd(pid, &binary, ns_id).is_none() && procfs::ns_of(pid).is_some() {
                     tracing::warn!(pid, pid_file = %pid_file.display(), "bgpd: stale pid file names a process that is not our bgpd; leaving it alone");
@@ -383,7 +401,9 @@ impl Driver {
                         }
                     };
                     tracing::debug!(ran_for = ?launched_at.elapsed(), "bgpd process reaped");
-                    proc = None;
+                    if let Some(p) = proc.take() {
+                        drain_output(p.output).await;
+                    }
                     readiness = None;
                     self.shared.pid.store(0, Ordering::Release);
                     Input::Exited(info)
@@ -462,10 +482,15 @@ impl Driver {
         )
         .await
         {
-            Ok((child, pid)) => {
+            Ok(l) => {
+                let pid = l.pid;
                 tracing::info!(pid, binary = %self.binary.display(), "bgpd launched");
                 self.shared.pid.store(pid, Ordering::Release);
-                *proc = Some(Proc { child, pid });
+                *proc = Some(Proc {
+                    child: l.child,
+                    pid,
+                    output: l.output,
+                });
                 Ok(Input::Launched { pid })
             }
             Err(e) => Ok(Input::LaunchFailed(StartFailure::Spawn {
@@ -500,7 +525,8 @@ impl Driver {
             if procfs::is_shared_namespace(ns_id) {
                 return Err(BgpdError::OwnNamespace { name });
             }
-            Ok(procfs::kill_all_in(ns_id, Duration::from_secs(2)))
+            netns::process::kill_all_in_ns(ns_id, Duration::from_secs(2))
+                .map_err(|source| BgpdError::Namespace { name, source })
         })
         .await
         .map_err(|e| BgpdError::Task {

@@ -9,6 +9,7 @@
 //! ROOT/status/PORT                      StatusDoc: leader, state, error, detail     (leader / first host)
 //! ROOT/routes/PORT/meta                 RoutesMeta, ephemeral: version, chunk list  (leader)
 //! ROOT/routes/PORT/gG-I                 RouteChunk, ephemeral: routes of chunk I    (leader)
+//! ROOT/runs/PORT                        RunDoc: last run, running or stopped cleanly (leader)
 //! ```
 
 use crate::error::ClusterError;
@@ -209,6 +210,14 @@ impl Layout {
     pub fn routes_meta(&self, port: &str) -> String {
         format!("{}/routes/{port}/meta", self.root)
     }
+    /// Parent of the run records.
+    pub fn runs(&self) -> String {
+        format!("{}/runs", self.root)
+    }
+    /// One port's run record (who last ran it, and whether that run stopped cleanly).
+    pub fn run(&self, port: &str) -> String {
+        format!("{}/runs/{port}", self.root)
+    }
     /// Name (not path) of chunk `index` of generation `generation`.
     pub fn chunk_name(generation: u64, index: usize) -> String {
         format!("g{generation}-{index}")
@@ -230,6 +239,7 @@ impl Layout {
             self.elections(),
             self.statuses(),
             self.routes(),
+            self.runs(),
         ]
     }
 }

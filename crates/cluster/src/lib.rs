@@ -12,6 +12,8 @@
 //!   to run, status and route publication.
 //! * [`RouteWatcher`]: follows every port's published routes with watches.
 //! * [`table`]: the sans-I/O chunked route table the publisher writes.
+//! * [`runs`]: per-port run records, which tell a takeover (the previous run did not stop
+//!   cleanly: graceful restart's F bit) from a first start.
 //!
 //! # Why `zookeeper-client`
 //!
@@ -39,8 +41,10 @@
 
 pub mod doc;
 mod error;
+mod fence;
 pub mod layout;
 mod member;
+pub mod runs;
 mod session;
 mod store;
 pub mod table;
@@ -53,6 +57,7 @@ pub use doc::{
 pub use error::{ClusterError, DocError, StoreError};
 pub use layout::{Layout, StoreUrl};
 pub use member::{AssignedPort, Assignment, Member, MemberConfig, Publisher, Validator};
+pub use runs::{PreviousRun, RunDoc};
 pub use store::{PortEntry, Store};
 pub use table::TableChange;
 pub use watcher::{RouteEvent, RouteWatcher};

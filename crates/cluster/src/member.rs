@@ -30,7 +30,9 @@ use crate::doc::{
     decode, encode, now_ms, AnnouncementDoc, HostDoc, HostState, PortDoc, StatusDoc, SCHEMA,
 };
 use crate::error::ClusterError;
+use crate::fence::{fence_task, AbortOnDrop};
 use crate::layout::{check_host_id, StoreUrl};
+use crate::runs::Runs;
 use crate::session::{State, Zk};
 use crate::store::{foreign_chunks, sequence_of};
 use crate::table::{ChunkedTable, FlushPacer, TableChange, DEFAULT_MAX_CHUNK_BYTES};
@@ -85,6 +87,11 @@ pub struct AssignedPort {
     pub config_version: i32,
     /// Networks announced by an SDN controller (the last valid list).
     pub announcements: Vec<IpNetwork>,
+    /// The port's previous run (on any host, or an earlier run here) did not stop cleanly
+    /// (see [`crate::runs`]): start its first bgpd as a restart (graceful restart's F bit), so
+    /// the providers keep the routes they hold for it. False on a first start or after a clean
+    /// stop.
+    pub restart: bool,
 }
 
 /// What this host must run now.
@@ -147,6 +154,7 @@ impl Member {
             tables: HashMap::new(),
             releasing: std::collections::HashSet::new(),
             host_doc: None,
+            runs: Runs::new(&host),
         };
         let task = tokio::spawn(task.run(zk, rx));
         Ok(Member {
@@ -195,8 +203,9 @@ impl Member {
         }
     }
 
-    /// Leaves the cluster: deletes its published routes, resigns from every election, removes
-    /// its liveness znode and closes the session.
+    /// Leaves the cluster: marks the run records of its ports stopped (call it after stopping
+    /// every port: a clean stop; see [`crate::runs`]), deletes its published routes, resigns from
+    /// every election, removes its liveness znode and closes the session.
     pub async fn shutdown(self) {
         let (done_tx, done_rx) = tokio::sync::oneshot::channel();
         if self.tx.send(Cmd::Shutdown(done_tx)).is_ok() {
@@ -270,6 +279,8 @@ struct Task {
     /// Ports we ran and must leave: our election znode stays until the embedder releases them.
     releasing: std::collections::HashSet<String>,
     host_doc: Option<Vec<String>>,
+    /// Run records of the ports we claimed.
+    runs: Runs,
 }
 
 impl Task {
@@ -432,6 +443,11 @@ impl Task {
                     }
                     Some(Cmd::Released(port)) => {
                         if self.releasing.remove(&port) {
+                            // Stopped by the embedder while connected: a clean stop (after a
+                            // fence the record stays `running`).
+                            if !self.fenced.load(Ordering::SeqCst) {
+                                self.runs.release(&zk, &port).await;
+                            }
                             if let Err(e) = self.resign(&zk, &port).await {
                                 warn!(%port, error = %e, "cluster: cannot resign; retrying at the next re-read");
                                 self.releasing.insert(port);
@@ -636,6 +652,7 @@ impl Task {
                     announcements: announcements
                         .or_else(|| prev.map(|p| p.announcements.clone()))
                         .unwrap_or_default(),
+                    restart: true,
                 }),
                 (None, Some(prev)) => Some(AssignedPort {
                     announcements: announcements.unwrap_or_else(|| prev.announcements.clone()),
@@ -658,6 +675,30 @@ impl Task {
             ));
             if let Some(e) = entry {
                 assigned.insert(port.clone(), e);
+            }
+        }
+        // Run records: read (takeover or first start?) and claimed before the embedder may start
+        // a port; after a fence every claim is judged afresh.
+        if self.fenced.load(Ordering::SeqCst) {
+            self.runs.forget();
+        }
+        let guarded: Vec<(String, i32)> = assigned
+            .keys()
+            .filter_map(|p| docs.get(p).map(|(_, v)| (p.clone(), *v)))
+            .collect();
+        self.runs.claim(zk, &guarded).await?;
+        let releasing = &self.releasing;
+        self.runs
+            .retain(|p| assigned.contains_key(p) || releasing.contains(p));
+        for (port, e) in assigned.iter_mut() {
+            e.restart = self.runs.restart(port).unwrap_or(true);
+        }
+        for (port, st) in statuses.iter_mut() {
+            if let Some(problem) = self.runs.problem(port) {
+                st.error = Some(match st.error.take() {
+                    Some(e) => format!("{e}; {problem}"),
+                    None => problem,
+                });
             }
         }
         // Ports without a leader: the first live host records why.
@@ -919,7 +960,13 @@ impl Task {
     /// Shutdown: routes, candidacies and the liveness znode go; the session closes when the
     /// last client handle drops.
     async fn leave(&mut self, zk: &Zk) {
+        // The embedder stopped every port before shutting down: clean stops, unless a fence
+        // stopped them first.
+        let was_fenced = self.fenced.load(Ordering::SeqCst);
         self.fence();
+        if !was_fenced {
+            self.runs.release_all(zk).await;
+        }
         let ports: Vec<String> = self.my_nodes.keys().cloned().collect();
         for port in ports {
             if let Err(e) = self.resign(zk, &port).await {
@@ -928,50 +975,5 @@ impl Task {
         }
         let _ = zk.delete(&zk.layout.host(&self.cfg.host_id), None).await;
         info!(host = %self.cfg.host_id, "cluster: left");
-    }
-}
-
-struct AbortOnDrop(JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-/// Fences the host when the session stays disconnected for `fence_after`, or ends.
-async fn fence_task(
-    mut state: crate::session::StateWatch,
-    fence_after: Duration,
-    fenced: Arc<AtomicBool>,
-    assign_tx: Arc<watch::Sender<Assignment>>,
-) {
-    let fence = || {
-        fenced.store(true, Ordering::SeqCst);
-        assign_tx.send_if_modified(|a| {
-            let changed = !a.fenced || !a.ports.is_empty();
-            a.fenced = true;
-            a.ports.clear();
-            changed
-        });
-    };
-    let mut deadline: Option<Instant> = None;
-    loop {
-        tokio::select! {
-            s = state.changed() => match s {
-                State::Disconnected => { deadline.get_or_insert(Instant::now() + fence_after); }
-                State::Connected => deadline = None,
-                State::Ended => {
-                    warn!("cluster: session ended: fencing");
-                    fence();
-                    return;
-                }
-            },
-            _ = sleep_until(deadline.unwrap_or(Instant::now() + Duration::from_secs(3600))), if deadline.is_some() => {
-                warn!(?fence_after, "cluster: disconnected too long: fencing (every port stops)");
-                deadline = None;
-                fence();
-            }
-        }
     }
 }

@@ -309,6 +309,40 @@ impl Zk {
         Ok(())
     }
 
+    /// Writes `path` (created when `version` is `None`, else set with compare-and-set on
+    /// `version`) in one transaction with a check that `guard` is still at its version.
+    /// `Ok(Some(v))`: written, now at version `v`; `Ok(None)`: a condition failed (the guard
+    /// changed or is gone, `path` exists although created, changed or is gone although set),
+    /// nothing written.
+    pub async fn write_guarded(
+        &self,
+        guard: (&str, i32),
+        path: &str,
+        data: &[u8],
+        version: Option<i32>,
+    ) -> Result<Option<i32>, ClusterError> {
+        let mut multi = self.client.new_multi_writer();
+        let built = multi
+            .add_check_version(guard.0, guard.1)
+            .and_then(|()| match version {
+                None => multi.add_create(path, data, &acl()),
+                Some(v) => multi.add_set_data(path, data, Some(v)),
+            });
+        built.map_err(|e| ClusterError::store("multi", path, e))?;
+        match multi.commit().await {
+            Ok(results) => Ok(results.iter().find_map(|r| match r {
+                zk::MultiWriteResult::SetData { stat } => Some(stat.version),
+                zk::MultiWriteResult::Create { .. } => Some(0),
+                _ => None,
+            })),
+            Err(zk::MultiWriteError::OperationFailed {
+                source: zk::Error::NoNode | zk::Error::NodeExists | zk::Error::BadVersion,
+                ..
+            }) => Ok(None),
+            Err(e) => Err(ClusterError::store("multi", path, e.into())),
+        }
+    }
+
     /// A persistent recursive watch on `path` and everything below it.
     pub async fn watch_tree(&self, path: &str) -> Result<TreeWatch, ClusterError> {
         self.client

@@ -12,6 +12,7 @@ use crate::doc::{
 };
 use crate::error::{ClusterError, DocError};
 use crate::layout::{check_port_name, parse_chunk_name, StoreUrl};
+use crate::runs::PreviousRun;
 use crate::session::Zk;
 
 /// A port as stored: its document (or why it cannot be read) and its znode version.
@@ -63,15 +64,36 @@ impl Store {
         self.zk.put(&self.zk.layout.port(name), bytes, false).await
     }
 
-    /// Removes a port: its document, announcements and status (hosts stop it). Returns whether
-    /// it existed.
+    /// Removes a port: its document, announcements, status and run record (hosts stop it).
+    /// Returns whether it existed.
+    ///
+    /// The document goes first: hosts write a run record only in a transaction that checks the
+    /// port document's version, so once it is gone no record can be written again, and the
+    /// record deleted after it stays deleted (a host stopping the port marks it stopped with a
+    /// compare-and-set, which finds it gone). A `put-port` of the same name later is a first
+    /// start.
     pub async fn remove_port(&self, name: &str) -> Result<bool, ClusterError> {
         check_port_name(name)?;
         let l = &self.zk.layout;
         let existed = self.zk.delete(&l.port(name), None).await?;
         self.zk.delete(&l.announcement(name), None).await?;
         self.zk.delete(&l.status(name), None).await?;
+        self.zk.delete(&l.run(name), None).await?;
         Ok(existed)
+    }
+
+    /// One port's run record: what it says about the port's last run (see [`crate::runs`]).
+    pub async fn run(&self, port: &str) -> Result<PreviousRun, ClusterError> {
+        check_port_name(port)?;
+        let node = self.zk.get(&self.zk.layout.run(port)).await?;
+        Ok(PreviousRun::read(node.as_ref().map(|n| n.data.as_slice())))
+    }
+
+    /// Writes raw bytes as a port's run record (tests and repair tools: hosts must refuse and
+    /// record whatever is wrong with it).
+    pub async fn put_run_raw(&self, port: &str, bytes: &[u8]) -> Result<(), ClusterError> {
+        check_port_name(port)?;
+        self.zk.put(&self.zk.layout.run(port), bytes, false).await
     }
 
     /// Every port, sorted by name.

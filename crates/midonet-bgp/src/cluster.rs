@@ -323,9 +323,6 @@ pub async fn run<E: Effects>(opts: ClusterRunOptions, env: E) -> Result<(), Clus
     let sink = Arc::new(crate::watch::WatchSink::new(Arc::new(TeeSink::new(chain))));
     let mut handler = RoutingHandler::new(env, sink);
     let remote = RemoteRoutes::new(opts.url.clone(), opts.session_timeout);
-    // A port this host is assigned may be taken over from a host that died: its providers kept
-    // our routes as a restarting speaker's, and only the F bit lets them keep them.
-    handler.assume_restart(None);
     let (tx, mut requests) = mpsc::channel::<Pending>(16);
     // Served like `run` does (reloads do not exist here: the store drives the ports).
     let _metrics_server = match local.config.controller.metrics {
@@ -367,6 +364,16 @@ pub async fn run<E: Effects>(opts: ClusterRunOptions, env: E) -> Result<(), Clus
                 }
                 match assignment_config(&local, &a) {
                     Ok(config) => {
+                        // A port whose previous run (another host, or an earlier process here)
+                        // did not stop cleanly is taken over: its providers may hold our routes
+                        // as a restarting speaker's, and only the F bit lets them keep them. A
+                        // first start leaves it out (no best-path deferral).
+                        for (port, p) in &a.ports {
+                            if p.restart && !running.contains(port) {
+                                info!(%port, "taking the port over from a run that did not stop cleanly: its first bgpd restarts (F bit)");
+                                handler.assume_restart(Some(port));
+                            }
+                        }
                         let report = handler.apply(&config).await;
                         info!(added = ?report.added, removed = ?report.removed, updated = ?report.updated, fenced = a.fenced, "assignment applied");
                         // Stopped ports may now be started elsewhere.

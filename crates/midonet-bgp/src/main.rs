@@ -214,7 +214,8 @@ fn socket_of(q: &SocketArgs) -> Result<PathBuf, ExitCode> {
     Ok(PathBuf::from(DEFAULT_SOCKET))
 }
 
-fn query_runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+/// The async runtime of a CLI command; on failure the reason is printed and the exit code returned.
+fn cli_runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
     runtime().map_err(|e| {
         eprintln!("cannot start the async runtime: {e}");
         ExitCode::FAILURE
@@ -226,7 +227,7 @@ fn status(q: &QueryArgs) -> ExitCode {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let rt = match query_runtime() {
+    let rt = match cli_runtime() {
         Ok(rt) => rt,
         Err(code) => return code,
     };
@@ -282,7 +283,7 @@ fn routes(args: &RoutesArgs) -> ExitCode {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let rt = match query_runtime() {
+    let rt = match cli_runtime() {
         Ok(rt) => rt,
         Err(code) => return code,
     };
@@ -341,12 +342,9 @@ fn reload(args: &SocketArgs) -> ExitCode {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let rt = match runtime() {
+    let rt = match cli_runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     match rt.block_on(control::ask(&socket, control::Request::Reload)) {
         Ok(_) => {
@@ -367,12 +365,9 @@ fn change(socket: &SocketArgs, request: control::Request, done: String) -> ExitC
         Ok(s) => s,
         Err(code) => return code,
     };
-    let rt = match runtime() {
+    let rt = match cli_runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     let name = request.name();
     match rt.block_on(control::ask(&socket, request)) {
@@ -506,12 +501,9 @@ fn watch_routes(r: &RoutesArgs) -> ExitCode {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let rt = match runtime() {
+    let rt = match cli_runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     match rt.block_on(watch::watch_client(&socket, r.port.clone(), r.query.json)) {
         Ok(()) => ExitCode::SUCCESS,
@@ -527,12 +519,9 @@ fn run_controller(path: &Path) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let rt = match runtime() {
+    let rt = match cli_runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     if let Err(e) = config.check_environment() {
         eprintln!("{}: {e}", path.display());
@@ -591,12 +580,9 @@ fn run_cluster(
             return ExitCode::from(2);
         }
     };
-    let rt = match runtime() {
+    let rt = match cli_runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     let opts = cluster::ClusterRunOptions {
         url,

@@ -108,6 +108,37 @@ fn bird_established(bird: &TestBird, port: &str) -> bool {
         .is_ok_and(|o| o.contains("Established"))
 }
 
+/// The first value of `key` anywhere in `v`.
+fn find_key<'a>(v: &'a serde_json::Value, key: &str) -> Option<&'a serde_json::Value> {
+    match v {
+        serde_json::Value::Object(o) => o
+            .get(key)
+            .or_else(|| o.values().find_map(|x| find_key(x, key))),
+        serde_json::Value::Array(a) => a.iter().find_map(|x| find_key(x, key)),
+        _ => None,
+    }
+}
+
+/// Whether the OPEN of port `p`'s bgpd, as its provider received it, had graceful restart's F
+/// bit (forwarding state preserved) for IPv4 unicast: FRR's `fBit` of the neighbour, BIRD's
+/// "AF preserved" among the neighbour's capabilities. `None`: the provider does not show it (no
+/// session).
+fn f_bit(provider: &Provider, bird: &TestBird, p: &PortSpec) -> Option<bool> {
+    if p.6 == "192.0.2.2" {
+        let n = provider.neighbor(p.3);
+        return find_key(&n["gracefulRestartInfo"], "fBit").and_then(|v| v.as_bool());
+    }
+    let out = bird.birdc(&format!("show protocols all {}", p.0)).ok()?;
+    let caps = out.split("Neighbor capabilities").nth(1)?;
+    let graceful = caps.split("Graceful restart").nth(1)?;
+    Some(
+        graceful
+            .lines()
+            .take_while(|l| l.starts_with("        ") || l.trim().is_empty())
+            .any(|l| l.trim().starts_with("AF preserved:") && l.contains("ipv4")),
+    )
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_hosts_four_ports_frr_and_bird_failover_without_two_bgpds() {
     let test = "three_hosts_four_ports_frr_and_bird_failover_without_two_bgpds";
@@ -202,6 +233,20 @@ async fn three_hosts_four_ports_frr_and_bird_failover_without_two_bgpds() {
         logs(&running),
         bird.birdc("show protocols").unwrap_or_default()
     );
+    // First starts in cluster mode: no run record said a run died, so no F bit (no best-path
+    // deferral) — the providers see OPENs without it.
+    for p in &PORTS {
+        let f = tokio::task::block_in_place(|| f_bit(&provider, &bird, p));
+        assert_eq!(
+            f,
+            Some(false),
+            "{}: F bit on a first start\n{}\n{}",
+            p.0,
+            provider.neighbor(p.3),
+            bird.birdc(&format!("show protocols all {}", p.0))
+                .unwrap_or_default()
+        );
+    }
     // Every port runs on exactly one host, one of its candidates.
     let mut active: BTreeMap<&str, usize> = BTreeMap::new();
     for (name, cand, ..) in PORTS {
@@ -363,6 +408,29 @@ async fn three_hosts_four_ports_frr_and_bird_failover_without_two_bgpds() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     eprintln!("failover after kill -9 of h{victim} (session timeout {SESSION:?}): {took:?}");
+    // The dead host's run records still said "running": each standby took its port over as a
+    // restart, and the providers saw the F bit in the new OPEN (so they kept our routes).
+    for p in &moved {
+        let standby = took[p.0].0;
+        let on = wait_blocking(10, || f_bit(&provider, &bird, p) == Some(true)).await;
+        assert!(
+            on,
+            "{}: no F bit after the takeover\n{}\n{}\n{}",
+            p.0,
+            provider.neighbor(p.3),
+            bird.birdc(&format!("show protocols all {}", p.0))
+                .unwrap_or_default(),
+            running[standby].log()
+        );
+        assert!(
+            running[standby]
+                .log()
+                .contains("taking the port over from a run that did not stop cleanly"),
+            "{}: {}",
+            p.0,
+            running[standby].log()
+        );
+    }
     // Each standby announced its port's address from the same MAC.
     for (name, (standby, _)) in &took {
         let p = PORTS.iter().find(|p| p.0 == *name).unwrap();

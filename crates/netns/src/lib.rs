@@ -77,7 +77,7 @@
 mod container;
 mod error;
 mod ns;
-mod pidfd;
+pub mod process;
 mod rtnl;
 mod spec;
 mod sweep;

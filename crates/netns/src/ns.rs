@@ -341,92 +341,27 @@ pub fn delete(name: &str) -> Result<()> {
 
 /// Process ids (other than this process) whose network namespace is `ns`.
 pub fn pids_in(ns: &NetNs) -> Result<Vec<u32>> {
-    pids_with_id(ns.id()?)
-}
-
-/// The (device, inode) of the network namespace of process `pid`, if it is readable.
-fn ns_id_of(pid: u32) -> Option<(u64, u64)> {
-    std::fs::metadata(format!("/proc/{pid}/ns/net"))
-        .ok()
-        .map(|md| (md.dev(), md.ino()))
-}
-
-fn pids_with_id(id: (u64, u64)) -> Result<Vec<u32>> {
-    let me = std::process::id();
-    let dir = std::fs::read_dir("/proc").map_err(|e| NetnsError::os("read", "/proc", e))?;
-    let mut pids = Vec::new();
-    for entry in dir.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        // Processes may vanish or be unreadable meanwhile: skip them.
-        if pid != me && ns_id_of(pid) == Some(id) {
-            pids.push(pid);
-        }
-    }
-    pids.sort_unstable();
-    Ok(pids)
+    crate::process::pids_in_ns(ns.id()?)
 }
 
 /// How long [`kill_processes_in`] waits for the processes to be gone.
 const KILL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Sends SIGKILL to every process inside `ns` and waits (up to 2 s) until they are gone.
-/// Returns the pids killed.
-///
-/// Each process is signalled through a pidfd opened before its namespace is checked again, so a
-/// pid recycled between the scan of `/proc` and the signal is never hit. Processes forked while
-/// this runs are found by the next scan. Blocks the calling thread: from async code use
-/// [`kill_processes_in_async`].
+/// Returns the pids killed; see [`crate::process::kill_all_in_ns`]. Blocks the calling thread:
+/// from async code use [`kill_processes_in_async`].
 pub fn kill_processes_in(ns: &NetNs) -> Result<Vec<u32>> {
-    kill_with_id(ns.id()?)
-}
-
-fn kill_with_id(id: (u64, u64)) -> Result<Vec<u32>> {
-    use crate::pidfd::Pidfd;
-    let deadline = std::time::Instant::now() + KILL_TIMEOUT;
-    let mut killed = Vec::new();
-    loop {
-        let mut handles = Vec::new();
-        for pid in pids_with_id(id)? {
-            let Some(p) = Pidfd::open(pid) else { continue };
-            // Checked after opening: if the pid was recycled in between, the pidfd refers to
-            // a process outside `ns` and is skipped.
-            if ns_id_of(pid) != Some(id) {
-                continue;
-            }
-            if p.signal(libc::SIGKILL) {
-                if !killed.contains(&pid) {
-                    killed.push(pid);
-                }
-                handles.push(p);
-            }
-        }
-        if handles.is_empty() {
-            return Ok(killed);
-        }
-        for p in &handles {
-            p.wait_exit(deadline);
-        }
-        if std::time::Instant::now() >= deadline {
-            tracing::warn!(
-                pids = ?killed,
-                "processes in the namespace were still there {KILL_TIMEOUT:?} after SIGKILL"
-            );
-            return Ok(killed);
-        }
-    }
+    crate::process::kill_all_in_ns(ns.id()?, KILL_TIMEOUT)
 }
 
 /// [`kill_processes_in`] on a helper thread, awaited without blocking the caller's executor
 /// thread (works under tokio and under `futures::executor::block_on` alike).
 pub async fn kill_processes_in_async(ns: &NetNs) -> Result<Vec<u32>> {
     let id = ns.id()?;
-    off_thread(ns.name(), move || kill_with_id(id)).await
+    off_thread(ns.name(), move || {
+        crate::process::kill_all_in_ns(id, KILL_TIMEOUT)
+    })
+    .await
 }
 
 /// Runs blocking `f` on a new OS thread and awaits its result. Unlike `spawn_blocking` it needs

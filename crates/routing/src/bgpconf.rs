@@ -159,6 +159,7 @@ fn neighbor(p: &PeerConfig) -> vty::Neighbor {
     n.ebgp_multihop = p.multihop;
     n.description = p.description.clone();
     n.shutdown = p.shutdown;
+    n.passive = p.passive;
     n.graceful_restart = p.graceful_restart;
     n
 }

@@ -45,7 +45,7 @@ pub struct RoutingHandler<E: Effects> {
     ports: BTreeMap<String, PortHandle>,
     /// Ports whose first bgpd restarts an earlier one (see [`RoutingHandler::assume_restart`]).
     restarting: BTreeSet<String>,
-    /// Every new port's first bgpd is a restart (cluster mode: a port may be taken over).
+    /// Every new port's first bgpd is a restart (`assume_restart(None)`).
     restart_all: bool,
 }
 

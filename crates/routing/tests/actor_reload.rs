@@ -81,6 +81,7 @@ fn only_the_ports_own_keys_rebuild_it() {
             vec![],
         ),
         ("keepalive = 10", "keepalive = 20", vec![]),
+        ("keepalive = 10", "keepalive = 10\npassive = true", vec![]),
         ("remote_as = 65002", "remote_as = 65003", vec![]),
         ("networks = [\"203.0.113.0/24\"]", "networks = []", vec![]),
         (
@@ -139,8 +140,8 @@ async fn live_keys_reset_nothing_and_the_status_timer_follows_status_interval() 
     let fast = fx.peer_reads() - r0;
     assert!((9..=11).contains(&fast), "{fast} reads in 10 s at 1 s");
 
-    // Every live change at once: the timer, the backoffs, a peer's description, password and
-    // timers, the port's networks.
+    // Every live change at once: the timer, the backoffs, a peer's description, password,
+    // timers and passive flag, the port's networks.
     let text = BASE
         .replace("status_interval = 1", "status_interval = 5")
         .replace(
@@ -149,7 +150,7 @@ async fn live_keys_reset_nothing_and_the_status_timer_follows_status_interval() 
         )
         .replace(
             "keepalive = 10",
-            "keepalive = 20\ndescription = \"upstream\"\npassword = \"pw\"",
+            "keepalive = 20\ndescription = \"upstream\"\npassword = \"pw\"\npassive = true",
         )
         .replace(
             "networks = [\"203.0.113.0/24\"]",
@@ -168,6 +169,7 @@ async fn live_keys_reset_nothing_and_the_status_timer_follows_status_interval() 
         "neighbor 192.0.2.2 description upstream",
         "neighbor 192.0.2.2 password pw",
         "neighbor 192.0.2.2 timers 20 30",
+        "neighbor 192.0.2.2 passive",
         "network 198.51.100.0/24",
     ] {
         assert!(last.iter().any(|x| x == l), "{l:?} not in {last:?}");

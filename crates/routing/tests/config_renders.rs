@@ -74,6 +74,8 @@ fn assert_renders(port: &PortConfig) -> Result<(), TestCaseError> {
             let m = format!("match as-path {}", names.import);
             prop_assert!(lines.contains(&m), "{:?} missing", m);
         }
+        let passive = format!("neighbor {} passive", p.address);
+        prop_assert_eq!(lines.contains(&passive), p.passive, "{}", passive);
         let max = format!("neighbor {} maximum-prefix ", p.address);
         prop_assert_eq!(
             lines.iter().any(|l| l.starts_with(&max)),
@@ -96,6 +98,7 @@ struct RawPeer {
     description: Option<String>,
     multihop: Option<i64>,
     shutdown: bool,
+    passive: bool,
     policy: RawPolicy,
 }
 
@@ -206,6 +209,7 @@ fn text_of(p: &RawPort) -> String {
             let _ = writeln!(t, "description = {}", toml_string(s));
         }
         let _ = writeln!(t, "shutdown = {}", peer.shutdown);
+        let _ = writeln!(t, "passive = {}", peer.passive);
         policy_text(&mut t, peer.v6, &peer.policy);
     }
     t
@@ -455,24 +459,28 @@ fn raw_peer(valid: bool) -> BoxedStrategy<RawPeer> {
         opt(mix(valid, (1i64..=255).boxed(), (-1i64..=300).boxed())),
         (
             any::<bool>(),
+            any::<bool>(),
             // A policy has many keys: mostly valid ones in the mixed property, so that
             // accepted configurations still come up often.
             mix(valid, raw_policy(true), raw_policy(false)),
         ),
     )
         .prop_map(
-            |(v6, host, remote_as, ka, hold, cr, pw, desc, mh, (shutdown, policy))| RawPeer {
-                v6,
-                host,
-                remote_as,
-                keepalive: ka,
-                hold_time: hold,
-                connect_retry: cr,
-                password: pw,
-                description: desc,
-                multihop: mh,
-                shutdown,
-                policy,
+            |(v6, host, remote_as, ka, hold, cr, pw, desc, mh, (shutdown, passive, policy))| {
+                RawPeer {
+                    v6,
+                    host,
+                    remote_as,
+                    keepalive: ka,
+                    hold_time: hold,
+                    connect_retry: cr,
+                    password: pw,
+                    description: desc,
+                    multihop: mh,
+                    shutdown,
+                    passive,
+                    policy,
+                }
             },
         )
         .boxed()

@@ -384,6 +384,11 @@ impl PeerBuilder {
         self.set("shutdown", Value::Boolean(down))
     }
 
+    /// `passive`: wait for the peer to open the TCP connection, never open it.
+    pub fn passive(self, passive: bool) -> Self {
+        self.set("passive", Value::Boolean(passive))
+    }
+
     /// `graceful_restart` mode of this peer (`"restart"`, `"helper"` or `"disable"`, as in the
     /// file).
     pub fn graceful_restart(self, mode: &str) -> Self {
@@ -442,7 +447,7 @@ timers = 0
 
     fn file() -> String {
         // `timers = 0` is a marker line: the builder below sets the same keys.
-        FILE.replace("timers = 0\n", "keepalive = 10\nhold_time = 30\npassword = \"pw\"\ndescription = \"upstream one\"\n[[port.peer]]\naddress = \"2001:db8::2\"\nremote_as = 65003\nshutdown = true\n[port.peer.import]\nreject_as = [\"private\", \"reserved\"]\n")
+        FILE.replace("timers = 0\n", "keepalive = 10\nhold_time = 30\npassword = \"pw\"\ndescription = \"upstream one\"\n[[port.peer]]\naddress = \"2001:db8::2\"\nremote_as = 65003\nshutdown = true\npassive = true\n[port.peer.import]\nreject_as = [\"private\", \"reserved\"]\n")
     }
 
     fn built() -> ConfigBuilder {
@@ -475,6 +480,7 @@ timers = 0
                     .peer(
                         PeerBuilder::new("2001:db8::2".parse().unwrap(), 65003)
                             .shutdown(true)
+                            .passive(true)
                             .reject_as(&[
                                 super::super::AsClass::Private,
                                 super::super::AsClass::Reserved,

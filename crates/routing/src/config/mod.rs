@@ -186,6 +186,9 @@ pub struct PeerConfig {
     pub description: Option<Description>,
     /// Administratively shut down.
     pub shutdown: bool,
+    /// Passive: bgpd only accepts the peer's TCP connection and never opens one itself
+    /// (`neighbor A passive`).
+    pub passive: bool,
     /// The peer's own graceful-restart mode; `None` follows the port's.
     #[serde(skip)]
     pub graceful_restart: Option<PeerGrMode>,

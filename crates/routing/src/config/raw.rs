@@ -90,6 +90,8 @@ pub(crate) struct RawPeer {
     pub description: Option<String>,
     #[serde(default)]
     pub shutdown: bool,
+    #[serde(default)]
+    pub passive: bool,
     pub graceful_restart: Option<String>,
     pub import: Option<super::policy::RawImport>,
     pub export: Option<super::policy::RawExport>,

@@ -475,3 +475,60 @@ fn metrics_address_is_optional_and_checked() {
         );
     }
 }
+
+#[test]
+fn passive_is_off_by_default_on_when_set_and_a_bool_only() {
+    let c = Config::parse(GOOD).unwrap();
+    assert!(c.ports[0].peers.iter().all(|p| !p.passive));
+    let on = GOOD.replace("remote_as = 65002\n", "remote_as = 65002\npassive = true\n");
+    let c = Config::parse(&on).unwrap();
+    assert!(c.ports[0].peers.iter().all(|p| p.passive));
+    let off = GOOD.replace("keepalive = 10", "keepalive = 10\npassive = false");
+    assert!(!Config::parse(&off).unwrap().ports[0].peers[0].passive);
+    for bad in ["\"yes\"", "1"] {
+        let e = Config::parse(&GOOD.replace(
+            "keepalive = 10",
+            &format!("passive = {bad}\nkeepalive = 10"),
+        ))
+        .unwrap_err();
+        assert!(matches!(e, ConfigErrors::Syntax { .. }), "{e}");
+        assert!(e.to_string().contains("passive"), "{e}");
+    }
+}
+
+/// The file's `passive` reaches bgpd as `neighbor A passive` (bootstrap, every flavour), and
+/// turning it on or off on a running port is that one command or its `no` form.
+#[test]
+fn passive_renders_and_toggles_with_one_command() {
+    use crate::bgpconf::BgpdSettings;
+    let settings = |text: &str| BgpdSettings::from(&Config::parse(text).unwrap().ports[0]);
+    let off = settings(GOOD);
+    let on = settings(&GOOD.replace(
+        "address = \"2001:db8::2\"\nremote_as = 65002\n",
+        "address = \"2001:db8::2\"\nremote_as = 65002\npassive = true\n",
+    ));
+    for fl in [vty::Flavour::FRR, vty::Flavour::QUAGGA] {
+        let boot = vty::render_lines(&on.bootstrap_for(&fl));
+        let passive: Vec<&String> = boot.iter().filter(|l| l.contains("passive")).collect();
+        assert_eq!(passive, ["neighbor 2001:db8::2 passive"], "{}", fl.name());
+        assert!(!vty::render_lines(&off.bootstrap_for(&fl))
+            .iter()
+            .any(|l| l.contains("passive")));
+        // Nothing a flavour leaves out (Quagga's list, e.g. graceful restart's
+        // preserve-fw-state, is the same with and without it).
+        assert_eq!(on.unsupported(&fl), off.unsupported(&fl), "{}", fl.name());
+        assert_eq!(
+            vty::render_lines(&off.diff_for(&on, &fl)),
+            ["router bgp 65001", "neighbor 2001:db8::2 passive", "exit"]
+        );
+        assert_eq!(
+            vty::render_lines(&on.diff_for(&off, &fl)),
+            [
+                "router bgp 65001",
+                "no neighbor 2001:db8::2 passive",
+                "exit"
+            ]
+        );
+    }
+    assert!(!off.needs_restart(&on));
+}

@@ -867,6 +867,7 @@ fn peer(
         multihop,
         description,
         shutdown: raw.shutdown,
+        passive: raw.passive,
         graceful_restart,
     })
 }

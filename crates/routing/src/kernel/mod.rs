@@ -371,11 +371,15 @@ fn spawn_writer(key: &TableKey, sink: &SinkConfig) -> Result<Writer, fib::FibErr
         ..FibConfig::default()
     })?;
     let found = fib.begin_reconcile()?;
+    let shared = Arc::new(Shared::default());
     if found > 0 {
         info!(%key, found, grace = ?sink.reconcile, "routes of an earlier run kept until re-learned");
+        shared.reconciling.store(true, Ordering::Relaxed);
+    } else {
+        // Nothing of an earlier run to keep: no grace period (during one, every flush counts
+        // the stale routes, which a full table arriving at start would pay for each batch).
+        fib.end_reconcile()?;
     }
-    let shared = Arc::new(Shared::default());
-    shared.reconciling.store(true, Ordering::Relaxed);
     let (tx, rx) = mpsc::channel();
     let thread_shared = shared.clone();
     let thread_key = key.clone();

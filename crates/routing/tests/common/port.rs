@@ -136,6 +136,13 @@ pub struct PortRun {
 /// distance, IPv4 and IPv6 gateways), the per-peer status (remote AS, prefixes received, sent
 /// when the flavour reports it) and our networks learned by the provider over both families.
 pub async fn run_port(lab: &Lab, bgpd: &PortBgpd, host_bgpd: &Path) -> PortRun {
+    run_port_with(lab, bgpd, host_bgpd, &dual_stack_port("")).await
+}
+
+/// [`run_port`] with another `[[port]]` text for `p1`: a variant of [`dual_stack_port`] (same
+/// addresses, AS, networks and peers), e.g. with peer keys added by
+/// [`dual_stack_port_with`](super::ports::dual_stack_port_with).
+pub async fn run_port_with(lab: &Lab, bgpd: &PortBgpd, host_bgpd: &Path, port: &str) -> PortRun {
     let ns = lab.provider_ns("up1", &["192.0.2.2/24", "2001:db8::2/64"]);
     let conf = provider_config(
         65002,
@@ -147,7 +154,7 @@ pub async fn run_port(lab: &Lab, bgpd: &PortBgpd, host_bgpd: &Path) -> PortRun {
 
     let sink = Arc::new(CountingSink::default());
     let mut h = handler(sink.clone());
-    let cfg = config(&format!("{}{}", bgpd.controller(lab), dual_stack_port("")));
+    let cfg = config(&format!("{}{port}", bgpd.controller(lab)));
     h.sweep(&cfg).await.unwrap();
     h.apply(&cfg).await;
 

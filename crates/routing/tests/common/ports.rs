@@ -5,6 +5,11 @@
 /// 2001:db8::2, AS 65002, keepalive 5, hold 15, connect retry 5). `extra` is added to the
 /// port's own keys (e.g. `mac`, `mtu`, `graceful_restart`), one `key = value` per line.
 pub fn dual_stack_port(extra: &str) -> String {
+    dual_stack_port_with(extra, "")
+}
+
+/// [`dual_stack_port`] with `peer_extra` added to both peers' keys (e.g. `passive = true`).
+pub fn dual_stack_port_with(extra: &str, peer_extra: &str) -> String {
     format!(
         r#"
 [[port]]
@@ -21,12 +26,14 @@ remote_as = 65002
 keepalive = 5
 hold_time = 15
 connect_retry = 5
+{peer_extra}
 [[port.peer]]
 address = "2001:db8::2"
 remote_as = 65002
 keepalive = 5
 hold_time = 15
 connect_retry = 5
+{peer_extra}
 "#
     )
 }

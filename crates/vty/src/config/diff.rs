@@ -252,6 +252,9 @@ fn neighbor_diff(r: &Node, o: &Neighbor, n: &Neighbor, out: &mut Vec<Command>, f
             None => push(out, r, format!("no neighbor {a} advertisement-interval")),
         }
     }
+    if o.passive != n.passive {
+        push(out, r, flag(n.passive, &format!("neighbor {a} passive")));
+    }
     if fl.has_per_neighbor_gr() {
         super::gr::neighbor_diff(r, a, o.graceful_restart, n.graceful_restart, out);
     }

@@ -135,6 +135,9 @@ pub struct Neighbor {
     pub description: Option<Description>,
     /// `neighbor X shutdown`.
     pub shutdown: bool,
+    /// `neighbor X passive`: bgpd never opens the TCP connection to this neighbor, it only
+    /// accepts the neighbor's.
+    pub passive: bool,
     /// `neighbor X advertisement-interval N`.
     pub advertisement_interval: Option<AdvertisementInterval>,
     /// `neighbor X graceful-restart[-helper|-disable]` (`None`: the router-wide mode).
@@ -153,6 +156,7 @@ impl Neighbor {
             ebgp_multihop: None,
             description: None,
             shutdown: false,
+            passive: false,
             advertisement_interval: None,
             graceful_restart: None,
         }

@@ -128,6 +128,48 @@ fn password_change_and_reverts_use_no_forms() {
 }
 
 #[test]
+fn passive_renders_the_same_for_every_flavour_and_toggles_with_one_command() {
+    let old = sample();
+    let mut new = sample();
+    new.neighbors.get_mut(&ip("2001:db8::2")).unwrap().passive = true;
+    for fl in [
+        crate::flavour::Flavour::FRR,
+        crate::flavour::Flavour::QUAGGA,
+    ] {
+        let full = render_lines(&new.commands_for(&fl));
+        let at = full
+            .iter()
+            .position(|l| l == "neighbor 2001:db8::2 remote-as 65002")
+            .unwrap();
+        // Right after the neighbor is created, before any address family.
+        assert_eq!(
+            full[at + 1],
+            "neighbor 2001:db8::2 passive",
+            "{}",
+            fl.name()
+        );
+        assert_eq!(full.iter().filter(|l| l.contains("passive")).count(), 1);
+        // On and off on a running bgpd: the one command and its `no` form, the neighbor kept.
+        assert_eq!(
+            render_lines(&diff_for(&old, &new, &fl)),
+            ["router bgp 65000", "neighbor 2001:db8::2 passive", "exit"]
+        );
+        assert_eq!(
+            render_lines(&diff_for(&new, &old, &fl)),
+            [
+                "router bgp 65000",
+                "no neighbor 2001:db8::2 passive",
+                "exit"
+            ]
+        );
+    }
+    // Not rendered when off (bgpd's default).
+    assert!(!render_lines(&old.commands())
+        .iter()
+        .any(|l| l.contains("passive")));
+}
+
+#[test]
 fn peer_and_network_changes() {
     let old = sample();
     let mut new = sample();
