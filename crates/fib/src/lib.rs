@@ -56,7 +56,9 @@
 
 mod error;
 mod fib;
+pub mod intern;
 pub mod plan;
+pub mod prefix_map;
 mod socket;
 mod types;
 pub mod wire;

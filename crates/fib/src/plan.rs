@@ -16,10 +16,12 @@
 //! without any kernel operation, one re-learned with other next hops is replaced, and
 //! [`Planner::end_reconcile`] queues the deletion of every route still stale.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use ipnetwork::IpNetwork;
 
+use crate::intern::{Interner, SetId};
+use crate::prefix_map::PrefixMap;
 use crate::types::{canonical, FibRoute, NextHop, NextHops};
 
 /// What an operation does to the kernel table.
@@ -116,22 +118,59 @@ impl FlushReport {
     }
 }
 
-#[derive(Debug, Clone)]
-struct Installed {
-    hops: NextHops,
-    stale: bool,
+/// The prefix is in the kernel from before a reconciliation and not re-learned yet.
+const STALE: u8 = 1;
+/// The prefix has a change not planned yet (in `Entry::wanted`).
+const PENDING: u8 = 2;
+/// Found by the dump of a [`Planner::resync`] (only during it).
+const FOUND: u8 = 4;
+
+/// Order buffers larger than this are given back once drained.
+const ORDER_KEEP: usize = 1 << 14;
+
+/// What the planner holds of one prefix: the next hops of ours in the kernel, the pending
+/// change, and flags — 12 bytes (20 with an IPv4 key), one entry for both the installed and
+/// the wanted state.
+#[derive(Debug, Clone, Copy, Default)]
+struct Entry {
+    installed: Option<SetId>,
+    wanted: Option<SetId>,
+    flags: u8,
+}
+
+impl Entry {
+    fn pending(&self) -> bool {
+        self.flags & PENDING != 0
+    }
+
+    fn stale(&self) -> bool {
+        self.flags & STALE != 0
+    }
+
+    /// Holds nothing (neither installed nor pending): the prefix can be forgotten.
+    fn empty(&self) -> bool {
+        self.installed.is_none() && !self.pending()
+    }
 }
 
 /// Sans-I/O planner of the FIB writer (see the module documentation).
 #[derive(Debug, Default)]
 pub struct Planner {
-    installed: HashMap<IpNetwork, Installed>,
-    pending: HashMap<IpNetwork, Option<NextHops>>,
+    routes: PrefixMap<Entry>,
+    sets: Interner<NextHop>,
     order: Vec<IpNetwork>,
     next: usize,
     failed: HashMap<IpNetwork, NextHops>,
-    interned: HashSet<NextHops>,
+    installed: usize,
+    pending: usize,
     reconciling: bool,
+}
+
+/// `hops` sorted and without duplicates.
+fn canonical_hops(mut hops: Vec<NextHop>) -> Vec<NextHop> {
+    hops.sort_unstable();
+    hops.dedup();
+    hops
 }
 
 impl Planner {
@@ -140,27 +179,22 @@ impl Planner {
         Planner::default()
     }
 
-    fn intern(&mut self, mut hops: Vec<NextHop>) -> NextHops {
-        // Canonical order first, so that a known set is found without allocating.
-        hops.sort_unstable();
-        hops.dedup();
-        if let Some(known) = self.interned.get(hops.as_slice()) {
-            return known.clone();
-        }
-        let set = crate::types::next_hops(hops);
-        if self.interned.len() > 4096 {
-            // Forget sets no route uses any more.
-            self.interned
-                .retain(|s| std::sync::Arc::strong_count(s) > 1);
-        }
-        self.interned.insert(set.clone());
-        set
-    }
-
-    fn queue(&mut self, prefix: IpNetwork, want: Option<NextHops>) {
-        if self.pending.insert(prefix, want).is_none() {
+    fn queue(&mut self, prefix: IpNetwork, want: Option<SetId>) {
+        let e = self.routes.get_or_insert_with(prefix, Entry::default);
+        if e.pending() {
+            if let Some(old) = e.wanted.take() {
+                self.sets.release(old);
+            }
+        } else {
+            e.flags |= PENDING;
+            self.pending += 1;
             self.order.push(prefix);
         }
+        e.wanted = want;
+    }
+
+    fn is_pending(&self, prefix: &IpNetwork) -> bool {
+        self.routes.get(prefix).is_some_and(Entry::pending)
     }
 
     /// Wants `prefix` routed through exactly `hops` (an empty set withdraws it).
@@ -169,8 +203,10 @@ impl Planner {
         if hops.is_empty() {
             return self.withdraw(prefix);
         }
-        let set = self.intern(hops);
-        self.queue(prefix, Some(set));
+        // (`None` only with 2^32 - 1 distinct next-hop sets live at once.)
+        if let Some(set) = self.sets.acquire(&canonical_hops(hops)) {
+            self.queue(prefix, Some(set));
+        }
     }
 
     /// Wants no route of ours for `prefix`.
@@ -182,11 +218,32 @@ impl Planner {
 
     /// Wants none of our routes any more (every installed one is deleted by the next flushes).
     pub fn withdraw_all(&mut self) {
-        let all: Vec<IpNetwork> = self.installed.keys().copied().collect();
-        for prefix in all {
-            self.queue(prefix, None);
+        for (prefix, e) in self.routes.iter_mut() {
+            if e.installed.is_none() {
+                continue;
+            }
+            if e.pending() {
+                if let Some(old) = e.wanted.take() {
+                    self.sets.release(old);
+                }
+            } else {
+                e.flags |= PENDING;
+                self.pending += 1;
+                self.order.push(prefix);
+            }
         }
         self.failed.clear();
+    }
+
+    /// Sets `prefix`'s installed next hops to `hops` (as found in the kernel); returns its entry.
+    fn set_found(&mut self, prefix: IpNetwork, hops: &[NextHop]) -> Option<&mut Entry> {
+        let set = self.sets.acquire(&canonical_hops(hops.to_vec()))?;
+        let e = self.routes.get_or_insert_with(prefix, Entry::default);
+        match e.installed.replace(set) {
+            Some(old) => self.sets.release(old),
+            None => self.installed += 1,
+        }
+        Some(e)
     }
 
     /// Starts a reconciliation: `found` are the routes of ours the kernel holds (from a dump).
@@ -194,13 +251,15 @@ impl Planner {
     /// [`Planner::end_reconcile`].
     pub fn begin_reconcile(&mut self, found: impl IntoIterator<Item = FibRoute>) {
         self.reconciling = true;
-        for entry in self.installed.values_mut() {
-            entry.stale = true;
+        for e in self.routes.values_mut() {
+            if e.installed.is_some() {
+                e.flags |= STALE;
+            }
         }
         for route in found {
-            let hops = self.intern(route.next_hops.to_vec());
-            self.installed
-                .insert(canonical(route.prefix), Installed { hops, stale: true });
+            if let Some(e) = self.set_found(canonical(route.prefix), &route.next_hops) {
+                e.flags |= STALE;
+            }
         }
     }
 
@@ -214,18 +273,21 @@ impl Planner {
     /// Returns how many were queued.
     pub fn end_reconcile(&mut self) -> usize {
         self.reconciling = false;
-        let stale: Vec<IpNetwork> = self
-            .installed
-            .iter()
-            .filter(|(p, e)| e.stale && !matches!(self.pending.get(*p), Some(Some(_))))
-            .map(|(p, _)| *p)
-            .collect();
-        for entry in self.installed.values_mut() {
-            entry.stale = false;
-        }
-        let n = stale.len();
-        for prefix in stale {
-            self.queue(prefix, None);
+        let mut n = 0;
+        for (prefix, e) in self.routes.iter_mut() {
+            if !e.stale() {
+                continue;
+            }
+            e.flags &= !STALE;
+            if e.pending() && e.wanted.is_some() {
+                continue;
+            }
+            n += 1;
+            if !e.pending() {
+                e.flags |= PENDING;
+                self.pending += 1;
+                self.order.push(prefix);
+            }
         }
         n
     }
@@ -237,29 +299,32 @@ impl Planner {
         if !self.reconciling {
             return 0;
         }
-        self.installed.values().filter(|e| e.stale).count()
+        self.routes.values().filter(|e| e.stale()).count()
     }
 
     /// Number of prefixes with a change not yet planned.
     pub fn pending(&self) -> usize {
-        self.pending.len()
+        self.pending
     }
 
     /// Number of routes of ours in the kernel.
     pub fn installed_len(&self) -> usize {
-        self.installed.len()
+        self.installed
     }
 
     /// The next hops installed for `prefix`.
     pub fn installed(&self, prefix: &IpNetwork) -> Option<&NextHops> {
-        self.installed.get(&canonical(*prefix)).map(|e| &e.hops)
+        let set = self.routes.get(&canonical(*prefix))?.installed?;
+        self.sets.get(set)
     }
 
     /// Every route of ours in the kernel.
     pub fn routes(&self) -> impl Iterator<Item = FibRoute> + '_ {
-        self.installed.iter().map(|(p, e)| FibRoute {
-            prefix: *p,
-            next_hops: e.hops.clone(),
+        self.routes.iter().filter_map(|(prefix, e)| {
+            Some(FibRoute {
+                prefix,
+                next_hops: self.sets.get(e.installed?)?.clone(),
+            })
         })
     }
 
@@ -273,8 +338,10 @@ impl Planner {
         let failed: Vec<(IpNetwork, NextHops)> = self.failed.drain().collect();
         let n = failed.len();
         for (prefix, hops) in failed {
-            if !self.pending.contains_key(&prefix) {
-                self.queue(prefix, Some(hops));
+            if !self.is_pending(&prefix) {
+                if let Some(set) = self.sets.acquire(&hops) {
+                    self.queue(prefix, Some(set));
+                }
             }
         }
         n
@@ -283,24 +350,37 @@ impl Planner {
     /// Replaces what the planner believes installed by `found` (a fresh dump), after an
     /// exchange whose outcome is unknown. Stale marks of routes still found are kept.
     pub fn resync(&mut self, found: impl IntoIterator<Item = FibRoute>) {
-        let old = std::mem::take(&mut self.installed);
         for route in found {
-            let prefix = canonical(route.prefix);
-            let stale = old.get(&prefix).is_some_and(|e| e.stale);
-            let hops = self.intern(route.next_hops.to_vec());
-            self.installed.insert(prefix, Installed { hops, stale });
+            if let Some(e) = self.set_found(canonical(route.prefix), &route.next_hops) {
+                e.flags |= FOUND;
+            }
         }
+        let mut installed = 0;
+        for e in self.routes.values_mut() {
+            if e.flags & FOUND != 0 {
+                e.flags &= !FOUND;
+                installed += 1;
+            } else if let Some(old) = e.installed.take() {
+                self.sets.release(old);
+                e.flags &= !STALE;
+            }
+        }
+        self.installed = installed;
+        self.routes.retain(|e| !e.empty());
     }
 
     /// Queues the changes of `ops` again (their exchange failed), unless a newer change of the
     /// same prefix is already queued.
     pub fn requeue(&mut self, ops: Vec<Op>) {
         for op in ops {
-            if self.pending.contains_key(&op.prefix) {
+            if self.is_pending(&op.prefix) {
                 continue;
             }
             let want = match op.kind {
-                OpKind::Create | OpKind::Replace => Some(op.next_hops),
+                OpKind::Create | OpKind::Replace => match self.sets.acquire(&op.next_hops) {
+                    Some(set) => Some(set),
+                    None => continue,
+                },
                 OpKind::Delete => None,
             };
             self.queue(op.prefix, want);
@@ -312,44 +392,73 @@ impl Planner {
     /// applied at once and counted in `report.kept`.
     pub fn plan(&mut self, max: usize, report: &mut FlushReport) -> Vec<Op> {
         let mut ops = Vec::new();
-        while ops.len() < max && self.next < self.order.len() {
-            let prefix = self.order[self.next];
+        while ops.len() < max {
+            let Some(&prefix) = self.order.get(self.next) else {
+                break;
+            };
             self.next += 1;
-            let Some(want) = self.pending.remove(&prefix) else {
+            let Some(e) = self.routes.get_mut(&prefix) else {
                 continue;
             };
-            let have = self.installed.get_mut(&prefix);
-            match (want, have) {
-                (Some(hops), None) => ops.push(Op {
-                    kind: OpKind::Create,
+            if !e.pending() {
+                continue;
+            }
+            e.flags &= !PENDING;
+            self.pending = self.pending.saturating_sub(1);
+            let want = e.wanted.take();
+            let op = |kind, set| {
+                Some(Op {
+                    kind,
                     prefix,
-                    next_hops: hops,
-                }),
-                (Some(hops), Some(entry)) if entry.hops == hops => {
-                    if entry.stale {
-                        entry.stale = false;
+                    next_hops: self.sets.get(set)?.clone(),
+                })
+            };
+            match (want, e.installed) {
+                (Some(w), None) => {
+                    ops.extend(op(OpKind::Create, w));
+                    self.sets.release(w);
+                }
+                (Some(w), Some(have)) if w == have => {
+                    if e.stale() {
+                        e.flags &= !STALE;
                         report.kept += 1;
                     }
                     self.failed.remove(&prefix);
+                    self.sets.release(w);
                 }
-                (Some(hops), Some(_)) => ops.push(Op {
-                    kind: OpKind::Replace,
-                    prefix,
-                    next_hops: hops,
-                }),
-                (None, Some(entry)) => ops.push(Op {
-                    kind: OpKind::Delete,
-                    prefix,
-                    next_hops: entry.hops.clone(),
-                }),
-                (None, None) => {}
+                (Some(w), Some(_)) => {
+                    ops.extend(op(OpKind::Replace, w));
+                    self.sets.release(w);
+                }
+                (None, Some(have)) => ops.extend(op(OpKind::Delete, have)),
+                (None, None) => {
+                    self.routes.remove(&prefix);
+                }
             }
         }
         if self.next >= self.order.len() {
             self.order.clear();
             self.next = 0;
+            if self.order.capacity() > ORDER_KEEP {
+                self.order = Vec::new();
+            }
         }
         ops
+    }
+
+    /// Forgets the installed route of `prefix` (deleted from the kernel).
+    fn uninstall(&mut self, prefix: &IpNetwork) {
+        let Some(e) = self.routes.get_mut(prefix) else {
+            return;
+        };
+        if let Some(old) = e.installed.take() {
+            self.sets.release(old);
+            self.installed = self.installed.saturating_sub(1);
+        }
+        e.flags &= !STALE;
+        if e.empty() {
+            self.routes.remove(prefix);
+        }
     }
 
     /// Records the outcome of `op`: `Ok` or the kernel's errno. Returns the failure to report,
@@ -368,27 +477,30 @@ impl Planner {
                     report.replaced += 1;
                 }
                 self.failed.remove(&op.prefix);
-                self.installed.insert(
-                    op.prefix,
-                    Installed {
-                        hops: op.next_hops,
-                        stale: false,
-                    },
-                );
+                let set = self.sets.acquire(&op.next_hops)?;
+                let e = self.routes.get_or_insert_with(op.prefix, Entry::default);
+                match e.installed.replace(set) {
+                    Some(old) => self.sets.release(old),
+                    None => self.installed += 1,
+                }
+                e.flags &= !STALE;
                 None
             }
             (OpKind::Delete, Ok(())) => {
                 report.deleted += 1;
-                self.installed.remove(&op.prefix);
+                self.uninstall(&op.prefix);
                 None
             }
             (OpKind::Delete, Err(e)) if e == libc::ESRCH || e == libc::ENOENT => {
                 // Already gone (an operator deleted it): the wanted state holds.
-                self.installed.remove(&op.prefix);
+                self.uninstall(&op.prefix);
                 None
             }
             (OpKind::Create | OpKind::Replace, Err(errno)) => {
                 let failure = RouteFailure::new(&op, errno);
+                if self.routes.get(&op.prefix).is_some_and(Entry::empty) {
+                    self.routes.remove(&op.prefix);
+                }
                 self.failed.insert(op.prefix, op.next_hops);
                 Some(failure)
             }

@@ -9,8 +9,9 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
-use std::sync::Arc;
 
+use fib::intern::{Interner, SetId};
+use fib::prefix_map::PrefixMap;
 use fib::NextHop;
 use ipnetwork::IpNetwork;
 
@@ -60,75 +61,28 @@ impl PortFacts {
 }
 
 /// One port's contribution to a prefix: its id, its paths' distance, its paths (an interned
-/// set: a full table from one peer shares a handful).
-type Contribution = (u16, u8, Arc<[RoutePath]>);
-
-/// The contributions to one prefix: almost always one port's, kept inline (no allocation per
-/// prefix for the common case).
-#[derive(Debug)]
-enum Contributions {
-    One(Contribution),
-    Many(Vec<Contribution>),
+/// set: a full table from one peer shares a handful) — 8 bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Contribution {
+    port: u16,
+    distance: u8,
+    /// In the table of routes: several ports contribute, listed in `Merge::multi` (the other
+    /// fields are then meaningless).
+    many: bool,
+    paths: SetId,
 }
-
-impl Contributions {
-    fn as_slice(&self) -> &[Contribution] {
-        match self {
-            Contributions::One(c) => std::slice::from_ref(c),
-            Contributions::Many(v) => v,
-        }
-    }
-
-    fn has(&self, id: u16) -> bool {
-        self.as_slice().iter().any(|(p, _, _)| *p == id)
-    }
-
-    /// Sets port `c.0`'s contribution.
-    fn upsert(&mut self, c: Contribution) {
-        match self {
-            Contributions::One(old) if old.0 == c.0 => *old = c,
-            Contributions::One(old) => {
-                let first = old.clone();
-                *self = Contributions::Many(vec![first, c]);
-            }
-            Contributions::Many(v) => match v.iter_mut().find(|(p, _, _)| *p == c.0) {
-                Some(old) => *old = c,
-                None => v.push(c),
-            },
-        }
-    }
-
-    /// Removes port `id`'s contribution; returns whether none is left.
-    fn remove(&mut self, id: u16) -> bool {
-        let mut rest = match self {
-            Contributions::One(c) => return c.0 == id,
-            Contributions::Many(v) => {
-                v.retain(|(p, _, _)| *p != id);
-                std::mem::take(v)
-            }
-        };
-        let empty = rest.is_empty();
-        *self = match rest.pop() {
-            Some(last) if rest.is_empty() => Contributions::One(last),
-            Some(last) => {
-                rest.push(last);
-                Contributions::Many(rest)
-            }
-            None => Contributions::Many(rest),
-        };
-        empty
-    }
-}
-
-/// Interned path sets beyond which the unused ones are forgotten.
-const INTERN_PRUNE_AT: usize = 4096;
 
 /// The routes of every port of one table, merged per prefix.
+///
+/// Almost every prefix has one port's contribution, held inline in `routes` (8 bytes and an
+/// 8-byte key per IPv4 prefix); prefixes several ports contribute to are marked there and
+/// listed in `multi`.
 #[derive(Debug, Default)]
 pub struct Merge {
     ports: HashMap<u16, PortFacts>,
-    routes: HashMap<IpNetwork, Contributions>,
-    paths: HashSet<Arc<[RoutePath]>>,
+    routes: PrefixMap<Contribution>,
+    multi: PrefixMap<Vec<Contribution>>,
+    paths: Interner<RoutePath>,
 }
 
 impl Merge {
@@ -137,26 +91,28 @@ impl Merge {
         Merge::default()
     }
 
-    /// The shared copy of path set `paths`.
-    fn intern(&mut self, paths: &[RoutePath]) -> Arc<[RoutePath]> {
-        if let Some(known) = self.paths.get(paths) {
-            return known.clone();
+    /// The contributions to `prefix`.
+    fn contributions(&self, prefix: &IpNetwork) -> &[Contribution] {
+        match self.routes.get(prefix) {
+            Some(c) if c.many => self.multi.get(prefix).map_or(&[], Vec::as_slice),
+            Some(c) => std::slice::from_ref(c),
+            None => &[],
         }
-        if self.paths.len() >= INTERN_PRUNE_AT {
-            self.paths.retain(|s| Arc::strong_count(s) > 1);
-        }
-        let set: Arc<[RoutePath]> = Arc::from(paths);
-        self.paths.insert(set.clone());
-        set
     }
 
     /// The prefixes port `id` contributes to.
     fn port_prefixes(&self, id: u16) -> Vec<IpNetwork> {
-        self.routes
+        let single = self
+            .routes
             .iter()
-            .filter(|(_, c)| c.has(id))
-            .map(|(p, _)| *p)
-            .collect()
+            .filter(|(_, c)| !c.many && c.port == id)
+            .map(|(p, _)| p);
+        let shared = self
+            .multi
+            .iter()
+            .filter(|(_, list)| list.iter().any(|c| c.port == id))
+            .map(|(p, _)| p);
+        single.chain(shared).collect()
     }
 
     /// Sets (or updates) what is known of port `id`. Returns the prefixes whose next hops
@@ -189,6 +145,32 @@ impl Merge {
             .collect()
     }
 
+    /// Sets port `c.port`'s contribution to `prefix`.
+    fn upsert(&mut self, prefix: IpNetwork, c: Contribution) {
+        let Some(cell) = self.routes.get_mut(&prefix) else {
+            self.routes.insert(prefix, c);
+            return;
+        };
+        if !cell.many {
+            if cell.port == c.port {
+                self.paths.release(cell.paths);
+                *cell = c;
+            } else {
+                self.multi.insert(prefix, vec![*cell, c]);
+                cell.many = true;
+            }
+            return;
+        }
+        let list = self.multi.get_or_insert_with(prefix, Vec::new);
+        match list.iter_mut().find(|old| old.port == c.port) {
+            Some(old) => {
+                self.paths.release(old.paths);
+                *old = c;
+            }
+            None => list.push(c),
+        }
+    }
+
     /// Port `id` reaches `prefix` through exactly `paths`; returns the merged next hops to
     /// install (empty: none).
     pub fn replace(&mut self, id: u16, prefix: IpNetwork, paths: &[RoutePath]) -> Vec<NextHop> {
@@ -199,39 +181,63 @@ impl Merge {
             return self.withdraw(id, prefix);
         }
         let distance = paths.iter().map(|p| p.distance).min().unwrap_or(u8::MAX);
-        let hops = self.intern(paths);
-        let c = (id, distance, hops);
-        match self.routes.get_mut(&prefix) {
-            Some(list) => list.upsert(c),
-            None => {
-                self.routes.insert(prefix, Contributions::One(c));
-            }
+        // (`None` only with 2^32 - 1 distinct path sets live at once.)
+        if let Some(set) = self.paths.acquire(paths) {
+            let c = Contribution {
+                port: id,
+                distance,
+                many: false,
+                paths: set,
+            };
+            self.upsert(prefix, c);
         }
         self.merged(&prefix)
     }
 
     /// Port `id` no longer reaches `prefix`; returns the merged next hops left (empty: none).
     pub fn withdraw(&mut self, id: u16, prefix: IpNetwork) -> Vec<NextHop> {
-        if let Some(list) = self.routes.get_mut(&prefix) {
-            if list.has(id) && list.remove(id) {
+        let Some(cell) = self.routes.get_mut(&prefix) else {
+            return Vec::new();
+        };
+        if !cell.many {
+            if cell.port == id {
+                self.paths.release(cell.paths);
                 self.routes.remove(&prefix);
             }
+            return self.merged(&prefix);
+        }
+        let list = self.multi.get_or_insert_with(prefix, Vec::new);
+        let paths = &mut self.paths;
+        list.retain(|c| {
+            if c.port == id {
+                paths.release(c.paths);
+            }
+            c.port != id
+        });
+        match list.as_slice() {
+            [] => {
+                self.routes.remove(&prefix);
+                self.multi.remove(&prefix);
+            }
+            [last] => {
+                *cell = *last;
+                self.multi.remove(&prefix);
+            }
+            _ => {}
         }
         self.merged(&prefix)
     }
 
     /// The merged next hops of `prefix`: those of the ports with the lowest distance.
     pub fn merged(&self, prefix: &IpNetwork) -> Vec<NextHop> {
-        let Some(list) = self.routes.get(prefix).map(Contributions::as_slice) else {
-            return Vec::new();
-        };
-        let Some(best) = list.iter().map(|(_, d, _)| *d).min() else {
+        let list = self.contributions(prefix);
+        let Some(best) = list.iter().map(|c| c.distance).min() else {
             return Vec::new();
         };
         let mut out: Vec<NextHop> = list
             .iter()
-            .filter(|(_, d, _)| *d == best)
-            .filter_map(|(port, _, paths)| Some((self.ports.get(port)?, paths)))
+            .filter(|c| c.distance == best)
+            .filter_map(|c| Some((self.ports.get(&c.port)?, self.paths.get(c.paths)?)))
             .flat_map(|(facts, paths)| paths.iter().filter_map(|p| facts.next_hop(p)))
             .collect();
         out.sort_unstable();
@@ -406,8 +412,19 @@ mod tests {
         assert!(changed.iter().all(|(_, hops)| hops.len() == 1));
         assert!(matches!(
             m.routes.get(&x),
-            Some(Contributions::One((1, 20, _)))
+            Some(Contribution {
+                port: 1,
+                distance: 20,
+                many: false,
+                ..
+            })
         ));
+        assert!(m.multi.is_empty(), "no prefix lists several ports any more");
+        assert_eq!(
+            m.paths.len(),
+            1,
+            "port 2's path set is forgotten with its last route"
+        );
         // Withdrawing the last contribution removes the prefix.
         assert!(m.withdraw(1, x).is_empty());
         assert!(!m.routes.contains_key(&x));

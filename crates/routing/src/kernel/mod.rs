@@ -27,7 +27,7 @@ pub use merge::{Merge, PortFacts};
 
 use crate::config::{Config, SinkConfig};
 use crate::sink::RouteSink;
-use crate::types::RouteChange;
+use crate::types::{RouteChange, RoutePath};
 
 /// How often routes the kernel refused are tried again.
 const RETRY_EVERY: Duration = Duration::from_secs(5);
@@ -90,11 +90,71 @@ enum Msg {
     Port(u16, PortSpec),
     RemovePort(u16),
     /// One batch of a port's route changes (one `RouteSink::apply`), written together.
-    Apply(u16, Vec<RouteChange>),
+    Apply(u16, Batch),
     /// Every route of the port is gone (the port itself stays).
     WithdrawAll(u16),
     EndReconcile,
     Sync(mpsc::SyncSender<()>),
+}
+
+/// Marks a withdrawal in [`Batch::changes`].
+const WITHDRAW: u32 = u32::MAX;
+
+/// One `RouteSink::apply` as queued to the writer, compactly: 24 bytes per change and one copy
+/// of each distinct path set of the batch (a full table arrives in batches whose routes share a
+/// handful of path sets), instead of a copy of every change with its own path vector. Changes
+/// wait here while the writer is busy with the kernel, so a backlog of a full table stays small.
+#[derive(Debug, Default)]
+struct Batch {
+    /// The distinct path sets of the batch.
+    paths: Vec<Arc<[RoutePath]>>,
+    /// Each change: the prefix and the index of its path set in `paths` ([`WITHDRAW`]: none).
+    changes: Vec<(IpNetwork, u32)>,
+}
+
+/// Path sets looked back at for a match when a batch is built (consecutive routes of a full
+/// table mostly share the last one).
+const BATCH_LOOKBACK: usize = 8;
+
+impl Batch {
+    fn new(changes: &[RouteChange]) -> Batch {
+        let mut b = Batch {
+            paths: Vec::new(),
+            changes: Vec::with_capacity(changes.len()),
+        };
+        for change in changes {
+            let entry = match change {
+                RouteChange::Replace { prefix, paths } => (*prefix, b.path_index(paths)),
+                RouteChange::Withdraw { prefix } => (*prefix, WITHDRAW),
+            };
+            b.changes.push(entry);
+        }
+        b
+    }
+
+    /// The index of `paths` in `self.paths`, added if it is not among the last few.
+    fn path_index(&mut self, paths: &[RoutePath]) -> u32 {
+        let n = self.paths.len();
+        let recent = self
+            .paths
+            .iter()
+            .enumerate()
+            .skip(n.saturating_sub(BATCH_LOOKBACK));
+        for (i, known) in recent.rev() {
+            if known.as_ref() == paths {
+                return u32::try_from(i).unwrap_or(WITHDRAW);
+            }
+        }
+        match u32::try_from(n) {
+            Ok(i) if i != WITHDRAW => {
+                self.paths.push(Arc::from(paths));
+                i
+            }
+            // More than 2^32 - 1 distinct path sets in one call: cannot happen (each needs a
+            // change of its own, and a batch is a zebra batch).
+            _ => WITHDRAW,
+        }
+    }
 }
 
 /// A port as the writer thread needs it (names resolved there, in its namespace).
@@ -294,7 +354,7 @@ impl RouteSink for KernelSink {
             return;
         }
         if let Some(p) = self.port(port) {
-            let _ = p.tx.send(Msg::Apply(p.id, changes.to_vec()));
+            let _ = p.tx.send(Msg::Apply(p.id, Batch::new(changes)));
         }
     }
 
@@ -357,15 +417,12 @@ impl Worker {
 
     fn handle(&mut self, msg: Msg, syncs: &mut Vec<mpsc::SyncSender<()>>) {
         match msg {
-            Msg::Apply(id, changes) => {
-                for change in changes {
-                    let (prefix, hops) = match change {
-                        RouteChange::Replace { prefix, paths } => {
-                            (prefix, self.merge.replace(id, prefix, &paths))
-                        }
-                        RouteChange::Withdraw { prefix } => {
-                            (prefix, self.merge.withdraw(id, prefix))
-                        }
+            Msg::Apply(id, batch) => {
+                for (prefix, index) in batch.changes {
+                    let paths = usize::try_from(index).ok().and_then(|i| batch.paths.get(i));
+                    let hops = match paths {
+                        Some(paths) => self.merge.replace(id, prefix, paths),
+                        None => self.merge.withdraw(id, prefix),
                     };
                     self.set(prefix, hops);
                 }
@@ -520,4 +577,72 @@ fn writer_loop(
     }
     // Every sender is gone (the sink was dropped): write what is queued and stop.
     w.flush(true);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn path(gw: &str) -> RoutePath {
+        RoutePath {
+            gateway: Some(gw.parse().unwrap()),
+            ifindex: Some(9),
+            distance: 20,
+            metric: 0,
+            weight: 1,
+        }
+    }
+
+    fn replace(prefix: &str, paths: &[RoutePath]) -> RouteChange {
+        RouteChange::Replace {
+            prefix: prefix.parse().unwrap(),
+            paths: paths.to_vec(),
+        }
+    }
+
+    fn unpack(batch: &Batch) -> Vec<RouteChange> {
+        batch
+            .changes
+            .iter()
+            .map(|(prefix, i)| match batch.paths.get(*i as usize) {
+                Some(paths) => RouteChange::Replace {
+                    prefix: *prefix,
+                    paths: paths.to_vec(),
+                },
+                None => RouteChange::Withdraw { prefix: *prefix },
+            })
+            .collect()
+    }
+
+    #[test]
+    fn batches_share_path_sets_and_keep_every_change_in_order() {
+        let a = [path("192.0.2.1")];
+        let b = [path("192.0.2.2"), path("192.0.2.3")];
+        let changes = vec![
+            replace("203.0.113.0/24", &a),
+            replace("198.51.100.0/24", &a),
+            RouteChange::Withdraw {
+                prefix: "198.18.0.0/24".parse().unwrap(),
+            },
+            replace("198.18.1.0/24", &b),
+            replace("2001:db8::/48", &a),
+        ];
+        let batch = Batch::new(&changes);
+        assert_eq!(batch.paths.len(), 2, "one copy per distinct path set");
+        assert_eq!(unpack(&batch), changes);
+        // Beyond the look-back a set is copied again: more copies, the same changes.
+        let mut many: Vec<RouteChange> = (0..12)
+            .map(|i| {
+                replace(
+                    &format!("198.18.{i}.0/24"),
+                    &[path(&format!("192.0.2.{}", i + 10))],
+                )
+            })
+            .collect();
+        many.push(replace("198.18.99.0/24", &[path("192.0.2.10")]));
+        let batch = Batch::new(&many);
+        assert_eq!(batch.paths.len(), 13);
+        assert_eq!(unpack(&batch), many);
+        assert!(Batch::new(&[]).changes.is_empty());
+    }
 }

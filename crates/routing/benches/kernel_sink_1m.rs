@@ -1,0 +1,378 @@
+//! The kernel route sink's memory and speed with a full table, without bgpd or BIRD (issue #16's
+//! memory target).
+//!
+//! Part 1, through the kernel: a [`KernelSink`] writes into table 200 of a namespace this
+//! harness creates (a veth `up1` with 192.0.2.10/24, the port's peer 192.0.2.1 onlink on it).
+//! It is fed `ROUTES` (default 1,048,576) IPv4 /24s from 16.0.0.0 up, in batches of 1,024 changes
+//! (the port actor hands the sink at most one zebra batch of 1,024 events per call) as fast as
+//! `apply` returns, then a 1 % change (every 100th prefix moves to gateway 192.0.2.2), then the
+//! withdrawal of every route. For each phase it prints the time until the writer has written
+//! everything (`sync`; the table's own count is checked against `stats`), and after the feed
+//! the process's peak RSS (`VmHWM`) and the heap bytes live at the allocation peak (a counting
+//! global allocator).
+//!
+//! Part 2, without the kernel: the heap bytes each structure holds with every route in it —
+//! the merge of the ports' contributions, the planner's installed routes and its pending
+//! changes, and the changes as `apply` receives them — measured one at a time with the same
+//! allocator.
+//!
+//! Root only (namespace, veth). Run in release:
+//! `nice -n 10 cargo bench -p routing --bench kernel_sink_1m` (`ROUTES=n` for fewer routes).
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use fib::plan::Planner;
+use fib::{FlushReport, NextHop};
+use ipnetwork::{IpNetwork, Ipv4Network};
+use routing::config::Config;
+use routing::kernel::{KernelSink, Merge, PortFacts};
+use routing::{RouteChange, RoutePath, RouteSink};
+use testkit::lab::TestNs;
+
+/// Counts the heap bytes live now and at the peak.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call is forwarded to the system allocator with the caller's layout; the counters
+// are only statistics.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded unchanged; the caller upholds `alloc`'s contract.
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            let now = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+            PEAK.fetch_max(now, Ordering::Relaxed);
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded unchanged; `ptr` was allocated by `System` with `layout`.
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: forwarded unchanged; the caller upholds `realloc`'s contract.
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            if new_size >= layout.size() {
+                let grow = new_size - layout.size();
+                let now = LIVE.fetch_add(grow, Ordering::Relaxed) + grow;
+                PEAK.fetch_max(now, Ordering::Relaxed);
+            } else {
+                LIVE.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
+            }
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn live() -> usize {
+    LIVE.load(Ordering::Relaxed)
+}
+
+fn mib(bytes: usize) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+fn per_route(bytes: usize, n: usize) -> String {
+    format!("{:.0} B/route", bytes as f64 / n.max(1) as f64)
+}
+
+/// `VmHWM` and `VmRSS` of this process, in bytes.
+fn rss() -> (usize, usize) {
+    let text = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(0)
+            * 1024
+    };
+    (field("VmHWM:"), field("VmRSS:"))
+}
+
+const BATCH: usize = 1024;
+const TABLE: u32 = 200;
+
+fn prefix(i: usize) -> IpNetwork {
+    let a = (16u32 << 24) + ((i as u32) << 8);
+    IpNetwork::V4(Ipv4Network::new(Ipv4Addr::from(a), 24).unwrap())
+}
+
+fn path(gw: Ipv4Addr) -> RoutePath {
+    RoutePath {
+        gateway: Some(IpAddr::V4(gw)),
+        ifindex: Some(77), // bgpd's namespace index, never used in the table's namespace
+        distance: 20,
+        metric: 0,
+        weight: 1,
+    }
+}
+
+const PEER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
+const OTHER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
+
+fn replace(i: usize, gw: Ipv4Addr) -> RouteChange {
+    RouteChange::Replace {
+        prefix: prefix(i),
+        paths: vec![path(gw)],
+    }
+}
+
+fn config(ns: &str) -> Config {
+    Config::parse(&format!(
+        r#"
+[controller]
+host_namespace = "{ns}"
+[sink]
+kind = "kernel"
+table = {TABLE}
+reconcile_secs = 0
+[[port]]
+name = "p1"
+uplink = "up1"
+address = "192.0.2.10/24"
+local_as = 65001
+[[port.peer]]
+address = "192.0.2.1"
+remote_as = 65002
+"#
+    ))
+    .unwrap()
+}
+
+/// Feeds `changes(i)` for every `i` in `items` in batches, then waits until written.
+fn feed(
+    sink: &KernelSink,
+    items: impl Iterator<Item = usize>,
+    change: impl Fn(usize) -> RouteChange,
+) -> Duration {
+    let start = Instant::now();
+    let mut batch = Vec::with_capacity(BATCH);
+    for i in items {
+        batch.push(change(i));
+        if batch.len() == BATCH {
+            sink.apply("p1", &batch);
+            batch.clear();
+        }
+    }
+    if !batch.is_empty() {
+        sink.apply("p1", &batch);
+    }
+    drop(batch);
+    assert!(
+        sink.sync(Duration::from_secs(900)),
+        "the writer did not finish"
+    );
+    start.elapsed()
+}
+
+fn kernel_count(ns: &TestNs) -> usize {
+    let out = std::process::Command::new("ip")
+        .args(["-n", ns.name(), "-4", "route", "show", "table"])
+        .arg(TABLE.to_string())
+        .args(["proto", "bgp"])
+        .output()
+        .unwrap();
+    out.stdout.iter().filter(|&&b| b == b'\n').count()
+}
+
+fn through_the_kernel(n: usize) {
+    let ns = TestNs::new("ksink1m").unwrap();
+    ns.ip(&["link", "add", "up1", "type", "veth", "peer", "name", "up1p"])
+        .unwrap();
+    ns.ip(&["link", "set", "up1", "up"]).unwrap();
+    ns.ip(&["link", "set", "up1p", "up"]).unwrap();
+    ns.add_addr("up1", "192.0.2.10/24").unwrap();
+
+    let sink = KernelSink::new();
+    let errors = sink.configure(&config(ns.name()));
+    assert!(errors.is_empty(), "{errors:?}");
+    sink.end_reconcile();
+    assert!(sink.sync(Duration::from_secs(30)));
+    let base = live();
+    PEAK.store(base, Ordering::Relaxed);
+    let (hwm0, _) = rss();
+
+    let t = feed(&sink, 0..n, |i| replace(i, PEER));
+    let installed = sink.stats().first().map(|s| s.installed).unwrap_or(0);
+    let peak = PEAK.load(Ordering::Relaxed);
+    let held = live();
+    let (hwm, vmrss) = rss();
+    let in_kernel = kernel_count(&ns);
+    println!(
+        "full feed: {n} routes in the FIB after {:.2} s ({:.0} routes/s); writer reports {installed}, table holds {in_kernel}",
+        t.as_secs_f64(),
+        n as f64 / t.as_secs_f64()
+    );
+    assert_eq!(installed, n);
+    assert_eq!(in_kernel, n);
+    println!(
+        "  heap: peak {} above the idle sink ({}), live after {} ({}); VmHWM {} (before the feed {}), VmRSS {}",
+        mib(peak - base),
+        per_route(peak - base, n),
+        mib(held - base),
+        per_route(held - base, n),
+        mib(hwm),
+        mib(hwm0),
+        mib(vmrss),
+    );
+
+    PEAK.store(live(), Ordering::Relaxed);
+    let before = live();
+    let changed = (0..n).step_by(100);
+    let moved = changed.len();
+    let t = feed(&sink, changed, |i| replace(i, OTHER));
+    let via_other = std::process::Command::new("ip")
+        .args(["-n", ns.name(), "-4", "route", "show", "table"])
+        .arg(TABLE.to_string())
+        .args(["via", "192.0.2.2"])
+        .output()
+        .unwrap()
+        .stdout
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count();
+    println!(
+        "1 % change: {moved} routes replaced in {:.3} s; table has {via_other} via 192.0.2.2; heap peak +{}",
+        t.as_secs_f64(),
+        mib(PEAK.load(Ordering::Relaxed).saturating_sub(before)),
+    );
+    assert_eq!(via_other, moved);
+
+    PEAK.store(live(), Ordering::Relaxed);
+    let before = live();
+    let t = feed(&sink, 0..n, |i| RouteChange::Withdraw { prefix: prefix(i) });
+    let left = kernel_count(&ns);
+    println!(
+        "full withdraw: {n} routes deleted in {:.2} s; table holds {left}; heap peak +{}, live after {} above the idle sink",
+        t.as_secs_f64(),
+        mib(PEAK.load(Ordering::Relaxed).saturating_sub(before)),
+        mib(live().saturating_sub(base)),
+    );
+    assert_eq!(left, 0);
+    let (hwm, _) = rss();
+    println!("process peak RSS (VmHWM) after every phase: {}", mib(hwm));
+    drop(sink);
+    // The writer thread frees its tables as it ends: wait for that before measuring more.
+    let mut last = live();
+    loop {
+        std::thread::sleep(Duration::from_millis(200));
+        let now = live();
+        if now == last {
+            break;
+        }
+        last = now;
+    }
+}
+
+/// Heap bytes `build` leaves live, with the value it built.
+fn measure<T>(build: impl FnOnce() -> T) -> (usize, T) {
+    let before = live();
+    let value = build();
+    (live().saturating_sub(before), value)
+}
+
+fn structures(n: usize) {
+    println!("structures with {n} routes (heap bytes live):");
+    let facts = PortFacts {
+        uplink: Some(4),
+        peers: [IpAddr::V4(PEER)].into_iter().collect(),
+        subnets: vec!["192.0.2.10/24".parse().unwrap()],
+    };
+    let paths = [path(PEER)];
+    let (bytes, merge) = measure(|| {
+        let mut m = Merge::new();
+        m.set_port(1, facts.clone());
+        for i in 0..n {
+            m.replace(1, prefix(i), &paths);
+        }
+        m
+    });
+    assert_eq!(merge.len(), n);
+    println!(
+        "  merge (ports' contributions): {} ({})",
+        mib(bytes),
+        per_route(bytes, n)
+    );
+    drop(merge);
+
+    let hop = NextHop::onlink(IpAddr::V4(PEER), 4);
+    let (pending, mut planner) = measure(|| {
+        let mut p = Planner::new();
+        for i in 0..n {
+            p.replace(prefix(i), vec![hop]);
+        }
+        p
+    });
+    assert_eq!(planner.pending(), n);
+    println!(
+        "  planner, every route pending: {} ({})",
+        mib(pending),
+        per_route(pending, n)
+    );
+    let before = live();
+    let mut report = FlushReport::default();
+    loop {
+        let ops = planner.plan(1024, &mut report);
+        if ops.is_empty() {
+            break;
+        }
+        for op in ops {
+            planner.complete(op, Ok(()), &mut report);
+        }
+    }
+    let installed = pending + live().saturating_sub(before);
+    assert_eq!(planner.installed_len(), n);
+    println!(
+        "  planner, every route installed, nothing pending: {} ({})",
+        mib(installed),
+        per_route(installed, n)
+    );
+    drop(planner);
+
+    let (queued, q) = measure(|| {
+        (0..n)
+            .step_by(BATCH)
+            .map(|s| (s..(s + BATCH).min(n)).map(|i| replace(i, PEER)).collect())
+            .collect::<Vec<Vec<RouteChange>>>()
+    });
+    println!(
+        "  the changes as handed to `apply` (batches of {BATCH}; the writer's queue held a copy of these until the sink queued compact batches): {} ({})",
+        mib(queued),
+        per_route(queued, n)
+    );
+    drop(q);
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` runs it without: nothing to do then.
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let n: usize = std::env::var("ROUTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1 << 20)
+        .min(1 << 20);
+    println!(
+        "kernel sink, {n} IPv4 /24s, batches of {BATCH}; machine: {} cores",
+        std::thread::available_parallelism().map_or(0, |c| c.get())
+    );
+    if testkit::require_root("kernel_sink_1m").is_some() {
+        through_the_kernel(n);
+    }
+    structures(n);
+}
