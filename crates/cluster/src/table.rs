@@ -57,12 +57,14 @@ pub fn chunk_of(prefix: &IpNetwork, count: usize) -> usize {
 /// a quarter of the time writing (its CPU is what the bgpd feeding it needs), each publication
 /// carries everything that arrived meanwhile, and the table is written a number of times that
 /// grows with the logarithm of its size instead of once per batch. When the changes stop (none
-/// for two intervals: the burst is over) the rest ends at once, so the last state of a burst is
-/// published promptly.
+/// for two intervals, or for D if that is longer: bgpd delivers a full table in bursts with
+/// short gaps, which must not end the rest) the burst is over and the rest ends at once, so the
+/// last state of a burst is published promptly.
 #[derive(Debug, Clone)]
 pub struct FlushPacer {
     interval: Duration,
     rest_until: Option<Instant>,
+    last_took: Duration,
 }
 
 /// A publication that took D is followed by up to `REST_FACTOR` × D without one.
@@ -74,6 +76,7 @@ impl FlushPacer {
         FlushPacer {
             interval,
             rest_until: None,
+            last_took: Duration::ZERO,
         }
     }
 
@@ -83,7 +86,7 @@ impl FlushPacer {
         let gathered = first_change + self.interval;
         match self.rest_until {
             Some(rest) if rest > gathered => {
-                let quiet = last_change + self.interval * 2;
+                let quiet = last_change + (self.interval * 2).max(self.last_took);
                 rest.min(quiet.max(gathered))
             }
             _ => gathered,
@@ -93,6 +96,7 @@ impl FlushPacer {
     /// A publication ran from `started` to `ended`.
     pub fn published(&mut self, started: Instant, ended: Instant) {
         let took = ended.saturating_duration_since(started);
+        self.last_took = took;
         self.rest_until = Some(ended + took.saturating_mul(REST_FACTOR));
     }
 }
@@ -485,11 +489,20 @@ mod tests {
         // ended, even for older changes.
         p.published(t0 + ms(50), t0 + ms(2050));
         assert_eq!(p.due(t0 + ms(100), t0 + ms(8000)), t0 + ms(8050));
-        // The burst ended at 3 s (nothing for two intervals since): published at 3.1 s.
-        assert_eq!(p.due(t0 + ms(2100), t0 + ms(3000)), t0 + ms(3100));
-        // ... but never before the changes were gathered for the interval.
-        assert_eq!(p.due(t0 + ms(2100), t0 + ms(2100)), t0 + ms(2200));
-        assert_eq!(p.due(t0 + ms(2900), t0 + ms(2900)), t0 + ms(3000));
+        // The burst ended at 3 s (nothing for as long as the publication took since, 2 s, which
+        // is longer than two intervals): published at 5 s.
+        assert_eq!(p.due(t0 + ms(2100), t0 + ms(3000)), t0 + ms(5000));
+        // After a short publication, two intervals of quiet end the burst ...
+        let mut q = FlushPacer::new(ms(50));
+        q.published(t0, t0 + ms(60));
+        assert_eq!(q.due(t0 + ms(70), t0 + ms(80)), t0 + ms(180));
+        // ... after a long one, as long as it took.
+        q.published(t0, t0 + ms(1000));
+        assert_eq!(q.due(t0 + ms(1100), t0 + ms(1100)), t0 + ms(2100));
+        assert_eq!(q.due(t0 + ms(2900), t0 + ms(2900)), t0 + ms(3900));
+        // A quick publication's rest (3 × 20 ms) is over once changes are gathered.
+        q.published(t0, t0 + ms(20));
+        assert_eq!(q.due(t0 + ms(30), t0 + ms(30)), t0 + ms(80));
         // Changes arriving after the rest are gathered for the interval only.
         assert_eq!(p.due(t0 + ms(9000), t0 + ms(9000)), t0 + ms(9050));
         // A quick publication rests little.
@@ -512,6 +525,7 @@ mod tests {
         let mut busy_until = t0;
         let (mut publications, mut written_routes) = (0usize, 0usize);
         let mut writing = Duration::ZERO;
+        let (mut last_cost, mut cost_before_last) = (Duration::ZERO, Duration::ZERO);
         let mut next = 0u32;
         while next < 20_000 || t.is_dirty() {
             if next < 20_000 {
@@ -529,6 +543,7 @@ mod tests {
                     written_routes += flush.chunks.len() * t.len() / t.chunk_count();
                     publications += 1;
                     writing += cost;
+                    (cost_before_last, last_cost) = (last_cost, cost);
                     p.published(now, now + cost);
                     busy_until = now + cost;
                     first_change = None;
@@ -549,11 +564,12 @@ mod tests {
         // Besides the final write of the whole table (1 s), writing took about a third of the
         // stream's second (the rests are three times the writes, plus the gathering).
         assert!(writing <= ms(1000) / 3 + ms(1000), "{writing:?} writing");
-        // The last publication started right after the stream ended (no rest to sit out): the
-        // whole table is published one write (1 s here) after its last batch.
-        let last_start = busy_until - Duration::from_micros(50 * 20_000);
+        // The last publication started once the stream had been quiet for as long as the
+        // publication before it took (no rest to sit out): the whole table is published that
+        // plus one write (1 s here) after its last batch.
+        let last_start = busy_until - last_cost;
         assert!(
-            last_start <= stream_end + ms(105),
+            last_start <= stream_end + cost_before_last.max(ms(100)) + ms(5),
             "last publication started {:?} after the stream ended",
             last_start - stream_end
         );
