@@ -181,6 +181,10 @@ CONF
   local leader; leader=$("$BIN" cluster --store "$store" status --json | awk -F'"' '/"leader"/{print $4; exit}')
   [ -n "$leader" ] || leader=h0
   local li=${leader#h}
+  # BIRD's line for the session before the kill: the kill takes the uplink away without closing
+  # the TCP session, so BIRD shows this (old) session Established until its hold timer; only a
+  # line that differs (a new "since") is the standby's session.
+  local before; before=$(birdc_ "c9$tag" show protocols dut1 2>/dev/null | awk '$1 == "dut1"')
   local tk; tk=$(now)
   kill -9 "${cpid[$li]}"
   for x in $(ip netns list | awk '{print $1}' | grep "^b$li$pid5-\|^h$li$tag\$"); do
@@ -189,7 +193,10 @@ CONF
   ip -n "h$li$tag" link del up1 2>/dev/null || true
   local est="" again="" seen_partial=""
   for _ in $(seq 6000); do
-    [ -z "$est" ] && birdc_ "c9$tag" show protocols dut1 2>/dev/null | grep -q Established && est=$(since "$tk")
+    if [ -z "$est" ]; then
+      local line; line=$(birdc_ "c9$tag" show protocols dut1 2>/dev/null | awk '$1 == "dut1"')
+      [[ "$line" == *Established* && "$line" != "$before" ]] && est=$(since "$tk")
+    fi
     grep -q partial "$d/watch" && seen_partial=1
     if [ -n "$seen_partial" ] && [ "$(grep -c '^full' "$d/watch")" -ge 2 ]; then
       again=$(awk -v a="$tk" '$1=="full"{t=$2} END{printf "%.1f", t-a}' "$d/watch"); break
