@@ -83,8 +83,15 @@ fuzz_target!(|data: &[u8]| {
     let reason = reason.unwrap_or_else(|| reader.finish(&buf));
     core.client_closed(client, reason, now, &mut out);
     carry_out(&reader, &mut out, &mut wire);
-    // Grace ends: stale routes go.
-    core.handle_timeout(now + Duration::from_secs(31), &mut out);
+    // Every timer ends (the withdraw grace, or the stale time a GR-capable client announced,
+    // which may be longer): stale routes go and nothing stays scheduled.
+    let mut at = now;
+    for _ in 0..8 {
+        let Some(deadline) = core.next_deadline() else { break };
+        assert!(deadline > at, "a timer that does not move forward");
+        at = deadline;
+        core.handle_timeout(at, &mut out);
+    }
     assert!(core.next_deadline().is_none());
     // The server still serves: a well-behaved FRR client says hello and asks for interfaces.
     let next = core.client_connected(&mut out);
