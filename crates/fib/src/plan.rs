@@ -166,6 +166,30 @@ pub struct Planner {
     reconciling: bool,
 }
 
+/// Makes `e`, the entry of `prefix`, want `want`: a change already pending is superseded (its
+/// wanted set released), otherwise the prefix joins the queue (`order`, counted in `pending`).
+/// The body shared by every way of queueing a change (the planner's fields are borrowed
+/// separately, so callers may hold `e` from an iteration over the routes).
+fn mark_pending(
+    e: &mut Entry,
+    prefix: IpNetwork,
+    want: Option<SetId>,
+    sets: &mut Interner<NextHop>,
+    pending: &mut usize,
+    order: &mut Vec<IpNetwork>,
+) {
+    if e.pending() {
+        if let Some(old) = e.wanted.take() {
+            sets.release(old);
+        }
+    } else {
+        e.flags |= PENDING;
+        *pending += 1;
+        order.push(prefix);
+    }
+    e.wanted = want;
+}
+
 /// `hops` sorted and without duplicates.
 fn canonical_hops(mut hops: Vec<NextHop>) -> Vec<NextHop> {
     hops.sort_unstable();
@@ -181,16 +205,14 @@ impl Planner {
 
     fn queue(&mut self, prefix: IpNetwork, want: Option<SetId>) {
         let e = self.routes.get_or_insert_with(prefix, Entry::default);
-        if e.pending() {
-            if let Some(old) = e.wanted.take() {
-                self.sets.release(old);
-            }
-        } else {
-            e.flags |= PENDING;
-            self.pending += 1;
-            self.order.push(prefix);
-        }
-        e.wanted = want;
+        mark_pending(
+            e,
+            prefix,
+            want,
+            &mut self.sets,
+            &mut self.pending,
+            &mut self.order,
+        );
     }
 
     fn is_pending(&self, prefix: &IpNetwork) -> bool {
@@ -219,17 +241,15 @@ impl Planner {
     /// Wants none of our routes any more (every installed one is deleted by the next flushes).
     pub fn withdraw_all(&mut self) {
         for (prefix, e) in self.routes.iter_mut() {
-            if e.installed.is_none() {
-                continue;
-            }
-            if e.pending() {
-                if let Some(old) = e.wanted.take() {
-                    self.sets.release(old);
-                }
-            } else {
-                e.flags |= PENDING;
-                self.pending += 1;
-                self.order.push(prefix);
+            if e.installed.is_some() {
+                mark_pending(
+                    e,
+                    prefix,
+                    None,
+                    &mut self.sets,
+                    &mut self.pending,
+                    &mut self.order,
+                );
             }
         }
         self.failed.clear();
@@ -283,11 +303,14 @@ impl Planner {
                 continue;
             }
             n += 1;
-            if !e.pending() {
-                e.flags |= PENDING;
-                self.pending += 1;
-                self.order.push(prefix);
-            }
+            mark_pending(
+                e,
+                prefix,
+                None,
+                &mut self.sets,
+                &mut self.pending,
+                &mut self.order,
+            );
         }
         n
     }
@@ -387,10 +410,56 @@ impl Planner {
         }
     }
 
-    /// Turns up to `max` pending changes into operations, in the order the prefixes were first
-    /// changed. Changes that need no kernel operation (a stale route re-learned unchanged) are
-    /// applied at once and counted in `report.kept`.
+    /// Whether `e` is a pending deletion (wanted: nothing; installed: something).
+    fn deleting(e: &Entry) -> bool {
+        e.pending() && e.wanted.is_none() && e.installed.is_some()
+    }
+
+    /// Puts the pending deletions ahead of the other pending changes, highest prefix first
+    /// (the other changes keep the order in which their prefixes were first changed).
+    ///
+    /// The order is the kernel's: IPv4 keeps a table's routes in a trie whose nodes, once a
+    /// block of prefixes is dense, index their children one bit below the prefixes' own
+    /// (every other slot empty), and after each deletion there it scans the node's children
+    /// from the lowest for the longest suffix left. Deleting a block from its lowest prefix
+    /// up makes every scan walk over the slots already emptied — quadratic in the block, about
+    /// 400 µs a route for a full table withdrawn in the order it was learned — while deleting
+    /// from the highest prefix down finds a child at once (see docs/benchmarks.md, "The kernel
+    /// sink alone", and `scripts/fib-floor.sh`).
+    fn arrange(&mut self) {
+        let routes = &self.routes;
+        let is_delete = |p: &IpNetwork| routes.get(p).is_some_and(Planner::deleting);
+        let tail = self.order.get(self.next..).unwrap_or_default();
+        let n = tail.iter().filter(|p| is_delete(p)).count();
+        if n == 0 {
+            return;
+        }
+        let mut deletes = Vec::with_capacity(n);
+        let mut i = 0;
+        let next = self.next;
+        self.order.retain(|p| {
+            i += 1;
+            if i > next && is_delete(p) {
+                deletes.push(*p);
+                false
+            } else {
+                true
+            }
+        });
+        deletes.sort_unstable_by(|a, b| b.cmp(a));
+        self.order.splice(next..next, deletes);
+    }
+
+    /// Turns up to `max` pending changes into operations: the deletions first, highest prefix
+    /// first (the order the kernel deletes fastest, see `Planner::arrange`), then the other
+    /// changes in the order their prefixes were first changed. Changes that need no kernel
+    /// operation (a stale route re-learned unchanged) are applied at once and counted in
+    /// `report.kept`.
     pub fn plan(&mut self, max: usize, report: &mut FlushReport) -> Vec<Op> {
+        if self.next == 0 {
+            // The first batch of a flush (every earlier one was planned to the end).
+            self.arrange();
+        }
         let mut ops = Vec::new();
         while ops.len() < max {
             let Some(&prefix) = self.order.get(self.next) else {

@@ -262,3 +262,59 @@ fn identical_next_hop_sets_are_shared() {
     let b = pl.installed(&p("198.18.1.0/24")).unwrap();
     assert!(std::sync::Arc::ptr_eq(a, b));
 }
+
+#[test]
+fn deletions_go_first_highest_prefix_first_across_batches() {
+    let mut pl = Planner::new();
+    let installed: Vec<IpNetwork> = (0..8).map(|i| p(&format!("198.18.{i}.0/24"))).collect();
+    for prefix in &installed {
+        pl.replace(*prefix, vec![hop("192.0.2.1")]);
+    }
+    flush_ok(&mut pl);
+    // Withdrawn in ascending order, as a peer's table is; mixed with creates, a replace, and a
+    // withdrawal of a prefix never installed (nothing to delete).
+    pl.replace(p("203.0.113.0/24"), vec![hop("192.0.2.1")]);
+    for prefix in &installed[..6] {
+        pl.withdraw(*prefix);
+    }
+    pl.replace(installed[6], vec![hop("192.0.2.2")]);
+    pl.withdraw(p("198.51.100.0/24"));
+    pl.replace(p("192.0.2.128/25"), vec![hop("192.0.2.1")]);
+    let mut seen = Vec::new();
+    let mut r = FlushReport::default();
+    loop {
+        let ops = pl.plan(4, &mut r);
+        if ops.is_empty() {
+            break;
+        }
+        for op in ops {
+            seen.push((op.kind, op.prefix));
+            pl.complete(op, Ok(()), &mut r);
+        }
+    }
+    let mut want: Vec<(OpKind, IpNetwork)> = installed[..6]
+        .iter()
+        .rev()
+        .map(|prefix| (OpKind::Delete, *prefix))
+        .collect();
+    want.extend([
+        (OpKind::Create, p("203.0.113.0/24")),
+        (OpKind::Replace, installed[6]),
+        (OpKind::Create, p("192.0.2.128/25")),
+    ]);
+    assert_eq!(seen, want);
+    assert_eq!((r.deleted, r.created, r.replaced), (6, 2, 1));
+    assert_eq!(pl.installed_len(), 4);
+    assert_eq!(pl.pending(), 0);
+    // A later flush arranges its own deletions the same way.
+    pl.withdraw(installed[6]);
+    pl.withdraw(installed[7]);
+    let (ops, _) = flush_ok(&mut pl);
+    assert_eq!(
+        ops,
+        vec![
+            (OpKind::Delete, installed[7]),
+            (OpKind::Delete, installed[6])
+        ]
+    );
+}
