@@ -118,9 +118,17 @@ fn base_message(prefix: &IpNetwork, mark: &Marking) -> RouteMessage {
 }
 
 /// The route message of `op` (without the netlink header).
+///
+/// A delete names our key — prefix, table, protocol, metric — which the kernel matches in
+/// full, so it never removes another protocol's route, or one of another metric or table. An
+/// IPv4 delete carries nothing more (the kernel keeps routes others add for the same key as
+/// separate entries). An IPv6 delete also names our next hops: the kernel makes a route
+/// another protocol appends with our metric (`ip -6 route append`) an ECMP sibling of ours,
+/// and a delete without a gateway removes the route with every sibling, while one with
+/// gateways removes only those hops.
 pub fn route_message(op: &Op, mark: &Marking) -> RouteMessage {
     let mut msg = base_message(&op.prefix, mark);
-    if op.kind == OpKind::Delete {
+    if op.kind == OpKind::Delete && matches!(op.prefix, IpNetwork::V4(_)) {
         return msg;
     }
     match &op.next_hops[..] {

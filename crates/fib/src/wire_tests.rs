@@ -108,6 +108,40 @@ fn replace_and_delete_flags_and_ack_request() {
         .attributes
         .iter()
         .any(|a| matches!(a, RouteAttribute::Gateway(_) | RouteAttribute::MultiPath(_))));
+
+    // An IPv6 delete names our next hops too (only they are removed, not siblings others
+    // appended); a multipath one lists them all.
+    let mut buf = Vec::new();
+    let d6 = op(
+        OpKind::Delete,
+        "2001:db8:77::/48",
+        vec![NextHop::onlink(ip("2001:db8::1"), 4)],
+    );
+    encode_op(&mut buf, &d6, &MARK, 3, false);
+    let m = parse_one(&buf);
+    assert_eq!(m.header.flags, NLM_F_REQUEST);
+    let r = route_of(m);
+    assert_eq!(u8::from(r.header.protocol), 186);
+    assert!(r.attributes.contains(&RouteAttribute::Priority(20)));
+    assert!(r.attributes.contains(&RouteAttribute::Gateway(
+        netlink_packet_route::route::RouteAddress::Inet6("2001:db8::1".parse().unwrap())
+    )));
+    assert!(r.attributes.contains(&RouteAttribute::Oif(4)));
+    let mut buf = Vec::new();
+    let d6 = op(
+        OpKind::Delete,
+        "2001:db8:77::/48",
+        vec![
+            NextHop::onlink(ip("2001:db8::1"), 4),
+            NextHop::onlink(ip("2001:db8::2"), 4),
+        ],
+    );
+    encode_op(&mut buf, &d6, &MARK, 4, false);
+    let r = route_of(parse_one(&buf));
+    assert!(r
+        .attributes
+        .iter()
+        .any(|a| matches!(a, RouteAttribute::MultiPath(list) if list.len() == 2)));
 }
 
 #[test]

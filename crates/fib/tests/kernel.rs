@@ -261,6 +261,70 @@ fn routes_we_did_not_install_are_never_touched() {
 }
 
 #[test]
+fn a_delete_removes_only_our_route_of_a_prefix_others_share() {
+    let Some(()) = testkit::require_root("a_delete_removes_only_our_route") else {
+        return;
+    };
+    let lab = Lab::new();
+    let mut fib = lab.fib(100);
+    let up0 = fib.ifindex("up0").unwrap().unwrap();
+    fib.begin_reconcile().unwrap();
+    fib.end_reconcile().unwrap();
+    let ours = [p("203.0.113.0/24"), p("2001:db8:77::/48")];
+    fib.replace(ours[0], vec![NextHop::onlink(a("192.0.2.1"), up0)]);
+    fib.replace(ours[1], vec![NextHop::onlink(a("2001:db8::1"), up0)]);
+    assert_eq!(fib.flush().unwrap().created, 2);
+    // The same prefixes in the same table from others: another protocol with our metric
+    // (appended next to ours), and a route of another metric (our protocol's number too, e.g.
+    // another daemon's).
+    for (fam, dst, gw) in [
+        ("-4", "203.0.113.0/24", "192.0.2.99"),
+        ("-6", "2001:db8:77::/48", "2001:db8::99"),
+    ] {
+        ip(
+            &lab.name,
+            &format!("{fam} route append {dst} via {gw} dev up0 table 100 proto static metric 20"),
+        );
+        ip(
+            &lab.name,
+            &format!("{fam} route add {dst} via {gw} dev up0 table 100 proto bgp metric 30"),
+        );
+    }
+    for prefix in ours {
+        fib.withdraw(prefix);
+    }
+    let r = fib.flush().unwrap();
+    assert_eq!((r.deleted, r.failures.len()), (2, 0), "{r:?}");
+    let left: Vec<(String, String, String, u64)> = lab
+        .routes("100", None)
+        .iter()
+        .map(|r| {
+            (
+                r["dst"].as_str().unwrap_or("").to_string(),
+                r["gateway"].as_str().unwrap_or("").to_string(),
+                r["protocol"].as_str().unwrap_or("").to_string(),
+                r["metric"].as_u64().unwrap_or(0),
+            )
+        })
+        .filter(|(dst, ..)| ours.iter().any(|o| o.to_string() == *dst))
+        .collect();
+    let mut left = left;
+    left.sort();
+    let want = |dst: &str, gw: &str, proto: &str, metric| {
+        (dst.to_string(), gw.to_string(), proto.to_string(), metric)
+    };
+    assert_eq!(
+        left,
+        vec![
+            want("2001:db8:77::/48", "2001:db8::99", "bgp", 30),
+            want("2001:db8:77::/48", "2001:db8::99", "static", 20),
+            want("203.0.113.0/24", "192.0.2.99", "bgp", 30),
+            want("203.0.113.0/24", "192.0.2.99", "static", 20),
+        ]
+    );
+}
+
+#[test]
 fn routes_survive_a_restart_until_reconciled() {
     let Some(()) = testkit::require_root("routes_survive_a_restart_until_reconciled") else {
         return;
