@@ -8,7 +8,6 @@ use std::process::Command;
 use std::time::Duration;
 
 use ipnetwork::IpNetwork;
-use netns::NetNsGuard;
 use routing::config::Config;
 use routing::kernel::KernelSink;
 use routing::{RouteChange, RoutePath, RouteSink};
@@ -26,6 +25,11 @@ fn ip(ns: &str, args: &str) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The test's namespace: uplinks `up1` and `up2` (veth pairs, up), removed on drop.
+fn uplinks() -> testkit::lab::TestNs {
+    testkit::lab::uplink_ns("ksink", &[("up1", None), ("up2", None)]).unwrap()
 }
 
 fn config(ns: &str, extra: &str) -> Config {
@@ -86,16 +90,8 @@ fn learned_routes_reach_the_table_merge_and_leave() {
     let Some(()) = testkit::require_root("learned_routes_reach_the_table") else {
         return;
     };
-    let name = testkit::unique_name("ksink");
-    let _ns = NetNsGuard::create(&name).unwrap();
-    for l in ["up1", "up2"] {
-        ip(
-            &name,
-            &format!("link add name {l} type veth peer name {l}p"),
-        );
-        ip(&name, &format!("link set {l} up"));
-        ip(&name, &format!("link set {l}p up"));
-    }
+    let ns = uplinks();
+    let name = ns.name().to_string();
     let sink = KernelSink::new();
     assert!(sink.configure(&config(&name, "")).is_empty());
     // One batch per port, as the port actors hand them over.
@@ -171,15 +167,8 @@ fn routes_left_by_a_crash_stay_until_the_grace_ends() {
     let Some(()) = testkit::require_root("routes_left_by_a_crash_stay") else {
         return;
     };
-    let name = testkit::unique_name("ksink");
-    let _ns = NetNsGuard::create(&name).unwrap();
-    for l in ["up1", "up2"] {
-        ip(
-            &name,
-            &format!("link add name {l} type veth peer name {l}p"),
-        );
-        ip(&name, &format!("link set {l} up"));
-    }
+    let ns = uplinks();
+    let name = ns.name().to_string();
     // What an earlier run left, plus a foreign route in the same table.
     ip(
         &name,

@@ -40,6 +40,25 @@ pub fn ip(args: &[&str]) -> io::Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// A namespace for the kernel route sink's tests and harness (a route table's home, no bgpd):
+/// named `prefix` + a unique suffix, with one veth pair per `(name, address)` of `uplinks` —
+/// `name` and its other end `name`p, both up, `address` (if any) on `name`. The peers a sink
+/// installs routes through are reached `onlink` on these uplinks; nothing answers on the
+/// other ends.
+pub fn uplink_ns(prefix: &str, uplinks: &[(&str, Option<&str>)]) -> io::Result<TestNs> {
+    let ns = TestNs::new(prefix)?;
+    for (name, address) in uplinks {
+        let peer = format!("{name}p");
+        ns.ip(&["link", "add", name, "type", "veth", "peer", "name", &peer])?;
+        ns.ip(&["link", "set", name, "up"])?;
+        ns.ip(&["link", "set", &peer, "up"])?;
+        if let Some(cidr) = address {
+            ns.add_addr(name, cidr)?;
+        }
+    }
+    Ok(ns)
+}
+
 /// A uniquely named network namespace with `lo` up. On drop every process inside is killed and the
 /// namespace is deleted.
 #[derive(Debug)]
