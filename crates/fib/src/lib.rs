@@ -10,7 +10,9 @@
 //!   back to its route ([`RouteFailure`]). Changes of one prefix between flushes are coalesced.
 //! - A path change replaces the route in place; a withdraw deletes it; a prefix we never
 //!   installed is only ever created exclusively, and deletes name our table, protocol and
-//!   metric, so a route we did not install (another protocol, another table) is never touched.
+//!   metric (IPv6 ones our next hops too), so a route we did not install (another protocol,
+//!   another table) is never touched. Each flush deletes first, highest prefix first: the
+//!   kernel deletes a dense block of IPv4 prefixes in quadratic time from its lowest prefix up.
 //! - After a crash: [`Fib::begin_reconcile`] finds our routes of the earlier run and keeps them
 //!   (stale) so traffic keeps flowing; re-learned ones are kept or replaced; [`Fib::end_reconcile`]
 //!   deletes those never re-learned.
