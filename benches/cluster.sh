@@ -21,37 +21,18 @@
 # documentation ranges); they exist only in those namespaces. Needs root, bird2, frr, zookeeper.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ "$(id -u)" = 0 ] || { echo "run as root" >&2; exit 1; }
-NS=(); PIDS=(); TMP=$(mktemp -d /tmp/clusterbench.XXXXXX)
+. benches/lib.sh
+need_root
 pid5=$(printf '%05d' $$ | tail -c 5)
-cleanup() {
-  local p x
-  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null || true; done
-  for x in "${NS[@]:-}"; do
-    [ -n "$x" ] || continue
-    for p in $(ip netns pids "$x" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
-    ip netns del "$x" 2>/dev/null || true
-  done
-  # The controllers' port namespaces (PREFIX-PORT) left by a killed controller.
-  for x in $(ip netns list | awk -v a="b0$pid5-" -v b="b1$pid5-" 'index($1, a) == 1 || index($1, b) == 1 {print $1}'); do
-    for p in $(ip netns pids "$x" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
-    ip netns del "$x" 2>/dev/null || true
-  done
-  if [ -n "${KEEP:-}" ]; then echo "kept $TMP" >&2; else rm -rf "$TMP"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-BIN=${MIDONET_BGP:-}
-if [ -z "$BIN" ]; then
-  if [ -x target/release/midonet-bgp ]; then BIN=target/release/midonet-bgp; else BIN=target/debug/midonet-bgp; fi
-fi
-BGPD=/usr/lib/frr/bgpd ZKJAR=/usr/share/java/zookeeper.jar
+# The controllers' port namespaces (PREFIX-PORT) left by a killed controller are removed too.
+bench_init /tmp/clusterbench.XXXXXX "b0$pid5" "b1$pid5"
+KEEP_TMP=${KEEP:-}
+bench_traps
+pick_binary
+ZKJAR=/usr/share/java/zookeeper.jar
 sizes=("$@"); [ ${#sizes[@]} -gt 0 ] || sizes=(1000000)
 tag=cb$$
 
-now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN{printf "%.1f", b-a}'; }
-mkns() { ip netns add "$1"; NS+=("$1"); ip -n "$1" link set lo up; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null \
   || shuf -i 20000-60000 -n 1; }
 
@@ -63,9 +44,7 @@ provider() {
   ip -n "$pns" link add br0 type bridge; ip -n "$pns" link set br0 up
   ip -n "$pns" addr add 192.0.2.2/24 dev br0
   {
-    printf 'router id 192.0.2.2;\nprotocol device {}\nprotocol static s4 {\n  ipv4;\n'
-    awk -v n="$n" 'BEGIN{for(i=0;i<n;i++) printf "  route %d.%d.%d.0/24 blackhole;\n", 32+int(i/65536), int(i/256)%256, i%256}'
-    printf '}\n'
+    bird_routes "$n"
     for pa in $peers; do
       i=$((i+1))
       printf 'protocol bgp dut%d {\n  local 192.0.2.2 as 65100; neighbor %s as %s;\n' "$i" "${pa%%:*}" "${pa#*:}"
@@ -74,14 +53,8 @@ provider() {
       printf '  ipv4 { import none; export all; };\n}\n'
     done
   } > "$dir/bird.conf"
-  ip netns exec "$pns" bird -c "$dir/bird.conf" -s "$dir/bird.ctl" -P "$dir/bird.pid" >/dev/null
-  for _ in $(seq 600); do [ -s "$dir/bird.pid" ] && break; sleep 0.1; done
-  PIDS+=("$(cat "$dir/bird.pid")")
-  for _ in $(seq 6000); do
-    birdc -s "$dir/bird.ctl" show route count 2>/dev/null | grep -q "^$n of $n routes" && return 0
-    sleep 0.1
-  done
-  echo "BIRD did not load $n routes" >&2; return 1
+  bird_start "$pns" "$dir"
+  wait_for "BIRD to load $n routes" bird_has "$dir/bird.ctl" "$n"
 }
 birdc_() { birdc -s "$TMP/bird-$1/bird.ctl" "${@:2}"; }
 
@@ -92,24 +65,13 @@ uplink() {
   ip -n "$3" link set "$far" master br0; ip -n "$3" link set "$far" up; ip -n "$1" link set "$2" up
 }
 
-pfx_rcvd() { # vty dir
-  vtysh --vty_socket "$1" -d bgpd -c "show bgp ipv4 unicast summary json" 2>/dev/null \
-    | awk -F: '/"pfxRcd"/{gsub(/[^0-9]/,"",$2); print $2; exit}'
-}
-
 # 1. bgpd alone.
 bgpd_alone() {
   local n=$1 d=$TMP/alone; mkdir -p "$d"; chown frr:frr "$d" 2>/dev/null || true
   mkns "a1$tag"; provider "a2$tag" "$n" "192.0.2.1:65001"
   uplink "a1$tag" up1 "a2$tag"
   ip -n "a1$tag" addr add 192.0.2.1/24 dev up1; ip -n "a1$tag" link set up1 up
-  printf 'hostname dut\npassword x\nrouter bgp 65001\n bgp router-id 192.0.2.1\n no bgp ebgp-requires-policy\n neighbor 192.0.2.2 remote-as 65100\n neighbor 192.0.2.2 timers connect 1\n!\n' > "$d/bgpd.conf"
-  local t0; t0=$(now)
-  ip netns exec "a1$tag" "$BGPD" -Z -z /nonexistent -f "$d/bgpd.conf" -i "$d/bgpd.pid" --vty_socket "$d" -S -d
-  for _ in $(seq 600); do [ -s "$d/bgpd.pid" ] && break; sleep 0.05; done
-  PIDS+=("$(cat "$d/bgpd.pid")")
-  while [ "$(pfx_rcvd "$d")" != "$n" ]; do sleep 0.05; done
-  ALONE=$(since "$t0")
+  time_bgpd_alone "a1$tag" "$d" "$n" 0.05
 }
 
 zk_start() { # dir -> sets ZP, the client port
@@ -133,20 +95,7 @@ cluster() {
   mkdir -p "$d"
   zk_start "$d/zk"; zp=$ZP; store="zk://127.0.0.1:$zp/bench"
   provider "c9$tag" "$n" "192.0.2.1:65001"
-  cat > "$d/ports.toml" <<CONF
-[[port]]
-name = "p1"
-candidates = ["h0", "h1"]
-uplink = "up1"
-address = "192.0.2.1/24"
-mac = "02:00:00:00:00:01"
-local_as = 65001
-router_id = "192.0.2.1"
-[[port.peer]]
-address = "192.0.2.2"
-remote_as = 65100
-connect_retry = 1
-CONF
+  port_p1 up1 'candidates = ["h0", "h1"]' 'mac = "02:00:00:00:00:01"' > "$d/ports.toml"
   "$BIN" cluster --store "$store" put-port "$d/ports.toml" >/dev/null
   # The watcher (another process): prints "full T" whenever it holds all N, "partial" when not.
   "$BIN" cluster --store "$store" --session-timeout-ms 30000 routes --watch --port p1 \
@@ -206,14 +155,11 @@ CONF
   RES="$visible $size $znodes $leader ${est:-?} ${again:-?}"
 }
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0 && a != "?") printf "%.2f", a/b; else print "?" }'; }
-
-echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -r); load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "binary: $BIN; bgpd: $("$BGPD" --version 2>/dev/null | head -1); $(bird --version 2>&1 | head -1)"
+print_header
 printf '%9s | %10s | %14s %6s | %12s %7s | %12s %14s\n' N "bgpd alone" "watcher holds" ratio "ZK data" znodes "failover: up" "routes again"
 for n in "${sizes[@]}"; do
-  bgpd_alone "$n"; a=$ALONE; cleanup; NS=(); PIDS=(); TMP=$(mktemp -d /tmp/clusterbench.XXXXXX)
-  cluster "$n"; read -r v size zn leader est again <<<"$RES"; cleanup; NS=(); PIDS=(); TMP=$(mktemp -d /tmp/clusterbench.XXXXXX)
+  bgpd_alone "$n"; a=$ALONE; fresh
+  cluster "$n"; read -r v size zn leader est again <<<"$RES"; fresh
   printf '%9s | %8s s | %12s s %6s | %10s B %7s | %10s s %12s s  (killed %s, session 4 s)\n' \
     "$n" "$a" "$v" "$(ratio "$v" "$a")" "$size" "$zn" "$est" "$again" "$leader"
 done

@@ -34,53 +34,26 @@
 # generated from 32.0.0.0 upwards and exist only there. Root, bird2, frr, tcpdump, gawk.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ "$(id -u)" = 0 ] || { echo "run as root" >&2; exit 1; }
+. benches/lib.sh
+need_root
 export TZ=UTC
-NS=(); PIDS=(); TMP=$(mktemp -d /tmp/latency.XXXXXX)
 CPFX=l$(( $$ % 1000000 ))
-cleanup() {
-  local p x
-  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null || true; done
-  for x in $(ip netns list 2>/dev/null | awk -v p="$CPFX-" 'index($1, p) == 1 {print $1}') "${NS[@]:-}"; do
-    [ -n "$x" ] || continue
-    for p in $(ip netns pids "$x" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
-    ip netns del "$x" 2>/dev/null || true
-  done
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-TIMEOUT=${TIMEOUT:-900}
+bench_init /tmp/latency.XXXXXX "$CPFX"
+bench_traps
 K=${K:-50}
 SPACING=${SPACING:-0.25}
 RECONCILE_SECS=${RECONCILE_SECS:-120}
 for tool in bird birdc tcpdump gawk; do
   command -v "$tool" >/dev/null || { echo "$tool is needed (scripts/install-deps.sh)" >&2; exit 1; }
 done
-BIN=${MIDONET_BGP:-}
-if [ -z "$BIN" ]; then
-  if [ -x target/release/midonet-bgp ]; then BIN=target/release/midonet-bgp; else BIN=target/debug/midonet-bgp; fi
-fi
+pick_binary
 BIN=$(realpath "$BIN")
 sizes=("$@"); [ ${#sizes[@]} -gt 0 ] || sizes=(0 100000)
 tag=lt$$
 NEW=198.51.100.0/24 NH=203.0.113.0/24
 
-wait_for() {
-  local what=$1 deadline=$(( $(date +%s) + TIMEOUT )); shift
-  until "$@"; do
-    if [ "$(date +%s)" -ge "$deadline" ]; then echo "timed out after ${TIMEOUT}s waiting for $what" >&2; exit 1; fi
-    sleep 0.1
-  done
-}
-mkns() { ip netns add "$1"; NS+=("$1"); ip -n "$1" link set lo up; }
-fib_count() { ip -n "$1" -4 route show table 200 proto bgp 2>/dev/null | wc -l; }
-fib_has() { [ "$(fib_count "$1")" -ge "$2" ]; }
 bird_ok() { birdc -s "$1" show protocols s4 2>/dev/null | grep -q ' up '; }
-held_is() {
-  [ "$("$BIN" status --json --socket "$1" 2>/dev/null | tr -d ' \n' | grep -o '"accepted":[0-9]*' | head -1 | cut -d: -f2)" = "$2" ] 2>/dev/null
-}
+held_is() { [ "$(ctl_accepted "$1")" = "$2" ] 2>/dev/null; }
 lines_of() { [ -f "$1" ] && wc -l <"$1" || echo 0; }
 
 # One run with N bulk routes; prints the raw events and triggers into $1 (a directory).
@@ -88,56 +61,26 @@ run_one() {
   local n=$1 out=$2 d=$TMP/run pns="p$tag" cns="c$tag"
   mkdir -p "$d" "$out"
   mkns "$cns"; mkns "$pns"
-  ip link add "v$tag" netns "$pns" type veth peer name "u$tag" netns "$cns"
-  ip -n "$pns" addr add 192.0.2.2/24 dev "v$tag"; ip -n "$pns" link set "v$tag" up
-  ip -n "$cns" link set "u$tag" up
+  provider_link "$pns" "v$tag" "$cns" "u$tag"
   {
-    printf 'router id 192.0.2.2;\nprotocol device {}\n'
-    printf 'protocol static s4 {\n  ipv4;\n'
-    awk -v n="$n" 'BEGIN{for(i=0;i<n;i++) printf "  route %d.%d.%d.0/24 blackhole;\n", 32+int(i/65536), int(i/256)%256, i%256}'
-    printf '}\n'
+    bird_routes "$n"
     cat <<CONF
 protocol static pnew { disabled; ipv4; route $NEW blackhole; }
 protocol static nh1 { ipv4 { preference 100; }; route $NH via 192.0.2.3; }
 protocol static nh2 { disabled; ipv4 { preference 300; }; route $NH via 192.0.2.4; }
-protocol bgp dut {
-  local 192.0.2.2 as 65100; neighbor 192.0.2.1 as 65001;
-  connect delay time 1; connect retry time 1; error wait time 1, 2;
-  ipv4 { import none; export all; };
-}
 CONF
+    bird_dut
   } > "$d/bird.conf"
-  ip netns exec "$pns" bird -c "$d/bird.conf" -s "$d/bird.ctl" -P "$d/bird.pid" >/dev/null
-  for _ in $(seq 600); do [ -s "$d/bird.pid" ] && break; sleep 0.1; done
-  PIDS+=("$(cat "$d/bird.pid")")
+  bird_start "$pns" "$d"
   wait_for "BIRD to start" bird_ok "$d/bird.ctl"
-  cat > "$d/config.toml" <<CONF
-[controller]
-prefix = "$CPFX"
-run_dir = "$d/run"
-host_namespace = "$cns"
-[sink]
-kind = "kernel"
-table = 200
-reconcile_secs = $RECONCILE_SECS
-[[port]]
-name = "p1"
-uplink = "u$tag"
-address = "192.0.2.1/24"
-local_as = 65001
-router_id = "192.0.2.1"
-[[port.peer]]
-address = "192.0.2.2"
-remote_as = 65100
-connect_retry = 1
-CONF
+  ctl_config "$d/run" "$cns" "u$tag" "reconcile_secs = $RECONCILE_SECS" > "$d/config.toml"
   RUST_LOG=${RUST_LOG:-info,zebra_server::read=trace} "$BIN" --log-format json run --config "$d/config.toml" >/dev/null 2> "$d/controller.log" &
   PIDS+=("$!"); disown "$!"
   local sock=$d/run/control.sock
-  for _ in $(seq 600); do [ -S "$sock" ] && break; sleep 0.05; done
+  settle 0.05 test -S "$sock"
   # The bulk plus 203.0.113.0/24 held and in the FIB.
   wait_for "the controller to hold $((n + 1)) routes" held_is "$sock" "$((n + 1))"
-  wait_for "$((n + 1)) routes in the FIB" fib_has "$cns" "$((n + 1))"
+  wait_for "$((n + 1)) routes in the FIB" fib_has "$cns" 200 "$((n + 1))"
   # Observers, from now on (the snapshot of the watch is filtered to the probe prefixes).
   ip netns exec "$cns" ip -ts monitor route > "$out/fib.raw" 2>/dev/null & PIDS+=("$!"); disown "$!"
   ip netns exec "$pns" tcpdump -i "v$tag" -n -tt -vv -l 'tcp port 179' > "$out/wire.raw" 2>/dev/null & PIDS+=("$!"); disown "$!"
@@ -171,7 +114,7 @@ CONF
   done
   sleep 0.5
   cp "$d/controller.log" "$out/controller.log"
-  printf '%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)" > "$out/load"
+  loadavg > "$out/load"
 }
 
 # Normalises the four sources into "epoch_s source prefix gateway|-|del" lines.
@@ -262,8 +205,7 @@ report() {
     }' "$out/triggers" "$out/events"
 }
 
-echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -r); load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "binary: $BIN; bgpd: $(/usr/lib/frr/bgpd --version 2>/dev/null | head -1); $(bird --version 2>&1 | head -1); K=$K cycles, spacing ${SPACING}s, reconcile_secs $RECONCILE_SECS"
+print_header "; K=$K cycles, spacing ${SPACING}s, reconcile_secs $RECONCILE_SECS"
 for n in "${sizes[@]}"; do
   out=$TMP/out-$n
   run_one "$n" "$out"
@@ -271,5 +213,5 @@ for n in "${sizes[@]}"; do
   report "$out" "$n"
   echo "  (load at the end: $(cat "$out/load"))"
   if [ -n "${KEEP:-}" ]; then mkdir -p "$KEEP"; cp -r "$out" "$KEEP/"; fi
-  cleanup; NS=(); PIDS=(); TMP=$(mktemp -d /tmp/latency.XXXXXX)
+  fresh
 done

@@ -3,10 +3,11 @@
 # prints the machine first, so the output can be recorded in docs/benchmarks.md as it is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. benches/lib.sh
 all=(zebra-proto:codec zebra-server:route_stream vty:batch netns:container datapath:flows bgpd:restart routing:config midonet-bgp:controller_1m)
 want=("$@")
-echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -r), $(rustc --version)"
-echo "load: $(cut -d' ' -f1-3 /proc/loadavg)   date: $(date -u +%FT%TZ)"
+echo "machine: $(machine), $(rustc --version)"
+echo "load: $(loadavg)   date: $(date -u +%FT%TZ)"
 for entry in "${all[@]}"; do
   crate=${entry%%:*} bench=${entry#*:}
   if [ "${#want[@]}" -gt 0 ] && [[ ! " ${want[*]} " == *" $crate "* ]]; then continue; fi

@@ -7,10 +7,12 @@
 mod common;
 
 use std::os::unix::process::ExitStatusExt;
+use std::sync::MutexGuard;
 use std::time::{Duration, Instant};
 
 use bgpd::{
-    BackoffPolicy, BgpdEvent, ConfigFile, ExitInfo, Failure, GiveUpPolicy, StartFailure, Supervisor,
+    BackoffPolicy, BgpdEvent, BgpdSpec, ConfigFile, ExitInfo, Failure, GiveUpPolicy, StartFailure,
+    Supervisor,
 };
 use common::*;
 
@@ -21,15 +23,94 @@ fn init_tracing() {
         .try_init();
 }
 
+/// A test's start: bgpd found (else the test is skipped: `None`), the tests serialized, tracing
+/// on, a lab of its own.
+fn setup(test: &str) -> Option<(MutexGuard<'static, ()>, Lab)> {
+    let bgpd = testkit::require_bgpd(test)?;
+    let serial = serial();
+    init_tracing();
+    Some((serial, Lab::new(bgpd)))
+}
+
+/// Backoff from `initial`, giving up after `max_failures` failures within `window`.
+fn give_up_after(initial: Duration, max_failures: u32, window: Duration) -> BackoffPolicy {
+    BackoffPolicy {
+        initial,
+        give_up: Some(GiveUpPolicy {
+            max_failures,
+            window,
+        }),
+        ..BackoffPolicy::default()
+    }
+}
+
+/// The delays of the `Restarting` events among `seen`.
+fn restart_delays(seen: &[(Instant, BgpdEvent)]) -> Vec<Duration> {
+    seen.iter()
+        .filter_map(|(_, e)| match e {
+            BgpdEvent::Restarting { delay, .. } => Some(*delay),
+            _ => None,
+        })
+        .collect()
+}
+
+/// How many of the events `seen` match `pred`.
+fn count(seen: &[(Instant, BgpdEvent)], pred: impl Fn(&BgpdEvent) -> bool) -> usize {
+    seen.iter().filter(|(_, e)| pred(e)).count()
+}
+
+/// `show version` through a fresh Vty session to the lab's bgpd.
+async fn show_version(lab: &Lab, spec: &BgpdSpec) -> String {
+    let mut vty = lab.vty(spec).await;
+    let version = vty.exec("show version").await.unwrap();
+    vty.close().await.unwrap();
+    version
+}
+
+/// Stops the supervisor; nothing is left in the lab's namespace, no zombie child.
+async fn stop_leaves_nothing(sup: Supervisor, lab: &Lab) {
+    sup.stop().await.unwrap();
+    assert!(lab.pids_in_ns().is_empty());
+    assert_no_zombies().await;
+}
+
+/// `ip -n NS ARGS`, which must succeed.
+fn ip_in(ns: &str, args: &[&str]) {
+    let mut full = vec!["-n", ns];
+    full.extend_from_slice(args);
+    testkit::lab::ip(&full).unwrap();
+}
+
+/// A veth from `host_ns` (`ifname`, `host_addr`) into `lab`'s namespace (`{ifname}m`,
+/// `lab_addr`), both ends up.
+fn veth_into_lab(host_ns: &str, lab: &Lab, ifname: &str, host_addr: &str, lab_addr: &str) {
+    let inside = format!("{ifname}m");
+    ip_in(
+        host_ns,
+        &[
+            "link",
+            "add",
+            ifname,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            &inside,
+            "netns",
+            lab.name(),
+        ],
+    );
+    ip_in(host_ns, &["link", "set", ifname, "up"]);
+    ip_in(host_ns, &["addr", "add", host_addr, "dev", ifname]);
+    ip_in(lab.name(), &["link", "set", &inside, "up"]);
+    ip_in(lab.name(), &["addr", "add", lab_addr, "dev", &inside]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn start_ready_vty_answers_and_stop_leaves_nothing() {
-    let Some(bgpd) = testkit::require_bgpd("start_ready_vty_answers_and_stop_leaves_nothing")
-    else {
+    let Some((_serial, lab)) = setup("start_ready_vty_answers_and_stop_leaves_nothing") else {
         return;
     };
-    let _serial = serial();
-    init_tracing();
-    let lab = Lab::new(bgpd);
     let spec = lab.spec();
     let t0 = Instant::now();
     let (sup, mut rx) = Supervisor::start(spec.clone()).unwrap();
@@ -78,10 +159,8 @@ async fn start_ready_vty_answers_and_stop_leaves_nothing() {
     assert_eq!(mode, 0o600);
 
     // The Vty answers.
-    let mut vty = lab.vty(&spec).await;
-    let version = vty.exec("show version").await.unwrap();
+    let version = show_version(&lab, &spec).await;
     assert!(version.contains("FRRouting"), "{version}");
-    vty.close().await.unwrap();
 
     let t1 = Instant::now();
     sup.stop().await.unwrap();
@@ -116,13 +195,9 @@ async fn start_ready_vty_answers_and_stop_leaves_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_is_noticed_and_bgpd_is_back_quickly_20_times() {
-    let Some(bgpd) = testkit::require_bgpd("kill_9_is_noticed_and_bgpd_is_back_quickly_20_times")
-    else {
+    let Some((_serial, lab)) = setup("kill_9_is_noticed_and_bgpd_is_back_quickly_20_times") else {
         return;
     };
-    let _serial = serial();
-    init_tracing();
-    let lab = Lab::new(bgpd);
     let mut spec = lab.spec();
     // Each bgpd is killed once it has been ready for `stable_after`: every crash is then a fresh
     // incident, restarted after the initial delay (crashes of an unstable bgpd back off; that is
@@ -192,13 +267,7 @@ async fn kill_9_is_noticed_and_bgpd_is_back_quickly_20_times() {
     }
     assert_eq!(sup.restarts(), 20);
     // The last one really works.
-    let mut vty = lab.vty(&spec).await;
-    assert!(vty
-        .exec("show version")
-        .await
-        .unwrap()
-        .contains("FRRouting"));
-    vty.close().await.unwrap();
+    assert!(show_version(&lab, &spec).await.contains("FRRouting"));
     sup.stop().await.unwrap();
 
     let mut sorted = to_ready.clone();
@@ -233,12 +302,9 @@ async fn kill_9_is_noticed_and_bgpd_is_back_quickly_20_times() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crashes_right_after_ready_back_off() {
-    let Some(bgpd) = testkit::require_bgpd("crashes_right_after_ready_back_off") else {
+    let Some((_serial, lab)) = setup("crashes_right_after_ready_back_off") else {
         return;
     };
-    let _serial = serial();
-    init_tracing();
-    let lab = Lab::new(bgpd);
     let mut spec = lab.spec();
     spec.backoff = BackoffPolicy {
         give_up: None,
@@ -266,29 +332,17 @@ async fn crashes_right_after_ready_back_off() {
     eprintln!("restart delays of an unstable bgpd: {delays:?}");
     assert_eq!(delays.len(), 4);
     assert!(delays.windows(2).all(|w| w[1] > w[0]), "{delays:?}");
-    sup.stop().await.unwrap();
-    assert!(lab.pids_in_ns().is_empty());
-    assert_no_zombies().await;
+    stop_leaves_nothing(sup, &lab).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_binary_backs_off_and_gives_up() {
-    let Some(bgpd) = testkit::require_bgpd("missing_binary_backs_off_and_gives_up") else {
+    let Some((_serial, lab)) = setup("missing_binary_backs_off_and_gives_up") else {
         return;
     };
-    let _serial = serial();
-    init_tracing();
-    let lab = Lab::new(bgpd);
     let mut spec = lab.spec();
     spec.binary = Some(lab.dir.path().join("no-such-dir/bgpd"));
-    spec.backoff = BackoffPolicy {
-        initial: Duration::from_millis(50),
-        give_up: Some(GiveUpPolicy {
-            max_failures: 6,
-            window: Duration::from_secs(120),
-        }),
-        ..BackoffPolicy::default()
-    };
+    spec.backoff = give_up_after(Duration::from_millis(50), 6, Duration::from_secs(120));
     let t0 = Instant::now();
     let (sup, mut rx) = Supervisor::start(spec).unwrap();
     let seen = events_until(&mut rx, Duration::from_secs(60), |e| {
@@ -296,34 +350,19 @@ async fn missing_binary_backs_off_and_gives_up() {
     })
     .await;
     let took = t0.elapsed();
-    let delays: Vec<Duration> = seen
-        .iter()
-        .filter_map(|(_, e)| {
-            if let BgpdEvent::Restarting { delay, .. } = e {
-                Some(*delay)
-            } else {
-                None
-            }
-        })
-        .collect();
-    let starts = seen
-        .iter()
-        .filter(|(_, e)| *e == BgpdEvent::Starting)
-        .count();
-    let failures = seen
-        .iter()
-        .filter(|(_, e)| {
-            matches!(
-                e,
-                BgpdEvent::StartFailed {
-                    cause: StartFailure::Spawn {
-                        kind: std::io::ErrorKind::NotFound,
-                        ..
-                    }
+    let delays = restart_delays(&seen);
+    let starts = count(&seen, |e| *e == BgpdEvent::Starting);
+    let failures = count(&seen, |e| {
+        matches!(
+            e,
+            BgpdEvent::StartFailed {
+                cause: StartFailure::Spawn {
+                    kind: std::io::ErrorKind::NotFound,
+                    ..
                 }
-            )
-        })
-        .count();
+            }
+        )
+    });
     eprintln!("gave up after {took:?}; delays {delays:?}");
     assert_eq!(starts, 6);
     assert_eq!(failures, 6);
@@ -358,24 +397,13 @@ async fn missing_binary_backs_off_and_gives_up() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bgpd_rejecting_its_arguments_backs_off_and_reports_its_exit() {
-    let Some(bgpd) =
-        testkit::require_bgpd("bgpd_rejecting_its_arguments_backs_off_and_reports_its_exit")
+    let Some((_serial, lab)) = setup("bgpd_rejecting_its_arguments_backs_off_and_reports_its_exit")
     else {
         return;
     };
-    let _serial = serial();
-    init_tracing();
-    let lab = Lab::new(bgpd);
     let mut spec = lab.spec();
     spec.extra_args.push("--no-such-option".into());
-    spec.backoff = BackoffPolicy {
-        initial: Duration::from_millis(50),
-        give_up: Some(GiveUpPolicy {
-            max_failures: 5,
-            window: Duration::from_secs(120),
-        }),
-        ..BackoffPolicy::default()
-    };
+    spec.backoff = give_up_after(Duration::from_millis(50), 5, Duration::from_secs(120));
     let t0 = Instant::now();
     let (sup, mut rx) = Supervisor::start(spec).unwrap();
     let seen = events_until(&mut rx, Duration::from_secs(60), |e| {
@@ -393,16 +421,7 @@ async fn bgpd_rejecting_its_arguments_backs_off_and_reports_its_exit() {
             }
         })
         .collect();
-    let delays: Vec<Duration> = seen
-        .iter()
-        .filter_map(|(_, e)| {
-            if let BgpdEvent::Restarting { delay, .. } = e {
-                Some(*delay)
-            } else {
-                None
-            }
-        })
-        .collect();
+    let delays = restart_delays(&seen);
     eprintln!("gave up after {took:?}; exits {exits:?}; delays {delays:?}");
     assert_eq!(exits.len(), 5);
     assert!(
@@ -420,21 +439,15 @@ async fn bgpd_rejecting_its_arguments_backs_off_and_reports_its_exit() {
     // bgpd's complaint (usage on stderr) is in the report.
     assert!(!reason.log_tail.is_empty(), "{reason:?}");
     eprintln!("crash report: {reason}\n{}", reason.log_tail.join("\n"));
-    sup.stop().await.unwrap();
-    assert!(lab.pids_in_ns().is_empty());
-    assert_no_zombies().await;
+    stop_leaves_nothing(sup, &lab).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_config_never_ready_is_killed_and_gives_up_with_log_tail() {
-    let Some(bgpd) =
-        testkit::require_bgpd("bad_config_never_ready_is_killed_and_gives_up_with_log_tail")
+    let Some((_serial, lab)) = setup("bad_config_never_ready_is_killed_and_gives_up_with_log_tail")
     else {
         return;
     };
-    let _serial = serial();
-    init_tracing();
-    let lab = Lab::new(bgpd);
     let mut spec = lab.spec();
     // A config whose Vty password is not the one we log in with, plus a line bgpd rejects.
     let conf = lab.dir.path().join("bad.conf");
@@ -445,44 +458,29 @@ async fn bad_config_never_ready_is_killed_and_gives_up_with_log_tail() {
     .unwrap();
     spec.config = ConfigFile::Existing(conf);
     spec.readiness.deadline = Duration::from_millis(1500);
-    spec.backoff = BackoffPolicy {
-        initial: Duration::from_millis(50),
-        give_up: Some(GiveUpPolicy {
-            max_failures: 3,
-            window: Duration::from_secs(120),
-        }),
-        ..BackoffPolicy::default()
-    };
+    spec.backoff = give_up_after(Duration::from_millis(50), 3, Duration::from_secs(120));
     let (sup, mut rx) = Supervisor::start(spec).unwrap();
     let seen = events_until(&mut rx, Duration::from_secs(90), |e| {
         matches!(e, BgpdEvent::GaveUp { .. })
     })
     .await;
-    let not_ready = seen
-        .iter()
-        .filter(|(_, e)| {
-            matches!(
-                e,
-                BgpdEvent::StartFailed {
-                    cause: StartFailure::NotReady { .. }
-                }
-            )
-        })
-        .count();
-    let killed = seen
-        .iter()
-        .filter(|(_, e)| {
-            matches!(
-                e,
-                BgpdEvent::Exited {
-                    status: ExitInfo::Signal { signal: 9, .. }
-                }
-            )
-        })
-        .count();
-    assert!(!seen
-        .iter()
-        .any(|(_, e)| matches!(e, BgpdEvent::Ready { .. })));
+    let not_ready = count(&seen, |e| {
+        matches!(
+            e,
+            BgpdEvent::StartFailed {
+                cause: StartFailure::NotReady { .. }
+            }
+        )
+    });
+    let killed = count(&seen, |e| {
+        matches!(
+            e,
+            BgpdEvent::Exited {
+                status: ExitInfo::Signal { signal: 9, .. }
+            }
+        )
+    });
+    assert_eq!(count(&seen, |e| matches!(e, BgpdEvent::Ready { .. })), 0);
     assert_eq!(not_ready, 3, "{seen:?}");
     assert_eq!(killed, 3, "{seen:?}");
     let BgpdEvent::GaveUp { reason } = &seen.last().unwrap().1 else {
@@ -514,13 +512,9 @@ async fn bad_config_never_ready_is_killed_and_gives_up_with_log_tail() {
 // A current-thread runtime on purpose: the supervisor must work there too.
 #[tokio::test]
 async fn stale_pid_file_of_a_live_bgpd_is_adopted_and_killed() {
-    let Some(bgpd) = testkit::require_bgpd("stale_pid_file_of_a_live_bgpd_is_adopted_and_killed")
-    else {
+    let Some((_serial, lab)) = setup("stale_pid_file_of_a_live_bgpd_is_adopted_and_killed") else {
         return;
     };
-    let _serial = serial();
-    init_tracing();
-    let lab = Lab::new(bgpd);
     let spec = lab.spec();
     std::fs::create_dir_all(lab.run_dir()).unwrap();
     std::fs::create_dir_all(spec.config.path().parent().unwrap()).unwrap();
@@ -550,28 +544,16 @@ async fn stale_pid_file_of_a_live_bgpd_is_adopted_and_killed() {
         std::fs::read_to_string(lab.pid_file()).unwrap().trim(),
         pid.to_string()
     );
-    let mut vty = lab.vty(&spec).await;
-    assert!(vty
-        .exec("show version")
-        .await
-        .unwrap()
-        .contains("(bgpdtest)"));
-    vty.close().await.unwrap();
-    sup.stop().await.unwrap();
-    assert!(lab.pids_in_ns().is_empty());
-    assert_no_zombies().await;
+    assert!(show_version(&lab, &spec).await.contains("(bgpdtest)"));
+    stop_leaves_nothing(sup, &lab).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stale_pid_file_of_an_unrelated_process_leaves_it_alone() {
-    let Some(bgpd) =
-        testkit::require_bgpd("stale_pid_file_of_an_unrelated_process_leaves_it_alone")
+    let Some((_serial, lab)) = setup("stale_pid_file_of_an_unrelated_process_leaves_it_alone")
     else {
         return;
     };
-    let _serial = serial();
-    init_tracing();
-    let lab = Lab::new(bgpd);
     let spec = lab.spec();
     std::fs::create_dir_all(lab.run_dir()).unwrap();
 
@@ -628,12 +610,9 @@ async fn stale_pid_file_of_an_unrelated_process_leaves_it_alone() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropping_the_supervisor_kills_bgpd() {
-    let Some(bgpd) = testkit::require_bgpd("dropping_the_supervisor_kills_bgpd") else {
+    let Some((_serial, lab)) = setup("dropping_the_supervisor_kills_bgpd") else {
         return;
     };
-    let _serial = serial();
-    init_tracing();
-    let lab = Lab::new(bgpd);
     let (sup, mut rx) = Supervisor::start(lab.spec()).unwrap();
     let pid = wait_ready(&mut rx, Duration::from_secs(30)).await;
     drop(sup);
@@ -659,48 +638,20 @@ async fn dropping_the_supervisor_kills_bgpd() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vty_reached_over_a_veth_from_a_host_side_namespace() {
-    let Some(bgpd) = testkit::require_bgpd("vty_reached_over_a_veth_from_a_host_side_namespace")
-    else {
+    let Some((_serial, lab)) = setup("vty_reached_over_a_veth_from_a_host_side_namespace") else {
         return;
     };
-    let _serial = serial();
-    init_tracing();
     // The deployment picture in small: a "host side" namespace and bgpd's namespace joined by a
     // veth, bgpd's Vty on the namespace side's address, reached from the host side.
     let host = testkit::lab::TestNs::new("bgh").unwrap();
-    let lab = Lab::new(bgpd);
     let ifname = testkit::unique_name("v");
-    let inside = format!("{ifname}m");
-    host.ip(&[
-        "link",
-        "add",
+    veth_into_lab(
+        host.name(),
+        &lab,
         &ifname,
-        "type",
-        "veth",
-        "peer",
-        "name",
-        &inside,
-        "netns",
-        lab.name(),
-    ])
-    .unwrap();
-    host.ip(&["link", "set", &ifname, "up"]).unwrap();
-    host.add_addr(&ifname, "169.254.77.1/30").unwrap();
-    let run = |args: &[&str]| {
-        let out = std::process::Command::new("ip")
-            .arg("-n")
-            .arg(lab.name())
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "ip {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    run(&["link", "set", &inside, "up"]);
-    run(&["addr", "add", "169.254.77.2/30", "dev", &inside]);
+        "169.254.77.1/30",
+        "169.254.77.2/30",
+    );
 
     let mut spec = lab.spec();
     spec.vty_addr = "169.254.77.2:2605".parse().unwrap();
@@ -777,14 +728,7 @@ async fn the_vty_password_never_shows_up_in_logs_or_events() {
     let mut spec = lab.spec();
     // Crash loop with output on stderr (bad option), then a healthy run killed once.
     spec.extra_args.push("--no-such-option".into());
-    spec.backoff = BackoffPolicy {
-        initial: Duration::from_millis(10),
-        give_up: Some(GiveUpPolicy {
-            max_failures: 3,
-            window: Duration::from_secs(60),
-        }),
-        ..BackoffPolicy::default()
-    };
+    spec.backoff = give_up_after(Duration::from_millis(10), 3, Duration::from_secs(60));
     let (sup, mut rx) = Supervisor::start(spec.clone()).unwrap();
     let mut all = events_until(&mut rx, Duration::from_secs(60), |e| {
         matches!(e, BgpdEvent::GaveUp { .. })
@@ -839,44 +783,12 @@ fn supervisor_running_in_a_host_side_namespace_reaches_the_vty_from_there() {
     let host = netns::NetNsGuard::create(&testkit::unique_name("bgh")).unwrap();
     let lab = Lab::new(bgpd);
     let ifname = testkit::unique_name("w");
-    let inside = format!("{ifname}m");
-    let ip = |ns: &str, args: &[&str]| {
-        let out = std::process::Command::new("ip")
-            .arg("-n")
-            .arg(ns)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "ip {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    ip(
+    veth_into_lab(
         host.name(),
-        &[
-            "link",
-            "add",
-            &ifname,
-            "type",
-            "veth",
-            "peer",
-            "name",
-            &inside,
-            "netns",
-            lab.name(),
-        ],
-    );
-    ip(host.name(), &["link", "set", &ifname, "up"]);
-    ip(
-        host.name(),
-        &["addr", "add", "169.254.78.1/30", "dev", &ifname],
-    );
-    ip(lab.name(), &["link", "set", &inside, "up"]);
-    ip(
-        lab.name(),
-        &["addr", "add", "169.254.78.2/30", "dev", &inside],
+        &lab,
+        &ifname,
+        "169.254.78.1/30",
+        "169.254.78.2/30",
     );
 
     let mut spec = lab.spec();

@@ -23,6 +23,43 @@ fn flows_for(peers: &[&str]) -> Vec<datapath::Flow> {
     )
 }
 
+/// A test's start (root, else skipped: `None`): the topology and a datapath handle programming
+/// its host side.
+fn setup(test: &str) -> Option<(Topology, TcDatapath)> {
+    testkit::require_root(test)?;
+    let t = Topology::new();
+    let dp = TcDatapath::new(Some(t.host.name())).unwrap();
+    Some((t, dp))
+}
+
+/// Whether TCP from the peer namespace, from `src`, reaches `dst`:`port` in bgpd's namespace.
+fn peer_reaches(t: &Topology, src: &str, dst: &str, port: u16) -> bool {
+    tcp_reaches(
+        &t.peer.path(),
+        Some(ip(src)),
+        &t.bgpd.path(),
+        sa(dst, port),
+        None,
+    )
+}
+
+/// The install report of `added`, `removed` and `unchanged` flows.
+fn changes(added: usize, removed: usize, unchanged: usize) -> InstallReport {
+    InstallReport {
+        added,
+        removed,
+        unchanged,
+    }
+}
+
+/// Neither link keeps a filter or an ingress qdisc.
+fn assert_links_clean(t: &Topology) {
+    for dev in [UPLINK, BGP_PORT] {
+        assert_eq!(t.ingress_filters(dev).trim(), "", "filters left on {dev}");
+        assert!(!t.has_ingress_qdisc(dev), "qdisc left on {dev}");
+    }
+}
+
 fn ping(ns: &testkit::lab::TestNs, args: &[&str]) -> (bool, String) {
     let mut full = vec!["ping", "-c", "2", "-i", "0.2", "-W", "2"];
     full.extend_from_slice(args);
@@ -43,46 +80,31 @@ fn record_route_option() -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bgp_flows_steer_only_bgp_arp_icmp_both_ways() {
-    let Some(()) = testkit::require_root("bgp_flows_steer_only_bgp_arp_icmp_both_ways") else {
+    let Some((t, dp)) = setup("bgp_flows_steer_only_bgp_arp_icmp_both_ways") else {
         return;
     };
-    let t = Topology::new();
     let (p, b) = (t.peer.path(), t.bgpd.path());
-    let dp = TcDatapath::new(Some(t.host.name())).unwrap();
 
     // Without flows nothing gets through.
     assert!(
-        !tcp_reaches(&p, Some(ip(PEER4)), &b, sa(LOCAL4, PORT_179), None),
+        !peer_reaches(&t, PEER4, LOCAL4, PORT_179),
         "reached bgpd without flows"
     );
     assert!(!t.has_ingress_qdisc(UPLINK));
 
     let flows = flows_for(&[PEER4, PEER6]);
     let report = dp.install("port-1", &flows).await.unwrap();
-    assert_eq!(
-        report,
-        InstallReport {
-            added: flows.len(),
-            removed: 0,
-            unchanged: 0
-        }
-    );
+    assert_eq!(report, changes(flows.len(), 0, 0));
     let shown = t.ingress_filters(UPLINK);
     assert!(shown.contains("mirred"), "{shown}");
 
     // BGP in both directions of connection setup, IPv4 and IPv6.
-    assert!(
-        tcp_reaches(&p, Some(ip(PEER4)), &b, sa(LOCAL4, PORT_179), None),
-        "peer -> bgpd v4"
-    );
+    assert!(peer_reaches(&t, PEER4, LOCAL4, PORT_179), "peer -> bgpd v4");
     assert!(
         tcp_reaches(&b, None, &p, sa(PEER4, PORT_179), None),
         "bgpd -> peer v4"
     );
-    assert!(
-        tcp_reaches(&p, Some(ip(PEER6)), &b, sa(LOCAL6, PORT_179), None),
-        "peer -> bgpd v6"
-    );
+    assert!(peer_reaches(&t, PEER6, LOCAL6, PORT_179), "peer -> bgpd v6");
     assert!(
         tcp_reaches(&b, None, &p, sa(PEER6, PORT_179), None),
         "bgpd -> peer v6"
@@ -102,11 +124,11 @@ async fn bgp_flows_steer_only_bgp_arp_icmp_both_ways() {
 
     // Nothing else: another TCP port, UDP, a non-peer source.
     assert!(
-        !tcp_reaches(&p, Some(ip(PEER4)), &b, sa(LOCAL4, 8179), None),
+        !peer_reaches(&t, PEER4, LOCAL4, 8179),
         "tcp 8179 v4 redirected"
     );
     assert!(
-        !tcp_reaches(&p, Some(ip(PEER6)), &b, sa(LOCAL6, 8179), None),
+        !peer_reaches(&t, PEER6, LOCAL6, 8179),
         "tcp 8179 v6 redirected"
     );
     assert!(
@@ -118,11 +140,11 @@ async fn bgp_flows_steer_only_bgp_arp_icmp_both_ways() {
         "udp v6 redirected"
     );
     assert!(
-        !tcp_reaches(&p, Some(ip(STRANGER4)), &b, sa(LOCAL4, PORT_179), None),
+        !peer_reaches(&t, STRANGER4, LOCAL4, PORT_179),
         "non-peer v4 redirected"
     );
     assert!(
-        !tcp_reaches(&p, Some(ip(STRANGER6)), &b, sa(LOCAL6, PORT_179), None),
+        !peer_reaches(&t, STRANGER6, LOCAL6, PORT_179),
         "non-peer v6 redirected"
     );
 
@@ -146,26 +168,16 @@ async fn bgp_flows_steer_only_bgp_arp_icmp_both_ways() {
 
     // Idempotent: a second install changes nothing, handles and priorities stay.
     let again = dp.install("port-1", &flows).await.unwrap();
-    assert_eq!(
-        again,
-        InstallReport {
-            added: 0,
-            removed: 0,
-            unchanged: flows.len()
-        }
-    );
+    assert_eq!(again, changes(0, 0, flows.len()));
     assert_eq!(dp.list("port-1").await.unwrap(), flows);
 
     // Removal stops the redirection and leaves nothing behind.
     dp.remove("port-1").await.unwrap();
     assert!(
-        !tcp_reaches(&p, Some(ip(PEER4)), &b, sa(LOCAL4, PORT_179), None),
+        !peer_reaches(&t, PEER4, LOCAL4, PORT_179),
         "reached bgpd after removal"
     );
-    for dev in [UPLINK, BGP_PORT] {
-        assert_eq!(t.ingress_filters(dev).trim(), "", "filters left on {dev}");
-        assert!(!t.has_ingress_qdisc(dev), "qdisc left on {dev}");
-    }
+    assert_links_clean(&t);
     assert!(dp.list("port-1").await.unwrap().is_empty());
     // Removing again is fine.
     dp.remove("port-1").await.unwrap();
@@ -173,12 +185,10 @@ async fn bgp_flows_steer_only_bgp_arp_icmp_both_ways() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ipv4_with_ip_options_still_matches() {
-    let Some(()) = testkit::require_root("ipv4_with_ip_options_still_matches") else {
+    let Some((t, dp)) = setup("ipv4_with_ip_options_still_matches") else {
         return;
     };
-    let t = Topology::new();
     let (p, b) = (t.peer.path(), t.bgpd.path());
-    let dp = TcDatapath::new(Some(t.host.name())).unwrap();
     dp.install("opts", &flows_for(&[PEER4])).await.unwrap();
 
     // A TCP connection whose packets carry a 40-byte record-route option (IHL 15); Linux echoes
@@ -226,34 +236,18 @@ fn filter_lines(shown: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn peer_update_changes_only_the_differing_flows() {
-    let Some(()) = testkit::require_root("peer_update_changes_only_the_differing_flows") else {
+    let Some((t, dp)) = setup("peer_update_changes_only_the_differing_flows") else {
         return;
     };
-    let t = Topology::new();
-    let (p, b) = (t.peer.path(), t.bgpd.path());
-    let dp = TcDatapath::new(Some(t.host.name())).unwrap();
 
     let one = flows_for(&[PEER4]);
     let two = flows_for(&[PEER4, STRANGER4]);
     assert_eq!(dp.install("g", &one).await.unwrap().added, 10);
     let before = filter_lines(&t.ingress_filters(UPLINK));
-    assert!(!tcp_reaches(
-        &p,
-        Some(ip(STRANGER4)),
-        &b,
-        sa(LOCAL4, PORT_179),
-        None
-    ));
+    assert!(!peer_reaches(&t, STRANGER4, LOCAL4, PORT_179));
 
     let r = dp.install("g", &two).await.unwrap();
-    assert_eq!(
-        r,
-        InstallReport {
-            added: 10,
-            removed: 0,
-            unchanged: 10
-        }
-    );
+    assert_eq!(r, changes(10, 0, 10));
     let during = filter_lines(&t.ingress_filters(UPLINK));
     for line in &before {
         assert!(
@@ -262,28 +256,18 @@ async fn peer_update_changes_only_the_differing_flows() {
         );
     }
     assert!(
-        tcp_reaches(&p, Some(ip(STRANGER4)), &b, sa(LOCAL4, PORT_179), None),
+        peer_reaches(&t, STRANGER4, LOCAL4, PORT_179),
         "new peer not redirected"
     );
 
     let r = dp.install("g", &one).await.unwrap();
-    assert_eq!(
-        r,
-        InstallReport {
-            added: 0,
-            removed: 10,
-            unchanged: 10
-        }
-    );
+    assert_eq!(r, changes(0, 10, 10));
     assert_eq!(filter_lines(&t.ingress_filters(UPLINK)), before);
     assert!(
-        !tcp_reaches(&p, Some(ip(STRANGER4)), &b, sa(LOCAL4, PORT_179), None),
+        !peer_reaches(&t, STRANGER4, LOCAL4, PORT_179),
         "removed peer still redirected"
     );
-    assert!(
-        tcp_reaches(&p, Some(ip(PEER4)), &b, sa(LOCAL4, PORT_179), None),
-        "kept peer lost"
-    );
+    assert!(peer_reaches(&t, PEER4, LOCAL4, PORT_179), "kept peer lost");
 
     // A fresh handle (as after a controller restart) recognises the installed flows.
     let dp2 = TcDatapath::new(Some(t.host.name())).unwrap();
@@ -303,14 +287,7 @@ async fn peer_update_changes_only_the_differing_flows() {
         total(&recovered_stats).0 > 0,
         "the earlier connections were counted"
     );
-    assert_eq!(
-        dp2.install("g", &one).await.unwrap(),
-        InstallReport {
-            added: 0,
-            removed: 0,
-            unchanged: 10
-        }
-    );
+    assert_eq!(dp2.install("g", &one).await.unwrap(), changes(0, 0, 10));
     // Another group on the same links does not disturb the first.
     let other = bgp_flows(UPLINK, BGP_PORT, &[ip(LOCAL4)], &[ip("192.0.2.9")]);
     assert_eq!(dp2.install("h", &other).await.unwrap().added, 10);
@@ -322,11 +299,9 @@ async fn peer_update_changes_only_the_differing_flows() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn preexisting_ingress_qdisc_and_foreign_filter_survive() {
-    let Some(()) = testkit::require_root("preexisting_ingress_qdisc_and_foreign_filter_survive")
-    else {
+    let Some((t, dp)) = setup("preexisting_ingress_qdisc_and_foreign_filter_survive") else {
         return;
     };
-    let t = Topology::new();
     t.tc(&["qdisc", "add", "dev", UPLINK, "ingress"]);
     t.tc(&[
         "filter",
@@ -349,7 +324,6 @@ async fn preexisting_ingress_qdisc_and_foreign_filter_survive() {
     let foreign = filter_lines(&t.ingress_filters(UPLINK));
     assert!(!foreign.is_empty());
 
-    let dp = TcDatapath::new(Some(t.host.name())).unwrap();
     dp.install("port", &flows_for(&[PEER4, PEER6]))
         .await
         .unwrap();
@@ -377,12 +351,9 @@ async fn preexisting_ingress_qdisc_and_foreign_filter_survive() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_port_is_a_typed_error_and_changes_nothing() {
-    let Some(()) = testkit::require_root("missing_port_is_a_typed_error_and_changes_nothing")
-    else {
+    let Some((t, dp)) = setup("missing_port_is_a_typed_error_and_changes_nothing") else {
         return;
     };
-    let t = Topology::new();
-    let dp = TcDatapath::new(Some(t.host.name())).unwrap();
     let flows = bgp_flows(UPLINK, "nosuchdev", &[ip(LOCAL4)], &[ip(PEER4)]);
     let err = dp.install("x", &flows).await.unwrap_err();
     assert!(
@@ -394,11 +365,9 @@ async fn missing_port_is_a_typed_error_and_changes_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn drop_action_drops_or_is_reported_unsupported() {
-    let Some(()) = testkit::require_root("drop_action_drops_or_is_reported_unsupported") else {
+    let Some((t, dp)) = setup("drop_action_drops_or_is_reported_unsupported") else {
         return;
     };
-    let t = Topology::new();
-    let dp = TcDatapath::new(Some(t.host.name())).unwrap();
     let mut flows = flows_for(&[PEER4]);
     // Drop UDP to port 179 from the peer (a class the BGP set does not redirect). It comes last,
     // so on a kernel without act_gact the redirect flows before it are installed first and must
@@ -439,13 +408,7 @@ async fn drop_action_drops_or_is_reported_unsupported() {
                 .find(|s| s.flow.action == datapath::Action::Drop)
                 .unwrap();
             assert!(dropped.packets > 0, "{dropped:?}");
-            assert!(tcp_reaches(
-                &t.peer.path(),
-                Some(ip(PEER4)),
-                &t.bgpd.path(),
-                sa(LOCAL4, PORT_179),
-                None
-            ));
+            assert!(peer_reaches(&t, PEER4, LOCAL4, PORT_179));
             dp.remove("drops").await.unwrap();
         }
         Err(datapath::DatapathError::Unsupported { port, .. }) => {
@@ -464,20 +427,14 @@ async fn drop_action_drops_or_is_reported_unsupported() {
         }
         Err(e) => panic!("unexpected error: {e}"),
     }
-    for dev in [UPLINK, BGP_PORT] {
-        assert_eq!(t.ingress_filters(dev).trim(), "");
-        assert!(!t.has_ingress_qdisc(dev));
-    }
+    assert_links_clean(&t);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_writers_claim_distinct_priorities() {
-    let Some(()) = testkit::require_root("concurrent_writers_claim_distinct_priorities") else {
+    let Some((t, dp1)) = setup("concurrent_writers_claim_distinct_priorities") else {
         return;
     };
-    let t = Topology::new();
-    let (p, b) = (t.peer.path(), t.bgpd.path());
-    let dp1 = TcDatapath::new(Some(t.host.name())).unwrap();
     let dp2 = TcDatapath::new(Some(t.host.name())).unwrap();
     let g = bgp_flows(UPLINK, BGP_PORT, &[ip(LOCAL4)], &[ip(PEER4)]);
     let h = bgp_flows(UPLINK, BGP_PORT, &[ip(LOCAL4)], &[ip(STRANGER4)]);
@@ -490,42 +447,18 @@ async fn concurrent_writers_claim_distinct_priorities() {
 
     // Removing one group leaves the other's filters intact and working.
     dp1.remove("g").await.unwrap();
-    assert_eq!(
-        dp2.install("h", &h).await.unwrap(),
-        InstallReport {
-            added: 0,
-            removed: 0,
-            unchanged: 10
-        }
-    );
-    assert!(tcp_reaches(
-        &p,
-        Some(ip(STRANGER4)),
-        &b,
-        sa(LOCAL4, PORT_179),
-        None
-    ));
-    assert!(!tcp_reaches(
-        &p,
-        Some(ip(PEER4)),
-        &b,
-        sa(LOCAL4, PORT_179),
-        None
-    ));
+    assert_eq!(dp2.install("h", &h).await.unwrap(), changes(0, 0, 10));
+    assert!(peer_reaches(&t, STRANGER4, LOCAL4, PORT_179));
+    assert!(!peer_reaches(&t, PEER4, LOCAL4, PORT_179));
     dp2.remove("h").await.unwrap();
-    for dev in [UPLINK, BGP_PORT] {
-        assert_eq!(t.ingress_filters(dev).trim(), "");
-        assert!(!t.has_ingress_qdisc(dev));
-    }
+    assert_links_clean(&t);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn half_installed_transport_flow_is_repaired() {
-    let Some(()) = testkit::require_root("half_installed_transport_flow_is_repaired") else {
+    let Some((t, dp)) = setup("half_installed_transport_flow_is_repaired") else {
         return;
     };
-    let t = Topology::new();
-    let dp = TcDatapath::new(Some(t.host.name())).unwrap();
     let flows = flows_for(&[PEER4]);
     dp.install("g", &flows).await.unwrap();
 
@@ -548,31 +481,12 @@ async fn half_installed_transport_flow_is_repaired() {
             fh, "u32",
         ]);
     }
-    assert!(!tcp_reaches(
-        &t.peer.path(),
-        Some(ip(PEER4)),
-        &t.bgpd.path(),
-        sa(LOCAL4, PORT_179),
-        None
-    ));
+    assert!(!peer_reaches(&t, PEER4, LOCAL4, PORT_179));
 
     // The next install notices the broken flows and replaces exactly those.
     let r = dp.install("g", &flows).await.unwrap();
-    assert_eq!(
-        r,
-        InstallReport {
-            added: 4,
-            removed: 4,
-            unchanged: flows.len() - 4
-        }
-    );
-    assert!(tcp_reaches(
-        &t.peer.path(),
-        Some(ip(PEER4)),
-        &t.bgpd.path(),
-        sa(LOCAL4, PORT_179),
-        None
-    ));
+    assert_eq!(r, changes(4, 4, flows.len() - 4));
+    assert!(peer_reaches(&t, PEER4, LOCAL4, PORT_179));
     dp.remove("g").await.unwrap();
     assert_eq!(t.ingress_filters(UPLINK).trim(), "");
     assert!(!t.has_ingress_qdisc(UPLINK));

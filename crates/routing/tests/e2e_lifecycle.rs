@@ -8,6 +8,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use common::*;
+use routing::real::RealEffects;
+use routing::RoutingHandler;
 
 fn port(networks: &str, peers: &str) -> String {
     format!(
@@ -28,6 +30,44 @@ fn peer(addr: &str, keepalive: u32) -> String {
     )
 }
 
+/// The controller's section and port `p1` with `networks` and `peers`.
+fn one_port(lab: &Lab, networks: &str, peers: &str) -> String {
+    format!("{}{}", lab.controller(), port(networks, peers))
+}
+
+/// A provider bgpd (AS 65002, 192.0.2.2 on up1) peering with 192.0.2.1 (AS 65001) and
+/// announcing 198.51.100.0/24.
+async fn provider_on_up1(lab: &Lab, bgpd: &std::path::Path) -> Provider {
+    let ns = lab.provider_ns("up1", &["192.0.2.2/24"]);
+    let conf = provider_config(
+        65002,
+        "192.0.2.2",
+        &[("192.0.2.1", 65001)],
+        &["198.51.100.0/24".into()],
+    );
+    Provider::start(bgpd, ns, "prov", &conf).await
+}
+
+/// Whether `provider` learns `prefix` from `from` within `secs`.
+async fn learns(provider: &Provider, from: &str, prefix: &str, secs: u64) -> bool {
+    wait_blocking(secs, || provider.learned_from(from).contains(prefix)).await
+}
+
+/// Shuts the handler down; nothing of the lab's controller is left.
+async fn shutdown_leaves_nothing(h: RoutingHandler<RealEffects>, lab: &Lab) {
+    h.shutdown().await;
+    assert!(leftovers(lab).is_empty(), "{:?}", leftovers(lab));
+}
+
+/// A runtime of its own (two workers), for a controller that runs, and "crashes", on it.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 fn connections(p: &Provider, addr: &str) -> u64 {
     p.neighbor(addr)["connectionsEstablished"]
         .as_u64()
@@ -41,42 +81,22 @@ async fn live_config_changes() {
         return;
     };
     let lab = Lab::new();
-    let ns = lab.provider_ns("up1", &["192.0.2.2/24"]);
-    let conf = provider_config(
-        65002,
-        "192.0.2.2",
-        &[("192.0.2.1", 65001)],
-        &["198.51.100.0/24".into()],
-    );
-    let provider = Provider::start(&bgpd, ns, "prov", &conf).await;
+    let provider = provider_on_up1(&lab, &bgpd).await;
     let sink = Arc::new(CountingSink::default());
     let mut h = handler(sink.clone());
-    let base = format!(
-        "{}{}",
-        lab.controller(),
-        port("\"203.0.113.0/24\"", &peer("192.0.2.2", 10))
-    );
+    let base = one_port(&lab, "\"203.0.113.0/24\"", &peer("192.0.2.2", 10));
     h.apply(&config(&base)).await;
     wait_port(&h, "p1", 90, "session up", |s| {
         established(s, 1) && installed(s) > 0
     })
     .await;
-    assert!(
-        wait_blocking(60, || provider
-            .learned_from("192.0.2.1")
-            .contains("203.0.113.0/24"))
-        .await
-    );
+    assert!(learns(&provider, "192.0.2.1", "203.0.113.0/24", 60).await);
     let before = connections(&provider, "192.0.2.1");
     assert_eq!(before, 1);
     let pid = h.status().await[0].bgpd_pid;
 
     // Timer change: applied in place, the session stays Established (no new connection).
-    let timers = format!(
-        "{}{}",
-        lab.controller(),
-        port("\"203.0.113.0/24\"", &peer("192.0.2.2", 7))
-    );
+    let timers = one_port(&lab, "\"203.0.113.0/24\"", &peer("192.0.2.2", 7));
     let r = h.apply(&config(&timers)).await;
     assert_eq!(r.updated, ["p1"]);
     assert!(wait_blocking(30, || provider.bgpd.vtysh(&["show running-config"]).is_ok()).await);
@@ -98,11 +118,7 @@ async fn live_config_changes() {
     assert!(unchanged, "session was reset by a timer change");
 
     // Network added and removed: the provider sees it come and go.
-    let nets = format!(
-        "{}{}",
-        lab.controller(),
-        port("\"198.51.100.128/25\"", &peer("192.0.2.2", 7))
-    );
+    let nets = one_port(&lab, "\"198.51.100.128/25\"", &peer("192.0.2.2", 7));
     h.apply(&config(&nets)).await;
     assert!(
         wait_blocking(60, || {
@@ -120,13 +136,10 @@ async fn live_config_changes() {
     );
 
     // Peer added (nobody answers at 192.0.2.3: it stays in Connect/Active) and removed.
-    let two = format!(
-        "{}{}",
-        lab.controller(),
-        port(
-            "\"198.51.100.128/25\"",
-            &format!("{}{}", peer("192.0.2.2", 7), peer("192.0.2.3", 7))
-        )
+    let two = one_port(
+        &lab,
+        "\"198.51.100.128/25\"",
+        &format!("{}{}", peer("192.0.2.2", 7), peer("192.0.2.3", 7)),
     );
     h.apply(&config(&two)).await;
     let s = wait_port(&h, "p1", 30, "second peer configured", |s| {
@@ -142,8 +155,7 @@ async fn live_config_changes() {
     .await;
     assert_eq!(connections(&provider, "192.0.2.1"), before);
     assert_eq!(provider.neighbor("192.0.2.1")["bgpState"], "Established");
-    h.shutdown().await;
-    assert!(leftovers(&lab).is_empty(), "{:?}", leftovers(&lab));
+    shutdown_leaves_nothing(h, &lab).await;
 }
 
 /// Gaps 1 and 6: bgpd killed with SIGKILL again and again is restarted, reconfigured, and its
@@ -154,24 +166,12 @@ async fn bgpd_kill_9_repeatedly_recovers() {
         return;
     };
     let lab = Lab::new();
-    let ns = lab.provider_ns("up1", &["192.0.2.2/24"]);
-    let conf = provider_config(
-        65002,
-        "192.0.2.2",
-        &[("192.0.2.1", 65001)],
-        &["198.51.100.0/24".into()],
-    );
-    let provider = Provider::start(&bgpd, ns, "prov", &conf).await;
+    let provider = provider_on_up1(&lab, &bgpd).await;
     let sink = Arc::new(CountingSink::default());
     let mut h = handler(sink.clone());
     // Without graceful restart (with it, see e2e_graceful.rs: nothing is withdrawn).
     h.apply(&config(
-        &format!(
-            "{}{}",
-            lab.controller(),
-            port("\"203.0.113.0/24\"", &peer("192.0.2.2", 5))
-        )
-        .replace(
+        &one_port(&lab, "\"203.0.113.0/24\"", &peer("192.0.2.2", 5)).replace(
             "local_as = 65001",
             "local_as = 65001\ngraceful_restart = false",
         ),
@@ -200,15 +200,11 @@ async fn bgpd_kill_9_repeatedly_recovers() {
         );
         assert!(s.bgpd_restarts >= round, "{s:#?}");
         assert!(
-            wait_blocking(60, || provider
-                .learned_from("192.0.2.1")
-                .contains("203.0.113.0/24"))
-            .await,
+            learns(&provider, "192.0.2.1", "203.0.113.0/24", 60).await,
             "round {round}: our network did not come back"
         );
     }
-    h.shutdown().await;
-    assert!(leftovers(&lab).is_empty(), "{:?}", leftovers(&lab));
+    shutdown_leaves_nothing(h, &lab).await;
 }
 
 /// Two BGP ports on one host, each with its own bgpd, uplink and provider.
@@ -289,18 +285,8 @@ connect_retry = 5
         1,
         "port a only learns from its own provider"
     );
-    assert!(
-        wait_blocking(60, || p1
-            .learned_from("192.0.2.1")
-            .contains("203.0.113.0/25"))
-        .await
-    );
-    assert!(
-        wait_blocking(60, || p2
-            .learned_from("198.51.100.1")
-            .contains("203.0.113.128/25"))
-        .await
-    );
+    assert!(learns(&p1, "192.0.2.1", "203.0.113.0/25", 60).await);
+    assert!(learns(&p2, "198.51.100.1", "203.0.113.128/25", 60).await);
     // Removing port b leaves port a untouched.
     let only_a = &ports[..ports.find("[[port]]\nname = \"b\"").unwrap()];
     let r = h
@@ -311,8 +297,7 @@ connect_retry = 5
     let a2 = h.status().await.remove(0);
     assert_eq!(a2.bgpd_pid, a.bgpd_pid);
     assert!(established(&a2, 1));
-    h.shutdown().await;
-    assert!(leftovers(&lab).is_empty(), "{:?}", leftovers(&lab));
+    shutdown_leaves_nothing(h, &lab).await;
 }
 
 /// Gaps 1 and 2 with the real supervisor: a bgpd that cannot run is retried with backoff until
@@ -324,21 +309,10 @@ async fn broken_bgpd_is_retried_until_fixed() {
         return;
     };
     let lab = Lab::new();
-    let ns = lab.provider_ns("up1", &["192.0.2.2/24"]);
-    let conf = provider_config(
-        65002,
-        "192.0.2.2",
-        &[("192.0.2.1", 65001)],
-        &["198.51.100.0/24".into()],
-    );
-    let _provider = Provider::start(&bgpd, ns, "prov", &conf).await;
+    let _provider = provider_on_up1(&lab, &bgpd).await;
     let sink = Arc::new(CountingSink::default());
     let mut h = handler(sink.clone());
-    let good = format!(
-        "{}{}",
-        lab.controller(),
-        port("\"203.0.113.0/24\"", &peer("192.0.2.2", 5))
-    );
+    let good = one_port(&lab, "\"203.0.113.0/24\"", &peer("192.0.2.2", 5));
     // A bgpd that names a supported version (so the zebra profile is found) but never runs.
     let dir = tempfile::tempdir().unwrap();
     let fake = dir.path().join("bgpd");
@@ -386,8 +360,7 @@ async fn broken_bgpd_is_retried_until_fixed() {
         established(s, 1) && installed(s) == 1 && s.last_error.is_none()
     })
     .await;
-    h.shutdown().await;
-    assert!(leftovers(&lab).is_empty(), "{:?}", leftovers(&lab));
+    shutdown_leaves_nothing(h, &lab).await;
 }
 
 /// A controller that dies (no cleanup at all) and comes back with a configuration that no longer
@@ -403,7 +376,7 @@ fn sweep_after_a_crash_removes_flows_of_a_port_no_longer_configured() {
     let lab = Lab::new();
     let _up1 = lab.provider_ns("up1", &["192.0.2.2/24"]);
     let _up2 = lab.provider_ns("up2", &["198.51.100.2/24"]);
-    let first = format!("{}{}", lab.controller(), port("", &peer("192.0.2.2", 10)));
+    let first = one_port(&lab, "", &peer("192.0.2.2", 10));
     let second = format!(
         "{}\n[[port]]\nname = \"q\"\nuplink = \"up2\"\naddress = \"198.51.100.1/24\"\nlocal_as = 65001\n{}",
         lab.controller(),
@@ -412,11 +385,7 @@ fn sweep_after_a_crash_removes_flows_of_a_port_no_longer_configured() {
 
     // The "crashed" controller: its runtime is dropped with the port running, so no task gets to
     // clean up (the bgpd supervisor still kills bgpd on drop, as the kernel would via pdeathsig).
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     rt.block_on(async {
         let mut h = handler(Arc::new(CountingSink::default()));
         h.apply(&config(&first)).await;
@@ -436,11 +405,7 @@ fn sweep_after_a_crash_removes_flows_of_a_port_no_longer_configured() {
         "the crash should leave the container behind"
     );
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     rt.block_on(async {
         let mut h = handler(Arc::new(CountingSink::default()));
         let swept = h.sweep(&config(&second)).await.unwrap();

@@ -3,15 +3,51 @@
 
 mod common;
 
-use vty::{Mode, VtyError};
+use vty::{BatchOptions, Command, Mode, Redacted, Vty, VtyError};
+
+/// bgpd (hostname `hostname`, `extra` lines of configuration) in a namespace of its own and a
+/// logged-in Vty session to it; `None` (the test skipped) without root or FRR.
+async fn session(test: &str, hostname: &str, extra: &str) -> Option<(common::Lab, Vty)> {
+    let bgpd = testkit::require_bgpd(test)?;
+    let lab = common::start_bgpd(&bgpd, hostname, extra);
+    let vty = common::login(&lab, &common::options()).await.unwrap();
+    Some((lab, vty))
+}
+
+/// Sends `cmds` one at a time; bgpd must accept each.
+async fn exec_all(vty: &mut Vty, cmds: &[&str]) {
+    for &cmd in cmds {
+        vty.exec(cmd)
+            .await
+            .unwrap_or_else(|e| panic!("{cmd}: {e:?}"));
+    }
+}
+
+/// Sends `cmd`, which bgpd must reject; returns the rejection's message.
+async fn rejected(vty: &mut Vty, cmd: &str) -> Redacted {
+    match vty.exec(cmd).await {
+        Err(VtyError::Rejected { command, message }) => {
+            assert_eq!(command, cmd);
+            message
+        }
+        other => panic!("{cmd}: bgpd said {other:?}"),
+    }
+}
+
+/// Applies `cmds` with `Vty::configure`; bgpd must accept every line (`what` names the case).
+async fn configure_ok(vty: &mut Vty, cmds: &[Command], opts: &BatchOptions, what: &str) {
+    vty.configure(cmds, opts)
+        .await
+        .unwrap()
+        .into_result()
+        .unwrap_or_else(|e| panic!("{what}: {e:?}"));
+}
 
 #[tokio::test]
 async fn login_enable_and_show() {
-    let Some(bgpd) = testkit::require_bgpd("login_enable_and_show") else {
+    let Some((_lab, mut vty)) = session("login_enable_and_show", "r1", "").await else {
         return;
     };
-    let lab = common::start_bgpd(&bgpd, "r1", "");
-    let mut vty = common::login(&lab, &common::options()).await.unwrap();
     assert_eq!(vty.hostname(), "r1");
     assert_eq!(vty.mode(), &Mode::Enable);
     let out = vty.exec("show version").await.unwrap();
@@ -36,29 +72,27 @@ async fn login_enable_and_show() {
 
 #[tokio::test]
 async fn rejected_commands_are_typed_errors() {
-    let Some(bgpd) = testkit::require_bgpd("rejected_commands_are_typed_errors") else {
+    let Some((_lab, mut vty)) = session(
+        "rejected_commands_are_typed_errors",
+        "r2",
+        "router bgp 65000\n",
+    )
+    .await
+    else {
         return;
     };
-    let lab = common::start_bgpd(&bgpd, "r2", "router bgp 65000\n");
-    let mut vty = common::login(&lab, &common::options()).await.unwrap();
     let cases: [(&str, &str); 3] = [
         ("show bgp nonsense-word", "% "),
         ("configure terminal", ""),
         ("router bgp 65009", "BGP is already running; AS is 65000"),
     ];
     for (cmd, expect) in cases {
-        let r = vty.exec(cmd).await;
         if expect.is_empty() {
-            r.unwrap();
+            vty.exec(cmd).await.unwrap();
             continue;
         }
-        match r {
-            Err(VtyError::Rejected { command, message }) => {
-                assert_eq!(command, cmd);
-                assert!(message.contains(expect), "{cmd}: {message}");
-            }
-            other => panic!("{cmd}: {other:?}"),
-        }
+        let message = rejected(&mut vty, cmd).await;
+        assert!(message.contains(expect), "{cmd}: {message}");
     }
     vty.exec("router bgp 65000").await.unwrap();
     for (cmd, expect) in [
@@ -70,14 +104,9 @@ async fn rejected_commands_are_typed_errors() {
         ("neighbor 192.0.2.9 timers 70000 9", "Unknown command"),
         ("n", "Command incomplete"),
     ] {
-        match vty.exec(cmd).await {
-            Err(VtyError::Rejected { command, message }) => {
-                assert_eq!(command, cmd);
-                assert!(message.starts_with("% "), "{message}");
-                assert!(message.contains(expect), "{cmd}: {message}");
-            }
-            other => panic!("{cmd}: {other:?}"),
-        }
+        let message = rejected(&mut vty, cmd).await;
+        assert!(message.starts_with("% "), "{message}");
+        assert!(message.contains(expect), "{cmd}: {message}");
     }
     // The session is still usable after rejections.
     assert_eq!(vty.mode(), &Mode::Config("config-router".into()));
@@ -156,11 +185,9 @@ async fn login_refused_without_vty_password() {
 
 #[tokio::test]
 async fn pipelined_batch_against_bgpd() {
-    let Some(bgpd) = testkit::require_bgpd("pipelined_batch_against_bgpd") else {
+    let Some((lab, mut vty)) = session("pipelined_batch_against_bgpd", "r5", "").await else {
         return;
     };
-    let lab = common::start_bgpd(&bgpd, "r5", "");
-    let mut vty = common::login(&lab, &common::options()).await.unwrap();
     let mut lines: Vec<String> = vec![
         "configure terminal".into(),
         "router bgp 65000".into(),
@@ -199,11 +226,11 @@ async fn pipelined_batch_against_bgpd() {
 #[tokio::test]
 async fn typed_config_as_change_and_reverts_on_bgpd() {
     use vty::config::{Asn, ConnectRetry, DebugFlag, Description, LogFile, Password, Timers};
-    let Some(bgpd) = testkit::require_bgpd("typed_config_as_change_and_reverts_on_bgpd") else {
+    let Some((lab, mut vty)) =
+        session("typed_config_as_change_and_reverts_on_bgpd", "r6", "").await
+    else {
         return;
     };
-    let lab = common::start_bgpd(&bgpd, "r6", "");
-    let mut vty = common::login(&lab, &common::options()).await.unwrap();
     let peer: std::net::IpAddr = "198.51.100.7".parse().unwrap();
     let mut cfg = vty::BgpConfig::new(Asn::new(65000).unwrap());
     cfg.router_id = Some("192.0.2.1".parse().unwrap());
@@ -218,11 +245,7 @@ async fn typed_config_as_change_and_reverts_on_bgpd() {
     cfg.log_file = Some(LogFile::new(log.to_str().unwrap()).unwrap());
     cfg.debug.insert(DebugFlag::NeighborEvents);
     let opts = vty::BatchOptions::default();
-    vty.configure(&cfg.commands(), &opts)
-        .await
-        .unwrap()
-        .into_result()
-        .unwrap();
+    configure_ok(&mut vty, &cfg.commands(), &opts, "the typed configuration").await;
     let rc = vty.running_config().await.unwrap();
     for l in [
         "router bgp 65000",
@@ -247,11 +270,7 @@ async fn typed_config_as_change_and_reverts_on_bgpd() {
     reverted.log_file = None;
     let d = vty::diff(&cfg, &reverted);
     assert_eq!(d.len(), 5, "{d:?}");
-    vty.configure(&d, &opts)
-        .await
-        .unwrap()
-        .into_result()
-        .unwrap();
+    configure_ok(&mut vty, &d, &opts, "its reversion").await;
     let rc = vty.running_config().await.unwrap();
     assert!(
         rc.contains(" neighbor 198.51.100.7 remote-as 65007\n"),
@@ -273,11 +292,7 @@ async fn typed_config_as_change_and_reverts_on_bgpd() {
     moved.asn = Asn::new(4_200_000_001).unwrap();
     let d = vty::diff(&reverted, &moved);
     assert_eq!(d[0].line(), "no router bgp 65000");
-    vty.configure(&d, &opts)
-        .await
-        .unwrap()
-        .into_result()
-        .unwrap();
+    configure_ok(&mut vty, &d, &opts, "the AS change").await;
     let rc = vty.running_config().await.unwrap();
     assert!(
         rc.contains("router bgp 4200000001\n") && !rc.contains("router bgp 65000"),
@@ -332,11 +347,10 @@ async fn typed_config_as_change_and_reverts_on_bgpd() {
 #[tokio::test]
 async fn timer_ranges_match_what_bgpd_accepts() {
     use vty::config::{Asn, ConnectRetry, Timers};
-    let Some(bgpd) = testkit::require_bgpd("timer_ranges_match_what_bgpd_accepts") else {
+    let Some((_lab, mut vty)) = session("timer_ranges_match_what_bgpd_accepts", "r7", "").await
+    else {
         return;
     };
-    let lab = common::start_bgpd(&bgpd, "r7", "");
-    let mut vty = common::login(&lab, &common::options()).await.unwrap();
     let opts = vty::BatchOptions::default();
     let cases: [((u16, u16), u16); 7] = [
         ((3, 9), 2),
@@ -360,11 +374,13 @@ async fn timer_ranges_match_what_bgpd_accepts() {
         } else {
             vty::diff(&old, &new)
         };
-        vty.configure(&cmds, &opts)
-            .await
-            .unwrap()
-            .into_result()
-            .unwrap_or_else(|e| panic!("timers {ka} {hold} / connect {cr}: {e}"));
+        configure_ok(
+            &mut vty,
+            &cmds,
+            &opts,
+            &format!("timers {ka} {hold} / connect {cr}"),
+        )
+        .await;
         let rc = vty.running_config().await.unwrap();
         let t = Timers::new(ka, hold).unwrap();
         for l in [
@@ -380,43 +396,55 @@ async fn timer_ranges_match_what_bgpd_accepts() {
         old = new;
     }
     // The router-level form takes the same ranges.
-    vty.exec("configure terminal").await.unwrap();
-    vty.exec("router bgp 65000").await.unwrap();
-    vty.exec("timers bgp 3 9").await.unwrap();
-    vty.exec("end").await.unwrap();
+    exec_all(
+        &mut vty,
+        &[
+            "configure terminal",
+            "router bgp 65000",
+            "timers bgp 3 9",
+            "end",
+        ],
+    )
+    .await;
     // `maximum-paths` takes what the typed value takes (Debian's FRR is built for 256 paths).
     let mut paths = old.clone();
     paths.ipv4.maximum_paths = Some(vty::config::MaximumPaths::new(256).unwrap());
-    vty.configure(&vty::diff(&old, &paths), &opts)
-        .await
-        .unwrap()
-        .into_result()
-        .unwrap();
+    configure_ok(
+        &mut vty,
+        &vty::diff(&old, &paths),
+        &opts,
+        "maximum-paths 256",
+    )
+    .await;
     assert!(vty::config::MaximumPaths::new(257).is_err());
-    vty.exec("configure terminal").await.unwrap();
-    vty.exec("router bgp 65000").await.unwrap();
-    vty.exec("address-family ipv4 unicast").await.unwrap();
-    assert!(matches!(
-        vty.exec("maximum-paths 257").await,
-        Err(VtyError::Rejected { .. })
-    ));
+    exec_all(
+        &mut vty,
+        &[
+            "configure terminal",
+            "router bgp 65000",
+            "address-family ipv4 unicast",
+        ],
+    )
+    .await;
+    rejected(&mut vty, "maximum-paths 257").await;
     vty.exec("end").await.unwrap();
     // 256 is also bgpd's default there, so it is not shown; a smaller width is.
     let rc = vty.running_config().await.unwrap();
     assert!(!rc.contains("maximum-paths"), "{rc}");
     let mut narrower = paths.clone();
     narrower.ipv4.maximum_paths = Some(vty::config::MaximumPaths::new(64).unwrap());
-    vty.configure(&vty::diff(&paths, &narrower), &opts)
-        .await
-        .unwrap()
-        .into_result()
-        .unwrap();
+    configure_ok(
+        &mut vty,
+        &vty::diff(&paths, &narrower),
+        &opts,
+        "maximum-paths 64",
+    )
+    .await;
     let rc = vty.running_config().await.unwrap();
     assert!(rc.contains("  maximum-paths 64\n"), "{rc}");
     // What bgpd refuses, the typed values refuse too: a hold time of 1 or 2 seconds, a connect
     // retry of 0.
-    vty.exec("configure terminal").await.unwrap();
-    vty.exec("router bgp 65000").await.unwrap();
+    exec_all(&mut vty, &["configure terminal", "router bgp 65000"]).await;
     for (cmd, typed_ok) in [
         (
             "neighbor 198.51.100.1 timers 3 2",
@@ -431,11 +459,7 @@ async fn timer_ranges_match_what_bgpd_accepts() {
             ConnectRetry::new(0).is_ok(),
         ),
     ] {
-        let r = vty.exec(cmd).await;
-        assert!(
-            matches!(r, Err(VtyError::Rejected { .. })),
-            "{cmd}: bgpd said {r:?}"
-        );
+        rejected(&mut vty, cmd).await;
         assert!(
             !typed_ok,
             "{cmd}: the typed value accepts what bgpd refuses"
