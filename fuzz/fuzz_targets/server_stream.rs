@@ -11,8 +11,11 @@ use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
 use zebra_proto::{Hello, Message, Profile};
 use zebra_server::{
-    CloseReason, CoreConfig, FrameReader, Interface, Output, Request, ServerCore,
+    CloseReason, CoreConfig, FrameReader, Interface, Output, Request, ServerCore, MAX_STALE_TIME,
 };
+
+/// The withdraw grace of the server under test.
+const GRACE: Duration = Duration::from_secs(30);
 
 fn core() -> ServerCore {
     let net = |s: &str| s.parse().expect("a valid prefix");
@@ -27,7 +30,7 @@ fn core() -> ServerCore {
             ),
             Interface::ethernet("lo", 1, [0; 6], 65536, vec![net("127.0.0.1/8")]),
         ],
-        withdraw_grace: Some(Duration::from_secs(30)),
+        withdraw_grace: Some(GRACE),
         max_routes: 10_000,
         max_nht_per_client: 1_000,
         ..CoreConfig::default()
@@ -84,12 +87,15 @@ fuzz_target!(|data: &[u8]| {
     core.client_closed(client, reason, now, &mut out);
     carry_out(&reader, &mut out, &mut wire);
     // Every timer ends (the withdraw grace, or the stale time a GR-capable client announced,
-    // which may be longer): stale routes go and nothing stays scheduled.
+    // which may be longer but never beyond MAX_STALE_TIME, whatever it asked for): stale
+    // routes go and nothing stays scheduled.
+    let latest = now + MAX_STALE_TIME.max(GRACE);
     let mut at = now;
     for _ in 0..8 {
         let Some(deadline) = core.next_deadline() else { break };
         // A stale time of 0 is due at once; a timer never goes back in time.
         assert!(deadline >= at, "a timer earlier than the last one handled");
+        assert!(deadline <= latest, "a timer beyond the stale-time cap");
         at = deadline;
         core.handle_timeout(at, &mut out);
     }

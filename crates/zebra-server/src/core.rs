@@ -437,8 +437,8 @@ impl ServerCore {
     /// client that will say HELLO with route type `proto` and `instance` (bgpd: 9, 0), exactly
     /// as if that client had restarted: what it sends again with the same paths produces no
     /// event, changed paths one `Replace`, and what it does not send again is withdrawn at its
-    /// ROUTE_UPDATE_COMPLETE (for a family it said PENDING for) or after `stale_time`.
-    /// Returns how many routes are held (prefixes already known are left as they are).
+    /// ROUTE_UPDATE_COMPLETE (for a family it said PENDING for) or after `stale_time` (at most
+    /// [`MAX_STALE_TIME`](crate::MAX_STALE_TIME)). Returns how many routes are held (prefixes already known are left as they are).
     pub fn recover_routes(
         &mut self,
         proto: u8,

@@ -14,6 +14,9 @@
 //!   every route of the family: the stale routes of that family that were not sent again are
 //!   withdrawn then (a *sweep*).
 //! * At the end of the stale time every route still stale is withdrawn, whatever came back.
+//! * A stale time beyond [`MAX_STALE_TIME`] (3,600 s) is taken as that bound, logged once per
+//!   table: bgpd never sends more (`bgp graceful-restart rib-stale-time` accepts 1–3600 s),
+//!   whereas zebra takes the 32-bit value as is (a client could keep routes for 136 years).
 //! * `RIB_STALE_TIME` changes the stale time for the next restart (a running one keeps its end,
 //!   as zebra keeps its timer); `GR_DISABLE` ends GR for the identity and withdraws its stale routes at once.
 //! * A client that never sent GR_CAPABILITIES (Quagga, bgpd without `bgp graceful-restart`) has
@@ -64,6 +67,14 @@ const SAFI_UNICAST: u32 = 1;
 /// and 10.3 in `routing/tests/e2e_frr10.rs`); this leaves room for large tables and peers that
 /// reach Established one after the other.
 pub(crate) const DEFAULT_SETTLE: Duration = Duration::from_secs(30);
+
+/// The longest stale time a graceful-restart client (or [`ZebraServer::recover_routes`]) gets:
+/// 3,600 s, the most bgpd's `bgp graceful-restart rib-stale-time` accepts (FRR 8.4 and 10.x;
+/// its default is 500 s). FRR's zebra takes the client's 32-bit value unchecked; a longer one
+/// is taken as this bound here (see the module documentation).
+///
+/// [`ZebraServer::recover_routes`]: crate::ZebraServer::recover_routes
+pub const MAX_STALE_TIME: Duration = Duration::from_secs(3600);
 
 /// A ZEBRA_CLIENT_CAPABILITIES message, reduced to what the server acts on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -227,6 +238,8 @@ pub(crate) struct GrTable {
     identity: HashMap<ClientId, Identity>,
     /// Settle period after an undeferred COMPLETE.
     settle: Duration,
+    /// A stale time was capped at [`MAX_STALE_TIME`] already (it is logged once).
+    capped: bool,
 }
 
 impl Default for GrTable {
@@ -242,7 +255,23 @@ impl GrTable {
             infos: HashMap::new(),
             identity: HashMap::new(),
             settle,
+            capped: false,
         }
+    }
+
+    /// `requested` bounded by [`MAX_STALE_TIME`]; the first time it is capped is logged.
+    fn capped(&mut self, requested: Duration) -> Duration {
+        if requested <= MAX_STALE_TIME {
+            return requested;
+        }
+        if !std::mem::replace(&mut self.capped, true) {
+            tracing::warn!(
+                requested_secs = requested.as_secs(),
+                max_secs = MAX_STALE_TIME.as_secs(),
+                "graceful-restart stale time beyond the most bgpd sends: capped (logged once)"
+            );
+        }
+        MAX_STALE_TIME
     }
 
     /// A client said HELLO. A dynamic, asynchronous client takes over the GR state its
@@ -298,7 +327,7 @@ impl GrTable {
         }
         match msg {
             GrMessage::Capable { stale_time, .. } => {
-                let t = Duration::from_secs(u64::from(stale_time));
+                let t = self.capped(Duration::from_secs(u64::from(stale_time)));
                 let info = self
                     .infos
                     .entry(id)
@@ -308,8 +337,9 @@ impl GrTable {
                 None
             }
             GrMessage::StaleTime { stale_time, .. } => {
+                let t = self.capped(Duration::from_secs(u64::from(stale_time)));
                 if let Some(info) = self.infos.get_mut(&id) {
-                    info.stale_time = Duration::from_secs(u64::from(stale_time));
+                    info.stale_time = t;
                 }
                 None
             }
@@ -381,7 +411,7 @@ impl GrTable {
 
     /// Starts a restart for routes recovered from an earlier run of the embedder (owned by
     /// `owner`, a pseudo-connection): the next bgpd (route type `proto`, `instance`) takes it
-    /// over as if it were the old bgpd restarting.
+    /// over as if it were the old bgpd restarting. `stale_time` is capped at [`MAX_STALE_TIME`].
     pub(crate) fn recover(
         &mut self,
         proto: u8,
@@ -390,6 +420,7 @@ impl GrTable {
         stale_time: Duration,
         now: Instant,
     ) {
+        let stale_time = self.capped(stale_time);
         let id = Identity { proto, instance };
         let info = self
             .infos

@@ -461,3 +461,84 @@ fn capability_before_hello_is_ignored() {
     assert_eq!(capable(&mut t, ClientId(1), 120, t0), None);
     assert!(!t.keeps_routes_of(ClientId(1)));
 }
+
+/// Log lines written while `f` runs.
+fn logged(f: impl FnOnce()) -> String {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+    impl Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buf = Buf::default();
+    let w = buf.clone();
+    let sub = tracing_subscriber::fmt()
+        .with_writer(move || w.clone())
+        .with_ansi(false)
+        .finish();
+    tracing::subscriber::with_default(sub, f);
+    let text = buf.0.lock().unwrap().clone();
+    String::from_utf8(text).unwrap()
+}
+
+#[test]
+fn stale_times_beyond_the_bound_are_capped_and_logged_once() {
+    let t0 = Instant::now();
+    let mut t = GrTable::default();
+    let log = logged(|| {
+        t.hello(ClientId(1), BGP, 0, false);
+        capable(&mut t, ClientId(1), u32::MAX, t0);
+        t.closed(ClientId(1), t0);
+        // A stale time of 136 years would end at the bound instead.
+        assert_eq!(t.next_deadline(), Some(t0 + MAX_STALE_TIME));
+        t.hello(ClientId(2), BGP, 0, false);
+        capable(&mut t, ClientId(2), 3601, t0);
+        t.message(
+            ClientId(2),
+            GrMessage::StaleTime {
+                stale_time: 100_000,
+                vrf_id: 0,
+            },
+            t0,
+        );
+        t.closed(ClientId(2), at(t0, 10));
+        assert_eq!(
+            t.timeout(t0 + MAX_STALE_TIME),
+            vec![sweep(&[1], None, SweepCause::StaleTimeExpired)]
+        );
+        assert_eq!(t.next_deadline(), Some(at(t0, 10) + MAX_STALE_TIME));
+    });
+    assert_eq!(log.matches("capped").count(), 1, "{log}");
+    assert!(log.contains("requested_secs=4294967295"), "{log}");
+}
+
+#[test]
+fn the_bound_itself_and_bgpd_values_are_kept() {
+    let t0 = Instant::now();
+    let mut t = GrTable::default();
+    let log = logged(|| {
+        t.hello(ClientId(1), BGP, 0, false);
+        capable(&mut t, ClientId(1), 3600, t0);
+        t.closed(ClientId(1), t0);
+        assert_eq!(t.next_deadline(), Some(at(t0, 3600)));
+    });
+    assert!(!log.contains("capped"), "{log}");
+    assert_eq!(MAX_STALE_TIME, Duration::from_secs(3600));
+}
+
+#[test]
+fn a_recovered_stale_time_is_capped_too() {
+    let t0 = Instant::now();
+    let mut t = GrTable::default();
+    // Unbounded, `now + stale_time` would overflow the clock (a panic).
+    t.recover(BGP, 0, ClientId(0), Duration::MAX, t0);
+    assert_eq!(t.next_deadline(), Some(t0 + MAX_STALE_TIME));
+}

@@ -88,7 +88,7 @@ pub use crate::core::{CoreConfig, NhtRegistration, Output, Reply, Request, Serve
 pub use crate::counters::MessageStats;
 pub use crate::error::ServerError;
 pub use crate::events::EventReceiver;
-pub use crate::gr::{Family, GrMessage, SweepCause};
+pub use crate::gr::{Family, GrMessage, SweepCause, MAX_STALE_TIME};
 pub use crate::nht::{ResolvedNexthop, ResolvedRoute};
 pub use crate::reader::{Decoded, FrameReader, RouteSummary, READ_TRACE_TARGET};
 pub use crate::server::{ServerConfig, ZebraServer, MAX_WITHDRAW_GRACE};

@@ -262,8 +262,9 @@ impl ZebraServer {
     /// while the datapath kept forwarding): they are held as the stale routes of a restarted
     /// bgpd (route type BGP, instance 0), so the next bgpd takes them over — routes it learns
     /// again with the same paths produce no event, changed ones one `Replace`, and the rest are
-    /// withdrawn at its ROUTE_UPDATE_COMPLETE for a pending family or after `stale_time`. Call
-    /// it before bgpd connects. See [`ServerCore::recover_routes`].
+    /// withdrawn at its ROUTE_UPDATE_COMPLETE for a pending family or after `stale_time` (at
+    /// most [`MAX_STALE_TIME`](crate::MAX_STALE_TIME)). Call it before bgpd connects. See
+    /// [`ServerCore::recover_routes`].
     pub fn recover_routes(&self, routes: Vec<(IpNetwork, Vec<RoutePath>)>, stale_time: Duration) {
         let _ = self.control.send(Control::Recover { routes, stale_time });
     }
