@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use ipnetwork::IpNetwork;
 
-use crate::doc::{encode, PublishedPath, RouteChunkRef, RoutesMeta, SCHEMA};
+use crate::chunk::encode_chunk;
+use crate::doc::{encode, PublishedPath, RoutesMeta, SCHEMA};
 
 /// Default upper bound of one chunk's encoded size (ZooKeeper refuses values over ~1 MB).
 pub const DEFAULT_MAX_CHUNK_BYTES: usize = 256 * 1024;
@@ -267,13 +268,10 @@ impl ChunkedTable {
 
     fn encode_chunk(&self, i: usize, version: u64) -> Vec<u8> {
         // Borrowed, not copied: a full table's chunks are encoded in one plan.
-        let mut routes: Vec<(&IpNetwork, &Vec<PublishedPath>)> = self.chunks[i].iter().collect();
-        routes.sort_unstable_by_key(|r| *r.0);
-        encode(&RouteChunkRef {
-            schema: SCHEMA,
-            version,
-            routes,
-        })
+        match self.chunks.get(i) {
+            Some(c) => encode_chunk(version, c),
+            None => Vec::new(),
+        }
     }
 
     /// Plans the writes that publish the current state, or `None` when everything is written.
@@ -371,7 +369,7 @@ impl ChunkedTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::doc::{decode, RouteChunk};
+    use crate::doc::{decode, decode_chunk};
 
     fn path(gw: &str) -> PublishedPath {
         PublishedPath {
@@ -463,7 +461,7 @@ mod tests {
         let mut seen = 0;
         for w in &f2.chunks {
             assert!(w.data.len() <= 4096);
-            let c: RouteChunk = decode(&w.data).unwrap();
+            let c = decode_chunk(&w.data).unwrap();
             seen += c.routes.len();
             for (p, _) in &c.routes {
                 assert_eq!(chunk_of(p, t.chunk_count()), w.index);
