@@ -15,6 +15,8 @@ use crate::doc::{encode, PublishedPath, RoutesMeta, SCHEMA};
 
 /// Default upper bound of one chunk's encoded size (ZooKeeper refuses values over ~1 MB).
 pub const DEFAULT_MAX_CHUNK_BYTES: usize = 256 * 1024;
+/// The first estimate of a route's encoded size, before a publication measured it.
+const INITIAL_BYTES_PER_ROUTE: usize = 20;
 /// Largest number of chunks of one port (2^16 × 256 KiB = 16 GiB: never reached in practice).
 const MAX_CHUNKS: usize = 1 << 16;
 
@@ -165,7 +167,11 @@ impl ChunkedTable {
             routes: 0,
             meta_dirty: true,
             stale: Vec::new(),
-            bytes_per_route: 64,
+            // A schema 2 chunk's IPv4 route is about 14-17 bytes (IPv6 more): a first estimate
+            // well above it would partition a large table into 4 × too many chunks, and the next
+            // publication would re-partition (rewrite) it all; one below is corrected by the
+            // plan's doubling.
+            bytes_per_route: INITIAL_BYTES_PER_ROUTE,
         }
     }
 
@@ -571,6 +577,23 @@ mod tests {
             "last publication started {:?} after the stream ended",
             last_start - stream_end
         );
+    }
+
+    #[test]
+    fn a_full_table_is_partitioned_right_the_first_time() {
+        // The first publication's chunk count must already fit the measured size: a first
+        // estimate 4 × too high (as 64 bytes a route was, once chunks became compact) made the
+        // next small update re-partition and rewrite the whole table.
+        let mut t = ChunkedTable::new("h1", DEFAULT_MAX_CHUNK_BYTES);
+        for i in 0..100_000 {
+            t.apply(TableChange::Replace(prefix(i), vec![path("192.0.2.2")]));
+        }
+        let f1 = t.plan().unwrap();
+        assert!(t.apply(TableChange::Replace(prefix(7), vec![path("192.0.2.3")])));
+        let f2 = t.plan().unwrap();
+        assert_eq!(f2.generation, f1.generation, "re-partitioned");
+        assert_eq!(f2.chunks.len(), 1);
+        assert!(f2.delete.is_empty());
     }
 
     #[test]

@@ -96,7 +96,7 @@ async fn first_start_takeover_handover_and_shutdown() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crashed_process_of_the_same_host_is_restarted_as_a_takeover() {
-    let Some((_zk, url, store)) =
+    let Some((_zk, url, _store)) =
         zookeeper_store("runs_same_host", 1, SESSION, &[("p1", &["h1"])]).await
     else {
         return;
