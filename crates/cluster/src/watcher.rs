@@ -338,7 +338,7 @@ fn merge(
         }
         // Sorted once, then compared with the old table in one merge pass (both in prefix
         // order) and turned into the new table in bulk: no lookup per route.
-        all.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        all.sort_unstable_by_key(|a| a.0);
         all.dedup_by(|later, earlier| later.0 == earlier.0);
         let mut old = std::mem::take(table).into_iter().peekable();
         for (p, paths) in &all {
