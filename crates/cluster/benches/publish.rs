@@ -8,7 +8,13 @@
 //! 4. failover: a leader process killed with SIGKILL, time until the standby is assigned the
 //!    port (session timeout 4 s).
 //!
-//! `cargo bench -p cluster --bench publish -- [N ...]` (default 10000 100000 1000000).
+//! `cargo bench -p cluster --bench publish -- [--rate R] [--no-failover] [N ...]` (default
+//! 10000 100000 1000000). With `--rate R` the N routes are not one burst but stream in as bgpd
+//! delivers a table: batches of R/100 routes every 10 ms; the harness then also prints the
+//! *tail* (last batch sent → the watcher holds all N), how many publications the watcher saw,
+//! and the CPU seconds of the publisher (this process), the watcher's process and ZooKeeper
+//! during the run. `RUST_LOG=cluster=debug` prints the publisher's (`encode_ms`, `write_ms`) and
+//! the watcher process's (`read_ms`, `decode_ms`, `merge_ms`) timings on stderr.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader};
@@ -110,7 +116,7 @@ fn child(
 fn wait_line(
     rx: &std::sync::mpsc::Receiver<(Instant, String)>,
     timeout: Duration,
-    f: impl Fn(&str) -> bool,
+    mut f: impl FnMut(&str) -> bool,
 ) -> Instant {
     let deadline = Instant::now() + timeout;
     loop {
@@ -129,7 +135,31 @@ fn mntr_field(m: &str, key: &str) -> String {
         .unwrap_or_default()
 }
 
-async fn publish_run(n: u32) {
+/// CPU seconds (user + system) of process `pid` so far, 0 if unknown.
+fn cpu_secs(pid: u32) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    let rest = stat.rsplit_once(')').map(|r| r.1).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = [11, 12]
+        .iter()
+        .filter_map(|&i| f.get(i).and_then(|v| v.parse::<f64>().ok()))
+        .sum();
+    ticks / clock_ticks()
+}
+
+fn clock_ticks() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+async fn publish_run(n: u32, rate: Option<u32>) {
     let zk = testkit::zookeeper::Ensemble::start(1).unwrap();
     let url = StoreUrl {
         servers: zk.connect_string(),
@@ -146,14 +176,55 @@ async fn publish_run(n: u32) {
     }
     let (mut w, lines) = child("watcher", &url);
     wait_line(&lines, Duration::from_secs(30), |l| l == "ready");
-    let changes: Vec<TableChange> = (0..n)
-        .map(|i| TableChange::Replace(prefix(i), vec![path("192.0.2.2"), path("192.0.2.3")]))
-        .collect();
+    let route =
+        |i: u32| TableChange::Replace(prefix(i), vec![path("192.0.2.2"), path("192.0.2.3")]);
+    let me = std::process::id();
+    let (cpu_me, cpu_w, cpu_zk) = (
+        cpu_secs(me),
+        cpu_secs(w.id()),
+        zk.pid(0).map(cpu_secs).unwrap_or(0.0),
+    );
     let t0 = Instant::now();
-    m.publish("p1", changes).unwrap();
+    let mut last_batch = t0;
+    match rate {
+        None => m.publish("p1", (0..n).map(route).collect()).unwrap(),
+        Some(r) => {
+            let batch = (r / 100).max(1);
+            let mut tick = tokio::time::interval(Duration::from_millis(10));
+            let mut next = 0;
+            while next < n {
+                tick.tick().await;
+                let end = next.saturating_add(batch).min(n);
+                m.publish("p1", (next..end).map(route).collect()).unwrap();
+                next = end;
+            }
+            last_batch = Instant::now();
+        }
+    }
     let want = format!("event {n} ");
-    let t1 = wait_line(&lines, Duration::from_secs(600), |l| l.starts_with(&want));
+    let mut events = 0u32;
+    let t1 = wait_line(&lines, Duration::from_secs(600), |l| {
+        // Counted here (the predicate sees every line until the one it waits for).
+        events += u32::from(l.starts_with("event "));
+        l.starts_with(&want)
+    });
     let full = t1 - t0;
+    let cpu = (
+        cpu_secs(me) - cpu_me,
+        cpu_secs(w.id()) - cpu_w,
+        zk.pid(0).map(cpu_secs).unwrap_or(0.0) - cpu_zk,
+    );
+    if rate.is_some() {
+        println!(
+            "routes {n} streamed in {:.3} s; the watcher held all N {:.3} s after the last batch; \
+             {events} watcher events; CPU s: publisher {:.2}, watcher {:.2}, ZooKeeper {:.2}",
+            (last_batch - t0).as_secs_f64(),
+            t1.saturating_duration_since(last_batch).as_secs_f64(),
+            cpu.0,
+            cpu.1,
+            cpu.2
+        );
+    }
     // 1% changed.
     let k = (n / 100).max(1);
     let t0 = Instant::now();
@@ -229,6 +300,13 @@ async fn failover_run() {
 }
 
 fn main() {
+    // `RUST_LOG=cluster=debug`: the publisher's and the watcher's timings on stderr.
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -249,17 +327,33 @@ fn main() {
         eprintln!("ZooKeeper is not installed (apt-get install zookeeper); nothing measured");
         return;
     }
-    let mut sizes: Vec<u32> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let rate: Option<u32> = args
+        .iter()
+        .position(|a| a == "--rate")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|r| r.parse().ok());
+    let mut sizes: Vec<u32> = args
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i == 0 || args[i - 1] != "--rate")
+        .filter_map(|(_, a)| a.parse().ok())
         .collect();
     if sizes.is_empty() {
         sizes = vec![10_000, 100_000, 1_000_000];
     }
+    println!(
+        "load average {}",
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
+    );
     for n in sizes {
-        rt.block_on(publish_run(n));
+        rt.block_on(publish_run(n, rate));
     }
-    for _ in 0..3 {
-        rt.block_on(failover_run());
+    if !args.iter().any(|a| a == "--no-failover") {
+        for _ in 0..3 {
+            rt.block_on(failover_run());
+        }
     }
 }

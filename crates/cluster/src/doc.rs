@@ -222,11 +222,13 @@ pub struct RoutesMeta {
     pub routes: u64,
 }
 
-/// `ROOT/routes/PORT/gG-I` (ephemeral): the routes whose prefix hashes to chunk `I`.
+/// `ROOT/routes/PORT/gG-I` (ephemeral): the routes whose prefix hashes to chunk `I`, as
+/// decoded by [`decode_chunk`]. Serialized as is, this is the schema 1 chunk layout (still read);
+/// this version writes schema 2 ([`crate::chunk`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RouteChunk {
-    /// Always [`SCHEMA`].
+    /// The schema the chunk was read from: 1, or [`CHUNK_SCHEMA`].
     pub schema: u32,
     /// Table version this chunk was written at.
     pub version: u64,
@@ -234,23 +236,7 @@ pub struct RouteChunk {
     pub routes: Vec<(IpNetwork, Vec<PublishedPath>)>,
 }
 
-/// Decodes a [`RouteChunk`]: the typed fast path (one pass, no intermediate JSON tree; chunks
-/// are the bulk of what a [`crate::RouteWatcher`] reads), and for anything it refuses the full
-/// [`decode`], so a bad chunk gets exactly the error any other document would.
-pub fn decode_chunk(bytes: &[u8]) -> Result<RouteChunk, DocError> {
-    match serde_json::from_slice::<RouteChunk>(bytes) {
-        Ok(chunk) if chunk.schema == SCHEMA => Ok(chunk),
-        _ => decode(bytes),
-    }
-}
-
-/// A [`RouteChunk`] borrowing its routes, for encoding without copying them.
-#[derive(Serialize)]
-pub(crate) struct RouteChunkRef<'a> {
-    pub schema: u32,
-    pub version: u64,
-    pub routes: Vec<(&'a IpNetwork, &'a Vec<PublishedPath>)>,
-}
+pub use crate::chunk::{decode_chunk, CHUNK_SCHEMA};
 
 /// A view of one port's published routes.
 pub type RouteTable = BTreeMap<IpNetwork, Vec<PublishedPath>>;
@@ -331,41 +317,6 @@ mod tests {
                 .check()
                 .is_err()
         );
-    }
-
-    #[test]
-    fn chunk_fast_path_agrees_with_decode() {
-        let routes = vec![(
-            "198.51.100.0/24".parse::<IpNetwork>().unwrap(),
-            vec![PublishedPath {
-                gateway: Some("192.0.2.2".parse().unwrap()),
-                distance: 20,
-                metric: 5,
-                weight: None,
-            }],
-        )];
-        let borrowed = RouteChunkRef {
-            schema: SCHEMA,
-            version: 3,
-            routes: routes.iter().map(|(p, v)| (p, v)).collect(),
-        };
-        let bytes = encode(&borrowed);
-        let chunk = decode_chunk(&bytes).unwrap();
-        assert_eq!(chunk, decode::<RouteChunk>(&bytes).unwrap());
-        assert_eq!(chunk.routes, routes);
-        // What the fast path refuses gets the precise error of `decode`.
-        let other = br#"{"schema":2,"version":3,"routes":[]}"#;
-        assert!(matches!(
-            decode_chunk(other),
-            Err(DocError::Schema { supported: 1, .. })
-        ));
-        assert!(matches!(
-            decode_chunk(br#"{"version":3,"routes":[]}"#),
-            Err(DocError::NoSchema)
-        ));
-        assert!(matches!(decode_chunk(b"[1]"), Err(DocError::NotObject)));
-        assert!(decode_chunk(br#"{"schema":1,"version":3,"routes":[],"x":1}"#).is_err());
-        assert!(decode_chunk(br#"{"schema":1,"version":3,"routes":[["nope",[]]]}"#).is_err());
     }
 
     #[test]

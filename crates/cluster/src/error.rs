@@ -148,4 +148,12 @@ pub enum DocError {
     /// The document parses but breaks a rule of the layout.
     #[error("{0}")]
     Rule(String),
+    /// One field of the document holds a value the layout does not allow.
+    #[error("{field}: {reason}")]
+    Field {
+        /// Where, e.g. `groups[0].prefixes[17]`.
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 }

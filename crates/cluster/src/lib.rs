@@ -5,7 +5,8 @@
 //! for any controller to follow with a [`RouteWatcher`].
 //!
 //! * [`layout`]: the znode layout under a configurable root, and `zk://` URLs.
-//! * [`doc`]: the versioned JSON documents (`"schema": 1`) stored in the znodes.
+//! * [`doc`]: the versioned JSON documents (`"schema": 1`) stored in the znodes; [`chunk`]:
+//!   the route chunks' compact encoding (`"schema": 2`).
 //! * [`Store`]: one-shot reads and writes for operators and SDN controllers (ports,
 //!   announcements, hosts, status, routes).
 //! * [`Member`]: a host's membership: liveness, elections, fencing, the [`Assignment`] of ports
@@ -39,6 +40,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod chunk;
 pub mod doc;
 mod error;
 mod fence;

@@ -227,20 +227,38 @@ impl Zk {
 
     /// Starts many reads at once (pipelined on the session) and waits for all of them.
     pub async fn get_many(&self, paths: &[String]) -> Vec<Result<Option<Node>, ClusterError>> {
-        let futs: Vec<_> = paths.iter().map(|p| (p, self.client.get_data(p))).collect();
-        let mut out = Vec::with_capacity(futs.len());
-        for (p, f) in futs {
-            out.push(match f.await {
-                Ok((data, stat)) => Ok(Some(Node {
-                    data,
-                    version: stat.version,
-                    ephemeral_owner: stat.ephemeral_owner,
-                })),
-                Err(zk::Error::NoNode) => Ok(None),
-                Err(e) => Err(ClusterError::store("get", p, e)),
-            });
+        let mut out = Vec::with_capacity(paths.len());
+        for f in self.get_started(paths) {
+            out.push(f.await);
         }
         out
+    }
+
+    /// Sends a read of every path at once (pipelined on the session: the requests are on their
+    /// way when this returns) and gives one future per path, in order, for its answer — so the
+    /// caller can work on the first answers while the rest arrive.
+    pub fn get_started<'a>(
+        &'a self,
+        paths: &'a [String],
+    ) -> Vec<impl std::future::Future<Output = Result<Option<Node>, ClusterError>> + Send + 'a>
+    {
+        paths
+            .iter()
+            .map(|p| {
+                let f = self.client.get_data(p);
+                async move {
+                    match f.await {
+                        Ok((data, stat)) => Ok(Some(Node {
+                            data,
+                            version: stat.version,
+                            ephemeral_owner: stat.ephemeral_owner,
+                        })),
+                        Err(zk::Error::NoNode) => Ok(None),
+                        Err(e) => Err(ClusterError::store("get", p, e)),
+                    }
+                }
+            })
+            .collect()
     }
 
     /// Writes many ephemeral znodes at once, pipelined: `(path, data, fresh)` — a fresh one is

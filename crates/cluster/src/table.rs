@@ -10,10 +10,13 @@ use std::time::{Duration, Instant};
 
 use ipnetwork::IpNetwork;
 
-use crate::doc::{encode, PublishedPath, RouteChunkRef, RoutesMeta, SCHEMA};
+use crate::chunk::encode_chunk;
+use crate::doc::{encode, PublishedPath, RoutesMeta, SCHEMA};
 
 /// Default upper bound of one chunk's encoded size (ZooKeeper refuses values over ~1 MB).
 pub const DEFAULT_MAX_CHUNK_BYTES: usize = 256 * 1024;
+/// The first estimate of a route's encoded size, before a publication measured it.
+const INITIAL_BYTES_PER_ROUTE: usize = 20;
 /// Largest number of chunks of one port (2^16 × 256 KiB = 16 GiB: never reached in practice).
 const MAX_CHUNKS: usize = 1 << 16;
 
@@ -164,7 +167,11 @@ impl ChunkedTable {
             routes: 0,
             meta_dirty: true,
             stale: Vec::new(),
-            bytes_per_route: 64,
+            // A schema 2 chunk's IPv4 route is about 14-17 bytes (IPv6 more): a first estimate
+            // well above it would partition a large table into 4 × too many chunks, and the next
+            // publication would re-partition (rewrite) it all; one below is corrected by the
+            // plan's doubling.
+            bytes_per_route: INITIAL_BYTES_PER_ROUTE,
         }
     }
 
@@ -267,13 +274,10 @@ impl ChunkedTable {
 
     fn encode_chunk(&self, i: usize, version: u64) -> Vec<u8> {
         // Borrowed, not copied: a full table's chunks are encoded in one plan.
-        let mut routes: Vec<(&IpNetwork, &Vec<PublishedPath>)> = self.chunks[i].iter().collect();
-        routes.sort_unstable_by_key(|r| *r.0);
-        encode(&RouteChunkRef {
-            schema: SCHEMA,
-            version,
-            routes,
-        })
+        match self.chunks.get(i) {
+            Some(c) => encode_chunk(version, c),
+            None => Vec::new(),
+        }
     }
 
     /// Plans the writes that publish the current state, or `None` when everything is written.
@@ -371,7 +375,7 @@ impl ChunkedTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::doc::{decode, RouteChunk};
+    use crate::doc::{decode, decode_chunk};
 
     fn path(gw: &str) -> PublishedPath {
         PublishedPath {
@@ -463,7 +467,7 @@ mod tests {
         let mut seen = 0;
         for w in &f2.chunks {
             assert!(w.data.len() <= 4096);
-            let c: RouteChunk = decode(&w.data).unwrap();
+            let c = decode_chunk(&w.data).unwrap();
             seen += c.routes.len();
             for (p, _) in &c.routes {
                 assert_eq!(chunk_of(p, t.chunk_count()), w.index);
@@ -573,6 +577,23 @@ mod tests {
             "last publication started {:?} after the stream ended",
             last_start - stream_end
         );
+    }
+
+    #[test]
+    fn a_full_table_is_partitioned_right_the_first_time() {
+        // The first publication's chunk count must already fit the measured size: a first
+        // estimate 4 × too high (as 64 bytes a route was, once chunks became compact) made the
+        // next small update re-partition and rewrite the whole table.
+        let mut t = ChunkedTable::new("h1", DEFAULT_MAX_CHUNK_BYTES);
+        for i in 0..100_000 {
+            t.apply(TableChange::Replace(prefix(i), vec![path("192.0.2.2")]));
+        }
+        let f1 = t.plan().unwrap();
+        assert!(t.apply(TableChange::Replace(prefix(7), vec![path("192.0.2.3")])));
+        let f2 = t.plan().unwrap();
+        assert_eq!(f2.generation, f1.generation, "re-partitioned");
+        assert_eq!(f2.chunks.len(), 1);
+        assert!(f2.delete.is_empty());
     }
 
     #[test]

@@ -253,68 +253,105 @@ async fn sync_port(
     }
     let paths = paths_of(&wanted, zk, port, meta.generation);
     let started = std::time::Instant::now();
-    let mut raw: Vec<(usize, String, Vec<u8>)> = Vec::with_capacity(wanted.len());
-    let results = zk.get_many(&paths).await;
-    for ((i, path), r) in wanted.iter().zip(paths).zip(results) {
-        let Some(node) = r? else {
+    // Every read is sent at once; chunks are decoded (CPU work: off the runtime) in batches as
+    // they arrive, while the rest are still on their way.
+    let mut decoding = Vec::new();
+    let mut batch: Vec<(usize, String, Vec<u8>)> = Vec::new();
+    let (mut bytes, mut batch_bytes) = (0usize, 0usize);
+    for ((i, path), answer) in wanted.iter().zip(&paths).zip(zk.get_started(&paths)) {
+        let Some(node) = answer.await? else {
             // A newer publication replaced this generation: its meta event follows.
-            return Err(ClusterError::Contended(path));
+            return Err(ClusterError::Contended(path.clone()));
         };
-        raw.push((*i, path, node.data));
+        bytes += node.data.len();
+        batch_bytes += node.data.len();
+        batch.push((*i, path.clone(), node.data));
+        if batch_bytes >= DECODE_BATCH_BYTES {
+            decoding.push(tokio::task::spawn_blocking(decode_batch(std::mem::take(
+                &mut batch,
+            ))));
+            batch_bytes = 0;
+        }
     }
     let read = started.elapsed();
-    let bytes: usize = raw.iter().map(|r| r.2.len()).sum();
-    // Decoding a full table is CPU work: off the runtime.
-    let fetched: Vec<(usize, RouteChunk)> = tokio::task::spawn_blocking(move || {
-        raw.into_iter()
-            .map(|(i, path, data)| {
-                decode_chunk(&data)
-                    .map(|c| (i, c))
-                    .map_err(|source| ClusterError::Document { path, source })
-            })
-            .collect::<Result<Vec<_>, _>>()
+    if !batch.is_empty() {
+        decoding.push(tokio::task::spawn_blocking(decode_batch(batch)));
+    }
+    let mut fetched: Vec<(usize, RouteChunk)> = Vec::with_capacity(wanted.len());
+    for d in decoding {
+        fetched.extend(d.await.map_err(|_| ClusterError::Stopped)??);
+    }
+    let decoded = started.elapsed();
+    // Merging a large table is CPU work too: off the runtime, with the port's state moved there
+    // and back.
+    let mut state = std::mem::take(st);
+    let (view2, port2) = (view.clone(), port.to_string());
+    let (state, event) = tokio::task::spawn_blocking(move || {
+        let ev = merge(&mut state, &view2, &port2, meta, fetched, whole);
+        (state, ev)
     })
     .await
-    .map_err(|_| ClusterError::Stopped)??;
+    .map_err(|_| ClusterError::Stopped)?;
+    let version = state.version;
+    ports.insert(port.to_string(), state);
     debug!(
         %port,
-        version = meta.version,
-        chunks = fetched.len(),
+        version,
+        chunks = wanted.len(),
         bytes,
         read_ms = read.as_millis() as u64,
-        decode_ms = started.elapsed().saturating_sub(read).as_millis() as u64,
+        // Decoding overlaps the reads: this is what it took after the last chunk arrived.
+        decode_ms = decoded.saturating_sub(read).as_millis() as u64,
+        merge_ms = started.elapsed().saturating_sub(decoded).as_millis() as u64,
         "route watcher: chunks read"
     );
+    Ok(event)
+}
+
+/// Applies the chunks read for `meta` to the port's state and the view; returns the change.
+fn merge(
+    st: &mut PortState,
+    view: &View,
+    port: &str,
+    meta: RoutesMeta,
+    fetched: Vec<(usize, RouteChunk)>,
+    whole: bool,
+) -> Option<RouteEvent> {
     let mut replaced = Vec::new();
     let mut withdrawn = Vec::new();
     let Ok(mut v) = view.lock() else {
-        return Ok(None);
+        return None;
     };
     let entry = v
         .entry(port.to_string())
         .or_insert_with(|| (meta.clone(), RouteTable::new()));
     let table = &mut entry.1;
     if whole {
-        let mut new_table: RouteTable = BTreeMap::new();
         let mut prefixes = vec![Vec::new(); meta.chunks.len()];
+        let total = fetched.iter().map(|(_, c)| c.routes.len()).sum();
+        let mut all: Vec<(IpNetwork, Vec<PublishedPath>)> = Vec::with_capacity(total);
         for (i, chunk) in fetched {
             if let Some(slot) = prefixes.get_mut(i) {
                 *slot = chunk.routes.iter().map(|(p, _)| *p).collect();
             }
-            new_table.extend(chunk.routes);
+            all.extend(chunk.routes);
         }
-        for (p, paths) in &new_table {
-            if table.get(p) != Some(paths) {
-                replaced.push((*p, paths.clone()));
+        // Sorted once, then compared with the old table in one merge pass (both in prefix
+        // order) and turned into the new table in bulk: no lookup per route.
+        all.sort_unstable_by_key(|a| a.0);
+        all.dedup_by(|later, earlier| later.0 == earlier.0);
+        let mut old = std::mem::take(table).into_iter().peekable();
+        for (p, paths) in &all {
+            while let Some((gone, _)) = old.next_if(|(o, _)| o < p) {
+                withdrawn.push(gone);
+            }
+            match old.next_if(|(o, _)| o == p) {
+                Some((_, before)) if before == *paths => {}
+                _ => replaced.push((*p, paths.clone())),
             }
         }
-        withdrawn.extend(
-            table
-                .keys()
-                .filter(|p| !new_table.contains_key(*p))
-                .copied(),
-        );
-        *table = new_table;
+        withdrawn.extend(old.map(|(p, _)| p));
+        *table = all.into_iter().collect();
         st.chunk_prefixes = prefixes;
         st.chunk_versions = meta.chunks.clone();
     } else {
@@ -347,13 +384,32 @@ async fn sync_port(
     st.version = meta.version;
     st.host = meta.host.clone();
     entry.0 = meta.clone();
-    Ok(Some(RouteEvent {
+    Some(RouteEvent {
         port: port.to_string(),
         host: Some(meta.host),
         version: meta.version,
         replaced,
         withdrawn,
-    }))
+    })
+}
+
+/// Encoded chunks handed to one decoding job (a few dozen chunks of a large table).
+const DECODE_BATCH_BYTES: usize = 1 << 20;
+
+/// Decodes a batch of chunks: `(index, path, data)` → `(index, chunk)`.
+fn decode_batch(
+    batch: Vec<(usize, String, Vec<u8>)>,
+) -> impl FnOnce() -> Result<Vec<(usize, RouteChunk)>, ClusterError> {
+    move || {
+        batch
+            .into_iter()
+            .map(|(i, path, data)| {
+                decode_chunk(&data)
+                    .map(|c| (i, c))
+                    .map_err(|source| ClusterError::Document { path, source })
+            })
+            .collect()
+    }
 }
 
 fn paths_of(wanted: &[usize], zk: &Zk, port: &str, generation: u64) -> Vec<String> {

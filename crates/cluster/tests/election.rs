@@ -30,23 +30,20 @@ fn prefix(i: u32) -> IpNetwork {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_port_runs_on_exactly_one_candidate_and_moves_when_it_leaves() {
-    let Some(zk) = testkit::zookeeper::Ensemble::start_or_skip("election", 1) else {
+    let Some((_zk, url, store)) = zookeeper_store(
+        "election",
+        1,
+        SESSION,
+        &[
+            ("p1", &["h1", "h2"]),
+            ("p2", &["h2", "h3"]),
+            ("p3", &["h3", "h1"]),
+        ],
+    )
+    .await
+    else {
         return;
     };
-    let url = url(&zk);
-    let store = Store::connect(&url, SESSION).await.unwrap();
-    store
-        .put_port("p1", &port_doc(&["h1", "h2"], 65001))
-        .await
-        .unwrap();
-    store
-        .put_port("p2", &port_doc(&["h2", "h3"], 65001))
-        .await
-        .unwrap();
-    store
-        .put_port("p3", &port_doc(&["h3", "h1"], 65001))
-        .await
-        .unwrap();
     let members = [
         start(&url, "h1", SESSION).await,
         start(&url, "h2", SESSION).await,
@@ -169,15 +166,11 @@ async fn every_port_runs_on_exactly_one_candidate_and_moves_when_it_leaves() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_values_are_recorded_and_the_running_port_stays() {
-    let Some(zk) = testkit::zookeeper::Ensemble::start_or_skip("bad_values", 1) else {
+    let Some((_zk, url, store)) =
+        zookeeper_store("bad_values", 1, SESSION, &[("p1", &["h1"])]).await
+    else {
         return;
     };
-    let url = url(&zk);
-    let store = Store::connect(&url, SESSION).await.unwrap();
-    store
-        .put_port("p1", &port_doc(&["h1"], 65001))
-        .await
-        .unwrap();
     let m = start(&url, "h1", SESSION).await;
     let mut rx = m.assignment();
     let a = wait_assignment(&mut rx, Duration::from_secs(10), "p1 runs", |a| {
@@ -301,15 +294,10 @@ async fn bad_values_are_recorded_and_the_running_port_stays() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn routes_are_published_in_chunks_and_followed_incrementally() {
-    let Some(zk) = testkit::zookeeper::Ensemble::start_or_skip("routes", 1) else {
+    let Some((_zk, url, store)) = zookeeper_store("routes", 1, SESSION, &[("p1", &["h1"])]).await
+    else {
         return;
     };
-    let url = url(&zk);
-    let store = Store::connect(&url, SESSION).await.unwrap();
-    store
-        .put_port("p1", &port_doc(&["h1"], 65001))
-        .await
-        .unwrap();
     let mut cfg = member_config(&url, "h1", SESSION);
     cfg.max_chunk_bytes = 8192;
     let m = cluster::Member::start(cfg, validator()).await.unwrap();
@@ -417,15 +405,11 @@ async fn child_member() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_leader_is_replaced_after_its_session_expires() {
-    let Some(zk) = testkit::zookeeper::Ensemble::start_or_skip("failover", 1) else {
+    let Some((_zk, url, store)) =
+        zookeeper_store("failover", 1, SESSION, &[("p1", &["child", "standby"])]).await
+    else {
         return;
     };
-    let url = url(&zk);
-    let store = Store::connect(&url, SESSION).await.unwrap();
-    store
-        .put_port("p1", &port_doc(&["child", "standby"], 65001))
-        .await
-        .unwrap();
     let mut w = RouteWatcher::start(&url, SESSION).await.unwrap();
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args(["--ignored", "--exact", "child_member", "--nocapture"])

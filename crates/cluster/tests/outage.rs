@@ -14,19 +14,16 @@ const SESSION: Duration = Duration::from_secs(6);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outages_change_nothing_until_fencing_and_ports_come_back() {
-    let Some(mut zk) = testkit::zookeeper::Ensemble::start_or_skip("outage", 3) else {
+    let Some((mut zk, url, store)) = zookeeper_store(
+        "outage",
+        3,
+        SESSION,
+        &[("p1", &["h1", "h2"]), ("p2", &["h2", "h1"])],
+    )
+    .await
+    else {
         return;
     };
-    let url = url(&zk);
-    let store = cluster::Store::connect(&url, SESSION).await.unwrap();
-    store
-        .put_port("p1", &port_doc(&["h1", "h2"], 65001))
-        .await
-        .unwrap();
-    store
-        .put_port("p2", &port_doc(&["h2", "h1"], 65001))
-        .await
-        .unwrap();
     drop(store);
     let m1 = start(&url, "h1", SESSION).await;
     let m2 = start(&url, "h2", SESSION).await;

@@ -37,15 +37,11 @@ async fn expect_run(store: &Store, port: &str, host: &str, running: bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_start_takeover_handover_and_shutdown() {
-    let Some(zk) = testkit::zookeeper::Ensemble::start_or_skip("runs", 1) else {
+    let Some((_zk, url, store)) =
+        zookeeper_store("runs", 1, SESSION, &[("p1", &["h1", "h2"])]).await
+    else {
         return;
     };
-    let url = url(&zk);
-    let store = Store::connect(&url, SESSION).await.unwrap();
-    store
-        .put_port("p1", &port_doc(&["h1", "h2"], 65001))
-        .await
-        .unwrap();
     assert_eq!(store.run("p1").await.unwrap(), PreviousRun::Never);
 
     // First start: no F bit; the record says h1 runs it.
@@ -100,15 +96,11 @@ async fn first_start_takeover_handover_and_shutdown() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crashed_process_of_the_same_host_is_restarted_as_a_takeover() {
-    let Some(zk) = testkit::zookeeper::Ensemble::start_or_skip("runs_same_host", 1) else {
+    let Some((_zk, url, _store)) =
+        zookeeper_store("runs_same_host", 1, SESSION, &[("p1", &["h1"])]).await
+    else {
         return;
     };
-    let url = url(&zk);
-    let store = Store::connect(&url, SESSION).await.unwrap();
-    store
-        .put_port("p1", &port_doc(&["h1"], 65001))
-        .await
-        .unwrap();
     let first = start(&url, "h1", SESSION).await;
     let mut rx = first.assignment();
     assert!(!assigned_restart(&mut rx, "p1", "h1 leads p1").await);
@@ -128,16 +120,12 @@ async fn a_crashed_process_of_the_same_host_is_restarted_as_a_takeover() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fenced_run_comes_back_as_a_restart() {
-    let Some(mut zk) = testkit::zookeeper::Ensemble::start_or_skip("runs_fenced", 1) else {
+    let session = Duration::from_secs(6);
+    let Some((mut zk, url, store)) =
+        zookeeper_store("runs_fenced", 1, session, &[("p1", &["h1"])]).await
+    else {
         return;
     };
-    let url = url(&zk);
-    let session = Duration::from_secs(6);
-    let store = Store::connect(&url, session).await.unwrap();
-    store
-        .put_port("p1", &port_doc(&["h1"], 65001))
-        .await
-        .unwrap();
     let mut cfg = member_config(&url, "h1", session);
     cfg.fence_after = Some(Duration::from_millis(500));
     let m = Member::start(cfg, validator()).await.unwrap();
@@ -159,15 +147,10 @@ async fn a_fenced_run_comes_back_as_a_restart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_records_are_recorded_and_taken_as_restarts_and_remove_port_removes_them() {
-    let Some(zk) = testkit::zookeeper::Ensemble::start_or_skip("runs_bad", 1) else {
+    let Some((_zk, url, store)) = zookeeper_store("runs_bad", 1, SESSION, &[("p1", &["h1"])]).await
+    else {
         return;
     };
-    let url = url(&zk);
-    let store = Store::connect(&url, SESSION).await.unwrap();
-    store
-        .put_port("p1", &port_doc(&["h1"], 65001))
-        .await
-        .unwrap();
     store
         .put_run_raw("p1", b"{\"schema\":1,\"host\":")
         .await

@@ -386,6 +386,30 @@ fn via(paths: &[cluster::PublishedPath]) -> String {
         .collect()
 }
 
+/// The lines `routes --watch` prints for one event: one JSON object, or a `+`/`-` line per
+/// prefix.
+fn event_text(ev: &cluster::RouteEvent, json: bool) -> Vec<u8> {
+    use std::io::Write;
+    let mut out = Vec::with_capacity(64 * (ev.replaced.len() + ev.withdrawn.len()) + 256);
+    // Writing to a Vec cannot fail.
+    if json {
+        let line = serde_json::json!({
+            "port": ev.port, "host": ev.host, "version": ev.version,
+            "replaced": ev.replaced.iter().map(|(k, v)| serde_json::json!({"prefix": k.to_string(), "paths": v})).collect::<Vec<_>>(),
+            "withdrawn": ev.withdrawn.iter().map(|k| k.to_string()).collect::<Vec<_>>(),
+        });
+        let _ = writeln!(out, "{line}");
+    } else {
+        for (prefix, paths) in &ev.replaced {
+            let _ = writeln!(out, "+ {} {prefix}{}", ev.port, via(paths));
+        }
+        for prefix in &ev.withdrawn {
+            let _ = writeln!(out, "- {} {prefix}", ev.port);
+        }
+    }
+    out
+}
+
 async fn watch_routes(
     url: &StoreUrl,
     timeout: Duration,
@@ -399,21 +423,51 @@ async fn watch_routes(
         if port.is_some_and(|p| p != ev.port) {
             continue;
         }
-        if json {
-            let line = serde_json::json!({
-                "port": ev.port, "host": ev.host, "version": ev.version,
-                "replaced": ev.replaced.iter().map(|(k, v)| serde_json::json!({"prefix": k.to_string(), "paths": v})).collect::<Vec<_>>(),
-                "withdrawn": ev.withdrawn.iter().map(|k| k.to_string()).collect::<Vec<_>>(),
-            });
-            println!("{line}");
-        } else {
-            for (prefix, paths) in &ev.replaced {
-                println!("+ {} {prefix}{}", ev.port, via(paths));
-            }
-            for prefix in &ev.withdrawn {
-                println!("- {} {prefix}", ev.port);
-            }
-        }
+        // One event (a whole table, at first) is formatted and written at once, off the
+        // runtime: line by line, a million routes were a million writes to the pipe.
+        let text = tokio::task::spawn_blocking(move || event_text(&ev, json))
+            .await
+            .map_err(|e| e.to_string())?;
+        tokio::task::spawn_blocking(move || {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            out.write_all(&text).and_then(|()| out.flush())
+        })
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("stdout: {e}"))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn an_event_is_one_text_of_a_line_per_prefix() {
+        let ev = cluster::RouteEvent {
+            port: "p1".into(),
+            host: Some("h1".into()),
+            version: 3,
+            replaced: vec![(
+                "198.51.100.0/24".parse().unwrap(),
+                vec![cluster::PublishedPath {
+                    gateway: Some("192.0.2.2".parse().unwrap()),
+                    distance: 20,
+                    metric: 0,
+                    weight: None,
+                }],
+            )],
+            withdrawn: vec!["203.0.113.0/24".parse().unwrap()],
+        };
+        assert_eq!(
+            String::from_utf8(event_text(&ev, false)).unwrap(),
+            "+ p1 198.51.100.0/24 via 192.0.2.2 [20/0]\n- p1 203.0.113.0/24\n"
+        );
+        let json = String::from_utf8(event_text(&ev, true)).unwrap();
+        assert!(json.ends_with("}\n") && json.lines().count() == 1, "{json}");
+        assert!(json.contains(r#""withdrawn":["203.0.113.0/24"]"#), "{json}");
+    }
 }

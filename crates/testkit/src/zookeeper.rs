@@ -152,6 +152,11 @@ impl Ensemble {
         self.servers.is_empty()
     }
 
+    /// Process id of server `i`, while it runs (for benchmarks reading its CPU time).
+    pub fn pid(&self, i: usize) -> Option<u32> {
+        self.servers.get(i)?.child.as_ref().map(Child::id)
+    }
+
     /// Kills server `i` (SIGKILL) and waits for it.
     pub fn stop(&mut self, i: usize) {
         if let Some(mut c) = self.servers[i].child.take() {

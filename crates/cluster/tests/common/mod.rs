@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cluster::{Assignment, Member, MemberConfig, PortDoc, StoreUrl, Validator};
+use cluster::{Assignment, Member, MemberConfig, PortDoc, Store, StoreUrl, Validator};
 use serde_json::{json, Map, Value};
 use tokio::sync::watch;
 
@@ -14,6 +14,28 @@ pub fn url(ensemble: &testkit::zookeeper::Ensemble) -> StoreUrl {
         servers: ensemble.connect_string(),
         root: format!("/{}", testkit::unique_name("t")),
     }
+}
+
+/// The start-up every ZooKeeper test shares: `servers` ZooKeeper servers started for `test`
+/// (`None`, after saying why, when ZooKeeper is not installed: the test returns), a unique root,
+/// a store session with `session` as its timeout, and `ports` put as valid port documents
+/// (`local_as` 65001) with their candidate hosts. Keep the ensemble alive for the whole test.
+pub async fn zookeeper_store(
+    test: &str,
+    servers: usize,
+    session: Duration,
+    ports: &[(&str, &[&str])],
+) -> Option<(testkit::zookeeper::Ensemble, StoreUrl, Store)> {
+    let zk = testkit::zookeeper::Ensemble::start_or_skip(test, servers)?;
+    let url = url(&zk);
+    let store = Store::connect(&url, session).await.unwrap();
+    for (port, candidates) in ports {
+        store
+            .put_port(port, &port_doc(candidates, 65001))
+            .await
+            .unwrap();
+    }
+    Some((zk, url, store))
 }
 
 /// A stand-in for routing's validator: the `[[port]]` keys, `local_as` required, descriptions
