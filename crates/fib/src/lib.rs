@@ -60,6 +60,7 @@ mod error;
 mod fib;
 pub mod intern;
 pub mod plan;
+pub mod prefix_list;
 pub mod prefix_map;
 mod socket;
 mod types;

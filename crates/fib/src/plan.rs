@@ -21,6 +21,7 @@ use std::collections::HashMap;
 use ipnetwork::IpNetwork;
 
 use crate::intern::{Interner, SetId};
+use crate::prefix_list::PrefixList;
 use crate::prefix_map::PrefixMap;
 use crate::types::{canonical, FibRoute, NextHop, NextHops};
 
@@ -158,7 +159,7 @@ impl Entry {
 pub struct Planner {
     routes: PrefixMap<Entry>,
     sets: Interner<NextHop>,
-    order: Vec<IpNetwork>,
+    order: PrefixList,
     next: usize,
     failed: HashMap<IpNetwork, NextHops>,
     installed: usize,
@@ -462,7 +463,7 @@ impl Planner {
         }
         let mut ops = Vec::new();
         while ops.len() < max {
-            let Some(&prefix) = self.order.get(self.next) else {
+            let Some(prefix) = self.order.get(self.next) else {
                 break;
             };
             self.next += 1;
@@ -506,11 +507,8 @@ impl Planner {
             }
         }
         if self.next >= self.order.len() {
-            self.order.clear();
+            self.order.clear(ORDER_KEEP);
             self.next = 0;
-            if self.order.capacity() > ORDER_KEEP {
-                self.order = Vec::new();
-            }
         }
         ops
     }

@@ -36,7 +36,7 @@ use fib::{FlushReport, NextHop};
 use ipnetwork::{IpNetwork, Ipv4Network};
 use routing::config::Config;
 use routing::kernel::{KernelSink, Merge, PortFacts};
-use routing::{RouteChange, RoutePath, RouteSink};
+use routing::{RouteChange, RoutePath, RouteSink, TableSink};
 use testkit::lab::TestNs;
 
 /// Counts the heap bytes live now and at the peak.
@@ -408,6 +408,29 @@ fn structures(n: usize) {
         per_route(queued, n)
     );
     drop(q);
+
+    // Outside the kernel sink, the controller's own table of learned routes (the one `routes`
+    // lists and `status` counts) holds the same prefixes again.
+    let (table, t) = measure(|| {
+        let t = TableSink::new();
+        let mut batch = Vec::with_capacity(BATCH);
+        for i in 0..n {
+            batch.push(replace(i, PEER));
+            if batch.len() == BATCH {
+                t.apply("p1", &batch);
+                batch.clear();
+            }
+        }
+        t.apply("p1", &batch);
+        t
+    });
+    assert_eq!(t.len(), n);
+    println!(
+        "  the controller's table of learned routes (`TableSink`, outside the kernel sink): {} ({})",
+        mib(table),
+        per_route(table, n)
+    );
+    drop(t);
 }
 
 fn main() {

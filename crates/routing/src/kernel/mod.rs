@@ -18,6 +18,7 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
+use fib::prefix_list::PrefixList;
 use fib::{Fib, FibConfig, TableSpec};
 use ipnetwork::IpNetwork;
 use serde::Serialize;
@@ -100,16 +101,19 @@ enum Msg {
 /// Marks a withdrawal in [`Batch::changes`].
 const WITHDRAW: u32 = u32::MAX;
 
-/// One `RouteSink::apply` as queued to the writer, compactly: 24 bytes per change and one copy
-/// of each distinct path set of the batch (a full table arrives in batches whose routes share a
-/// handful of path sets), instead of a copy of every change with its own path vector. Changes
-/// wait here while the writer is busy with the kernel, so a backlog of a full table stays small.
+/// One `RouteSink::apply` as queued to the writer, compactly: 12 bytes per IPv4 change (its
+/// prefix in a [`PrefixList`], the index of its path set) and one copy of each distinct path set
+/// of the batch (a full table arrives in batches whose routes share a handful of path sets),
+/// instead of a copy of every change with its own path vector. Changes wait here while the
+/// writer is busy with the kernel, so a backlog of a full table stays small.
 #[derive(Debug, Default)]
 struct Batch {
     /// The distinct path sets of the batch.
     paths: Vec<Arc<[RoutePath]>>,
-    /// Each change: the prefix and the index of its path set in `paths` ([`WITHDRAW`]: none).
-    changes: Vec<(IpNetwork, u32)>,
+    /// Each change's prefix.
+    prefixes: PrefixList,
+    /// Each change's path set: its index in `paths` ([`WITHDRAW`]: none).
+    sets: Vec<u32>,
 }
 
 /// Path sets looked back at for a match when a batch is built (consecutive routes of a full
@@ -120,16 +124,26 @@ impl Batch {
     fn new(changes: &[RouteChange]) -> Batch {
         let mut b = Batch {
             paths: Vec::new(),
-            changes: Vec::with_capacity(changes.len()),
+            prefixes: PrefixList::with_capacity(changes.len()),
+            sets: Vec::with_capacity(changes.len()),
         };
         for change in changes {
-            let entry = match change {
+            let (prefix, set) = match change {
                 RouteChange::Replace { prefix, paths } => (*prefix, b.path_index(paths)),
                 RouteChange::Withdraw { prefix } => (*prefix, WITHDRAW),
             };
-            b.changes.push(entry);
+            b.prefixes.push(prefix);
+            b.sets.push(set);
         }
         b
+    }
+
+    /// Every change: the prefix and its path set (`None`: withdrawn).
+    fn changes(&self) -> impl Iterator<Item = (IpNetwork, Option<&Arc<[RoutePath]>>)> + '_ {
+        self.prefixes.iter().zip(&self.sets).map(|(prefix, set)| {
+            let paths = usize::try_from(*set).ok().and_then(|i| self.paths.get(i));
+            (prefix, paths)
+        })
     }
 
     /// The index of `paths` in `self.paths`, added if it is not among the last few.
@@ -418,8 +432,7 @@ impl Worker {
     fn handle(&mut self, msg: Msg, syncs: &mut Vec<mpsc::SyncSender<()>>) {
         match msg {
             Msg::Apply(id, batch) => {
-                for (prefix, index) in batch.changes {
-                    let paths = usize::try_from(index).ok().and_then(|i| batch.paths.get(i));
+                for (prefix, paths) in batch.changes() {
                     let hops = match paths {
                         Some(paths) => self.merge.replace(id, prefix, paths),
                         None => self.merge.withdraw(id, prefix),
@@ -602,14 +615,13 @@ mod tests {
 
     fn unpack(batch: &Batch) -> Vec<RouteChange> {
         batch
-            .changes
-            .iter()
-            .map(|(prefix, i)| match batch.paths.get(*i as usize) {
+            .changes()
+            .map(|(prefix, paths)| match paths {
                 Some(paths) => RouteChange::Replace {
-                    prefix: *prefix,
+                    prefix,
                     paths: paths.to_vec(),
                 },
-                None => RouteChange::Withdraw { prefix: *prefix },
+                None => RouteChange::Withdraw { prefix },
             })
             .collect()
     }
@@ -643,6 +655,6 @@ mod tests {
         let batch = Batch::new(&many);
         assert_eq!(batch.paths.len(), 13);
         assert_eq!(unpack(&batch), many);
-        assert!(Batch::new(&[]).changes.is_empty());
+        assert!(Batch::new(&[]).prefixes.is_empty());
     }
 }
