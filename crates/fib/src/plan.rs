@@ -177,7 +177,7 @@ fn mark_pending(
     want: Option<SetId>,
     sets: &mut Interner<NextHop>,
     pending: &mut usize,
-    order: &mut Vec<IpNetwork>,
+    order: &mut PrefixList,
 ) {
     if e.pending() {
         if let Some(old) = e.wanted.take() {
@@ -429,26 +429,8 @@ impl Planner {
     /// sink alone", and `scripts/fib-floor.sh`).
     fn arrange(&mut self) {
         let routes = &self.routes;
-        let is_delete = |p: &IpNetwork| routes.get(p).is_some_and(Planner::deleting);
-        let tail = self.order.get(self.next..).unwrap_or_default();
-        let n = tail.iter().filter(|p| is_delete(p)).count();
-        if n == 0 {
-            return;
-        }
-        let mut deletes = Vec::with_capacity(n);
-        let mut i = 0;
-        let next = self.next;
-        self.order.retain(|p| {
-            i += 1;
-            if i > next && is_delete(p) {
-                deletes.push(*p);
-                false
-            } else {
-                true
-            }
-        });
-        deletes.sort_unstable_by(|a, b| b.cmp(a));
-        self.order.splice(next..next, deletes);
+        self.order
+            .move_to_tail_front(self.next, |p| routes.get(&p).is_some_and(Planner::deleting));
     }
 
     /// Turns up to `max` pending changes into operations: the deletions first, highest prefix

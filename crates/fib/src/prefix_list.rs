@@ -35,13 +35,36 @@ impl PrefixList {
 
     /// The `i`-th prefix.
     pub fn get(&self, i: usize) -> Option<IpNetwork> {
-        let key = *self.keys.get(i)?;
-        if key & V6 != 0 {
-            let at = usize::try_from(key & !V6).ok()?;
-            return self.v6.get(at).copied().map(IpNetwork::V6);
-        }
-        let addr = Ipv4Addr::from((key >> 8) as u32);
-        Ipv4Network::new(addr, key as u8).ok().map(IpNetwork::V4)
+        decode(*self.keys.get(i)?, &self.v6)
+    }
+
+    /// Moves the prefixes after the first `from` for which `pick` holds to just after the
+    /// first `from`, highest prefix first (`IpNetwork`'s order reversed: IPv6 before IPv4);
+    /// the others keep their order behind them. Returns how many moved. Works on the 8-byte
+    /// keys: no list of full prefixes is built.
+    pub fn move_to_tail_front(
+        &mut self,
+        from: usize,
+        mut pick: impl FnMut(IpNetwork) -> bool,
+    ) -> usize {
+        let v6 = &self.v6;
+        let mut picked: Vec<u64> = Vec::new();
+        let mut at = 0usize;
+        self.keys.retain(|&key| {
+            let i = at;
+            at += 1;
+            if i >= from && decode(key, v6).is_some_and(&mut pick) {
+                picked.push(key);
+                false
+            } else {
+                true
+            }
+        });
+        picked.sort_unstable_by(|a, b| key_cmp(*b, *a, v6));
+        let n = picked.len();
+        let from = from.min(self.keys.len());
+        self.keys.splice(from..from, picked);
+        n
     }
 
     /// Number of prefixes listed.
@@ -78,9 +101,70 @@ impl PrefixList {
     }
 }
 
+/// The prefix a key of `PrefixList::keys` stands for.
+fn decode(key: u64, v6: &[Ipv6Network]) -> Option<IpNetwork> {
+    if key & V6 != 0 {
+        let at = usize::try_from(key & !V6).ok()?;
+        return v6.get(at).copied().map(IpNetwork::V6);
+    }
+    let addr = Ipv4Addr::from((key >> 8) as u32);
+    Ipv4Network::new(addr, key as u8).ok().map(IpNetwork::V4)
+}
+
+/// `IpNetwork`'s order on two keys: an IPv4 key is address << 8 | length (the order of
+/// `Ipv4Network`), every IPv6 key is above every IPv4 one (`IpNetwork::V4 < IpNetwork::V6`).
+fn key_cmp(a: u64, b: u64, v6: &[Ipv6Network]) -> std::cmp::Ordering {
+    if a & V6 != 0 && b & V6 != 0 {
+        let get = |k: u64| usize::try_from(k & !V6).ok().and_then(|i| v6.get(i));
+        get(a).cmp(&get(b))
+    } else {
+        a.cmp(&b)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn picked_prefixes_move_to_the_front_of_the_tail_highest_first() {
+        let mut list = PrefixList::default();
+        let all = [
+            "10.0.0.0/24",
+            "192.0.2.0/24",
+            "10.0.1.0/24",
+            "2001:db8::/32",
+            "198.51.100.0/24",
+            "2001:db8:1::/48",
+            "10.0.2.0/24",
+        ];
+        for p in all {
+            list.push(p.parse().unwrap());
+        }
+        // Everything but 192.0.2.0/24 and 198.51.100.0/24 is picked, from index 1 on.
+        let moved = list.move_to_tail_front(1, |p| !p.to_string().starts_with("19"));
+        assert_eq!(moved, 4);
+        let got: Vec<String> = list.iter().map(|p| p.to_string()).collect();
+        assert_eq!(
+            got,
+            [
+                "10.0.0.0/24",
+                "2001:db8:1::/48",
+                "2001:db8::/32",
+                "10.0.2.0/24",
+                "10.0.1.0/24",
+                "192.0.2.0/24",
+                "198.51.100.0/24",
+            ]
+        );
+        // The same order as sorting the prefixes themselves, highest first.
+        let mut want: Vec<IpNetwork> = list.iter().skip(1).take(4).collect();
+        want.sort_unstable_by(|a, b| b.cmp(a));
+        assert_eq!(list.iter().skip(1).take(4).collect::<Vec<_>>(), want);
+        // Past the end: nothing moves.
+        assert_eq!(list.move_to_tail_front(99, |_| true), 0);
+        assert_eq!(list.len(), 7);
+    }
 
     #[test]
     fn prefixes_come_back_in_order_across_families() {
