@@ -384,6 +384,7 @@ impl ServerCore {
             GrAction::KeepStale { owner } => {
                 let kept = self.routes.mark_stale(owner_of(owner));
                 tracing::info!(%client, kept, "graceful restart: routes kept stale");
+                self.drop_empty_restarts();
             }
             GrAction::Withdraw { owner } => match self.cfg.withdraw_grace {
                 None => Self::withdraw(self.routes.take_owned(owner_of(owner)), out),
@@ -462,6 +463,23 @@ impl ServerCore {
         self.routes.mark_stale(owner_of(owner));
         self.gr.recover(proto, instance, owner, stale_time, now);
         held
+    }
+
+    /// Forgets the earlier restarts whose stale routes are all gone (re-announced by a later
+    /// connection or withdrawn). Runs when a connection closes into a restart: a walk over the
+    /// table only when an identity has more than one restart in progress.
+    fn drop_empty_restarts(&mut self) {
+        let earlier = self.gr.earlier_restart_owners();
+        if earlier.is_empty() {
+            return;
+        }
+        let ids: Vec<u32> = earlier.iter().copied().map(owner_of).collect();
+        let live = self.routes.owners_with_stale(&ids);
+        let empty: Vec<ClientId> = earlier
+            .into_iter()
+            .filter(|&c| !live.contains(&owner_of(c)))
+            .collect();
+        self.gr.drop_restarts(&empty);
     }
 
     fn apply_gr(&mut self, action: GrAction, out: &mut Vec<Output>) {

@@ -406,3 +406,54 @@ fn a_prefix_withdrawn_while_bgpd_was_down_goes_at_the_end_of_the_settle_period()
     c.handle_timeout(t0 + Duration::from_secs(120), &mut out);
     assert!(route_events(&out).is_empty(), "{out:?}");
 }
+
+#[test]
+fn a_client_reconnecting_again_and_again_keeps_one_restart_per_prefix_owner() {
+    // A GR-capable bgpd that connects, re-announces one prefix and closes, 200 times within
+    // its stale time: every earlier restart's route was taken over by the next connection, so
+    // only the newest restart is left — and the first one, whose other prefix nobody
+    // re-announced, until its own stale time ends.
+    let t0 = Instant::now();
+    let mut c = ServerCore::new(CoreConfig::default());
+    let id = connect(&mut c, t0, Some(120));
+    let mut b = Bgpd {
+        core: &mut c,
+        id,
+        now: t0,
+    };
+    for p in ["198.51.100.0/24", "203.0.113.0/24"] {
+        assert_eq!(
+            route_events(&b.route(p, vec![path("192.0.2.2", 0)])).len(),
+            1
+        );
+    }
+    assert!(route_events(&b.close()).is_empty());
+    for i in 1..=200u64 {
+        let now = t0 + Duration::from_millis(100 * i);
+        let id = connect(&mut c, now, Some(120));
+        let mut b = Bgpd {
+            core: &mut c,
+            id,
+            now,
+        };
+        // Same paths: nothing changes for the embedder.
+        assert!(route_events(&b.route("198.51.100.0/24", vec![path("192.0.2.2", 0)])).is_empty());
+        assert!(route_events(&b.close()).is_empty());
+        let earlier = c.gr.earlier_restart_owners();
+        assert!(earlier.len() <= 1, "restart {i}: {earlier:?}");
+    }
+    // The first connection's restart is still there (203.0.113.0/24 is its, still stale) and
+    // ends at its own deadline, withdrawing only that prefix.
+    assert_eq!(c.next_deadline(), Some(t0 + Duration::from_secs(120)));
+    let mut out = Vec::new();
+    c.handle_timeout(t0 + Duration::from_secs(120), &mut out);
+    assert_eq!(route_events(&out), vec![withdraw("203.0.113.0/24")]);
+    assert!(c.gr.earlier_restart_owners().is_empty());
+    // The last connection's route goes at the end of its stale time.
+    let last = t0 + Duration::from_millis(100 * 200) + Duration::from_secs(120);
+    assert_eq!(c.next_deadline(), Some(last));
+    let mut out = Vec::new();
+    c.handle_timeout(last, &mut out);
+    assert_eq!(route_events(&out), vec![withdraw("198.51.100.0/24")]);
+    assert_eq!(c.next_deadline(), None);
+}

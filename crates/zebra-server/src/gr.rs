@@ -432,6 +432,33 @@ impl GrTable {
         });
     }
 
+    /// The owners of every restart in progress but the newest of its identity: those that
+    /// may be dropped once they own no stale route (see [`GrTable::drop_restarts`]).
+    pub(crate) fn earlier_restart_owners(&self) -> Vec<ClientId> {
+        self.infos
+            .values()
+            .flat_map(|i| {
+                let n = i.restarts.len().saturating_sub(1);
+                i.restarts[..n].iter().map(|r| r.owner)
+            })
+            .collect()
+    }
+
+    /// Drops the restarts of `owners` (none of them the newest of its identity, which keeps
+    /// the identity's life cycle): their routes were all re-announced or withdrawn, so their
+    /// sweep would find nothing. Without this a client that reconnects again and again within
+    /// its stale time would grow the list of restarts (and each timer scan) without bound.
+    pub(crate) fn drop_restarts(&mut self, owners: &[ClientId]) {
+        if owners.is_empty() {
+            return;
+        }
+        for info in self.infos.values_mut() {
+            let newest = info.restarts.last().map(|r| r.owner);
+            info.restarts
+                .retain(|r| Some(r.owner) == newest || !owners.contains(&r.owner));
+        }
+    }
+
     /// The earliest end of a restart, if any is in progress.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
         self.infos

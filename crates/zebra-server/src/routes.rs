@@ -248,6 +248,25 @@ impl RouteTable {
         n
     }
 
+    /// Which of `owners` still own a stale route (one walk over the table).
+    pub(crate) fn owners_with_stale(&mut self, owners: &[u32]) -> Vec<u32> {
+        let mut found = vec![false; owners.len()];
+        let mut see = |m: &mut Meta| {
+            if m.stale() {
+                if let Some(i) = owners.iter().position(|&o| m.owned_by(o)) {
+                    found[i] = true;
+                }
+            }
+        };
+        self.v4.for_each_mut(&mut see);
+        self.v6.for_each_mut(&mut see);
+        owners
+            .iter()
+            .zip(found)
+            .filter_map(|(&o, f)| f.then_some(o))
+            .collect()
+    }
+
     /// Removes and returns the stale routes owned by one of `owners`, of `family` (or of
     /// both families).
     pub(crate) fn take_stale_of(
