@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use ipnetwork::IpNetwork;
+use routing::kernel::TableStats;
 use routing::{Announcement, PortStatus, RoutePage, RouteQuery};
 
 use crate::metrics::BgpdInfo;
@@ -117,6 +118,10 @@ pub struct Reply {
     /// The host's cluster membership (for `status` in cluster mode).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster: Option<crate::metrics::ClusterStatus>,
+    /// The kernel sink's tables (for `status` with `[sink] kind = "kernel"`): routes the
+    /// kernel acknowledged, stale ones of an earlier run, refused ones, the last error.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fib: Vec<TableStats>,
 }
 
 impl Reply {
@@ -129,6 +134,7 @@ impl Reply {
             page: None,
             bgpd: None,
             cluster: None,
+            fib: Vec::new(),
         }
     }
 
@@ -144,6 +150,12 @@ impl Reply {
         self
     }
 
+    /// This reply with the kernel sink's tables (for `status`).
+    pub fn with_fib(mut self, fib: Vec<TableStats>) -> Reply {
+        self.fib = fib;
+        self
+    }
+
     /// A successful reply carrying a page of routes.
     pub fn page(page: RoutePage) -> Reply {
         Reply {
@@ -153,6 +165,7 @@ impl Reply {
             page: Some(page),
             bgpd: None,
             cluster: None,
+            fib: Vec::new(),
         }
     }
 
@@ -178,6 +191,7 @@ impl Reply {
             page: None,
             bgpd: None,
             cluster: None,
+            fib: Vec::new(),
         }
     }
 }

@@ -232,8 +232,8 @@ fn status(q: &QueryArgs) -> ExitCode {
         Err(code) => return code,
     };
     let reply = rt.block_on(control::ask(&socket, control::Request::Status));
-    let (ports, bgpd, cluster) = match reply {
-        Ok(r) => (r.ports, r.bgpd, r.cluster),
+    let (ports, bgpd, cluster, fib) = match reply {
+        Ok(r) => (r.ports, r.bgpd, r.cluster, r.fib),
         Err(e) => {
             eprintln!("{e}");
             return ExitCode::FAILURE;
@@ -246,6 +246,9 @@ fn status(q: &QueryArgs) -> ExitCode {
                 "cluster".into(),
                 serde_json::to_value(c).unwrap_or_default(),
             );
+        }
+        if let (false, Some(o)) = (fib.is_empty(), value.as_object_mut()) {
+            o.insert("fib".into(), serde_json::to_value(&fib).unwrap_or_default());
         }
         match serde_json::to_string_pretty(&value) {
             Ok(s) => println!("{s}"),
@@ -271,6 +274,7 @@ fn status(q: &QueryArgs) -> ExitCode {
                 }
             );
         }
+        print!("{}", print::fib(&fib));
         print!("{}", print::status(&ports));
     }
     ExitCode::SUCCESS

@@ -26,6 +26,7 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::info::Info;
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::{Registry, Unit};
+use routing::kernel::TableStats;
 use routing::PortStatus;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
@@ -136,6 +137,8 @@ pub struct Snapshot {
     pub bgpd: Option<BgpdInfo>,
     /// The host's cluster membership (cluster mode only).
     pub cluster: Option<ClusterStatus>,
+    /// The kernel sink's tables (with `[sink] kind = "kernel"`).
+    pub fib: Vec<TableStats>,
 }
 
 /// Where a scrape gets its [`Snapshot`].
@@ -174,6 +177,7 @@ impl Source for ControlSource {
             ports: r.ports,
             bgpd: r.bgpd,
             cluster: r.cluster,
+            fib: r.fib,
         })
     }
 }
@@ -508,11 +512,56 @@ impl Collector for SnapshotCollector {
             cluster::encode(c, &mut e)?;
         }
         self.encode_flows(&mut e)?;
+        self.encode_fib(&mut e)?;
         self.encode_peers(&mut e)
     }
 }
 
 impl SnapshotCollector {
+    fn encode_fib(&self, e: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let tables = || {
+            self.0.fib.iter().map(|t| {
+                let labels: Labels2 = [
+                    ("table", t.key.table.to_string()),
+                    (
+                        "namespace",
+                        label_value(t.key.namespace.as_deref().unwrap_or_default()),
+                    ),
+                ];
+                (labels, t)
+            })
+        };
+        let n = |v: usize| gauge(u64::try_from(v).unwrap_or(u64::MAX));
+        family(
+            e,
+            "fib_routes",
+            "Routes of ours the kernel acknowledged in this routing table (namespace empty: the controller's own)",
+            None,
+            tables().map(|(l, t)| (l, n(t.installed))),
+        )?;
+        family(
+            e,
+            "fib_routes_stale",
+            "Routes of an earlier run found in the table and not re-learned yet",
+            None,
+            tables().map(|(l, t)| (l, n(t.stale))),
+        )?;
+        family(
+            e,
+            "fib_routes_refused",
+            "Wanted routes the kernel refused (retried every few seconds)",
+            None,
+            tables().map(|(l, t)| (l, n(t.refused))),
+        )?;
+        family(
+            e,
+            "fib_reconciling",
+            "1 while the routes of an earlier run are being reconciled with what bgpd re-learns",
+            None,
+            tables().map(|(l, t)| (l, gauge(u64::from(t.reconciling)))),
+        )
+    }
+
     fn encode_flows(&self, e: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let flows = || {
             self.0.ports.iter().flat_map(|p| {

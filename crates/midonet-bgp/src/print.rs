@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+use routing::kernel::TableStats;
 use routing::{PortStatus, RouteChange, RoutePath, RouteRow, SinkEvent};
 
 fn paths(p: &[RoutePath]) -> String {
@@ -105,6 +106,26 @@ pub fn status(ports: &[PortStatus]) -> String {
     out
 }
 
+/// The kernel sink's tables, one line each (with the last error on its own line).
+pub fn fib(tables: &[TableStats]) -> String {
+    let mut out = String::new();
+    for t in tables {
+        let _ = writeln!(
+            out,
+            "FIB {}: {} routes installed, {} stale{}, {} refused by the kernel",
+            t.key,
+            t.installed,
+            t.stale,
+            if t.reconciling { " (reconciling)" } else { "" },
+            t.refused,
+        );
+        if let Some(e) = &t.last_error {
+            let _ = writeln!(out, "  last error: {e}");
+        }
+    }
+    out
+}
+
 /// The runtime announcements of a port, one per line.
 fn announced(out: &mut String, p: &PortStatus) {
     for a in &p.announced {
@@ -157,4 +178,32 @@ pub fn sink_event(ev: &SinkEvent) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use routing::kernel::TableKey;
+
+    use super::*;
+
+    #[test]
+    fn a_fib_table_is_one_line_and_its_error_another() {
+        let t = TableStats {
+            key: TableKey {
+                namespace: None,
+                table: 200,
+                metric: 20,
+            },
+            installed: 12,
+            stale: 3,
+            refused: 1,
+            reconciling: true,
+            last_error: Some("1 route(s) refused by the kernel".into()),
+        };
+        assert_eq!(
+            fib(&[t]),
+            "FIB table 200 metric 20 in the host namespace: 12 routes installed, 3 stale (reconciling), 1 refused by the kernel\n  last error: 1 route(s) refused by the kernel\n"
+        );
+        assert_eq!(fib(&[]), "");
+    }
 }

@@ -203,7 +203,8 @@ pub async fn run<E: Effects>(
                 match p.request {
                     Request::Status => {
                         let ports = handler.status().await;
-                        let _ = p.reply.send(Reply::status(ports).with_bgpd(bgpd_info.clone()));
+                        let fib = kernel.as_ref().map(|k| k.stats()).unwrap_or_default();
+                        let _ = p.reply.send(Reply::status(ports).with_bgpd(bgpd_info.clone()).with_fib(fib));
                         None
                     }
                     Request::Routes(query) => {

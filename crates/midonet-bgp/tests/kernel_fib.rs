@@ -181,6 +181,26 @@ async fn learned_routes_go_to_the_kernel_table_and_survive_kill_9() {
     );
     // A route stream client: the current table, then every change.
     let socket = lab.run_path().join("control.sock");
+    // `status` reports the table with what the kernel acknowledged: two prefixes of ours.
+    let status = || {
+        let o = Command::new(env!("CARGO_BIN_EXE_midonet-bgp"))
+            .args(["status", "--json", "--socket"])
+            .arg(&socket)
+            .output()
+            .unwrap();
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap_or_default()
+    };
+    assert!(
+        wait_blocking(30, || {
+            let s = status();
+            s["fib"][0]["key"]["table"] == 150
+                && s["fib"][0]["installed"] == 2
+                && s["fib"][0]["refused"] == 0
+        })
+        .await,
+        "status: {}",
+        status()
+    );
     let mut watcher = Command::new(env!("CARGO_BIN_EXE_midonet-bgp"))
         .args(["routes", "--watch", "--json", "--socket"])
         .arg(&socket)

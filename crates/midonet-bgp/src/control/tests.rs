@@ -23,6 +23,7 @@ fn answer_all() -> mpsc::Sender<Pending> {
                 bgpd: None,
                 cluster: None,
                 page: None,
+                fib: Vec::new(),
             });
         }
     });
@@ -452,4 +453,33 @@ fn announce_and_withdraw_parse_and_need_root() {
         groups: vec![],
     };
     assert_eq!(authorize(&open, &root, &r), Ok(()));
+}
+
+#[test]
+fn a_status_reply_carries_the_fib_tables_and_reads_back() {
+    let fib = vec![routing::kernel::TableStats {
+        key: routing::kernel::TableKey {
+            namespace: Some("edge".into()),
+            table: 200,
+            metric: 20,
+        },
+        installed: 3,
+        stale: 0,
+        refused: 0,
+        reconciling: false,
+        last_error: None,
+    }];
+    let r = Reply::status(Vec::new()).with_fib(fib.clone());
+    let line = serde_json::to_string(&r).unwrap();
+    assert!(
+        line.contains(
+            r#""fib":[{"key":{"namespace":"edge","table":200,"metric":20},"installed":3"#
+        ),
+        "{line}"
+    );
+    assert_eq!(serde_json::from_str::<Reply>(&line).unwrap().fib, fib);
+    // Without a kernel sink there is no `fib` key at all.
+    let line = serde_json::to_string(&Reply::status(Vec::new())).unwrap();
+    assert!(!line.contains("fib"), "{line}");
+    assert!(serde_json::from_str::<Reply>(&line).unwrap().fib.is_empty());
 }

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use routing::kernel::{TableKey, TableStats};
 use routing::{PeerStatus, PortCounters, PortPhase, PortStatus};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -104,6 +105,18 @@ fn snapshot() -> Snapshot {
         ports: vec![port()],
         bgpd: Some(bgpd()),
         cluster: None,
+        fib: vec![TableStats {
+            key: TableKey {
+                namespace: Some("edge".into()),
+                table: 200,
+                metric: 20,
+            },
+            installed: 1_000_000,
+            stale: 7,
+            refused: 2,
+            reconciling: true,
+            last_error: Some("1 route(s) refused by the kernel".into()),
+        }],
     }
 }
 
@@ -172,6 +185,10 @@ fn every_value_of_the_snapshot_is_rendered_with_help_and_type() {
         (format!("midonet_bgp_peer_uptime_seconds{{{peer4}}}"), "3723"),
         (format!("midonet_bgp_peer_prefixes_accepted{{{peer4}}}"), "5"),
         (format!("midonet_bgp_peer_prefixes_sent{{{peer4}}}"), "1"),
+        (r#"midonet_bgp_fib_routes{table="200",namespace="edge"}"#.into(), "1000000"),
+        (r#"midonet_bgp_fib_routes_stale{table="200",namespace="edge"}"#.into(), "7"),
+        (r#"midonet_bgp_fib_routes_refused{table="200",namespace="edge"}"#.into(), "2"),
+        (r#"midonet_bgp_fib_reconciling{table="200",namespace="edge"}"#.into(), "1"),
     ] {
         assert_eq!(sample(&text, &series).as_deref(), Some(want), "{series} in\n{text}");
     }
@@ -229,6 +246,7 @@ fn no_ports_and_an_undetected_bgpd_render_only_what_is_known() {
                 error: Some("cannot run".into()),
             }),
             cluster: None,
+            fib: Vec::new(),
         })
         .unwrap();
     // Both reload results from the start; no per-port family without ports; no info without
@@ -242,6 +260,7 @@ fn no_ports_and_an_undetected_bgpd_render_only_what_is_known() {
         Some("0")
     );
     assert!(!text.contains("midonet_bgp_port_phase"), "{text}");
+    assert!(!text.contains("midonet_bgp_fib_"), "{text}");
     assert!(!text.contains("midonet_bgp_bgpd_info"), "{text}");
     // Not in cluster mode: no cluster family.
     assert!(!text.contains("midonet_bgp_cluster"), "{text}");
@@ -605,6 +624,7 @@ async fn control_source_asks_the_main_loop_for_status() {
             page: None,
             bgpd: Some(bgpd()),
             cluster: None,
+            fib: snapshot().fib,
         });
         // The loop is gone: the next scrape has nothing.
     });

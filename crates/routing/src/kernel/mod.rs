@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use fib::prefix_list::PrefixList;
 use fib::{Fib, FibConfig, TableSpec};
 use ipnetwork::IpNetwork;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tracing::{debug, info, warn};
 
 pub use merge::{Merge, PortFacts};
@@ -36,7 +36,7 @@ const RETRY_EVERY: Duration = Duration::from_secs(5);
 const DRAIN_MAX: usize = 1 << 16;
 
 /// Identifies one writer.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct TableKey {
     /// Namespace (`None`: the process's own).
     pub namespace: Option<String>,
@@ -59,7 +59,7 @@ impl std::fmt::Display for TableKey {
 }
 
 /// What a writer reports about its table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TableStats {
     /// Which table.
     pub key: TableKey,
