@@ -185,9 +185,16 @@ connect_retry = 1
 CONF
 }
 # ctl_accepted SOCK: the routes the controller holds, its zebra server's accepted count in `status`.
-ctl_accepted() {
-  "$BIN" status --json --socket "$1" 2>/dev/null \
-    | tr -d ' \n' | grep -o '"accepted":[0-9]*' | head -1 | cut -d: -f2
+ctl_accepted() { ctl_counts "$1" | cut -d' ' -f1; }
+# ctl_counts SOCK: "ACCEPTED INSTALLED" from one `status`: the zebra server's accepted count and
+# the routes the kernel acknowledged in the kernel sink's first table (0 when unknown).
+ctl_counts() {
+  "$BIN" status --json --socket "$1" 2>/dev/null | tr -d ' \n' | awk '{
+    a = 0; i = 0
+    if (match($0, /"accepted":[0-9]+/)) a = substr($0, RSTART + 11, RLENGTH - 11)
+    f = index($0, "\"fib\":[")
+    if (f > 0 && match(substr($0, f), /"installed":[0-9]+/)) i = substr(substr($0, f), RSTART + 12, RLENGTH - 12)
+    print a + 0, i + 0 }'
 }
 
 # --- The FIB --------------------------------------------------------------------------------------

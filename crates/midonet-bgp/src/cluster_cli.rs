@@ -69,6 +69,10 @@ enum ClusterCommand {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// With `--watch`: one line per event with the port's route count instead of a line
+        /// per prefix (follows a full table without printing it).
+        #[arg(long, requires = "watch")]
+        counts: bool,
     },
     /// Announce networks from a port (recorded in the store; the leader applies them).
     Announce {
@@ -209,9 +213,16 @@ async fn command(
         watch: true,
         port,
         json,
+        counts,
     } = &cmd
     {
-        return watch_routes(&url, timeout, port.as_deref(), *json).await;
+        let format = match (*json, *counts) {
+            (false, false) => WatchFormat::Lines,
+            (true, false) => WatchFormat::Json,
+            (false, true) => WatchFormat::Counts,
+            (true, true) => WatchFormat::CountsJson,
+        };
+        return watch_routes(&url, timeout, port.as_deref(), format).await;
     }
     let store = Store::connect(&url, timeout)
         .await
@@ -386,6 +397,44 @@ fn via(paths: &[cluster::PublishedPath]) -> String {
         .collect()
 }
 
+/// How `cluster routes --watch` prints an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WatchFormat {
+    /// A `+`/`-` line per prefix.
+    Lines,
+    /// One JSON object with every prefix.
+    Json,
+    /// One line with the port's route count after the event (`--counts`).
+    Counts,
+    /// One JSON object with the counts (`--counts --json`).
+    CountsJson,
+}
+
+/// The line `routes --watch --counts` prints for one event: the routes the watcher holds for
+/// the port after it (`held`), and what the event changed.
+fn counts_text(ev: &cluster::RouteEvent, held: usize, json: bool) -> Vec<u8> {
+    let host = ev.host.as_deref();
+    let line = if json {
+        serde_json::json!({
+            "port": ev.port, "host": host, "version": ev.version, "routes": held,
+            "replaced": ev.replaced.len(), "withdrawn": ev.withdrawn.len(),
+        })
+        .to_string()
+    } else {
+        format!(
+            "= {} {held} routes (version {}, host {}, {} replaced, {} withdrawn)",
+            ev.port,
+            ev.version,
+            host.unwrap_or("-"),
+            ev.replaced.len(),
+            ev.withdrawn.len()
+        )
+    };
+    let mut out = line.into_bytes();
+    out.push(b'\n');
+    out
+}
+
 /// The lines `routes --watch` prints for one event: one JSON object, or a `+`/`-` line per
 /// prefix.
 fn event_text(ev: &cluster::RouteEvent, json: bool) -> Vec<u8> {
@@ -414,7 +463,7 @@ async fn watch_routes(
     url: &StoreUrl,
     timeout: Duration,
     port: Option<&str>,
-    json: bool,
+    format: WatchFormat,
 ) -> Result<ExitCode, String> {
     let mut w = RouteWatcher::start(url, timeout)
         .await
@@ -425,9 +474,16 @@ async fn watch_routes(
         }
         // One event (a whole table, at first) is formatted and written at once, off the
         // runtime: line by line, a million routes were a million writes to the pipe.
-        let text = tokio::task::spawn_blocking(move || event_text(&ev, json))
-            .await
-            .map_err(|e| e.to_string())?;
+        let text = match format {
+            WatchFormat::Counts | WatchFormat::CountsJson => {
+                counts_text(&ev, w.count(&ev.port), format == WatchFormat::CountsJson)
+            }
+            WatchFormat::Lines | WatchFormat::Json => {
+                tokio::task::spawn_blocking(move || event_text(&ev, format == WatchFormat::Json))
+                    .await
+                    .map_err(|e| e.to_string())?
+            }
+        };
         tokio::task::spawn_blocking(move || {
             use std::io::Write;
             let mut out = std::io::stdout().lock();
@@ -465,6 +521,15 @@ mod tests {
         assert_eq!(
             String::from_utf8(event_text(&ev, false)).unwrap(),
             "+ p1 198.51.100.0/24 via 192.0.2.2 [20/0]\n- p1 203.0.113.0/24\n"
+        );
+        assert_eq!(
+            String::from_utf8(counts_text(&ev, 7, false)).unwrap(),
+            "= p1 7 routes (version 3, host h1, 1 replaced, 1 withdrawn)\n"
+        );
+        let counts: serde_json::Value = serde_json::from_slice(&counts_text(&ev, 7, true)).unwrap();
+        assert_eq!(
+            counts,
+            serde_json::json!({"port": "p1", "host": "h1", "version": 3, "routes": 7, "replaced": 1, "withdrawn": 1})
         );
         let json = String::from_utf8(event_text(&ev, true)).unwrap();
         assert!(json.ends_with("}\n") && json.lines().count() == 1, "{json}");

@@ -107,6 +107,10 @@ fn cluster_commands_against_a_real_store() {
     let (code, out, _) = run(&store, &["routes", "--json"]);
     assert_eq!(code, 0);
     assert_eq!(out.trim(), "[]");
+    // `--counts` only goes with `--watch`.
+    let (code, _, err) = run(&store, &["routes", "--counts"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--watch"), "{err}");
 
     // remove-port.
     let (code, out, _) = run(&store, &["remove-port", "p1"]);
