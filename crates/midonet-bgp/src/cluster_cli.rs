@@ -119,7 +119,7 @@ pub fn main(args: ClusterArgs) -> ExitCode {
 }
 
 fn print_json(v: &Value) -> Result<(), String> {
-    println!(
+    outln!(
         "{}",
         serde_json::to_string_pretty(v).map_err(|e| e.to_string())?
     );
@@ -234,12 +234,12 @@ async fn command(
                     .put_port(&name, &doc)
                     .await
                     .map_err(|e| e.to_string())?;
-                println!("{name}: stored (candidates: {})", doc.candidates.join(", "));
+                outln!("{name}: stored (candidates: {})", doc.candidates.join(", "));
             }
         }
         ClusterCommand::RemovePort { name } => {
             if store.remove_port(&name).await.map_err(|e| e.to_string())? {
-                println!("{name}: removed");
+                outln!("{name}: removed");
             } else {
                 eprintln!("{name}: no such port");
                 return Ok(ExitCode::FAILURE);
@@ -259,13 +259,13 @@ async fn command(
             } else {
                 for (h, d) in hosts {
                     match d {
-                        Ok(d) => println!(
+                        Ok(d) => outln!(
                             "{h}  pid {}  {:?}  runs: {}",
                             d.pid,
                             d.state,
                             d.active.join(", ")
                         ),
-                        Err(e) => println!("{h}  (unreadable: {e})"),
+                        Err(e) => outln!("{h}  (unreadable: {e})"),
                     }
                 }
             }
@@ -308,7 +308,7 @@ async fn command(
                 print_json(&Value::Array(rows))?;
             } else {
                 for r in rows {
-                    println!(
+                    outln!(
                         "{}  leader {}  state {}  phase {}  election [{}]{}",
                         r["port"].as_str().unwrap_or(""),
                         r["leader"].as_str().unwrap_or("-"),
@@ -343,14 +343,14 @@ async fn command(
                         "routes": table.iter().map(|(k, v)| serde_json::json!({"prefix": k.to_string(), "paths": v})).collect::<Vec<_>>(),
                     }));
                 } else {
-                    println!(
+                    outln!(
                         "{p} (host {}, version {}, {} routes)",
                         meta.host,
                         meta.version,
                         table.len()
                     );
                     for (prefix, paths) in table {
-                        println!("  {prefix}{}", via(&paths));
+                        outln!("  {prefix}{}", via(&paths));
                     }
                 }
             }
@@ -363,14 +363,14 @@ async fn command(
                 .update_announcements(&port, &networks, &[])
                 .await
                 .map_err(|e| e.to_string())?;
-            println!("{port}: announcing {}", list(&now));
+            outln!("{port}: announcing {}", list(&now));
         }
         ClusterCommand::Withdraw { port, networks } => {
             let now = store
                 .update_announcements(&port, &[], &networks)
                 .await
                 .map_err(|e| e.to_string())?;
-            println!("{port}: announcing {}", list(&now));
+            outln!("{port}: announcing {}", list(&now));
         }
     }
     Ok(ExitCode::SUCCESS)

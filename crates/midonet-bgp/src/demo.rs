@@ -223,7 +223,7 @@ async fn demo(
     let mut term = signal(SignalKind::terminate())?;
     // The lab's namespace names are fixed: only one demo may run at a time.
     let _lock = DemoLock::acquire(Path::new(LOCK_FILE))?;
-    println!("== building the lab (upstream namespace {UPSTREAM_NS}, host namespace {HOST_NS})");
+    showln!("== building the lab (upstream namespace {UPSTREAM_NS}, host namespace {HOST_NS})");
     let up_dir = args.run_dir.join("upstream");
     let (host, upstream_ns, prov0) = tokio::task::block_in_place(build_lab)?;
     // The provider's bgpd gets its interface list from a zebra server of ours: a zebra-less
@@ -245,11 +245,11 @@ async fn demo(
             &opts,
         )
     })?;
-    println!(
+    showln!(
         "== upstream FRR bgpd (AS 65002) advertises {}",
         UPSTREAM_PREFIXES.join(", ")
     );
-    println!(
+    showln!(
         "== BGP port 'edge' (AS 65001, 192.0.2.1/24, 2001:db8::1/64) advertises {}",
         OUR_NETWORKS.join(", ")
     );
@@ -260,17 +260,17 @@ async fn demo(
     let mut handler = RoutingHandler::new(routing::real::RealEffects::new(), Arc::new(sink));
     if let Ok(gone) = handler.sweep(&config).await {
         if !gone.is_empty() {
-            println!("== removed leftovers of an earlier demo: {gone:?}");
+            showln!("== removed leftovers of an earlier demo: {gone:?}");
         }
     }
     let (tx, mut requests) = mpsc::channel::<Pending>(8);
     let control = ControlServer::bind(&config.controller.control_socket, tx).await;
     match &control {
-        Ok(_) => println!(
+        Ok(_) => showln!(
             "== status: midonet-bgp status --socket {}",
             config.controller.control_socket.display()
         ),
-        Err(e) => println!("== (no control socket: {e})"),
+        Err(e) => showln!("== (no control socket: {e})"),
     }
     handler.apply(&config).await;
 
@@ -284,18 +284,18 @@ async fn demo(
     let mut was_converged = false;
     let code = loop {
         tokio::select! {
-            _ = int.recv() => { println!("\n== interrupted"); break ExitCode::SUCCESS; }
-            _ = term.recv() => { println!("== terminated"); break ExitCode::SUCCESS; }
+            _ = int.recv() => { showln!("\n== interrupted"); break ExitCode::SUCCESS; }
+            _ = term.recv() => { showln!("== terminated"); break ExitCode::SUCCESS; }
             _ = async { match deadline { Some(d) => tokio::time::sleep_until(d).await, None => std::future::pending().await } } => {
                 if args.exit_when_converged {
-                    println!("== not converged within {} s", args.duration.unwrap_or(0));
+                    showln!("== not converged within {} s", args.duration.unwrap_or(0));
                     break ExitCode::FAILURE;
                 }
-                println!("== duration reached");
+                showln!("== duration reached");
                 break ExitCode::SUCCESS;
             }
             Some(ev) = changes.recv() => {
-                print!("{}", print::sink_event(&ev));
+                { use std::io::Write as _; let _ = write!(std::io::stdout(), "{}", print::sink_event(&ev)); }
                 match &ev {
                     SinkEvent::Apply { port, changes } => table.apply(port, changes),
                     SinkEvent::WithdrawAll { port } => table.withdraw_all(port),
@@ -319,38 +319,38 @@ async fn demo(
                 if let Some(p) = status.first() {
                     if p.bgpd_pid != last_pid {
                         if let Some(pid) = p.bgpd_pid {
-                            println!("[edge] bgpd running, pid {pid} (restarts {})", p.bgpd_restarts);
+                            showln!("[edge] bgpd running, pid {pid} (restarts {})", p.bgpd_restarts);
                         }
                         last_pid = p.bgpd_pid;
                     }
                     for n in &p.peers {
                         if peer_states.get(&n.address) != Some(&n.state) {
-                            println!("[edge] peer {} (AS {}) is {}", n.address, n.remote_as.map(|a| a.to_string()).unwrap_or_else(|| "?".into()), n.state);
+                            showln!("[edge] peer {} (AS {}) is {}", n.address, n.remote_as.map(|a| a.to_string()).unwrap_or_else(|| "?".into()), n.state);
                             peer_states.insert(n.address, n.state.clone());
                         }
                     }
                 }
                 let now = tokio::task::block_in_place(|| upstream_learned(&upstream));
                 for p in now.difference(&at_upstream) {
-                    println!("[upstream] received {p} from AS 65001");
+                    showln!("[upstream] received {p} from AS 65001");
                 }
                 for p in at_upstream.difference(&now) {
-                    println!("[upstream] lost {p}");
+                    showln!("[upstream] lost {p}");
                 }
                 at_upstream = now;
                 let conv = converged(&status, &table, &at_upstream);
                 if conv && !was_converged {
-                    println!("== converged: both sessions Established, {} routes learned, our {} networks at the provider", table.len(), OUR_NETWORKS.len());
+                    showln!("== converged: both sessions Established, {} routes learned, our {} networks at the provider", table.len(), OUR_NETWORKS.len());
                     if args.exit_when_converged {
                         break ExitCode::SUCCESS;
                     }
-                    println!("== Ctrl-C removes everything");
+                    showln!("== Ctrl-C removes everything");
                 }
                 was_converged = conv;
             }
         }
     };
-    println!("== tearing down");
+    showln!("== tearing down");
     handler.shutdown().await;
     drop(control);
     tokio::task::block_in_place(|| drop(upstream));
@@ -360,7 +360,7 @@ async fn demo(
         drop(host);
     });
     let _ = std::fs::remove_dir_all(&args.run_dir);
-    println!("== done: namespaces, links, flows, processes and sockets removed");
+    showln!("== done: namespaces, links, flows, processes and sockets removed");
     Ok(code)
 }
 

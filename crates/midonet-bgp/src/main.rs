@@ -2,6 +2,36 @@
 //! namespace), checks configuration files, answers `status`/`routes` queries over a local control
 //! socket, and runs a self-contained demo lab.
 
+/// `println!` for command output: when stdout is closed (`midonet-bgp status | head -1`) the
+/// process ends quietly (exit 0) instead of panicking; another write error ends it with a message.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout(), $($arg)*) {
+            crate::stdout_failed(e)
+        }
+    }};
+}
+
+/// `print!` for command output, as [`outln!`].
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = write!(std::io::stdout(), $($arg)*) {
+            crate::stdout_failed(e)
+        }
+    }};
+}
+
+/// `println!` for the demo's running commentary: a closed stdout is ignored, so the demo still
+/// tears its lab down when it ends.
+macro_rules! showln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod cluster;
 mod cluster_cli;
 mod demo;
@@ -251,7 +281,7 @@ fn status(q: &QueryArgs) -> ExitCode {
             o.insert("fib".into(), serde_json::to_value(&fib).unwrap_or_default());
         }
         match serde_json::to_string_pretty(&value) {
-            Ok(s) => println!("{s}"),
+            Ok(s) => outln!("{s}"),
             Err(e) => {
                 eprintln!("cannot format JSON: {e}");
                 return ExitCode::FAILURE;
@@ -259,10 +289,10 @@ fn status(q: &QueryArgs) -> ExitCode {
         }
     } else {
         if let Some(b) = &bgpd {
-            println!("{}", b.line());
+            outln!("{}", b.line());
         }
         if let Some(c) = &cluster {
-            println!(
+            outln!(
                 "cluster host {}: {}, leads {} port(s){}",
                 c.host_id,
                 if c.fenced { "fenced" } else { "member" },
@@ -274,8 +304,8 @@ fn status(q: &QueryArgs) -> ExitCode {
                 }
             );
         }
-        print!("{}", print::fib(&fib));
-        print!("{}", print::status(&ports));
+        out!("{}", print::fib(&fib));
+        out!("{}", print::status(&ports));
     }
     ExitCode::SUCCESS
 }
@@ -352,7 +382,7 @@ fn reload(args: &SocketArgs) -> ExitCode {
     };
     match rt.block_on(control::ask(&socket, control::Request::Reload)) {
         Ok(_) => {
-            println!("reloaded");
+            outln!("reloaded");
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -376,7 +406,7 @@ fn change(socket: &SocketArgs, request: control::Request, done: String) -> ExitC
     let name = request.name();
     match rt.block_on(control::ask(&socket, request)) {
         Ok(_) => {
-            println!("{done}");
+            outln!("{done}");
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -491,9 +521,9 @@ fn check_config(file: &Path, json: bool) -> ExitCode {
         }
     };
     if json {
-        println!("{value}");
+        outln!("{value}");
     } else if code == ExitCode::SUCCESS {
-        println!("{text}");
+        outln!("{text}");
     } else {
         eprintln!("{text}");
     }
@@ -673,4 +703,14 @@ fn main() -> ExitCode {
         Command::Routes(r) => routes(&r),
         Command::Status(q) => status(&q),
     }
+}
+
+/// Ends the process after a failed write of command output: quietly when the reader went away
+/// (a broken pipe), otherwise with the error.
+fn stdout_failed(e: std::io::Error) -> ! {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+    eprintln!("cannot write to stdout: {e}");
+    std::process::exit(1)
 }

@@ -312,3 +312,27 @@ fn check_config_validates_the_route_sink() {
     let (out, err) = text(&o);
     assert!(o.status.success(), "{out}{err}");
 }
+
+#[test]
+fn output_to_a_closed_pipe_ends_quietly() {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("good.toml");
+    std::fs::write(&f, GOOD).unwrap();
+    // A pipe whose reading end is closed before the command writes (`… | head -0`).
+    let mut fds = [0; 2];
+    // SAFETY: pipe(2) fills the two-element array it is given.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    // SAFETY: both descriptors were just created by pipe(2) and are owned here only.
+    let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    drop(read);
+    let o = bin()
+        .arg("check-config")
+        .arg(&f)
+        .stdout(std::process::Stdio::from(write))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
