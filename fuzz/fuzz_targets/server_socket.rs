@@ -15,8 +15,8 @@
 //!   (a server that accepted and dropped it unseen, e.g. at its connection limit because
 //!   connections leak, fails here).
 //!
-//! No fixed sleep anywhere: every wait is on the socket, bounded by `STUCK` only to turn a hung
-//! server into a failure. The probe says no HELLO, so the route type 9 (bgpd) identity — and the
+//! No fixed sleep anywhere: every wait is on the socket, bounded by `STUCK` (of time the process
+//! ran: see [`patient`]) only to turn a hung server into a failure. The probe says no HELLO, so the route type 9 (bgpd) identity — and the
 //! graceful-restart state an input sets up for it — stays the inputs' own. The withdraw grace is
 //! short (1 s) so that the routes of closed inputs expire on the server's real timer instead of
 //! filling the route table. The in-process `server_stream` target covers the read path itself
@@ -36,6 +36,30 @@ use zebra_server::{EventReceiver, Interface, ServerConfig, ServerEvent, ZebraSer
 
 /// Generous: only a server that neither answers nor closes reaches it.
 const STUCK: Duration = Duration::from_secs(30);
+
+/// The waits are measured in slices of this length.
+const SLICE: Duration = Duration::from_millis(250);
+
+/// Waits for `fut` for at most [`STUCK`] of time during which this process ran: a slice that
+/// took more than four times its length (the process was stopped with SIGSTOP, or starved by
+/// the scheduler, e.g. in the idle class next to a benchmark) does not count. With a plain
+/// timeout the timer fired first on resuming after a stop longer than `STUCK`, before the
+/// server's task (on the same thread) got to close the connection: a false "stuck server".
+async fn patient<F: std::future::Future>(fut: F) -> Result<F::Output, Duration> {
+    tokio::pin!(fut);
+    let mut counted = Duration::ZERO;
+    loop {
+        let start = std::time::Instant::now();
+        match tokio::time::timeout(SLICE, &mut fut).await {
+            Ok(v) => return Ok(v),
+            Err(_) if start.elapsed() > SLICE * 4 => {}
+            Err(_) => counted += SLICE,
+        }
+        if counted >= STUCK {
+            return Err(counted);
+        }
+    }
+}
 
 struct Probe {
     stream: UnixStream,
@@ -76,14 +100,14 @@ fn socket_dir() -> PathBuf {
 /// Reads one zebra frame (header and body) whole.
 async fn read_frame(s: &mut UnixStream) -> Vec<u8> {
     let mut frame = vec![0u8; 10];
-    tokio::time::timeout(STUCK, s.read_exact(&mut frame))
+    patient(s.read_exact(&mut frame))
         .await
         .expect("the server answers the probe")
         .expect("a reply header");
     let len = usize::from(u16::from_be_bytes([frame[0], frame[1]]));
     assert!(len >= 10, "a frame length that covers its header");
     frame.resize(len, 0);
-    tokio::time::timeout(STUCK, s.read_exact(&mut frame[10..]))
+    patient(s.read_exact(&mut frame[10..]))
         .await
         .expect("the server sends the whole reply")
         .expect("a reply body");
@@ -167,7 +191,7 @@ fuzz_target!(|data: &[u8]| {
         // The server may close before taking everything: a refused write is fine.
         let _ = s.write_all(data).await;
         let _ = s.shutdown().await;
-        tokio::time::timeout(STUCK, read_to_close(&mut s))
+        patient(read_to_close(&mut s))
             .await
             .expect("the server closes a connection whose client ended");
         drop(s);
