@@ -10,7 +10,10 @@
 //! 12-byte entries cost 16 bytes per route instead of 40 (20-byte entries in a table of 2^21
 //! buckets), and no table of a million buckets is ever rehashed (and briefly held twice). A block
 //! with one value keeps it inline: a prefix alone in its block costs one 24-byte hash-table
-//! entry (16 or 20 bytes in a flat map), the worst case.
+//! entry (16 or 20 bytes in a flat map), the worst case. A block of up to 64 values keeps them
+//! sorted by slot; a fuller one is a sparse set (a position per slot, 256 bytes more), so that
+//! prefixes arriving in no particular order — as a peer's table does — are found and added
+//! without searching the block or moving half of it.
 //!
 //! IPv6 prefixes, sparse in their address space, are kept flat: 17-byte keys.
 //!
@@ -60,13 +63,40 @@ fn v6_prefix(k: &V6Key) -> Option<IpNetwork> {
 #[derive(Debug, Clone)]
 struct Many<V>(Vec<(u8, V)>);
 
+/// The values of a block with many, as a sparse set: the values (with their slots) in no
+/// particular order, and per slot its position among them — so that finding, adding or removing
+/// a value touches a position and a value wherever the slot is (a sorted list searches, and
+/// moves half its values to add one out of order; a peer's table arrives in no particular
+/// order). A position is trusted only if the value there has that slot, so the positions of
+/// absent slots need no clearing. It costs the sorted list's room plus 256 bytes.
+#[derive(Debug, Clone)]
+struct Dense<V> {
+    at: [u8; 256],
+    values: Vec<(u8, V)>,
+}
+
+impl<V> Dense<V> {
+    fn position(&self, slot: u8) -> Option<usize> {
+        let i = usize::from(self.at[usize::from(slot)]);
+        (self.values.get(i)?.0 == slot).then_some(i)
+    }
+}
+
+/// A sorted block becomes [`Dense`] when it reaches this many values…
+const DENSE_AT: usize = 64;
+/// …and sorted again when it falls below this many (apart, so that a block at the edge does not
+/// switch back and forth).
+const SPARSE_AT: usize = 32;
+
 /// The values of one block.
 #[derive(Debug, Clone)]
 enum Slots<V> {
     /// One value, inline.
     One(u8, V),
-    /// Two to 256 values, sorted by slot.
+    /// Two to [`DENSE_AT`] values, sorted by slot.
     Many(Box<Many<V>>),
+    /// [`SPARSE_AT`] to 256 values, as a sparse set.
+    Dense(Box<Dense<V>>),
 }
 
 /// `Ok(position)` of `slot` among `many` (sorted by slot), or `Err(position)` where it would
@@ -88,6 +118,7 @@ impl<V> Slots<V> {
                 let at = locate(&m.0, slot).ok()?;
                 m.0.get(at).map(|e| &e.1)
             }
+            Slots::Dense(d) => d.values.get(d.position(slot)?).map(|e| &e.1),
         }
     }
 
@@ -98,6 +129,10 @@ impl<V> Slots<V> {
                 let at = locate(&m.0, slot).ok()?;
                 m.0.get_mut(at).map(|e| &mut e.1)
             }
+            Slots::Dense(d) => {
+                let i = d.position(slot)?;
+                d.values.get_mut(i).map(|e| &mut e.1)
+            }
         }
     }
 
@@ -107,6 +142,24 @@ impl<V> Slots<V> {
             Slots::One(_, v) => v,
             // A block of several holds two values or more.
             Slots::Many(m) => &mut m.0[0].1,
+            Slots::Dense(d) => &mut d.values[0].1,
+        }
+    }
+
+    /// Turns a sorted block into a dense one (a no-op for any other).
+    fn densify(&mut self) {
+        if !matches!(self, Slots::Many(_)) {
+            return;
+        }
+        let dense = Slots::Dense(Box::new(Dense {
+            at: [0; 256],
+            values: Vec::new(),
+        }));
+        if let (Slots::Many(m), Slots::Dense(d)) = (std::mem::replace(self, dense), &mut *self) {
+            for (i, (slot, _)) in (0..=u8::MAX).zip(m.0.iter()) {
+                d.at[usize::from(*slot)] = i;
+            }
+            d.values = m.0;
         }
     }
 
@@ -124,6 +177,10 @@ impl<V> Slots<V> {
         if matches!(self, Slots::One(s, _) if *s != slot) {
             self.spill();
         }
+        if matches!(self, Slots::Many(m) if m.0.len() + 1 >= DENSE_AT && locate(&m.0, slot).is_err())
+        {
+            self.densify();
+        }
         match self {
             // (After `spill`, a value alone is this slot's.)
             Slots::One(_, v) => (v, false),
@@ -134,12 +191,30 @@ impl<V> Slots<V> {
                     (&mut m.0[at].1, true)
                 }
             },
+            Slots::Dense(d) => match d.position(slot) {
+                Some(i) => (&mut d.values[i].1, false),
+                None => {
+                    // At most 256 values: the new one's position fits a byte.
+                    let i = d.values.len();
+                    d.at[usize::from(slot)] = i as u8;
+                    d.values.push((slot, make()));
+                    (&mut d.values[i].1, true)
+                }
+            },
         }
     }
 
     /// Gives a block of several back its inline form when one value is left, and memory back
     /// after large removals.
     fn settle(&mut self) {
+        if let Slots::Dense(d) = self {
+            if d.values.len() >= SPARSE_AT {
+                return;
+            }
+            let mut list = std::mem::take(&mut d.values);
+            list.sort_unstable_by_key(|e| e.0);
+            *self = Slots::Many(Box::new(Many(list)));
+        }
         let Slots::Many(m) = self else {
             return;
         };
@@ -155,29 +230,44 @@ impl<V> Slots<V> {
     /// Removes `slot` from a block of several; returns its value. (A block of one is removed
     /// by the map itself.)
     fn remove_from_many(&mut self, slot: u8) -> Option<V> {
-        let Slots::Many(m) = self else {
-            return None;
+        let old = match self {
+            Slots::One(..) => return None,
+            Slots::Many(m) => {
+                let at = locate(&m.0, slot).ok()?;
+                m.0.remove(at).1
+            }
+            Slots::Dense(d) => {
+                let i = d.position(slot)?;
+                let (_, old) = d.values.swap_remove(i);
+                // The value moved into the hole (if any) gets its new position.
+                if let Some((moved, _)) = d.values.get(i) {
+                    d.at[usize::from(*moved)] = i as u8;
+                }
+                old
+            }
         };
-        let at = locate(&m.0, slot).ok()?;
-        let (_, old) = m.0.remove(at);
         self.settle();
         Some(old)
     }
 
+    /// The values (in slot order, but in a dense block).
     fn iter(&self) -> impl Iterator<Item = (u8, &V)> + '_ {
-        let (one, many) = match self {
+        let (one, list) = match self {
             Slots::One(s, v) => (Some((*s, v)), <&[(u8, V)]>::default()),
             Slots::Many(m) => (None, m.0.as_slice()),
+            Slots::Dense(d) => (None, d.values.as_slice()),
         };
-        one.into_iter().chain(many.iter().map(|(s, v)| (*s, v)))
+        one.into_iter().chain(list.iter().map(|(s, v)| (*s, v)))
     }
 
+    /// The values, mutably (in slot order, but in a dense block).
     fn iter_mut(&mut self) -> impl Iterator<Item = (u8, &mut V)> + '_ {
-        let (one, many) = match self {
+        let (one, list) = match self {
             Slots::One(s, v) => (Some((*s, v)), <&mut [(u8, V)]>::default()),
             Slots::Many(m) => (None, m.0.as_mut_slice()),
+            Slots::Dense(d) => (None, d.values.as_mut_slice()),
         };
-        one.into_iter().chain(many.iter_mut().map(|(s, v)| (*s, v)))
+        one.into_iter().chain(list.iter_mut().map(|(s, v)| (*s, v)))
     }
 
     /// Keeps the values for which `keep` is true; returns how many are left.
@@ -187,6 +277,13 @@ impl<V> Slots<V> {
             Slots::Many(m) => {
                 m.0.retain_mut(|e| keep(&mut e.1));
                 m.0.len()
+            }
+            Slots::Dense(d) => {
+                d.values.retain_mut(|e| keep(&mut e.1));
+                for (i, (slot, _)) in (0..=u8::MAX).zip(d.values.iter()) {
+                    d.at[usize::from(*slot)] = i;
+                }
+                d.values.len()
             }
         };
         self.settle();
@@ -318,7 +415,7 @@ impl<V> PrefixMap<V> {
                 let old = if alone {
                     match e.remove() {
                         Slots::One(_, v) => Some(v),
-                        Slots::Many(_) => None,
+                        Slots::Many(_) | Slots::Dense(_) => None,
                     }
                 } else {
                     e.get_mut().remove_from_many(slot)
@@ -485,6 +582,60 @@ mod tests {
         assert_eq!(m.len(), 2);
     }
 
+    #[test]
+    fn a_block_filled_in_any_order_turns_dense_and_sorted_again_when_emptied() {
+        let net = |i: u32| {
+            IpNetwork::V4(
+                Ipv4Network::new(Ipv4Addr::from((16 << 24) | (9 << 16) | (i << 8)), 24).unwrap(),
+            )
+        };
+        // Slots in a scrambled order (a multiplier coprime with 256).
+        let order: Vec<u32> = (0..256u32).map(|i| (i * 167 + 13) % 256).collect();
+        let mut m = PrefixMap::new();
+        for (n, &i) in order.iter().enumerate() {
+            assert!(m.insert(net(i), i).is_none());
+            let block = m.v4.values().next().unwrap();
+            match n + 1 {
+                1 => assert!(matches!(block, Slots::One(..))),
+                k if k < DENSE_AT => assert!(matches!(block, Slots::Many(_)), "{k}"),
+                k => assert!(matches!(block, Slots::Dense(_)), "{k}"),
+            }
+        }
+        assert_eq!(m.len(), 256);
+        let mut values: Vec<u32> = m.iter().map(|(_, v)| *v).collect();
+        values.sort_unstable();
+        assert_eq!(values, (0..256).collect::<Vec<_>>());
+        for i in 0..256 {
+            assert_eq!(m.get(&net(i)), Some(&i));
+        }
+        assert_eq!(*m.get_or_insert_with(net(5), || 999), 5);
+        // Emptied in the same order: dense down to SPARSE_AT, sorted below it, inline at one.
+        for (n, &i) in order.iter().enumerate() {
+            assert_eq!(m.remove(&net(i)), Some(i));
+            assert_eq!(m.get(&net(i)), None);
+            let left = 255 - n;
+            for &j in &order[n + 1..] {
+                assert_eq!(m.get(&net(j)), Some(&j), "{j} after removing {i}");
+            }
+            match (left, m.v4.values().next()) {
+                (0, None) => {}
+                (1, Some(Slots::One(..))) => {}
+                (k, Some(Slots::Many(_))) if k < SPARSE_AT => {}
+                (k, Some(Slots::Dense(_))) if k >= SPARSE_AT => {}
+                (k, b) => panic!("{k} left: {b:?}"),
+            }
+        }
+        assert!(m.is_empty());
+        // A dense block thinned by `retain` in one go is sorted (or inline) again.
+        for i in 0..200 {
+            m.insert(net(i), i);
+        }
+        m.retain(|v| *v == 7 || *v == 9);
+        assert!(matches!(m.v4.values().next(), Some(Slots::Many(l)) if l.0.len() == 2));
+        m.retain(|v| *v == 9);
+        assert!(matches!(m.v4.values().next(), Some(Slots::One(_, 9))));
+    }
+
     /// Every prefix length round-trips through the block key and slot.
     #[test]
     fn every_length_round_trips() {
@@ -509,6 +660,7 @@ mod tests {
         };
         let mut m: PrefixMap<u32> = PrefixMap::new();
         let mut model: BTreeMap<IpNetwork, u32> = BTreeMap::new();
+        let (mut dense_seen, mut sorted_again) = (false, false);
         for round in 0..50_000u32 {
             // A few /16s (dense blocks), a few lengths, some IPv6.
             let prefix = match next(8) {
@@ -549,7 +701,11 @@ mod tests {
             }
             assert_eq!(m.len(), model.len(), "round {round}");
             assert_eq!(m.get(&prefix), model.get(&prefix), "round {round}");
+            let dense_now = m.v4.values().any(|b| matches!(b, Slots::Dense(_)));
+            sorted_again |= dense_seen && !dense_now;
+            dense_seen |= dense_now;
         }
+        assert!(dense_seen, "blocks went dense");
         let mut all: Vec<(IpNetwork, u32)> = m.iter().map(|(k, v)| (k, *v)).collect();
         all.sort();
         assert_eq!(all, model.iter().map(|(k, v)| (*k, *v)).collect::<Vec<_>>());
@@ -560,10 +716,32 @@ mod tests {
         assert_eq!(sum, model.values().map(|v| u64::from(*v) + 1).sum::<u64>());
         // No block is left empty, and a block of one keeps its value inline.
         for block in m.v4.values() {
-            if let Slots::Many(many) = block {
-                assert!(many.0.len() >= 2);
-                assert!(many.0.windows(2).all(|w| w[0].0 < w[1].0), "sorted by slot");
+            match block {
+                Slots::One(..) => {}
+                Slots::Many(many) => {
+                    assert!((2..DENSE_AT).contains(&many.0.len()));
+                    assert!(many.0.windows(2).all(|w| w[0].0 < w[1].0), "sorted by slot");
+                }
+                Slots::Dense(d) => {
+                    assert!(d.values.len() >= SPARSE_AT);
+                    for (i, (slot, _)) in d.values.iter().enumerate() {
+                        assert_eq!(d.position(*slot), Some(i));
+                    }
+                }
             }
         }
+        // Drained in a scrambled order: dense blocks go sorted again, then inline, then away.
+        let mut keys: Vec<IpNetwork> = model.keys().copied().collect();
+        for i in (1..keys.len()).rev() {
+            keys.swap(i, next(i as u64 + 1) as usize);
+        }
+        for k in keys {
+            // (Every value of `m` was incremented above.)
+            assert_eq!(m.remove(&k), model.remove(&k).map(|v| v + 1));
+            assert_eq!(m.len(), model.len());
+            let dense_now = m.v4.values().any(|b| matches!(b, Slots::Dense(_)));
+            sorted_again |= dense_seen && !dense_now;
+        }
+        assert!(sorted_again && m.is_empty() && m.v4.is_empty());
     }
 }
