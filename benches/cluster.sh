@@ -5,6 +5,7 @@
 #
 #   sudo bash benches/cluster.sh [N ...]         # default: 1000000
 #   MIDONET_BGP=target/release/midonet-bgp      # binary to measure (default: release, else debug)
+#   FAILOVER=0                                  # skip the failover part (its columns print "-")
 #
 # For each N, a BIRD 2 provider (own namespace, on a bridge) exports N IPv4 /24s over eBGP to:
 #   1. bgpd alone (-Z: no zebra), in its own namespace -> seconds from bgpd's start until it has
@@ -136,6 +137,7 @@ cluster() {
   mntr=$(zk_cmd "$zp" mntr)
   size=$(awk '/zk_approximate_data_size/{print $2}' <<<"$mntr")
   znodes=$(awk '/zk_znode_count/{print $2}' <<<"$mntr")
+  if [ "${FAILOVER:-1}" = 0 ]; then RES="$visible ${held:-?} $size $znodes - - -"; return; fi
   # The active host dies: kill -9 of its controller and of everything in its namespaces.
   local leader; leader=$("$BIN" cluster --store "$store" status --json | awk -F'"' '/"leader"/{print $4; exit}')
   [ -n "$leader" ] || leader=h0
