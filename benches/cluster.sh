@@ -13,7 +13,8 @@
 #   2. port p1 of a two-host cluster: a standalone ZooKeeper (started here, temporary data dir,
 #      127.0.0.1 only), two `midonet-bgp run --store` controllers "h0" and "h1" in their own
 #      host namespaces, p1 with candidates [h0, h1] -> seconds from the controllers' start until
-#      `midonet-bgp cluster routes --watch` (another process, a RouteWatcher) has all N; the
+#      `midonet-bgp cluster routes --watch --counts` (another process, a RouteWatcher) holds all N
+#      (and when the active controller held them: "ctl holds"); the
 #      ZooKeeper `mntr` data size and znode count; then kill -9 of the active host (controller
 #      and its bgpd) -> seconds until BIRD has the session Established again (with the standby)
 #      and until the watcher holds all N again, published by the standby.
