@@ -71,7 +71,7 @@ fuzz_target!(|data: &[u8]| {
         flows: Vec::new(),
     };
     let out = Metrics::new()
-        .render(Snapshot { ports: vec![port], bgpd: None, cluster: None })
+        .render(Snapshot { ports: vec![port], bgpd: None, cluster: None, fib: Vec::new() })
         .expect("renders");
     for line in out.lines() {
         assert!(line.starts_with('#') || line.starts_with("midonet_bgp_"), "{line:?}");

@@ -513,7 +513,10 @@ mod tests {
         q.published(t0, t0 + ms(5));
         assert_eq!(q.due(t0 + ms(30), t0 + ms(30)), t0 + ms(80));
         // Changes arriving after the rest are gathered for the interval only.
-        assert_eq!(p.due(rest_end + ms(100), rest_end + ms(100)), rest_end + ms(150));
+        assert_eq!(
+            p.due(rest_end + ms(100), rest_end + ms(100)),
+            rest_end + ms(150)
+        );
         // A quick publication rests little.
         let later = rest_end + ms(1000);
         p.published(later, later + ms(5));

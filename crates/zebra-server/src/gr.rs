@@ -439,7 +439,7 @@ impl GrTable {
             .values()
             .flat_map(|i| {
                 let n = i.restarts.len().saturating_sub(1);
-                i.restarts[..n].iter().map(|r| r.owner)
+                i.restarts.iter().take(n).map(|r| r.owner)
             })
             .collect()
     }

@@ -253,8 +253,12 @@ impl RouteTable {
         let mut found = vec![false; owners.len()];
         let mut see = |m: &mut Meta| {
             if m.stale() {
-                if let Some(i) = owners.iter().position(|&o| m.owned_by(o)) {
-                    found[i] = true;
+                if let Some(f) = owners
+                    .iter()
+                    .position(|&o| m.owned_by(o))
+                    .and_then(|i| found.get_mut(i))
+                {
+                    *f = true;
                 }
             }
         };
