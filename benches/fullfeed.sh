@@ -11,12 +11,16 @@
 #   4. bgpd feeding the `zebra_server` example (the library's zebra server, routes printed to a
 #      pipe): seconds until the example has printed N -> the cost bgpd pays to feed any zebra, the
 #      floor under "ctl holds"
+#   5. (only when asked: SCENARIOS=... nofib) `midonet-bgp run` with `[sink] kind = "none"` ->
+#      seconds until the controller holds N, without any FIB write: what is left of "holds"
+#      when the kernel writes are taken away
 # and prints them side by side with the ratios to bgpd alone.
 #
 #   sudo bash benches/fullfeed.sh [N ...]      # default: 10000 100000 1000000
 #   MIDONET_BGP=target/release/midonet-bgp     # binary to measure (default: release, else debug)
-#   SCENARIOS="controller"                      # which of: alone example zebra controller
-#                                               # (default all)
+#   SCENARIOS="controller"                      # which of: alone example zebra controller nofib
+#                                               # (default all but nofib; nofib: the controller
+#                                               # with `[sink] kind = "none"`, until it holds N)
 #   EXAMPLE=target/release/examples/zebra_server   # the floor scenario's server (built if absent)
 #   TIMEOUT=900                                 # seconds any one wait may take before failing
 #
@@ -100,10 +104,15 @@ frr_zebra() {
 }
 
 # 3. midonet-bgp run with the kernel sink.
+# controller N [nofib]: with nofib, `[sink] kind = "none"` and only "holds" is waited for.
 controller() {
-  local n=$1 d=$TMP/ctl; mkdir -p "$d"
+  local n=$1 nofib=${2:-} d=$TMP/ctl; mkdir -p "$d"
   mkns "c1$tag"; provider "c2$tag" "c1$tag" "u$tag" "$n"
-  ctl_config "$d/run" "c1$tag" "u$tag" > "$d/config.toml"
+  if [ -n "$nofib" ]; then
+    ctl_config "$d/run" "c1$tag" "u$tag" | sed 's/^kind = "kernel"/kind = "none"/; /^table = 200$/d' > "$d/config.toml"
+  else
+    ctl_config "$d/run" "c1$tag" "u$tag" > "$d/config.toml"
+  fi
   local t0; t0=$(now)
   "$BIN" run --config "$d/config.toml" >/dev/null 2> "$d/controller.log" & local cpid=$!; PIDS+=("$cpid")
   settle 0.05 test -S "$d/run/control.sock"
@@ -120,13 +129,14 @@ controller() {
     counts=$(ctl_counts "$d/run/control.sock" || echo "0 0"); read -r accepted installed <<<"$counts"
     [ -z "$held" ] && [ "${accepted:-0}" -ge "$n" ] 2>/dev/null && held=$(since "$t0")
     [ "${installed:-0}" -ge "$n" ] 2>/dev/null && fib=$(since "$t0")
+    [ -n "$nofib" ] && [ -n "$held" ] && fib="-"
     if [ "$(date +%s)" -ge "$deadline" ]; then
       echo "timed out after ${TIMEOUT}s: status says ${installed:-?} of $n in the FIB; controller log:" >&2
       tail -20 "$d/controller.log" >&2; exit 1
     fi
     [ -n "$fib" ] || sleep 0.2
   done
-  local counted; counted=$(fib_count "c1$tag" 200)
+  local counted=$n; [ -n "$nofib" ] || counted=$(fib_count "c1$tag" 200)
   if [ "$counted" -lt "$n" ]; then
     echo "status said $n installed, the kernel's table 200 has $counted routes of proto bgp" >&2; exit 1
   fi
@@ -135,17 +145,18 @@ controller() {
 }
 
 print_header
-printf '%9s | %11s | %12s | %14s %10s | %12s %12s %10s %10s | %s\n' N "bgpd alone" "example" "zebra FIB" "zebra RSS" "ctl holds" "ctl FIB" "ctl RSS" "FIB rate" "ratios example, holds/FIB (zebra FIB)"
+printf '%9s | %11s | %12s | %14s %10s | %12s %12s %10s %10s | %12s | %s\n' N "bgpd alone" "example" "zebra FIB" "zebra RSS" "ctl holds" "ctl FIB" "ctl RSS" "FIB rate" "no-FIB holds" "ratios example, holds/FIB (zebra FIB), no-FIB holds"
 want() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 for n in "${sizes[@]}"; do
-  a="?" ex="?" zf="?" zr="?" ch="?" cf="?" cr="?"
+  a="?" ex="?" zf="?" zr="?" ch="?" cf="?" cr="?" nh="?"
   # Each scenario runs in this shell (not a subshell), so its processes and namespaces are
   # known to the traps; it writes its figures to $RES.
   if want alone; then bgpd_alone "$n" >"$RES"; read -r a <"$RES"; fresh; fi
   if want example; then example_floor "$n" >"$RES"; read -r ex <"$RES"; fresh; fi
   if want zebra; then frr_zebra "$n" >"$RES"; read -r zf zr <"$RES"; fresh; fi
   if want controller; then controller "$n" >"$RES"; read -r ch cf cr <"$RES"; fresh; fi
+  if want nofib; then controller "$n" nofib >"$RES"; read -r nh _ _ <"$RES"; fresh; fi
   rate=$(awk -v n="$n" -v t="$cf" 'BEGIN{ if (t != "?" && t + 0 > 0) printf "%d/s", n/t; else print "?" }')
-  printf '%9s | %9s s | %10s s | %12s s %7s MB | %10s s %10s s %7s MB %10s | %s, %s / %s (%s)\n' "$n" "$a" "$ex" "$zf" "$zr" "$ch" "$cf" "$cr" "$rate" \
-    "$(ratio "$ex" "$a")" "$(ratio "$ch" "$a")" "$(ratio "$cf" "$a")" "$(ratio "$zf" "$a")"
+  printf '%9s | %9s s | %10s s | %12s s %7s MB | %10s s %10s s %7s MB %10s | %10s s | %s, %s / %s (%s), %s\n' "$n" "$a" "$ex" "$zf" "$zr" "$ch" "$cf" "$cr" "$rate" "$nh" \
+    "$(ratio "$ex" "$a")" "$(ratio "$ch" "$a")" "$(ratio "$cf" "$a")" "$(ratio "$zf" "$a")" "$(ratio "$nh" "$a")"
 done
