@@ -108,11 +108,7 @@ frr_zebra() {
 controller() {
   local n=$1 nofib=${2:-} d=$TMP/ctl; mkdir -p "$d"
   mkns "c1$tag"; provider "c2$tag" "c1$tag" "u$tag" "$n"
-  if [ -n "$nofib" ]; then
-    ctl_config "$d/run" "c1$tag" "u$tag" | sed 's/^kind = "kernel"/kind = "none"/; /^table = 200$/d' > "$d/config.toml"
-  else
-    ctl_config "$d/run" "c1$tag" "u$tag" > "$d/config.toml"
-  fi
+  CTL_SINK=${nofib:+none} ctl_config "$d/run" "c1$tag" "u$tag" > "$d/config.toml"
   local t0; t0=$(now)
   "$BIN" run --config "$d/config.toml" >/dev/null 2> "$d/controller.log" & local cpid=$!; PIDS+=("$cpid")
   settle 0.05 test -S "$d/run/control.sock"

@@ -159,11 +159,12 @@ time_bgpd_alone() {
 
 # --- The controller -------------------------------------------------------------------------------
 # ctl_config RUN_DIR HOST_NS UPLINK [SINK_LINE ...]: a `midonet-bgp run` config: prefix $CPFX, the
-# kernel sink on table 200 (plus the SINK_LINEs), port p1 on UPLINK (port_p1).
+# kernel sink on table 200 (or CTL_SINK=none: no FIB) plus the SINK_LINEs, port p1 on UPLINK (port_p1).
 ctl_config() {
   local run=$1 hns=$2 up=$3; shift 3
   printf '[controller]\nprefix = "%s"\nrun_dir = "%s"\nhost_namespace = "%s"\n' "$CPFX" "$run" "$hns"
-  printf '[sink]\nkind = "kernel"\ntable = 200\n'
+  if [ "${CTL_SINK:-kernel}" = kernel ]; then printf '[sink]\nkind = "kernel"\ntable = 200\n'
+  else printf '[sink]\nkind = "%s"\n' "$CTL_SINK"; fi
   [ $# -eq 0 ] || printf '%s\n' "$@"
   port_p1 "$up"
 }
