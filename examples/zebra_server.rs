@@ -51,6 +51,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
     }
     let mut cfg = ServerConfig::new(&socket);
     cfg.interfaces = interfaces;
+    // The client is bgpd: let its route streams fill the socket (see `read_coalesce`).
+    cfg.read_coalesce = zebra_server::BGPD_READ_COALESCE;
     let (server, mut events) = ZebraServer::start(cfg).await?;
     println!("serving zebra on {socket}; start bgpd with -z {socket}");
     loop {

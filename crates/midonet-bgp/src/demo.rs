@@ -231,6 +231,7 @@ async fn demo(
     let mut zcfg = zebra_server::ServerConfig::new(up_dir.join("zebra.sock"));
     zcfg.interfaces = vec![zebra_server::Interface::loopback(1, Vec::new()), prov0];
     zcfg.router_id = Some(std::net::Ipv4Addr::new(192, 0, 2, 2));
+    zcfg.read_coalesce = zebra_server::BGPD_READ_COALESCE;
     let (upstream_zebra, mut upstream_events) = zebra_server::ZebraServer::start(zcfg).await?;
     let opts = BgpdOptions {
         zebra_socket: Some(up_dir.join("zebra.sock")),

@@ -70,6 +70,7 @@
 //! ```
 
 mod blocks;
+mod coalesce;
 pub mod core;
 mod counters;
 mod error;
@@ -84,6 +85,7 @@ mod socket;
 mod types;
 mod wire;
 
+pub use crate::coalesce::{BGPD_READ_COALESCE, COALESCE_MIN_ROUTES};
 pub use crate::core::{CoreConfig, NhtRegistration, Output, Reply, Request, ServerCore};
 pub use crate::counters::MessageStats;
 pub use crate::error::ServerError;

@@ -17,12 +17,13 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use zebra_proto::Profile;
 
+use crate::coalesce::{starts_pause, Pause, COALESCE_STEP};
 use crate::core::{CoreConfig, Output, Request, ServerCore};
 use crate::counters::{MessageStats, SharedStats};
 use crate::error::ServerError;
 use crate::events::{EventReceiver, MAX_EVENT_BATCH};
 use crate::reader::{FrameReader, RouteSummary, READ_TRACE_TARGET};
-use crate::socket::{bind, SocketFile};
+use crate::socket::{bind, queued_bytes, SocketFile};
 use crate::types::{
     ClientId, CloseReason, ExtraRoute, Interface, RoutePath, RouteStats, ServerEvent,
 };
@@ -62,11 +63,27 @@ pub struct ServerConfig {
     /// FRR 8.4 from 10.x: `None` detects per connection and takes FRR 8.4 for an FRR header;
     /// `Some(p)` uses `p` and refuses a client whose header belongs to another family.
     pub profile: Option<Profile>,
+    /// Read coalescing for route streams (`Duration::ZERO`, the default, reads whenever data
+    /// arrives). When one read finds a client streaming routes (at least
+    /// [`COALESCE_MIN_ROUTES`](crate::COALESCE_MIN_ROUTES) route messages waiting at once)
+    /// and empties the socket, that connection's next read waits up to this long — while the client keeps writing, and no
+    /// longer: a look every millisecond ends the pause when the queue stops growing (the
+    /// burst is over, or the client's socket is full) or grows by 64 KiB at once. The
+    /// client's socket fills meanwhile, and bgpd (FRR's and Quagga's zclient alike) then
+    /// appends to its own write buffer and sends it in a few large `writev`s instead of one
+    /// `write` — and one wake-up of this server — per route: the cost bgpd pays to feed a
+    /// zebra drops with it (docs/benchmarks.md, #16). A lone change never starts a pause; a
+    /// change that follows a burst waits at most this long. A client that blocks on a full
+    /// socket (not bgpd) waits about a millisecond each time it fills it.
+    /// [`BGPD_READ_COALESCE`](crate::BGPD_READ_COALESCE) is the window the controller uses
+    /// for bgpd.
+    pub read_coalesce: Duration,
 }
 
 impl ServerConfig {
     /// Defaults for a socket at `socket_path`: no interfaces, derived router id, no extra
-    /// routes, immediate withdrawal, 4 M routes, 16 connections, 16 Ki events in flight.
+    /// routes, immediate withdrawal, 4 M routes, 16 connections, 16 Ki events in flight,
+    /// every read as soon as data arrives (no read coalescing).
     pub fn new(socket_path: impl Into<PathBuf>) -> ServerConfig {
         let core = CoreConfig::default();
         ServerConfig {
@@ -82,6 +99,7 @@ impl ServerConfig {
             max_clients: 16,
             event_capacity: 16 * 1024,
             profile: None,
+            read_coalesce: Duration::ZERO,
         }
     }
 
@@ -194,6 +212,7 @@ impl ZebraServer {
             cancel: cancel.clone(),
             max_clients: cfg.max_clients.max(1),
             profile: cfg.profile,
+            read_coalesce: cfg.read_coalesce,
             out: Vec::new(),
             spare: Vec::new(),
             batch: Vec::new(),
@@ -303,6 +322,8 @@ struct Loop {
     published: RouteStats,
     /// The configured profile, if any (see [`ServerConfig::profile`]).
     profile: Option<Profile>,
+    /// See [`ServerConfig::read_coalesce`].
+    read_coalesce: Duration,
     conns: HashMap<ClientId, Conn>,
     events: mpsc::Sender<Vec<ServerEvent>>,
     cancel: CancellationToken,
@@ -372,14 +393,14 @@ impl Loop {
         let (read, write) = stream.into_split();
         let token = self.cancel.child_token();
         let (output, output_rx) = mpsc::channel(OUTPUT_CAPACITY);
-        tokio::spawn(read_loop(
+        let reader = Reader {
             client,
-            read,
-            cmd_tx.clone(),
-            token.clone(),
-            self.profile,
-            self.messages.clone(),
-        ));
+            cmd_tx: cmd_tx.clone(),
+            configured: self.profile,
+            messages: self.messages.clone(),
+            coalesce: self.read_coalesce,
+        };
+        tokio::spawn(read_loop(reader, read, token.clone()));
         tokio::spawn(write_loop(write, output_rx, token.clone()));
         tracing::debug!(%client, "zebra client connected");
         self.conns.insert(
@@ -539,22 +560,28 @@ async fn write_loop(
     let _ = w.shutdown().await;
 }
 
-async fn read_loop(
+/// What a connection's reader needs besides its socket.
+struct Reader {
     client: ClientId,
-    mut r: OwnedReadHalf,
     cmd_tx: mpsc::Sender<Cmd>,
-    token: CancellationToken,
+    /// The configured profile, if any.
     configured: Option<Profile>,
+    /// Where the reader adds its message counts.
     messages: SharedStats,
-) {
+    /// See [`ServerConfig::read_coalesce`].
+    coalesce: Duration,
+}
+
+async fn read_loop(reader: Reader, mut r: OwnedReadHalf, token: CancellationToken) {
     let reason = tokio::select! {
         _ = token.cancelled() => return,
-        res = read_frames(client, &mut r, &cmd_tx, configured, &messages) => match res {
+        res = read_frames(&reader, &mut r) => match res {
             Ok(()) => CloseReason::PeerClosed,
             Err(reason) => reason,
         },
     };
-    let _ = cmd_tx.send(Cmd::Closed { client, reason }).await;
+    let client = reader.client;
+    let _ = reader.cmd_tx.send(Cmd::Closed { client, reason }).await;
 }
 
 /// The profile of a client from its first bytes: the detected family, refined to the
@@ -577,20 +604,22 @@ pub(crate) fn client_profile(
     }
 }
 
-async fn read_frames(
-    client: ClientId,
-    r: &mut OwnedReadHalf,
-    cmd_tx: &mpsc::Sender<Cmd>,
-    configured: Option<Profile>,
-    messages: &SharedStats,
-) -> Result<(), CloseReason> {
+async fn read_frames(reader: &Reader, r: &mut OwnedReadHalf) -> Result<(), CloseReason> {
+    let Reader {
+        client,
+        ref cmd_tx,
+        configured,
+        ref messages,
+        coalesce,
+    } = *reader;
     let mut buf = BytesMut::with_capacity(READ_CHUNK);
-    let mut reader = FrameReader::with_configured(client, configured);
+    let mut frames = FrameReader::with_configured(client, configured);
     let closed = || CloseReason::Shutdown;
     loop {
         if buf.capacity() - buf.len() < READ_CHUNK / 4 {
             buf.reserve(READ_CHUNK);
         }
+        let room = buf.capacity() - buf.len();
         let n = r
             .read_buf(&mut buf)
             .await
@@ -600,19 +629,20 @@ async fn read_frames(
         let read_at = tracing::enabled!(target: READ_TRACE_TARGET, tracing::Level::TRACE)
             .then(std::time::SystemTime::now);
         if n == 0 {
-            return match reader.finish(&buf) {
+            return match frames.finish(&buf) {
                 CloseReason::PeerClosed => Ok(()),
                 reason => Err(reason),
             };
         }
         let mut batch = Vec::with_capacity(buf.len() / 32 + 1);
-        let found = reader.decode(&mut buf, &mut batch);
-        messages.add(reader.tally());
+        let found = frames.decode(&mut buf, &mut batch);
+        messages.add(frames.tally());
+        let pause = !coalesce.is_zero() && starts_pause(n, room, &batch);
         if let Some(at) = read_at {
             trace_read(client, at, n, &batch);
         }
         if found.profile_detected {
-            if let Some(profile) = reader.profile() {
+            if let Some(profile) = frames.profile() {
                 cmd_tx
                     .send(Cmd::Profile { client, profile })
                     .await
@@ -631,6 +661,28 @@ async fn read_frames(
         }
         if let Some(f) = found.failure {
             return Err(f);
+        }
+        if pause {
+            coalesce_wait(r, coalesce).await;
+        }
+    }
+}
+
+/// A pause of [`ServerConfig::read_coalesce`]: looks at the socket's queue every
+/// [`COALESCE_STEP`] until the window is over or [`Pause::keep_waiting`] says the client stopped,
+/// filled its socket or writes fast.
+async fn coalesce_wait(r: &OwnedReadHalf, window: Duration) {
+    let stream: &UnixStream = r.as_ref();
+    let end = Instant::now() + window;
+    let mut pause = Pause::new(queued_bytes(stream));
+    loop {
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        tokio::time::sleep(left.min(COALESCE_STEP)).await;
+        if !pause.keep_waiting(queued_bytes(stream)) {
+            return;
         }
     }
 }

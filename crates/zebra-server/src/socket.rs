@@ -38,6 +38,20 @@ fn io_err<'a>(path: &'a Path, op: &'static str) -> impl FnOnce(std::io::Error) -
     }
 }
 
+/// Bytes waiting in the receive queue of the stream socket `fd` (`FIONREAD`), `None` when the
+/// kernel does not say.
+pub(crate) fn queued_bytes(fd: &impl std::os::fd::AsRawFd) -> Option<usize> {
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one c_int through the pointer, which points at `n`, alive and
+    // writable for the whole call; the descriptor is borrowed from an open socket.
+    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), libc::FIONREAD, &mut n) };
+    if rc == 0 {
+        usize::try_from(n).ok()
+    } else {
+        None
+    }
+}
+
 fn euid() -> u32 {
     // SAFETY: geteuid has no preconditions and cannot fail.
     unsafe { libc::geteuid() }

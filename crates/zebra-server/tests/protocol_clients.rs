@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use common::{net, Events};
+use ipnetwork::IpNetwork;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 use zebra_proto::{Message, NexthopRegistration, NexthopTarget, Profile, ZapiNexthop, ZapiRoute};
@@ -587,4 +588,70 @@ async fn unknown_profile_is_refused_and_server_keeps_serving() {
         Message::InterfaceAdd(_)
     ));
     srv.shutdown().await;
+}
+
+/// ROUTE_ADD frames (FRR 8.4) for 198.18.x.y/32, `from..to`, one gateway.
+fn route_frames(from: u32, to: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    for i in from..to {
+        let p = format!("198.18.{}.{}/32", i / 256, i % 256);
+        out.extend(frr(&Message::RouteAdd(route(&p, &["192.0.2.2"]))));
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_coalescing_waits_only_while_the_client_keeps_writing() {
+    let dir = tempfile::tempdir().unwrap();
+    // A window far longer than the test's timeouts: a pause that lasted it would fail them.
+    let (srv, mut ev) = server(&dir, |c| c.read_coalesce = Duration::from_secs(60)).await;
+    let mut s = UnixStream::connect(srv.socket_path()).await.unwrap();
+    s.write_all(&[0, 19, 254, 6, 0, 0, 0, 0, 0, 18, 9, 0, 0, 0, 0, 0, 0, 0, 0])
+        .await
+        .unwrap();
+    assert!(matches!(
+        decode_frr(&frame(&mut s).await),
+        Message::Capabilities(_)
+    ));
+    // A burst of 64 routes in one write: read, and the reader pauses.
+    s.write_all(&route_frames(0, 64)).await.unwrap();
+    assert!(ev.wait_table(T, |t| t.len() == 64).await);
+    // A lone route after the burst: the queue stops growing, the pause ends at its next look.
+    s.write_all(&route_frames(64, 65)).await.unwrap();
+    assert!(
+        ev.wait_table(Duration::from_secs(5), |t| t.len() == 65)
+            .await,
+        "a change after a burst waited for the window"
+    );
+    // A stream written in small pieces, a millisecond apart: every route arrives, in order.
+    let (mut r, mut w) = s.into_split();
+    let writer = tokio::spawn(async move {
+        for k in 0..200 {
+            w.write_all(&route_frames(65 + k * 10, 75 + k * 10))
+                .await
+                .unwrap();
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        w
+    });
+    assert!(ev.wait_table(T, |t| t.len() == 2_065).await);
+    let mut w = writer.await.unwrap();
+    let replaced: Vec<IpNetwork> = ev
+        .routes()
+        .iter()
+        .filter_map(|r| match r {
+            RouteEvent::Replace { prefix, .. } => Some(*prefix),
+            RouteEvent::Withdraw { .. } => None,
+        })
+        .collect();
+    let expected: Vec<IpNetwork> = (0..2_065u32)
+        .map(|i| net(&format!("198.18.{}.{}/32", i / 256, i % 256)))
+        .collect();
+    assert_eq!(replaced, expected);
+    // Shutting down while a reader pauses ends it.
+    w.write_all(&route_frames(3_000, 3_064)).await.unwrap();
+    tokio::time::timeout(T, srv.shutdown())
+        .await
+        .expect("shutdown during a pause");
+    drop((r.read(&mut [0u8; 1]).await, w));
 }

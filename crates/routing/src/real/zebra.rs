@@ -99,6 +99,8 @@ pub async fn start(
     cfg.interfaces = interfaces(facts);
     cfg.router_id = Some(plan.port.router_id);
     cfg.max_routes = plan.port.max_routes;
+    // bgpd writes a route stream with far fewer system calls once its socket fills.
+    cfg.read_coalesce = zebra_server::BGPD_READ_COALESCE;
     let (server, rx) = zebra_server::ZebraServer::start(cfg)
         .await
         .map_err(|e| EffectError::new(Step::Zebra, name, e))?;
