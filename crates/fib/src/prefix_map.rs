@@ -76,9 +76,26 @@ struct Dense<V> {
 }
 
 impl<V> Dense<V> {
+    /// A sparse set of `values` (at most 256, distinct slots).
+    fn new(values: Vec<(u8, V)>) -> Dense<V> {
+        let mut d = Dense {
+            at: [0; 256],
+            values,
+        };
+        d.reindex();
+        d
+    }
+
     fn position(&self, slot: u8) -> Option<usize> {
         let i = usize::from(self.at[usize::from(slot)]);
         (self.values.get(i)?.0 == slot).then_some(i)
+    }
+
+    /// Records every value's position (after the values were rebuilt or filtered).
+    fn reindex(&mut self) {
+        for (i, (slot, _)) in (0..=u8::MAX).zip(self.values.iter()) {
+            self.at[usize::from(*slot)] = i;
+        }
     }
 }
 
@@ -148,18 +165,9 @@ impl<V> Slots<V> {
 
     /// Turns a sorted block into a dense one (a no-op for any other).
     fn densify(&mut self) {
-        if !matches!(self, Slots::Many(_)) {
-            return;
-        }
-        let dense = Slots::Dense(Box::new(Dense {
-            at: [0; 256],
-            values: Vec::new(),
-        }));
-        if let (Slots::Many(m), Slots::Dense(d)) = (std::mem::replace(self, dense), &mut *self) {
-            for (i, (slot, _)) in (0..=u8::MAX).zip(m.0.iter()) {
-                d.at[usize::from(*slot)] = i;
-            }
-            d.values = m.0;
+        if let Slots::Many(m) = self {
+            let values = std::mem::take(&mut m.0);
+            *self = Slots::Dense(Box::new(Dense::new(values)));
         }
     }
 
@@ -280,9 +288,7 @@ impl<V> Slots<V> {
             }
             Slots::Dense(d) => {
                 d.values.retain_mut(|e| keep(&mut e.1));
-                for (i, (slot, _)) in (0..=u8::MAX).zip(d.values.iter()) {
-                    d.at[usize::from(*slot)] = i;
-                }
+                d.reindex();
                 d.values.len()
             }
         };

@@ -136,6 +136,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn queued_bytes_counts_what_waits_unread_on_a_stream_socket() {
+        use std::io::{Read, Write};
+        let (mut a, mut b) = std::os::unix::net::UnixStream::pair().unwrap();
+        assert_eq!(queued_bytes(&b), Some(0));
+        a.write_all(&[7; 100]).unwrap();
+        a.write_all(&[8; 50]).unwrap();
+        // Across writes: the whole stream waiting, not only the next write's bytes.
+        assert_eq!(queued_bytes(&b), Some(150));
+        let mut buf = [0u8; 120];
+        b.read_exact(&mut buf).unwrap();
+        assert_eq!(queued_bytes(&b), Some(30));
+    }
+
+    #[test]
     fn creates_0600_socket_and_replaces_stale_one() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("zserv.api");
