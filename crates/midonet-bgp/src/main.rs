@@ -252,6 +252,18 @@ fn cli_runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
     })
 }
 
+/// What `status --json` prints: the status parts of the reply, `cluster` and `fib` only when
+/// there are any (fields in name order, as the object always printed them).
+#[derive(serde::Serialize)]
+struct StatusJson {
+    bgpd: Option<midonet_bgp::metrics::BgpdInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cluster: Option<midonet_bgp::metrics::ClusterStatus>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    fib: Vec<routing::kernel::TableStats>,
+    ports: Vec<routing::PortStatus>,
+}
+
 fn status(q: &QueryArgs) -> ExitCode {
     let socket = match socket_of(&q.socket) {
         Ok(s) => s,
@@ -270,16 +282,12 @@ fn status(q: &QueryArgs) -> ExitCode {
         }
     };
     if q.json {
-        let mut value = serde_json::json!({ "bgpd": bgpd, "ports": ports });
-        if let (Some(c), Some(o)) = (&cluster, value.as_object_mut()) {
-            o.insert(
-                "cluster".into(),
-                serde_json::to_value(c).unwrap_or_default(),
-            );
-        }
-        if let (false, Some(o)) = (fib.is_empty(), value.as_object_mut()) {
-            o.insert("fib".into(), serde_json::to_value(&fib).unwrap_or_default());
-        }
+        let value = StatusJson {
+            bgpd,
+            cluster,
+            fib,
+            ports,
+        };
         match serde_json::to_string_pretty(&value) {
             Ok(s) => outln!("{s}"),
             Err(e) => {
