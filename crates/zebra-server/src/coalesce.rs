@@ -31,7 +31,8 @@ pub(crate) const COALESCE_STEP: Duration = Duration::from_millis(1);
 /// buffer (a `writev` of 16 chunks of 4 KiB). A client writing this much within a look has
 /// already switched to large writes (or writes in bulk): what is queued is a large batch, and
 /// waiting longer would only hold its next flush back. bgpd writing a route at a time adds
-/// under a tenth of this a millisecond.
+/// about a ninth of this a millisecond on the project's machine (some 150,000 ROUTE_ADDs of
+/// 48 bytes a second).
 pub(crate) const COALESCE_FAST_GROWTH: usize = 64 * 1024;
 
 /// Whether a read that had room for `room` bytes, returned `read` bytes and decoded `batch`
