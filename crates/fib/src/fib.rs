@@ -3,6 +3,7 @@
 use ipnetwork::IpNetwork;
 
 use crate::error::{FibError, Result};
+use crate::objects::Objects;
 use crate::plan::{FlushReport, Op, Planner};
 use crate::socket::NlSocket;
 use crate::types::{FibConfig, FibRoute, NextHop, NextHops, TableSpec};
@@ -12,6 +13,11 @@ use crate::wire::{self, Marking, Reply};
 const MAX_BATCH_BYTES: usize = 256 << 10;
 /// Dumps interrupted by concurrent changes are retried this many times.
 const DUMP_ATTEMPTS: usize = 5;
+/// Ids tried for one nexthop object before its set is written inline.
+const OBJECT_ATTEMPTS: usize = 4;
+
+/// One route of ours found in the kernel: its metric, the route, its nexthop object.
+type Found = (u32, FibRoute, Option<u32>);
 
 /// A kernel FIB writer for one routing table in one namespace.
 ///
@@ -45,6 +51,11 @@ impl Fib {
                 }
             },
         };
+        let planner = if config.nexthop_objects && nexthop_objects_supported(&mut sock)? {
+            Planner::with_objects(Objects::new(table, config.metric))
+        } else {
+            Planner::new()
+        };
         Ok(Fib {
             sock,
             mark: Marking {
@@ -53,9 +64,20 @@ impl Fib {
                 metric: config.metric,
             },
             batch: config.batch_routes.max(1),
-            planner: Planner::new(),
+            planner,
             buf: Vec::with_capacity(MAX_BATCH_BYTES + 4096),
         })
+    }
+
+    /// Whether routes are written with kernel nexthop objects (configured, and the kernel has
+    /// them).
+    pub fn uses_nexthop_objects(&self) -> bool {
+        self.planner.objects().enabled()
+    }
+
+    /// Number of nexthop objects of ours in use.
+    pub fn nexthop_objects(&self) -> usize {
+        self.planner.objects().len()
     }
 
     /// The table id routes go to.
@@ -135,11 +157,11 @@ impl Fib {
     pub fn begin_reconcile(&mut self) -> Result<usize> {
         let mut found = Vec::new();
         let mut other_metric = Vec::new();
-        for route in self.dump_all()? {
-            if route.0 == self.mark.metric {
-                found.push(route.1);
+        for (metric, route, object) in self.dump_all()? {
+            if metric == self.mark.metric {
+                found.push((route, object));
             } else {
-                other_metric.push(route);
+                other_metric.push((metric, route));
             }
         }
         for (metric, route) in other_metric {
@@ -151,6 +173,7 @@ impl Fib {
                 kind: crate::plan::OpKind::Delete,
                 prefix: route.prefix,
                 next_hops: route.next_hops,
+                object: None,
             };
             let results = self.exchange(std::slice::from_ref(&op), &mark)?;
             if let Some(Err(errno)) = results.first() {
@@ -158,7 +181,7 @@ impl Fib {
             }
         }
         let n = found.len();
-        self.planner.begin_reconcile(found);
+        self.planner.begin_reconcile_found(found);
         Ok(n)
     }
 
@@ -180,15 +203,17 @@ impl Fib {
     pub fn flush(&mut self) -> Result<FlushReport> {
         let mut report = FlushReport::default();
         loop {
-            let ops = self.planner.plan(self.batch, &mut report);
+            let mut ops = self.planner.plan(self.batch, &mut report);
             if ops.is_empty() {
                 if self.planner.pending() == 0 {
+                    self.delete_unused_objects()?;
                     return Ok(report);
                 }
                 continue;
             }
             let mark = self.mark;
-            match self.exchange(&ops, &mark) {
+            let created = self.create_objects(&mut ops);
+            match created.and_then(|()| self.exchange(&ops, &mark)) {
                 Ok(results) => {
                     for (op, result) in ops.into_iter().zip(results) {
                         if let Some(f) = self.planner.complete(op, result, &mut report) {
@@ -199,11 +224,11 @@ impl Fib {
                 Err(e) => {
                     // Outcome unknown: learn what the kernel holds, then try again later.
                     if let Ok(found) = self.dump_all() {
-                        self.planner.resync(
+                        self.planner.resync_found(
                             found
                                 .into_iter()
-                                .filter(|(m, _)| *m == mark.metric)
-                                .map(|(_, r)| r),
+                                .filter(|(m, _, _)| *m == mark.metric)
+                                .map(|(_, r, o)| (r, o)),
                         );
                     }
                     self.planner.requeue(ops);
@@ -218,12 +243,93 @@ impl Fib {
         Ok(self
             .dump_all()?
             .into_iter()
-            .filter(|(m, _)| *m == self.mark.metric)
-            .map(|(_, r)| r)
+            .filter(|(m, _, _)| *m == self.mark.metric)
+            .map(|(_, r, _)| r)
             .collect())
     }
 
-    fn dump_all(&mut self) -> Result<Vec<(u32, FibRoute)>> {
+    /// Creates the nexthop objects `ops` point at that the kernel does not hold yet, before
+    /// the routes are sent. An id someone else holds is replaced by another; a set whose object
+    /// the kernel refuses is written inline (the routes then get the kernel's own answer).
+    fn create_objects(&mut self, ops: &mut [Op]) -> Result<()> {
+        let protocol = self.mark.protocol;
+        for attempt in 1..=OBJECT_ATTEMPTS {
+            let creates = self.planner.objects_mut().take_creates();
+            if creates.is_empty() {
+                return Ok(());
+            }
+            let mut sendable = Vec::with_capacity(creates.len());
+            for (id, hops) in creates {
+                match hops
+                    .first()
+                    .and_then(|h| Some((h.gateway?, h.ifindex?, h.onlink)))
+                {
+                    Some(hop) if hops.len() == 1 => sendable.push((id, hops, hop)),
+                    _ => self.refuse_object(ops, id, &hops, libc::EINVAL),
+                }
+            }
+            let results = self.exchange_with(sendable.len(), |buf, i, seq| {
+                if let Some((id, _, (gw, oif, onlink))) = sendable.get(i) {
+                    wire::encode_nexthop_new(buf, *id, *gw, *oif, *onlink, protocol, seq);
+                }
+            })?;
+            for ((id, hops, _), result) in sendable.into_iter().zip(results) {
+                match result {
+                    Ok(()) => self.planner.objects_mut().created(&hops),
+                    Err(e) if e == libc::EEXIST && attempt < OBJECT_ATTEMPTS => {
+                        let new = self.planner.objects_mut().reallocate(&hops);
+                        for op in ops.iter_mut().filter(|o| o.object == Some(id)) {
+                            op.object = new;
+                        }
+                    }
+                    Err(errno) => self.refuse_object(ops, id, &hops, errno),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn refuse_object(&mut self, ops: &mut [Op], id: u32, hops: &NextHops, errno: i32) {
+        tracing::warn!(
+            id,
+            ?hops,
+            errno,
+            namespace = self.namespace(),
+            "the kernel refused a nexthop object: its routes are written inline"
+        );
+        self.planner.objects_mut().refuse(hops, errno);
+        for op in ops.iter_mut().filter(|o| o.object == Some(id)) {
+            op.object = None;
+        }
+    }
+
+    /// Deletes the nexthop objects no route of ours uses any more.
+    fn delete_unused_objects(&mut self) -> Result<()> {
+        let gone = self.planner.objects_mut().take_unused();
+        if gone.is_empty() {
+            return Ok(());
+        }
+        let results = self.exchange_with(gone.len(), |buf, i, seq| {
+            if let Some(id) = gone.get(i) {
+                wire::encode_nexthop_del(buf, *id, seq);
+            }
+        })?;
+        for (id, result) in gone.iter().zip(results) {
+            if let Err(errno) = result {
+                if errno != libc::ENOENT {
+                    tracing::warn!(
+                        id,
+                        errno,
+                        namespace = self.namespace(),
+                        "deleting an unused nexthop object"
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn dump_all(&mut self) -> Result<Vec<Found>> {
         let mut out = Vec::new();
         for v6 in [false, true] {
             out.extend(self.dump_family(v6)?);
@@ -231,7 +337,7 @@ impl Fib {
         Ok(out)
     }
 
-    fn dump_family(&mut self, v6: bool) -> Result<Vec<(u32, FibRoute)>> {
+    fn dump_family(&mut self, v6: bool) -> Result<Vec<Found>> {
         for _ in 0..DUMP_ATTEMPTS {
             let seq = self.sock.next_seqs(1);
             self.buf.clear();
@@ -248,12 +354,13 @@ impl Fib {
                             protocol,
                             metric,
                             route,
+                            object,
                             interrupted: i,
                         } if s == seq => {
                             interrupted |= i;
                             if table == self.mark.table && protocol == self.mark.protocol {
                                 if let Some(r) = route {
-                                    out.push((metric, r));
+                                    out.push((metric, r, object));
                                 }
                             }
                         }
@@ -295,17 +402,31 @@ impl Fib {
         ops: &[Op],
         mark: &Marking,
     ) -> Result<Vec<std::result::Result<(), i32>>> {
-        let mut results = vec![Ok(()); ops.len()];
+        self.exchange_with(ops.len(), |buf, i, seq| {
+            if let Some(op) = ops.get(i) {
+                wire::encode_op(buf, op, mark, seq, false);
+            }
+        })
+    }
+
+    /// [`Fib::exchange`] of `count` requests, the `i`-th appended by `encode(buf, i, seq)`
+    /// (exactly one message, without `NLM_F_ACK`).
+    fn exchange_with(
+        &mut self,
+        count: usize,
+        mut encode: impl FnMut(&mut Vec<u8>, usize, u32),
+    ) -> Result<Vec<std::result::Result<(), i32>>> {
+        let mut results = vec![Ok(()); count];
         let mut start = 0;
-        while start < ops.len() {
+        while start < count {
             self.buf.clear();
             let first = self.sock.next_seqs(0);
             let mut end = start;
             let mut offsets = Vec::new();
-            while end < ops.len() && self.buf.len() < MAX_BATCH_BYTES {
+            while end < count && self.buf.len() < MAX_BATCH_BYTES {
                 offsets.push(self.buf.len());
                 let seq = first.wrapping_add((end - start) as u32);
-                wire::encode_op(&mut self.buf, &ops[end], mark, seq, false);
+                encode(&mut self.buf, end, seq);
                 end += 1;
             }
             let count = (end - start) as u32;
@@ -334,6 +455,24 @@ impl Fib {
             start = end;
         }
         Ok(results)
+    }
+}
+
+/// Whether the namespace's kernel has nexthop objects (Linux 5.3+): a lookup of an id is
+/// answered (found, or `ENOENT`) instead of refused as an unknown request.
+fn nexthop_objects_supported(sock: &mut NlSocket) -> Result<bool> {
+    let seq = sock.next_seqs(1);
+    let mut buf = Vec::new();
+    wire::encode_nexthop_get(&mut buf, 0x7FFF_FFFF, seq);
+    sock.send(&buf)?;
+    loop {
+        for reply in sock.recv()? {
+            if let Reply::Ack { seq: s, errno } = reply {
+                if s == seq {
+                    return Ok(errno == 0 || errno == libc::ENOENT);
+                }
+            }
+        }
     }
 }
 

@@ -59,6 +59,7 @@
 mod error;
 mod fib;
 pub mod intern;
+pub mod objects;
 pub mod plan;
 pub mod prefix_list;
 pub mod prefix_map;

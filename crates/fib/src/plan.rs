@@ -21,6 +21,7 @@ use std::collections::HashMap;
 use ipnetwork::IpNetwork;
 
 use crate::intern::{Interner, SetId};
+use crate::objects::Objects;
 use crate::prefix_list::PrefixList;
 use crate::prefix_map::PrefixMap;
 use crate::types::{canonical, FibRoute, NextHop, NextHops};
@@ -55,6 +56,9 @@ pub struct Op {
     pub prefix: IpNetwork,
     /// The next hops installed (create/replace) or being removed (delete).
     pub next_hops: NextHops,
+    /// The nexthop object the route is written with (`RTA_NH_ID`; see [`crate::objects`]);
+    /// `None`: the next hops are written inline.
+    pub object: Option<u32>,
 }
 
 /// An operation the kernel refused.
@@ -125,6 +129,8 @@ const STALE: u8 = 1;
 const PENDING: u8 = 2;
 /// Found by the dump of a [`Planner::resync`] (only during it).
 const FOUND: u8 = 4;
+/// The installed route points at the nexthop object of its set (counted in its refs).
+const OBJECT: u8 = 8;
 
 /// Order buffers larger than this are given back once drained.
 const ORDER_KEEP: usize = 1 << 14;
@@ -165,6 +171,7 @@ pub struct Planner {
     installed: usize,
     pending: usize,
     reconciling: bool,
+    objects: Objects,
 }
 
 /// Makes `e`, the entry of `prefix`, want `want`: a change already pending is superseded (its
@@ -199,9 +206,28 @@ fn canonical_hops(mut hops: Vec<NextHop>) -> Vec<NextHop> {
 }
 
 impl Planner {
-    /// An empty planner: nothing installed, nothing pending.
+    /// An empty planner: nothing installed, nothing pending, every route written inline.
     pub fn new() -> Planner {
         Planner::default()
+    }
+
+    /// An empty planner whose routes are written with the nexthop objects of `objects` where
+    /// the kernel can hold their sets as objects.
+    pub fn with_objects(objects: Objects) -> Planner {
+        Planner {
+            objects,
+            ..Planner::default()
+        }
+    }
+
+    /// The nexthop objects (see [`crate::objects`]).
+    pub fn objects(&self) -> &Objects {
+        &self.objects
+    }
+
+    /// The nexthop objects, for the writer that creates and deletes them.
+    pub fn objects_mut(&mut self) -> &mut Objects {
+        &mut self.objects
     }
 
     fn queue(&mut self, prefix: IpNetwork, want: Option<SetId>) {
@@ -256,12 +282,35 @@ impl Planner {
         self.failed.clear();
     }
 
-    /// Sets `prefix`'s installed next hops to `hops` (as found in the kernel); returns its entry.
-    fn set_found(&mut self, prefix: IpNetwork, hops: &[NextHop]) -> Option<&mut Entry> {
+    /// Sets `prefix`'s installed next hops to `hops` (as found in the kernel, pointing at
+    /// nexthop object `object` if any); returns its entry.
+    fn set_found(
+        &mut self,
+        prefix: IpNetwork,
+        hops: &[NextHop],
+        object: Option<u32>,
+    ) -> Option<&mut Entry> {
         let set = self.sets.acquire(&canonical_hops(hops.to_vec()))?;
+        let uses_object = match (object, self.sets.get(set)) {
+            (Some(id), Some(shared)) => self.objects.adopt(shared, id),
+            _ => false,
+        };
         let e = self.routes.get_or_insert_with(prefix, Entry::default);
+        let had_object = e.flags & OBJECT != 0;
+        if uses_object {
+            e.flags |= OBJECT;
+        } else {
+            e.flags &= !OBJECT;
+        }
         match e.installed.replace(set) {
-            Some(old) => self.sets.release(old),
+            Some(old) => {
+                if had_object {
+                    if let Some(old_hops) = self.sets.get(old) {
+                        self.objects.release(old_hops);
+                    }
+                }
+                self.sets.release(old);
+            }
             None => self.installed += 1,
         }
         Some(e)
@@ -271,14 +320,23 @@ impl Planner {
     /// They, and every route already installed, are stale until re-learned or until
     /// [`Planner::end_reconcile`].
     pub fn begin_reconcile(&mut self, found: impl IntoIterator<Item = FibRoute>) {
+        self.begin_reconcile_found(found.into_iter().map(|r| (r, None)));
+    }
+
+    /// [`Planner::begin_reconcile`] with, for each route found, the nexthop object it points at
+    /// (adopted as its set's object, see [`Objects::adopt`]).
+    pub fn begin_reconcile_found(
+        &mut self,
+        found: impl IntoIterator<Item = (FibRoute, Option<u32>)>,
+    ) {
         self.reconciling = true;
         for e in self.routes.values_mut() {
             if e.installed.is_some() {
                 e.flags |= STALE;
             }
         }
-        for route in found {
-            if let Some(e) = self.set_found(canonical(route.prefix), &route.next_hops) {
+        for (route, object) in found {
+            if let Some(e) = self.set_found(canonical(route.prefix), &route.next_hops, object) {
                 e.flags |= STALE;
             }
         }
@@ -374,8 +432,18 @@ impl Planner {
     /// Replaces what the planner believes installed by `found` (a fresh dump), after an
     /// exchange whose outcome is unknown. Stale marks of routes still found are kept.
     pub fn resync(&mut self, found: impl IntoIterator<Item = FibRoute>) {
-        for route in found {
-            if let Some(e) = self.set_found(canonical(route.prefix), &route.next_hops) {
+        self.resync_found(found.into_iter().map(|r| (r, None)));
+    }
+
+    /// [`Planner::resync`] with, for each route found, the nexthop object it points at.
+    pub fn resync_found(&mut self, found: impl IntoIterator<Item = (FibRoute, Option<u32>)>) {
+        // Every reference is counted again from what the kernel holds.
+        self.objects.clear_refs();
+        for e in self.routes.values_mut() {
+            e.flags &= !OBJECT;
+        }
+        for (route, object) in found {
+            if let Some(e) = self.set_found(canonical(route.prefix), &route.next_hops, object) {
                 e.flags |= FOUND;
             }
         }
@@ -397,6 +465,9 @@ impl Planner {
     /// same prefix is already queued.
     pub fn requeue(&mut self, ops: Vec<Op>) {
         for op in ops {
+            if op.object.is_some() {
+                self.objects.settle(&op.next_hops, false);
+            }
             if self.is_pending(&op.prefix) {
                 continue;
             }
@@ -458,11 +529,18 @@ impl Planner {
             e.flags &= !PENDING;
             self.pending = self.pending.saturating_sub(1);
             let want = e.wanted.take();
-            let op = |kind, set| {
+            let objects = &mut self.objects;
+            let mut op = |kind, set| {
+                let next_hops = self.sets.get(set)?.clone();
+                let object = match kind {
+                    OpKind::Delete => None,
+                    OpKind::Create | OpKind::Replace => objects.assign(&prefix, &next_hops),
+                };
                 Some(Op {
                     kind,
                     prefix,
-                    next_hops: self.sets.get(set)?.clone(),
+                    next_hops,
+                    object,
                 })
             };
             match (want, e.installed) {
@@ -501,10 +579,15 @@ impl Planner {
             return;
         };
         if let Some(old) = e.installed.take() {
+            if e.flags & OBJECT != 0 {
+                if let Some(hops) = self.sets.get(old) {
+                    self.objects.release(hops);
+                }
+            }
             self.sets.release(old);
             self.installed = self.installed.saturating_sub(1);
         }
-        e.flags &= !STALE;
+        e.flags &= !(STALE | OBJECT);
         if e.empty() {
             self.routes.remove(prefix);
         }
@@ -526,13 +609,29 @@ impl Planner {
                     report.replaced += 1;
                 }
                 self.failed.remove(&op.prefix);
+                if op.object.is_some() {
+                    self.objects.settle(&op.next_hops, true);
+                }
                 let set = self.sets.acquire(&op.next_hops)?;
                 let e = self.routes.get_or_insert_with(op.prefix, Entry::default);
-                match e.installed.replace(set) {
-                    Some(old) => self.sets.release(old),
-                    None => self.installed += 1,
+                let had_object = e.flags & OBJECT != 0;
+                if op.object.is_some() {
+                    e.flags |= OBJECT;
+                } else {
+                    e.flags &= !OBJECT;
                 }
                 e.flags &= !STALE;
+                match e.installed.replace(set) {
+                    Some(old) => {
+                        if had_object {
+                            if let Some(hops) = self.sets.get(old) {
+                                self.objects.release(hops);
+                            }
+                        }
+                        self.sets.release(old);
+                    }
+                    None => self.installed += 1,
+                }
                 None
             }
             (OpKind::Delete, Ok(())) => {
@@ -546,6 +645,9 @@ impl Planner {
                 None
             }
             (OpKind::Create | OpKind::Replace, Err(errno)) => {
+                if op.object.is_some() {
+                    self.objects.settle(&op.next_hops, false);
+                }
                 let failure = RouteFailure::new(&op, errno);
                 if self.routes.get(&op.prefix).is_some_and(Entry::empty) {
                     self.routes.remove(&op.prefix);

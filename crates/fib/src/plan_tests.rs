@@ -1,6 +1,7 @@
 use std::net::IpAddr;
 
 use super::*;
+use crate::objects::Objects;
 use crate::types::next_hops;
 
 fn p(s: &str) -> IpNetwork {
@@ -317,4 +318,68 @@ fn deletions_go_first_highest_prefix_first_across_batches() {
             (OpKind::Delete, installed[6])
         ]
     );
+}
+
+#[test]
+fn single_hop_routes_are_planned_on_shared_objects_counted_per_installed_route() {
+    let mut pl = Planner::with_objects(Objects::new(200, 20));
+    pl.replace(p("192.0.2.0/24"), vec![hop("198.51.100.1")]);
+    pl.replace(p("198.51.100.0/24"), vec![hop("198.51.100.1")]);
+    // Multipath: inline.
+    pl.replace(
+        p("203.0.113.0/24"),
+        vec![hop("198.51.100.1"), hop("198.51.100.2")],
+    );
+    let (ops, mut report) = plan_all(&mut pl);
+    let id = ops[0].object.unwrap();
+    assert_eq!(ops[1].object, Some(id));
+    assert_eq!(ops[2].object, None);
+    let creates = pl.objects_mut().take_creates();
+    assert_eq!(creates.len(), 1);
+    pl.objects_mut().created(&creates[0].1);
+    for op in ops {
+        assert!(pl.complete(op, Ok(()), &mut report).is_none());
+    }
+    assert!(pl.objects_mut().take_unused().is_empty());
+    // One route moves away, the other goes: the object is unused.
+    pl.replace(p("192.0.2.0/24"), vec![hop("198.51.100.9")]);
+    pl.withdraw(p("198.51.100.0/24"));
+    let (ops, mut report) = plan_all(&mut pl);
+    let new = pl.objects_mut().take_creates();
+    pl.objects_mut().created(&new[0].1);
+    for op in ops {
+        assert!(pl.complete(op, Ok(()), &mut report).is_none());
+    }
+    assert_eq!(pl.objects_mut().take_unused(), vec![id]);
+    assert_eq!(pl.objects().len(), 1);
+}
+
+#[test]
+fn found_routes_adopt_their_objects_and_keep_them_when_relearned() {
+    let mut pl = Planner::with_objects(Objects::new(200, 20));
+    let route = |s: &str| FibRoute {
+        prefix: p(s),
+        next_hops: next_hops(vec![hop("198.51.100.1")]),
+    };
+    pl.begin_reconcile_found([
+        (route("192.0.2.0/24"), Some(0x4000_0005)),
+        (route("198.51.100.0/24"), Some(0x4000_0005)),
+    ]);
+    pl.replace(p("192.0.2.0/24"), vec![hop("198.51.100.1")]);
+    let (ops, report) = plan_all(&mut pl);
+    assert!(ops.is_empty());
+    assert_eq!(report.kept, 1);
+    // The stale one is swept; the object stays while the kept route uses it.
+    pl.end_reconcile();
+    let (ops, mut report) = plan_all(&mut pl);
+    for op in ops {
+        assert!(pl.complete(op, Ok(()), &mut report).is_none());
+    }
+    assert!(pl.objects_mut().take_unused().is_empty());
+    pl.withdraw(p("192.0.2.0/24"));
+    let (ops, mut report) = plan_all(&mut pl);
+    for op in ops {
+        assert!(pl.complete(op, Ok(()), &mut report).is_none());
+    }
+    assert_eq!(pl.objects_mut().take_unused(), vec![0x4000_0005]);
 }

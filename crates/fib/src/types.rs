@@ -99,6 +99,10 @@ pub struct FibConfig {
     pub metric: u32,
     /// Most route requests sent in one `sendmsg`.
     pub batch_routes: usize,
+    /// Write routes with kernel nexthop objects shared per next-hop set where the kernel has
+    /// them (Linux 5.3+; see [`crate::objects`]); `false`: every route carries its own next
+    /// hops. Either way the table holds the same routes.
+    pub nexthop_objects: bool,
 }
 
 impl Default for FibConfig {
@@ -109,6 +113,7 @@ impl Default for FibConfig {
             protocol: RTPROT_BGP,
             metric: DEFAULT_METRIC,
             batch_routes: 1024,
+            nexthop_objects: true,
         }
     }
 }

@@ -51,6 +51,9 @@ pub enum Reply {
         metric: u32,
         /// The route, if it is a unicast route this crate can represent.
         route: Option<FibRoute>,
+        /// The nexthop object it points at (`RTA_NH_ID`), if any; its next hops are in `route`
+        /// too (the kernel expands them in dumps).
+        object: Option<u32>,
         /// `NLM_F_DUMP_INTR`: the table changed during the dump (dump again).
         interrupted: bool,
     },
@@ -129,6 +132,11 @@ fn base_message(prefix: &IpNetwork, mark: &Marking) -> RouteMessage {
 pub fn route_message(op: &Op, mark: &Marking) -> RouteMessage {
     let mut msg = base_message(&op.prefix, mark);
     if op.kind == OpKind::Delete && matches!(op.prefix, IpNetwork::V4(_)) {
+        return msg;
+    }
+    if let (Some(id), OpKind::Create | OpKind::Replace) = (op.object, op.kind) {
+        // The object carries gateway, interface and `onlink`.
+        msg.attributes.push(RouteAttribute::NhId(id));
         return msg;
     }
     match &op.next_hops[..] {
@@ -234,6 +242,121 @@ pub fn encode_link_get(buf: &mut Vec<u8>, name: &str, seq: u32) {
     );
 }
 
+/// `RTM_NEWNEXTHOP` (`linux/rtnetlink.h`).
+pub const RTM_NEWNEXTHOP: u16 = 104;
+/// `RTM_DELNEXTHOP`.
+pub const RTM_DELNEXTHOP: u16 = 105;
+/// `RTM_GETNEXTHOP`.
+pub const RTM_GETNEXTHOP: u16 = 106;
+const NHA_ID: u16 = 1;
+const NHA_OIF: u16 = 5;
+const NHA_GATEWAY: u16 = 6;
+/// `RTNH_F_ONLINK` in `nhmsg.nh_flags`.
+const RTNH_F_ONLINK: u32 = 4;
+const AF_UNSPEC: u8 = 0;
+const AF_INET: u8 = 2;
+const AF_INET6: u8 = 10;
+
+/// Appends one netlink message: header, `body`, then `attrs` (type, payload), each padded to
+/// 4 bytes.
+fn append_raw(
+    buf: &mut Vec<u8>,
+    kind: u16,
+    flags: u16,
+    seq: u32,
+    body: &[u8],
+    attrs: &[(u16, &[u8])],
+) {
+    let start = buf.len();
+    buf.extend_from_slice(&[0; 16]);
+    buf.extend_from_slice(body);
+    for (t, payload) in attrs {
+        let len = 4 + payload.len();
+        buf.extend_from_slice(&(len as u16).to_ne_bytes());
+        buf.extend_from_slice(&t.to_ne_bytes());
+        buf.extend_from_slice(payload);
+        buf.resize(buf.len() + ((4 - len % 4) % 4), 0);
+    }
+    let total = (buf.len() - start) as u32;
+    let mut header = [0u8; 16];
+    header[0..4].copy_from_slice(&total.to_ne_bytes());
+    header[4..6].copy_from_slice(&kind.to_ne_bytes());
+    header[6..8].copy_from_slice(&flags.to_ne_bytes());
+    header[8..12].copy_from_slice(&seq.to_ne_bytes());
+    if let Some(h) = buf.get_mut(start..start + 16) {
+        h.copy_from_slice(&header);
+    }
+}
+
+/// `struct nhmsg`: family, scope, protocol, reserved, flags.
+fn nhmsg(family: u8, protocol: u8, flags: u32) -> [u8; 8] {
+    let mut m = [0u8; 8];
+    m[0] = family;
+    m[2] = protocol;
+    m[4..8].copy_from_slice(&flags.to_ne_bytes());
+    m
+}
+
+/// Appends the exclusive creation of nexthop object `id`: gateway `gw` on interface `oif`
+/// (`onlink` if so; see [`crate::objects::Objects::supports`]), marked with `protocol`.
+///
+/// ```text
+///  struct nhmsg { u8 family; u8 scope; u8 protocol; u8 resvd; u32 flags (RTNH_F_ONLINK) }
+///  NHA_ID u32 | NHA_GATEWAY 4 or 16 bytes | NHA_OIF u32
+/// ```
+pub fn encode_nexthop_new(
+    buf: &mut Vec<u8>,
+    id: u32,
+    gw: IpAddr,
+    oif: u32,
+    onlink: bool,
+    protocol: u8,
+    seq: u32,
+) {
+    let flags = if onlink { RTNH_F_ONLINK } else { 0 };
+    let (family, gw_bytes): (u8, Vec<u8>) = match gw {
+        IpAddr::V4(a) => (AF_INET, a.octets().to_vec()),
+        IpAddr::V6(a) => (AF_INET6, a.octets().to_vec()),
+    };
+    append_raw(
+        buf,
+        RTM_NEWNEXTHOP,
+        NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL,
+        seq,
+        &nhmsg(family, protocol, flags),
+        &[
+            (NHA_ID, &id.to_ne_bytes()),
+            (NHA_GATEWAY, &gw_bytes),
+            (NHA_OIF, &oif.to_ne_bytes()),
+        ],
+    );
+}
+
+/// Appends the deletion of nexthop object `id`.
+pub fn encode_nexthop_del(buf: &mut Vec<u8>, id: u32, seq: u32) {
+    append_raw(
+        buf,
+        RTM_DELNEXTHOP,
+        NLM_F_REQUEST,
+        seq,
+        &nhmsg(AF_UNSPEC, 0, 0),
+        &[(NHA_ID, &id.to_ne_bytes())],
+    );
+}
+
+/// Appends a request for nexthop object `id` (answered with the object or `ENOENT`; a kernel
+/// without nexthop objects answers `EOPNOTSUPP` or `EINVAL`).
+pub fn encode_nexthop_get(buf: &mut Vec<u8>, id: u32, seq: u32) {
+    append_raw(
+        buf,
+        RTM_GETNEXTHOP,
+        NLM_F_REQUEST | NLM_F_ACK,
+        seq,
+        &nhmsg(AF_UNSPEC, 0, 0),
+        &[(NHA_ID, &id.to_ne_bytes())],
+    );
+}
+
 fn route_addr(a: &RouteAddress) -> Option<IpAddr> {
     match a {
         RouteAddress::Inet(v4) => Some(IpAddr::V4(*v4)),
@@ -258,9 +381,33 @@ fn hop_gateway(attrs: &[RouteAttribute]) -> Option<IpAddr> {
     })
 }
 
-/// Decodes a dumped route message: its table, protocol, metric and (for unicast routes) the
-/// route.
-fn decode_route(msg: &RouteMessage) -> (u32, u8, u32, Option<FibRoute>) {
+/// A dumped route, reduced to what the writer needs.
+struct Decoded {
+    table: u32,
+    protocol: u8,
+    metric: u32,
+    route: Option<FibRoute>,
+    object: Option<u32>,
+}
+
+/// Decodes a dumped route message: its table, protocol, metric, nexthop object and (for
+/// unicast routes) the route.
+fn decode_route(msg: &RouteMessage) -> Decoded {
+    let (table, protocol, metric, route) = decode_route_parts(msg);
+    let object = msg.attributes.iter().find_map(|a| match a {
+        RouteAttribute::NhId(id) => Some(*id),
+        _ => None,
+    });
+    Decoded {
+        table,
+        protocol,
+        metric,
+        route,
+        object,
+    }
+}
+
+fn decode_route_parts(msg: &RouteMessage) -> (u32, u8, u32, Option<FibRoute>) {
     let mut table = u32::from(msg.header.table);
     let mut metric = 0;
     let mut dest = None;
@@ -336,6 +483,16 @@ pub fn decode(buf: &[u8]) -> Result<Vec<Reply>, WireError> {
                 rest.len()
             )));
         }
+        // Nexthop objects (the answer to a lookup) are not decoded: only their acks matter.
+        let kind = match rest.get(4..6) {
+            Some(&[a, b]) => u16::from_ne_bytes([a, b]),
+            _ => 0,
+        };
+        if (RTM_NEWNEXTHOP..=RTM_GETNEXTHOP).contains(&kind) {
+            out.push(Reply::Other);
+            rest = rest.get((len + 3) & !3..).unwrap_or(&[]);
+            continue;
+        }
         let msg = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&rest[..len])
             .map_err(|e| WireError(e.to_string()))?;
         let seq = msg.header.sequence_number;
@@ -347,13 +504,14 @@ pub fn decode(buf: &[u8]) -> Result<Vec<Reply>, WireError> {
             },
             NetlinkPayload::Done(_) => Reply::Done { seq, interrupted },
             NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewRoute(r)) => {
-                let (table, protocol, metric, route) = decode_route(&r);
+                let d = decode_route(&r);
                 Reply::Route {
                     seq,
-                    table,
-                    protocol,
-                    metric,
-                    route,
+                    table: d.table,
+                    protocol: d.protocol,
+                    metric: d.metric,
+                    route: d.route,
+                    object: d.object,
                     interrupted,
                 }
             }

@@ -24,6 +24,7 @@ fn op(kind: OpKind, prefix: &str, hops: Vec<NextHop>) -> Op {
         kind,
         prefix: p(prefix),
         next_hops: NextHops::from(hops),
+        object: None,
     }
 }
 
@@ -280,6 +281,7 @@ fn dumped_routes_decode_with_their_marks_and_next_hops() {
             protocol,
             metric,
             route: Some(route),
+            object: None,
             interrupted,
         } => {
             assert_eq!((*seq, *table, *protocol, *metric), (5, 100, 186, 20));
@@ -305,9 +307,126 @@ fn a_single_path_route_decodes_back_to_its_op() {
         "192.0.2.0/24",
         vec![NextHop::onlink(ip("198.51.100.1"), 5)],
     );
-    let (table, protocol, metric, route) = decode_route(&route_message(&o, &MARK));
-    assert_eq!((table, protocol, metric), (1000, 186, 20));
-    assert_eq!(route.map(|r| r.next_hops), Some(o.next_hops));
+    let d = decode_route(&route_message(&o, &MARK));
+    assert_eq!(
+        (d.table, d.protocol, d.metric, d.object),
+        (1000, 186, 20, None)
+    );
+    assert_eq!(d.route.map(|r| r.next_hops), Some(o.next_hops));
+}
+
+/// `ip nexthop add id 1073741825 via 192.0.2.1 dev up1 onlink proto bgp` (ifindex 3), as
+/// iproute2 6.1 sent it to Linux 6.18 (strace, sequence 0x6b11217c).
+const IP_NEXTHOP_ADD_V4: [u8; 48] = [
+    0x30, 0x00, 0x00, 0x00, 0x68, 0x00, 0x05, 0x06, 0x7c, 0x21, 0x11, 0x6b, 0x00, 0x00, 0x00, 0x00,
+    0x02, 0x00, 0xba, 0x00, 0x04, 0x00, 0x00, 0x00, 0x08, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x40,
+    0x08, 0x00, 0x06, 0x00, 0xc0, 0x00, 0x02, 0x01, 0x08, 0x00, 0x05, 0x00, 0x03, 0x00, 0x00, 0x00,
+];
+
+/// `ip -6 nexthop add id 1073741826 via 2001:db8::1 dev up1 proto bgp`, same capture.
+const IP_NEXTHOP_ADD_V6: [u8; 60] = [
+    0x3c, 0x00, 0x00, 0x00, 0x68, 0x00, 0x05, 0x06, 0x7c, 0x21, 0x11, 0x6b, 0x00, 0x00, 0x00, 0x00,
+    0x0a, 0x00, 0xba, 0x00, 0x00, 0x00, 0x00, 0x00, 0x08, 0x00, 0x01, 0x00, 0x02, 0x00, 0x00, 0x40,
+    0x14, 0x00, 0x06, 0x00, 0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x01, 0x08, 0x00, 0x05, 0x00, 0x03, 0x00, 0x00, 0x00,
+];
+
+/// The kernel's dump of `203.0.113.0/24 nhid 1073741825 proto bgp metric 20 table 100`
+/// (Linux 6.18, answering `ip route show table 100`; the object is 192.0.2.1 onlink on
+/// ifindex 3, which the kernel expands next to `RTA_NH_ID`).
+const KERNEL_ROUTE_WITH_NHID: [u8; 76] = [
+    0x4c, 0x00, 0x00, 0x00, 0x18, 0x00, 0x22, 0x00, 0x8e, 0x21, 0x11, 0x6b, 0x2f, 0x60, 0x00, 0x00,
+    0x02, 0x18, 0x00, 0x00, 0x64, 0xba, 0x00, 0x01, 0x04, 0x00, 0x00, 0x00, 0x08, 0x00, 0x0f, 0x00,
+    0x64, 0x00, 0x00, 0x00, 0x08, 0x00, 0x01, 0x00, 0xcb, 0x00, 0x71, 0x00, 0x08, 0x00, 0x06, 0x00,
+    0x14, 0x00, 0x00, 0x00, 0x08, 0x00, 0x1e, 0x00, 0x01, 0x00, 0x00, 0x40, 0x08, 0x00, 0x05, 0x00,
+    0xc0, 0x00, 0x02, 0x01, 0x08, 0x00, 0x04, 0x00, 0x03, 0x00, 0x00, 0x00,
+];
+
+#[test]
+fn nexthop_objects_encode_as_iproute2_sends_them() {
+    let seq = 0x6b11_217c;
+    let mut buf = Vec::new();
+    encode_nexthop_new(&mut buf, 0x4000_0001, ip("192.0.2.1"), 3, true, 186, seq);
+    request_ack(&mut buf, 0);
+    assert_eq!(buf, IP_NEXTHOP_ADD_V4);
+    let mut buf = Vec::new();
+    encode_nexthop_new(&mut buf, 0x4000_0002, ip("2001:db8::1"), 3, false, 186, seq);
+    request_ack(&mut buf, 0);
+    assert_eq!(buf, IP_NEXTHOP_ADD_V6);
+}
+
+#[test]
+fn nexthop_deletion_and_lookup_name_only_the_id() {
+    let mut buf = Vec::new();
+    encode_nexthop_del(&mut buf, 0x4000_0001, 9);
+    assert_eq!(
+        buf,
+        [
+            0x20, 0, 0, 0, 105, 0, 0x01, 0, 9, 0, 0, 0, 0, 0, 0, 0, // header: RTM_DELNEXTHOP
+            0, 0, 0, 0, 0, 0, 0, 0, // nhmsg: AF_UNSPEC
+            8, 0, 1, 0, 0x01, 0, 0, 0x40, // NHA_ID
+        ]
+    );
+    let mut buf = Vec::new();
+    encode_nexthop_get(&mut buf, 7, 10);
+    assert_eq!(buf.len(), 0x20);
+    assert_eq!(&buf[4..8], &[106, 0, 0x05, 0]); // RTM_GETNEXTHOP, REQUEST | ACK
+}
+
+#[test]
+fn a_route_with_an_object_names_only_the_object() {
+    let mut o = op(
+        OpKind::Create,
+        "203.0.113.0/24",
+        vec![NextHop::onlink(ip("192.0.2.1"), 3)],
+    );
+    o.object = Some(0x4000_0001);
+    let msg = route_message(&o, &MARK);
+    assert!(msg.attributes.contains(&RouteAttribute::NhId(0x4000_0001)));
+    assert!(!msg
+        .attributes
+        .iter()
+        .any(|a| matches!(a, RouteAttribute::Gateway(_) | RouteAttribute::Oif(_))));
+    assert!(!msg.header.flags.contains(RouteFlags::Onlink));
+    // A delete does not need it: IPv4 deletes name the key only.
+    o.kind = OpKind::Delete;
+    assert!(!route_message(&o, &MARK)
+        .attributes
+        .iter()
+        .any(|a| matches!(a, RouteAttribute::NhId(_))));
+}
+
+#[test]
+fn a_dumped_route_with_an_object_decodes_with_its_expanded_next_hop() {
+    let replies = decode(&KERNEL_ROUTE_WITH_NHID).unwrap();
+    match &replies[..] {
+        [Reply::Route {
+            table: 100,
+            protocol: 186,
+            metric: 20,
+            route: Some(route),
+            object: Some(0x4000_0001),
+            interrupted: false,
+            ..
+        }] => {
+            assert_eq!(route.prefix, p("203.0.113.0/24"));
+            assert_eq!(
+                route.next_hops,
+                next_hops(vec![NextHop::onlink(ip("192.0.2.1"), 3)])
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn nexthop_messages_from_the_kernel_are_skipped() {
+    let mut dgram = IP_NEXTHOP_ADD_V4.to_vec();
+    dgram.extend_from_slice(&KERNEL_ROUTE_WITH_NHID);
+    let replies = decode(&dgram).unwrap();
+    assert_eq!(replies.len(), 2);
+    assert_eq!(replies[0], Reply::Other);
+    assert!(matches!(replies[1], Reply::Route { .. }));
 }
 
 #[test]

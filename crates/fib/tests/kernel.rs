@@ -509,3 +509,188 @@ fn bad_tables_and_namespaces_are_refused() {
     .unwrap_err();
     assert!(matches!(err, fib::FibError::BadTable), "{err}");
 }
+
+/// Our nexthop objects in the lab: `ip -j nexthop show protocol 186` (bgp).
+fn objects(lab: &Lab) -> Vec<Value> {
+    let out = ip(&lab.name, "-j nexthop show protocol 186");
+    match serde_json::from_slice(&out.stdout).unwrap_or(Value::Array(vec![])) {
+        Value::Array(a) => a,
+        _ => Vec::new(),
+    }
+}
+
+#[test]
+fn single_hop_routes_share_a_nexthop_object_deleted_with_its_last_route() {
+    let Some(()) = testkit::require_root("single_hop_routes_share_a_nexthop_object") else {
+        return;
+    };
+    let lab = Lab::new();
+    let mut fib = lab.fib(500);
+    assert!(fib.uses_nexthop_objects());
+    let up0 = fib.ifindex("up0").unwrap().unwrap();
+    for i in 0..3 {
+        fib.replace(
+            p(&format!("198.18.{i}.0/24")),
+            vec![NextHop::onlink(a("192.0.2.1"), up0)],
+        );
+    }
+    fib.replace(
+        p("2001:db8:5::/48"),
+        vec![NextHop::onlink(a("2001:db8::1"), up0)],
+    );
+    // Multipath sets are written inline.
+    fib.replace(
+        p("198.18.9.0/24"),
+        vec![
+            NextHop::onlink(a("192.0.2.1"), up0),
+            NextHop::onlink(a("192.0.2.2"), up0),
+        ],
+    );
+    assert_eq!(fib.flush().unwrap().created, 5);
+    let nhid = |dst: &str| lab.route("500", dst).unwrap()["nhid"].as_u64();
+    let shared = nhid("198.18.0.0/24").expect("a single-hop route points at an object");
+    assert_eq!(nhid("198.18.1.0/24"), Some(shared));
+    assert_eq!(nhid("198.18.2.0/24"), Some(shared));
+    assert!(nhid("2001:db8:5::/48").is_some_and(|id| id != shared));
+    assert_eq!(nhid("198.18.9.0/24"), None);
+    // The kernel shows the gateways either way.
+    let r = lab.route("500", "198.18.1.0/24").unwrap();
+    assert_eq!(gateways(&r), ["192.0.2.1"]);
+    assert_eq!(r["flags"], serde_json::json!(["onlink"]));
+    assert_eq!(
+        gateways(&lab.route("500", "198.18.9.0/24").unwrap()),
+        ["192.0.2.1", "192.0.2.2"]
+    );
+    assert_eq!(objects(&lab).len(), 2);
+    assert_eq!(fib.nexthop_objects(), 2);
+
+    // One route moves to another gateway: a second IPv4 object.
+    fib.replace(
+        p("198.18.0.0/24"),
+        vec![NextHop::onlink(a("192.0.2.2"), up0)],
+    );
+    assert_eq!(fib.flush().unwrap().replaced, 1);
+    assert_eq!(
+        gateways(&lab.route("500", "198.18.0.0/24").unwrap()),
+        ["192.0.2.2"]
+    );
+    assert_eq!(objects(&lab).len(), 3);
+    // The last routes through 192.0.2.1 go: so does its object (not the other ones).
+    fib.withdraw(p("198.18.1.0/24"));
+    fib.withdraw(p("198.18.2.0/24"));
+    assert_eq!(fib.flush().unwrap().deleted, 2);
+    let left: Vec<u64> = objects(&lab)
+        .iter()
+        .filter_map(|o| o["id"].as_u64())
+        .collect();
+    assert_eq!(left.len(), 2);
+    assert!(!left.contains(&shared));
+    // The multipath route through 192.0.2.1 is untouched.
+    assert!(lab.route("500", "198.18.9.0/24").is_some());
+    fib.withdraw_all();
+    fib.flush().unwrap();
+    assert!(lab.routes("500", Some("bgp")).is_empty());
+    assert!(objects(&lab).is_empty());
+    assert_eq!(fib.nexthop_objects(), 0);
+}
+
+#[test]
+fn a_restarted_writer_adopts_the_objects_of_its_routes() {
+    let Some(()) = testkit::require_root("a_restarted_writer_adopts_the_objects") else {
+        return;
+    };
+    let lab = Lab::new();
+    {
+        let mut fib = lab.fib(510);
+        let up0 = fib.ifindex("up0").unwrap().unwrap();
+        for i in 0..4 {
+            fib.replace(
+                p(&format!("198.18.{i}.0/24")),
+                vec![NextHop::onlink(a("192.0.2.1"), up0)],
+            );
+        }
+        assert_eq!(fib.flush().unwrap().created, 4);
+        // Gone without cleaning up, as in a crash.
+    }
+    let before = objects(&lab);
+    assert_eq!(before.len(), 1);
+    let mut fib = lab.fib(510);
+    let up0 = fib.ifindex("up0").unwrap().unwrap();
+    assert_eq!(fib.begin_reconcile().unwrap(), 4);
+    assert_eq!(fib.nexthop_objects(), 1);
+    for i in 0..3 {
+        fib.replace(
+            p(&format!("198.18.{i}.0/24")),
+            vec![NextHop::onlink(a("192.0.2.1"), up0)],
+        );
+    }
+    fib.replace(
+        p("198.18.7.0/24"),
+        vec![NextHop::onlink(a("192.0.2.1"), up0)],
+    );
+    let r = fib.flush().unwrap();
+    // Re-learned unchanged: kept, still on the adopted object, which the new route shares.
+    assert_eq!((r.kept, r.created, r.replaced), (3, 1, 0), "{r:?}");
+    assert_eq!(objects(&lab), before);
+    let id = before[0]["id"].as_u64();
+    assert_eq!(
+        lab.route("510", "198.18.7.0/24").unwrap()["nhid"].as_u64(),
+        id
+    );
+    assert_eq!(fib.end_reconcile().unwrap().deleted, 1);
+    assert_eq!(lab.routes("510", Some("bgp")).len(), 4);
+    fib.withdraw_all();
+    fib.flush().unwrap();
+    assert!(objects(&lab).is_empty());
+}
+
+#[test]
+fn objects_of_others_are_never_touched_and_can_be_turned_off() {
+    let Some(()) = testkit::require_root("objects_of_others_are_never_touched") else {
+        return;
+    };
+    let lab = Lab::new();
+    // Someone else holds the id our writer would take first, with a route of theirs on it.
+    let taken = fib::objects::Objects::new(520, fib::DEFAULT_METRIC).peek_next();
+    ip(
+        &lab.name,
+        &format!("nexthop add id {taken} via 192.0.2.1 dev up0 onlink proto static"),
+    );
+    ip(
+        &lab.name,
+        &format!("route add 203.0.113.0/24 nhid {taken} proto static table 520"),
+    );
+    let mut fib = lab.fib(520);
+    let up0 = fib.ifindex("up0").unwrap().unwrap();
+    fib.replace(
+        p("198.18.0.0/24"),
+        vec![NextHop::onlink(a("192.0.2.1"), up0)],
+    );
+    assert_eq!(fib.flush().unwrap().created, 1);
+    let ours = lab.route("520", "198.18.0.0/24").unwrap()["nhid"].as_u64();
+    assert!(ours.is_some_and(|id| id != u64::from(taken)));
+    fib.withdraw_all();
+    fib.flush().unwrap();
+    let theirs = ip(&lab.name, &format!("nexthop show id {taken}"));
+    assert!(String::from_utf8_lossy(&theirs.stdout).contains("proto static"));
+    assert_eq!(lab.routes("520", Some("static")).len(), 1);
+
+    // Turned off: every route carries its own next hops.
+    let mut fib = Fib::open(&FibConfig {
+        table: TableSpec::Id(521),
+        namespace: Some(lab.name.clone()),
+        nexthop_objects: false,
+        ..FibConfig::default()
+    })
+    .unwrap();
+    assert!(!fib.uses_nexthop_objects());
+    fib.replace(
+        p("198.18.1.0/24"),
+        vec![NextHop::onlink(a("192.0.2.1"), up0)],
+    );
+    fib.flush().unwrap();
+    let r = lab.route("521", "198.18.1.0/24").unwrap();
+    assert!(r.get("nhid").is_none());
+    assert_eq!(gateways(&r), ["192.0.2.1"]);
+    assert!(objects(&lab).is_empty());
+}

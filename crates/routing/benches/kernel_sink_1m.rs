@@ -21,6 +21,7 @@
 //!
 //! Root only (namespace, veth). Run in release:
 //! `nice -n 10 cargo bench -p routing --bench kernel_sink_1m` (`ROUTES=n` for fewer routes;
+//! `NEXTHOP_OBJECTS=0` writes every route inline instead of on a shared nexthop object;
 //! `SYNC_EVERY=k` waits for the writer after every k batches, so it writes each phase in
 //! small flushes as if the changes arrived at the pace it writes them, instead of a backlog
 //! of the whole phase).
@@ -138,6 +139,8 @@ fn replace(i: usize, gw: Ipv4Addr) -> RouteChange {
 }
 
 fn config(ns: &str) -> Config {
+    // NEXTHOP_OBJECTS=0: every route carries its own next hop (the `[sink]` key).
+    let objects = std::env::var("NEXTHOP_OBJECTS").map_or(true, |v| v != "0");
     Config::parse(&format!(
         r#"
 [controller]
@@ -146,6 +149,7 @@ host_namespace = "{ns}"
 kind = "kernel"
 table = {TABLE}
 reconcile_secs = 0
+nexthop_objects = {objects}
 [[port]]
 name = "p1"
 uplink = "up1"

@@ -41,6 +41,10 @@ pub struct SinkConfig {
     /// How long routes found in the table at start (left by an earlier run) are kept without
     /// being re-learned before they are removed.
     pub reconcile: Duration,
+    /// Write single-path routes with kernel nexthop objects shared by every route through the
+    /// same next hop (`nhid` in `ip route`; see `fib::objects`); `false`: each route carries its
+    /// own next hop. The table's first port decides for its writer.
+    pub nexthop_objects: bool,
 }
 
 impl Default for SinkConfig {
@@ -51,6 +55,7 @@ impl Default for SinkConfig {
             namespace: None,
             metric: DEFAULT_SINK_METRIC,
             reconcile: Duration::from_secs(DEFAULT_RECONCILE_SECS),
+            nexthop_objects: true,
         }
     }
 }
@@ -98,6 +103,7 @@ pub(crate) struct RawSink {
     pub namespace: Option<String>,
     pub metric: Option<i64>,
     pub reconcile_secs: Option<i64>,
+    pub nexthop_objects: Option<bool>,
 }
 
 /// Validates `raw` at key path `key`, with `base` (the `[sink]` section, for a port's) giving
@@ -155,6 +161,9 @@ pub(crate) fn sink(
             ),
         }
     }
+    if let Some(b) = raw.nexthop_objects {
+        out.nexthop_objects = b;
+    }
     out
 }
 
@@ -184,7 +193,11 @@ mod tests {
         assert_eq!(s.namespace.as_deref(), Some("mnb-fib"));
         assert_eq!(s.metric, 7);
         assert_eq!(s.reconcile, Duration::from_secs(5));
+        assert!(s.nexthop_objects);
         assert_eq!(s.effective_namespace(Some("host")), Some("mnb-fib"));
+        let (s, e) = parse("kind = \"kernel\"\nnexthop_objects = false");
+        assert!(e.is_empty(), "{e:?}");
+        assert!(!s.nexthop_objects);
     }
 
     #[test]

@@ -384,6 +384,7 @@ fn spawn_writer(key: &TableKey, sink: &SinkConfig) -> Result<Writer, fib::FibErr
         table: TableSpec::Id(key.table),
         namespace: key.namespace.clone(),
         metric: key.metric,
+        nexthop_objects: sink.nexthop_objects,
         ..FibConfig::default()
     })?;
     let found = fib.begin_reconcile()?;
