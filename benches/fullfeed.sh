@@ -23,6 +23,11 @@
 #                                               # with `[sink] kind = "none"`, until it holds N)
 #   EXAMPLE=target/release/examples/zebra_server   # the floor scenario's server (built if absent)
 #   TIMEOUT=900                                 # seconds any one wait may take before failing
+#   REPEAT=1                                    # runs of every scenario per N, in turn; with
+#                                               # more than one, a last row per N gives each
+#                                               # column's median and the ratios of the medians
+#                                               # (bgpd alone alone varies by a third between
+#                                               # runs minutes apart on the project's VM)
 #
 # Everything lives in namespaces the script creates (removed on exit). The routes are generated
 # from 32.0.0.0 upwards (a million /24s do not fit the documentation ranges); they exist only in
@@ -143,7 +148,22 @@ controller() {
 print_header
 printf '%9s | %11s | %12s | %14s %10s | %12s %12s %10s %10s | %12s | %s\n' N "bgpd alone" "example" "zebra FIB" "zebra RSS" "ctl holds" "ctl FIB" "ctl RSS" "FIB rate" "no-FIB holds" "ratios example, holds/FIB (zebra FIB), no-FIB holds"
 want() { [[ " $SCENARIOS " == *" $1 "* ]]; }
+REPEAT=${REPEAT:-1}
+# median V...: the median of the numbers among the arguments ("?" when there are none).
+median() {
+  printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -n | awk '{v[NR]=$1} END{
+    if (NR == 0) { print "?"; exit }
+    if (NR % 2) printf "%.1f\n", v[(NR+1)/2]; else printf "%.1f\n", (v[NR/2]+v[NR/2+1])/2 }'
+}
+row() { # N alone example zebraFIB zebraRSS holds FIB RSS noFIB
+  local n=$1 a=$2 ex=$3 zf=$4 zr=$5 ch=$6 cf=$7 cr=$8 nh=$9 rate
+  rate=$(awk -v n="$n" -v t="$cf" 'BEGIN{ if (t != "?" && t + 0 > 0) printf "%d/s", n/t; else print "?" }')
+  printf '%9s | %9s s | %10s s | %12s s %7s MB | %10s s %10s s %7s MB %10s | %10s s | %s, %s / %s (%s), %s\n' "$n" "$a" "$ex" "$zf" "$zr" "$ch" "$cf" "$cr" "$rate" "$nh" \
+    "$(ratio "$ex" "$a")" "$(ratio "$ch" "$a")" "$(ratio "$cf" "$a")" "$(ratio "$zf" "$a")" "$(ratio "$nh" "$a")"
+}
 for n in "${sizes[@]}"; do
+ all_a=() all_ex=() all_zf=() all_zr=() all_ch=() all_cf=() all_cr=() all_nh=()
+ for _ in $(seq "$REPEAT"); do
   a="?" ex="?" zf="?" zr="?" ch="?" cf="?" cr="?" nh="?"
   # Each scenario runs in this shell (not a subshell), so its processes and namespaces are
   # known to the traps; it writes its figures to $RES.
@@ -152,7 +172,12 @@ for n in "${sizes[@]}"; do
   if want zebra; then frr_zebra "$n" >"$RES"; read -r zf zr <"$RES"; fresh; fi
   if want controller; then controller "$n" >"$RES"; read -r ch cf cr <"$RES"; fresh; fi
   if want nofib; then controller "$n" nofib >"$RES"; read -r nh _ _ <"$RES"; fresh; fi
-  rate=$(awk -v n="$n" -v t="$cf" 'BEGIN{ if (t != "?" && t + 0 > 0) printf "%d/s", n/t; else print "?" }')
-  printf '%9s | %9s s | %10s s | %12s s %7s MB | %10s s %10s s %7s MB %10s | %10s s | %s, %s / %s (%s), %s\n' "$n" "$a" "$ex" "$zf" "$zr" "$ch" "$cf" "$cr" "$rate" "$nh" \
-    "$(ratio "$ex" "$a")" "$(ratio "$ch" "$a")" "$(ratio "$cf" "$a")" "$(ratio "$zf" "$a")" "$(ratio "$nh" "$a")"
+  row "$n" "$a" "$ex" "$zf" "$zr" "$ch" "$cf" "$cr" "$nh"
+  all_a+=("$a") all_ex+=("$ex") all_zf+=("$zf") all_zr+=("$zr") all_ch+=("$ch") all_cf+=("$cf") all_cr+=("$cr") all_nh+=("$nh")
+ done
+ if [ "$REPEAT" -gt 1 ]; then
+  printf 'median of %s runs:\n' "$REPEAT"
+  row "$n" "$(median "${all_a[@]}")" "$(median "${all_ex[@]}")" "$(median "${all_zf[@]}")" "$(median "${all_zr[@]}")" \
+    "$(median "${all_ch[@]}")" "$(median "${all_cf[@]}")" "$(median "${all_cr[@]}")" "$(median "${all_nh[@]}")"
+ fi
 done

@@ -694,3 +694,48 @@ fn objects_of_others_are_never_touched_and_can_be_turned_off() {
     assert_eq!(gateways(&r), ["192.0.2.1"]);
     assert!(objects(&lab).is_empty());
 }
+
+#[test]
+fn a_route_moves_between_an_object_and_a_multipath_set_in_place() {
+    let Some(()) = testkit::require_root("a_route_moves_between_an_object_and_multipath") else {
+        return;
+    };
+    let lab = Lab::new();
+    let mut fib = lab.fib(530);
+    let up0 = fib.ifindex("up0").unwrap().unwrap();
+    let sets = |v6: bool| {
+        let (g1, g2) = if v6 {
+            ("2001:db8::1", "2001:db8::2")
+        } else {
+            ("192.0.2.1", "192.0.2.2")
+        };
+        (
+            vec![NextHop::onlink(a(g1), up0)],
+            vec![NextHop::onlink(a(g1), up0), NextHop::onlink(a(g2), up0)],
+        )
+    };
+    for (dst, v6) in [("198.18.0.0/24", false), ("2001:db8:6::/48", true)] {
+        let (one, two) = sets(v6);
+        fib.replace(p(dst), one.clone());
+        assert_eq!(fib.flush().unwrap().created, 1, "{dst}");
+        assert!(lab.route("530", dst).unwrap().get("nhid").is_some(), "{dst}");
+        // To multipath (inline) and back to the object, each time replaced in place.
+        fib.replace(p(dst), two);
+        let r = fib.flush().unwrap();
+        assert_eq!((r.replaced, r.failures.len()), (1, 0), "{dst}: {r:?}");
+        let route = lab.route("530", dst).unwrap();
+        assert_eq!(gateways(&route).len(), 2, "{dst}: {route}");
+        fib.replace(p(dst), one);
+        let r = fib.flush().unwrap();
+        assert_eq!((r.replaced, r.failures.len()), (1, 0), "{dst}: {r:?}");
+        let route = lab.route("530", dst).unwrap();
+        assert!(route.get("nhid").is_some(), "{dst}: {route}");
+        assert_eq!(gateways(&route).len(), 1, "{dst}: {route}");
+    }
+    assert_eq!(lab.routes("530", Some("bgp")).len(), 2);
+    assert_eq!(objects(&lab).len(), 2);
+    fib.withdraw_all();
+    fib.flush().unwrap();
+    assert!(lab.routes("530", Some("bgp")).is_empty());
+    assert!(objects(&lab).is_empty());
+}
