@@ -23,6 +23,7 @@
 #                                               # with `[sink] kind = "none"`, until it holds N)
 #   EXAMPLE=target/release/examples/zebra_server   # the floor scenario's server (built if absent)
 #   TIMEOUT=900                                 # seconds any one wait may take before failing
+#   SINK_EXTRA="nexthop_objects = false"        # one more line for the controller's [sink]
 #   REPEAT=1                                    # runs of every scenario per N, in turn; with
 #                                               # more than one, a last row per N gives each
 #                                               # column's median and the ratios of the medians
@@ -113,7 +114,7 @@ frr_zebra() {
 controller() {
   local n=$1 nofib=${2:-} d=$TMP/ctl; mkdir -p "$d"
   mkns "c1$tag"; provider "c2$tag" "c1$tag" "u$tag" "$n"
-  CTL_SINK=${nofib:+none} ctl_config "$d/run" "c1$tag" "u$tag" > "$d/config.toml"
+  CTL_SINK=${nofib:+none} ctl_config "$d/run" "c1$tag" "u$tag" ${SINK_EXTRA:+"$SINK_EXTRA"} > "$d/config.toml"
   local t0; t0=$(now)
   "$BIN" run --config "$d/config.toml" >/dev/null 2> "$d/controller.log" & local cpid=$!; PIDS+=("$cpid")
   settle 0.05 test -S "$d/run/control.sock"

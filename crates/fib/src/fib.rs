@@ -215,11 +215,17 @@ impl Fib {
             let created = self.create_objects(&mut ops);
             match created.and_then(|()| self.exchange(&ops, &mark)) {
                 Ok(results) => {
+                    let mut suspects = Vec::new();
                     for (op, result) in ops.into_iter().zip(results) {
+                        if let (Some(id), Err(libc::EINVAL)) = (op.object, result) {
+                            // "Nexthop id does not exist", or another invalid argument.
+                            suspects.push((id, op.next_hops.clone()));
+                        }
                         if let Some(f) = self.planner.complete(op, result, &mut report) {
                             report.failures.push(f);
                         }
                     }
+                    self.check_objects(suspects)?;
                 }
                 Err(e) => {
                     // Outcome unknown: learn what the kernel holds, then try again later.
@@ -301,6 +307,41 @@ impl Fib {
         for op in ops.iter_mut().filter(|o| o.object == Some(id)) {
             op.object = None;
         }
+    }
+
+    /// Asks the kernel whether the objects routes were refused with still exist; one that does
+    /// not (the kernel removes an object with its device) is forgotten, so the routes' retry
+    /// creates a new one.
+    fn check_objects(&mut self, mut suspects: Vec<(u32, NextHops)>) -> Result<()> {
+        suspects.sort_unstable_by_key(|(id, _)| *id);
+        suspects.dedup_by_key(|(id, _)| *id);
+        for (id, hops) in suspects {
+            if self.planner.objects().id_of(&hops) != Some(id) {
+                continue;
+            }
+            let seq = self.sock.next_seqs(1);
+            self.buf.clear();
+            wire::encode_nexthop_get(&mut self.buf, id, seq);
+            self.sock.send(&self.buf)?;
+            let errno = 'recv: loop {
+                for reply in self.sock.recv()? {
+                    if let Reply::Ack { seq: s, errno } = reply {
+                        if s == seq {
+                            break 'recv errno;
+                        }
+                    }
+                }
+            };
+            if errno == libc::ENOENT {
+                tracing::info!(
+                    id,
+                    namespace = self.namespace(),
+                    "a nexthop object of ours is gone; the next route through it makes a new one"
+                );
+                self.planner.objects_mut().vanished(&hops);
+            }
+        }
+        Ok(())
     }
 
     /// Deletes the nexthop objects no route of ours uses any more.

@@ -180,6 +180,19 @@ impl Objects {
         self.refused.insert(hops.clone(), errno);
     }
 
+    /// The kernel no longer holds `hops`' object (it removes an object, with the routes using
+    /// it, when its device goes down or away): forgotten, so the set's next route creates a new
+    /// one.
+    pub fn vanished(&mut self, hops: &NextHops) {
+        self.by_set.remove(hops);
+    }
+
+    /// Lets every refused set try an object again (the sink's periodic retry: an uplink that
+    /// came up may make a refused gateway acceptable).
+    pub fn retry_refused(&mut self) {
+        self.refused.clear();
+    }
+
     /// Sets whose objects the kernel refused, with its errno.
     pub fn refused(&self) -> impl Iterator<Item = (&NextHops, i32)> {
         self.refused.iter().map(|(h, e)| (h, *e))
@@ -343,6 +356,15 @@ mod tests {
         o.refuse(&a, libc::ENETUNREACH);
         assert_eq!(o.assign(&p("203.0.113.0/24"), &a), None);
         assert_eq!(o.refused().count(), 1);
+        // Retried later: the set gets a new object.
+        o.retry_refused();
+        let third = o.assign(&p("203.0.113.0/24"), &a).unwrap();
+        assert_eq!(o.take_creates(), vec![(third, a.clone())]);
+        // The kernel dropped it (its device went away): the next route makes another.
+        o.vanished(&a);
+        let fourth = o.assign(&p("203.0.113.0/24"), &a).unwrap();
+        assert_ne!(third, fourth);
+        assert_eq!(o.take_creates(), vec![(fourth, a.clone())]);
     }
 
     #[test]

@@ -417,6 +417,7 @@ impl Planner {
 
     /// Queues every refused route again (e.g. after an interface came up). Returns how many.
     pub fn retry_failed(&mut self) -> usize {
+        self.objects.retry_refused();
         let failed: Vec<(IpNetwork, NextHops)> = self.failed.drain().collect();
         let n = failed.len();
         for (prefix, hops) in failed {

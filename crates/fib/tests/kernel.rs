@@ -718,7 +718,10 @@ fn a_route_moves_between_an_object_and_a_multipath_set_in_place() {
         let (one, two) = sets(v6);
         fib.replace(p(dst), one.clone());
         assert_eq!(fib.flush().unwrap().created, 1, "{dst}");
-        assert!(lab.route("530", dst).unwrap().get("nhid").is_some(), "{dst}");
+        assert!(
+            lab.route("530", dst).unwrap().get("nhid").is_some(),
+            "{dst}"
+        );
         // To multipath (inline) and back to the object, each time replaced in place.
         fib.replace(p(dst), two);
         let r = fib.flush().unwrap();
@@ -737,5 +740,42 @@ fn a_route_moves_between_an_object_and_a_multipath_set_in_place() {
     fib.withdraw_all();
     fib.flush().unwrap();
     assert!(lab.routes("530", Some("bgp")).is_empty());
+    assert!(objects(&lab).is_empty());
+}
+
+#[test]
+fn an_object_the_kernel_dropped_with_its_device_is_made_again() {
+    let Some(()) = testkit::require_root("an_object_the_kernel_dropped_is_made_again") else {
+        return;
+    };
+    let lab = Lab::new();
+    let mut fib = lab.fib(540);
+    let up0 = fib.ifindex("up0").unwrap().unwrap();
+    let hop = || vec![NextHop::onlink(a("192.0.2.1"), up0)];
+    fib.replace(p("198.18.0.0/24"), hop());
+    assert_eq!(fib.flush().unwrap().created, 1);
+    // The uplink goes down: the kernel removes the object and the route using it.
+    ip(&lab.name, "link set up0 down");
+    ip(&lab.name, "link set up0 up");
+    assert!(objects(&lab).is_empty());
+    assert!(lab.routes("540", Some("bgp")).is_empty());
+    // A new route through the same next hop: refused once (the object is gone)…
+    fib.replace(p("198.18.1.0/24"), hop());
+    let r = fib.flush().unwrap();
+    assert_eq!((r.created, r.failures.len()), (0, 1), "{r:?}");
+    // …then made with a new object when the failed routes are retried.
+    assert_eq!(fib.retry_failed(), 1);
+    let r = fib.flush().unwrap();
+    assert_eq!((r.created, r.failures.len()), (1, 0), "{r:?}");
+    assert!(lab.route("540", "198.18.1.0/24").unwrap()["nhid"]
+        .as_u64()
+        .is_some());
+    assert_eq!(objects(&lab).len(), 1);
+    // The route the kernel removed is withdrawn without an error.
+    fib.withdraw(p("198.18.0.0/24"));
+    let r = fib.flush().unwrap();
+    assert!(r.failures.is_empty(), "{r:?}");
+    fib.withdraw_all();
+    fib.flush().unwrap();
     assert!(objects(&lab).is_empty());
 }
