@@ -31,6 +31,8 @@ pub struct Fib {
     batch: usize,
     planner: Planner,
     buf: Vec<u8>,
+    /// Nexthop object ids the last route dump saw used by any route (any table, any protocol).
+    used_objects: std::collections::BTreeSet<u32>,
 }
 
 impl Fib {
@@ -66,6 +68,7 @@ impl Fib {
             batch: config.batch_routes.max(1),
             planner,
             buf: Vec::with_capacity(MAX_BATCH_BYTES + 4096),
+            used_objects: std::collections::BTreeSet::new(),
         })
     }
 
@@ -182,6 +185,10 @@ impl Fib {
         }
         let n = found.len();
         self.planner.begin_reconcile_found(found);
+        if let Err(e) = self.sweep_orphan_objects() {
+            // Only tidiness is lost: such objects hold no route.
+            tracing::warn!(error = %e, namespace = self.namespace(), "could not sweep nexthop objects left by an earlier run");
+        }
         Ok(n)
     }
 
@@ -344,6 +351,100 @@ impl Fib {
         Ok(())
     }
 
+    /// Deletes the objects an earlier run of this writer left without any route (created, then
+    /// the run ended before its routes were written): objects of our protocol, in this
+    /// writer's id range, that no route of any table uses. (An object no route uses can be
+    /// deleted without removing any route.)
+    fn sweep_orphan_objects(&mut self) -> Result<()> {
+        if !self.planner.objects().enabled() {
+            return Ok(());
+        }
+        let protocol = self.mark.protocol;
+        let mut orphans = Vec::new();
+        for (id, p) in self.dump_objects()? {
+            let ours = p == protocol && self.planner.objects().in_range(id);
+            if ours && !self.used_objects.contains(&id) {
+                orphans.push(id);
+            }
+        }
+        if orphans.is_empty() {
+            return Ok(());
+        }
+        tracing::info!(
+            count = orphans.len(),
+            namespace = self.namespace(),
+            "deleting nexthop objects an earlier run left without routes"
+        );
+        let results = self.exchange_with(orphans.len(), |buf, i, seq| {
+            if let Some(id) = orphans.get(i) {
+                wire::encode_nexthop_del(buf, *id, seq);
+            }
+        })?;
+        for (id, result) in orphans.iter().zip(results) {
+            if let Err(errno) = result {
+                if errno != libc::ENOENT {
+                    tracing::warn!(
+                        id,
+                        errno,
+                        namespace = self.namespace(),
+                        "deleting a nexthop object left by an earlier run"
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Every nexthop object of the namespace: id and protocol.
+    fn dump_objects(&mut self) -> Result<Vec<(u32, u8)>> {
+        for _ in 0..DUMP_ATTEMPTS {
+            let seq = self.sock.next_seqs(1);
+            self.buf.clear();
+            wire::encode_nexthop_dump(&mut self.buf, seq);
+            self.sock.send(&self.buf)?;
+            let mut out = Vec::new();
+            let mut interrupted = false;
+            'recv: loop {
+                for reply in self.sock.recv()? {
+                    match reply {
+                        Reply::Nexthop {
+                            seq: s,
+                            id,
+                            protocol,
+                            interrupted: i,
+                        } if s == seq => {
+                            interrupted |= i;
+                            out.push((id, protocol));
+                        }
+                        Reply::Done {
+                            seq: s,
+                            interrupted: i,
+                        } if s == seq => {
+                            interrupted |= i;
+                            break 'recv;
+                        }
+                        Reply::Ack { seq: s, errno } if s == seq && errno != 0 => {
+                            return Err(FibError::Refused {
+                                op: "nexthop dump",
+                                namespace: self.namespace().to_string(),
+                                errno,
+                            });
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            if !interrupted {
+                return Ok(out);
+            }
+        }
+        Err(FibError::Refused {
+            op: "nexthop dump (objects kept changing)",
+            namespace: self.namespace().to_string(),
+            errno: libc::EINTR,
+        })
+    }
+
     /// Deletes the nexthop objects no route of ours uses any more.
     fn delete_unused_objects(&mut self) -> Result<()> {
         let gone = self.planner.objects_mut().take_unused();
@@ -371,6 +472,7 @@ impl Fib {
     }
 
     fn dump_all(&mut self) -> Result<Vec<Found>> {
+        self.used_objects.clear();
         let mut out = Vec::new();
         for v6 in [false, true] {
             out.extend(self.dump_family(v6)?);
@@ -399,6 +501,9 @@ impl Fib {
                             interrupted: i,
                         } if s == seq => {
                             interrupted |= i;
+                            if let Some(id) = object {
+                                self.used_objects.insert(id);
+                            }
                             if table == self.mark.table && protocol == self.mark.protocol {
                                 if let Some(r) = route {
                                     out.push((metric, r, object));

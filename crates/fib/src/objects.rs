@@ -115,6 +115,11 @@ impl Objects {
         }
     }
 
+    /// Whether `id` is in this writer's range (ids it creates objects with).
+    pub fn in_range(&self, id: u32) -> bool {
+        self.enabled && (self.base..self.base + RANGE_LEN).contains(&id)
+    }
+
     /// The id the next new object gets (unless it is taken).
     pub fn peek_next(&self) -> u32 {
         self.base + self.next % RANGE_LEN
@@ -392,6 +397,17 @@ mod tests {
         assert_eq!(o.assign(&p("203.0.113.0/24"), &a), None);
         assert!(!o.adopt(&a, 5));
         assert!(o.take_creates().is_empty());
+    }
+
+    #[test]
+    fn a_writer_knows_its_range() {
+        let o = Objects::new(200, 20);
+        let first = o.peek_next();
+        assert!(o.in_range(first));
+        assert!(o.in_range(first + RANGE_LEN - 1));
+        assert!(!o.in_range(first + RANGE_LEN));
+        assert!(!o.in_range(first - 1));
+        assert!(!Objects::disabled().in_range(first));
     }
 
     #[test]

@@ -66,6 +66,17 @@ pub enum Reply {
         /// The table of a VRF device.
         vrf_table: Option<u32>,
     },
+    /// A nexthop object (of a nexthop dump).
+    Nexthop {
+        /// Sequence number of the dump request.
+        seq: u32,
+        /// Its id.
+        id: u32,
+        /// Its protocol.
+        protocol: u8,
+        /// `NLM_F_DUMP_INTR`: the objects changed during the dump.
+        interrupted: bool,
+    },
     /// The end of a dump; `interrupted` when the table changed during it (dump again).
     Done {
         /// Sequence number of the dump request.
@@ -344,6 +355,39 @@ pub fn encode_nexthop_del(buf: &mut Vec<u8>, id: u32, seq: u32) {
     );
 }
 
+/// Appends a dump request for every nexthop object of the namespace.
+pub fn encode_nexthop_dump(buf: &mut Vec<u8>, seq: u32) {
+    append_raw(
+        buf,
+        RTM_GETNEXTHOP,
+        NLM_F_REQUEST | NLM_F_DUMP,
+        seq,
+        &nhmsg(AF_UNSPEC, 0, 0),
+        &[],
+    );
+}
+
+/// The id and protocol of a nexthop object message (`msg`: one whole netlink message), if it
+/// has an id.
+fn decode_nexthop(msg: &[u8]) -> Option<(u32, u8)> {
+    let protocol = *msg.get(16 + 2)?;
+    let mut attrs = msg.get(16 + 8..)?;
+    while attrs.len() >= 4 {
+        let len = usize::from(u16::from_ne_bytes([*attrs.first()?, *attrs.get(1)?]));
+        let kind = u16::from_ne_bytes([*attrs.get(2)?, *attrs.get(3)?]) & 0x3fff;
+        if len < 4 {
+            return None;
+        }
+        let payload = attrs.get(4..len)?;
+        if kind == NHA_ID {
+            let id: [u8; 4] = payload.try_into().ok()?;
+            return Some((u32::from_ne_bytes(id), protocol));
+        }
+        attrs = attrs.get((len + 3) & !3..).unwrap_or(&[]);
+    }
+    None
+}
+
 /// Appends a request for nexthop object `id` (answered with the object or `ENOENT`; a kernel
 /// without nexthop objects answers `EOPNOTSUPP` or `EINVAL`).
 pub fn encode_nexthop_get(buf: &mut Vec<u8>, id: u32, seq: u32) {
@@ -483,13 +527,29 @@ pub fn decode(buf: &[u8]) -> Result<Vec<Reply>, WireError> {
                 rest.len()
             )));
         }
-        // Nexthop objects (the answer to a lookup) are not decoded: only their acks matter.
+        // Nexthop objects: their id and protocol (netlink-packet-route has no nexthop messages).
         let kind = match rest.get(4..6) {
             Some(&[a, b]) => u16::from_ne_bytes([a, b]),
             _ => 0,
         };
         if (RTM_NEWNEXTHOP..=RTM_GETNEXTHOP).contains(&kind) {
-            out.push(Reply::Other);
+            let flags = match rest.get(6..8) {
+                Some(&[a, b]) => u16::from_ne_bytes([a, b]),
+                _ => 0,
+            };
+            let seq = match rest.get(8..12) {
+                Some(&[a, b, c, d]) => u32::from_ne_bytes([a, b, c, d]),
+                _ => 0,
+            };
+            out.push(match rest.get(..len).and_then(decode_nexthop) {
+                Some((id, protocol)) if kind == RTM_NEWNEXTHOP => Reply::Nexthop {
+                    seq,
+                    id,
+                    protocol,
+                    interrupted: flags & NLM_F_DUMP_INTR != 0,
+                },
+                _ => Reply::Other,
+            });
             rest = rest.get((len + 3) & !3..).unwrap_or(&[]);
             continue;
         }

@@ -420,13 +420,34 @@ fn a_dumped_route_with_an_object_decodes_with_its_expanded_next_hop() {
 }
 
 #[test]
-fn nexthop_messages_from_the_kernel_are_skipped() {
+fn nexthop_objects_decode_to_their_id_and_protocol() {
+    // A request has the layout of the kernel's answer (RTM_NEWNEXTHOP, nhmsg, attributes).
     let mut dgram = IP_NEXTHOP_ADD_V4.to_vec();
     dgram.extend_from_slice(&KERNEL_ROUTE_WITH_NHID);
     let replies = decode(&dgram).unwrap();
     assert_eq!(replies.len(), 2);
-    assert_eq!(replies[0], Reply::Other);
+    assert_eq!(
+        replies[0],
+        Reply::Nexthop {
+            seq: 0x6b11_217c,
+            id: 0x4000_0001,
+            protocol: 186,
+            interrupted: false
+        }
+    );
     assert!(matches!(replies[1], Reply::Route { .. }));
+    // Without an id, or cut short: nothing to report, and no panic.
+    let mut no_id = IP_NEXTHOP_ADD_V4.to_vec();
+    no_id[24..32].copy_from_slice(&[8, 0, 0x7f, 0, 0, 0, 0, 0]);
+    assert_eq!(decode(&no_id).unwrap(), vec![Reply::Other]);
+    for cut in 16..IP_NEXTHOP_ADD_V4.len() {
+        let mut short = IP_NEXTHOP_ADD_V4[..cut].to_vec();
+        short[0] = cut as u8;
+        let _ = decode(&short);
+    }
+    let mut dump = Vec::new();
+    encode_nexthop_dump(&mut dump, 3);
+    assert_eq!(&dump[..8], &[0x18, 0, 0, 0, 106, 0, 0x01, 0x03]);
 }
 
 #[test]

@@ -779,3 +779,44 @@ fn an_object_the_kernel_dropped_with_its_device_is_made_again() {
     fib.flush().unwrap();
     assert!(objects(&lab).is_empty());
 }
+
+#[test]
+fn objects_an_earlier_run_left_without_routes_are_swept_at_start() {
+    let Some(()) = testkit::require_root("objects_an_earlier_run_left_without_routes") else {
+        return;
+    };
+    let lab = Lab::new();
+    let first = fib::objects::Objects::new(550, fib::DEFAULT_METRIC).peek_next();
+    // Left by an earlier run of this writer: one object without a route, one a route of
+    // another table still uses (kept: deleting it would delete that route), and one of another
+    // protocol in the same range (not ours).
+    let add = |id: u32, proto: &str| {
+        ip(
+            &lab.name,
+            &format!("nexthop add id {id} via 192.0.2.1 dev up0 onlink proto {proto}"),
+        );
+    };
+    add(first, "186");
+    add(first + 1, "186");
+    add(first + 2, "static");
+    ip(
+        &lab.name,
+        &format!(
+            "route add 203.0.113.0/24 nhid {} proto static table 551",
+            first + 1
+        ),
+    );
+    let mut fib = lab.fib(550);
+    assert_eq!(fib.begin_reconcile().unwrap(), 0);
+    let left: Vec<u64> = {
+        let out = ip(&lab.name, "-j nexthop show");
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|o| o["id"].as_u64())
+            .collect()
+    };
+    assert_eq!(left, [u64::from(first + 1), u64::from(first + 2)]);
+    assert_eq!(lab.routes("551", None).len(), 1);
+}
