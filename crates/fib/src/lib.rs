@@ -13,6 +13,10 @@
 //!   metric (IPv6 ones our next hops too), so a route we did not install (another protocol,
 //!   another table) is never touched. Each flush deletes first, highest prefix first: the
 //!   kernel deletes a dense block of IPv4 prefixes in quadratic time from its lowest prefix up.
+//! - A single-path route (a gateway of its family on an interface) points at a kernel nexthop
+//!   object shared by every route through that next hop (`RTA_NH_ID`, Linux 5.3+), created
+//!   before its first route and deleted after its last ([`objects`]; off with
+//!   [`FibConfig::nexthop_objects`]): the kernel then builds no next-hop info per route.
 //! - After a crash: [`Fib::begin_reconcile`] finds our routes of the earlier run and keeps them
 //!   (stale) so traffic keeps flowing; re-learned ones are kept or replaced; [`Fib::end_reconcile`]
 //!   deletes those never re-learned.
