@@ -397,24 +397,50 @@ impl Fib {
 
     /// Every nexthop object of the namespace: id and protocol.
     fn dump_objects(&mut self) -> Result<Vec<(u32, u8)>> {
+        let replies = self.dump_replies(
+            ["nexthop dump", "nexthop dump (objects kept changing)"],
+            wire::encode_nexthop_dump,
+        )?;
+        Ok(replies
+            .into_iter()
+            .filter_map(|r| match r {
+                Reply::Nexthop { id, protocol, .. } => Some((id, protocol)),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// Sends the dump request `encode` appends (given its sequence number) and returns the
+    /// routes and nexthop objects of the answer, dumping again while the kernel says the dump
+    /// was interrupted by a change. `ops` names the request in errors: refused, interrupted
+    /// every time.
+    fn dump_replies(
+        &mut self,
+        ops: [&'static str; 2],
+        encode: impl Fn(&mut Vec<u8>, u32),
+    ) -> Result<Vec<Reply>> {
         for _ in 0..DUMP_ATTEMPTS {
             let seq = self.sock.next_seqs(1);
             self.buf.clear();
-            wire::encode_nexthop_dump(&mut self.buf, seq);
+            encode(&mut self.buf, seq);
             self.sock.send(&self.buf)?;
             let mut out = Vec::new();
             let mut interrupted = false;
             'recv: loop {
                 for reply in self.sock.recv()? {
                     match reply {
-                        Reply::Nexthop {
+                        Reply::Route {
                             seq: s,
-                            id,
-                            protocol,
                             interrupted: i,
+                            ..
+                        }
+                        | Reply::Nexthop {
+                            seq: s,
+                            interrupted: i,
+                            ..
                         } if s == seq => {
                             interrupted |= i;
-                            out.push((id, protocol));
+                            out.push(reply);
                         }
                         Reply::Done {
                             seq: s,
@@ -425,7 +451,7 @@ impl Fib {
                         }
                         Reply::Ack { seq: s, errno } if s == seq && errno != 0 => {
                             return Err(FibError::Refused {
-                                op: "nexthop dump",
+                                op: ops[0],
                                 namespace: self.namespace().to_string(),
                                 errno,
                             });
@@ -439,7 +465,7 @@ impl Fib {
             }
         }
         Err(FibError::Refused {
-            op: "nexthop dump (objects kept changing)",
+            op: ops[1],
             namespace: self.namespace().to_string(),
             errno: libc::EINTR,
         })
@@ -481,62 +507,32 @@ impl Fib {
     }
 
     fn dump_family(&mut self, v6: bool) -> Result<Vec<Found>> {
-        for _ in 0..DUMP_ATTEMPTS {
-            let seq = self.sock.next_seqs(1);
-            self.buf.clear();
-            wire::encode_route_dump(&mut self.buf, v6, seq);
-            self.sock.send(&self.buf)?;
-            let mut out = Vec::new();
-            let mut interrupted = false;
-            'recv: loop {
-                for reply in self.sock.recv()? {
-                    match reply {
-                        Reply::Route {
-                            seq: s,
-                            table,
-                            protocol,
-                            metric,
-                            route,
-                            object,
-                            interrupted: i,
-                        } if s == seq => {
-                            interrupted |= i;
-                            if let Some(id) = object {
-                                self.used_objects.insert(id);
-                            }
-                            if table == self.mark.table && protocol == self.mark.protocol {
-                                if let Some(r) = route {
-                                    out.push((metric, r, object));
-                                }
-                            }
-                        }
-                        Reply::Done {
-                            seq: s,
-                            interrupted: i,
-                        } if s == seq => {
-                            interrupted |= i;
-                            break 'recv;
-                        }
-                        Reply::Ack { seq: s, errno } if s == seq && errno != 0 => {
-                            return Err(FibError::Refused {
-                                op: "route dump",
-                                namespace: self.namespace().to_string(),
-                                errno,
-                            });
-                        }
-                        _ => {}
+        let replies = self.dump_replies(
+            ["route dump", "route dump (table kept changing)"],
+            |buf, seq| wire::encode_route_dump(buf, v6, seq),
+        )?;
+        let mut out = Vec::new();
+        for reply in replies {
+            if let Reply::Route {
+                table,
+                protocol,
+                metric,
+                route,
+                object,
+                ..
+            } = reply
+            {
+                if let Some(id) = object {
+                    self.used_objects.insert(id);
+                }
+                if table == self.mark.table && protocol == self.mark.protocol {
+                    if let Some(r) = route {
+                        out.push((metric, r, object));
                     }
                 }
             }
-            if !interrupted {
-                return Ok(out);
-            }
         }
-        Err(FibError::Refused {
-            op: "route dump (table kept changing)",
-            namespace: self.namespace().to_string(),
-            errno: libc::EINTR,
-        })
+        Ok(out)
     }
 
     /// Sends `ops` in as few datagrams as fit, each asking an acknowledgement only for its last
