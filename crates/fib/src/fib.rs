@@ -7,6 +7,7 @@ use crate::objects::Objects;
 use crate::plan::{FlushReport, Op, Planner};
 use crate::socket::NlSocket;
 use crate::types::{FibConfig, FibRoute, NextHop, NextHops, TableSpec};
+use crate::watch::{LinkEvent, LinkStates, LinkWatch};
 use crate::wire::{self, Marking, Reply};
 
 /// Largest datagram of requests sent at once (well under the send buffer).
@@ -33,6 +34,21 @@ pub struct Fib {
     buf: Vec<u8>,
     /// Nexthop object ids the last route dump saw used by any route (any table, any protocol).
     used_objects: std::collections::BTreeSet<u32>,
+    /// The namespace's name (`None`: the process's own), for [`Fib::watch_links`].
+    namespace: Option<String>,
+    /// What the link announcements said so far ([`Fib::link_events`]).
+    links: LinkStates,
+}
+
+/// What [`Fib::link_events`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LinkOutcome {
+    /// The table was read again (a link our routes use went down or away).
+    pub restored: bool,
+    /// Routes queued again because the kernel had dropped or changed them.
+    pub requeued: usize,
+    /// Refused routes queued again (a link came up).
+    pub retried: usize,
 }
 
 impl Fib {
@@ -69,7 +85,65 @@ impl Fib {
             planner,
             buf: Vec::with_capacity(MAX_BATCH_BYTES + 4096),
             used_objects: std::collections::BTreeSet::new(),
+            namespace: config.namespace.clone(),
+            links: LinkStates::new(),
         })
+    }
+
+    /// Subscribes to the link announcements of the writer's namespace; hand what
+    /// [`LinkWatch::read`] reads to [`Fib::link_events`]. Open it before
+    /// [`Fib::begin_reconcile`] so no change between the two goes unheard. Its reads block up
+    /// to `timeout`: read it from a thread of its own.
+    pub fn watch_links(&self, timeout: std::time::Duration) -> Result<LinkWatch> {
+        LinkWatch::open(self.namespace.as_deref(), timeout)
+    }
+
+    /// Takes in link announcements (see [`crate::watch`]): when a link our routes may use went
+    /// down or away, the table is read again and what the kernel dropped with it is queued
+    /// again ([`Fib::restore`]); when a link came up, the routes the kernel refused are. The
+    /// next [`Fib::flush`] writes them.
+    pub fn link_events(&mut self, events: &[LinkEvent]) -> Result<LinkOutcome> {
+        let planner = &self.planner;
+        let reaction = self.links.update(events, |i| planner.may_use_ifindex(i));
+        let mut out = LinkOutcome::default();
+        if reaction.restore {
+            out.requeued = self.restore()?;
+            out.restored = true;
+        }
+        if reaction.retry {
+            out.retried = self.retry_failed();
+        }
+        Ok(out)
+    }
+
+    /// Reads the routes of ours and the nexthop objects the kernel holds and queues again every
+    /// route it no longer holds as written (see [`Planner::restore_found`]); objects it removed
+    /// are forgotten, so the routes' next write makes new ones. Returns how many routes were
+    /// queued.
+    pub fn restore(&mut self) -> Result<usize> {
+        let found = self.dump_all()?;
+        if self.planner.objects().enabled() {
+            let existing: std::collections::HashSet<u32> =
+                self.dump_objects()?.into_iter().map(|(id, _)| id).collect();
+            let forgotten = self
+                .planner
+                .objects_mut()
+                .forget_missing(|id| existing.contains(&id));
+            if forgotten > 0 {
+                tracing::info!(
+                    forgotten,
+                    namespace = self.namespace(),
+                    "nexthop objects of ours removed by the kernel; their routes get new ones"
+                );
+            }
+        }
+        let metric = self.mark.metric;
+        Ok(self.planner.restore_found(
+            found
+                .into_iter()
+                .filter(|(m, _, _)| *m == metric)
+                .map(|(_, r, o)| (r, o)),
+        ))
     }
 
     /// Whether routes are written with kernel nexthop objects (configured, and the kernel has
@@ -632,6 +706,7 @@ fn link(sock: &mut NlSocket, name: &str) -> Result<Option<(u32, Option<u32>)>> {
                     seq: s,
                     index,
                     vrf_table,
+                    ..
                 } if s == seq => found = Some((index, vrf_table)),
                 Reply::Ack { seq: s, errno } if s == seq => {
                     return match errno {

@@ -101,6 +101,11 @@ impl<T: Hash + Eq + Clone> Interner<T> {
         self.slots.get(slot_of(id))?.set.as_ref()
     }
 
+    /// Every set held.
+    pub fn sets(&self) -> impl Iterator<Item = &Arc<[T]>> + '_ {
+        self.index.keys()
+    }
+
     /// Number of distinct sets held.
     pub fn len(&self) -> usize {
         self.index.len()

@@ -17,6 +17,10 @@
 //!   object shared by every route through that next hop (`RTA_NH_ID`, Linux 5.3+), created
 //!   before its first route and deleted after its last ([`objects`]; off with
 //!   [`FibConfig::nexthop_objects`]): the kernel then builds no next-hop info per route.
+//! - The kernel removes routes with their device (and nexthop objects with its carrier) without
+//!   saying so route by route: [`Fib::watch_links`] hears the link changes and
+//!   [`Fib::link_events`] re-reads the table and queues again what the kernel dropped, and
+//!   sends the routes it refused again once the link is back ([`watch`]).
 //! - After a crash: [`Fib::begin_reconcile`] finds our routes of the earlier run and keeps them
 //!   (stale) so traffic keeps flowing; re-learned ones are kept or replaced; [`Fib::end_reconcile`]
 //!   deletes those never re-learned.
@@ -69,10 +73,11 @@ pub mod prefix_list;
 pub mod prefix_map;
 mod socket;
 mod types;
+pub mod watch;
 pub mod wire;
 
 pub use error::{FibError, Result};
-pub use fib::Fib;
+pub use fib::{Fib, LinkOutcome};
 pub use plan::{FlushReport, OpKind, RouteFailure};
 pub use types::{
     canonical, next_hops, FibConfig, FibRoute, NextHop, NextHops, TableSpec, DEFAULT_METRIC,

@@ -192,6 +192,15 @@ impl Objects {
         self.by_set.remove(hops);
     }
 
+    /// Forgets every object created or found earlier for which `exists(id)` is false (the
+    /// kernel removed it, with its routes, when its device went down): the set's next route
+    /// makes a new one. Returns how many were forgotten.
+    pub fn forget_missing(&mut self, exists: impl Fn(u32) -> bool) -> usize {
+        let before = self.by_set.len();
+        self.by_set.retain(|_, o| !o.exists || exists(o.id));
+        before - self.by_set.len()
+    }
+
     /// Lets every refused set try an object again (the sink's periodic retry: an uplink that
     /// came up may make a refused gateway acceptable).
     pub fn retry_refused(&mut self) {
@@ -387,6 +396,30 @@ mod tests {
             o.release(&a);
         }
         assert_eq!(o.take_unused(), vec![0x4123_0001]);
+    }
+
+    #[test]
+    fn objects_the_kernel_dropped_are_forgotten_and_made_again() {
+        let mut o = Objects::new(200, 20);
+        let a = one("192.0.2.1", 3);
+        let b = one("192.0.2.9", 4);
+        let ida = o.assign(&p("203.0.113.0/24"), &a).unwrap();
+        let idb = o.assign(&p("198.51.100.0/24"), &b).unwrap();
+        o.take_creates();
+        o.created(&a);
+        o.created(&b);
+        o.settle(&a, true);
+        o.settle(&b, true);
+        // Only b's object is still in the kernel.
+        assert_eq!(o.forget_missing(|id| id == idb), 1);
+        assert_eq!(o.id_of(&a), None);
+        assert_eq!(o.id_of(&b), Some(idb));
+        let again = o.assign(&p("203.0.113.0/24"), &a).unwrap();
+        assert_ne!(again, ida);
+        assert_eq!(o.take_creates(), vec![(again, a.clone())]);
+        // An object not created yet is not forgotten.
+        assert_eq!(o.forget_missing(|_| false), 1);
+        assert_eq!(o.id_of(&a), Some(again));
     }
 
     #[test]

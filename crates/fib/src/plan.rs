@@ -198,6 +198,36 @@ fn mark_pending(
     e.wanted = want;
 }
 
+/// Makes `set` the installed set of `e`, the route pointing at its set's nexthop object when
+/// `object`. The route's reference to the object of the set it replaces is dropped; the
+/// replaced set is returned with its reference, for the caller to release or reuse.
+fn put_installed(
+    e: &mut Entry,
+    set: SetId,
+    object: bool,
+    sets: &Interner<NextHop>,
+    objects: &mut Objects,
+    installed: &mut usize,
+) -> Option<SetId> {
+    let had_object = e.flags & OBJECT != 0;
+    if object {
+        e.flags |= OBJECT;
+    } else {
+        e.flags &= !OBJECT;
+    }
+    let old = e.installed.replace(set);
+    match old {
+        Some(old) if had_object => {
+            if let Some(hops) = sets.get(old) {
+                objects.release(hops);
+            }
+        }
+        Some(_) => {}
+        None => *installed += 1,
+    }
+    old
+}
+
 /// `hops` sorted and without duplicates.
 fn canonical_hops(mut hops: Vec<NextHop>) -> Vec<NextHop> {
     hops.sort_unstable();
@@ -296,22 +326,16 @@ impl Planner {
             _ => false,
         };
         let e = self.routes.get_or_insert_with(prefix, Entry::default);
-        let had_object = e.flags & OBJECT != 0;
-        if uses_object {
-            e.flags |= OBJECT;
-        } else {
-            e.flags &= !OBJECT;
-        }
-        match e.installed.replace(set) {
-            Some(old) => {
-                if had_object {
-                    if let Some(old_hops) = self.sets.get(old) {
-                        self.objects.release(old_hops);
-                    }
-                }
-                self.sets.release(old);
-            }
-            None => self.installed += 1,
+        let old = put_installed(
+            e,
+            set,
+            uses_object,
+            &self.sets,
+            &mut self.objects,
+            &mut self.installed,
+        );
+        if let Some(old) = old {
+            self.sets.release(old);
         }
         Some(e)
     }
@@ -460,6 +484,82 @@ impl Planner {
         }
         self.installed = installed;
         self.routes.retain(|e| !e.empty());
+    }
+
+    /// Brings what the planner believes installed in line with `found` (a fresh dump, with each
+    /// route's nexthop object) after the kernel may have removed routes of ours on its own (a
+    /// link went down, see [`crate::watch`]): every route it dropped or holds differently is
+    /// queued again as it was; a route of ours it holds that nothing wants is queued for
+    /// deletion (kept stale during a reconciliation). Pending changes stay pending; routes
+    /// found at start and not re-learned are only forgotten when gone. Returns how many routes
+    /// were queued.
+    pub fn restore_found(
+        &mut self,
+        found: impl IntoIterator<Item = (FibRoute, Option<u32>)>,
+    ) -> usize {
+        self.objects.clear_refs();
+        for e in self.routes.values_mut() {
+            e.flags &= !OBJECT;
+        }
+        let mut again: Vec<(IpNetwork, Option<SetId>)> = Vec::new();
+        for (route, object) in found {
+            let prefix = canonical(route.prefix);
+            let Some(set) = self.sets.acquire(&canonical_hops(route.next_hops.to_vec())) else {
+                continue;
+            };
+            let uses_object = match (object, self.sets.get(set)) {
+                (Some(id), Some(shared)) => self.objects.adopt(shared, id),
+                _ => false,
+            };
+            let e = self.routes.get_or_insert_with(prefix, Entry::default);
+            e.flags |= FOUND;
+            let old = put_installed(
+                e,
+                set,
+                uses_object,
+                &self.sets,
+                &mut self.objects,
+                &mut self.installed,
+            );
+            let owned = !e.pending() && !e.stale();
+            match old {
+                Some(old) if old != set && owned => again.push((prefix, Some(old))),
+                Some(old) => self.sets.release(old),
+                None if e.pending() => {}
+                None if self.reconciling => e.flags |= STALE,
+                None => again.push((prefix, None)),
+            }
+        }
+        for (prefix, e) in self.routes.iter_mut() {
+            if e.flags & FOUND != 0 {
+                e.flags &= !FOUND;
+                continue;
+            }
+            let Some(old) = e.installed.take() else {
+                continue;
+            };
+            self.installed = self.installed.saturating_sub(1);
+            if e.pending() || e.stale() {
+                self.sets.release(old);
+            } else {
+                again.push((prefix, Some(old)));
+            }
+            e.flags &= !STALE;
+        }
+        let n = again.len();
+        for (prefix, want) in again {
+            self.queue(prefix, want);
+        }
+        self.routes.retain(|e| !e.empty());
+        n
+    }
+
+    /// Whether routes of ours may leave through interface `ifindex`: a next-hop set held
+    /// names it, or has a hop whose interface the kernel chooses.
+    pub fn may_use_ifindex(&self, ifindex: u32) -> bool {
+        self.sets
+            .sets()
+            .any(|s| s.iter().any(|h| h.ifindex.is_none_or(|i| i == ifindex)))
     }
 
     /// Queues the changes of `ops` again (their exchange failed), unless a newer change of the
@@ -615,23 +715,17 @@ impl Planner {
                 }
                 let set = self.sets.acquire(&op.next_hops)?;
                 let e = self.routes.get_or_insert_with(op.prefix, Entry::default);
-                let had_object = e.flags & OBJECT != 0;
-                if op.object.is_some() {
-                    e.flags |= OBJECT;
-                } else {
-                    e.flags &= !OBJECT;
-                }
                 e.flags &= !STALE;
-                match e.installed.replace(set) {
-                    Some(old) => {
-                        if had_object {
-                            if let Some(hops) = self.sets.get(old) {
-                                self.objects.release(hops);
-                            }
-                        }
-                        self.sets.release(old);
-                    }
-                    None => self.installed += 1,
+                let old = put_installed(
+                    e,
+                    set,
+                    op.object.is_some(),
+                    &self.sets,
+                    &mut self.objects,
+                    &mut self.installed,
+                );
+                if let Some(old) = old {
+                    self.sets.release(old);
                 }
                 None
             }

@@ -383,3 +383,112 @@ fn found_routes_adopt_their_objects_and_keep_them_when_relearned() {
     }
     assert_eq!(pl.objects_mut().take_unused(), vec![0x4000_0005]);
 }
+
+#[test]
+fn restore_queues_again_what_the_kernel_dropped_or_changed_and_deletes_strangers() {
+    let mut pl = Planner::new();
+    pl.replace(p("192.0.2.0/24"), vec![hop("198.51.100.1")]);
+    pl.replace(
+        p("198.18.0.0/24"),
+        vec![hop("198.51.100.1"), hop("198.51.100.2")],
+    );
+    pl.replace(p("2001:db8:5::/48"), vec![hop("2001:db8::1")]);
+    pl.replace(p("203.0.113.0/24"), vec![hop("198.51.100.3")]);
+    flush_ok(&mut pl);
+    assert_eq!(pl.installed_len(), 4);
+    // A change is pending for 203.0.113.0/24 when the link goes down.
+    pl.replace(p("203.0.113.0/24"), vec![hop("198.51.100.4")]);
+    // The kernel dropped 192.0.2.0/24 and 203.0.113.0/24, holds the multipath route with one
+    // path left, and holds a route of ours nothing wants.
+    let requeued = pl.restore_found([
+        (found("198.18.0.0/24", &["198.51.100.2"]), None),
+        (found("2001:db8:5::/48", &["2001:db8::1"]), None),
+        (found("198.51.100.0/24", &["198.51.100.1"]), None),
+    ]);
+    assert_eq!(requeued, 3);
+    assert_eq!(pl.installed_len(), 3);
+    let (mut ops, _) = flush_ok(&mut pl);
+    ops.sort_by_key(|(_, prefix)| *prefix);
+    assert_eq!(
+        ops,
+        vec![
+            (OpKind::Create, p("192.0.2.0/24")),
+            (OpKind::Replace, p("198.18.0.0/24")),
+            (OpKind::Delete, p("198.51.100.0/24")),
+            // The pending change is written as a creation now.
+            (OpKind::Create, p("203.0.113.0/24")),
+        ]
+    );
+    assert_eq!(pl.installed_len(), 4);
+    assert_eq!(pl.installed(&p("198.18.0.0/24")).map(|h| h.len()), Some(2));
+    assert_eq!(
+        pl.installed(&p("203.0.113.0/24")).map(|h| h[0]),
+        Some(hop("198.51.100.4"))
+    );
+    // Nothing dropped: nothing queued.
+    let all: Vec<_> = pl.routes().map(|r| (r, None)).collect();
+    assert_eq!(pl.restore_found(all), 0);
+    assert_eq!(pl.pending(), 0);
+}
+
+#[test]
+fn restore_during_a_reconciliation_forgets_stale_routes_gone_and_keeps_strangers_stale() {
+    let mut pl = Planner::new();
+    pl.begin_reconcile(vec![
+        found("192.0.2.0/24", &["198.51.100.1"]),
+        found("198.18.0.0/24", &["198.51.100.1"]),
+    ]);
+    pl.replace(p("203.0.113.0/24"), vec![hop("198.51.100.1")]);
+    flush_ok(&mut pl);
+    // The kernel dropped every route, then something of ours reappeared.
+    let requeued = pl.restore_found([(found("198.51.100.0/24", &["198.51.100.1"]), None)]);
+    // Only the re-learned (non-stale) route is queued again; the stale ones are forgotten and
+    // the stranger is stale until the reconciliation ends.
+    assert_eq!(requeued, 1);
+    assert_eq!(pl.stale(), 1);
+    let (ops, _) = flush_ok(&mut pl);
+    assert_eq!(ops, vec![(OpKind::Create, p("203.0.113.0/24"))]);
+    assert_eq!(pl.end_reconcile(), 1);
+    let (ops, _) = flush_ok(&mut pl);
+    assert_eq!(ops, vec![(OpKind::Delete, p("198.51.100.0/24"))]);
+    assert_eq!(pl.installed_len(), 1);
+}
+
+#[test]
+fn restore_gives_dropped_routes_new_objects() {
+    let mut pl = Planner::with_objects(Objects::new(200, 20));
+    pl.replace(p("192.0.2.0/24"), vec![hop("198.51.100.1")]);
+    pl.replace(p("198.51.100.0/24"), vec![hop("198.51.100.1")]);
+    let (ops, mut report) = plan_all(&mut pl);
+    let first = ops[0].object.unwrap();
+    let creates = pl.objects_mut().take_creates();
+    pl.objects_mut().created(&creates[0].1);
+    for op in ops {
+        assert!(pl.complete(op, Ok(()), &mut report).is_none());
+    }
+    // The link lost its carrier: the kernel removed the object and both routes.
+    assert_eq!(pl.objects_mut().forget_missing(|_| false), 1);
+    assert_eq!(pl.restore_found([]), 2);
+    assert_eq!(pl.installed_len(), 0);
+    let (ops, _) = plan_all(&mut pl);
+    assert_eq!(ops.len(), 2);
+    let second = ops[0].object.unwrap();
+    assert_ne!(first, second);
+    assert!(ops
+        .iter()
+        .all(|o| o.kind == OpKind::Create && o.object == Some(second)));
+    assert_eq!(pl.objects_mut().take_creates().len(), 1);
+}
+
+#[test]
+fn a_set_with_a_kernel_chosen_interface_may_use_any_link() {
+    let mut pl = Planner::new();
+    pl.replace(p("192.0.2.0/24"), vec![hop("198.51.100.1")]);
+    assert!(pl.may_use_ifindex(7));
+    assert!(!pl.may_use_ifindex(8));
+    pl.replace(
+        p("198.18.0.0/24"),
+        vec![NextHop::via("198.51.100.1".parse().unwrap())],
+    );
+    assert!(pl.may_use_ifindex(8));
+}

@@ -15,6 +15,8 @@ use crate::wire::{self, Reply};
 
 /// Receive buffer size asked for (acks and dumps of whole tables).
 const RCVBUF: usize = 8 << 20;
+/// Receive buffer size asked for by a socket that only hears announcements (link changes).
+const WATCH_RCVBUF: usize = 1 << 20;
 /// Send buffer size asked for (one batch is sent in one `sendmsg`).
 const SNDBUF: usize = 4 << 20;
 /// Largest datagram the kernel sends us (dump parts are at most a few pages).
@@ -83,6 +85,25 @@ fn set_timeout(fd: i32, timeout: Duration) -> std::io::Result<()> {
 impl NlSocket {
     /// Opens a socket in the named namespace (`None`: the process's own).
     pub(crate) fn open(namespace: Option<&str>) -> Result<NlSocket> {
+        NlSocket::open_with(namespace, &[], RCVBUF, RECV_TIMEOUT)
+    }
+
+    /// Opens a socket in the named namespace that receives the kernel's announcements to the
+    /// multicast `groups` (`RTNLGRP_*`), each receive waiting at most `timeout`.
+    pub(crate) fn open_groups(
+        namespace: Option<&str>,
+        groups: &[u32],
+        timeout: Duration,
+    ) -> Result<NlSocket> {
+        NlSocket::open_with(namespace, groups, WATCH_RCVBUF, timeout)
+    }
+
+    fn open_with(
+        namespace: Option<&str>,
+        groups: &[u32],
+        rcvbuf: usize,
+        timeout: Duration,
+    ) -> Result<NlSocket> {
         let label = namespace.unwrap_or("the host namespace").to_string();
         let io = |op: &'static str| {
             let namespace = label.clone();
@@ -107,19 +128,23 @@ impl NlSocket {
         };
         let mut sock = sock;
         sock.bind_auto().map_err(io("bind"))?;
+        for group in groups {
+            sock.add_membership(*group)
+                .map_err(io("NETLINK_ADD_MEMBERSHIP"))?;
+        }
         sock.connect(&SocketAddr::new(0, 0))
             .map_err(io("connect"))?;
         // Error answers carry only the request's header, not the whole request.
         sock.set_cap_ack(true).map_err(io("NETLINK_CAP_ACK"))?;
         let fd = sock.as_raw_fd();
         // Root may exceed the system limits; otherwise take what the limits allow.
-        if set_int_opt(fd, libc::SO_RCVBUFFORCE, RCVBUF).is_err() {
-            set_int_opt(fd, libc::SO_RCVBUF, RCVBUF).map_err(io("SO_RCVBUF"))?;
+        if set_int_opt(fd, libc::SO_RCVBUFFORCE, rcvbuf).is_err() {
+            set_int_opt(fd, libc::SO_RCVBUF, rcvbuf).map_err(io("SO_RCVBUF"))?;
         }
         if set_int_opt(fd, libc::SO_SNDBUFFORCE, SNDBUF).is_err() {
             set_int_opt(fd, libc::SO_SNDBUF, SNDBUF).map_err(io("SO_SNDBUF"))?;
         }
-        set_timeout(fd, RECV_TIMEOUT).map_err(io("SO_RCVTIMEO"))?;
+        set_timeout(fd, timeout).map_err(io("SO_RCVTIMEO"))?;
         Ok(NlSocket {
             sock,
             namespace: label,

@@ -57,14 +57,21 @@ pub enum Reply {
         /// `NLM_F_DUMP_INTR`: the table changed during the dump (dump again).
         interrupted: bool,
     },
-    /// A link (answer to a link request).
+    /// A link (answer to a link request, or a change the kernel announces: sequence 0).
     Link {
         /// Sequence number.
         seq: u32,
         /// Its index.
         index: u32,
+        /// Its `IFF_*` flags (`IFF_UP`, `IFF_LOWER_UP`, `IFF_RUNNING`, …).
+        flags: u32,
         /// The table of a VRF device.
         vrf_table: Option<u32>,
+    },
+    /// A link was deleted (`RTM_DELLINK`, announced by the kernel).
+    LinkGone {
+        /// Its index.
+        index: u32,
     },
     /// A nexthop object (of a nexthop dump).
     Nexthop {
@@ -578,7 +585,11 @@ pub fn decode(buf: &[u8]) -> Result<Vec<Reply>, WireError> {
             NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(l)) => Reply::Link {
                 seq,
                 index: l.header.index,
+                flags: l.header.flags.bits(),
                 vrf_table: decode_link(&l),
+            },
+            NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelLink(l)) => Reply::LinkGone {
+                index: l.header.index,
             },
             _ => Reply::Other,
         });

@@ -487,7 +487,56 @@ fn link_answers_give_the_vrf_table() {
         vec![Reply::Link {
             seq: 3,
             index: 12,
+            flags: 0,
             vrf_table: Some(1234)
         }]
     );
+}
+
+/// A capture (hex, as a kernel datagram) from `crates/fib/src/captures/`.
+fn capture(hex: &str) -> Vec<u8> {
+    let digits: Vec<u8> = hex.bytes().filter(u8::is_ascii_hexdigit).collect();
+    digits
+        .chunks(2)
+        .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).unwrap(), 16).unwrap())
+        .collect()
+}
+
+#[test]
+fn link_changes_the_kernel_announces_decode_to_index_and_flags() {
+    // Real `RTMGRP_LINK` datagrams (a veth pair `va`/`vb`, `va` index 3, read with a plain
+    // netlink socket bound to the group): `vb` set down (`va` loses its carrier), `vb` set up
+    // again, `va` set down, `va` deleted.
+    const UP: u32 = libc::IFF_UP as u32;
+    const RUNNING: u32 = libc::IFF_RUNNING as u32;
+    const LOWER_UP: u32 = 0x1_0000;
+    let link = |hex| match decode(&capture(hex)).unwrap().as_slice() {
+        [Reply::Link {
+            seq: 0,
+            index,
+            flags,
+            vrf_table: None,
+        }] => (*index, *flags),
+        other => panic!("{other:?}"),
+    };
+    let (index, flags) = link(include_str!("captures/link-carrier-lost.hex"));
+    assert_eq!(index, 3);
+    assert_eq!(flags & (UP | RUNNING | LOWER_UP), UP);
+    let (index, flags) = link(include_str!("captures/link-carrier-back.hex"));
+    assert_eq!(index, 3);
+    assert_eq!(flags & (UP | RUNNING | LOWER_UP), UP | RUNNING | LOWER_UP);
+    let (index, flags) = link(include_str!("captures/link-admin-down.hex"));
+    assert_eq!(index, 3);
+    assert_eq!(flags & UP, 0);
+    assert_eq!(
+        decode(&capture(include_str!("captures/link-deleted.hex"))).unwrap(),
+        vec![Reply::LinkGone { index: 3 }]
+    );
+    // Two announcements in one datagram.
+    let mut two = capture(include_str!("captures/link-admin-down.hex"));
+    two.extend(capture(include_str!("captures/link-deleted.hex")));
+    assert_eq!(decode(&two).unwrap().len(), 2);
+    for cut in 16..two.len() {
+        let _ = decode(&two[..cut]);
+    }
 }

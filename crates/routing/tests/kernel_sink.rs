@@ -223,6 +223,66 @@ fn a_missing_namespace_is_reported_and_nothing_is_attached() {
     assert!(sink.sync(Duration::from_secs(1)));
 }
 
+/// Waits (up to 10 s) until `ip -n NS ARGS` shows `want` (or, `present` false, no longer does).
+fn wait_shown(ns: &str, args: &str, want: &str, present: bool) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let shown = ip(ns, args);
+        if shown.contains(want) == present || std::time::Instant::now() > deadline {
+            return shown;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn routes_the_kernel_drops_with_the_uplink_come_back_with_it() {
+    let Some(()) = testkit::require_root("routes_the_kernel_drops_with_the_uplink") else {
+        return;
+    };
+    let ns = uplinks();
+    let name = ns.name().to_string();
+    let sink = KernelSink::new();
+    assert!(sink.configure(&config(&name, "")).is_empty());
+    sink.apply(
+        "p1",
+        &[
+            replace("203.0.113.0/24", "192.0.2.1"),
+            replace("2001:db8:77::/48", "2001:db8::1"),
+        ],
+    );
+    sink.apply("p2", &[replace("198.18.0.0/24", "198.51.100.1")]);
+    assert!(sink.sync(Duration::from_secs(10)));
+    let v4 = "route show table 120 proto bgp";
+    let v6 = "-6 route show table 120 proto bgp";
+    assert!(ip(&name, v4).contains("203.0.113.0/24 nhid"));
+    // up1 loses its carrier: the kernel drops its nexthop objects and the routes on them; the
+    // sink hears of it and writes them again (inline while the carrier is down).
+    ip(&name, "link set up1p down");
+    let shown = wait_shown(&name, v4, "203.0.113.0/24 via 192.0.2.1 dev up1", true);
+    assert!(shown.contains("linkdown"), "{shown}");
+    assert!(wait_shown(&name, v6, "2001:db8:77::/48", true).contains("2001:db8:77::/48"));
+    ip(&name, "link set up1p up");
+    // up1 set down: every route through it goes; they come back when it is up again, without
+    // any route change from bgpd.
+    ip(&name, "link set up1 down");
+    let shown = wait_shown(&name, v4, "203.0.113.0/24", false);
+    assert!(!shown.contains("203.0.113.0/24"), "{shown}");
+    assert!(shown.contains("198.18.0.0/24"), "{shown}");
+    ip(&name, "link set up1 up");
+    let shown = wait_shown(&name, v4, "203.0.113.0/24 nhid", true);
+    assert!(
+        shown.contains("203.0.113.0/24 nhid") && shown.contains("via 192.0.2.1 dev up1"),
+        "{shown}"
+    );
+    let shown6 = wait_shown(&name, v6, "2001:db8:77::/48", true);
+    assert!(shown6.contains("via 2001:db8::1 dev up1"), "{shown6}");
+    assert!(sink.sync(Duration::from_secs(10)));
+    let stats = sink.stats();
+    assert_eq!(stats[0].installed, 3);
+    assert_eq!(stats[0].refused, 0);
+}
+
 /// `ip route` output without the `nhid N` of routes on nexthop objects.
 fn without_nhid(shown: &str) -> String {
     let mut out = Vec::new();

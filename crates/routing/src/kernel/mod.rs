@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use fib::prefix_list::PrefixList;
+use fib::watch::{LinkEvent, LinkWatch};
 use fib::{Fib, FibConfig, TableSpec};
 use ipnetwork::IpNetwork;
 use serde::{Deserialize, Serialize};
@@ -32,6 +33,8 @@ use crate::types::{RouteChange, RoutePath};
 
 /// How often routes the kernel refused are tried again.
 const RETRY_EVERY: Duration = Duration::from_secs(5);
+/// How long the link watcher waits for an announcement before checking its writer is alive.
+const WATCH_POLL: Duration = Duration::from_secs(1);
 /// Most queued changes taken in before a write.
 const DRAIN_MAX: usize = 1 << 16;
 
@@ -96,6 +99,8 @@ enum Msg {
     WithdrawAll(u16),
     EndReconcile,
     Sync(mpsc::SyncSender<()>),
+    /// Link announcements of the table's namespace (see `fib::watch`).
+    Links(Vec<LinkEvent>),
 }
 
 /// Marks a withdrawal in [`Batch::changes`].
@@ -191,6 +196,9 @@ struct Shared {
 struct Writer {
     tx: mpsc::Sender<Msg>,
     shared: Arc<Shared>,
+    /// The sender the link watcher reaches the writer with: the watcher holds it weakly, so
+    /// it stops once the writer is dropped (and never keeps the writer's queue open).
+    _watch_tx: Arc<mpsc::Sender<Msg>>,
 }
 
 #[derive(Clone)]
@@ -387,6 +395,14 @@ fn spawn_writer(key: &TableKey, sink: &SinkConfig) -> Result<Writer, fib::FibErr
         nexthop_objects: sink.nexthop_objects,
         ..FibConfig::default()
     })?;
+    // Subscribed before the table is first read, so no link change in between goes unheard.
+    let watch = match fib.watch_links(WATCH_POLL) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            warn!(%key, error = %e, "cannot follow link changes: routes the kernel drops with a link are restored only when re-learned");
+            None
+        }
+    };
     let found = fib.begin_reconcile()?;
     let shared = Arc::new(Shared::default());
     if found > 0 {
@@ -401,15 +417,51 @@ fn spawn_writer(key: &TableKey, sink: &SinkConfig) -> Result<Writer, fib::FibErr
     let thread_shared = shared.clone();
     let thread_key = key.clone();
     let deadline = Instant::now() + sink.reconcile;
+    let spawn_error = |source| fib::FibError::Io {
+        op: "spawn writer thread",
+        namespace: key.namespace.clone().unwrap_or_default(),
+        source,
+    };
     std::thread::Builder::new()
         .name(format!("fib-{}", key.table))
         .spawn(move || writer_loop(fib, rx, thread_shared, thread_key, deadline))
-        .map_err(|source| fib::FibError::Io {
-            op: "spawn writer thread",
-            namespace: key.namespace.clone().unwrap_or_default(),
-            source,
-        })?;
-    Ok(Writer { tx, shared })
+        .map_err(spawn_error)?;
+    let watch_tx = Arc::new(tx.clone());
+    if let Some(watch) = watch {
+        let weak = Arc::downgrade(&watch_tx);
+        let watch_key = key.clone();
+        if let Err(e) = std::thread::Builder::new()
+            .name(format!("fib-{}-links", key.table))
+            .spawn(move || watch_loop(watch, weak, watch_key))
+        {
+            warn!(%key, error = %e, "cannot follow link changes");
+        }
+    }
+    Ok(Writer {
+        tx,
+        shared,
+        _watch_tx: watch_tx,
+    })
+}
+
+/// Hands the link announcements of the writer's namespace to the writer until the writer is
+/// gone.
+fn watch_loop(mut watch: LinkWatch, tx: std::sync::Weak<mpsc::Sender<Msg>>, key: TableKey) {
+    loop {
+        let events = match watch.read() {
+            Ok(events) => events,
+            Err(e) => {
+                warn!(%key, error = %e, "link watch failed: routes the kernel drops with a link are restored only when re-learned");
+                return;
+            }
+        };
+        let Some(tx) = tx.upgrade() else {
+            return;
+        };
+        if !events.is_empty() && tx.send(Msg::Links(events)).is_err() {
+            return;
+        }
+    }
 }
 
 struct Worker {
@@ -419,6 +471,8 @@ struct Worker {
     key: TableKey,
     /// When the stale gauge is recounted (see `recount`).
     recount: recount::Recount,
+    /// Link announcements not acted on yet.
+    links: Vec<LinkEvent>,
 }
 
 impl Worker {
@@ -474,6 +528,26 @@ impl Worker {
             }
             Msg::EndReconcile => self.end_reconcile(),
             Msg::Sync(done) => syncs.push(done),
+            Msg::Links(events) => self.links.extend(events),
+        }
+    }
+
+    /// Acts on the link announcements taken in since the last write (all at once: a flapping
+    /// link costs one re-read of the table per write, not one per announcement).
+    fn link_events(&mut self) {
+        if self.links.is_empty() {
+            return;
+        }
+        let events = std::mem::take(&mut self.links);
+        match self.fib.link_events(&events) {
+            Ok(o) if o.requeued > 0 => {
+                info!(key = %self.key, routes = o.requeued, "a link went down: routes the kernel dropped with it are written again");
+            }
+            Ok(o) if o.retried > 0 => {
+                debug!(key = %self.key, routes = o.retried, "a link came up: refused routes tried again");
+            }
+            Ok(_) => {}
+            Err(e) => self.error(format!("re-reading the table after a link change: {e}")),
         }
     }
 
@@ -550,6 +624,7 @@ fn writer_loop(
         shared,
         key,
         recount: recount::Recount::default(),
+        links: Vec::new(),
     };
     let mut next_retry = Instant::now() + RETRY_EVERY;
     let mut syncs = Vec::new();
@@ -573,6 +648,7 @@ fn writer_loop(
                 Err(_) => break,
             }
         }
+        w.link_events();
         let now = Instant::now();
         if w.fib.reconciling() && now >= deadline {
             w.end_reconcile();
