@@ -40,13 +40,15 @@ pub struct Fib {
     links: LinkStates,
 }
 
-/// What [`Fib::link_events`] did.
+/// What [`Fib::link_events`] found.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LinkOutcome {
-    /// The table was read again (a link our routes use went down or away).
-    pub restored: bool,
-    /// Routes queued again because the kernel had dropped or changed them.
-    pub requeued: usize,
+    /// A link our routes may use went down or away: call [`Fib::restore`] once the kernel has
+    /// settled. It announces a link change *before* removing the routes that go with it, and
+    /// goes on removing them (a full table takes a while) while a dump may already run: restore
+    /// a few hundred milliseconds after the last announcement, and once more a couple of
+    /// seconds later to catch what the kernel removed after the first read.
+    pub restore_due: bool,
     /// Refused routes queued again (a link came up).
     pub retried: usize,
 }
@@ -98,22 +100,21 @@ impl Fib {
         LinkWatch::open(self.namespace.as_deref(), timeout)
     }
 
-    /// Takes in link announcements (see [`crate::watch`]): when a link our routes may use went
-    /// down or away, the table is read again and what the kernel dropped with it is queued
-    /// again ([`Fib::restore`]); when a link came up, the routes the kernel refused are. The
-    /// next [`Fib::flush`] writes them.
-    pub fn link_events(&mut self, events: &[LinkEvent]) -> Result<LinkOutcome> {
+    /// Takes in link announcements (see [`crate::watch`]): when a link came up, the routes the
+    /// kernel refused are queued again (the next [`Fib::flush`] writes them); when a link our
+    /// routes may use went down or away, the outcome asks for a [`Fib::restore`] (see
+    /// [`LinkOutcome::restore_due`] for when).
+    pub fn link_events(&mut self, events: &[LinkEvent]) -> LinkOutcome {
         let planner = &self.planner;
         let reaction = self.links.update(events, |i| planner.may_use_ifindex(i));
-        let mut out = LinkOutcome::default();
-        if reaction.restore {
-            out.requeued = self.restore()?;
-            out.restored = true;
+        LinkOutcome {
+            restore_due: reaction.restore,
+            retried: if reaction.retry {
+                self.retry_failed()
+            } else {
+                0
+            },
         }
-        if reaction.retry {
-            out.retried = self.retry_failed();
-        }
-        Ok(out)
     }
 
     /// Reads the routes of ours and the nexthop objects the kernel holds and queues again every
@@ -288,6 +289,7 @@ impl Fib {
             if ops.is_empty() {
                 if self.planner.pending() == 0 {
                     self.delete_unused_objects()?;
+                    self.planner.trim();
                     return Ok(report);
                 }
                 continue;
@@ -303,7 +305,7 @@ impl Fib {
                             suspects.push((id, op.next_hops.clone()));
                         }
                         if let Some(f) = self.planner.complete(op, result, &mut report) {
-                            report.failures.push(f);
+                            report.refuse(f);
                         }
                     }
                     self.check_objects(suspects)?;
@@ -471,34 +473,38 @@ impl Fib {
 
     /// Every nexthop object of the namespace: id and protocol.
     fn dump_objects(&mut self) -> Result<Vec<(u32, u8)>> {
-        let replies = self.dump_replies(
+        let mut out = Vec::new();
+        self.dump_replies(
             ["nexthop dump", "nexthop dump (objects kept changing)"],
             wire::encode_nexthop_dump,
+            |reply| match reply {
+                Some(Reply::Nexthop { id, protocol, .. }) => out.push((id, protocol)),
+                Some(_) => {}
+                None => out.clear(),
+            },
         )?;
-        Ok(replies
-            .into_iter()
-            .filter_map(|r| match r {
-                Reply::Nexthop { id, protocol, .. } => Some((id, protocol)),
-                _ => None,
-            })
-            .collect())
+        Ok(out)
     }
 
-    /// Sends the dump request `encode` appends (given its sequence number) and returns the
-    /// routes and nexthop objects of the answer, dumping again while the kernel says the dump
-    /// was interrupted by a change. `ops` names the request in errors: refused, interrupted
-    /// every time.
+    /// Sends the dump request `encode` appends (given its sequence number) and hands each
+    /// route and nexthop object of the answer to `take` as it arrives (a full table is not
+    /// held twice), dumping again while the kernel says the dump was interrupted by a change:
+    /// `take(None)` then says to forget what the interrupted dump gave. `ops` names the
+    /// request in errors: refused, interrupted every time.
     fn dump_replies(
         &mut self,
         ops: [&'static str; 2],
         encode: impl Fn(&mut Vec<u8>, u32),
-    ) -> Result<Vec<Reply>> {
-        for _ in 0..DUMP_ATTEMPTS {
+        mut take: impl FnMut(Option<Reply>),
+    ) -> Result<()> {
+        for attempt in 0..DUMP_ATTEMPTS {
+            if attempt > 0 {
+                take(None);
+            }
             let seq = self.sock.next_seqs(1);
             self.buf.clear();
             encode(&mut self.buf, seq);
             self.sock.send(&self.buf)?;
-            let mut out = Vec::new();
             let mut interrupted = false;
             'recv: loop {
                 for reply in self.sock.recv()? {
@@ -514,7 +520,7 @@ impl Fib {
                             ..
                         } if s == seq => {
                             interrupted |= i;
-                            out.push(reply);
+                            take(Some(reply));
                         }
                         Reply::Done {
                             seq: s,
@@ -535,7 +541,7 @@ impl Fib {
                 }
             }
             if !interrupted {
-                return Ok(out);
+                return Ok(());
             }
         }
         Err(FibError::Refused {
@@ -573,40 +579,48 @@ impl Fib {
 
     fn dump_all(&mut self) -> Result<Vec<Found>> {
         self.used_objects.clear();
-        let mut out = Vec::new();
+        // Room for what the writer believes installed (a full table is read without regrowing).
+        let mut out = Vec::with_capacity(self.planner.installed_len().saturating_add(1024));
         for v6 in [false, true] {
-            out.extend(self.dump_family(v6)?);
+            self.dump_family(v6, &mut out)?;
         }
         Ok(out)
     }
 
-    fn dump_family(&mut self, v6: bool) -> Result<Vec<Found>> {
-        let replies = self.dump_replies(
+    /// Appends the routes of ours of one family to `out` (and notes every object any route
+    /// uses).
+    fn dump_family(&mut self, v6: bool, out: &mut Vec<Found>) -> Result<()> {
+        let mark = self.mark;
+        let start = out.len();
+        let mut used = std::mem::take(&mut self.used_objects);
+        let result = self.dump_replies(
             ["route dump", "route dump (table kept changing)"],
             |buf, seq| wire::encode_route_dump(buf, v6, seq),
-        )?;
-        let mut out = Vec::new();
-        for reply in replies {
-            if let Reply::Route {
-                table,
-                protocol,
-                metric,
-                route,
-                object,
-                ..
-            } = reply
-            {
-                if let Some(id) = object {
-                    self.used_objects.insert(id);
-                }
-                if table == self.mark.table && protocol == self.mark.protocol {
-                    if let Some(r) = route {
-                        out.push((metric, r, object));
+            |reply| match reply {
+                Some(Reply::Route {
+                    table,
+                    protocol,
+                    metric,
+                    route,
+                    object,
+                    ..
+                }) => {
+                    if let Some(id) = object {
+                        used.insert(id);
+                    }
+                    if table == mark.table && protocol == mark.protocol {
+                        if let Some(r) = route {
+                            out.push((metric, r, object));
+                        }
                     }
                 }
-            }
-        }
-        Ok(out)
+                Some(_) => {}
+                // An interrupted dump: what it gave is read again.
+                None => out.truncate(start),
+            },
+        );
+        self.used_objects = used;
+        result
     }
 
     /// Sends `ops` in as few datagrams as fit, each asking an acknowledgement only for its last

@@ -18,9 +18,9 @@
 //!   before its first route and deleted after its last ([`objects`]; off with
 //!   [`FibConfig::nexthop_objects`]): the kernel then builds no next-hop info per route.
 //! - The kernel removes routes with their device (and nexthop objects with its carrier) without
-//!   saying so route by route: [`Fib::watch_links`] hears the link changes and
-//!   [`Fib::link_events`] re-reads the table and queues again what the kernel dropped, and
-//!   sends the routes it refused again once the link is back ([`watch`]).
+//!   saying so route by route: [`Fib::watch_links`] hears the link changes, [`Fib::link_events`]
+//!   says when to re-read the table and sends the routes the kernel refused again once the link
+//!   is back, and [`Fib::restore`] queues again what the kernel dropped ([`watch`]).
 //! - After a crash: [`Fib::begin_reconcile`] finds our routes of the earlier run and keeps them
 //!   (stale) so traffic keeps flowing; re-learned ones are kept or replaced; [`Fib::end_reconcile`]
 //!   deletes those never re-learned.

@@ -104,17 +104,35 @@ pub struct FlushReport {
     /// Stale routes re-learned with the same next hops (kept without a kernel operation).
     pub kept: usize,
     /// Operations the kernel refused.
+    pub refused: usize,
+    /// The first [`FlushReport::KEPT_FAILURES`] of them, each with its route and the kernel's
+    /// answer (a full table refused through a link that is down is a million failures: their
+    /// count is kept, not a message for each).
     pub failures: Vec<RouteFailure>,
 }
 
 impl FlushReport {
+    /// Most failures kept in [`FlushReport::failures`].
+    pub const KEPT_FAILURES: usize = 64;
+
+    /// Counts a refused operation (and keeps it if fewer than
+    /// [`FlushReport::KEPT_FAILURES`] are kept).
+    pub fn refuse(&mut self, failure: RouteFailure) {
+        self.refused += 1;
+        if self.failures.len() < FlushReport::KEPT_FAILURES {
+            self.failures.push(failure);
+        }
+    }
+
     /// Adds `other` to this report.
     pub fn merge(&mut self, other: FlushReport) {
         self.created += other.created;
         self.replaced += other.replaced;
         self.deleted += other.deleted;
         self.kept += other.kept;
-        self.failures.extend(other.failures);
+        self.refused += other.refused;
+        let room = FlushReport::KEPT_FAILURES.saturating_sub(self.failures.len());
+        self.failures.extend(other.failures.into_iter().take(room));
     }
 
     /// Number of successful kernel operations.
@@ -437,6 +455,15 @@ impl Planner {
     /// Wanted routes the kernel refused (they are retried by [`Planner::retry_failed`]).
     pub fn failed(&self) -> impl Iterator<Item = (&IpNetwork, &NextHops)> {
         self.failed.iter()
+    }
+
+    /// Gives back the memory of the refused routes' map once it holds far fewer than it did (a
+    /// full table refused through a link that was down, then withdrawn or installed).
+    pub fn trim(&mut self) {
+        let (len, capacity) = (self.failed.len(), self.failed.capacity());
+        if capacity > 1024 && len < capacity / 4 {
+            self.failed.shrink_to(len * 2);
+        }
     }
 
     /// Queues every refused route again (e.g. after an interface came up). Returns how many.

@@ -492,3 +492,27 @@ fn a_set_with_a_kernel_chosen_interface_may_use_any_link() {
     );
     assert!(pl.may_use_ifindex(8));
 }
+
+#[test]
+fn a_report_counts_every_refusal_and_keeps_the_first_few() {
+    let op = |i: u32| Op {
+        kind: OpKind::Create,
+        prefix: IpNetwork::new(std::net::Ipv4Addr::from(0xC612_0000 + (i << 8)).into(), 24)
+            .unwrap(),
+        next_hops: next_hops(vec![hop("198.51.100.1")]),
+        object: None,
+    };
+    let mut a = FlushReport::default();
+    for i in 0..100 {
+        a.refuse(RouteFailure::new(&op(i), libc::ENETDOWN));
+    }
+    assert_eq!(a.refused, 100);
+    assert_eq!(a.failures.len(), FlushReport::KEPT_FAILURES);
+    assert_eq!(a.failures[0].prefix, p("198.18.0.0/24"));
+    let mut b = FlushReport::default();
+    b.refuse(RouteFailure::new(&op(200), libc::ENETDOWN));
+    b.merge(a);
+    assert_eq!(b.refused, 101);
+    assert_eq!(b.failures.len(), FlushReport::KEPT_FAILURES);
+    assert_eq!(b.failures[0].prefix, p("198.18.200.0/24"));
+}

@@ -11,7 +11,9 @@
 //! [`LinkWatch`] is a socket that hears the namespace's link announcements (`RTNLGRP_LINK`).
 //! [`LinkStates`] (no sockets) turns a batch of them into what the writer must do: *restore*
 //! when a link our routes use stopped being usable (re-read the table and queue again what the
-//! kernel dropped, see [`crate::Fib::link_events`]) and *retry* when a link became usable (the
+//! kernel dropped, see [`crate::Fib::restore`]; the kernel announces the change before it
+//! removes the routes, so not at once, see [`crate::LinkOutcome::restore_due`]) and *retry*
+//! when a link became usable (the
 //! routes the kernel refused meanwhile are sent again). Announcements lost to an overrun of the
 //! socket ask for both.
 

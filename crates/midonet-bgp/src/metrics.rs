@@ -549,9 +549,23 @@ impl SnapshotCollector {
         family(
             e,
             "fib_routes_refused",
-            "Wanted routes the kernel refused (retried every few seconds)",
+            "Wanted routes the kernel refused (retried after 5 s, backing off to 80 s, and when a link comes up)",
             None,
             tables().map(|(l, t)| (l, n(t.refused))),
+        )?;
+        family(
+            e,
+            "fib_link_rereads",
+            "Times the table was read again because a link our routes use went down or away",
+            None,
+            tables().map(|(l, t)| (l, counter(t.link_rereads))),
+        )?;
+        family(
+            e,
+            "fib_routes_restored",
+            "Routes the kernel dropped with a link (or changed) that the writer queued again",
+            None,
+            tables().map(|(l, t)| (l, counter(t.restored))),
         )?;
         family(
             e,

@@ -112,12 +112,20 @@ pub fn fib(tables: &[TableStats]) -> String {
     for t in tables {
         let _ = writeln!(
             out,
-            "FIB {}: {} routes installed, {} stale{}, {} refused by the kernel",
+            "FIB {}: {} routes installed, {} stale{}, {} refused by the kernel{}",
             t.key,
             t.installed,
             t.stale,
             if t.reconciling { " (reconciling)" } else { "" },
             t.refused,
+            if t.link_rereads > 0 {
+                format!(
+                    "; {} written again after link changes ({} table reads)",
+                    t.restored, t.link_rereads
+                )
+            } else {
+                String::new()
+            },
         );
         if let Some(e) = &t.last_error {
             let _ = writeln!(out, "  last error: {e}");
@@ -198,11 +206,13 @@ mod tests {
             stale: 3,
             refused: 1,
             reconciling: true,
+            link_rereads: 2,
+            restored: 40,
             last_error: Some("1 route(s) refused by the kernel".into()),
         };
         assert_eq!(
             fib(&[t]),
-            "FIB table 200 metric 20 in the host namespace: 12 routes installed, 3 stale (reconciling), 1 refused by the kernel\n  last error: 1 route(s) refused by the kernel\n"
+            "FIB table 200 metric 20 in the host namespace: 12 routes installed, 3 stale (reconciling), 1 refused by the kernel; 40 written again after link changes (2 table reads)\n  last error: 1 route(s) refused by the kernel\n"
         );
         assert_eq!(fib(&[]), "");
     }

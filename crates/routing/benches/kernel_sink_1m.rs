@@ -6,7 +6,9 @@
 //! It is fed `ROUTES` (default 1,048,576) IPv4 /24s from 16.0.0.0 up, in batches of 1,024 changes
 //! (the port actor hands the sink at most one zebra batch of 1,024 events per call) as fast as
 //! `apply` returns, then a 1 % change (every 100th prefix moves to gateway 192.0.2.2), then the
-//! withdrawal of every route. For each phase it prints the time until the writer has written
+//! withdrawal of every route; between the last two, the uplink's carrier is lost and comes
+//! back, then the uplink is set down and up, and the harness prints how long until every route
+//! the kernel dropped with it is in the table again. For each phase it prints the time until the writer has written
 //! everything (`sync`; the table's own count is checked against `stats`), and after the feed
 //! the process's peak RSS (`VmHWM`) and the heap bytes live at the allocation peak (a counting
 //! global allocator).
@@ -33,6 +35,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use fib::plan::Planner;
+use fib::watch::{LinkEvent, LinkWatch};
 use fib::{FlushReport, NextHop};
 use ipnetwork::{IpNetwork, Ipv4Network};
 use routing::config::Config;
@@ -252,6 +255,90 @@ fn kernel_count(ns: &TestNs) -> usize {
     out.stdout.iter().filter(|&&b| b == b'\n').count()
 }
 
+/// Changes link `up1` with `ip -n NS ARGS` and waits until the kernel has announced it
+/// `usable` or not (it applies carrier changes up to a second later), the writer has acted on
+/// it (for a link gone down: read its table again), and the sink holds `want` routes with
+/// nothing refused (or, `refused`, every route refused). Returns the time from the change to
+/// then.
+fn after_link_change(
+    sink: &KernelSink,
+    ns: &TestNs,
+    args: &str,
+    usable: bool,
+    want: usize,
+    refused: bool,
+) -> Duration {
+    let mut watch = LinkWatch::open(Some(ns.name()), Duration::from_millis(100)).unwrap();
+    let index: u32 = ns
+        .ip(&["-o", "link", "show", "up1"])
+        .unwrap()
+        .split(':')
+        .next()
+        .and_then(|i| i.trim().parse().ok())
+        .unwrap();
+    let rereads = |sink: &KernelSink| sink.stats().first().map_or(0, |s| s.link_rereads);
+    let rereads_before = rereads(sink);
+    let start = Instant::now();
+    ns.ip(&args.split_whitespace().collect::<Vec<_>>()).unwrap();
+    while !watch
+        .read()
+        .unwrap()
+        .contains(&LinkEvent::Changed { index, usable })
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no announcement after {args}"
+        );
+    }
+    // The writer's watcher heard the same announcement: let it reach the writer before asking.
+    std::thread::sleep(Duration::from_millis(50));
+    loop {
+        assert!(sink.sync(Duration::from_secs(900)), "the writer stalled");
+        let stats = sink.stats();
+        let (installed, refused_now) = stats.first().map_or((0, 0), |s| (s.installed, s.refused));
+        // A link gone down: only once the writer has read the table again.
+        let reread = usable || rereads(sink) > rereads_before;
+        let done = reread
+            && if refused {
+                refused_now == want
+            } else {
+                installed == want && refused_now == 0
+            };
+        if done {
+            return start.elapsed();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(900),
+            "routes not back after {args}: {installed} installed, {refused_now} refused"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The uplink's carrier lost and back, then the uplink set down and up: how long until every
+/// route the kernel dropped with it is in the table again.
+fn link_flaps(sink: &KernelSink, ns: &TestNs, n: usize) {
+    // Carrier loss: the kernel drops the nexthop objects through up1 and every route on them
+    // (inline routes stay, `linkdown`); the writer re-reads the table and writes them again.
+    let lost = after_link_change(sink, ns, "link set up1p down", false, n, false);
+    assert_eq!(kernel_count(ns), n);
+    after_link_change(sink, ns, "link set up1p up", true, n, false);
+    println!(
+        "carrier lost: {n} routes in the table again {:.2} s after the loss",
+        lost.as_secs_f64(),
+    );
+    // Set down: every route through up1 goes, inline or not; refused while down.
+    let down = after_link_change(sink, ns, "link set up1 down", false, n, true);
+    assert_eq!(kernel_count(ns), 0);
+    let up = after_link_change(sink, ns, "link set up1 up", true, n, false);
+    assert_eq!(kernel_count(ns), n);
+    println!(
+        "uplink set down: {n} routes dropped and refused after {:.2} s; set up: all {n} back {:.2} s after",
+        down.as_secs_f64(),
+        up.as_secs_f64()
+    );
+}
+
 fn through_the_kernel(n: usize) {
     let ns = testkit::lab::uplink_ns("ksink1m", &[("up1", Some("192.0.2.10/24"))]).unwrap();
 
@@ -308,6 +395,8 @@ fn through_the_kernel(n: usize) {
         mib(PEAK.load(Ordering::Relaxed).saturating_sub(before)),
     );
     assert_eq!(via_other, moved);
+
+    link_flaps(&sink, &ns, n);
 
     PEAK.store(live(), Ordering::Relaxed);
     let before = live();

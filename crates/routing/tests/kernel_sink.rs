@@ -281,6 +281,11 @@ fn routes_the_kernel_drops_with_the_uplink_come_back_with_it() {
     let stats = sink.stats();
     assert_eq!(stats[0].installed, 3);
     assert_eq!(stats[0].refused, 0);
+    // Each link going down read the table (and reads it once more 2 s later, as the kernel
+    // removes routes after announcing); the carrier loss restored p1's two routes on objects,
+    // the set down its two again.
+    assert!(stats[0].link_rereads >= 2, "{stats:?}");
+    assert!(stats[0].restored >= 4, "{stats:?}");
 }
 
 /// `ip route` output without the `nhid N` of routes on nexthop objects.

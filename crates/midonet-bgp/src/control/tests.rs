@@ -467,6 +467,8 @@ fn a_status_reply_carries_the_fib_tables_and_reads_back() {
         stale: 0,
         refused: 0,
         reconciling: false,
+        link_rereads: 0,
+        restored: 0,
         last_error: None,
     }];
     let r = Reply::status(Vec::new()).with_fib(fib.clone());

@@ -115,6 +115,8 @@ fn snapshot() -> Snapshot {
             stale: 7,
             refused: 2,
             reconciling: true,
+            link_rereads: 2,
+            restored: 40,
             last_error: Some("1 route(s) refused by the kernel".into()),
         }],
     }
@@ -189,6 +191,8 @@ fn every_value_of_the_snapshot_is_rendered_with_help_and_type() {
         (r#"midonet_bgp_fib_routes_stale{table="200",namespace="edge"}"#.into(), "7"),
         (r#"midonet_bgp_fib_routes_refused{table="200",namespace="edge"}"#.into(), "2"),
         (r#"midonet_bgp_fib_reconciling{table="200",namespace="edge"}"#.into(), "1"),
+        (r#"midonet_bgp_fib_link_rereads_total{table="200",namespace="edge"}"#.into(), "2"),
+        (r#"midonet_bgp_fib_routes_restored_total{table="200",namespace="edge"}"#.into(), "40"),
     ] {
         assert_eq!(sample(&text, &series).as_deref(), Some(want), "{series} in\n{text}");
     }

@@ -13,7 +13,7 @@ mod recount;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -31,10 +31,19 @@ use crate::config::{Config, SinkConfig};
 use crate::sink::RouteSink;
 use crate::types::{RouteChange, RoutePath};
 
-/// How often routes the kernel refused are tried again.
+/// How soon routes the kernel refused are tried again; the pause doubles, up to
+/// `RETRY_MAX`, while they keep being refused (a million routes through a link left down
+/// would otherwise keep the writer and the kernel busy), and a link coming up retries at once.
 const RETRY_EVERY: Duration = Duration::from_secs(5);
+/// The longest pause between retries of refused routes.
+const RETRY_MAX: Duration = Duration::from_secs(80);
 /// How long the link watcher waits for an announcement before checking its writer is alive.
 const WATCH_POLL: Duration = Duration::from_secs(1);
+/// How long after a link our routes use went down its routes are looked for (the kernel
+/// announces the change first, then removes them).
+const RESTORE_SETTLE: Duration = Duration::from_millis(300);
+/// When they are looked for once more (routes the kernel removed after the first look).
+const RESTORE_AGAIN: Duration = Duration::from_secs(2);
 /// Most queued changes taken in before a write.
 const DRAIN_MAX: usize = 1 << 16;
 
@@ -71,10 +80,18 @@ pub struct TableStats {
     /// Routes found at start, not re-learned yet (during a reconciliation recounted at most
     /// once a second, and before every `KernelSink::sync` answer).
     pub stale: usize,
-    /// Wanted routes the kernel refused (retried every few seconds).
+    /// Wanted routes the kernel refused (retried after 5 s, then after longer pauses up to
+    /// 80 s while they keep being refused, and at once when a link comes up).
     pub refused: usize,
     /// Whether the reconciliation of routes from an earlier run is still under way.
     pub reconciling: bool,
+    /// Times the table was read again because a link our routes use went down or away, since
+    /// the writer started.
+    #[serde(default)]
+    pub link_rereads: u64,
+    /// Routes those reads found dropped (or changed) by the kernel and queued again.
+    #[serde(default)]
+    pub restored: u64,
     /// The last failure, if any.
     pub last_error: Option<String>,
 }
@@ -190,6 +207,8 @@ struct Shared {
     stale: AtomicUsize,
     refused: AtomicUsize,
     reconciling: AtomicBool,
+    link_rereads: AtomicU64,
+    restored: AtomicU64,
     last_error: Mutex<Option<String>>,
 }
 
@@ -358,6 +377,8 @@ impl KernelSink {
                 stale: w.shared.stale.load(Ordering::Relaxed),
                 refused: w.shared.refused.load(Ordering::Relaxed),
                 reconciling: w.shared.reconciling.load(Ordering::Relaxed),
+                link_rereads: w.shared.link_rereads.load(Ordering::Relaxed),
+                restored: w.shared.restored.load(Ordering::Relaxed),
                 last_error: w.shared.last_error.lock().ok().and_then(|e| e.clone()),
             })
             .collect();
@@ -473,6 +494,12 @@ struct Worker {
     recount: recount::Recount,
     /// Link announcements not acted on yet.
     links: Vec<LinkEvent>,
+    /// When the table is to be re-read after a link went down.
+    restore_at: Option<Instant>,
+    /// Whether it is to be re-read once more after that.
+    restore_again: bool,
+    /// The pause before the next retry of refused routes after this one.
+    retry_pause: Duration,
 }
 
 impl Worker {
@@ -532,23 +559,44 @@ impl Worker {
         }
     }
 
-    /// Acts on the link announcements taken in since the last write (all at once: a flapping
-    /// link costs one re-read of the table per write, not one per announcement).
-    fn link_events(&mut self) {
+    /// Acts on the link announcements taken in since the last write (all at once): refused
+    /// routes are retried when a link came up; when one our routes may use went down, the
+    /// table is re-read shortly after (`RESTORE_SETTLE`: the kernel announces the change before
+    /// it removes the routes) and once more later (`RESTORE_AGAIN`), so a flapping link costs a
+    /// couple of table reads, not one per announcement.
+    fn link_events(&mut self, now: Instant) {
         if self.links.is_empty() {
             return;
         }
         let events = std::mem::take(&mut self.links);
-        match self.fib.link_events(&events) {
-            Ok(o) if o.requeued > 0 => {
-                info!(key = %self.key, routes = o.requeued, "a link went down: routes the kernel dropped with it are written again");
+        let o = self.fib.link_events(&events);
+        if o.retried > 0 {
+            debug!(key = %self.key, routes = o.retried, "a link came up: refused routes tried again");
+            self.retry_pause = RETRY_EVERY;
+        }
+        if o.restore_due {
+            self.restore_at.get_or_insert(now + RESTORE_SETTLE);
+            self.restore_again = true;
+        }
+    }
+
+    /// Re-reads the table when a link change asked for it (see `Worker::link_events`) and
+    /// queues again what the kernel dropped.
+    fn restore_if_due(&mut self, now: Instant) {
+        if self.restore_at.is_none_or(|at| now < at) {
+            return;
+        }
+        let result = self.fib.restore();
+        self.shared.link_rereads.fetch_add(1, Ordering::Relaxed);
+        match result {
+            Ok(0) => {}
+            Ok(n) => {
+                info!(key = %self.key, routes = n, "routes the kernel dropped with a link are written again");
+                self.shared.restored.fetch_add(n as u64, Ordering::Relaxed);
             }
-            Ok(o) if o.retried > 0 => {
-                debug!(key = %self.key, routes = o.retried, "a link came up: refused routes tried again");
-            }
-            Ok(_) => {}
             Err(e) => self.error(format!("re-reading the table after a link change: {e}")),
         }
+        self.restore_at = std::mem::take(&mut self.restore_again).then(|| now + RESTORE_AGAIN);
     }
 
     fn end_reconcile(&mut self) {
@@ -573,7 +621,7 @@ impl Worker {
     }
 
     fn report(&self, r: fib::FlushReport) {
-        if !r.failures.is_empty() {
+        if r.refused > 0 {
             let first = r
                 .failures
                 .iter()
@@ -582,7 +630,7 @@ impl Worker {
                 .collect::<Vec<_>>();
             self.error(format!(
                 "{} route(s) refused by the kernel, e.g. {}",
-                r.failures.len(),
+                r.refused,
                 first.join("; ")
             ));
         }
@@ -625,12 +673,18 @@ fn writer_loop(
         key,
         recount: recount::Recount::default(),
         links: Vec::new(),
+        restore_at: None,
+        restore_again: false,
+        retry_pause: RETRY_EVERY,
     };
     let mut next_retry = Instant::now() + RETRY_EVERY;
     let mut syncs = Vec::new();
     loop {
         let now = Instant::now();
         let mut wake = next_retry;
+        if let Some(at) = w.restore_at {
+            wake = wake.min(at);
+        }
         if w.fib.reconciling() {
             wake = wake.min(deadline);
             if let Some(recount) = w.recount.wake() {
@@ -648,17 +702,21 @@ fn writer_loop(
                 Err(_) => break,
             }
         }
-        w.link_events();
         let now = Instant::now();
+        w.link_events(now);
+        w.restore_if_due(now);
         if w.fib.reconciling() && now >= deadline {
             w.end_reconcile();
         }
         if now >= next_retry {
-            next_retry = now + RETRY_EVERY;
             let n = w.fib.retry_failed();
             if n > 0 {
-                debug!(key = %w.key, n, "retrying refused routes");
+                debug!(key = %w.key, n, pause = ?w.retry_pause, "retrying refused routes");
+                w.retry_pause = (w.retry_pause * 2).min(RETRY_MAX);
+            } else {
+                w.retry_pause = RETRY_EVERY;
             }
+            next_retry = now + w.retry_pause;
         }
         w.flush(!syncs.is_empty());
         for done in syncs.drain(..) {
