@@ -522,6 +522,40 @@ fn decode_link(msg: &LinkMessage) -> Option<u32> {
     })
 }
 
+/// `RTM_NEWLINK` (`linux/rtnetlink.h`).
+const RTM_NEWLINK: u16 = 16;
+/// `RTM_DELLINK`.
+const RTM_DELLINK: u16 = 17;
+
+/// One `RTM_NEWLINK` / `RTM_DELLINK` message (`kind`): the `ifinfomsg` header after the 16-byte
+/// netlink header — family (1), pad (1), type (2), index (4), flags (4), change (4) — read by
+/// hand; the VRF table from the attributes when they parse. A message too short for its
+/// header is [`Reply::Other`].
+fn decode_link_message(kind: u16, msg: &[u8]) -> Reply {
+    let word = |at: usize| -> Option<u32> {
+        Some(u32::from_ne_bytes(msg.get(at..at + 4)?.try_into().ok()?))
+    };
+    let (Some(seq), Some(index), Some(flags)) = (word(8), word(20), word(24)) else {
+        return Reply::Other;
+    };
+    if kind == RTM_DELLINK {
+        return Reply::LinkGone { index };
+    }
+    let vrf_table = match NetlinkMessage::<RouteNetlinkMessage>::deserialize(msg) {
+        Ok(NetlinkMessage {
+            payload: NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(l)),
+            ..
+        }) => decode_link(&l),
+        _ => None,
+    };
+    Reply::Link {
+        seq,
+        index,
+        flags,
+        vrf_table,
+    }
+}
+
 /// Decodes every netlink message in `buf` (one datagram from the kernel).
 pub fn decode(buf: &[u8]) -> Result<Vec<Reply>, WireError> {
     let mut out = Vec::new();
@@ -560,6 +594,13 @@ pub fn decode(buf: &[u8]) -> Result<Vec<Reply>, WireError> {
             rest = rest.get((len + 3) & !3..).unwrap_or(&[]);
             continue;
         }
+        // Links: index and flags from the fixed header, read by hand (an attribute the parser
+        // does not take must not lose a link change); a VRF device's table if it parses.
+        if kind == RTM_NEWLINK || kind == RTM_DELLINK {
+            out.push(decode_link_message(kind, rest.get(..len).unwrap_or(&[])));
+            rest = rest.get((len + 3) & !3..).unwrap_or(&[]);
+            continue;
+        }
         let msg = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&rest[..len])
             .map_err(|e| WireError(e.to_string()))?;
         let seq = msg.header.sequence_number;
@@ -582,15 +623,7 @@ pub fn decode(buf: &[u8]) -> Result<Vec<Reply>, WireError> {
                     interrupted,
                 }
             }
-            NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(l)) => Reply::Link {
-                seq,
-                index: l.header.index,
-                flags: l.header.flags.bits(),
-                vrf_table: decode_link(&l),
-            },
-            NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelLink(l)) => Reply::LinkGone {
-                index: l.header.index,
-            },
+
             _ => Reply::Other,
         });
         // Messages are 4-byte aligned.

@@ -532,6 +532,22 @@ fn link_changes_the_kernel_announces_decode_to_index_and_flags() {
         decode(&capture(include_str!("captures/link-deleted.hex"))).unwrap(),
         vec![Reply::LinkGone { index: 3 }]
     );
+    // An attribute the parser refuses does not lose the change: index and flags come from
+    // the fixed header (the first attribute, `IFLA_IFNAME`, given a length past its end).
+    let mut odd = capture(include_str!("captures/link-carrier-lost.hex"));
+    odd[32..34].copy_from_slice(&2000u16.to_ne_bytes());
+    assert!(matches!(
+        decode(&odd).unwrap().as_slice(),
+        [Reply::Link {
+            index: 3,
+            vrf_table: None,
+            ..
+        }]
+    ));
+    // Too short for its header: ignored, not an error.
+    let mut short = capture(include_str!("captures/link-deleted.hex"))[..24].to_vec();
+    short[..4].copy_from_slice(&24u32.to_ne_bytes());
+    assert_eq!(decode(&short).unwrap(), vec![Reply::Other]);
     // Two announcements in one datagram.
     let mut two = capture(include_str!("captures/link-admin-down.hex"));
     two.extend(capture(include_str!("captures/link-deleted.hex")));
